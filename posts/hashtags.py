@@ -1,0 +1,118 @@
+"""Hashtags: one normal form for storing, searching and matching rules.
+
+``normalize_hashtag`` is the single definition of "the same hashtag": surrounding
+whitespace and leading ``#`` / ``＃`` removed, Unicode NFC (so a decomposed Hangul jamo
+sequence equals the composed syllables), case-folded (``Cafe`` → ``cafe``).
+
+NFKC is deliberately *not* used: it would also rewrite Hangul compatibility jamo (``ㅋㅋ``)
+into conjoining jamo and fold ligatures and circled letters. As a consequence fullwidth
+Latin letters are kept apart from ASCII: ``ＣＡＦＥ`` normalises to ``ｃａｆｅ``, a different
+tag from ``cafe``.
+
+A tag is letters (any script, Korean included), digits and underscores; combining marks are
+allowed after the first character. Emoji, punctuation and inner whitespace are not. At most
+100 characters (the ``Hashtag.name`` column).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+__all__ = [
+    "MAX_HASHTAGS",
+    "MAX_HASHTAG_LENGTH",
+    "InvalidHashtag",
+    "extract_hashtags",
+    "normalize_hashtag",
+    "parse_hashtags",
+]
+
+MAX_HASHTAG_LENGTH = 100
+MAX_HASHTAGS = 30
+
+_HASH_SIGNS = "#＃"
+# Separators in a typed list of tags: whitespace, ASCII/fullwidth/ideographic commas, and
+# the hash signs themselves, so "#카페#cafe" is two tags.
+_LIST_TOKEN = re.compile(r"[^\s,，、#＃]+")
+# In free text: a run of #tags ("#카페#cafe" counts twice, "##cafe" once) not glued to a
+# preceding word, entity or path ("abc#x", "&#123;", "page/#x" are not hashtags).
+_CAPTION_RUN = re.compile(r"(?<![\w&/#＃])((?:[#＃]+\w+)+)")
+
+
+class InvalidHashtag(ValueError):
+    """A hashtag that cannot be stored or searched; the message says why."""
+
+
+def _is_tag_char(ch: str, *, first: bool) -> bool:
+    if ch == "_":
+        return True
+    category = unicodedata.category(ch)
+    if category.startswith("L") or category == "Nd":
+        return True
+    return not first and category.startswith("M")
+
+
+def _normalize(raw: str) -> tuple[str, str | None]:
+    """The normalised tag and, when it is not a valid hashtag, the reason why."""
+    text = raw.strip().lstrip(_HASH_SIGNS).strip()
+    tag = unicodedata.normalize("NFC", unicodedata.normalize("NFC", text).casefold())
+    if not tag:
+        return tag, "it has no letters or digits"
+    if any(ch.isspace() for ch in tag):
+        return tag, "it contains a space; a hashtag is one word (join words with _)"
+    bad = [ch for i, ch in enumerate(tag) if not _is_tag_char(ch, first=i == 0)]
+    if bad:
+        shown = " ".join(repr(ch) for ch in dict.fromkeys(bad))
+        return tag, f"it contains {shown}; use only letters, digits and _"
+    if len(tag) > MAX_HASHTAG_LENGTH:
+        return tag, f"it is {len(tag)} characters long; the limit is {MAX_HASHTAG_LENGTH}"
+    return tag, None
+
+
+def _shown(raw: str) -> str:
+    text = raw.strip()
+    return repr(text if len(text) <= 40 else text[:40] + "…")
+
+
+def normalize_hashtag(raw: str) -> str:
+    """The stored form of a hashtag, or InvalidHashtag saying what is wrong."""
+    tag, problem = _normalize(raw)
+    if problem is not None:
+        if not raw.strip():
+            raise InvalidHashtag("The hashtag is empty.")
+        raise InvalidHashtag(f"{_shown(raw)} is not a valid hashtag: {problem}.")
+    return tag
+
+
+def parse_hashtags(text: str) -> list[str]:
+    """Tags typed by a user ("#카페 #cafe, latte"): unique, normalised, first-seen order.
+
+    Raises InvalidHashtag naming the first bad token, or when more than MAX_HASHTAGS
+    distinct tags are given. Empty input gives an empty list.
+    """
+    tags: dict[str, None] = {}
+    for token in _LIST_TOKEN.findall(text):
+        tags[normalize_hashtag(token)] = None
+        if len(tags) > MAX_HASHTAGS:
+            raise InvalidHashtag(f"Too many hashtags: at most {MAX_HASHTAGS} per post.")
+    return list(tags)
+
+
+def extract_hashtags(caption: str) -> list[str]:
+    """``#word`` occurrences in free text, normalised, unique, in order.
+
+    Malformed ones are skipped silently: too long, or only digits (``#1`` is a rank,
+    not a tag). A tag ends at the first character that is not a letter, digit or
+    underscore, so ``#카페☕`` and ``#cafe.`` give ``카페`` and ``cafe``.
+    """
+    tags: dict[str, None] = {}
+    text = unicodedata.normalize("NFC", caption)
+    for run in _CAPTION_RUN.findall(text):
+        for word in re.split(r"[#＃]+", run):
+            if not word or word.isdigit():
+                continue
+            tag, problem = _normalize(word)
+            if problem is None:
+                tags[tag] = None
+    return list(tags)
