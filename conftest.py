@@ -1,0 +1,35 @@
+"""Root test set-up: temporary media, the fake classifier, tasks run inline."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent
+PHOTOS = Path(os.environ.get("TAGLENS_PHOTOS", str(REPO.parent / "shared" / "photos")))
+
+
+@pytest.fixture(autouse=True)
+def _media_and_classifier(settings, tmp_path: Path) -> Iterator[None]:  # type: ignore[no-untyped-def]
+    from django_q.conf import Conf
+
+    from mlmodels.fake import FakeClassifier
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.TAGLENS_CLASSIFIER = "mlmodels.fake.FakeClassifier"
+    old_sync = Conf.SYNC
+    Conf.SYNC = True  # django-q2 runs queued tasks inline, at on_commit time
+    FakeClassifier.reset()
+    yield
+    Conf.SYNC = old_sync
+    FakeClassifier.reset()
+
+
+@pytest.fixture
+def photos_dir() -> Path:
+    if not PHOTOS.is_dir():
+        pytest.skip(f"development photos not found at {PHOTOS} (set TAGLENS_PHOTOS)")
+    return PHOTOS

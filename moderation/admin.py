@@ -1,0 +1,296 @@
+"""The moderators' working tool. Actions call services and report counts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+
+from moderation import services
+from moderation.models import Classification, Concept, KeywordMapping, Rule, Verdict
+from moderation.permissions import is_moderator
+from moderation.rules import RuleSyntaxError, validate
+from moderation.selectors import concept_catalog, concept_names
+from posts.hashtags import InvalidHashtag, normalize_hashtag
+from posts.models import Post
+
+
+def _thumb(post: Post, size: int = 64) -> str:
+    field = post.thumbnail if post.thumbnail else post.image
+    if not field:
+        return "—"
+    return format_html(
+        '<img src="{}" width="{}" height="{}" style="object-fit:cover;border-radius:4px" alt="">',
+        field.url, size, size,
+    )
+
+
+class OverridePermissionMixin:
+    def has_override_permission(self, request: HttpRequest) -> bool:
+        return is_moderator(request.user)
+
+
+class VerdictInline(admin.TabularInline[Verdict, Post]):
+    model = Verdict
+    extra = 0
+    can_delete = False
+    fields = ["hashtag", "decision", "shown", "override", "override_by", "override_at", "why"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="why")
+    def why(self, verdict: Verdict) -> str:
+        return _explanation_text(verdict)
+
+
+def _explanation_text(verdict: Verdict) -> str:
+    explanation = verdict.explanation or {}
+    if "reason" in explanation:
+        return str(explanation["reason"])
+    parts = []
+    for row in explanation.get("concepts", []):
+        if row["score"] is None:
+            parts.append(f"{row['name_en']}: unsupported by this model")
+        else:
+            sign = "≥" if row["present"] else "<"
+            parts.append(f"{row['name_en']} {row['score']:.2f} {sign} {row['threshold']:.2f}")
+    expression = explanation.get("expression", "")
+    return f"{expression} — " + "; ".join(parts) if parts else expression
+
+
+class VerdictStateFilter(admin.SimpleListFilter):
+    title = "verdicts"
+    parameter_name = "verdicts"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [
+            ("hidden", "Hidden under some hashtag"),
+            ("unknown", "Undecided (unknown)"),
+            ("overridden", "Overridden by a moderator"),
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Post]) -> QuerySet[Post]:
+        if self.value() == "hidden":
+            return queryset.filter(verdicts__shown=False).distinct()
+        if self.value() == "unknown":
+            return queryset.filter(verdicts__decision=Verdict.Decision.UNKNOWN).distinct()
+        if self.value() == "overridden":
+            return queryset.filter(verdicts__override__isnull=False).distinct()
+        return queryset
+
+
+@admin.register(Post)
+class PostAdmin(OverridePermissionMixin, admin.ModelAdmin[Post]):
+    list_display = ["thumb", "id", "author", "status", "verdict_summary", "created_at"]
+    list_display_links = ["thumb", "id"]
+    list_filter = ["status", VerdictStateFilter, "created_at"]
+    search_fields = ["caption", "hashtags__name", "author__username"]
+    list_select_related = ["author"]
+    readonly_fields = [
+        "big_thumb", "author", "image", "thumbnail", "width", "height", "status",
+        "failure_reason", "created_at", "classified_at", "public_link",
+    ]
+    fields = readonly_fields + ["caption"]
+    inlines = [VerdictInline]
+    actions = ["retry_classification"]
+    list_per_page = 50
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Post]:
+        return super().get_queryset(request).prefetch_related("verdicts__hashtag")
+
+    @admin.display(description="photo")
+    def thumb(self, post: Post) -> str:
+        return _thumb(post)
+
+    @admin.display(description="photo")
+    def big_thumb(self, post: Post) -> str:
+        return _thumb(post, 240)
+
+    @admin.display(description="public page")
+    def public_link(self, post: Post) -> str:
+        url = reverse("post-detail", kwargs={"post_id": post.pk})
+        return format_html('<a href="{}">{}</a>', url, url)
+
+    @admin.display(description="verdicts")
+    def verdict_summary(self, post: Post) -> str:
+        return format_html_join(
+            " ",
+            '<span title="{}" style="padding:1px 6px;border-radius:8px;background:{};color:#fff">'
+            "#{}{}</span>",
+            (
+                (
+                    v.get_decision_display(),
+                    "#2e7d32" if v.shown else "#9e9e9e",
+                    v.hashtag.name,
+                    " ✎" if v.override is not None else "",
+                )
+                for v in post.verdicts.all()
+            ),
+        )
+
+    @admin.action(description="Classify again (failed or stuck posts)")
+    def retry_classification(self, request: HttpRequest, queryset: QuerySet[Post]) -> None:
+        count = services.classification_retry(posts=queryset)
+        self.message_user(request, f"{count} post(s) queued for classification.")
+
+
+@admin.register(Verdict)
+class VerdictAdmin(OverridePermissionMixin, admin.ModelAdmin[Verdict]):
+    list_display = [
+        "thumb", "hashtag", "decision", "shown", "override", "override_by", "rule", "why",
+        "post_created_at",
+    ]
+    list_filter = ["decision", "shown", ("override", admin.EmptyFieldListFilter), "rule"]
+    search_fields = ["hashtag__name", "post__caption"]
+    list_select_related = ["post", "hashtag", "rule", "override_by"]
+    readonly_fields = [
+        "big_thumb", "post", "hashtag", "rule", "classification", "decision", "explanation",
+        "decided_at", "override", "override_by", "override_at", "override_note", "shown",
+        "post_created_at",
+    ]
+    actions = ["mark_relevant", "mark_not_relevant", "clear_override"]
+    list_per_page = 50
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="photo")
+    def thumb(self, verdict: Verdict) -> str:
+        return _thumb(verdict.post)
+
+    @admin.display(description="photo")
+    def big_thumb(self, verdict: Verdict) -> str:
+        return _thumb(verdict.post, 240)
+
+    @admin.display(description="why")
+    def why(self, verdict: Verdict) -> str:
+        return _explanation_text(verdict)
+
+    def _override(self, request: HttpRequest, queryset: QuerySet[Verdict], value: bool | None,
+                  label: str) -> None:
+        count = services.verdicts_override_bulk(
+            verdicts=queryset, relevant=value, by=request.user  # type: ignore[arg-type]
+        )
+        self.message_user(request, f"{count} verdict(s) {label}.", messages.SUCCESS)
+
+    @admin.action(description="Override: relevant (show)", permissions=["override"])
+    def mark_relevant(self, request: HttpRequest, queryset: QuerySet[Verdict]) -> None:
+        self._override(request, queryset, True, "marked relevant")
+
+    @admin.action(description="Override: not relevant (hide)", permissions=["override"])
+    def mark_not_relevant(self, request: HttpRequest, queryset: QuerySet[Verdict]) -> None:
+        self._override(request, queryset, False, "marked not relevant")
+
+    @admin.action(description="Clear override (back to the model)", permissions=["override"])
+    def clear_override(self, request: HttpRequest, queryset: QuerySet[Verdict]) -> None:
+        self._override(request, queryset, None, "returned to the model")
+
+
+class ReevaluateOnSaveMixin:
+    """Saving a concept, rule or keyword re-applies every verdict from stored scores."""
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)  # type: ignore[misc]
+        services.verdicts_reevaluate_queue()
+        self.message_user(  # type: ignore[attr-defined]
+            request, "Verdicts are being re-evaluated in the background from stored scores."
+        )
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        super().delete_model(request, obj)  # type: ignore[misc]
+        services.verdicts_reevaluate_queue()
+
+
+@admin.register(Concept)
+class ConceptAdmin(ReevaluateOnSaveMixin, admin.ModelAdmin[Concept]):
+    list_display = ["key", "name_ko", "name_en", "kind", "parent", "threshold", "updated_at"]
+    list_editable = ["threshold"]
+    list_filter = ["kind"]
+    search_fields = ["key", "name_ko", "name_en"]
+    list_select_related = ["parent"]
+
+
+class RuleForm(forms.ModelForm[Rule]):
+    class Meta:
+        model = Rule
+        fields = ["keyword", "expression", "description"]
+
+    def clean_keyword(self) -> str:
+        try:
+            return normalize_hashtag(self.cleaned_data["keyword"])
+        except InvalidHashtag as exc:
+            raise forms.ValidationError(str(exc)) from exc
+
+    def clean_expression(self) -> str:
+        try:
+            return validate(self.cleaned_data["expression"], concept_names(concept_catalog()))
+        except RuleSyntaxError as exc:
+            raise forms.ValidationError(str(exc)) from exc
+
+
+@admin.register(Rule)
+class RuleAdmin(ReevaluateOnSaveMixin, admin.ModelAdmin[Rule]):
+    form = RuleForm
+    list_display = ["keyword", "expression", "description", "words", "updated_at", "updated_by"]
+    search_fields = ["keyword", "expression", "keyword_mappings__word"]
+    readonly_fields = ["updated_at", "updated_by"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Rule]:
+        return super().get_queryset(request).prefetch_related("keyword_mappings")
+
+    @admin.display(description="keywords judged by it")
+    def words(self, rule: Rule) -> str:
+        return ", ".join(f"#{m.word}" for m in rule.keyword_mappings.all())
+
+    def save_model(self, request: HttpRequest, obj: Rule, form: Any, change: bool) -> None:
+        obj.updated_by = request.user  # type: ignore[assignment]
+        super().save_model(request, obj, form, change)
+
+
+class KeywordMappingForm(forms.ModelForm[KeywordMapping]):
+    class Meta:
+        model = KeywordMapping
+        fields = ["word", "rule"]
+
+    def clean_word(self) -> str:
+        try:
+            word = normalize_hashtag(self.cleaned_data["word"])
+        except InvalidHashtag as exc:
+            raise forms.ValidationError(str(exc)) from exc
+        if Rule.objects.filter(keyword=word).exists():
+            raise forms.ValidationError(f"#{word} has a rule of its own; edit that rule instead.")
+        return word
+
+
+@admin.register(KeywordMapping)
+class KeywordMappingAdmin(ReevaluateOnSaveMixin, admin.ModelAdmin[KeywordMapping]):
+    form = KeywordMappingForm
+    list_display = ["word", "rule", "updated_at"]
+    list_filter = ["rule"]
+    search_fields = ["word", "rule__keyword"]
+    list_select_related = ["rule"]
+    autocomplete_fields = ["rule"]
+
+
+@admin.register(Classification)
+class ClassificationAdmin(admin.ModelAdmin[Classification]):
+    list_display = ["post", "model_version", "created_at"]
+    list_filter = ["model_version"]
+    readonly_fields = [
+        "post", "model_version", "scores", "unsupported", "top_labels", "embedding_dim",
+        "created_at",
+    ]
+    exclude = ["embedding"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

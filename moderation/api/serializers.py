@@ -1,0 +1,152 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from rest_framework import serializers
+
+from moderation.models import Concept, KeywordMapping, Rule, Verdict
+from moderation.rules import RuleSyntaxError, validate
+from moderation.selectors import concept_catalog, concept_names
+from posts.hashtags import InvalidHashtag, normalize_hashtag, parse_hashtags
+from posts.models import Post
+
+
+class VerdictSerializer(serializers.ModelSerializer[Verdict]):
+    hashtag = serializers.CharField(source="hashtag.name", read_only=True)
+    rule = serializers.CharField(source="rule.keyword", read_only=True, allow_null=True)
+    override_by = serializers.CharField(
+        source="override_by.username", read_only=True, allow_null=True
+    )
+
+    class Meta:
+        model = Verdict
+        fields = [
+            "id", "hashtag", "shown", "decision", "rule", "explanation", "decided_at",
+            "override", "override_by", "override_at", "override_note",
+        ]
+        read_only_fields = fields
+
+
+class PostSerializer(serializers.ModelSerializer[Post]):
+    author = serializers.CharField(source="author.username", read_only=True, allow_null=True)
+    hashtags = serializers.SerializerMethodField()
+    verdicts = VerdictSerializer(many=True, read_only=True)
+    image = serializers.ImageField(read_only=True)
+    thumbnail = serializers.ImageField(read_only=True)
+
+    class Meta:
+        model = Post
+        fields = [
+            "id", "author", "image", "thumbnail", "width", "height", "caption", "hashtags",
+            "status", "failure_reason", "created_at", "classified_at", "verdicts",
+        ]
+        read_only_fields = fields
+
+    def get_hashtags(self, post: Post) -> list[str]:
+        return [verdict.hashtag.name for verdict in post.verdicts.all()]
+
+
+class PostSummarySerializer(serializers.ModelSerializer[Post]):
+    author = serializers.CharField(source="author.username", read_only=True, allow_null=True)
+
+    class Meta:
+        model = Post
+        fields = ["id", "author", "image", "thumbnail", "caption", "status", "created_at"]
+        read_only_fields = fields
+
+
+class HashtagListField(serializers.Field):  # type: ignore[type-arg]
+    """Hashtags as a list of strings or one string such as "#카페 #cafe"."""
+
+    def to_internal_value(self, data: Any) -> list[str]:
+        try:
+            if isinstance(data, str):
+                return parse_hashtags(data)
+            if isinstance(data, list) and all(isinstance(item, str) for item in data):
+                return parse_hashtags(" ".join(data))
+        except InvalidHashtag as exc:
+            raise serializers.ValidationError(str(exc)) from exc
+        raise serializers.ValidationError("Give hashtags as a string or a list of strings.")
+
+    def to_representation(self, value: list[str]) -> list[str]:
+        return value
+
+
+class PostCreateSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    image = serializers.FileField()
+    caption = serializers.CharField(required=False, allow_blank=True, max_length=2200, default="")
+    hashtags = HashtagListField(help_text='"#카페 #cafe" or ["카페", "cafe"]')
+
+    def validate_image(self, image: Any) -> Any:
+        if image.size > settings.TAGLENS_MAX_UPLOAD_BYTES:
+            raise serializers.ValidationError(
+                f"The image is larger than {settings.TAGLENS_MAX_UPLOAD_BYTES} bytes."
+            )
+        return image
+
+    def validate_hashtags(self, tags: list[str]) -> list[str]:
+        if not tags:
+            raise serializers.ValidationError("Add at least one hashtag.")
+        return tags
+
+
+class OverrideSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    relevant = serializers.BooleanField(
+        allow_null=True, help_text="true shows, false hides, null returns to the model's decision."
+    )
+    note = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
+
+
+class ConceptSerializer(serializers.ModelSerializer[Concept]):
+    parent = serializers.SlugRelatedField(
+        slug_field="key", queryset=Concept.objects.all(), allow_null=True, required=False
+    )
+
+    class Meta:
+        model = Concept
+        fields = ["id", "key", "name_ko", "name_en", "kind", "parent", "threshold", "updated_at"]
+        read_only_fields = ["updated_at"]
+
+
+class NormalizedTagField(serializers.CharField):
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data)
+        try:
+            return normalize_hashtag(value)
+        except InvalidHashtag as exc:
+            raise serializers.ValidationError(str(exc)) from exc
+
+
+class RuleSerializer(serializers.ModelSerializer[Rule]):
+    keyword = NormalizedTagField(max_length=100)
+
+    class Meta:
+        model = Rule
+        fields = ["id", "keyword", "expression", "description", "updated_at"]
+        read_only_fields = ["updated_at"]
+
+    def validate_expression(self, value: str) -> str:
+        try:
+            return validate(value, concept_names(concept_catalog()))
+        except RuleSyntaxError as exc:
+            raise serializers.ValidationError(str(exc)) from exc
+
+
+class KeywordMappingSerializer(serializers.ModelSerializer[KeywordMapping]):
+    word = NormalizedTagField(max_length=100)
+    rule = serializers.SlugRelatedField(slug_field="keyword", queryset=Rule.objects.all())
+
+    class Meta:
+        model = KeywordMapping
+        fields = ["id", "word", "rule", "updated_at"]
+        read_only_fields = ["updated_at"]
+
+    def validate_word(self, value: str) -> str:
+        if Rule.objects.filter(keyword=value).exists():
+            raise serializers.ValidationError(f"#{value} has a rule of its own.")
+        return value
+
+
+class SearchQuerySerializer(serializers.Serializer):  # type: ignore[type-arg]
+    tag = NormalizedTagField(max_length=101, help_text="A hashtag, with or without #.")

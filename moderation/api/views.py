@@ -1,0 +1,198 @@
+"""The REST API. Thin: validate, call a selector or service, serialise."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import mixins, permissions, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from moderation import selectors, services
+from moderation.api import serializers as s
+from moderation.models import Concept, KeywordMapping, Rule, Verdict
+from moderation.permissions import IsModerator
+from posts.models import Post
+from posts.services import PostRejected, post_create
+
+
+def _posts_with_verdicts() -> QuerySet[Post]:
+    return (
+        Post.objects.select_related("author")
+        .prefetch_related(
+            Prefetch(
+                "verdicts",
+                queryset=Verdict.objects.select_related("hashtag", "rule", "override_by")
+                .order_by("hashtag__name"),
+            )
+        )
+        .order_by("-created_at", "-id")
+    )
+
+
+class PostViewSet(
+    mixins.CreateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,  # type: ignore[type-arg]
+):
+    """Posts with their verdicts. Anyone may read; signed-in users may upload."""
+
+    serializer_class = s.PostSerializer
+    parser_classes = [MultiPartParser, FormParser]
+    permission_classes = [permissions.IsAuthenticatedOrReadOnly]
+
+    def get_queryset(self) -> QuerySet[Post]:
+        return _posts_with_verdicts()
+
+    @extend_schema(request=s.PostCreateSerializer, responses={201: s.PostSerializer})
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        payload = s.PostCreateSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        image = payload.validated_data["image"]
+        try:
+            post = post_create(
+                author=request.user,  # type: ignore[arg-type]
+                image=image,
+                image_name=image.name,
+                caption=payload.validated_data["caption"],
+                hashtags=payload.validated_data["hashtags"],
+            )
+        except PostRejected as exc:
+            raise serializers.ValidationError({"image": [str(exc)]}) from exc
+        post = _posts_with_verdicts().get(pk=post.pk)
+        return Response(
+            s.PostSerializer(post, context={"request": request}).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class SearchView(APIView):
+    """Posts shown under a hashtag: the same selector as the /explore/tags/ page."""
+
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("tag", str, required=True, description="A hashtag, # optional."),
+            OpenApiParameter("page", int, required=False),
+        ],
+        responses=inline_serializer(
+            "SearchResult",
+            {
+                "tag": serializers.CharField(),
+                "rule": serializers.CharField(allow_null=True),
+                "expression": serializers.CharField(allow_null=True),
+                "via": serializers.CharField(allow_null=True),
+                "shown": serializers.IntegerField(),
+                "hidden": serializers.IntegerField(),
+                "pending": serializers.IntegerField(),
+                "count": serializers.IntegerField(),
+                "next": serializers.CharField(allow_null=True),
+                "previous": serializers.CharField(allow_null=True),
+                "results": s.PostSummarySerializer(many=True),
+            },
+        ),
+    )
+    def get(self, request: Request) -> Response:
+        query = s.SearchQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        tag = query.validated_data["tag"]
+        hashtag = selectors.hashtag_lookup(tag)
+        rule, via = selectors.rule_index_for(tag)
+        head: dict[str, Any] = {
+            "tag": tag,
+            "rule": rule.keyword if rule else None,
+            "expression": rule.expression if rule else None,
+            "via": via,
+        }
+        if hashtag is None:
+            return Response(
+                {**head, "shown": 0, "hidden": 0, "pending": 0, "count": 0,
+                 "next": None, "previous": None, "results": []}
+            )
+        summary = selectors.hashtag_summary(hashtag=hashtag)
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(
+            selectors.posts_relevant_for_hashtag(hashtag=hashtag), request, view=self
+        )
+        data = s.PostSummarySerializer(page, many=True, context={"request": request}).data
+        return Response(
+            {
+                **head,
+                "shown": summary.shown,
+                "hidden": summary.hidden,
+                "pending": summary.pending,
+                "count": paginator.page.paginator.count,
+                "next": paginator.get_next_link(),
+                "previous": paginator.get_previous_link(),
+                "results": data,
+            }
+        )
+
+
+class VerdictViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]
+    """Verdicts; moderators override them."""
+
+    serializer_class = s.VerdictSerializer
+    permission_classes = [permissions.IsAuthenticatedOrReadOnly]
+    parser_classes = [JSONParser, FormParser, MultiPartParser]
+
+    def get_queryset(self) -> QuerySet[Verdict]:
+        return Verdict.objects.select_related("hashtag", "rule", "override_by").order_by("-id")
+
+    @extend_schema(request=s.OverrideSerializer, responses={200: s.VerdictSerializer})
+    @action(detail=True, methods=["post"], permission_classes=[IsModerator])
+    def override(self, request: Request, pk: str | None = None) -> Response:
+        verdict = get_object_or_404(self.get_queryset(), pk=pk)
+        payload = s.OverrideSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        verdict = services.verdict_override(
+            verdict=verdict,
+            relevant=payload.validated_data["relevant"],
+            by=request.user,  # type: ignore[arg-type]
+            note=payload.validated_data["note"],
+        )
+        return Response(s.VerdictSerializer(verdict).data)
+
+
+class CatalogViewSet(viewsets.ModelViewSet):  # type: ignore[type-arg]
+    """Concepts, rules and keyword mappings: moderators only. A change re-applies every verdict
+    in the background from stored scores."""
+
+    permission_classes = [IsModerator]
+    parser_classes = [JSONParser, FormParser, MultiPartParser]
+
+    def perform_create(self, serializer: serializers.BaseSerializer[Any]) -> None:
+        serializer.save()
+        services.verdicts_reevaluate_queue()
+
+    def perform_update(self, serializer: serializers.BaseSerializer[Any]) -> None:
+        serializer.save()
+        services.verdicts_reevaluate_queue()
+
+    def perform_destroy(self, instance: Any) -> None:
+        instance.delete()
+        services.verdicts_reevaluate_queue()
+
+
+class ConceptViewSet(CatalogViewSet):
+    serializer_class = s.ConceptSerializer
+    queryset = Concept.objects.select_related("parent").order_by("key")
+
+
+class RuleViewSet(CatalogViewSet):
+    serializer_class = s.RuleSerializer
+    queryset = Rule.objects.order_by("keyword")
+
+
+class KeywordMappingViewSet(CatalogViewSet):
+    serializer_class = s.KeywordMappingSerializer
+    queryset = KeywordMapping.objects.select_related("rule").order_by("word")

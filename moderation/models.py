@@ -1,0 +1,146 @@
+"""Concepts, rules, keyword mappings, classifications and verdicts. Sits above posts/."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+from posts.models import Hashtag, Post
+
+
+class Concept(models.Model):
+    class Kind(models.TextChoices):
+        OBJECT = "object", "Object"
+        SCENE = "scene", "Scene"
+
+    # The key the model scores (mlmodels' concept keys): food, beverage, adult, dog ...
+    key = models.SlugField(max_length=40, unique=True)
+    name_ko = models.CharField(max_length=40, unique=True)
+    name_en = models.CharField(max_length=40, unique=True)
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.OBJECT)
+    # Fine labels roll up: a dog present makes animal present.
+    parent = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children"
+    )
+    threshold = models.FloatField(
+        default=0.5, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="A score at or above this counts as present.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["key"]
+
+    def __str__(self) -> str:
+        return f"{self.name_ko} ({self.name_en})"
+
+
+class Rule(models.Model):
+    # The hashtag this rule judges, normalised: 카페, 패션 ...
+    keyword = models.CharField(max_length=100, unique=True)
+    expression = models.CharField(
+        max_length=500,
+        help_text="Concepts with and / or / not and parentheses, e.g. 'food or beverage'. "
+        "Korean or English concept names.",
+    )
+    description = models.CharField(max_length=200, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["keyword"]
+
+    def __str__(self) -> str:
+        return f"#{self.keyword} = {self.expression}"
+
+
+class KeywordMapping(models.Model):
+    """A word judged by another keyword's rule: #마라탕 is judged by the 음식 rule."""
+
+    word = models.CharField(max_length=100, unique=True)
+    rule = models.ForeignKey(Rule, on_delete=models.CASCADE, related_name="keyword_mappings")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["word"]
+
+    def __str__(self) -> str:
+        return f"#{self.word} → #{self.rule.keyword}"
+
+
+class Classification(models.Model):
+    """What one model version saw in one post's image. Kept, so rules can be re-applied."""
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="classifications")
+    model_version = models.CharField(max_length=100)
+    scores = models.JSONField(help_text="Concept key → score in 0..1, supported concepts only.")
+    unsupported = models.JSONField(default=list, help_text="Concepts this model cannot see.")
+    top_labels = models.JSONField(default=list, blank=True)
+    embedding = models.BinaryField(help_text="float32 little-endian backbone embedding.")
+    embedding_dim = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["post", "model_version"], name="unique_classification_per_version"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.post_id} by {self.model_version}"
+
+
+class Verdict(models.Model):
+    """Whether a post is shown under one of its hashtags, and why."""
+
+    class Decision(models.TextChoices):
+        PENDING = "pending", "Pending classification"
+        RELEVANT = "relevant", "Relevant"
+        NOT_RELEVANT = "not_relevant", "Not relevant"
+        UNKNOWN = "unknown", "Unknown"
+        NO_RULE = "no_rule", "No rule"
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="verdicts")
+    hashtag = models.ForeignKey(Hashtag, on_delete=models.CASCADE, related_name="verdicts")
+    # Copied from the post so the search query is one index range scan.
+    post_created_at = models.DateTimeField()
+    rule = models.ForeignKey(
+        Rule, on_delete=models.SET_NULL, null=True, blank=True, related_name="verdicts"
+    )
+    classification = models.ForeignKey(
+        Classification, on_delete=models.SET_NULL, null=True, blank=True, related_name="verdicts"
+    )
+    decision = models.CharField(
+        max_length=14, choices=Decision.choices, default=Decision.PENDING, db_index=True
+    )
+    explanation = models.JSONField(default=dict, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    # A moderator's word wins over the model's decision.
+    override = models.BooleanField(null=True, blank=True)
+    override_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    override_at = models.DateTimeField(null=True, blank=True)
+    override_note = models.CharField(max_length=200, blank=True)
+    # Effective visibility under the hashtag: the override, else the decision.
+    shown = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-post_created_at", "-post_id"]
+        permissions = [("override_verdict", "Can override a verdict")]
+        constraints = [
+            models.UniqueConstraint(fields=["post", "hashtag"], name="unique_verdict_per_tag")
+        ]
+        indexes = [
+            models.Index(
+                fields=["hashtag", "shown", "-post_created_at", "-post"], name="verdict_search"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.post_id} #{self.hashtag_id}: {self.decision}"

@@ -1,0 +1,145 @@
+"""Reads for moderation, search and post pages. Querysets carry their joins."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+
+from moderation.decisions import ConceptInfo
+from moderation.models import Classification, Concept, KeywordMapping, Rule, Verdict
+from posts.hashtags import InvalidHashtag, normalize_hashtag
+from posts.models import Hashtag, Post
+
+
+def concept_catalog() -> dict[str, ConceptInfo]:
+    rows = Concept.objects.select_related("parent").order_by("key")
+    return {
+        c.key: ConceptInfo(
+            key=c.key, name_ko=c.name_ko, name_en=c.name_en, threshold=c.threshold,
+            parent=c.parent.key if c.parent else None,
+        )
+        for c in rows
+    }
+
+
+def concept_names(catalog: dict[str, ConceptInfo]) -> dict[str, str]:
+    """Every way a rule may name a concept (key, Korean, English; case-folded) → key."""
+    names: dict[str, str] = {}
+    for info in catalog.values():
+        for name in (info.key, info.name_ko, info.name_en):
+            names[name.casefold()] = info.key
+    return names
+
+
+@dataclass(frozen=True)
+class RuleIndex:
+    """Which rule judges each hashtag: its own, or the one its keyword mapping points to."""
+
+    rules: dict[str, Rule]
+    mappings: dict[str, Rule]
+
+    def resolve(self, tag: str) -> tuple[Rule | None, str | None]:
+        if tag in self.rules:
+            return self.rules[tag], None
+        if tag in self.mappings:
+            return self.mappings[tag], tag
+        return None, None
+
+
+def rule_index() -> RuleIndex:
+    rules = {rule.keyword: rule for rule in Rule.objects.all()}
+    mappings = {m.word: m.rule for m in KeywordMapping.objects.select_related("rule")}
+    return RuleIndex(rules=rules, mappings=mappings)
+
+
+def hashtag_lookup(raw: str) -> Hashtag | None:
+    try:
+        name = normalize_hashtag(raw)
+    except InvalidHashtag:
+        return None
+    return Hashtag.objects.filter(name=name).first()
+
+
+def posts_relevant_for_hashtag(*, hashtag: Hashtag) -> QuerySet[Post]:
+    """The one query behind the search page and the search API: shown posts, newest first."""
+    return (
+        Post.objects.filter(verdicts__hashtag=hashtag, verdicts__shown=True)
+        .select_related("author")
+        .order_by("-created_at", "-id")
+    )
+
+
+@dataclass(frozen=True)
+class HashtagSummary:
+    shown: int
+    hidden: int
+    pending: int
+
+
+def hashtag_summary(*, hashtag: Hashtag) -> HashtagSummary:
+    counts = Verdict.objects.filter(hashtag=hashtag).aggregate(
+        n_shown=Count("id", filter=Q(shown=True)),
+        n_pending=Count("id", filter=Q(shown=False, decision=Verdict.Decision.PENDING)),
+        n_total=Count("id"),
+    )
+    return HashtagSummary(
+        shown=counts["n_shown"],
+        pending=counts["n_pending"],
+        hidden=counts["n_total"] - counts["n_shown"] - counts["n_pending"],
+    )
+
+
+def post_with_verdicts(*, post_id: int) -> Post | None:
+    return (
+        Post.objects.select_related("author")
+        .prefetch_related(
+            Prefetch(
+                "verdicts",
+                queryset=Verdict.objects.select_related(
+                    "hashtag", "rule", "override_by", "classification"
+                ).order_by("hashtag__name"),
+            ),
+            Prefetch(
+                "classifications", queryset=Classification.objects.order_by("-created_at", "-id")
+            ),
+        )
+        .filter(pk=post_id)
+        .first()
+    )
+
+
+def latest_classification(*, post: Post) -> Classification | None:
+    return post.classifications.order_by("-created_at", "-id").first()
+
+
+def posts_list() -> QuerySet[Post]:
+    return Post.objects.select_related("author").prefetch_related(
+        Prefetch("verdicts", queryset=Verdict.objects.select_related("hashtag", "rule"))
+    )
+
+
+def hashtags_popular(*, limit: int = 20) -> QuerySet[Hashtag]:
+    return (
+        Hashtag.objects.annotate(shown_count=Count("verdicts", filter=Q(verdicts__shown=True)))
+        .filter(shown_count__gt=0)
+        .order_by("-shown_count", "name")[:limit]
+    )
+
+
+def posts_recent_shown(*, limit: int = 12) -> QuerySet[Post]:
+    shown_ids = Verdict.objects.filter(shown=True).values("post_id")
+    return Post.objects.filter(pk__in=shown_ids).order_by("-created_at", "-id")[:limit]
+
+
+def concepts_for_display() -> QuerySet[Concept]:
+    return Concept.objects.select_related("parent").order_by("kind", "key")
+
+
+def rule_index_for(tag: str) -> tuple[Rule | None, str | None]:
+    """The rule judging one hashtag, in at most two queries."""
+    rule = Rule.objects.filter(keyword=tag).first()
+    if rule is not None:
+        return rule, None
+    mapping = KeywordMapping.objects.select_related("rule").filter(word=tag).first()
+    return (mapping.rule, tag) if mapping else (None, None)

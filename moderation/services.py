@@ -1,0 +1,214 @@
+"""Writes for moderation: classifications, verdicts, overrides, rule changes."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+import numpy as np
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+from django_q.tasks import async_task
+
+from mlmodels.base import Classifier, ImageDecodeError, Prediction, load_image
+from moderation.classifier import get_classifier
+from moderation.decisions import decide
+from moderation.models import Classification, Verdict
+from moderation.rules import RuleSyntaxError, parse
+from moderation.selectors import RuleIndex, concept_catalog, concept_names, rule_index
+from posts.models import Post, PostHashtag
+
+logger = logging.getLogger(__name__)
+
+CLASSIFY_TASK = "moderation.tasks.classify_post"
+REEVALUATE_TASK = "moderation.tasks.reevaluate_all_verdicts"
+
+
+def verdicts_create_pending(*, post: Post) -> None:
+    """One pending verdict per hashtag, so a post exists under its tags before it is judged."""
+    Verdict.objects.bulk_create(
+        [
+            Verdict(post=post, hashtag_id=link.hashtag_id, post_created_at=post.created_at)
+            for link in PostHashtag.objects.filter(post=post)
+        ],
+        ignore_conflicts=True,
+    )
+
+
+def classification_queue(*, post: Post) -> None:
+    """Queue classification once the surrounding transaction commits."""
+    post_id = post.pk
+    transaction.on_commit(lambda: async_task(CLASSIFY_TASK, post_id, group="classify"))
+
+
+def classification_store(
+    *, post: Post, prediction: Prediction, classifier: Classifier
+) -> Classification:
+    from mlmodels.base import ALL_CONCEPTS
+
+    embedding = np.asarray(prediction.embedding, dtype="<f4")
+    classification, _ = Classification.objects.update_or_create(
+        post=post,
+        model_version=classifier.version,
+        defaults={
+            "scores": {k: float(v) for k, v in prediction.scores.items()},
+            "unsupported": [c for c in ALL_CONCEPTS if c not in classifier.concepts],
+            "top_labels": [[name, float(p)] for name, p in prediction.top_labels],
+            "embedding": embedding.tobytes(),
+            "embedding_dim": int(embedding.size),
+        },
+    )
+    return classification
+
+
+def classification_run(*, post_id: int, classifier: Classifier | None = None) -> Post | None:
+    """Classify one post's image and decide its verdicts. Safe to run twice."""
+    post = Post.objects.filter(pk=post_id).first()
+    if post is None:
+        logger.info("Post %s is gone; nothing to classify.", post_id)
+        return None
+    classifier = classifier or get_classifier()
+    existing = post.classifications.filter(model_version=classifier.version).first()
+    if existing is None:
+        try:
+            with post.image.open("rb") as handle:
+                image = load_image(handle)
+        except (ImageDecodeError, OSError) as exc:
+            post.status = Post.Status.FAILED
+            post.failure_reason = f"The image could not be read: {exc}"
+            post.save(update_fields=["status", "failure_reason"])
+            verdicts_evaluate(posts=[post])
+            return post
+        [prediction] = classifier.predict([image])
+        with transaction.atomic():
+            classification_store(post=post, prediction=prediction, classifier=classifier)
+    post.status = Post.Status.CLASSIFIED
+    post.failure_reason = ""
+    post.classified_at = timezone.now()
+    post.save(update_fields=["status", "failure_reason", "classified_at"])
+    verdicts_evaluate(posts=[post])
+    return post
+
+
+def _effective(verdict: Verdict) -> bool:
+    if verdict.override is not None:
+        return verdict.override
+    return verdict.decision in (Verdict.Decision.RELEVANT, Verdict.Decision.NO_RULE)
+
+
+def verdicts_evaluate(*, posts: Iterable[Post], index: RuleIndex | None = None) -> int:
+    """Decide every verdict of these posts from stored scores; the model is not run."""
+    catalog = concept_catalog()
+    names = concept_names(catalog)
+    index = index or rule_index()
+    parsed: dict[int, object] = {}
+    now = timezone.now()
+    changed: list[Verdict] = []
+    post_list = list(posts)
+    latest: dict[int, Classification] = {}
+    for c in Classification.objects.filter(post__in=post_list).order_by("created_at", "id"):
+        latest[c.post_id] = c
+    verdicts = Verdict.objects.filter(post__in=post_list).select_related("hashtag", "post")
+    for verdict in verdicts:
+        post = verdict.post
+        rule, via = index.resolve(verdict.hashtag.name)
+        verdict.rule = rule
+        verdict.classification = latest.get(post.pk)
+        if post.status == Post.Status.PENDING:
+            verdict.decision, verdict.explanation = Verdict.Decision.PENDING, {}
+        elif post.status == Post.Status.FAILED or verdict.classification is None:
+            verdict.decision = Verdict.Decision.UNKNOWN
+            verdict.explanation = {"reason": post.failure_reason or "Not classified."}
+        elif rule is None:
+            verdict.decision = Verdict.Decision.NO_RULE
+            verdict.explanation = {"reason": "No rule judges this hashtag; it is not filtered."}
+        else:
+            if rule.pk not in parsed:
+                try:
+                    parsed[rule.pk] = parse(rule.expression, names)
+                except RuleSyntaxError as exc:
+                    parsed[rule.pk] = exc
+            expr = parsed[rule.pk]
+            if isinstance(expr, RuleSyntaxError):
+                verdict.decision = Verdict.Decision.UNKNOWN
+                verdict.explanation = {"reason": f"Rule #{rule.keyword} is invalid: {expr}"}
+            else:
+                decision = decide(
+                    expr=expr,  # type: ignore[arg-type]
+                    concepts=catalog,
+                    scores=verdict.classification.scores,
+                    rule_keyword=rule.keyword,
+                    via_word=via,
+                    model_version=verdict.classification.model_version,
+                )
+                verdict.decision = {
+                    True: Verdict.Decision.RELEVANT,
+                    False: Verdict.Decision.NOT_RELEVANT,
+                    None: Verdict.Decision.UNKNOWN,
+                }[decision.result]
+                verdict.explanation = decision.explanation
+        verdict.decided_at = now
+        verdict.shown = _effective(verdict)
+        changed.append(verdict)
+    Verdict.objects.bulk_update(
+        changed,
+        ["rule", "classification", "decision", "explanation", "decided_at", "shown"],
+        batch_size=500,
+    )
+    return len(changed)
+
+
+def verdicts_reevaluate_all(*, batch_size: int = 500) -> int:
+    """Apply the current rules, keywords and thresholds to every post's stored scores."""
+    index = rule_index()
+    total = 0
+    post_ids = list(Post.objects.order_by("pk").values_list("pk", flat=True))
+    for start in range(0, len(post_ids), batch_size):
+        chunk = Post.objects.filter(pk__in=post_ids[start : start + batch_size])
+        total += verdicts_evaluate(posts=chunk, index=index)
+    return total
+
+
+def verdicts_reevaluate_queue() -> None:
+    """A rule, keyword or threshold changed: re-apply everywhere after commit, in the background."""
+    transaction.on_commit(lambda: async_task(REEVALUATE_TASK, group="reevaluate"))
+
+
+def verdict_override(
+    *, verdict: Verdict, relevant: bool | None, by: AbstractBaseUser, note: str = ""
+) -> Verdict:
+    """A moderator's word: shown (True), hidden (False), or back to the model (None)."""
+    verdict.override = relevant
+    verdict.override_by = by if relevant is not None else None
+    verdict.override_at = timezone.now() if relevant is not None else None
+    verdict.override_note = note[:200] if relevant is not None else ""
+    verdict.shown = _effective(verdict)
+    verdict.save(
+        update_fields=["override", "override_by", "override_at", "override_note", "shown"]
+    )
+    return verdict
+
+
+def verdicts_override_bulk(
+    *, verdicts: QuerySet[Verdict], relevant: bool | None, by: AbstractBaseUser, note: str = ""
+) -> int:
+    count = 0
+    with transaction.atomic():
+        for verdict in verdicts.select_for_update():
+            verdict_override(verdict=verdict, relevant=relevant, by=by, note=note)
+            count += 1
+    return count
+
+
+def classification_retry(*, posts: QuerySet[Post]) -> int:
+    """Put posts back to pending and queue them again (after a failure or a model change)."""
+    count = 0
+    for post in posts:
+        post.status = Post.Status.PENDING
+        post.failure_reason = ""
+        post.save(update_fields=["status", "failure_reason"])
+        classification_queue(post=post)
+        count += 1
+    return count

@@ -1,0 +1,89 @@
+"""Public pages: hashtag search and the post page with its verdicts. Never run the model."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+
+from moderation import selectors
+from posts.hashtags import InvalidHashtag, normalize_hashtag
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "moderation/home.html",
+        {
+            "popular": selectors.hashtags_popular(),
+            "recent": selectors.posts_recent_shown(),
+        },
+    )
+
+
+def search(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "")
+    try:
+        tag = normalize_hashtag(query)
+    except InvalidHashtag as exc:
+        return render(request, "moderation/search_error.html", {"query": query, "error": exc},
+                      status=400)
+    return redirect(reverse("explore-tag", kwargs={"tag": tag}))
+
+
+def explore_tag(request: HttpRequest, tag: str) -> HttpResponse:
+    try:
+        name = normalize_hashtag(tag)
+    except InvalidHashtag as exc:
+        return render(request, "moderation/search_error.html", {"query": tag, "error": exc},
+                      status=400)
+    if name != tag:
+        return redirect(reverse("explore-tag", kwargs={"tag": name}))
+    hashtag = selectors.hashtag_lookup(name)
+    context: dict[str, object] = {"tag": name, "hashtag": hashtag}
+    if hashtag is not None:
+        rule, via = selectors.rule_index_for(name)
+        page = Paginator(
+            selectors.posts_relevant_for_hashtag(hashtag=hashtag), settings.TAGLENS_PAGE_SIZE
+        ).get_page(request.GET.get("page"))
+        context.update(
+            page=page,
+            summary=selectors.hashtag_summary(hashtag=hashtag),
+            rule=rule,
+            via=via,
+        )
+    return render(request, "moderation/explore_tag.html", context)
+
+
+def post_detail(request: HttpRequest, post_id: int) -> HttpResponse:
+    post = selectors.post_with_verdicts(post_id=post_id)
+    if post is None:
+        raise Http404("No such post.")
+    classifications = list(post.classifications.all())
+    classification = classifications[0] if classifications else None
+    scores = []
+    if classification is not None:
+        catalog = selectors.concept_catalog()
+        for key, info in catalog.items():
+            score = classification.scores.get(key)
+            scores.append(
+                {
+                    "info": info,
+                    "score": score,
+                    "percent": round(score * 100) if score is not None else None,
+                    "threshold_percent": round(info.threshold * 100),
+                    "present": score is not None and score >= info.threshold,
+                }
+            )
+    return render(
+        request,
+        "moderation/post_detail.html",
+        {
+            "post": post,
+            "verdicts": list(post.verdicts.all()),
+            "classification": classification,
+            "scores": scores,
+        },
+    )

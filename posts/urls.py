@@ -1,0 +1,10 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from posts import views
+
+urlpatterns = [
+    path("upload/", views.post_upload, name="post-upload"),
+    path("accounts/signup/", views.signup, name="signup"),
+]

@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+from moderation.decisions import ConceptInfo, concepts_present, decide
+from moderation.rules import parse
+
+CONCEPTS = {
+    "animal": ConceptInfo("animal", "동물", "animal", 0.5),
+    "dog": ConceptInfo("dog", "개", "dog", 0.4, parent="animal"),
+    "cat": ConceptInfo("cat", "고양이", "cat", 0.4, parent="animal"),
+    "food": ConceptInfo("food", "음식", "food", 0.3),
+    "adult": ConceptInfo("adult", "성인", "adult", 0.5),
+    "child": ConceptInfo("child", "아동", "child", 0.5),
+}
+NAMES = {name: info.key for info in CONCEPTS.values() for name in (info.key, info.name_ko)}
+
+
+def test_a_present_dog_makes_animal_present_even_below_animals_threshold() -> None:
+    present = concepts_present(CONCEPTS, {"animal": 0.2, "dog": 0.9, "cat": 0.0, "food": 0.0})
+    assert present["dog"] is True
+    assert present["animal"] is True
+    assert present["cat"] is False
+
+
+def test_a_concept_without_a_score_is_unknown() -> None:
+    present = concepts_present(CONCEPTS, {"animal": 0.1, "dog": 0.1, "cat": 0.1, "food": 0.9})
+    assert present["adult"] is None
+    assert present["child"] is None
+    assert present["food"] is True
+
+
+def test_score_equal_to_threshold_counts_as_present() -> None:
+    assert concepts_present(CONCEPTS, {"food": 0.3})["food"] is True
+
+
+def test_decision_explains_each_concept_against_its_threshold() -> None:
+    decision = decide(
+        expr=parse("food or 동물", NAMES),
+        concepts=CONCEPTS,
+        scores={"food": 0.05, "animal": 0.8, "dog": 0.1, "cat": 0.7},
+        rule_keyword="카페",
+        via_word=None,
+        model_version="m1",
+    )
+    assert decision.result is True
+    rows = {row["key"]: row for row in decision.explanation["concepts"]}
+    assert rows["food"] == {
+        "key": "food", "name_ko": "음식", "name_en": "food", "score": 0.05,
+        "threshold": 0.3, "present": False,
+    }
+    assert rows["animal"]["present"] is True
+    assert decision.explanation["expression"] == "food or animal"
+
+
+def test_romance_is_unknown_while_the_model_cannot_see_people() -> None:
+    decision = decide(
+        expr=parse("adult and not child", NAMES),
+        concepts=CONCEPTS,
+        scores={"food": 0.9},
+        rule_keyword="연애",
+        via_word=None,
+        model_version="m1",
+    )
+    assert decision.result is None
+    assert decision.explanation["unknown"] == ["adult", "child"]
+
+
+def test_unknown_does_not_hide_a_false_conjunct() -> None:
+    # adult unknown, food absent: "adult and food" is false whatever adult is.
+    decision = decide(
+        expr=parse("adult and food", NAMES), concepts=CONCEPTS, scores={"food": 0.0},
+        rule_keyword="x", via_word=None, model_version="m1",
+    )
+    assert decision.result is False

@@ -1,0 +1,125 @@
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.urls import reverse
+
+from mlmodels.fake import FakeClassifier
+from moderation.models import Rule, Verdict
+from moderation.services import verdict_override, verdicts_reevaluate_all
+from posts.models import Post
+from tests.factories import ModeratorFactory, UserFactory, upload
+
+pytestmark = pytest.mark.django_db
+
+FOOD = {"food": 0.9, "beverage": 0.0, "animal": 0.0, "dog": 0.0, "cat": 0.0, "flower": 0.0,
+        "mountain": 0.0, "sea": 0.0, "gym": 0.0}
+
+
+@pytest.fixture
+def food_post(client, django_capture_on_commit_callbacks) -> Post:  # type: ignore[no-untyped-def]
+    FakeClassifier.next_scores = FOOD
+    client.force_login(UserFactory())
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("post-upload"), {"image": upload(), "hashtags": "#카페 #꽃"})
+    client.logout()
+    return Post.objects.get()
+
+
+def verdict(post: Post, tag: str) -> Verdict:
+    return post.verdicts.get(hashtag__name=tag)
+
+
+def test_override_wins_over_the_model_and_records_who_and_when(food_post: Post) -> None:
+    moderator = ModeratorFactory()
+    cafe = verdict(food_post, "카페")
+    assert cafe.shown is True
+    verdict_override(verdict=cafe, relevant=False, by=moderator, note="an ad")
+    cafe.refresh_from_db()
+    assert cafe.shown is False
+    assert cafe.decision == Verdict.Decision.RELEVANT  # the model's word is kept beside it
+    assert cafe.override_by == moderator and cafe.override_at is not None
+
+
+def test_override_survives_re_evaluation_and_can_be_cleared(food_post: Post) -> None:
+    moderator = ModeratorFactory()
+    flower = verdict(food_post, "꽃")
+    assert flower.shown is False
+    verdict_override(verdict=flower, relevant=True, by=moderator)
+    verdicts_reevaluate_all()
+    flower.refresh_from_db()
+    assert flower.shown is True and flower.decision == Verdict.Decision.NOT_RELEVANT
+    verdict_override(verdict=flower, relevant=None, by=moderator)
+    flower.refresh_from_db()
+    assert flower.shown is False and flower.override_by is None
+
+
+def test_a_changed_rule_is_applied_from_stored_scores_without_the_model(food_post: Post) -> None:
+    calls = FakeClassifier.calls
+    Rule.objects.filter(keyword="꽃").update(expression="flower or food")
+    verdicts_reevaluate_all()
+    assert verdict(food_post, "꽃").shown is True
+    assert FakeClassifier.calls == calls
+
+
+def test_moderator_overrides_in_bulk_from_the_admin(client, food_post: Post) -> None:
+    moderator = ModeratorFactory(is_staff=True)
+    client.force_login(moderator)
+    ids = list(food_post.verdicts.values_list("pk", flat=True))
+    response = client.post(
+        reverse("admin:moderation_verdict_changelist"),
+        {"action": "mark_not_relevant", "_selected_action": ids},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert "2 verdict(s) marked not relevant" in response.content.decode()
+    assert not Verdict.objects.filter(shown=True).exists()
+
+
+def test_staff_without_the_moderator_permission_cannot_override(client, food_post: Post) -> None:
+    staff = UserFactory(is_staff=True)
+    staff.user_permissions.add(
+        Permission.objects.get(codename="view_verdict"),
+        Permission.objects.get(codename="change_verdict"),
+    )
+    client.force_login(staff)
+    page = client.get(reverse("admin:moderation_verdict_changelist"))
+    assert page.status_code == 200
+    assert "mark_not_relevant" not in page.content.decode()
+    client.post(
+        reverse("admin:moderation_verdict_changelist"),
+        {"action": "mark_not_relevant", "_selected_action": [verdict(food_post, "카페").pk]},
+    )
+    assert verdict(food_post, "카페").shown is True
+
+
+def test_admin_rejects_a_malformed_rule_with_a_clear_message(client) -> None:
+    client.force_login(ModeratorFactory(is_staff=True))
+    response = client.post(
+        reverse("admin:moderation_rule_add"),
+        {"keyword": "#디저트", "expression": "food and (beverage", "description": ""},
+    )
+    assert response.status_code == 200
+    assert "position" in response.content.decode()
+    assert not Rule.objects.filter(keyword="디저트").exists()
+
+
+def test_admin_saves_a_valid_rule_normalised_and_re_applies_it(
+    client, food_post: Post, django_capture_on_commit_callbacks
+) -> None:
+    client.force_login(ModeratorFactory(is_staff=True))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("admin:moderation_rule_change", args=[Rule.objects.get(keyword="꽃").pk]),
+            {"keyword": "꽃", "expression": "꽃 OR 음식", "description": "test"},
+        )
+    assert response.status_code == 302
+    assert Rule.objects.get(keyword="꽃").expression == "flower or food"
+    assert verdict(food_post, "꽃").shown is True
+
+
+def test_admin_post_list_shows_thumbnails_and_verdicts(client, food_post: Post) -> None:
+    client.force_login(ModeratorFactory(is_staff=True))
+    body = client.get(reverse("admin:posts_post_changelist")).content.decode()
+    assert food_post.thumbnail.url in body
+    assert "#카페" in body

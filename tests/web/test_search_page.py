@@ -1,0 +1,140 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from moderation.models import Verdict
+from posts.models import Post
+from tests.factories import HashtagFactory, PostFactory, VerdictFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def shown_ids(response) -> list[int]:  # type: ignore[no-untyped-def]
+    return [post.pk for post in response.context["page"].object_list]
+
+
+def test_tag_page_shows_relevant_posts_newest_first_and_hides_the_rest(client) -> None:
+    cafe = HashtagFactory(name="카페")
+    now = timezone.now()
+    old = VerdictFactory(hashtag=cafe, post=PostFactory(), shown=True)
+    new = VerdictFactory(hashtag=cafe, post=PostFactory(), shown=True)
+    Post.objects.filter(pk=old.post_id).update(created_at=now - timedelta(days=1))
+    Post.objects.filter(pk=new.post_id).update(created_at=now)
+    hidden = VerdictFactory(hashtag=cafe, decision=Verdict.Decision.NOT_RELEVANT, shown=False)
+    pending = VerdictFactory(
+        hashtag=cafe, post=PostFactory(status=Post.Status.PENDING),
+        decision=Verdict.Decision.PENDING, shown=False,
+    )
+
+    response = client.get(reverse("explore-tag", kwargs={"tag": "카페"}))
+
+    assert response.status_code == 200
+    assert shown_ids(response) == [new.post_id, old.post_id]
+    assert hidden.post_id not in shown_ids(response)
+    assert pending.post_id not in shown_ids(response)
+    summary = response.context["summary"]
+    assert (summary.shown, summary.hidden, summary.pending) == (2, 1, 1)
+    assert response.context["rule"].expression == "food or beverage"
+
+
+def test_english_tag_is_judged_by_its_korean_rule(client) -> None:
+    verdict = VerdictFactory(hashtag=HashtagFactory(name="cafe"))
+    response = client.get(reverse("explore-tag", kwargs={"tag": "cafe"}))
+    assert shown_ids(response) == [verdict.post_id]
+    assert response.context["rule"].keyword == "카페"
+    assert response.context["via"] == "cafe"
+
+
+@pytest.mark.parametrize("raw", ["Cafe", "CAFE", "#cafe"])
+def test_tag_urls_are_normalised(client, raw: str) -> None:
+    response = client.get(reverse("explore-tag", kwargs={"tag": raw}))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("explore-tag", kwargs={"tag": "cafe"})
+
+
+def test_search_box_accepts_a_hash_and_korean(client) -> None:
+    response = client.get(reverse("search"), {"q": "#카페"})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("explore-tag", kwargs={"tag": "카페"})
+
+
+def test_decomposed_hangul_finds_the_same_tag(client) -> None:
+    decomposed = "\u110f\u1161\u1111\u1166"  # 카페 as separate jamo (NFD)
+    response = client.get(reverse("search"), {"q": decomposed})
+    assert response["Location"] == reverse("explore-tag", kwargs={"tag": "카페"})
+
+
+def test_invalid_search_gets_a_clear_error(client) -> None:
+    response = client.get(reverse("search"), {"q": "카 페!"})
+    assert response.status_code == 400
+
+
+def test_unknown_tag_says_there_are_no_posts(client) -> None:
+    response = client.get(reverse("explore-tag", kwargs={"tag": "아무도안씀"}))
+    assert response.status_code == 200
+    assert response.context["hashtag"] is None
+
+
+def test_tag_page_paginates(client, settings) -> None:
+    settings.TAGLENS_PAGE_SIZE = 2
+    tag = HashtagFactory(name="바다")
+    for _ in range(5):
+        VerdictFactory(hashtag=tag)
+    first = client.get(reverse("explore-tag", kwargs={"tag": "바다"}))
+    last = client.get(reverse("explore-tag", kwargs={"tag": "바다"}), {"page": 3})
+    assert len(shown_ids(first)) == 2
+    assert len(shown_ids(last)) == 1
+    assert set(shown_ids(first)).isdisjoint(shown_ids(last))
+
+
+def test_tag_page_query_count_stays_flat_as_posts_grow(client, settings) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    settings.TAGLENS_PAGE_SIZE = 50
+    tag = HashtagFactory(name="음식")
+    counts = []
+    for total in (2, 40):
+        while Verdict.objects.filter(hashtag=tag).count() < total:
+            VerdictFactory(hashtag=tag)
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(reverse("explore-tag", kwargs={"tag": "음식"}))
+        assert len(response.context["page"].object_list) == total
+        counts.append(len(captured))
+    assert counts[0] == counts[1], counts
+
+
+def test_post_page_explains_each_verdict(client) -> None:
+    verdict = VerdictFactory(
+        hashtag=HashtagFactory(name="카페"),
+        decision=Verdict.Decision.NOT_RELEVANT,
+        shown=False,
+        explanation={
+            "rule": "카페", "via": None, "expression": "food or beverage", "model_version": "m",
+            "concepts": [
+                {"key": "food", "name_ko": "음식", "name_en": "food", "score": 0.02,
+                 "threshold": 0.3, "present": False},
+            ],
+            "result": False, "unknown": [],
+        },
+    )
+    response = client.get(reverse("post-detail", kwargs={"post_id": verdict.post_id}))
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "food or beverage" in body
+    assert "0.02" in body and "0.3" in body
+
+
+def test_post_page_escapes_captions(client) -> None:
+    post = PostFactory(caption="<script>alert('x')</script>")
+    body = client.get(reverse("post-detail", kwargs={"post_id": post.pk})).content.decode()
+    assert "<script>alert" not in body
+    assert "&lt;script&gt;" in body
+
+
+def test_missing_post_is_404(client) -> None:
+    assert client.get(reverse("post-detail", kwargs={"post_id": 999})).status_code == 404
