@@ -33,3 +33,13 @@ def photos_dir() -> Path:
     if not PHOTOS.is_dir():
         pytest.skip(f"development photos not found at {PHOTOS} (set TAGLENS_PHOTOS)")
     return PHOTOS
+
+
+@pytest.fixture(scope="session")
+def built_model_dir() -> Path:
+    """The converted MobileNetV2 (``make model`` builds it; built here if missing)."""
+    from mlmodels.build import build
+
+    target = Path(os.environ.get("TAGLENS_MODEL_DIR", str(REPO / "var" / "models")))
+    build(target)  # a no-op when the manifest matches the source weights
+    return target

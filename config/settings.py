@@ -108,7 +108,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-LANGUAGE_CODE = "ko"
+# Our own messages are English; templates show Korean beside it.
+LANGUAGE_CODE = env_str("DJANGO_LANGUAGE_CODE", "en")
 LANGUAGES = [("ko", "한국어"), ("en", "English")]
 TIME_ZONE = env_str("DJANGO_TIME_ZONE", "Asia/Seoul")
 USE_I18N = True

@@ -37,9 +37,10 @@ class Post(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
         related_name="posts",
     )
-    image = models.ImageField(upload_to=post_image_path, width_field="width", height_field="height")
+    image = models.ImageField(upload_to=post_image_path)
     # A small square JPEG made at upload, so the grid never ships full photos.
     thumbnail = models.ImageField(upload_to=post_image_path, blank=True)
+    # As the photo is shown (EXIF orientation applied).
     width = models.PositiveIntegerField(default=0)
     height = models.PositiveIntegerField(default=0)
     caption = models.TextField(blank=True, max_length=2200)

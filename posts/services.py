@@ -17,6 +17,7 @@ from posts.models import Hashtag, Post, PostHashtag
 from posts.signals import post_created
 
 THUMBNAIL_SIZE = 320
+EXIF_ORIENTATION = 0x0112
 
 
 class PostRejected(ValueError):
@@ -28,6 +29,16 @@ def _thumbnail_bytes(image: Image.Image) -> bytes:
     out = io.BytesIO()
     square.save(out, format="JPEG", quality=82, optimize=True)
     return out.getvalue()
+
+
+def _displayed_size(image: IO[bytes]) -> tuple[int, int]:
+    """Width and height as shown, read from the header (the decoded copy may be reduced)."""
+    image.seek(0)
+    with Image.open(image) as header:
+        width, height = header.size
+        if header.getexif().get(EXIF_ORIENTATION, 1) in (5, 6, 7, 8):
+            width, height = height, width
+    return width, height
 
 
 def hashtags_get_or_create(*, names: list[str]) -> list[Hashtag]:
@@ -65,8 +76,9 @@ def post_create(
         names = [normalize_hashtag(name) for name in hashtags]
     except InvalidHashtag as exc:
         raise PostRejected(str(exc)) from exc
+    width, height = _displayed_size(image)
     image.seek(0)
-    post = Post(author=author, caption=caption)
+    post = Post(author=author, caption=caption, width=width, height=height)
     try:
         with transaction.atomic():
             post.image.save(image_name, File(image), save=False)

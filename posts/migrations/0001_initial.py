@@ -30,7 +30,7 @@ class Migration(migrations.Migration):
             name='Post',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('image', models.ImageField(height_field='height', upload_to=posts.models.post_image_path, width_field='width')),
+                ('image', models.ImageField(upload_to=posts.models.post_image_path)),
                 ('thumbnail', models.ImageField(blank=True, upload_to=posts.models.post_image_path)),
                 ('width', models.PositiveIntegerField(default=0)),
                 ('height', models.PositiveIntegerField(default=0)),
