@@ -36,14 +36,24 @@ class OverridePermissionMixin:
 
 
 class VerdictInline(admin.TabularInline[Verdict, Post]):
+    """A post's verdicts; moderators override one by choosing Yes (show) / No (hide)."""
+
     model = Verdict
     extra = 0
     can_delete = False
-    fields = ["hashtag", "decision", "shown", "override", "override_by", "override_at", "why"]
-    readonly_fields = fields
+    fields = [
+        "hashtag", "decision", "shown", "override", "override_note", "override_by",
+        "override_at", "why",
+    ]
+    readonly_fields = ["hashtag", "decision", "shown", "override_by", "override_at", "why"]
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        if is_moderator(request.user):
+            return self.readonly_fields
+        return self.fields
 
     @admin.display(description="why")
     def why(self, verdict: Verdict) -> str:
@@ -134,6 +144,23 @@ class PostAdmin(OverridePermissionMixin, admin.ModelAdmin[Post]):
                 for v in post.verdicts.all()
             ),
         )
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        if formset.model is not Verdict:
+            super().save_formset(request, form, formset, change)
+            return
+        # Overrides go through the service, which records who and when and recomputes `shown`.
+        formset.new_objects, formset.deleted_objects, formset.changed_objects = [], [], []
+        for verdict_form in formset.forms:
+            if not verdict_form.has_changed() or not is_moderator(request.user):
+                continue
+            formset.changed_objects.append((verdict_form.instance, verdict_form.changed_data))
+            services.verdict_override(
+                verdict=verdict_form.instance,
+                relevant=verdict_form.cleaned_data.get("override"),
+                by=request.user,  # type: ignore[arg-type]
+                note=verdict_form.cleaned_data.get("override_note", ""),
+            )
 
     @admin.action(description="Classify again (failed or stuck posts)")
     def retry_classification(self, request: HttpRequest, queryset: QuerySet[Post]) -> None:

@@ -123,3 +123,34 @@ def test_admin_post_list_shows_thumbnails_and_verdicts(client, food_post: Post) 
     body = client.get(reverse("admin:posts_post_changelist")).content.decode()
     assert food_post.thumbnail.url in body
     assert "#카페" in body
+
+
+def _inline_payload(post: Post, overrides: dict[str, str]) -> dict[str, object]:
+    verdicts = list(post.verdicts.select_related("hashtag").order_by("pk"))
+    data: dict[str, object] = {
+        "caption": post.caption,
+        "verdicts-TOTAL_FORMS": len(verdicts),
+        "verdicts-INITIAL_FORMS": len(verdicts),
+        "verdicts-MIN_NUM_FORMS": 0,
+        "verdicts-MAX_NUM_FORMS": 1000,
+    }
+    for i, v in enumerate(verdicts):
+        data[f"verdicts-{i}-id"] = v.pk
+        data[f"verdicts-{i}-post"] = post.pk
+        data[f"verdicts-{i}-override"] = overrides.get(v.hashtag.name, "unknown")
+        data[f"verdicts-{i}-override_note"] = "hand-checked" if v.hashtag.name in overrides else ""
+    return data
+
+
+def test_moderator_overrides_one_verdict_on_the_post_page_of_the_admin(
+    client, food_post: Post
+) -> None:
+    moderator = ModeratorFactory(is_staff=True)
+    client.force_login(moderator)
+    url = reverse("admin:posts_post_change", args=[food_post.pk])
+    response = client.post(url, _inline_payload(food_post, {"꽃": "true"}))
+    assert response.status_code == 302, response.context["errors"] if response.context else ""
+    flower, cafe = verdict(food_post, "꽃"), verdict(food_post, "카페")
+    assert flower.shown is True and flower.override is True and flower.override_by == moderator
+    assert flower.override_note == "hand-checked"
+    assert cafe.override is None and cafe.shown is True
