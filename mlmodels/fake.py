@@ -1,45 +1,74 @@
-"""A test double for the concept classifier. Never configured outside tests.
+"""Test double for :class:`mlmodels.base.Classifier` — NOT a model. Never configured outside tests.
 
-Its scores are whatever a test put in ``FakeClassifier.next_scores``: they describe
-nothing in the image and must never be shown as a model's.
+Its scores are whatever a test put in ``FakeClassifier.next_scores``: they describe nothing in the
+image and must never be shown as a model's (hence no ``top_labels``).
+
+``FakeClassifier`` returns whatever scores a test put in ``FakeClassifier.next_scores`` and counts
+its calls, so tests of the web app and workers run without TensorFlow or model files::
+
+    FakeClassifier.reset()
+    FakeClassifier.next_scores = {"cat": 0.9, "animal": 0.95}
+    ...  # code under test
+    assert FakeClassifier.calls == 1
+
+State is class-level on purpose (the app builds its own instance via ``load_classifier``); call
+:meth:`FakeClassifier.reset` in test set-up.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, ClassVar
+from collections.abc import Mapping, Sequence
+from typing import ClassVar
 
 import numpy as np
 from PIL import Image
 
-from mlmodels.base import Prediction
+from mlmodels.base import ALL_CONCEPTS, Prediction
 
-ROLLUP_CONCEPTS = frozenset(
-    {"food", "beverage", "animal", "dog", "cat", "flower", "mountain", "sea", "gym"}
-)
+EMBEDDING_DIM = 8
 
 
 class FakeClassifier:
-    version = "fake-1"
-    concepts: frozenset[str] = ROLLUP_CONCEPTS
-    next_scores: ClassVar[dict[str, float]] = {}
-    calls: ClassVar[int] = 0
+    """Deterministic stand-in; supports the same concepts as the real ImageNet roll-up."""
 
-    def __init__(self, **options: Any) -> None:
-        self.options = options
+    version: str = "fake-1"
+    concepts: frozenset[str] = frozenset(ALL_CONCEPTS) - {"adult", "child", "nail", "clothing"}
+
+    next_scores: ClassVar[Mapping[str, float]] = {}
+    calls: ClassVar[int] = 0  # number of predict() calls
+    images_seen: ClassVar[int] = 0  # number of images over all calls
+
+    def __init__(self, **options: object) -> None:
+        self.options = dict(options)  # accepted and ignored, like a real classifier's settings
 
     @classmethod
     def reset(cls) -> None:
         cls.next_scores = {}
         cls.calls = 0
+        cls.images_seen = 0
+
+    @staticmethod
+    def embedding_for(image: Image.Image) -> np.ndarray:
+        """Mean R, G, B (0..1) repeated to length 8: equal pixels give equal embeddings."""
+        mean = (
+            np.asarray(image.convert("RGB"), dtype=np.float32).reshape(-1, 3).mean(axis=0) / 255.0
+        )
+        emb = np.resize(mean, EMBEDDING_DIM).astype(np.float32)
+        emb.flags.writeable = False
+        return emb
 
     def predict(self, images: Sequence[Image.Image]) -> list[Prediction]:
-        type(self).calls += 1
-        results = []
-        for image in images:
-            # A deterministic stand-in embedding: the mean colour, repeated.
-            mean = np.asarray(image.convert("RGB"), dtype=np.float32).mean(axis=(0, 1)) / 255.0
-            embedding = np.resize(mean, 8).astype(np.float32)
-            scores = {key: float(self.next_scores.get(key, 0.0)) for key in self.concepts}
-            results.append(Prediction(scores=scores, embedding=embedding, top_labels=[]))
-        return results
+        cls = type(self)
+        cls.calls += 1
+        cls.images_seen += len(images)
+        unknown = set(cls.next_scores) - self.concepts
+        if unknown:
+            # Mirrors the real contract: never a score for an unsupported concept.
+            raise ValueError(
+                f"FakeClassifier.next_scores has unsupported concepts {sorted(unknown)}"
+            )
+        scores = {c: float(cls.next_scores.get(c, 0.0)) for c in sorted(self.concepts)}
+        return [
+            Prediction(scores=dict(scores), embedding=self.embedding_for(img), top_labels=[])
+            for img in images
+        ]

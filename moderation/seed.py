@@ -6,6 +6,8 @@ development photo set; see mlmodels/rollup.py and docs/model.md.
 
 from __future__ import annotations
 
+from mlmodels.rollup import DEFAULT_THRESHOLDS
+
 # key, 한국어, English, kind, parent
 CONCEPTS: list[tuple[str, str, str, str, str | None]] = [
     ("food", "음식", "food", "object", None),
@@ -60,5 +62,5 @@ KEYWORDS: dict[str, str] = {
     "떡볶이": "음식", "비빔밥": "음식",
 }
 
-# Concept thresholds: calibrated for the ImageNet roll-up model (filled from mlmodels.rollup).
-THRESHOLDS: dict[str, float] = {}
+# Concept thresholds: those calibrated for the ImageNet roll-up model; 0.5 for the rest.
+THRESHOLDS: dict[str, float] = dict(DEFAULT_THRESHOLDS)

@@ -1,0 +1,176 @@
+"""Framework-free interface of TagLens image classifiers.
+
+Nothing here imports Django, the project's apps or TensorFlow, so the web app, the workers and the
+tests can all depend on it cheaply.
+"""
+
+from __future__ import annotations
+
+import importlib
+import io
+import os
+import struct
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, Protocol, runtime_checkable
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+# Every concept TagLens knows. A classifier supports a subset of them (``Classifier.concepts``);
+# scores are only ever reported for supported concepts.
+ALL_CONCEPTS: tuple[str, ...] = (
+    "food",
+    "beverage",
+    "adult",
+    "child",
+    "animal",
+    "dog",
+    "cat",
+    "nail",
+    "flower",
+    "mountain",
+    "sea",
+    "gym",
+    "clothing",
+)
+
+# Pillow format names we accept. Everything else (TIFF, PSD, ICO, EPS, ...) is refused: fewer
+# decoders exposed to user uploads, and these cover what phones and browsers produce.
+ALLOWED_FORMATS: tuple[str, ...] = ("JPEG", "PNG", "WEBP", "GIF", "BMP")
+
+# JPEGs at least twice this size (both sides) are decoded with DCT scaling straight to a smaller
+# size whose sides stay >= this. The classifier resizes the short side to 256 before its 224 crop,
+# so nothing it uses is lost, and decoding a 12 MP phone photo gets several times faster.
+DRAFT_MIN_SIZE = 256
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One image's result.
+
+    ``scores``: concept key -> score in 0..1, ONLY for concepts the classifier supports.
+    ``embedding``: the backbone's pooled feature vector as a read-only 1-D ``numpy.float32`` array
+    (1280-d for MobileNetV2). A numpy array rather than a tuple so it can be stored with
+    ``.tobytes()`` and compared with dot products without copying; it is excluded from ``==``.
+    ``top_labels``: top-5 ImageNet class names with softmax probabilities, for explanations.
+    """
+
+    scores: dict[str, float]
+    embedding: np.ndarray = field(compare=False, repr=False)
+    top_labels: list[tuple[str, float]] = field(default_factory=list)
+
+
+@runtime_checkable
+class Classifier(Protocol):
+    version: str  # changes whenever weights or score mapping change
+    concepts: frozenset[str]  # concept keys this classifier can score
+
+    def predict(self, images: Sequence[Image.Image]) -> list[Prediction]: ...
+
+
+class ImageDecodeError(ValueError):
+    """A file is not an image we accept; ``str(exc)`` is a message fit to show a user."""
+
+
+def _read_bytes(path_or_file: str | os.PathLike[str] | IO[bytes]) -> tuple[bytes, str]:
+    if isinstance(path_or_file, (str, os.PathLike)):
+        name = str(path_or_file)
+        try:
+            return Path(path_or_file).read_bytes(), name
+        except OSError as exc:
+            raise ImageDecodeError(f"{name}: cannot read file ({exc.strerror or exc})") from exc
+    name = str(getattr(path_or_file, "name", "") or "<upload>")
+    if hasattr(path_or_file, "seek"):
+        path_or_file.seek(0)
+    return path_or_file.read(), name
+
+
+def _to_rgb(img: Image.Image) -> Image.Image:
+    if img.mode == "RGB":
+        return img
+    # Transparent pixels often carry arbitrary (usually black) colour; compose on white instead,
+    # which is how the image looks in a browser.
+    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+        rgba = img.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    return img.convert("RGB")
+
+
+def load_image(
+    path_or_file: str | os.PathLike[str] | IO[bytes], draft_size: int | None = DRAFT_MIN_SIZE
+) -> Image.Image:
+    """Open, verify and normalise an image for classification.
+
+    Returns a fully loaded RGB image with EXIF orientation applied (GIF: first frame). JPEGs whose
+    sides are both >= 2 x ``draft_size`` are decoded at a reduced scale (still >= ``draft_size``);
+    pass ``draft_size=None`` for full resolution. Raises :class:`ImageDecodeError` with a readable
+    reason for empty, unreadable, truncated, non-image or disallowed-format files.
+    """
+    data, name = _read_bytes(path_or_file)
+    if not data:
+        raise ImageDecodeError(f"{name}: empty file (0 bytes)")
+    allowed = ", ".join(ALLOWED_FORMATS)
+    try:
+        # verify() checks structure without decoding pixels but leaves the object unusable,
+        # hence the second open.
+        with Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS) as probe:
+            probe.verify()
+        img = Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
+        if img.format == "JPEG" and draft_size and min(img.size) >= 2 * draft_size:
+            img.draft("RGB", (draft_size, draft_size))
+        img.seek(0)  # first frame of animated GIF/WebP
+        img.load()  # decode now so truncation is reported here, not later
+        return _to_rgb(ImageOps.exif_transpose(img) or img)
+    except UnidentifiedImageError as exc:
+        raise ImageDecodeError(
+            f"{name}: not a recognised image (allowed formats: {allowed})"
+        ) from exc
+    except Image.DecompressionBombError as exc:
+        raise ImageDecodeError(f"{name}: image dimensions too large ({exc})") from exc
+    except (OSError, SyntaxError, ValueError, EOFError, struct.error) as exc:
+        # struct.error: some Pillow plugins let it escape on malformed headers.
+        raise ImageDecodeError(f"{name}: truncated or corrupt image data ({exc})") from exc
+
+
+_classifier_cache: dict[tuple[str, str], Classifier] = {}
+_classifier_lock = threading.Lock()
+
+
+def _import_dotted(dotted_path: str) -> Any:
+    module_name, sep, attr = dotted_path.replace(":", ".").rpartition(".")
+    if not sep or not module_name:
+        raise ImportError(f"{dotted_path!r} is not a dotted path like 'package.module.ClassName'")
+    module = importlib.import_module(module_name)
+    try:
+        return getattr(module, attr)
+    except AttributeError as exc:
+        raise ImportError(f"module {module_name!r} has no attribute {attr!r}") from exc
+
+
+def load_classifier(dotted_path: str, **options: Any) -> Classifier:
+    """Import ``dotted_path`` (e.g. ``mlmodels.tf_mobilenet.MobileNetV2RollupClassifier``) and
+    instantiate it with ``options``, once per process for the same path and options.
+
+    Instantiation is cheap for the real classifier (the model loads lazily on first predict),
+    so holding the lock while constructing is fine and prevents duplicate instances.
+    """
+    key = (dotted_path, repr(sorted(options.items())))
+    with _classifier_lock:
+        cached = _classifier_cache.get(key)
+        if cached is None:
+            cls = _import_dotted(dotted_path)
+            cached = cls(**options)
+            if not isinstance(cached, Classifier):
+                raise TypeError(f"{dotted_path} does not implement the Classifier protocol")
+            _classifier_cache[key] = cached
+        return cached
+
+
+def clear_classifier_cache() -> None:
+    """Forget instances made by :func:`load_classifier` (for tests and reconfiguration)."""
+    with _classifier_lock:
+        _classifier_cache.clear()

@@ -1,0 +1,214 @@
+"""Calibrate per-concept thresholds on the labelled development photos.
+
+Usage: ``python -m mlmodels.calibrate /work/shared/photos [--model-dir var/models]``
+
+The photo folder has one sub-folder per label (each image has exactly one label). A concept's
+positives are the images whose folder maps to it (dog, cat and other_animal also count as animal);
+every other image is a negative. For each supported concept the script prints precision, recall
+and F1 at candidate thresholds (0.10 .. 0.90 in steps of 0.05) and picks the HIGHEST threshold whose
+F1 is within 0.01 of the best F1: on a set this small, differences under 0.01 are one or two photos,
+so we prefer fewer false tags. Thresholds below 0.1 are not considered: summing over hundreds of
+classes gives every photo a little mass, and such a low cut would be fitted to this set.
+Presence follows :func:`mlmodels.rollup.present_concepts` (a present dog/cat implies animal), so
+children are calibrated first and the parent's threshold is chosen with the children's in force.
+
+The photos are for internal development only: this script reads them in place and never copies them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from mlmodels.rollup import CONCEPT_PARENTS, present_concepts
+
+# folder name -> concepts that are true for images in it
+FOLDER_CONCEPTS: dict[str, frozenset[str]] = {
+    "adult": frozenset({"adult"}),
+    "child": frozenset({"child"}),
+    "cat": frozenset({"cat", "animal"}),
+    "dog": frozenset({"dog", "animal"}),
+    "other_animal": frozenset({"animal"}),
+    "food": frozenset({"food"}),
+    "beverage": frozenset({"beverage"}),
+    "flower": frozenset({"flower"}),
+    "mountain": frozenset({"mountain"}),
+    "sea": frozenset({"sea"}),
+    "gym": frozenset({"gym"}),
+    "nail": frozenset({"nail"}),
+    "clothing": frozenset({"clothing"}),
+    "menu": frozenset(),
+    "other": frozenset(),
+}
+CANDIDATES: tuple[float, ...] = tuple(round(0.1 + 0.05 * i, 2) for i in range(17))  # 0.10 .. 0.90
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp"})
+
+
+@dataclass(frozen=True)
+class Metrics:
+    threshold: float
+    tp: int
+    fp: int
+    fn: int
+
+    @property
+    def precision(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
+
+    @property
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 0.0
+
+    @property
+    def f1(self) -> float:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+
+def default_photos_dir() -> Path:
+    """``$TAGLENS_PHOTOS`` or ``<repo>/../shared/photos``."""
+    env = os.environ.get("TAGLENS_PHOTOS")
+    return Path(env) if env else Path(__file__).resolve().parents[1].parent / "shared" / "photos"
+
+
+def labelled_files(root: Path) -> list[tuple[Path, frozenset[str]]]:
+    """All images under ``root/<folder>/`` with their true concepts; unknown folders are skipped."""
+    out = []
+    for folder in sorted(p for p in root.iterdir() if p.is_dir() and p.name in FOLDER_CONCEPTS):
+        for path in sorted(folder.iterdir()):
+            if path.suffix.lower() in IMAGE_SUFFIXES:
+                out.append((path, FOLDER_CONCEPTS[folder.name]))
+    return out
+
+
+F1_TOLERANCE = 0.01
+NEVER = 2.0  # a threshold no score reaches
+
+
+def metrics(
+    scores: Sequence[Mapping[str, float]],
+    truths: Sequence[frozenset[str]],
+    concept: str,
+    threshold: float,
+    others: Mapping[str, float] | None = None,
+) -> Metrics:
+    """Counts for ``concept`` at ``threshold``; ``others`` are the thresholds of the other concepts
+    (they matter through the child -> parent rule)."""
+    thresholds = {**(others or {}), concept: threshold}
+    tp = fp = fn = 0
+    for score, truth in zip(scores, truths, strict=True):
+        predicted = concept in present_concepts(score, thresholds)
+        actual = concept in truth
+        tp += predicted and actual
+        fp += predicted and not actual
+        fn += actual and not predicted
+    return Metrics(threshold, tp, fp, fn)
+
+
+def choose_threshold(
+    scores: Sequence[Mapping[str, float]],
+    truths: Sequence[frozenset[str]],
+    concept: str,
+    others: Mapping[str, float] | None = None,
+    candidates: Iterable[float] = CANDIDATES,
+) -> Metrics:
+    """Highest threshold whose F1 is within ``F1_TOLERANCE`` of the best."""
+    table = [metrics(scores, truths, concept, t, others) for t in candidates]
+    best_f1 = max(m.f1 for m in table)
+    return max((m for m in table if m.f1 >= best_f1 - F1_TOLERANCE), key=lambda m: m.threshold)
+
+
+def calibration_order(concepts: Iterable[str]) -> list[str]:
+    """Children (dog, cat) before their parent (animal), otherwise alphabetical."""
+    return sorted(concepts, key=lambda c: (c in set(CONCEPT_PARENTS.values()), c))
+
+
+def calibrate(
+    scores: Sequence[Mapping[str, float]], truths: Sequence[frozenset[str]], concepts: Iterable[str]
+) -> dict[str, Metrics]:
+    chosen: dict[str, float] = {c: NEVER for c in concepts}
+    result: dict[str, Metrics] = {}
+    for concept in calibration_order(concepts):
+        result[concept] = choose_threshold(scores, truths, concept, chosen)
+        chosen[concept] = result[concept].threshold
+    return result
+
+
+def score_files(
+    paths: Sequence[Path], classifier: object, batch_size: int = 16
+) -> list[dict[str, float]]:
+    from mlmodels.base import load_image
+
+    out: list[dict[str, float]] = []
+    for start in range(0, len(paths), batch_size):
+        images = [load_image(p) for p in paths[start : start + batch_size]]
+        out.extend(pred.scores for pred in classifier.predict(images))  # type: ignore[attr-defined]
+    return out
+
+
+def report(
+    scores: Sequence[Mapping[str, float]], truths: Sequence[frozenset[str]], concepts: Iterable[str]
+) -> dict[str, float]:
+    """Print the per-concept tables and return the chosen thresholds."""
+    result = calibrate(scores, truths, concepts)
+    chosen = {c: m.threshold for c, m in result.items()}
+    for concept in calibration_order(concepts):
+        positives = sum(concept in t for t in truths)
+        print(f"\n{concept}  (positives {positives} / {len(truths)})")
+        print("  thr    P      R      F1     tp  fp  fn")
+        for t in CANDIDATES:
+            m = metrics(scores, truths, concept, t, chosen)
+            mark = "  <- chosen" if t == chosen[concept] else ""
+            print(
+                f"  {t:.2f}  {m.precision:.3f}  {m.recall:.3f}  {m.f1:.3f}"
+                f"  {m.tp:3d} {m.fp:3d} {m.fn:3d}{mark}"
+            )
+    print("\nsummary (chosen thresholds):")
+    for concept in calibration_order(concepts):
+        m = result[concept]
+        print(
+            f"  {concept:9s} {m.threshold:.2f}"
+            f"  P {m.precision:.3f}  R {m.recall:.3f}  F1 {m.f1:.3f}"
+        )
+    return chosen
+
+
+def main(argv: list[str] | None = None) -> int:
+    from mlmodels.tf_mobilenet import MobileNetV2RollupClassifier
+
+    parser = argparse.ArgumentParser(
+        prog="python -m mlmodels.calibrate", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("photos", nargs="?", type=Path, default=default_photos_dir())
+    parser.add_argument(
+        "--model-dir", type=Path, default=Path(__file__).resolve().parents[1] / "var" / "models"
+    )
+    parser.add_argument(
+        "--preprocess", choices=("resize", "crop"), default=None, help="override preprocessing"
+    )
+    args = parser.parse_args(argv)
+    if not args.photos.is_dir():
+        parser.error(f"{args.photos} is not a directory")
+
+    from mlmodels.build import build
+
+    build(args.model_dir)  # no-op when already built
+    options = {"preprocess": args.preprocess} if args.preprocess else {}
+    classifier = MobileNetV2RollupClassifier(args.model_dir, **options)
+    files = labelled_files(args.photos)
+    print(f"{classifier.version}: scoring {len(files)} images from {args.photos}")
+    scores = score_files([p for p, _ in files], classifier)
+    chosen = report(scores, [t for _, t in files], classifier.concepts)
+    print("\nDEFAULT_THRESHOLDS = {")
+    for concept, thr in sorted(chosen.items()):
+        print(f'    "{concept}": {thr:.2f},')
+    print("}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,83 @@
+"""Classify files and folders: the engine behind the Django management command.
+
+Kept free of Django so it can be tested and reused; the command only parses options and prints.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from mlmodels.base import ALL_CONCEPTS, Classifier, ImageDecodeError, load_image
+from mlmodels.rollup import present_concepts
+
+BATCH_SIZE = 16
+
+
+def iter_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path]:
+    """Files given directly, and every file under given folders (sorted, hidden files skipped).
+
+    Folder contents are not filtered by extension: a file that is not an image is reported as an
+    error by :func:`load_image` rather than silently ignored.
+    """
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            for root, dirs, files in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                for name in sorted(files):
+                    if not name.startswith("."):
+                        yield Path(root) / name
+        else:
+            yield path  # a missing path becomes an error result from load_image
+
+
+def classify_paths(
+    paths: Iterable[str | os.PathLike[str]],
+    classifier: Classifier,
+    thresholds: Mapping[str, float],
+) -> Iterator[dict[str, Any]]:
+    """Yield one dict per file, in walk order.
+
+    Success: ``{"path", "model_version", "scores", "present", "unsupported"}`` where ``present``
+    lists supported concepts with score >= threshold (plus implied parents, e.g. cat -> animal) and
+    ``unsupported`` the TagLens concepts the classifier cannot score. Failure to load:
+    ``{"path", "error"}``; processing continues with the next file. Predicts in batches of 16.
+    """
+    unsupported = [c for c in ALL_CONCEPTS if c not in classifier.concepts]
+    # Queue of (path, image or error message) so results come out in walk order even though
+    # images are predicted in batches.
+    pending: list[tuple[str, Image.Image | str]] = []
+
+    def flush() -> Iterator[dict[str, Any]]:
+        images = [item for _, item in pending if isinstance(item, Image.Image)]
+        predictions = iter(classifier.predict(images) if images else [])
+        for path, item in pending:
+            if isinstance(item, str):
+                yield {"path": path, "error": item}
+                continue
+            pred = next(predictions)
+            yield {
+                "path": path,
+                "model_version": classifier.version,
+                "scores": dict(pred.scores),
+                "present": present_concepts(pred.scores, thresholds),
+                "unsupported": list(unsupported),
+            }
+        pending.clear()
+
+    queued_images = 0
+    for path in iter_files(paths):
+        try:
+            pending.append((str(path), load_image(path)))
+            queued_images += 1
+        except ImageDecodeError as exc:
+            pending.append((str(path), str(exc)))
+        if queued_images >= BATCH_SIZE:
+            yield from flush()
+            queued_images = 0
+    yield from flush()

