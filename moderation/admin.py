@@ -26,7 +26,9 @@ def _thumb(post: Post, size: int = 64) -> str:
         return "—"
     return format_html(
         '<img src="{}" width="{}" height="{}" style="object-fit:cover;border-radius:4px" alt="">',
-        field.url, size, size,
+        field.url,
+        size,
+        size,
     )
 
 
@@ -42,8 +44,14 @@ class VerdictInline(admin.TabularInline[Verdict, Post]):
     extra = 0
     can_delete = False
     fields = [
-        "hashtag", "decision", "shown", "override", "override_note", "override_by",
-        "override_at", "why",
+        "hashtag",
+        "decision",
+        "shown",
+        "override",
+        "override_note",
+        "override_by",
+        "override_at",
+        "why",
     ]
     readonly_fields = ["hashtag", "decision", "shown", "override_by", "override_at", "why"]
 
@@ -52,8 +60,8 @@ class VerdictInline(admin.TabularInline[Verdict, Post]):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         if is_moderator(request.user):
-            return self.readonly_fields
-        return self.fields
+            return list(self.readonly_fields)
+        return [str(name) for name in self.fields]
 
     @admin.display(description="why")
     def why(self, verdict: Verdict) -> str:
@@ -104,10 +112,19 @@ class PostAdmin(OverridePermissionMixin, admin.ModelAdmin[Post]):
     search_fields = ["caption", "hashtags__name", "author__username"]
     list_select_related = ["author"]
     readonly_fields = [
-        "big_thumb", "author", "image", "thumbnail", "width", "height", "status",
-        "failure_reason", "created_at", "classified_at", "public_link",
+        "big_thumb",
+        "author",
+        "image",
+        "thumbnail",
+        "width",
+        "height",
+        "status",
+        "failure_reason",
+        "created_at",
+        "classified_at",
+        "public_link",
     ]
-    fields = readonly_fields + ["caption"]
+    fields = [*readonly_fields, "caption"]
     inlines = [VerdictInline]
     actions = ["retry_classification"]
     list_per_page = 50
@@ -171,15 +188,33 @@ class PostAdmin(OverridePermissionMixin, admin.ModelAdmin[Post]):
 @admin.register(Verdict)
 class VerdictAdmin(OverridePermissionMixin, admin.ModelAdmin[Verdict]):
     list_display = [
-        "thumb", "hashtag", "decision", "shown", "override", "override_by", "rule", "why",
+        "thumb",
+        "hashtag",
+        "decision",
+        "shown",
+        "override",
+        "override_by",
+        "rule",
+        "why",
         "post_created_at",
     ]
     list_filter = ["decision", "shown", ("override", admin.EmptyFieldListFilter), "rule"]
     search_fields = ["hashtag__name", "post__caption"]
     list_select_related = ["post", "hashtag", "rule", "override_by"]
     readonly_fields = [
-        "big_thumb", "post", "hashtag", "rule", "classification", "decision", "explanation",
-        "decided_at", "override", "override_by", "override_at", "override_note", "shown",
+        "big_thumb",
+        "post",
+        "hashtag",
+        "rule",
+        "classification",
+        "decision",
+        "explanation",
+        "decided_at",
+        "override",
+        "override_by",
+        "override_at",
+        "override_note",
+        "shown",
         "post_created_at",
     ]
     actions = ["mark_relevant", "mark_not_relevant", "clear_override"]
@@ -203,10 +238,13 @@ class VerdictAdmin(OverridePermissionMixin, admin.ModelAdmin[Verdict]):
     def why(self, verdict: Verdict) -> str:
         return _explanation_text(verdict)
 
-    def _override(self, request: HttpRequest, queryset: QuerySet[Verdict], value: bool | None,
-                  label: str) -> None:
+    def _override(
+        self, request: HttpRequest, queryset: QuerySet[Verdict], value: bool | None, label: str
+    ) -> None:
         count = services.verdicts_override_bulk(
-            verdicts=queryset, relevant=value, by=request.user  # type: ignore[arg-type]
+            verdicts=queryset,
+            relevant=value,
+            by=request.user,  # type: ignore[arg-type]
         )
         self.message_user(request, f"{count} verdict(s) {label}.", messages.SUCCESS)
 
@@ -314,7 +352,12 @@ class ClassificationAdmin(admin.ModelAdmin[Classification]):
     list_display = ["post", "model_version", "created_at"]
     list_filter = ["model_version"]
     readonly_fields = [
-        "post", "model_version", "scores", "unsupported", "top_labels", "embedding_dim",
+        "post",
+        "model_version",
+        "scores",
+        "unsupported",
+        "top_labels",
+        "embedding_dim",
         "created_at",
     ]
     exclude = ["embedding"]

@@ -24,7 +24,8 @@ class Concept(models.Model):
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children"
     )
     threshold = models.FloatField(
-        default=0.5, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        default=0.5,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
         help_text="A score at or above this counts as present.",
     )
     updated_at = models.DateTimeField(auto_now=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from rest_framework import permissions
 from rest_framework.request import Request
 
@@ -13,7 +13,7 @@ OVERRIDE_PERMISSION = "moderation.override_verdict"
 MODERATORS_GROUP = "moderators"
 
 
-def is_moderator(user: AbstractBaseUser | AnonymousUser) -> bool:
+def is_moderator(user: User | AnonymousUser | Any) -> bool:
     return bool(user.is_authenticated and user.has_perm(OVERRIDE_PERMISSION))
 
 

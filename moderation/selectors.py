@@ -16,7 +16,10 @@ def concept_catalog() -> dict[str, ConceptInfo]:
     rows = Concept.objects.select_related("parent").order_by("key")
     return {
         c.key: ConceptInfo(
-            key=c.key, name_ko=c.name_ko, name_en=c.name_en, threshold=c.threshold,
+            key=c.key,
+            name_ko=c.name_ko,
+            name_en=c.name_en,
+            threshold=c.threshold,
             parent=c.parent.key if c.parent else None,
         )
         for c in rows

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Iterable
 
 import numpy as np
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -177,7 +177,7 @@ def verdicts_reevaluate_queue() -> None:
 
 
 def verdict_override(
-    *, verdict: Verdict, relevant: bool | None, by: AbstractBaseUser, note: str = ""
+    *, verdict: Verdict, relevant: bool | None, by: User, note: str = ""
 ) -> Verdict:
     """A moderator's word: shown (True), hidden (False), or back to the model (None)."""
     verdict.override = relevant
@@ -185,14 +185,12 @@ def verdict_override(
     verdict.override_at = timezone.now() if relevant is not None else None
     verdict.override_note = note[:200] if relevant is not None else ""
     verdict.shown = _effective(verdict)
-    verdict.save(
-        update_fields=["override", "override_by", "override_at", "override_note", "shown"]
-    )
+    verdict.save(update_fields=["override", "override_by", "override_at", "override_note", "shown"])
     return verdict
 
 
 def verdicts_override_bulk(
-    *, verdicts: QuerySet[Verdict], relevant: bool | None, by: AbstractBaseUser, note: str = ""
+    *, verdicts: QuerySet[Verdict], relevant: bool | None, by: User, note: str = ""
 ) -> int:
     count = 0
     with transaction.atomic():

@@ -28,8 +28,9 @@ def search(request: HttpRequest) -> HttpResponse:
     try:
         tag = normalize_hashtag(query)
     except InvalidHashtag as exc:
-        return render(request, "moderation/search_error.html", {"query": query, "error": exc},
-                      status=400)
+        return render(
+            request, "moderation/search_error.html", {"query": query, "error": exc}, status=400
+        )
     return redirect(reverse("explore-tag", kwargs={"tag": tag}))
 
 
@@ -37,8 +38,9 @@ def explore_tag(request: HttpRequest, tag: str) -> HttpResponse:
     try:
         name = normalize_hashtag(tag)
     except InvalidHashtag as exc:
-        return render(request, "moderation/search_error.html", {"query": tag, "error": exc},
-                      status=400)
+        return render(
+            request, "moderation/search_error.html", {"query": tag, "error": exc}, status=400
+        )
     if name != tag:
         return redirect(reverse("explore-tag", kwargs={"tag": name}))
     hashtag = selectors.hashtag_lookup(name)

@@ -11,8 +11,9 @@ class PostUploadForm(forms.Form):
         help_text="JPEG, PNG, WebP, GIF or BMP.",
         widget=forms.ClearableFileInput(attrs={"accept": "image/*"}),
     )
-    caption = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False,
-                              max_length=2200)
+    caption = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=2200
+    )
     hashtags = forms.CharField(
         max_length=1000,
         help_text="Separated by spaces or commas, e.g. #카페 #cafe #라떼",

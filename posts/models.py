@@ -34,7 +34,10 @@ class Post(models.Model):
         FAILED = "failed", "Failed"
 
     author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
         related_name="posts",
     )
     image = models.ImageField(upload_to=post_image_path)

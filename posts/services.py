@@ -6,7 +6,7 @@ import io
 from typing import IO
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.files.base import ContentFile, File
 from django.db import transaction
 from PIL import Image, ImageOps
@@ -53,7 +53,7 @@ def hashtags_get_or_create(*, names: list[str]) -> list[Hashtag]:
 
 def post_create(
     *,
-    author: AbstractBaseUser | None,
+    author: User | None,
     image: IO[bytes],
     image_name: str,
     caption: str = "",

@@ -82,9 +82,7 @@ def test_a_person_is_undecided_under_fashion_while_people_are_unsupported(
     assert set(post.classifications.get().unsupported) >= {"adult", "child", "nail"}
 
 
-def test_classify_images_prints_one_json_line_per_image(
-    tmp_path: Path, capsys, real_model
-) -> None:
+def test_classify_images_prints_one_json_line_per_image(tmp_path: Path, capsys, real_model) -> None:
     folder = tmp_path / "photos"
     folder.mkdir()
     (folder / "coffee.jpg").write_bytes(photo("coffee"))

@@ -26,8 +26,10 @@ def test_the_study_rules_are_seeded() -> None:
     assert rules["육아"] == "child"
 
 
-@pytest.mark.parametrize("word", ["마라탕", "쌀국수", "국밥", "카레", "라면", "우동", "라멘", "치킨",
-                                  "불고기", "김치", "food"])
+@pytest.mark.parametrize(
+    "word",
+    ["마라탕", "쌀국수", "국밥", "카레", "라면", "우동", "라멘", "치킨", "불고기", "김치", "food"],
+)
 def test_food_words_are_judged_by_the_food_rule(word: str) -> None:
     rule, via = rule_index().resolve(word)
     assert rule is not None and rule.keyword == "음식"
@@ -35,8 +37,10 @@ def test_food_words_are_judged_by_the_food_rule(word: str) -> None:
 
 
 def test_seed_words_and_keywords_are_already_normalised() -> None:
-    for value in [*Rule.objects.values_list("keyword", flat=True),
-                  *KeywordMapping.objects.values_list("word", flat=True)]:
+    for value in [
+        *Rule.objects.values_list("keyword", flat=True),
+        *KeywordMapping.objects.values_list("word", flat=True),
+    ]:
         assert normalize_hashtag(value) == value
 
 

@@ -22,8 +22,17 @@ class VerdictSerializer(serializers.ModelSerializer[Verdict]):
     class Meta:
         model = Verdict
         fields = [
-            "id", "hashtag", "shown", "decision", "rule", "explanation", "decided_at",
-            "override", "override_by", "override_at", "override_note",
+            "id",
+            "hashtag",
+            "shown",
+            "decision",
+            "rule",
+            "explanation",
+            "decided_at",
+            "override",
+            "override_by",
+            "override_at",
+            "override_note",
         ]
         read_only_fields = fields
 
@@ -38,8 +47,19 @@ class PostSerializer(serializers.ModelSerializer[Post]):
     class Meta:
         model = Post
         fields = [
-            "id", "author", "image", "thumbnail", "width", "height", "caption", "hashtags",
-            "status", "failure_reason", "created_at", "classified_at", "verdicts",
+            "id",
+            "author",
+            "image",
+            "thumbnail",
+            "width",
+            "height",
+            "caption",
+            "hashtags",
+            "status",
+            "failure_reason",
+            "created_at",
+            "classified_at",
+            "verdicts",
         ]
         read_only_fields = fields
 
@@ -99,7 +119,7 @@ class OverrideSerializer(serializers.Serializer):  # type: ignore[type-arg]
 
 
 class ConceptSerializer(serializers.ModelSerializer[Concept]):
-    parent = serializers.SlugRelatedField(
+    parent = serializers.SlugRelatedField(  # type: ignore[assignment]
         slug_field="key", queryset=Concept.objects.all(), allow_null=True, required=False
     )
 

@@ -29,8 +29,9 @@ def _posts_with_verdicts() -> QuerySet[Post]:
         .prefetch_related(
             Prefetch(
                 "verdicts",
-                queryset=Verdict.objects.select_related("hashtag", "rule", "override_by")
-                .order_by("hashtag__name"),
+                queryset=Verdict.objects.select_related("hashtag", "rule", "override_by").order_by(
+                    "hashtag__name"
+                ),
             )
         )
         .order_by("-created_at", "-id")
@@ -115,8 +116,16 @@ class SearchView(APIView):
         }
         if hashtag is None:
             return Response(
-                {**head, "shown": 0, "hidden": 0, "pending": 0, "count": 0,
-                 "next": None, "previous": None, "results": []}
+                {
+                    **head,
+                    "shown": 0,
+                    "hidden": 0,
+                    "pending": 0,
+                    "count": 0,
+                    "next": None,
+                    "previous": None,
+                    "results": [],
+                }
             )
         summary = selectors.hashtag_summary(hashtag=hashtag)
         paginator = PageNumberPagination()
@@ -130,7 +139,7 @@ class SearchView(APIView):
                 "shown": summary.shown,
                 "hidden": summary.hidden,
                 "pending": summary.pending,
-                "count": paginator.page.paginator.count,
+                "count": paginator.page.paginator.count if paginator.page else 0,
                 "next": paginator.get_next_link(),
                 "previous": paginator.get_previous_link(),
                 "results": data,

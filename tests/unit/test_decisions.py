@@ -44,8 +44,12 @@ def test_decision_explains_each_concept_against_its_threshold() -> None:
     assert decision.result is True
     rows = {row["key"]: row for row in decision.explanation["concepts"]}
     assert rows["food"] == {
-        "key": "food", "name_ko": "음식", "name_en": "food", "score": 0.05,
-        "threshold": 0.3, "present": False,
+        "key": "food",
+        "name_ko": "음식",
+        "name_en": "food",
+        "score": 0.05,
+        "threshold": 0.3,
+        "present": False,
     }
     assert rows["animal"]["present"] is True
     assert decision.explanation["expression"] == "food or animal"
@@ -67,7 +71,11 @@ def test_romance_is_unknown_while_the_model_cannot_see_people() -> None:
 def test_unknown_does_not_hide_a_false_conjunct() -> None:
     # adult unknown, food absent: "adult and food" is false whatever adult is.
     decision = decide(
-        expr=parse("adult and food", NAMES), concepts=CONCEPTS, scores={"food": 0.0},
-        rule_keyword="x", via_word=None, model_version="m1",
+        expr=parse("adult and food", NAMES),
+        concepts=CONCEPTS,
+        scores={"food": 0.0},
+        rule_keyword="x",
+        via_word=None,
+        model_version="m1",
     )
     assert decision.result is False

@@ -12,8 +12,17 @@ from tests.factories import HashtagFactory, ModeratorFactory, UserFactory, Verdi
 
 pytestmark = pytest.mark.django_db
 
-DRINK = {"food": 0.0, "beverage": 0.95, "animal": 0.0, "dog": 0.0, "cat": 0.0, "flower": 0.0,
-         "mountain": 0.0, "sea": 0.0, "gym": 0.0}
+DRINK = {
+    "food": 0.0,
+    "beverage": 0.95,
+    "animal": 0.0,
+    "dog": 0.0,
+    "cat": 0.0,
+    "flower": 0.0,
+    "mountain": 0.0,
+    "sea": 0.0,
+    "gym": 0.0,
+}
 
 
 @pytest.fixture
@@ -41,7 +50,8 @@ def test_user_uploads_through_the_api_with_a_token(api, django_capture_on_commit
 def test_api_rejects_a_file_that_is_not_an_image(api) -> None:
     api.force_authenticate(UserFactory())
     response = api.post(
-        "/api/posts/", {"image": upload("evil.jpg", b"#!/bin/sh\nrm -rf /"), "hashtags": "카페"},
+        "/api/posts/",
+        {"image": upload("evil.jpg", b"#!/bin/sh\nrm -rf /"), "hashtags": "카페"},
         format="multipart",
     )
     assert response.status_code == 400
@@ -60,13 +70,20 @@ def test_anonymous_may_search_and_read_but_not_upload(api) -> None:
 def test_search_api_and_page_show_the_same_posts(api, client) -> None:
     tag = HashtagFactory(name="카페")
     for shown in (True, True, False, True):
-        VerdictFactory(hashtag=tag, shown=shown,
-                       decision=Verdict.Decision.RELEVANT if shown else Verdict.Decision.NOT_RELEVANT)
+        VerdictFactory(
+            hashtag=tag,
+            shown=shown,
+            decision=Verdict.Decision.RELEVANT if shown else Verdict.Decision.NOT_RELEVANT,
+        )
     page = client.get(reverse("explore-tag", kwargs={"tag": "카페"}))
     english = api.get("/api/search/", {"tag": "CAFE"}).json()
     # #cafe is another hashtag (no posts yet), judged by the same rule through its keyword.
     assert (english["tag"], english["rule"], english["via"], english["count"]) == (
-        "cafe", "카페", "cafe", 0)
+        "cafe",
+        "카페",
+        "cafe",
+        0,
+    )
     result = api.get("/api/search/", {"tag": "카페"}).json()
     assert [p["id"] for p in result["results"]] == [p.pk for p in page.context["page"].object_list]
     assert (result["shown"], result["hidden"], result["expression"]) == (3, 1, "food or beverage")
@@ -102,8 +119,9 @@ def test_only_moderators_read_and_edit_rules(api, django_capture_on_commit_callb
     bad = api.post("/api/rules/", {"keyword": "디저트", "expression": "food or"}, format="json")
     assert bad.status_code == 400 and "expression" in bad.json()
     with django_capture_on_commit_callbacks(execute=True):
-        good = api.post("/api/rules/", {"keyword": "#디저트", "expression": "음식 OR 음료"},
-                        format="json")
+        good = api.post(
+            "/api/rules/", {"keyword": "#디저트", "expression": "음식 OR 음료"}, format="json"
+        )
     assert good.status_code == 201
     assert Rule.objects.get(keyword="디저트").expression == "food or beverage"
     mapping = api.post("/api/keywords/", {"word": "Tiramisu", "rule": "디저트"}, format="json")

@@ -12,8 +12,17 @@ from tests.factories import ModeratorFactory, UserFactory, upload
 
 pytestmark = pytest.mark.django_db
 
-FOOD = {"food": 0.9, "beverage": 0.0, "animal": 0.0, "dog": 0.0, "cat": 0.0, "flower": 0.0,
-        "mountain": 0.0, "sea": 0.0, "gym": 0.0}
+FOOD = {
+    "food": 0.9,
+    "beverage": 0.0,
+    "animal": 0.0,
+    "dog": 0.0,
+    "cat": 0.0,
+    "flower": 0.0,
+    "mountain": 0.0,
+    "sea": 0.0,
+    "gym": 0.0,
+}
 
 
 @pytest.fixture

@@ -26,8 +26,10 @@ def test_tag_page_shows_relevant_posts_newest_first_and_hides_the_rest(client) -
     Post.objects.filter(pk=new.post_id).update(created_at=now)
     hidden = VerdictFactory(hashtag=cafe, decision=Verdict.Decision.NOT_RELEVANT, shown=False)
     pending = VerdictFactory(
-        hashtag=cafe, post=PostFactory(status=Post.Status.PENDING),
-        decision=Verdict.Decision.PENDING, shown=False,
+        hashtag=cafe,
+        post=PostFactory(status=Post.Status.PENDING),
+        decision=Verdict.Decision.PENDING,
+        shown=False,
     )
 
     response = client.get(reverse("explore-tag", kwargs={"tag": "카페"}))
@@ -114,12 +116,22 @@ def test_post_page_explains_each_verdict(client) -> None:
         decision=Verdict.Decision.NOT_RELEVANT,
         shown=False,
         explanation={
-            "rule": "카페", "via": None, "expression": "food or beverage", "model_version": "m",
+            "rule": "카페",
+            "via": None,
+            "expression": "food or beverage",
+            "model_version": "m",
             "concepts": [
-                {"key": "food", "name_ko": "음식", "name_en": "food", "score": 0.02,
-                 "threshold": 0.3, "present": False},
+                {
+                    "key": "food",
+                    "name_ko": "음식",
+                    "name_en": "food",
+                    "score": 0.02,
+                    "threshold": 0.3,
+                    "present": False,
+                },
             ],
-            "result": False, "unknown": [],
+            "result": False,
+            "unknown": [],
         },
     )
     response = client.get(reverse("post-detail", kwargs={"post_id": verdict.post_id}))

@@ -15,8 +15,17 @@ from tests.factories import UserFactory, jpeg_bytes, upload
 
 pytestmark = pytest.mark.django_db
 
-CAT_SCORES = {"food": 0.01, "beverage": 0.0, "animal": 0.93, "dog": 0.02, "cat": 0.88,
-              "flower": 0.0, "mountain": 0.0, "sea": 0.0, "gym": 0.0}
+CAT_SCORES = {
+    "food": 0.01,
+    "beverage": 0.0,
+    "animal": 0.93,
+    "dog": 0.02,
+    "cat": 0.88,
+    "flower": 0.0,
+    "mountain": 0.0,
+    "sea": 0.0,
+    "gym": 0.0,
+}
 
 
 def verdicts_of(post: Post) -> dict[str, Verdict]:
@@ -60,7 +69,9 @@ def test_upload_is_stored_pending_and_classified_after_commit(
     assert "adult" in classification.unsupported
 
 
-def test_food_keyword_is_judged_by_the_food_rule(client, django_capture_on_commit_callbacks) -> None:
+def test_food_keyword_is_judged_by_the_food_rule(
+    client, django_capture_on_commit_callbacks
+) -> None:
     FakeClassifier.next_scores = {**CAT_SCORES, "food": 0.9, "animal": 0.0, "cat": 0.0}
     client.force_login(UserFactory())
     with django_capture_on_commit_callbacks(execute=True):

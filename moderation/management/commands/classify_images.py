@@ -16,7 +16,9 @@ class Command(BaseCommand):
     help = "Classify image files or folders and print one JSON line per image."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("paths", nargs="+", help="Image files or folders (searched recursively).")
+        parser.add_argument(
+            "paths", nargs="+", help="Image files or folders (searched recursively)."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         classifier = get_classifier()

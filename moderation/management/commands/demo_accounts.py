@@ -35,7 +35,11 @@ class Command(BaseCommand):
         user.save()
         self.stdout.write(
             "\nDemo accounts (password "
-            + ("from TAGLENS_DEMO_PASSWORD" if os.environ.get("TAGLENS_DEMO_PASSWORD") else "made now")
+            + (
+                "from TAGLENS_DEMO_PASSWORD"
+                if os.environ.get("TAGLENS_DEMO_PASSWORD")
+                else "made now"
+            )
             + "):\n"
             f"  moderator / {password}   → admin at /admin/ (overrides, rules, concepts)\n"
             f"  demo      / {password}   → uploads at /upload/\n"

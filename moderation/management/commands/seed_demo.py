@@ -68,16 +68,19 @@ class Command(BaseCommand):
         for name, data, tags in items:
             caption = " ".join([rng.choice(CAPTIONS), *(f"#{t}" for t in tags)]).strip()
             try:
-                post_create(author=author, image=io.BytesIO(data), image_name=name,
-                            caption=caption, hashtags=tags)
+                post_create(
+                    author=author,
+                    image=io.BytesIO(data),
+                    image_name=name,
+                    caption=caption,
+                    hashtags=tags,
+                )
             except PostRejected as exc:
                 self.stderr.write(f"skipped {name}: {exc}")
                 continue
             created += 1
         source = photos if photos.is_dir() else "scikit-image's sample photos"
-        self.stdout.write(
-            f"Demo feed: {created} posts from {source}, queued for classification."
-        )
+        self.stdout.write(f"Demo feed: {created} posts from {source}, queued for classification.")
 
     def _from_photo_set(
         self, root: Path, per_folder: int, rng: random.Random
