@@ -12,7 +12,14 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from moderation import services
-from moderation.models import Classification, Concept, KeywordMapping, Rule, Verdict
+from moderation.models import (
+    Classification,
+    Concept,
+    KeywordMapping,
+    ModelVersion,
+    Rule,
+    Verdict,
+)
 from moderation.permissions import is_moderator
 from moderation.rules import RuleSyntaxError, validate
 from moderation.selectors import concept_catalog, concept_names
@@ -351,16 +358,114 @@ class KeywordMappingAdmin(ReevaluateOnSaveMixin, admin.ModelAdmin[KeywordMapping
 class ClassificationAdmin(admin.ModelAdmin[Classification]):
     list_display = ["post", "model_version", "created_at"]
     list_filter = ["model_version"]
-    readonly_fields = [
-        "post",
-        "model_version",
-        "scores",
-        "unsupported",
-        "top_labels",
-        "embedding_dim",
-        "created_at",
-    ]
-    exclude = ["embedding"]
+    list_select_related = ["model_version"]
+    readonly_fields = ["post", "model_version", "embedding", "scores", "unsupported", "created_at"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+
+@admin.register(ModelVersion)
+class ModelVersionAdmin(admin.ModelAdmin[ModelVersion]):
+    """Versions with their evaluation; activating one rescores every post from stored
+    embeddings in the background (progress shown here); rollback is one action."""
+
+    list_display = [
+        "name",
+        "kind",
+        "is_active",
+        "macro_f1",
+        "rescore_progress",
+        "created_at",
+        "activated_at",
+    ]
+    list_filter = ["kind", "is_active"]
+    readonly_fields = [
+        "name",
+        "kind",
+        "backbone",
+        "concepts",
+        "is_active",
+        "created_at",
+        "activated_at",
+        "activated_by",
+        "rescore_progress",
+        "rescore_message",
+        "thresholds",
+        "report",
+        "training",
+    ]
+    exclude = ["heads", "metrics", "rescore_status", "rescore_done", "rescore_total"]
+    actions = ["activate", "rollback"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # versions come from training (manage.py train_concepts)
+
+    def has_activate_permission(self, request: HttpRequest) -> bool:
+        return is_moderator(request.user)
+
+    @admin.display(description="macro F1 (CV)")
+    def macro_f1(self, version: ModelVersion) -> str:
+        value = (version.metrics or {}).get("macro_f1")
+        return f"{value:.3f}" if isinstance(value, int | float) else "—"
+
+    @admin.display(description="rescoring")
+    def rescore_progress(self, version: ModelVersion) -> str:
+        if version.rescore_status == ModelVersion.Rescore.IDLE:
+            return "—"
+        return (
+            f"{version.get_rescore_status_display()} {version.rescore_done}/{version.rescore_total}"
+        )
+
+    @admin.display(description="evaluation report")
+    def report(self, version: ModelVersion) -> str:
+        metrics = version.metrics or {}
+        rows = metrics.get("concepts", {})
+        if not rows:
+            return "No evaluation stored for this version."
+        return format_html(
+            "<table><tr><th>concept</th><th>precision</th><th>recall</th><th>F1</th>"
+            "<th>support</th><th>target</th></tr>{}</table><p>{}</p>",
+            format_html_join(
+                "",
+                "<tr><td>{}</td><td>{:.3f}</td><td>{:.3f}</td><td>{:.3f}</td><td>{}</td>"
+                "<td>{}</td></tr>",
+                (
+                    (
+                        key,
+                        row.get("precision", 0.0),
+                        row.get("recall", 0.0),
+                        row.get("f1", 0.0),
+                        row.get("support", 0),
+                        "met" if row.get("target_met") else "MISSED",
+                    )
+                    for key, row in sorted(rows.items())
+                ),
+            ),
+            metrics.get("summary", ""),
+        )
+
+    @admin.action(
+        description="Activate (rescore every post from stored embeddings)", permissions=["activate"]
+    )
+    def activate(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> None:
+        if queryset.count() != 1:
+            self.message_user(request, "Choose exactly one version.", messages.ERROR)
+            return
+        version = services.model_version_activate(
+            version=queryset.get(),
+            by=request.user,  # type: ignore[arg-type]
+        )
+        self.message_user(request, f"{version.name} is active; rescoring in the background.")
+
+    @admin.action(
+        description="Roll back to the previously active version", permissions=["activate"]
+    )
+    def rollback(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> None:
+        version = services.model_version_rollback(by=request.user)  # type: ignore[arg-type]
+        if version is None:
+            self.message_user(
+                request, "There is no earlier version to roll back to.", messages.WARNING
+            )
+        else:
+            self.message_user(request, f"Rolled back to {version.name}; rescoring.")

@@ -1,11 +1,62 @@
-"""The configured concept classifier, loaded once per process from a dotted path."""
+"""The configured backbone and the active model version's scoring, loaded once per process."""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
 from django.conf import settings
 
-from mlmodels.base import Classifier, load_classifier
+from mlmodels.base import ALL_CONCEPTS, Classifier, load_classifier
+from moderation.models import Embedding, ModelVersion
 
 
-def get_classifier() -> Classifier:
+def get_backbone() -> Classifier:
+    """The network that makes embeddings (and its own roll-up scores)."""
     return load_classifier(settings.TAGLENS_CLASSIFIER, model_dir=str(settings.TAGLENS_MODEL_DIR))
+
+
+@functools.lru_cache(maxsize=8)
+def _heads(version_pk: int, blob: bytes) -> Any:
+    from mlmodels.heads import ConceptHeads
+
+    return ConceptHeads.from_bytes(blob)
+
+
+def embedding_vector(embedding: Embedding) -> np.ndarray:
+    return np.frombuffer(bytes(embedding.vector), dtype="<f4")
+
+
+def score_embeddings(
+    version: ModelVersion, embeddings: Sequence[Embedding]
+) -> list[tuple[dict[str, float], list[str]]]:
+    """Concept scores (and unsupported concepts) from stored embeddings: no network run."""
+    unsupported = [c for c in ALL_CONCEPTS if c not in version.concepts]
+    if version.kind == ModelVersion.Kind.ROLLUP:
+        return [
+            (
+                {k: float(v) for k, v in e.base_scores.items() if k in version.concepts},
+                unsupported,
+            )
+            for e in embeddings
+        ]
+    if not embeddings:
+        return []
+    heads = _heads(version.pk, bytes(version.heads or b""))
+    matrix = np.stack([embedding_vector(e) for e in embeddings])
+    scored = heads.scores(matrix, [dict(e.signals) for e in embeddings])
+    return [({k: float(v) for k, v in s.items()}, unsupported) for s in scored]
+
+
+def get_active_classifier() -> Classifier:
+    """The backbone with the active version's heads on top (or the backbone's own roll-up)."""
+    backbone = get_backbone()
+    version = ModelVersion.objects.filter(is_active=True).first()
+    if version is None or version.kind == ModelVersion.Kind.ROLLUP:
+        return backbone
+    from mlmodels.heads import HeadsClassifier
+
+    heads = _heads(version.pk, bytes(version.heads or b""))
+    return HeadsClassifier(backbone, heads, version.name)  # type: ignore[no-any-return]

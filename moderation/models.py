@@ -72,16 +72,90 @@ class KeywordMapping(models.Model):
         return f"#{self.word} → #{self.rule.keyword}"
 
 
+class Embedding(models.Model):
+    """What the backbone network saw in one post's image. The network runs once per post and
+    backbone; every model version's concept scores are computed from this row."""
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="embeddings")
+    backbone = models.CharField(max_length=150, help_text="The backbone classifier's version.")
+    vector = models.BinaryField(help_text="float32 little-endian pooled embedding.")
+    dim = models.PositiveIntegerField()
+    base_scores = models.JSONField(help_text="The backbone's own concept scores (roll-up).")
+    signals = models.JSONField(default=dict, blank=True, help_text="Other stored evidence.")
+    top_labels = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["post", "backbone"], name="unique_embedding_per_backbone"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.post_id} by {self.backbone}"
+
+
+class ModelVersion(models.Model):
+    """A way of turning stored embeddings into concept scores; exactly one is active."""
+
+    class Kind(models.TextChoices):
+        ROLLUP = "rollup", "ImageNet roll-up (no training)"
+        HEADS = "heads", "Trained concept heads"
+
+    class Rescore(models.TextChoices):
+        IDLE = "idle", "Idle"
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    name = models.CharField(max_length=150, unique=True)
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    backbone = models.CharField(max_length=150)
+    concepts = models.JSONField(default=list, help_text="Concepts this version can score.")
+    heads = models.BinaryField(null=True, blank=True, editable=False)
+    thresholds = models.JSONField(default=dict, blank=True, help_text="Calibrated thresholds.")
+    metrics = models.JSONField(default=dict, blank=True, help_text="Evaluation report.")
+    training = models.JSONField(default=dict, blank=True, help_text="What trained it.")
+    is_active = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    activated_at = models.DateTimeField(null=True, blank=True)
+    activated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    rescore_status = models.CharField(max_length=8, choices=Rescore.choices, default=Rescore.IDLE)
+    rescore_done = models.PositiveIntegerField(default=0)
+    rescore_total = models.PositiveIntegerField(default=0)
+    rescore_message = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_active"],
+                condition=models.Q(is_active=True),
+                name="one_active_model_version",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Classification(models.Model):
-    """What one model version saw in one post's image. Kept, so rules can be re-applied."""
+    """One model version's concept scores for one post, computed from its embedding."""
 
     post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="classifications")
-    model_version = models.CharField(max_length=100)
+    model_version = models.ForeignKey(
+        ModelVersion, on_delete=models.CASCADE, related_name="classifications"
+    )
+    embedding = models.ForeignKey(
+        Embedding, on_delete=models.CASCADE, related_name="classifications"
+    )
     scores = models.JSONField(help_text="Concept key → score in 0..1, supported concepts only.")
     unsupported = models.JSONField(default=list, help_text="Concepts this model cannot see.")
-    top_labels = models.JSONField(default=list, blank=True)
-    embedding = models.BinaryField(help_text="float32 little-endian backbone embedding.")
-    embedding_dim = models.PositiveIntegerField()
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -93,7 +167,7 @@ class Classification(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.post_id} by {self.model_version}"
+        return f"{self.post_id} by {self.model_version_id}"
 
 
 class Verdict(models.Model):

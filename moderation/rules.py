@@ -419,3 +419,30 @@ def explain(expr: Expr, present: Mapping[str, bool | None]) -> list[tuple[str, b
 
     walk(expr)
     return rows
+
+
+def forced_values(expr: Expr, value: bool) -> dict[str, bool] | None:
+    """The concept values that a rule's known outcome forces, or None if it forces nothing.
+
+    A moderator saying "relevant" to ``adult and not child`` says adult is present and child
+    absent; "not relevant" to ``food or beverage`` says both are absent. "Not relevant" to an
+    ``and`` (or "relevant" to an ``or``) could be any item's doing, so it forces nothing.
+    This turns overrides into training labels without guessing.
+    """
+    if isinstance(expr, Concept):
+        return {expr.key: value}
+    if isinstance(expr, Not):
+        return forced_values(expr.item, not value)
+    forcing = isinstance(expr, And) == value  # and→True or or→False force every item
+    if not forcing:
+        return None
+    merged: dict[str, bool] = {}
+    for item in expr.items:
+        values = forced_values(item, value)
+        if values is None:
+            return None
+        for key, v in values.items():
+            if merged.get(key, v) != v:
+                return None  # contradictory (e.g. "a and not a"): nothing can be learnt
+            merged[key] = v
+    return merged

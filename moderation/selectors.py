@@ -104,16 +104,16 @@ def post_with_verdicts(*, post_id: int) -> Post | None:
                 ).order_by("hashtag__name"),
             ),
             Prefetch(
-                "classifications", queryset=Classification.objects.order_by("-created_at", "-id")
+                "classifications",
+                # The active version's scores first, then the newest.
+                queryset=Classification.objects.select_related(
+                    "model_version", "embedding"
+                ).order_by("-model_version__is_active", "-created_at", "-id"),
             ),
         )
         .filter(pk=post_id)
         .first()
     )
-
-
-def latest_classification(*, post: Post) -> Classification | None:
-    return post.classifications.order_by("-created_at", "-id").first()
 
 
 def posts_list() -> QuerySet[Post]:

@@ -12,3 +12,7 @@ def classify_post(post_id: int) -> str:
 
 def reevaluate_all_verdicts() -> int:
     return services.verdicts_reevaluate_all()
+
+
+def rescore_model_version(version_id: int) -> int:
+    return services.model_version_rescore(version_id=version_id)

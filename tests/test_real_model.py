@@ -68,9 +68,9 @@ def test_a_coffee_photo_is_shown_under_cafe(
 ) -> None:
     post = upload_and_classify(client, django_capture_on_commit_callbacks, "coffee", "#카페 cafe")
     assert shown(post) == {"카페": True, "cafe": True}
-    classification = post.classifications.get()
-    assert classification.embedding_dim == 1280
-    assert classification.model_version.startswith("mobilenet_v2")
+    classification = post.classifications.select_related("embedding", "model_version").get()
+    assert classification.embedding.dim == 1280
+    assert classification.model_version.name.startswith("mobilenet_v2")
 
 
 def test_a_person_is_undecided_under_fashion_while_people_are_unsupported(

@@ -365,3 +365,32 @@ def test_parenting_rule_wants_a_child() -> None:  # 육아 = child
     assert evaluate(rule, {"child": True, "adult": True}) is True
     assert evaluate(rule, {"child": False}) is False
     assert evaluate(rule, {"adult": True}) is None
+
+
+FORCE_NAMES = {"adult": "adult", "child": "child", "food": "food", "beverage": "beverage"}
+
+
+def test_a_relevant_romance_override_says_adult_present_and_child_absent() -> None:
+    from moderation.rules import forced_values
+
+    assert forced_values(parse("adult and not child", FORCE_NAMES), True) == {
+        "adult": True,
+        "child": False,
+    }
+
+
+def test_a_not_relevant_cafe_override_says_no_food_and_no_drink() -> None:
+    from moderation.rules import forced_values
+
+    assert forced_values(parse("food or beverage", FORCE_NAMES), False) == {
+        "food": False,
+        "beverage": False,
+    }
+
+
+def test_an_ambiguous_outcome_forces_nothing() -> None:
+    from moderation.rules import forced_values
+
+    assert forced_values(parse("food or beverage", FORCE_NAMES), True) is None
+    assert forced_values(parse("adult and not child", FORCE_NAMES), False) is None
+    assert forced_values(parse("food and not food", FORCE_NAMES), True) is None

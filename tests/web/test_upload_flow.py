@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 
 from mlmodels.fake import FakeClassifier
-from moderation.models import Classification, Verdict
+from moderation.models import Classification, Embedding, Verdict
 from moderation.services import classification_run
 from posts.models import Post
 from tests.factories import UserFactory, jpeg_bytes, upload
@@ -63,9 +63,13 @@ def test_upload_is_stored_pending_and_classified_after_commit(
     assert verdicts["고양이"].decision == Verdict.Decision.RELEVANT and verdicts["고양이"].shown
     assert verdicts["cat"].explanation["via"] == "cat"
     assert verdicts["cat"].explanation["rule"] == "고양이"
-    classification = Classification.objects.get(post=post)
-    assert classification.model_version == FakeClassifier.version
-    assert classification.embedding_dim == len(classification.embedding) // 4 > 0
+    classification = Classification.objects.select_related("embedding").get(post=post)
+    # A fresh install scores with the backbone's own roll-up, recorded as the active version.
+    assert classification.model_version.name == FakeClassifier.version
+    assert classification.model_version.is_active
+    embedding = classification.embedding
+    assert embedding.backbone == FakeClassifier.version
+    assert embedding.dim == len(embedding.vector) // 4 > 0
     assert "adult" in classification.unsupported
 
 
@@ -130,6 +134,7 @@ def test_running_the_task_twice_runs_the_model_once(
     classification_run(post_id=post.pk)
     assert FakeClassifier.calls == 1
     assert Classification.objects.filter(post=post).count() == 1
+    assert Embedding.objects.filter(post=post).count() == 1
     assert post.verdicts.count() == 1
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from mlmodels.cli import classify_paths
-from moderation.classifier import get_classifier
+from moderation.classifier import get_active_classifier
 from moderation.selectors import concept_catalog
 
 
@@ -21,7 +21,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        classifier = get_classifier()
+        classifier = get_active_classifier()
         # Thresholds are the moderators' (stored with the concepts), not the model's defaults.
         thresholds = {key: info.threshold for key, info in concept_catalog().items()}
         for row in classify_paths(options["paths"], classifier, thresholds):

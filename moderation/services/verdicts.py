@@ -1,28 +1,21 @@
-"""Writes for moderation: classifications, verdicts, overrides, rule changes."""
+"""Verdicts: decided from stored scores by the rules, overridden by moderators."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
 
-import numpy as np
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from mlmodels.base import Classifier, ImageDecodeError, Prediction, load_image
-from moderation.classifier import get_classifier
 from moderation.decisions import decide
-from moderation.models import Classification, Verdict
-from moderation.rules import RuleSyntaxError, parse
+from moderation.models import Classification, ModelVersion, Verdict
+from moderation.rules import Expr, RuleSyntaxError, parse
 from moderation.selectors import RuleIndex, concept_catalog, concept_names, rule_index
 from posts.models import Post, PostHashtag
 
-logger = logging.getLogger(__name__)
-
-CLASSIFY_TASK = "moderation.tasks.classify_post"
 REEVALUATE_TASK = "moderation.tasks.reevaluate_all_verdicts"
 
 
@@ -37,59 +30,16 @@ def verdicts_create_pending(*, post: Post) -> None:
     )
 
 
-def classification_queue(*, post: Post) -> None:
-    """Queue classification once the surrounding transaction commits."""
-    post_id = post.pk
-    transaction.on_commit(lambda: async_task(CLASSIFY_TASK, post_id, group="classify"))
-
-
-def classification_store(
-    *, post: Post, prediction: Prediction, classifier: Classifier
-) -> Classification:
-    from mlmodels.base import ALL_CONCEPTS
-
-    embedding = np.asarray(prediction.embedding, dtype="<f4")
-    classification, _ = Classification.objects.update_or_create(
-        post=post,
-        model_version=classifier.version,
-        defaults={
-            "scores": {k: float(v) for k, v in prediction.scores.items()},
-            "unsupported": [c for c in ALL_CONCEPTS if c not in classifier.concepts],
-            "top_labels": [[name, float(p)] for name, p in prediction.top_labels],
-            "embedding": embedding.tobytes(),
-            "embedding_dim": int(embedding.size),
-        },
-    )
-    return classification
-
-
-def classification_run(*, post_id: int, classifier: Classifier | None = None) -> Post | None:
-    """Classify one post's image and decide its verdicts. Safe to run twice."""
-    post = Post.objects.filter(pk=post_id).first()
-    if post is None:
-        logger.info("Post %s is gone; nothing to classify.", post_id)
-        return None
-    classifier = classifier or get_classifier()
-    existing = post.classifications.filter(model_version=classifier.version).first()
-    if existing is None:
-        try:
-            with post.image.open("rb") as handle:
-                image = load_image(handle)
-        except (ImageDecodeError, OSError) as exc:
-            post.status = Post.Status.FAILED
-            post.failure_reason = f"The image could not be read: {exc}"
-            post.save(update_fields=["status", "failure_reason"])
-            verdicts_evaluate(posts=[post])
-            return post
-        [prediction] = classifier.predict([image])
-        with transaction.atomic():
-            classification_store(post=post, prediction=prediction, classifier=classifier)
-    post.status = Post.Status.CLASSIFIED
-    post.failure_reason = ""
-    post.classified_at = timezone.now()
-    post.save(update_fields=["status", "failure_reason", "classified_at"])
-    verdicts_evaluate(posts=[post])
-    return post
+def _current_classifications(post_ids: list[int]) -> dict[int, Classification]:
+    """Each post's scores from the active model version, else its newest."""
+    active_id = ModelVersion.objects.filter(is_active=True).values_list("pk", flat=True).first()
+    current: dict[int, Classification] = {}
+    rows = Classification.objects.filter(post_id__in=post_ids).select_related("model_version")
+    for c in rows.order_by("created_at", "id"):
+        held = current.get(c.post_id)
+        if held is None or held.model_version_id != active_id:
+            current[c.post_id] = c
+    return current
 
 
 def _effective(verdict: Verdict) -> bool:
@@ -103,14 +53,12 @@ def verdicts_evaluate(*, posts: Iterable[Post], index: RuleIndex | None = None) 
     catalog = concept_catalog()
     names = concept_names(catalog)
     index = index or rule_index()
-    parsed: dict[int, object] = {}
+    parsed: dict[int, Expr | RuleSyntaxError] = {}
     now = timezone.now()
     changed: list[Verdict] = []
-    post_list = list(posts)
-    latest: dict[int, Classification] = {}
-    for c in Classification.objects.filter(post__in=post_list).order_by("created_at", "id"):
-        latest[c.post_id] = c
-    verdicts = Verdict.objects.filter(post__in=post_list).select_related("hashtag", "post")
+    post_ids = [post.pk for post in posts]
+    latest = _current_classifications(post_ids)
+    verdicts = Verdict.objects.filter(post_id__in=post_ids).select_related("hashtag", "post")
     for verdict in verdicts:
         post = verdict.post
         rule, via = index.resolve(verdict.hashtag.name)
@@ -136,12 +84,12 @@ def verdicts_evaluate(*, posts: Iterable[Post], index: RuleIndex | None = None) 
                 verdict.explanation = {"reason": f"Rule #{rule.keyword} is invalid: {expr}"}
             else:
                 decision = decide(
-                    expr=expr,  # type: ignore[arg-type]
+                    expr=expr,
                     concepts=catalog,
                     scores=verdict.classification.scores,
                     rule_keyword=rule.keyword,
                     via_word=via,
-                    model_version=verdict.classification.model_version,
+                    model_version=verdict.classification.model_version.name,
                 )
                 verdict.decision = {
                     True: Verdict.Decision.RELEVANT,
@@ -197,16 +145,4 @@ def verdicts_override_bulk(
         for verdict in verdicts.select_for_update():
             verdict_override(verdict=verdict, relevant=relevant, by=by, note=note)
             count += 1
-    return count
-
-
-def classification_retry(*, posts: QuerySet[Post]) -> int:
-    """Put posts back to pending and queue them again (after a failure or a model change)."""
-    count = 0
-    for post in posts:
-        post.status = Post.Status.PENDING
-        post.failure_reason = ""
-        post.save(update_fields=["status", "failure_reason"])
-        classification_queue(post=post)
-        count += 1
     return count

@@ -1,0 +1,154 @@
+"""Model versions: the baseline roll-up, trained heads, activation with rescoring, rollback."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.utils import timezone
+from django_q.tasks import async_task
+
+from mlmodels.base import Classifier
+from moderation.models import Concept, Embedding, ModelVersion
+
+logger = logging.getLogger(__name__)
+
+RESCORE_TASK = "moderation.tasks.rescore_model_version"
+
+
+def model_version_baseline(*, backbone: Classifier) -> ModelVersion:
+    """The backbone's own roll-up scores as a version (created on first use)."""
+    version, _ = ModelVersion.objects.get_or_create(
+        name=backbone.version,
+        defaults={
+            "kind": ModelVersion.Kind.ROLLUP,
+            "backbone": backbone.version,
+            "concepts": sorted(backbone.concepts),
+            "training": {"source": "ImageNet classes rolled up into concepts; no training"},
+        },
+    )
+    return version
+
+
+def model_version_active(*, backbone: Classifier) -> ModelVersion:
+    """The active version; on a fresh install the backbone's roll-up becomes active."""
+    active = ModelVersion.objects.filter(is_active=True).first()
+    if active is not None:
+        return active
+    with transaction.atomic():
+        baseline = model_version_baseline(backbone=backbone)
+        if not ModelVersion.objects.select_for_update().filter(is_active=True).exists():
+            baseline.is_active = True
+            baseline.activated_at = timezone.now()
+            baseline.save(update_fields=["is_active", "activated_at"])
+        return ModelVersion.objects.get(is_active=True)
+
+
+def model_version_register(
+    *,
+    name: str,
+    backbone: str,
+    concepts: list[str],
+    heads: bytes,
+    thresholds: dict[str, float],
+    metrics: dict[str, Any],
+    training: dict[str, Any],
+) -> ModelVersion:
+    """Store trained heads as a new, inactive version."""
+    return ModelVersion.objects.create(
+        name=name,
+        kind=ModelVersion.Kind.HEADS,
+        backbone=backbone,
+        concepts=sorted(concepts),
+        heads=heads,
+        thresholds=thresholds,
+        metrics=metrics,
+        training=training,
+    )
+
+
+def model_version_activate(*, version: ModelVersion, by: User | None = None) -> ModelVersion:
+    """Make `version` the one that scores posts; rescoring runs in the background from stored
+    embeddings. Its calibrated thresholds become the concepts' thresholds."""
+    with transaction.atomic():
+        ModelVersion.objects.filter(is_active=True).exclude(pk=version.pk).update(is_active=False)
+        version.is_active = True
+        version.activated_at = timezone.now()
+        version.activated_by = by
+        version.rescore_status = ModelVersion.Rescore.QUEUED
+        version.rescore_done = 0
+        version.rescore_message = ""
+        version.save()
+        for key, threshold in version.thresholds.items():
+            Concept.objects.filter(key=key).update(threshold=float(threshold))
+        version_id = version.pk
+        transaction.on_commit(lambda: async_task(RESCORE_TASK, version_id, group="rescore"))
+    return version
+
+
+def model_version_previous(*, current: ModelVersion) -> ModelVersion | None:
+    return (
+        ModelVersion.objects.exclude(pk=current.pk)
+        .filter(activated_at__isnull=False)
+        .order_by("-activated_at")
+        .first()
+    )
+
+
+def model_version_rollback(*, by: User | None = None) -> ModelVersion | None:
+    """Activate the version that was active before the current one."""
+    current = ModelVersion.objects.filter(is_active=True).first()
+    if current is None:
+        return None
+    previous = model_version_previous(current=current)
+    if previous is None:
+        return None
+    return model_version_activate(version=previous, by=by)
+
+
+def model_version_rescore(*, version_id: int, batch_size: int = 500) -> int:
+    """Score every stored embedding of the version's backbone and refresh verdicts.
+    The network is not run; posts with no embedding for this backbone are queued."""
+    from moderation.services.classification import classification_queue, classifications_compute
+    from moderation.services.verdicts import verdicts_evaluate
+    from posts.models import Post
+
+    version = ModelVersion.objects.get(pk=version_id)
+    embeddings = Embedding.objects.filter(backbone=version.backbone).order_by("pk")
+    total = embeddings.count()
+    ModelVersion.objects.filter(pk=version_id).update(
+        rescore_status=ModelVersion.Rescore.RUNNING, rescore_total=total, rescore_done=0
+    )
+    done = 0
+    try:
+        last_pk = 0
+        while True:
+            batch = list(embeddings.filter(pk__gt=last_pk)[:batch_size])
+            if not batch:
+                break
+            last_pk = batch[-1].pk
+            with transaction.atomic():
+                classifications_compute(version=version, embeddings=batch)
+                verdicts_evaluate(posts=Post.objects.filter(pk__in=[e.post_id for e in batch]))
+            done += len(batch)
+            ModelVersion.objects.filter(pk=version_id).update(rescore_done=done)
+        missing = Post.objects.exclude(embeddings__backbone=version.backbone)
+        queued = 0
+        for post in missing.only("pk"):
+            classification_queue(post=post)
+            queued += 1
+    except Exception as exc:
+        ModelVersion.objects.filter(pk=version_id).update(
+            rescore_status=ModelVersion.Rescore.FAILED, rescore_message=str(exc)[:300]
+        )
+        raise
+    message = f"{done} posts rescored from stored embeddings"
+    if queued:
+        message += f"; {queued} posts without an embedding from {version.backbone} queued"
+    ModelVersion.objects.filter(pk=version_id).update(
+        rescore_status=ModelVersion.Rescore.DONE, rescore_message=message[:300]
+    )
+    logger.info("Model version %s: %s.", version.name, message)
+    return done
