@@ -18,7 +18,9 @@ from moderation.permissions import MODERATORS_GROUP
 from posts.models import Hashtag, Post
 
 
-def jpeg_bytes(color: tuple[int, int, int] = (200, 120, 40), size: tuple[int, int] = (64, 48)) -> bytes:
+def jpeg_bytes(
+    color: tuple[int, int, int] = (200, 120, 40), size: tuple[int, int] = (64, 48)
+) -> bytes:
     out = io.BytesIO()
     Image.new("RGB", size, color).save(out, format="JPEG")
     return out.getvalue()
