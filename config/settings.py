@@ -145,8 +145,11 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
 
-# Uploads
+# Uploads (see docs/security.md): size, pixel and side limits, and uploads per user per hour.
 TAGLENS_MAX_UPLOAD_BYTES = env_int("TAGLENS_MAX_UPLOAD_BYTES", 10 * 1024 * 1024)
+TAGLENS_MAX_IMAGE_PIXELS = env_int("TAGLENS_MAX_IMAGE_PIXELS", 40_000_000)
+TAGLENS_MIN_IMAGE_SIDE = env_int("TAGLENS_MIN_IMAGE_SIDE", 32)
+TAGLENS_UPLOADS_PER_HOUR = env_int("TAGLENS_UPLOADS_PER_HOUR", 30)
 DATA_UPLOAD_MAX_MEMORY_SIZE = TAGLENS_MAX_UPLOAD_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
@@ -181,6 +184,12 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": TAGLENS_PAGE_SIZE,
+    # Search is throttled per client address (anonymous) or per user, in each process's
+    # cache; uploads are limited per user from stored posts (TAGLENS_UPLOADS_PER_HOUR).
+    "DEFAULT_THROTTLE_RATES": {
+        "search_anon": env_str("TAGLENS_THROTTLE_SEARCH_ANON", "60/minute"),
+        "search_user": env_str("TAGLENS_THROTTLE_SEARCH_USER", "240/minute"),
+    },
 }
 
 SPECTACULAR_SETTINGS = {
@@ -200,6 +209,9 @@ if not DEBUG:
     CSRF_COOKIE_SECURE = True
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
     SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 3600)
+    # Off unless asked for: both bind every subdomain (and, preloaded, every browser) to HTTPS.
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+    SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", False)
 
 LOGGING = {
     "version": 1,

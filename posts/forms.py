@@ -4,12 +4,15 @@ from django import forms
 from django.conf import settings
 
 from posts.hashtags import InvalidHashtag, parse_hashtags
+from posts.uploads import ACCEPTED_TEXT
 
 
 class PostUploadForm(forms.Form):
+    # The file itself is judged by posts.uploads (through post_create), from its bytes.
     image = forms.FileField(
-        help_text="JPEG, PNG, WebP, GIF or BMP.",
-        widget=forms.ClearableFileInput(attrs={"accept": "image/*"}),
+        widget=forms.ClearableFileInput(
+            attrs={"accept": "image/jpeg,image/png,image/webp,image/gif"}
+        ),
     )
     caption = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=2200
@@ -20,12 +23,10 @@ class PostUploadForm(forms.Form):
         widget=forms.TextInput(attrs={"placeholder": "#카페 #cafe"}),
     )
 
-    def clean_image(self) -> object:
-        image = self.cleaned_data["image"]
-        if image.size > settings.TAGLENS_MAX_UPLOAD_BYTES:
-            limit_mb = settings.TAGLENS_MAX_UPLOAD_BYTES / (1024 * 1024)
-            raise forms.ValidationError(f"The image is larger than {limit_mb:.0f} MB.")
-        return image
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        limit_mb = settings.TAGLENS_MAX_UPLOAD_BYTES / (1024 * 1024)
+        self.fields["image"].help_text = f"{ACCEPTED_TEXT}, up to {limit_mb:.0f} MB."
 
     def clean_hashtags(self) -> list[str]:
         try:

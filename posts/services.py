@@ -2,43 +2,27 @@
 
 from __future__ import annotations
 
-import io
+from datetime import timedelta
 from typing import IO
 
 from django.conf import settings
-from django.contrib.auth.models import User
-from django.core.files.base import ContentFile, File
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
+from django.core.files.base import ContentFile
 from django.db import transaction
-from PIL import Image, ImageOps
+from django.utils import timezone
 
-from mlmodels.base import ImageDecodeError, load_image
 from posts.hashtags import InvalidHashtag, normalize_hashtag
 from posts.models import Hashtag, Post, PostHashtag
-from posts.signals import post_created
-
-THUMBNAIL_SIZE = 320
-EXIF_ORIENTATION = 0x0112
+from posts.signals import post_created, post_hashtags_changed
+from posts.uploads import UploadRejected, image_clean
 
 
 class PostRejected(ValueError):
-    """An upload that is refused; nothing is stored."""
+    """An upload that is refused; nothing is stored. ``code`` says why (see posts.uploads)."""
 
-
-def _thumbnail_bytes(image: Image.Image) -> bytes:
-    square = ImageOps.fit(image, (THUMBNAIL_SIZE, THUMBNAIL_SIZE), Image.Resampling.LANCZOS)
-    out = io.BytesIO()
-    square.save(out, format="JPEG", quality=82, optimize=True)
-    return out.getvalue()
-
-
-def _displayed_size(image: IO[bytes]) -> tuple[int, int]:
-    """Width and height as shown, read from the header (the decoded copy may be reduced)."""
-    image.seek(0)
-    with Image.open(image) as header:
-        width, height = header.size
-        if header.getexif().get(EXIF_ORIENTATION, 1) in (5, 6, 7, 8):
-            width, height = height, width
-    return width, height
+    def __init__(self, message: str, *, code: str = "invalid") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def hashtags_get_or_create(*, names: list[str]) -> list[Hashtag]:
@@ -55,40 +39,34 @@ def post_create(
     *,
     author: User | None,
     image: IO[bytes],
-    image_name: str,
+    image_name: str = "",
     caption: str = "",
     hashtags: list[str],
 ) -> Post:
-    """Store an upload at once with status pending; classification follows in the background."""
-    size = getattr(image, "size", None)
-    if size is not None and size > settings.TAGLENS_MAX_UPLOAD_BYTES:
-        raise PostRejected(
-            f"The image is {size} bytes; the limit is {settings.TAGLENS_MAX_UPLOAD_BYTES} bytes."
-        )
+    """Store an upload at once with status pending; classification follows in the background.
+
+    The image is validated and re-encoded by ``posts.uploads.image_clean``; the stored copy
+    gets a random name whose suffix comes from the decoded format. ``image_name`` (the
+    name the client sent) is never used for anything on disk.
+    """
     if not hashtags:
-        raise PostRejected("Add at least one hashtag.")
+        raise PostRejected("Add at least one hashtag.", code="hashtags")
     try:
-        decoded = load_image(image, draft_size=THUMBNAIL_SIZE)
-    except ImageDecodeError as exc:
-        raise PostRejected(str(exc)) from exc
-    try:
-        # Validate every tag before anything is written.
+        # Validate every tag before anything is decoded or written.
         names = [normalize_hashtag(name) for name in hashtags]
     except InvalidHashtag as exc:
-        raise PostRejected(str(exc)) from exc
-    width, height = _displayed_size(image)
-    image.seek(0)
-    post = Post(author=author, caption=caption, width=width, height=height)
+        raise PostRejected(str(exc), code="hashtags") from exc
+    try:
+        clean = image_clean(image)
+    except UploadRejected as exc:
+        raise PostRejected(str(exc), code=exc.code) from exc
+    post = Post(author=author, caption=caption, width=clean.width, height=clean.height)
     try:
         with transaction.atomic():
-            post.image.save(image_name, File(image), save=False)
-            post.thumbnail.save("thumb.jpg", ContentFile(_thumbnail_bytes(decoded)), save=False)
+            post.image.save(f"upload{clean.suffix}", ContentFile(clean.data), save=False)
+            post.thumbnail.save("thumb.jpg", ContentFile(clean.thumbnail), save=False)
             post.save()
-            tags = hashtags_get_or_create(names=names)
-            PostHashtag.objects.bulk_create(
-                PostHashtag(post=post, hashtag=tag, position=index)
-                for index, tag in enumerate(tags)
-            )
+            _hashtags_link(post=post, names=names)
             post_created.send(sender=Post, post=post)
     except BaseException:
         # A failed write leaves no file behind.
@@ -97,3 +75,69 @@ def post_create(
                 field.storage.delete(field.name)
         raise
     return post
+
+
+def _hashtags_link(*, post: Post, names: list[str]) -> None:
+    tags = hashtags_get_or_create(names=names)
+    PostHashtag.objects.bulk_create(
+        PostHashtag(post=post, hashtag=tag, position=index) for index, tag in enumerate(tags)
+    )
+
+
+class PostEditDenied(PermissionError):
+    """Someone other than the author tried to edit a post."""
+
+
+def post_update(
+    *,
+    post: Post,
+    by: AbstractBaseUser | AnonymousUser,
+    caption: str | None = None,
+    hashtags: list[str] | None = None,
+) -> Post:
+    """Change a post's caption and/or hashtags; only its author may.
+
+    A changed hashtag list replaces the old one and sends ``post_hashtags_changed`` with
+    the tags added and removed, inside the transaction (receivers queue work on commit).
+    """
+    if not by.is_authenticated or post.author_id != by.pk:
+        raise PostEditDenied("Only the author may edit a post.")
+    names: list[str] | None = None
+    if hashtags is not None:
+        if not hashtags:
+            raise PostRejected("Add at least one hashtag.", code="hashtags")
+        try:
+            names = list(dict.fromkeys(normalize_hashtag(name) for name in hashtags))
+        except InvalidHashtag as exc:
+            raise PostRejected(str(exc), code="hashtags") from exc
+    with transaction.atomic():
+        if caption is not None and caption != post.caption:
+            post.caption = caption
+            post.save(update_fields=["caption"])
+        if names is not None:
+            before = list(post.hashtags.order_by("post_hashtags__position"))
+            if [tag.name for tag in before] != names:
+                PostHashtag.objects.filter(post=post).delete()
+                _hashtags_link(post=post, names=names)
+                after = set(names)
+                old = {tag.name for tag in before}
+                post_hashtags_changed.send(
+                    sender=Post,
+                    post=post,
+                    added=[name for name in names if name not in old],
+                    removed=[tag.name for tag in before if tag.name not in after],
+                )
+    return post
+
+
+def uploads_allowed(*, author: AbstractBaseUser) -> bool:
+    """Whether the author is under the hourly upload limit (TAGLENS_UPLOADS_PER_HOUR).
+
+    Counted from stored posts, so the limit holds across processes without a shared cache;
+    refused uploads store nothing and do not count.
+    """
+    limit = settings.TAGLENS_UPLOADS_PER_HOUR
+    if limit <= 0:
+        return True
+    since = timezone.now() - timedelta(hours=1)
+    return Post.objects.filter(author_id=author.pk, created_at__gte=since).count() < limit

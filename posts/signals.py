@@ -1,4 +1,4 @@
-"""The one named hook by which the posts floor hands work to the floor above it."""
+"""The named hooks by which the posts floor hands work to the floor above it."""
 
 from __future__ import annotations
 
@@ -7,3 +7,10 @@ from django.dispatch import Signal
 # Sent inside post_create's transaction with `post`. Receivers that queue background
 # work must do so with transaction.on_commit.
 post_created = Signal()
+
+# Sent inside post_update's transaction when the author changed a post's hashtags, with
+# `post`, `added` and `removed` (lists of normalised hashtag names). The post's hashtag
+# links already hold the new list. Moderation answers it by creating pending verdicts for
+# `added` (and judging them) and dropping the verdicts of `removed`; until a receiver is
+# connected, an edited post keeps its old verdicts.
+post_hashtags_changed = Signal()

@@ -11,28 +11,40 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from posts.forms import PostUploadForm
-from posts.services import PostRejected, post_create
+from posts.services import PostRejected, post_create, uploads_allowed
+from posts.uploads import request_body_too_large
+
+TOO_MANY_UPLOADS = "You have uploaded many photos in the last hour; try again later."
 
 
 @login_required
 def post_upload(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST" and request_body_too_large(request.META.get("CONTENT_LENGTH")):
+        # Refused before the body is read (and spooled to disk).
+        form = PostUploadForm()
+        form.add_error(None, "The upload is larger than the limit.")
+        return render(request, "posts/upload.html", {"form": form}, status=413)
     form = PostUploadForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
-        image = form.cleaned_data["image"]
-        try:
-            post = post_create(
-                author=request.user,  # type: ignore[arg-type]
-                image=image,
-                image_name=image.name,
-                caption=form.cleaned_data["caption"],
-                hashtags=form.cleaned_data["hashtags"],
-            )
-        except PostRejected as exc:
-            form.add_error("image", str(exc))
-        else:
-            messages.success(request, "Uploaded. TagLens is looking at the photo now.")
-            return redirect("post-detail", post_id=post.pk)
-    status = 400 if request.method == "POST" else 200
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if not uploads_allowed(author=request.user):  # type: ignore[arg-type]
+            form.add_error(None, TOO_MANY_UPLOADS)
+            status = 429
+        elif form.is_valid():
+            try:
+                post = post_create(
+                    author=request.user,  # type: ignore[arg-type]
+                    image=form.cleaned_data["image"],
+                    caption=form.cleaned_data["caption"],
+                    hashtags=form.cleaned_data["hashtags"],
+                )
+            except PostRejected as exc:
+                form.add_error("image", str(exc))
+                status = 413 if exc.code == "too_large" else 400
+            else:
+                messages.success(request, "Uploaded. TagLens is looking at the photo now.")
+                return redirect("post-detail", post_id=post.pk)
     return render(request, "posts/upload.html", {"form": form}, status=status)
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from moderation.models import Concept, KeywordMapping, Rule, Verdict
@@ -64,7 +64,8 @@ class PostSerializer(serializers.ModelSerializer[Post]):
         read_only_fields = fields
 
     def get_hashtags(self, post: Post) -> list[str]:
-        return [verdict.hashtag.name for verdict in post.verdicts.all()]
+        # The post's own list, in the author's order (verdicts may lag behind an edit).
+        return [link.hashtag.name for link in post.post_hashtags.all()]
 
 
 class PostSummarySerializer(serializers.ModelSerializer[Post]):
@@ -76,6 +77,14 @@ class PostSummarySerializer(serializers.ModelSerializer[Post]):
         read_only_fields = fields
 
 
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "string", "maxLength": 1000},
+            {"type": "array", "items": {"type": "string", "maxLength": 101}, "maxItems": 30},
+        ]
+    }
+)
 class HashtagListField(serializers.Field):  # type: ignore[type-arg]
     """Hashtags as a list of strings or one string such as "#카페 #cafe"."""
 
@@ -94,16 +103,23 @@ class HashtagListField(serializers.Field):  # type: ignore[type-arg]
 
 
 class PostCreateSerializer(serializers.Serializer):  # type: ignore[type-arg]
-    image = serializers.FileField()
+    image = serializers.FileField(
+        help_text="JPEG, PNG, WebP or GIF, judged from its bytes; see docs/security.md for limits."
+    )
     caption = serializers.CharField(required=False, allow_blank=True, max_length=2200, default="")
     hashtags = HashtagListField(help_text='"#카페 #cafe" or ["카페", "cafe"]')
 
-    def validate_image(self, image: Any) -> Any:
-        if image.size > settings.TAGLENS_MAX_UPLOAD_BYTES:
-            raise serializers.ValidationError(
-                f"The image is larger than {settings.TAGLENS_MAX_UPLOAD_BYTES} bytes."
-            )
-        return image
+    def validate_hashtags(self, tags: list[str]) -> list[str]:
+        if not tags:
+            raise serializers.ValidationError("Add at least one hashtag.")
+        return tags
+
+
+class PostUpdateSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    """What the author may change. Hashtags given replace the whole list."""
+
+    caption = serializers.CharField(required=False, allow_blank=True, max_length=2200)
+    hashtags = HashtagListField(required=False, help_text='"#카페 #cafe" or ["카페", "cafe"]')
 
     def validate_hashtags(self, tags: list[str]) -> list[str]:
         if not tags:

@@ -6,8 +6,13 @@ from typing import Any
 
 from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from rest_framework import mixins, permissions, serializers, status, viewsets
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
+from rest_framework import exceptions, mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -17,10 +22,12 @@ from rest_framework.views import APIView
 
 from moderation import selectors, services
 from moderation.api import serializers as s
+from moderation.api.throttles import SearchAnonThrottle, SearchUserThrottle, UploadThrottle
 from moderation.models import Concept, KeywordMapping, Rule, Verdict
 from moderation.permissions import IsModerator
-from posts.models import Post
-from posts.services import PostRejected, post_create
+from posts.models import Post, PostHashtag
+from posts.services import PostEditDenied, PostRejected, post_create, post_update
+from posts.uploads import request_body_too_large
 
 
 def _posts_with_verdicts() -> QuerySet[Post]:
@@ -32,10 +39,26 @@ def _posts_with_verdicts() -> QuerySet[Post]:
                 queryset=Verdict.objects.select_related("hashtag", "rule", "override_by").order_by(
                     "hashtag__name"
                 ),
-            )
+            ),
+            Prefetch("post_hashtags", queryset=PostHashtag.objects.select_related("hashtag")),
         )
         .order_by("-created_at", "-id")
     )
+
+
+class UploadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The upload is larger than the limit."
+    default_code = "too_large"
+
+
+class IsAuthorOrReadOnly(permissions.BasePermission):
+    message = "Only the author may edit a post."
+
+    def has_object_permission(self, request: Request, view: Any, obj: Any) -> bool:
+        if request.method in permissions.SAFE_METHODS:
+            return True
+        return bool(request.user.is_authenticated and obj.author_id == request.user.pk)
 
 
 class PostViewSet(
@@ -44,29 +67,51 @@ class PostViewSet(
     mixins.RetrieveModelMixin,
     viewsets.GenericViewSet,  # type: ignore[type-arg]
 ):
-    """Posts with their verdicts. Anyone may read; signed-in users may upload."""
+    """Posts with their verdicts. Anyone may read; signed-in users may upload; the author
+    may change the caption and hashtags."""
 
     serializer_class = s.PostSerializer
     parser_classes = [MultiPartParser, FormParser]
-    permission_classes = [permissions.IsAuthenticatedOrReadOnly]
+    permission_classes = [permissions.IsAuthenticatedOrReadOnly, IsAuthorOrReadOnly]
+    http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self) -> QuerySet[Post]:
         return _posts_with_verdicts()
 
-    @extend_schema(request=s.PostCreateSerializer, responses={201: s.PostSerializer})
+    def get_parsers(self) -> list[Any]:
+        if getattr(self, "action", None) == "partial_update":
+            return [JSONParser(), FormParser(), MultiPartParser()]
+        return super().get_parsers()
+
+    def get_throttles(self) -> list[Any]:
+        if getattr(self, "action", None) == "create":
+            return [UploadThrottle()]
+        return super().get_throttles()
+
+    @extend_schema(
+        request=s.PostCreateSerializer,
+        responses={
+            201: s.PostSerializer,
+            400: OpenApiResponse(description="The file or a hashtag was refused; see the message."),
+            413: OpenApiResponse(description="The file is larger than TAGLENS_MAX_UPLOAD_BYTES."),
+            429: OpenApiResponse(description="Too many uploads in the last hour."),
+        },
+    )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        if request_body_too_large(request.META.get("CONTENT_LENGTH")):
+            raise UploadTooLarge()
         payload = s.PostCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        image = payload.validated_data["image"]
         try:
             post = post_create(
                 author=request.user,  # type: ignore[arg-type]
-                image=image,
-                image_name=image.name,
+                image=payload.validated_data["image"],
                 caption=payload.validated_data["caption"],
                 hashtags=payload.validated_data["hashtags"],
             )
         except PostRejected as exc:
+            if exc.code == "too_large":
+                raise UploadTooLarge({"image": [str(exc)]}) from exc
             raise serializers.ValidationError({"image": [str(exc)]}) from exc
         post = _posts_with_verdicts().get(pk=post.pk)
         return Response(
@@ -74,11 +119,38 @@ class PostViewSet(
             status=status.HTTP_201_CREATED,
         )
 
+    @extend_schema(
+        request=s.PostUpdateSerializer,
+        responses={
+            200: s.PostSerializer,
+            400: OpenApiResponse(description="A hashtag was refused; see the message."),
+            403: OpenApiResponse(description="Only the author may edit a post."),
+        },
+    )
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        post = self.get_object()  # checks IsAuthorOrReadOnly
+        payload = s.PostUpdateSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        try:
+            post_update(
+                post=post,
+                by=request.user,
+                caption=payload.validated_data.get("caption"),
+                hashtags=payload.validated_data.get("hashtags"),
+            )
+        except PostEditDenied as exc:
+            raise exceptions.PermissionDenied(str(exc)) from exc
+        except PostRejected as exc:
+            raise serializers.ValidationError({"hashtags": [str(exc)]}) from exc
+        post = _posts_with_verdicts().get(pk=post.pk)
+        return Response(s.PostSerializer(post, context={"request": request}).data)
+
 
 class SearchView(APIView):
     """Posts shown under a hashtag: the same selector as the /explore/tags/ page."""
 
     permission_classes = [permissions.AllowAny]
+    throttle_classes = [SearchAnonThrottle, SearchUserThrottle]
 
     @extend_schema(
         parameters=[

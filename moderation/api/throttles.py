@@ -1,0 +1,44 @@
+"""API throttles. Rates come from settings (env), read at request time so they can change."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework.request import Request
+from rest_framework.settings import api_settings
+from rest_framework.throttling import AnonRateThrottle, BaseThrottle, UserRateThrottle
+
+from posts.services import uploads_allowed
+
+
+class _RateFromSettings:
+    scope: str
+
+    def get_rate(self) -> str | None:
+        # The stubs type the rates as numbers; DRF's own are strings like "60/minute".
+        rate = api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+        return None if rate is None else str(rate)
+
+
+class SearchAnonThrottle(_RateFromSettings, AnonRateThrottle):
+    """Anonymous searches, per client address (TAGLENS_THROTTLE_SEARCH_ANON)."""
+
+    scope = "search_anon"
+
+
+class SearchUserThrottle(_RateFromSettings, UserRateThrottle):
+    """Signed-in searches, per user (TAGLENS_THROTTLE_SEARCH_USER)."""
+
+    scope = "search_user"
+
+
+class UploadThrottle(BaseThrottle):
+    """Uploads per user per hour (TAGLENS_UPLOADS_PER_HOUR), the same check as the web form."""
+
+    def allow_request(self, request: Request, view: Any) -> bool:
+        if request.method != "POST" or not request.user.is_authenticated:
+            return True
+        return uploads_allowed(author=request.user)
+
+    def wait(self) -> float | None:
+        return 3600.0
