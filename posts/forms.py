@@ -25,8 +25,8 @@ class PostUploadForm(forms.Form):
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        limit_mb = settings.TAGLENS_MAX_UPLOAD_BYTES / (1024 * 1024)
-        self.fields["image"].help_text = f"{ACCEPTED_TEXT}, up to {limit_mb:.0f} MB."
+        limit_mb = settings.TAGLENS_MAX_UPLOAD_BYTES / 1e6
+        self.fields["image"].help_text = f"{ACCEPTED_TEXT}, up to {limit_mb:.1f} MB."
 
     def clean_hashtags(self) -> list[str]:
         try:

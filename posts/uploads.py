@@ -128,10 +128,9 @@ def _read_limited(file: IO[bytes], limit: int) -> bytes:
 
 
 def _too_large(size: int | None, limit: int) -> UploadRejected:
-    shown = f"{size / 1_048_576:.1f} MB" if size else "larger than that"
+    shown = f" ({size / 1e6:.1f} MB)" if size else ""
     return UploadRejected(
-        f"The file is too large ({shown}); the limit is {limit / 1_048_576:.1f} MB.",
-        code="too_large",
+        f"The file is too large{shown}; the limit is {limit / 1e6:.1f} MB.", code="too_large"
     )
 
 
@@ -230,12 +229,16 @@ def image_clean(file: IO[bytes]) -> CleanImage:
     except UploadRejected:
         raise
     except Image.DecompressionBombError as exc:
+        # Pillow's own, larger limit, met while reading the header.
+        limit = settings.TAGLENS_MAX_IMAGE_PIXELS / 1e6
         raise UploadRejected(
-            f"The image has too many pixels ({exc}).", code="too_many_pixels"
+            f"The image has far too many pixels; the limit is {limit:.0f} megapixels.",
+            code="too_many_pixels",
         ) from exc
     except UnidentifiedImageError as exc:
         raise UploadRejected(
-            f"The file starts like a {fmt} image but cannot be read as one.", code="corrupt"
+            f"The file starts like a {fmt} image but is damaged or incomplete and cannot be read.",
+            code="corrupt",
         ) from exc
     except (OSError, SyntaxError, ValueError, EOFError, struct.error, MemoryError) as exc:
         # Pillow reports truncation and bad checksums as OSError / SyntaxError, and some
