@@ -127,10 +127,14 @@ def _read_limited(file: IO[bytes], limit: int) -> bytes:
     return data
 
 
+def _amount(size: float) -> str:
+    return f"{size / 1e6:.1f} MB" if size >= 100_000 else f"{size / 1e3:.0f} kB"
+
+
 def _too_large(size: int | None, limit: int) -> UploadRejected:
-    shown = f" ({size / 1e6:.1f} MB)" if size else ""
+    shown = f" ({_amount(size)})" if size else ""
     return UploadRejected(
-        f"The file is too large{shown}; the limit is {limit / 1e6:.1f} MB.", code="too_large"
+        f"The file is too large{shown}; the limit is {_amount(limit)}.", code="too_large"
     )
 
 
@@ -196,8 +200,8 @@ def _open_checked(data: bytes, fmt: str) -> Image.Image:
     width, height = image.size
     if width * height > max_pixels:
         raise UploadRejected(
-            f"The image is {width}×{height} pixels ({width * height / 1e6:.0f} megapixels); "
-            f"the limit is {max_pixels / 1e6:.0f} megapixels.",
+            f"The image is {width}×{height} pixels ({width * height / 1e6:.1f} megapixels); "
+            f"the limit is {max_pixels / 1e6:.1f} megapixels.",
             code="too_many_pixels",
         )
     if min(width, height) < min_side:
@@ -230,9 +234,9 @@ def image_clean(file: IO[bytes]) -> CleanImage:
         raise
     except Image.DecompressionBombError as exc:
         # Pillow's own, larger limit, met while reading the header.
-        limit = settings.TAGLENS_MAX_IMAGE_PIXELS / 1e6
+        megapixels = settings.TAGLENS_MAX_IMAGE_PIXELS / 1e6
         raise UploadRejected(
-            f"The image has far too many pixels; the limit is {limit:.0f} megapixels.",
+            f"The image has far too many pixels; the limit is {megapixels:.1f} megapixels.",
             code="too_many_pixels",
         ) from exc
     except UnidentifiedImageError as exc:

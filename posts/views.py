@@ -21,9 +21,8 @@ TOO_MANY_UPLOADS = "You have uploaded many photos in the last hour; try again la
 def post_upload(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and request_body_too_large(request.META.get("CONTENT_LENGTH")):
         # Refused before the body is read (and spooled to disk).
-        form = PostUploadForm()
-        form.add_error(None, "The upload is larger than the limit.")
-        return render(request, "posts/upload.html", {"form": form}, status=413)
+        messages.error(request, "The upload is larger than the limit; nothing was stored.")
+        return render(request, "posts/upload.html", {"form": PostUploadForm()}, status=413)
     form = PostUploadForm(request.POST or None, request.FILES or None)
     status = 200
     if request.method == "POST":

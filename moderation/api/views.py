@@ -71,17 +71,13 @@ class PostViewSet(
     may change the caption and hashtags."""
 
     serializer_class = s.PostSerializer
-    parser_classes = [MultiPartParser, FormParser]
+    # Uploads are multipart; an edit may also be JSON.
+    parser_classes = [MultiPartParser, FormParser, JSONParser]
     permission_classes = [permissions.IsAuthenticatedOrReadOnly, IsAuthorOrReadOnly]
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self) -> QuerySet[Post]:
         return _posts_with_verdicts()
-
-    def get_parsers(self) -> list[Any]:
-        if getattr(self, "action", None) == "partial_update":
-            return [JSONParser(), FormParser(), MultiPartParser()]
-        return super().get_parsers()
 
     def get_throttles(self) -> list[Any]:
         if getattr(self, "action", None) == "create":
@@ -89,7 +85,7 @@ class PostViewSet(
         return super().get_throttles()
 
     @extend_schema(
-        request=s.PostCreateSerializer,
+        request={"multipart/form-data": s.PostCreateSerializer},
         responses={
             201: s.PostSerializer,
             400: OpenApiResponse(description="The file or a hashtag was refused; see the message."),
