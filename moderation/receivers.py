@@ -1,4 +1,4 @@
-"""Moderation's side of posts.signals.post_created."""
+"""Moderation's side of the posts floor's named hooks (posts.signals)."""
 
 from __future__ import annotations
 
@@ -6,12 +6,27 @@ from typing import Any
 
 from django.dispatch import receiver
 
-from moderation.services import classification_queue, verdicts_create_pending
+from moderation.models import Verdict
+from moderation.services import (
+    classification_queue,
+    verdicts_create_pending,
+    verdicts_evaluate,
+)
 from posts.models import Post
-from posts.signals import post_created
+from posts.signals import post_created, post_hashtags_changed
 
 
 @receiver(post_created, dispatch_uid="moderation.post_created")
 def on_post_created(sender: type[Post], post: Post, **kwargs: Any) -> None:
     verdicts_create_pending(post=post)
     classification_queue(post=post)
+
+
+@receiver(post_hashtags_changed, dispatch_uid="moderation.post_hashtags_changed")
+def on_post_hashtags_changed(
+    sender: type[Post], post: Post, added: list[str], removed: list[str], **kwargs: Any
+) -> None:
+    # Verdicts of removed tags go with the tags; new ones are judged from stored scores.
+    Verdict.objects.filter(post=post, hashtag__name__in=removed).delete()
+    verdicts_create_pending(post=post)
+    verdicts_evaluate(posts=[post])

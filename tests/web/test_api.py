@@ -151,3 +151,22 @@ def test_openapi_schema_and_docs_are_served(client) -> None:
     assert schema.status_code == 200
     assert b"/api/search/" in schema.content
     assert client.get("/api/docs/").status_code == 200
+
+
+def test_an_author_retags_a_post_and_the_new_tag_is_judged_from_stored_scores(
+    api, django_capture_on_commit_callbacks
+) -> None:
+    FakeClassifier.next_scores = DRINK
+    author = UserFactory()
+    api.force_authenticate(author)
+    with django_capture_on_commit_callbacks(execute=True):
+        created = api.post(
+            "/api/posts/", {"image": upload(), "hashtags": "#고양이"}, format="multipart"
+        ).json()
+    calls = FakeClassifier.calls
+    response = api.patch(f"/api/posts/{created['id']}/", {"hashtags": "카페"}, format="json")
+    assert response.status_code == 200
+    verdicts = {v.hashtag.name: v for v in Verdict.objects.select_related("hashtag")}
+    assert set(verdicts) == {"카페"}
+    assert verdicts["카페"].decision == Verdict.Decision.RELEVANT and verdicts["카페"].shown
+    assert FakeClassifier.calls == calls
