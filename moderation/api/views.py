@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
@@ -13,7 +12,7 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import exceptions, mixins, permissions, serializers, status, viewsets
-from rest_framework.decorators import action
+from rest_framework.decorators import action, api_view, permission_classes
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
@@ -228,7 +227,8 @@ class VerdictViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]
     @extend_schema(request=s.OverrideSerializer, responses={200: s.VerdictSerializer})
     @action(detail=True, methods=["post"], permission_classes=[IsModerator])
     def override(self, request: Request, pk: str | None = None) -> Response:
-        verdict = get_object_or_404(self.get_queryset(), pk=pk)
+        # DRF's lookup: a malformed id is a 404, not a ValueError (found by the fuzz test).
+        verdict = self.get_object()
         payload = s.OverrideSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         verdict = services.verdict_override(
@@ -273,3 +273,12 @@ class RuleViewSet(CatalogViewSet):
 class KeywordMappingViewSet(CatalogViewSet):
     serializer_class = s.KeywordMappingSerializer
     queryset = KeywordMapping.objects.select_related("rule").order_by("word")
+
+
+@extend_schema(exclude=True)
+@api_view(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
+@permission_classes([permissions.AllowAny])
+def api_not_found(request: Request, *args: Any, **kwargs: Any) -> Response:
+    """Any /api/ address no route matches (e.g. /api/posts/1.5/): JSON, like the rest of the API,
+    not Django's HTML page."""
+    return Response({"detail": "Not found."}, status=status.HTTP_404_NOT_FOUND)

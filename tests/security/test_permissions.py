@@ -181,3 +181,16 @@ def test_a_wrong_password_gets_no_token(api) -> None:
     response = api.post("/api/auth/token/", {"username": user.username, "password": "guess"})
     assert response.status_code == 400
     assert "token" not in response.json()
+
+
+def test_a_malformed_id_is_a_json_404_everywhere_in_the_api(api) -> None:
+    # Found by the schemathesis fuzz test: the override action answered 500.
+    api.force_authenticate(ModeratorFactory())
+    for method, url in [
+        ("post", "/api/verdicts/abc/override/"),
+        ("get", "/api/posts/1.5/"),
+        ("get", "/api/no-such-thing/"),
+    ]:
+        response = getattr(api, method)(url, {"relevant": True}, format="json")
+        assert response.status_code == 404, url
+        assert response["Content-Type"] == "application/json"

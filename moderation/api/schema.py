@@ -1,0 +1,54 @@
+"""OpenAPI schema post-processing: document the error answers every operation can give.
+
+drf-spectacular documents the success response of each operation; DRF also answers 400
+(invalid input), 401/403 (authentication and permission), 404 (no such object, or a page
+past the end) and 429 (throttled). Clients and the schemathesis fuzz test rely on them
+being listed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": 'Either {"detail": "message"} or, for invalid input, a message list per field.',
+    "additionalProperties": True,
+}
+
+_DESCRIPTIONS = {
+    "400": "Invalid input; each field's problem is named.",
+    "401": "The credentials given are wrong.",
+    "403": "Not allowed: sign in, or the action is for moderators or the author only.",
+    "404": "No such object, or a page past the end.",
+    "415": "The request body's media type is not accepted.",
+    "429": "Too many requests; try again later.",
+}
+_WRITES = {"post", "put", "patch"}
+_THROTTLED = {("get", "/api/search/"), ("post", "/api/posts/")}
+
+
+def _codes(method: str, path: str) -> list[str]:
+    codes = ["401", "403", "404"]
+    if method in _WRITES or method == "get":
+        codes.append("400")
+    if method in _WRITES:
+        codes.append("415")
+    if (method, path) in _THROTTLED:
+        codes.append("429")
+    return codes
+
+
+def add_error_responses(
+    result: dict[str, Any], generator: Any, request: Any, public: bool
+) -> dict[str, Any]:
+    """A drf-spectacular POSTPROCESSING_HOOKS entry."""
+    result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    reference = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    for path, item in result.get("paths", {}).items():
+        for method, operation in item.items():
+            responses = operation.setdefault("responses", {})
+            for code in _codes(method, path):
+                responses.setdefault(code, {"description": _DESCRIPTIONS[code]})
+                responses[code].setdefault("content", reference)
+    return result
