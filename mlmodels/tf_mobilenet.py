@@ -20,6 +20,8 @@ PIPELINE_REVISION = 1
 # torchvision names its weight files after the sha256 prefix of their content.
 WEIGHTS_TAG = SOURCE_FILE.rsplit("-", 1)[-1].split(".")[0]  # "b0353104"
 BATCH_SIZE = 16
+# Prediction.signals keys for the roll-up scores: "imagenet:<concept>".
+SIGNAL_PREFIX = "imagenet:"
 
 
 class ModelFilesMissing(RuntimeError):
@@ -100,5 +102,13 @@ class MobileNetV2RollupClassifier:
             ):
                 emb = np.array(emb, dtype=np.float32)  # own copy, detached from the batch
                 emb.flags.writeable = False
-                out.append(Prediction(scores=scores, embedding=emb, top_labels=labels))
+                out.append(
+                    Prediction(
+                        scores=scores,
+                        embedding=emb,
+                        top_labels=labels,
+                        # The same roll-up scores as evidence for trained concept heads.
+                        signals={f"{SIGNAL_PREFIX}{c}": v for c, v in scores.items()},
+                    )
+                )
         return out

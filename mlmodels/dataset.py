@@ -1,0 +1,276 @@
+"""Labelled photo folders -> label matrices, and photos -> cached backbone embeddings.
+
+A labelled root has one sub-folder per label (the internal dev set at ``/work/shared/photos``).
+The photos are read in place and never copied; the embedding cache holds only numbers and the
+files' sha1, and belongs under ``var/`` (git-ignored).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+from PIL import Image
+
+from mlmodels.base import (
+    ALL_CONCEPTS,
+    Classifier,
+    ImageDecodeError,
+    Prediction,
+    SignalSource,
+    load_image,
+)
+
+log = logging.getLogger(__name__)
+
+POSITIVE, NEGATIVE, IGNORE = 1, 0, -1
+
+# folder -> concepts its photos are positive for; every other concept is a negative, except for
+# IGNORE_LABELS.
+FOLDER_LABELS: dict[str, frozenset[str]] = {
+    "adult": frozenset({"adult"}),
+    "child": frozenset({"child"}),
+    "cat": frozenset({"cat", "animal"}),
+    "dog": frozenset({"dog", "animal"}),
+    "other_animal": frozenset({"animal"}),
+    "food": frozenset({"food"}),
+    "beverage": frozenset({"beverage"}),
+    "flower": frozenset({"flower"}),
+    "mountain": frozenset({"mountain"}),
+    "sea": frozenset({"sea"}),
+    "gym": frozenset({"gym"}),
+    "nail": frozenset({"nail"}),
+    "clothing": frozenset({"clothing"}),
+    "menu": frozenset(),
+    "other": frozenset(),
+}
+
+# folder -> concepts that are neither positive nor negative. A menu is about food and drink
+# without showing it: calling it a negative would teach "food-related text is not food", calling
+# it a positive would tag menus as food. So it does not count either way.
+IGNORE_LABELS: dict[str, frozenset[str]] = {"menu": frozenset({"food", "beverage"})}
+
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp"})
+CACHE_FORMAT = 1
+BATCH_SIZE = 16
+
+
+class UnknownFolderError(ValueError):
+    """A labelled root has folders whose labels we do not know (we do not guess)."""
+
+
+def label_row(folder: str, concepts: Sequence[str]) -> np.ndarray:
+    """The int8 label vector over ``concepts`` for a photo in ``folder``."""
+    positives = FOLDER_LABELS[folder]
+    ignored = IGNORE_LABELS.get(folder, frozenset())
+    return np.array(
+        [IGNORE if c in ignored else POSITIVE if c in positives else NEGATIVE for c in concepts],
+        dtype=np.int8,
+    )
+
+
+def load_labelled_folder(
+    root: str | os.PathLike[str],
+    concepts: Sequence[str] = ALL_CONCEPTS,
+    *,
+    strict: bool = True,
+) -> tuple[list[Path], np.ndarray]:
+    """All images under ``root/<folder>/`` (sorted) and their (N, C) int8 labels over ``concepts``
+    (1 positive, 0 negative, -1 ignore).
+
+    Folders missing from :data:`FOLDER_LABELS` raise :class:`UnknownFolderError` naming them; with
+    ``strict=False`` they are logged as a warning and skipped instead.
+    """
+    base = Path(root)
+    folders = sorted(p for p in base.iterdir() if p.is_dir() and not p.name.startswith("."))
+    unknown = [p.name for p in folders if p.name not in FOLDER_LABELS]
+    if unknown:
+        message = f"{base}: folders with unknown labels {unknown}; add them to FOLDER_LABELS"
+        if strict:
+            raise UnknownFolderError(message)
+        log.warning("%s (skipped)", message)
+    paths: list[Path] = []
+    rows: list[np.ndarray] = []
+    for folder in folders:
+        if folder.name not in FOLDER_LABELS:
+            continue
+        row = label_row(folder.name, concepts)
+        for path in sorted(folder.iterdir()):
+            if path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith("."):
+                paths.append(path)
+                rows.append(row)
+    labels = np.stack(rows) if rows else np.zeros((0, len(concepts)), dtype=np.int8)
+    return paths, labels
+
+
+def folder_names(paths: Sequence[Path]) -> np.ndarray:
+    """Each path's folder name: the strata for stratified cross-validation."""
+    return np.array([p.parent.name for p in paths])
+
+
+class Embedded(NamedTuple):
+    """Result of :func:`embed_paths`. ``kept`` indexes the input paths that could be read
+    (unreadable images are skipped), so ``labels[kept]`` lines up with the rows."""
+
+    embeddings: np.ndarray  # (N, D) float32
+    signals: list[dict[str, float]]
+    kept: np.ndarray  # (N,) int64 indices into the input paths
+
+
+def _sha1(path: Path) -> str:
+    return hashlib.sha1(path.read_bytes()).hexdigest()
+
+
+def _source_key(source: SignalSource) -> str:
+    # A source may carry a version; results of another version must not be reused.
+    return f"{source.name}@{getattr(source, 'version', '')}"
+
+
+def _load_cache(cache_file: Path, version: str) -> dict[str, tuple[np.ndarray, dict[str, float]]]:
+    """sha1 -> (embedding, signals) from ``cache_file`` if it was made by ``version``."""
+    if not cache_file.is_file():
+        return {}
+    try:
+        with np.load(cache_file, allow_pickle=False) as data:
+            meta = json.loads(str(data["meta"]))
+            if meta.get("format") != CACHE_FORMAT or meta.get("version") != version:
+                log.info("embedding cache %s is for another model; recomputing", cache_file)
+                return {}
+            signals = json.loads(str(data["signals"]))
+            return {
+                key: (emb, sig)
+                for key, emb, sig in zip(meta["keys"], data["embeddings"], signals, strict=True)
+            }
+    except (OSError, ValueError, KeyError) as exc:
+        log.warning("embedding cache %s unreadable (%s); recomputing", cache_file, exc)
+        return {}
+
+
+def _save_cache(
+    cache_file: Path, version: str, entries: dict[str, tuple[np.ndarray, dict[str, float]]]
+) -> None:
+    keys = sorted(entries)
+    buffer = io.BytesIO()
+    np.savez(
+        buffer,
+        meta=np.array(json.dumps({"format": CACHE_FORMAT, "version": version, "keys": keys})),
+        embeddings=np.stack([entries[k][0] for k in keys]).astype(np.float32),
+        signals=np.array(json.dumps([entries[k][1] for k in keys])),
+    )
+    cache_file.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cache_file.with_suffix(".tmp")
+    tmp.write_bytes(buffer.getvalue())
+    tmp.replace(cache_file)  # atomic: an interrupted run leaves the old cache intact
+
+
+def hflip_version(version: str) -> str:
+    """Version tag of embeddings averaged over the image and its mirror image."""
+    return f"{version}+hflip"
+
+
+def merge_predictions(
+    images: Sequence[Image.Image],
+    preds: Sequence[Prediction],
+    mirrored: Sequence[Prediction] | None = None,
+    signal_sources: Sequence[SignalSource] = (),
+) -> tuple[np.ndarray, list[dict[str, float]]]:
+    """Embeddings (N, D) float32 and merged signals from backbone predictions.
+
+    ``mirrored``: the backbone's predictions on the horizontally flipped images; embedding and
+    backbone signals are then averaged over both views (test-time augmentation). Signal sources
+    run on the original images only.
+    """
+    emb = np.stack([p.embedding for p in preds]).astype(np.float32)
+    signals = [dict(p.signals) for p in preds]
+    if mirrored is not None:
+        emb = ((emb + np.stack([p.embedding for p in mirrored])) / 2).astype(np.float32)
+        signals = [
+            {k: (v + m.signals.get(k, v)) / 2 for k, v in s.items()}
+            for s, m in zip(signals, mirrored, strict=True)
+        ]
+    for source in signal_sources:
+        for merged, extra in zip(signals, source.signals(images), strict=True):
+            merged.update(extra)
+    return emb, signals
+
+
+def flipped(images: Sequence[Image.Image]) -> list[Image.Image]:
+    return [img.transpose(Image.Transpose.FLIP_LEFT_RIGHT) for img in images]
+
+
+def embed_images(
+    images: Sequence[Image.Image],
+    classifier: Classifier,
+    signal_sources: Sequence[SignalSource] = (),
+    *,
+    hflip: bool = False,
+) -> tuple[np.ndarray, list[dict[str, float]]]:
+    """Embeddings and signals of decoded images, without any cache (see
+    :func:`merge_predictions`); ``hflip`` doubles the backbone's cost."""
+    preds = classifier.predict(images)
+    mirrored = classifier.predict(flipped(images)) if hflip else None
+    return merge_predictions(images, preds, mirrored, signal_sources)
+
+
+def embed_paths(
+    paths: Sequence[Path],
+    classifier: Classifier,
+    cache_file: str | os.PathLike[str] | None,
+    signal_sources: Sequence[SignalSource] = (),
+    *,
+    hflip: bool = False,
+    progress: bool = True,
+    batch_size: int = BATCH_SIZE,
+) -> Embedded:
+    """Embed image files with ``classifier`` (and ``signal_sources``), reusing a cache.
+
+    The cache (an npz, no pickle) is keyed by each file's sha1 and valid for one
+    ``classifier.version`` (+ hflip and the signal sources' names/versions); renamed or moved
+    photos are found again, edited ones are recomputed. ``cache_file=None`` disables it. Unreadable
+    images are skipped with a warning; see :class:`Embedded` ``.kept``.
+    """
+    from tqdm import tqdm
+
+    version = hflip_version(classifier.version) if hflip else classifier.version
+    version += "".join(f"|{_source_key(s)}" for s in signal_sources)
+    cache_path = Path(cache_file) if cache_file is not None else None
+    cache = _load_cache(cache_path, version) if cache_path else {}
+    keys = [_sha1(p) if p.is_file() else "" for p in paths]
+    todo = [i for i, k in enumerate(keys) if k not in cache]
+    failed: set[int] = set()
+    computed = 0
+    bar = tqdm(total=len(todo), desc="embedding", unit="img", disable=not progress or not todo)
+    for start in range(0, len(todo), batch_size):
+        batch: list[tuple[int, Image.Image]] = []
+        for i in todo[start : start + batch_size]:
+            try:
+                batch.append((i, load_image(paths[i])))
+            except ImageDecodeError as exc:
+                log.warning("skipped: %s", exc)
+                failed.add(i)
+        if batch:
+            emb, sig = embed_images(
+                [im for _, im in batch], classifier, signal_sources, hflip=hflip
+            )
+            for (i, _), e, s in zip(batch, emb, sig, strict=True):
+                cache[keys[i]] = (e, s)
+            computed += len(batch)
+        bar.update(len(todo[start : start + batch_size]))
+    bar.close()
+    if cache_path and computed:
+        _save_cache(cache_path, version, cache)
+    kept = np.array([i for i in range(len(paths)) if i not in failed], dtype=np.int64)
+    dim = next(iter(cache.values()))[0].shape[0] if cache else 0
+    embeddings = (
+        np.stack([cache[keys[i]][0] for i in kept]).astype(np.float32)
+        if len(kept)
+        else np.zeros((0, dim), dtype=np.float32)
+    )
+    return Embedded(embeddings, [dict(cache[keys[i]][1]) for i in kept], kept)

@@ -1,0 +1,267 @@
+"""Concept heads: per-concept logistic regressions on a frozen backbone's embedding (+ signals).
+
+The heads are trained offline (:mod:`mlmodels.training`) on stored embeddings, so re-scoring a
+classified photo needs only its stored embedding and signals, never the network. Serialised with
+``np.savez`` + JSON (no pickle): a heads file can be loaded from anywhere without running code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from mlmodels.base import Classifier, Prediction, SignalSource
+from mlmodels.dataset import flipped, merge_predictions
+
+HEADS_FORMAT = 1
+SOURCE_HEAD = "head"
+SOURCE_IMAGENET = "imagenet"
+# Signals the backbone itself puts into Prediction.signals ("imagenet:<concept>" roll-up scores).
+BACKBONE_SIGNAL_PREFIX = "imagenet"
+
+
+def imagenet_key(concept: str) -> str:
+    return f"{BACKBONE_SIGNAL_PREFIX}:{concept}"
+
+
+def signal_matrix(signals: Sequence[Mapping[str, float]], keys: Sequence[str]) -> np.ndarray:
+    """(N, K) float32 of the named signals; a missing signal is 0 ("not measured/not found")."""
+    out = np.zeros((len(signals), len(keys)), dtype=np.float32)
+    for i, sig in enumerate(signals):
+        for j, key in enumerate(keys):
+            out[i, j] = sig.get(key, 0.0)
+    return out
+
+
+def raw_features(
+    embeddings: np.ndarray, signals: Sequence[Mapping[str, float]], signal_keys: Sequence[str]
+) -> np.ndarray:
+    """Embedding followed by the named signals, unstandardised: (N, D + K) float32."""
+    emb = np.asarray(embeddings, dtype=np.float32)
+    if emb.ndim != 2 or emb.shape[0] != len(signals):
+        raise ValueError(f"embeddings {emb.shape} do not match {len(signals)} signal dicts")
+    return np.concatenate([emb, signal_matrix(signals, signal_keys)], axis=1)
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    # Written via exp(-|z|) so large |z| never overflows.
+    e = np.exp(-np.abs(z))
+    out: np.ndarray = np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+    return out
+
+
+@dataclass(frozen=True)
+class ConceptHeads:
+    """Linear heads over standardised features ``(x - mean) / scale``.
+
+    ``source[c]`` is ``"head"`` (sigmoid of the linear head) or ``"imagenet"`` (the stored roll-up
+    signal ``imagenet:<c>``; kept where cross-validation showed it does better). ``thresholds``
+    apply to :meth:`scores`. ``backbone`` is the version of the classifier whose embeddings the
+    heads were trained on: embeddings of another backbone are meaningless to them.
+    """
+
+    concepts: tuple[str, ...]
+    source: dict[str, str]
+    mean: np.ndarray  # (F,) float32
+    scale: np.ndarray  # (F,) float32
+    weights: np.ndarray  # (F, C) float32
+    bias: np.ndarray  # (C,) float32
+    signal_keys: tuple[str, ...]
+    backbone: str
+    thresholds: dict[str, float]
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        n_features, n_concepts = self.weights.shape
+        if n_concepts != len(self.concepts) or self.bias.shape != (n_concepts,):
+            raise ValueError("weights/bias do not match the concepts")
+        if self.mean.shape != (n_features,) or self.scale.shape != (n_features,):
+            raise ValueError("mean/scale do not match the weights")
+        bad = {c: s for c, s in self.source.items() if s not in (SOURCE_HEAD, SOURCE_IMAGENET)}
+        if bad or set(self.source) != set(self.concepts):
+            raise ValueError(f"every concept needs a source 'head' or 'imagenet' (got {bad})")
+
+    @property
+    def embedding_dim(self) -> int:
+        return int(self.weights.shape[0]) - len(self.signal_keys)
+
+    def features(
+        self, embeddings: np.ndarray, signals: Sequence[Mapping[str, float]]
+    ) -> np.ndarray:
+        """Standardised (N, F) features: the embedding, then ``signal_keys`` (missing -> 0)."""
+        raw = raw_features(embeddings, signals, self.signal_keys)
+        if raw.shape[1] != self.weights.shape[0]:
+            raise ValueError(
+                f"embedding has {raw.shape[1] - len(self.signal_keys)} dimensions, the heads "
+                f"expect {self.embedding_dim} (backbone {self.backbone})"
+            )
+        out: np.ndarray = (raw - self.mean) / self.scale
+        return out
+
+    def head_probabilities(
+        self, embeddings: np.ndarray, signals: Sequence[Mapping[str, float]]
+    ) -> np.ndarray:
+        """(N, C) sigmoid outputs of the linear heads for every concept, whatever its source."""
+        logits = self.features(embeddings, signals).astype(np.float64) @ self.weights + self.bias
+        return sigmoid(logits)
+
+    def scores(
+        self, embeddings: np.ndarray, signals: Sequence[Mapping[str, float]]
+    ) -> list[dict[str, float]]:
+        """Per image ``{concept: score}`` from each concept's chosen source."""
+        probs = self.head_probabilities(embeddings, signals)
+        out: list[dict[str, float]] = []
+        for row, sig in zip(probs, signals, strict=True):
+            out.append(
+                {
+                    c: float(row[j])
+                    if self.source[c] == SOURCE_HEAD
+                    else float(sig.get(imagenet_key(c), 0.0))
+                    for j, c in enumerate(self.concepts)
+                }
+            )
+        return out
+
+    def present(self, scores: Mapping[str, float]) -> list[str]:
+        """Concepts whose score reaches their calibrated threshold (sorted)."""
+        return sorted(
+            c for c, s in scores.items() if c in self.thresholds and s >= self.thresholds[c]
+        )
+
+    def to_bytes(self) -> bytes:
+        meta = {
+            "format": HEADS_FORMAT,
+            "concepts": list(self.concepts),
+            "source": self.source,
+            "signal_keys": list(self.signal_keys),
+            "backbone": self.backbone,
+            "thresholds": self.thresholds,
+            "metadata": self.metadata,
+        }
+        buffer = io.BytesIO()
+        np.savez(
+            buffer,
+            meta=np.array(json.dumps(meta, sort_keys=True)),
+            mean=self.mean,
+            scale=self.scale,
+            weights=self.weights,
+            bias=self.bias,
+        )
+        return buffer.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> ConceptHeads:
+        with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
+            meta = json.loads(str(arrays["meta"]))
+            if meta.get("format") != HEADS_FORMAT:
+                raise ValueError(f"unsupported heads format {meta.get('format')!r}")
+            return cls(
+                concepts=tuple(meta["concepts"]),
+                source=dict(meta["source"]),
+                mean=arrays["mean"].astype(np.float32),
+                scale=arrays["scale"].astype(np.float32),
+                weights=arrays["weights"].astype(np.float32),
+                bias=arrays["bias"].astype(np.float32),
+                signal_keys=tuple(meta["signal_keys"]),
+                backbone=meta["backbone"],
+                thresholds={k: float(v) for k, v in meta["thresholds"].items()},
+                metadata=dict(meta["metadata"]),
+            )
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_bytes(self.to_bytes())
+
+    @classmethod
+    def load(cls, path: str | Path) -> ConceptHeads:
+        return cls.from_bytes(Path(path).read_bytes())
+
+    def digest(self) -> str:
+        """Short content hash, for classifier version strings."""
+        return hashlib.sha256(self.to_bytes()).hexdigest()[:8]
+
+
+class BackboneMismatch(ValueError):
+    """Heads trained on one backbone's embeddings were paired with another backbone."""
+
+
+class HeadsClassifier:
+    """A :class:`~mlmodels.base.Classifier`: backbone embedding + signals -> concept heads.
+
+    ``Prediction.scores`` holds every concept of the heads; ``Prediction.signals`` carries all
+    signals (backbone's and the sources'), so the stored result can be re-scored by other heads
+    without the network. If the heads were trained with test-time flip averaging
+    (``metadata["hflip"]``), the backbone runs on the mirrored images too.
+    """
+
+    def __init__(
+        self,
+        backbone: Classifier,
+        heads: ConceptHeads,
+        version: str,
+        signal_sources: Sequence[SignalSource] = (),
+    ) -> None:
+        if backbone.version != heads.backbone:
+            raise BackboneMismatch(
+                f"heads were trained on backbone {heads.backbone!r} but the backbone is "
+                f"{backbone.version!r}; retrain the heads (python -m mlmodels.training)"
+            )
+        provided = {BACKBONE_SIGNAL_PREFIX} | {s.name for s in signal_sources}
+        needed = {key.split(":", 1)[0] for key in heads.signal_keys}
+        if needed - provided:
+            # Missing signals would silently read as 0: refuse rather than degrade.
+            raise ValueError(
+                f"heads use signals from {sorted(needed - provided)}, which no signal source "
+                "provides"
+            )
+        self.backbone = backbone
+        self.heads = heads
+        self.version = version
+        self.signal_sources = tuple(signal_sources)
+        self.concepts: frozenset[str] = frozenset(heads.concepts)
+
+    def __repr__(self) -> str:
+        return f"HeadsClassifier({self.backbone!r}, version={self.version!r})"
+
+    def predict(self, images: Sequence[Image.Image]) -> list[Prediction]:
+        if not images:
+            return []
+        base = self.backbone.predict(images)
+        mirrored = (
+            self.backbone.predict(flipped(images)) if self.heads.metadata.get("hflip") else None
+        )
+        embeddings, signals = merge_predictions(images, base, mirrored, self.signal_sources)
+        out: list[Prediction] = []
+        for pred, emb, scores, sig in zip(
+            base, embeddings, self.heads.scores(embeddings, signals), signals, strict=True
+        ):
+            stored = np.array(emb, dtype=np.float32)
+            stored.flags.writeable = False
+            out.append(
+                Prediction(scores=scores, embedding=stored, top_labels=pred.top_labels, signals=sig)
+            )
+        return out
+
+
+def load_heads_classifier(
+    model_dir: str | Path,
+    heads_file: str | Path,
+    threads: int = 2,
+    signal_sources: Sequence[SignalSource] = (),
+) -> HeadsClassifier:
+    """The MobileNetV2 backbone from ``model_dir`` with the heads in ``heads_file``; version
+    ``<backbone version>+heads-<heads digest>``."""
+    from mlmodels.tf_mobilenet import MobileNetV2RollupClassifier
+
+    heads = ConceptHeads.load(heads_file)
+    backbone = MobileNetV2RollupClassifier(model_dir, threads=threads)
+    return HeadsClassifier(
+        backbone, heads, f"{backbone.version}+heads-{heads.digest()}", signal_sources
+    )
