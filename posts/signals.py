@@ -10,7 +10,6 @@ post_created = Signal()
 
 # Sent inside post_update's transaction when the author changed a post's hashtags, with
 # `post`, `added` and `removed` (lists of normalised hashtag names). The post's hashtag
-# links already hold the new list. Moderation answers it by creating pending verdicts for
-# `added` (and judging them) and dropping the verdicts of `removed`; until a receiver is
-# connected, an edited post keeps its old verdicts.
+# links already hold the new list. Moderation answers it (moderation/receivers.py): the
+# verdicts of `removed` go, `added` ones are judged.
 post_hashtags_changed = Signal()
