@@ -20,6 +20,7 @@ def _media_and_classifier(settings, tmp_path: Path) -> Iterator[None]:  # type: 
 
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.TAGLENS_CLASSIFIER = "mlmodels.fake.FakeClassifier"
+    settings.TAGLENS_SIGNAL_SOURCES = []
     old_sync = Conf.SYNC
     Conf.SYNC = True  # django-q2 runs queued tasks inline, at on_commit time
     FakeClassifier.reset()

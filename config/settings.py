@@ -158,6 +158,9 @@ TAGLENS_CLASSIFIER = env_str(
     "TAGLENS_CLASSIFIER", "mlmodels.tf_mobilenet.MobileNetV2RollupClassifier"
 )
 TAGLENS_MODEL_DIR = Path(env_str("TAGLENS_MODEL_DIR", str(VAR_DIR / "models")))
+# Extra evidence stored beside each embedding (dotted paths of mlmodels SignalSource classes,
+# built with the model into TAGLENS_MODEL_DIR/<name>); comma-separated, empty for none.
+TAGLENS_SIGNAL_SOURCES = env_list("TAGLENS_SIGNAL_SOURCES", ["mlmodels.people.PeopleSignals"])
 TAGLENS_PAGE_SIZE = env_int("TAGLENS_PAGE_SIZE", 24)
 # The development photo set (internal use only; never copied into the project).
 TAGLENS_PHOTOS_DIR = Path(env_str("TAGLENS_PHOTOS", str(BASE_DIR.parent / "shared" / "photos")))

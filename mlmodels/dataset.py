@@ -55,7 +55,19 @@ FOLDER_LABELS: dict[str, frozenset[str]] = {
 # folder -> concepts that are neither positive nor negative. A menu is about food and drink
 # without showing it: calling it a negative would teach "food-related text is not food", calling
 # it a positive would tag menus as food. So it does not count either way.
-IGNORE_LABELS: dict[str, frozenset[str]] = {"menu": frozenset({"food", "beverage"})}
+#
+# The set has one label per photo, yet gym, sea, mountain, nail and "other" photos often show
+# people (a lifter, swimmers, a hand): calling them adult/child negatives would teach the heads
+# that a person in a gym is not an adult. They say nothing about people either way.
+_PEOPLE = frozenset({"adult", "child"})
+IGNORE_LABELS: dict[str, frozenset[str]] = {
+    "menu": frozenset({"food", "beverage"}),
+    "gym": _PEOPLE,
+    "sea": _PEOPLE,
+    "mountain": _PEOPLE,
+    "nail": _PEOPLE,
+    "other": _PEOPLE,
+}
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp"})
 CACHE_FORMAT = 1

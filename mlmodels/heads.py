@@ -28,8 +28,16 @@ SOURCE_IMAGENET = "imagenet"
 BACKBONE_SIGNAL_PREFIX = "imagenet"
 
 
+# A concept's direct evidence, the alternative "source" to its trained head (the source is
+# still called "imagenet" in stored heads): the backbone's roll-up score, or for people the
+# face + age pipeline's probability (mlmodels.people). The tight face crops that make up the
+# dev set's people photos let a head learn "face crop" rather than "person"; the age model
+# sees people in any photo, and cross-validation picks whichever does better.
+DIRECT_SIGNALS: dict[str, str] = {"adult": "people:adult", "child": "people:child"}
+
+
 def imagenet_key(concept: str) -> str:
-    return f"{BACKBONE_SIGNAL_PREFIX}:{concept}"
+    return DIRECT_SIGNALS.get(concept, f"{BACKBONE_SIGNAL_PREFIX}:{concept}")
 
 
 def signal_matrix(signals: Sequence[Mapping[str, float]], keys: Sequence[str]) -> np.ndarray:

@@ -3,19 +3,44 @@
 from __future__ import annotations
 
 import functools
+import importlib
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from django.conf import settings
 
-from mlmodels.base import ALL_CONCEPTS, Classifier, load_classifier
+from mlmodels.base import ALL_CONCEPTS, Classifier, SignalSource, load_classifier
 from moderation.models import Embedding, ModelVersion
 
 
 def get_backbone() -> Classifier:
     """The network that makes embeddings (and its own roll-up scores)."""
     return load_classifier(settings.TAGLENS_CLASSIFIER, model_dir=str(settings.TAGLENS_MODEL_DIR))
+
+
+@functools.lru_cache(maxsize=4)
+def _signal_sources(paths: tuple[str, ...], model_dir: str) -> tuple[SignalSource, ...]:
+    sources = []
+    for path in paths:
+        module_name, _, attr = path.rpartition(".")
+        cls = getattr(importlib.import_module(module_name), attr)
+        sources.append(cls(model_dir=str(Path(model_dir) / cls.name)))
+    return tuple(sources)
+
+
+def get_signal_sources() -> tuple[SignalSource, ...]:
+    """Evidence beside the embedding (people: faces and ages), loaded once per process."""
+    return _signal_sources(tuple(settings.TAGLENS_SIGNAL_SOURCES), str(settings.TAGLENS_MODEL_DIR))
+
+
+def signal_keys_required(version: ModelVersion) -> set[str]:
+    """Stored signals the version's heads read (other than the backbone's own)."""
+    if version.kind != ModelVersion.Kind.HEADS:
+        return set()
+    heads = _heads(version.pk, bytes(version.heads or b""))
+    return {key for key in heads.signal_keys if not key.startswith("imagenet:")}
 
 
 @functools.lru_cache(maxsize=8)
@@ -59,4 +84,4 @@ def get_active_classifier() -> Classifier:
     from mlmodels.heads import HeadsClassifier
 
     heads = _heads(version.pk, bytes(version.heads or b""))
-    return HeadsClassifier(backbone, heads, version.name)  # type: ignore[no-any-return]
+    return HeadsClassifier(backbone, heads, version.name, signal_sources=get_signal_sources())

@@ -11,7 +11,12 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from mlmodels.base import Classifier, ImageDecodeError, Prediction, load_image
-from moderation.classifier import get_backbone, score_embeddings
+from moderation.classifier import (
+    get_backbone,
+    get_signal_sources,
+    score_embeddings,
+    signal_keys_required,
+)
 from moderation.models import Classification, Embedding, ModelVersion
 from moderation.services.model_versions import model_version_active
 from moderation.services.verdicts import verdicts_evaluate
@@ -97,14 +102,26 @@ def classification_run(*, post_id: int) -> Post | None:
             f"but TAGLENS_CLASSIFIER gives {backbone.version}."
         )
     embedding = Embedding.objects.filter(post=post, backbone=backbone.version).first()
-    if embedding is None:
+    sources = get_signal_sources()
+    needs_signals = embedding is not None and not signal_keys_required(version) <= set(
+        embedding.signals
+    )
+    if embedding is None or needs_signals:
         try:
             with post.image.open("rb") as handle:
                 image = load_image(handle)
         except (ImageDecodeError, OSError) as exc:
             return _fail(post, f"The image could not be read: {exc}")
-        [prediction] = backbone.predict([image])
-        embedding = embedding_store(post=post, prediction=prediction, backbone=backbone)
+        if embedding is None:
+            [prediction] = backbone.predict([image])
+            embedding = embedding_store(post=post, prediction=prediction, backbone=backbone)
+        extra: dict[str, float] = {}
+        for source in sources:
+            [found] = source.signals([image])
+            extra.update(found)
+        if extra:
+            embedding.signals = {**embedding.signals, **{k: float(v) for k, v in extra.items()}}
+            embedding.save(update_fields=["signals"])
     classifications_compute(version=version, embeddings=[embedding])
     post.status = Post.Status.CLASSIFIED
     post.failure_reason = ""

@@ -1,0 +1,82 @@
+"""Per-concept precision, recall, F1 and support on a folder-per-concept photo set."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from mlmodels.base import ALL_CONCEPTS
+from mlmodels.evaluation import format_table, targets_missed, write_report
+from mlmodels.training import Metrics
+from moderation.classifier import score_embeddings
+from moderation.models import Embedding, ModelVersion
+from moderation.services.training import concepts_evaluate, training_set_build
+
+
+class Command(BaseCommand):
+    help = (
+        "Evaluate concepts on DIR (folders named after concepts: cat, dog, food, other …). "
+        "By default heads are trained and measured by cross-validation on DIR, so no photo is "
+        "scored by heads that saw it; --version NAME instead scores DIR with a stored version "
+        "(only honest if DIR was not part of its training). Writes report.json and chart.png."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("dir", type=Path)
+        parser.add_argument("--out", type=Path, default=None)
+        parser.add_argument("--folds", type=int, default=5)
+        parser.add_argument("--precision-target", type=float, default=0.9)
+        parser.add_argument("--version", default=None, help="score with this stored version")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        root: Path = options["dir"]
+        if not root.is_dir():
+            raise CommandError(f"{root} is not a folder.")
+        out = options["out"] or Path(settings.VAR_DIR) / "reports" / f"evaluate-{root.name}"
+        data = training_set_build(photos=root, include_overrides=False)
+        if options["version"]:
+            self._score_with_version(options["version"], data, out)
+            return
+        cv = concepts_evaluate(
+            data=data, folds=options["folds"], precision_target=options["precision_target"]
+        )
+        write_report(out, cv, {"dir": str(root), **data.counts})
+        self.stdout.write(format_table(cv))
+        for reason in targets_missed(cv):
+            self.stdout.write(self.style.WARNING(f"target missed: {reason}"))
+        self.stdout.write(f"Report: {out / 'report.json'}  Chart: {out / 'chart.png'}")
+
+    def _score_with_version(self, name: str, data: Any, out: Path) -> None:
+        version = ModelVersion.objects.filter(name=name).first()
+        if version is None:
+            raise CommandError(f"No model version named {name}.")
+        rows = [
+            Embedding(vector=e.astype("<f4").tobytes(), base_scores={}, signals=s)
+            for e, s in zip(data.embeddings, data.signals, strict=True)
+        ]
+        for row, signals in zip(rows, data.signals, strict=True):
+            row.base_scores = {
+                k.split(":", 1)[1]: v for k, v in signals.items() if k.startswith("imagenet:")
+            }
+        scored = score_embeddings(version, rows)
+        report: dict[str, Any] = {"version": name, "dir": str(data.counts), "concepts": {}}
+        self.stdout.write(f"{'concept':<10} {'P':>6} {'R':>6} {'F1':>6} {'n':>5}")
+        for j, concept in enumerate(ALL_CONCEPTS):
+            known = data.labels[:, j] >= 0
+            if concept not in version.concepts or not known.any():
+                continue
+            threshold = float(version.thresholds.get(concept, 0.5))
+            predicted = np.array([s.get(concept, 0.0) >= threshold for s, _ in scored])[known]
+            m = Metrics.of(predicted, data.labels[known, j] == 1)
+            report["concepts"][concept] = m.as_dict()
+            self.stdout.write(
+                f"{concept:<10} {m.precision:6.3f} {m.recall:6.3f} {m.f1:6.3f} {m.support:5d}"
+            )
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False))
+        self.stdout.write(f"Report: {out / 'report.json'}")

@@ -1,0 +1,76 @@
+"""Train concept heads on the stored embeddings and register a new model version."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from tqdm import tqdm
+
+from mlmodels.evaluation import format_table, targets_missed
+from moderation.models import ModelVersion
+from moderation.services import model_version_activate
+from moderation.services.training import model_version_train, training_set_build
+
+
+class Command(BaseCommand):
+    help = (
+        "Train concept heads from a folder of labelled photos (<concept>/*.jpg) and "
+        "moderators' overrides; cross-validate, print the report and register a new, "
+        "inactive model version (--activate to switch to it)."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--photos",
+            type=Path,
+            default=None,
+            help=f"labelled photo folder (default: {settings.TAGLENS_PHOTOS_DIR} if present)",
+        )
+        parser.add_argument("--no-photos", action="store_true", help="train on overrides only")
+        parser.add_argument("--no-overrides", action="store_true")
+        parser.add_argument("--folds", type=int, default=5)
+        parser.add_argument("--precision-target", type=float, default=0.9)
+        parser.add_argument("--name", default=None)
+        parser.add_argument("--activate", action="store_true")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        photos: Path | None = None
+        if not options["no_photos"]:
+            photos = options["photos"] or Path(settings.TAGLENS_PHOTOS_DIR)
+            if not photos.is_dir():
+                raise CommandError(f"{photos} is not a folder (or pass --no-photos).")
+        if options["name"] and ModelVersion.objects.filter(name=options["name"]).exists():
+            raise CommandError(f"A model version named {options['name']} exists already.")
+        try:
+            data = training_set_build(photos=photos, include_overrides=not options["no_overrides"])
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc
+        self.stdout.write(f"Training set: {data.counts}")
+        bar = tqdm(total=options["folds"], desc="cross-validation", unit="fold")
+
+        def progress(done: int, total: int, what: str) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        version, cv = model_version_train(
+            data=data,
+            folds=options["folds"],
+            precision_target=options["precision_target"],
+            name=options["name"],
+            progress=progress,
+        )
+        bar.close()
+        self.stdout.write(format_table(cv))
+        for reason in targets_missed(cv):
+            self.stdout.write(self.style.WARNING(f"target missed: {reason}"))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Registered {version.name} (report in {version.training['report_dir']})."
+            )
+        )
+        if options["activate"]:
+            model_version_activate(version=version)
+            self.stdout.write("Activated; every post is being rescored from stored embeddings.")
