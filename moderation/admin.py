@@ -365,6 +365,14 @@ class ClassificationAdmin(admin.ModelAdmin[Classification]):
         return False
 
 
+def _source_label(concept: str, source: str) -> str:
+    from mlmodels.heads import DIRECT_SIGNALS, SOURCE_HEAD
+
+    if source == SOURCE_HEAD:
+        return "trained head"
+    return "face + age model" if concept in DIRECT_SIGNALS else "ImageNet roll-up"
+
+
 @admin.register(ModelVersion)
 class ModelVersionAdmin(admin.ModelAdmin[ModelVersion]):
     """Versions with their evaluation; activating one rescores every post from stored
@@ -417,32 +425,36 @@ class ModelVersionAdmin(admin.ModelAdmin[ModelVersion]):
             f"{version.get_rescore_status_display()} {version.rescore_done}/{version.rescore_total}"
         )
 
-    @admin.display(description="evaluation report")
+    @admin.display(description="evaluation report (cross-validated)")
     def report(self, version: ModelVersion) -> str:
         metrics = version.metrics or {}
         rows = metrics.get("concepts", {})
         if not rows:
             return "No evaluation stored for this version."
+        table = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    key,
+                    f"{row['selected']['precision']:.3f}",
+                    f"{row['selected']['recall']:.3f}",
+                    f"{row['selected']['f1']:.3f}",
+                    row["selected"]["support"],
+                    _source_label(key, row["final"]["source"]),
+                    "met" if row["selected"]["f1"] >= row["target_f1"] else "MISSED",
+                )
+                for key, row in sorted(rows.items())
+            ),
+        )
         return format_html(
             "<table><tr><th>concept</th><th>precision</th><th>recall</th><th>F1</th>"
-            "<th>support</th><th>target</th></tr>{}</table><p>{}</p>",
-            format_html_join(
-                "",
-                "<tr><td>{}</td><td>{:.3f}</td><td>{:.3f}</td><td>{:.3f}</td><td>{}</td>"
-                "<td>{}</td></tr>",
-                (
-                    (
-                        key,
-                        row.get("precision", 0.0),
-                        row.get("recall", 0.0),
-                        row.get("f1", 0.0),
-                        row.get("support", 0),
-                        "met" if row.get("target_met") else "MISSED",
-                    )
-                    for key, row in sorted(rows.items())
-                ),
-            ),
-            metrics.get("summary", ""),
+            "<th>support</th><th>source</th><th>target</th></tr>{}</table>"
+            "<p>macro F1 {} · adult vs child {}</p><p>{}</p>",
+            table,
+            metrics.get("macro_f1", "—"),
+            ", ".join(f"{k} {v:.3f}" for k, v in metrics.get("adult_vs_child", {}).items()),
+            "; ".join(metrics.get("targets_missed", [])) or "Every target met.",
         )
 
     @admin.action(

@@ -10,6 +10,9 @@ MODERATOR_PERMISSIONS = [
     ("moderation", "view_verdict"),
     ("moderation", "change_verdict"),
     ("moderation", "view_classification"),
+    ("moderation", "view_embedding"),
+    ("moderation", "view_modelversion"),
+    ("moderation", "change_modelversion"),
     *[
         ("moderation", f"{action}_{model}")
         for model in ("concept", "rule", "keywordmapping")

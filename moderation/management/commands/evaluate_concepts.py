@@ -22,8 +22,9 @@ class Command(BaseCommand):
     help = (
         "Evaluate concepts on DIR (folders named after concepts: cat, dog, food, other …). "
         "By default heads are trained and measured by cross-validation on DIR, so no photo is "
-        "scored by heads that saw it; --version NAME instead scores DIR with a stored version "
-        "(only honest if DIR was not part of its training). Writes report.json and chart.png."
+        "scored by heads that saw it; --model-version NAME instead scores DIR with a stored "
+        "version (only honest if DIR was not part of its training). "
+        "Writes report.json and chart.png."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -31,7 +32,9 @@ class Command(BaseCommand):
         parser.add_argument("--out", type=Path, default=None)
         parser.add_argument("--folds", type=int, default=5)
         parser.add_argument("--precision-target", type=float, default=0.9)
-        parser.add_argument("--version", default=None, help="score with this stored version")
+        parser.add_argument(
+            "--model-version", default=None, help="score with this stored model version"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         root: Path = options["dir"]
@@ -39,8 +42,8 @@ class Command(BaseCommand):
             raise CommandError(f"{root} is not a folder.")
         out = options["out"] or Path(settings.VAR_DIR) / "reports" / f"evaluate-{root.name}"
         data = training_set_build(photos=root, include_overrides=False)
-        if options["version"]:
-            self._score_with_version(options["version"], data, out)
+        if options["model_version"]:
+            self._score_with_version(options["model_version"], data, out)
             return
         cv = concepts_evaluate(
             data=data, folds=options["folds"], precision_target=options["precision_target"]

@@ -1,0 +1,159 @@
+"""Activating a model version rescores stored embeddings without the network; rollback."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from django.urls import reverse
+
+from mlmodels.fake import EMBEDDING_DIM, FakeClassifier
+from mlmodels.heads import ConceptHeads
+from moderation.models import Concept, ModelVersion, Verdict
+from moderation.services import (
+    model_version_activate,
+    model_version_register,
+    model_version_rollback,
+)
+from posts.models import Post
+from tests.factories import ModeratorFactory, UserFactory, jpeg_bytes, upload
+
+pytestmark = pytest.mark.django_db
+
+
+def red_means_food_heads() -> ConceptHeads:
+    """Hand-made heads: the fake embedding starts with the mean red channel; red → food."""
+    weights = np.zeros((EMBEDDING_DIM, 1), dtype=np.float32)
+    weights[0, 0] = 12.0
+    return ConceptHeads(
+        concepts=("food",),
+        source={"food": "head"},
+        mean=np.zeros(EMBEDDING_DIM, dtype=np.float32),
+        scale=np.ones(EMBEDDING_DIM, dtype=np.float32),
+        weights=weights,
+        bias=np.array([-6.0], dtype=np.float32),
+        signal_keys=(),
+        backbone=FakeClassifier.version,
+        thresholds={"food": 0.7},
+    )
+
+
+@pytest.fixture
+def red_post(client, django_capture_on_commit_callbacks) -> Post:  # type: ignore[no-untyped-def]
+    FakeClassifier.next_scores = {"food": 0.0}  # the roll-up sees no food
+    client.force_login(UserFactory())
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            reverse("post-upload"),
+            {"image": upload("red.jpg", jpeg_bytes((250, 10, 10))), "hashtags": "#음식"},
+        )
+    return Post.objects.get()
+
+
+def heads_version() -> ModelVersion:
+    heads = red_means_food_heads()
+    return model_version_register(
+        name="fake-1+heads-test",
+        backbone=FakeClassifier.version,
+        concepts=list(heads.concepts),
+        heads=heads.to_bytes(),
+        thresholds=heads.thresholds,
+        metrics={"macro_f1": 1.0},
+        training={"source": "hand-made for a test"},
+    )
+
+
+def food_verdict(post: Post) -> Verdict:
+    return post.verdicts.get(hashtag__name="음식")
+
+
+def test_activation_rescores_from_stored_embeddings_without_running_the_backbone(
+    red_post: Post, django_capture_on_commit_callbacks
+) -> None:
+    assert food_verdict(red_post).shown is False
+    calls = FakeClassifier.calls
+    version = heads_version()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        model_version_activate(version=version, by=ModeratorFactory())
+
+    assert FakeClassifier.calls == calls  # the network was not run
+    verdict = food_verdict(red_post)
+    assert verdict.shown is True
+    assert verdict.explanation["model_version"] == version.name
+    version.refresh_from_db()
+    assert version.rescore_status == ModelVersion.Rescore.DONE
+    assert (version.rescore_done, version.rescore_total) == (1, 1)
+    assert Concept.objects.get(key="food").threshold == pytest.approx(0.7)
+    # Only food is scored by this version: the rest are now unsupported, never invented.
+    classification = red_post.classifications.get(model_version=version)
+    assert set(classification.scores) == {"food"}
+    assert "beverage" in classification.unsupported
+
+
+def test_rollback_restores_the_previous_verdicts(
+    red_post: Post, django_capture_on_commit_callbacks
+) -> None:
+    baseline = ModelVersion.objects.get(is_active=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        model_version_activate(version=heads_version())
+    assert food_verdict(red_post).shown is True
+    calls = FakeClassifier.calls
+
+    with django_capture_on_commit_callbacks(execute=True):
+        restored = model_version_rollback()
+
+    assert restored == baseline
+    assert ModelVersion.objects.get(is_active=True) == baseline
+    assert food_verdict(red_post).shown is False
+    assert FakeClassifier.calls == calls
+
+
+def test_new_uploads_are_scored_by_the_active_heads(
+    client, red_post: Post, django_capture_on_commit_callbacks
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        model_version_activate(version=heads_version())
+    client.force_login(UserFactory())
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            reverse("post-upload"),
+            {"image": upload("blue.jpg", jpeg_bytes((10, 10, 250))), "hashtags": "#음식"},
+        )
+    blue = Post.objects.latest("id")
+    assert food_verdict(blue).shown is False
+    assert food_verdict(red_post).shown is True
+
+
+def test_moderators_activate_and_roll_back_in_the_admin(
+    client, red_post: Post, django_capture_on_commit_callbacks
+) -> None:
+    version = heads_version()
+    client.force_login(ModeratorFactory(is_staff=True))
+    url = reverse("admin:moderation_modelversion_changelist")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            url, {"action": "activate", "_selected_action": [version.pk]}, follow=True
+        )
+    assert "is active; rescoring" in response.content.decode()
+    assert food_verdict(red_post).shown is True
+    page = client.get(url).content.decode()
+    assert "Done 1/1" in page
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(url, {"action": "rollback", "_selected_action": [version.pk]}, follow=True)
+    assert food_verdict(red_post).shown is False
+
+
+def test_staff_without_moderator_rights_cannot_activate(client, red_post: Post) -> None:
+    version = heads_version()
+    staff = UserFactory(is_staff=True, is_superuser=False)
+    from django.contrib.auth.models import Permission
+
+    staff.user_permissions.add(Permission.objects.get(codename="view_modelversion"))
+    staff.user_permissions.add(Permission.objects.get(codename="change_modelversion"))
+    client.force_login(staff)
+    client.post(
+        reverse("admin:moderation_modelversion_changelist"),
+        {"action": "activate", "_selected_action": [version.pk]},
+    )
+    version.refresh_from_db()
+    assert version.is_active is False
