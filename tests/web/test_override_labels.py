@@ -25,9 +25,7 @@ def test_overrides_become_concept_labels_where_the_rule_forces_them(
     FakeClassifier.next_scores = {"food": 0.9}
     moderator = ModeratorFactory()
     spam = _post(client, django_capture_on_commit_callbacks, "#카페 #연애")
-    verdict_override(
-        verdict=spam.verdicts.get(hashtag__name="카페"), relevant=False, by=moderator
-    )
+    verdict_override(verdict=spam.verdicts.get(hashtag__name="카페"), relevant=False, by=moderator)
     verdict_override(verdict=spam.verdicts.get(hashtag__name="연애"), relevant=True, by=moderator)
     # "relevant" under an or-rule says nothing about which concept it was.
     vague = _post(client, django_capture_on_commit_callbacks, "#카페")
