@@ -6,7 +6,7 @@ MODEL_DIR := var/models
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: setup model run test lint typecheck bench clean
+.PHONY: setup model run train test lint typecheck bench clean
 
 # A virtual environment with every pinned package; redone when the lock changes.
 $(VENV)/.installed: requirements.lock
@@ -26,12 +26,18 @@ model: setup
 
 run: model
 	$(PY) manage.py migrate --noinput
+	# Trains concept heads on ../shared/photos once (a few minutes the first time).
+	$(PY) manage.py train_concepts --activate --if-missing
 	$(PY) manage.py seed_demo
 	$(PY) manage.py demo_accounts
 	@echo "Serving on http://$(HOST):$(PORT)/ with a django-q2 worker beside it (Ctrl-C stops both)."
 	@$(PY) manage.py qcluster & QPID=$$!; \
 	  trap 'kill $$QPID 2>/dev/null; wait $$QPID 2>/dev/null' EXIT INT TERM; \
 	  $(PY) manage.py runserver $(HOST):$(PORT) --noreload
+
+train: model
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py train_concepts --activate
 
 test: model
 	$(PY) -m pytest

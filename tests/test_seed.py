@@ -20,7 +20,7 @@ def test_every_seed_rule_parses_against_the_seed_concepts() -> None:
 
 def test_the_study_rules_are_seeded() -> None:
     rules = {r.keyword: r.expression for r in Rule.objects.all()}
-    assert rules["패션"] == "adult or child"
+    assert rules["패션"] == "adult or child or clothing"  # 0003: the clothing gap closed
     assert rules["연애"] == "adult and not child"
     assert rules["카페"] == "food or beverage"
     assert rules["육아"] == "child"

@@ -104,7 +104,7 @@ def test_rules_needing_people_stay_undecided_and_hidden(
     verdict = Verdict.objects.get(hashtag__name="패션")
     assert verdict.decision == Verdict.Decision.UNKNOWN
     assert verdict.shown is False
-    assert verdict.explanation["unknown"] == ["adult", "child"]
+    assert verdict.explanation["unknown"] == ["adult", "child", "clothing"]
 
 
 def test_an_undecodable_stored_image_fails_with_a_reason(

@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from mlmodels.evaluation import format_table, targets_missed
+from moderation.classifier import get_backbone
 from moderation.models import ModelVersion
 from moderation.services import model_version_activate
 from moderation.services.training import model_version_train, training_set_build
@@ -35,8 +36,31 @@ class Command(BaseCommand):
         parser.add_argument("--precision-target", type=float, default=0.9)
         parser.add_argument("--name", default=None)
         parser.add_argument("--activate", action="store_true")
+        parser.add_argument(
+            "--if-missing",
+            action="store_true",
+            help="do nothing when a trained version for the configured backbone exists "
+            "(or, without a photo folder, say what stays unsupported)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["if_missing"]:
+            backbone = get_backbone().version
+            if ModelVersion.objects.filter(
+                kind=ModelVersion.Kind.HEADS, backbone=backbone
+            ).exists():
+                self.stdout.write("Trained concept heads exist already; not training again.")
+                return
+            photos_dir = options["photos"] or Path(settings.TAGLENS_PHOTOS_DIR)
+            if not photos_dir.is_dir():
+                self.stdout.write(
+                    self.style.WARNING(
+                        f"No labelled photos at {photos_dir}: the ImageNet roll-up stays active "
+                        "and cannot see adult, child, nail art or clothing (set TAGLENS_PHOTOS "
+                        "and run manage.py train_concepts --activate)."
+                    )
+                )
+                return
         photos: Path | None = None
         if not options["no_photos"]:
             photos = options["photos"] or Path(settings.TAGLENS_PHOTOS_DIR)
