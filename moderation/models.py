@@ -204,6 +204,9 @@ class Verdict(models.Model):
     override_note = models.CharField(max_length=200, blank=True)
     # Effective visibility under the hashtag: the override, else the decision.
     shown = models.BooleanField(default=False)
+    # How far the deciding score was from its threshold (None when undecided): small margins
+    # send a verdict to the review queue.
+    margin = models.FloatField(null=True, blank=True)
 
     class Meta:
         ordering = ["-post_created_at", "-post_id"]
@@ -219,3 +222,61 @@ class Verdict(models.Model):
 
     def __str__(self) -> str:
         return f"{self.post_id} #{self.hashtag_id}: {self.decision}"
+
+
+class TextExtraction(models.Model):
+    """Words read in a post's image (OCR), kept so keyword changes apply without re-reading."""
+
+    class Status(models.TextChoices):
+        OK = "ok", "Read"
+        UNAVAILABLE = "unavailable", "OCR not installed"
+        FAILED = "failed", "Failed"
+
+    post = models.OneToOneField(Post, on_delete=models.CASCADE, related_name="text_extraction")
+    engine = models.CharField(max_length=100)
+    status = models.CharField(max_length=12, choices=Status.choices)
+    text = models.TextField(blank=True)
+    words = models.JSONField(default=list, blank=True, help_text="Normalised words found.")
+    message = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Text of {self.post_id} ({self.status})"
+
+
+class AuditEvent(models.Model):
+    """Who changed what, when, from what to what, and why. Never edited or deleted."""
+
+    class Action(models.TextChoices):
+        OVERRIDE = "override", "Verdict overridden"
+        OVERRIDE_UNDO = "override_undo", "Override undone"
+        RULE_CREATE = "rule_create", "Rule created"
+        RULE_UPDATE = "rule_update", "Rule changed"
+        RULE_DELETE = "rule_delete", "Rule deleted"
+        KEYWORD_CREATE = "keyword_create", "Keyword mapping created"
+        KEYWORD_UPDATE = "keyword_update", "Keyword mapping changed"
+        KEYWORD_DELETE = "keyword_delete", "Keyword mapping deleted"
+        CONCEPT_UPDATE = "concept_update", "Concept changed"
+        MODEL_ACTIVATE = "model_activate", "Model version activated"
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    action = models.CharField(max_length=16, choices=Action.choices, db_index=True)
+    object_type = models.CharField(max_length=40)
+    object_id = models.CharField(max_length=40)
+    object_repr = models.CharField(max_length=200)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    reason = models.CharField(max_length=300, blank=True)
+    # For overrides: the concept and rule involved, so the dashboard can count corrections.
+    concept_keys = models.JSONField(default=list, blank=True)
+    rule_keyword = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["object_type", "object_id"], name="audit_object")]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.object_repr}"

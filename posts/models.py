@@ -19,6 +19,8 @@ class Hashtag(models.Model):
     # Normalised form (NFC, case-folded, no leading '#'); see posts.hashtags.
     name = models.CharField(max_length=100, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # How often people searched this tag: orders the review queue by the searches it affects.
+    search_count = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["name"]
@@ -75,3 +77,22 @@ class PostHashtag(models.Model):
 
     def __str__(self) -> str:
         return f"{self.post_id} #{self.hashtag_id}"
+
+
+class Comment(models.Model):
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="comments",
+    )
+    text = models.TextField(max_length=2200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"Comment {self.pk} on {self.post_id}"
