@@ -6,7 +6,7 @@ MODEL_DIR := var/models
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: setup model run train test lint typecheck bench clean
+.PHONY: setup model run train test test-scaled lint typecheck bench clean
 
 # A virtual environment with every pinned package; redone when the lock changes.
 $(VENV)/.installed: requirements.lock
@@ -41,6 +41,11 @@ train: model
 
 test: model
 	$(PY) -m pytest
+
+# The same suite on the scaled-out configuration: PostgreSQL and django-q2's Redis broker.
+SCALED_ENV ?= DATABASE_URL=postgres://postgres@127.0.0.1:5432/test TAGLENS_REDIS_URL=redis://127.0.0.1:6379/0
+test-scaled: model
+	$(SCALED_ENV) $(PY) -m pytest
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -13,7 +13,7 @@ from pathlib import Path
 import dj_database_url
 import django_stubs_ext
 
-from config.env import ImproperlySetError, env_bool, env_int, env_list, env_str
+from config.env import ImproperlySetError, env_bool, env_float, env_int, env_list, env_str
 
 # Lets admin.ModelAdmin[Post] and friends be subscripted at run time, for typing.
 django_stubs_ext.monkeypatch()
@@ -162,6 +162,8 @@ TAGLENS_MODEL_DIR = Path(env_str("TAGLENS_MODEL_DIR", str(VAR_DIR / "models")))
 # built with the model into TAGLENS_MODEL_DIR/<name>); comma-separated, empty for none.
 TAGLENS_SIGNAL_SOURCES = env_list("TAGLENS_SIGNAL_SOURCES", ["mlmodels.people.PeopleSignals"])
 TAGLENS_PAGE_SIZE = env_int("TAGLENS_PAGE_SIZE", 24)
+# A verdict whose deciding score is closer than this to its threshold goes to the review queue.
+TAGLENS_REVIEW_MARGIN = env_float("TAGLENS_REVIEW_MARGIN", 0.1)
 # The development photo set (internal use only; never copied into the project).
 TAGLENS_PHOTOS_DIR = Path(env_str("TAGLENS_PHOTOS", str(BASE_DIR.parent / "shared" / "photos")))
 
@@ -178,6 +180,20 @@ Q_CLUSTER = {
     "label": "Task queue",
 }
 
+# Scaled out: with TAGLENS_REDIS_URL set, django-q2 uses Redis as its broker (any number of
+# `manage.py qcluster` processes on any machine share the queue) and Django's cache (throttle
+# counters) lives there too; see docs/scaling.md.
+TAGLENS_REDIS_URL = env_str("TAGLENS_REDIS_URL", "")
+if TAGLENS_REDIS_URL:
+    Q_CLUSTER.pop("orm")
+    Q_CLUSTER["redis"] = TAGLENS_REDIS_URL
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": TAGLENS_REDIS_URL,
+        }
+    }
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
@@ -185,6 +201,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "moderation.api.exceptions.api_exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": TAGLENS_PAGE_SIZE,
     # Search is throttled per client address (anonymous) or per user, in each process's

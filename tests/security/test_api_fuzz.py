@@ -44,7 +44,22 @@ def moderator_token(db) -> str:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def api_schema(db, settings, moderator_token: str) -> Any:  # type: ignore[no-untyped-def]
+def _keep_test_connection() -> Any:
+    """Requests go straight to the WSGI app, whose request signals would close the database
+    connection that holds the test's transaction (fatal on PostgreSQL). Django's test client
+    disconnects the same handler for the same reason."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def api_schema(db, settings, moderator_token: str, _keep_test_connection: None) -> Any:  # type: ignore[no-untyped-def]
     from config.wsgi import application
 
     # The fuzzer is one client sending many requests: throttles would only answer 429.
