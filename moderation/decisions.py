@@ -10,7 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from moderation.rules import Expr, evaluate
+from moderation.rules import And, Expr, Not, evaluate
+from moderation.rules import Concept as RuleConcept
 
 
 @dataclass(frozen=True)
@@ -100,3 +101,44 @@ def decide(
         "unknown": [row["key"] for row in rows if row["present"] is None],
     }
     return Decision(result=result, explanation=explanation)
+
+
+
+def decision_margin(expr: Expr, explanation: Mapping[str, Any]) -> float | None:
+    """How far a decided rule is from flipping, in score units; None when undecided.
+
+    The smallest change to the rule's concepts' own scores (each concept moved at most this
+    far) that would turn the result into its opposite or unknown, computed from the
+    explanation rows: a concept costs |score − threshold| to flip; an unknown concept costs
+    nothing (it is already uncertain); a concept whose presence does not come from its own
+    score (rolled up from a finer concept, or other evidence) counts as unreachable. ``and``
+    needs one item flipped to become false and every item to become true, ``or`` the other
+    way round. Unreachable altogether is reported as 1.0, the widest gap a score allows.
+    """
+    result = explanation.get("result")
+    if result is None:
+        return None
+    rows = {row["key"]: row for row in explanation.get("concepts", [])}
+
+    def concept_cost(key: str) -> float:
+        row = rows.get(key)
+        if row is None or row.get("present") is None:
+            return 0.0
+        score, threshold = row.get("score"), row.get("threshold")
+        if score is None or threshold is None or (score >= threshold) != row["present"]:
+            return float("inf")
+        return abs(float(score) - float(threshold))
+
+    def cost(node: Expr, target: bool) -> float:
+        """The cost of making ``node`` evaluate to ``target`` (or unknown)."""
+        if isinstance(node, RuleConcept):
+            present = rows.get(node.key, {}).get("present")
+            return 0.0 if present is None or present == target else concept_cost(node.key)
+        if isinstance(node, Not):
+            return cost(node.item, not target)
+        costs = [cost(item, target) for item in node.items]
+        # and → true and or → false need every item; the others need any one.
+        return max(costs) if isinstance(node, And) == target else min(costs)
+
+    value = cost(expr, not result)
+    return 1.0 if value == float("inf") else round(min(value, 1.0), 4)

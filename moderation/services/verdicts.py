@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from moderation.decisions import decide
+from moderation.decisions import ConceptInfo, decide, decision_margin
 from moderation.models import Classification, ModelVersion, Verdict
 from moderation.rules import Expr, RuleSyntaxError, parse
 from moderation.selectors import RuleIndex, concept_catalog, concept_names, rule_index
@@ -48,9 +48,15 @@ def _effective(verdict: Verdict) -> bool:
     return verdict.decision in (Verdict.Decision.RELEVANT, Verdict.Decision.NO_RULE)
 
 
-def verdicts_evaluate(*, posts: Iterable[Post], index: RuleIndex | None = None) -> int:
-    """Decide every verdict of these posts from stored scores; the model is not run."""
-    catalog = concept_catalog()
+def verdicts_judge(
+    *,
+    posts: Iterable[Post],
+    index: RuleIndex | None = None,
+    catalog: dict[str, ConceptInfo] | None = None,
+) -> list[Verdict]:
+    """Decide every verdict of these posts from stored scores, in memory (nothing is saved):
+    `verdicts_evaluate` saves the result, change previews compare it with what is stored."""
+    catalog = catalog if catalog is not None else concept_catalog()
     names = concept_names(catalog)
     index = index or rule_index()
     parsed: dict[int, Expr | RuleSyntaxError] = {}
@@ -97,12 +103,21 @@ def verdicts_evaluate(*, posts: Iterable[Post], index: RuleIndex | None = None) 
                     None: Verdict.Decision.UNKNOWN,
                 }[decision.result]
                 verdict.explanation = decision.explanation
+                verdict.margin = decision_margin(expr, decision.explanation)
+        if verdict.decision not in (Verdict.Decision.RELEVANT, Verdict.Decision.NOT_RELEVANT):
+            verdict.margin = None
         verdict.decided_at = now
         verdict.shown = _effective(verdict)
         changed.append(verdict)
+    return changed
+
+
+def verdicts_evaluate(*, posts: Iterable[Post], index: RuleIndex | None = None) -> int:
+    """Decide every verdict of these posts from stored scores; the model is not run."""
+    changed = verdicts_judge(posts=posts, index=index)
     Verdict.objects.bulk_update(
         changed,
-        ["rule", "classification", "decision", "explanation", "decided_at", "shown"],
+        ["rule", "classification", "decision", "explanation", "decided_at", "shown", "margin"],
         batch_size=500,
     )
     return len(changed)
