@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from moderation import selectors
 from posts.hashtags import InvalidHashtag, normalize_hashtag
+from posts.services import hashtag_search_record
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -46,6 +47,8 @@ def explore_tag(request: HttpRequest, tag: str) -> HttpResponse:
     hashtag = selectors.hashtag_lookup(name)
     context: dict[str, object] = {"tag": name, "hashtag": hashtag}
     if hashtag is not None:
+        if request.GET.get("page", "1") == "1":  # a search, not a step through its pages
+            hashtag_search_record(hashtag=hashtag)
         rule, via = selectors.rule_index_for(name)
         page = Paginator(
             selectors.posts_relevant_for_hashtag(hashtag=hashtag), settings.TAGLENS_PAGE_SIZE

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from posts.hashtags import InvalidHashtag, normalize_hashtag
@@ -33,6 +34,11 @@ def hashtags_get_or_create(*, names: list[str]) -> list[Hashtag]:
         Hashtag.objects.bulk_create(missing, ignore_conflicts=True)
         existing = {tag.name: tag for tag in Hashtag.objects.filter(name__in=normalized)}
     return [existing[name] for name in normalized]
+
+
+def hashtag_search_record(*, hashtag: Hashtag) -> None:
+    """Count one search for the tag: a single UPDATE, so concurrent searches never lose one."""
+    Hashtag.objects.filter(pk=hashtag.pk).update(search_count=F("search_count") + 1)
 
 
 def post_create(

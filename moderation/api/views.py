@@ -25,7 +25,13 @@ from moderation.api.throttles import SearchAnonThrottle, SearchUserThrottle, Upl
 from moderation.models import Concept, KeywordMapping, Rule, Verdict
 from moderation.permissions import IsModerator
 from posts.models import Post, PostHashtag
-from posts.services import PostEditDenied, PostRejected, post_create, post_update
+from posts.services import (
+    PostEditDenied,
+    PostRejected,
+    hashtag_search_record,
+    post_create,
+    post_update,
+)
 from posts.uploads import request_body_too_large
 
 
@@ -194,6 +200,8 @@ class SearchView(APIView):
                     "results": [],
                 }
             )
+        if request.query_params.get("page", "1") == "1":  # a search, not a later page of one
+            hashtag_search_record(hashtag=hashtag)
         summary = selectors.hashtag_summary(hashtag=hashtag)
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(
