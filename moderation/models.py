@@ -256,7 +256,9 @@ class AuditEvent(models.Model):
         KEYWORD_CREATE = "keyword_create", "Keyword mapping created"
         KEYWORD_UPDATE = "keyword_update", "Keyword mapping changed"
         KEYWORD_DELETE = "keyword_delete", "Keyword mapping deleted"
+        CONCEPT_CREATE = "concept_create", "Concept created"
         CONCEPT_UPDATE = "concept_update", "Concept changed"
+        CONCEPT_DELETE = "concept_delete", "Concept deleted"
         MODEL_ACTIVATE = "model_activate", "Model version activated"
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)

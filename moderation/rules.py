@@ -446,3 +446,12 @@ def forced_values(expr: Expr, value: bool) -> dict[str, bool] | None:
                 return None  # contradictory (e.g. "a and not a"): nothing can be learnt
             merged[key] = v
     return merged
+
+
+def concept_keys(expr: Expr) -> list[str]:
+    """The concepts a rule mentions, sorted, each once."""
+    if isinstance(expr, Concept):
+        return [expr.key]
+    if isinstance(expr, Not):
+        return concept_keys(expr.item)
+    return sorted({key for item in expr.items for key in concept_keys(item)})

@@ -202,3 +202,15 @@ def override_training_examples(*, backbone: str) -> list[OverrideExample]:
         for post_id, values in sorted(labels.items())
         if post_id in embeddings and post_id not in conflicted
     ]
+
+
+def rule_concept_keys(rule: Rule | None, names: dict[str, str] | None = None) -> list[str]:
+    """The concepts a rule mentions; none for a missing or invalid rule."""
+    from moderation.rules import RuleSyntaxError, concept_keys, parse
+
+    if rule is None:
+        return []
+    try:
+        return concept_keys(parse(rule.expression, names or concept_names(concept_catalog())))
+    except RuleSyntaxError:
+        return []

@@ -2,6 +2,19 @@
 
 from __future__ import annotations
 
+from moderation.services.audit import (
+    UndoRefused,
+    audit_record,
+    verdict_override_undo,
+)
+from moderation.services.catalog import (
+    concept_delete,
+    concept_save,
+    keyword_mapping_delete,
+    keyword_mapping_save,
+    rule_delete,
+    rule_save,
+)
 from moderation.services.classification import (
     BackboneMismatch,
     classification_queue,
@@ -29,18 +42,27 @@ from moderation.services.verdicts import (
 
 __all__ = [
     "BackboneMismatch",
+    "UndoRefused",
+    "audit_record",
     "classification_queue",
     "classification_retry",
     "classification_run",
     "classifications_compute",
+    "concept_delete",
+    "concept_save",
     "embedding_store",
+    "keyword_mapping_delete",
+    "keyword_mapping_save",
     "model_version_activate",
     "model_version_active",
     "model_version_baseline",
     "model_version_register",
     "model_version_rescore",
     "model_version_rollback",
+    "rule_delete",
+    "rule_save",
     "verdict_override",
+    "verdict_override_undo",
     "verdicts_create_pending",
     "verdicts_evaluate",
     "verdicts_override_bulk",

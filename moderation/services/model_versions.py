@@ -11,7 +11,7 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from mlmodels.base import Classifier
-from moderation.models import Concept, Embedding, ModelVersion
+from moderation.models import AuditEvent, Concept, Embedding, ModelVersion
 
 logger = logging.getLogger(__name__)
 
@@ -69,10 +69,18 @@ def model_version_register(
     )
 
 
-def model_version_activate(*, version: ModelVersion, by: User | None = None) -> ModelVersion:
+def model_version_activate(
+    *, version: ModelVersion, by: User | None = None, reason: str = ""
+) -> ModelVersion:
     """Make `version` the one that scores posts; rescoring runs in the background from stored
-    embeddings. Its calibrated thresholds become the concepts' thresholds."""
+    embeddings. Its calibrated thresholds become the concepts' thresholds. Audited: before is
+    the previously active version and the thresholds it replaces."""
+    from moderation.services.audit import audit_record
+
     with transaction.atomic():
+        previous = ModelVersion.objects.filter(is_active=True).first()
+        keys = list(version.thresholds)
+        old_thresholds = dict(Concept.objects.filter(key__in=keys).values_list("key", "threshold"))
         ModelVersion.objects.filter(is_active=True).exclude(pk=version.pk).update(is_active=False)
         version.is_active = True
         version.activated_at = timezone.now()
@@ -83,6 +91,24 @@ def model_version_activate(*, version: ModelVersion, by: User | None = None) -> 
         version.save()
         for key, threshold in version.thresholds.items():
             Concept.objects.filter(key=key).update(threshold=float(threshold))
+        audit_record(
+            action=AuditEvent.Action.MODEL_ACTIVATE,
+            obj=version,
+            actor=by,
+            before={
+                "version": previous.name if previous else None,
+                "version_id": previous.pk if previous else None,
+                "thresholds": old_thresholds,
+            },
+            after={
+                "version": version.name,
+                "version_id": version.pk,
+                "thresholds": {
+                    k: float(v) for k, v in version.thresholds.items() if k in old_thresholds
+                },
+            },
+            reason=reason,
+        )
         version_id = version.pk
         transaction.on_commit(lambda: async_task(RESCORE_TASK, version_id, group="rescore"))
     return version
@@ -97,7 +123,7 @@ def model_version_previous(*, current: ModelVersion) -> ModelVersion | None:
     )
 
 
-def model_version_rollback(*, by: User | None = None) -> ModelVersion | None:
+def model_version_rollback(*, by: User | None = None, reason: str = "") -> ModelVersion | None:
     """Activate the version that was active before the current one."""
     current = ModelVersion.objects.filter(is_active=True).first()
     if current is None:
@@ -105,7 +131,7 @@ def model_version_rollback(*, by: User | None = None) -> ModelVersion | None:
     previous = model_version_previous(current=current)
     if previous is None:
         return None
-    return model_version_activate(version=previous, by=by)
+    return model_version_activate(version=previous, by=by, reason=reason or "Rollback")
 
 
 def model_version_rescore(*, version_id: int, batch_size: int = 500) -> int:

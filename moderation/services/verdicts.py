@@ -140,24 +140,55 @@ def verdicts_reevaluate_queue() -> None:
 
 
 def verdict_override(
-    *, verdict: Verdict, relevant: bool | None, by: User, note: str = ""
+    *,
+    verdict: Verdict,
+    relevant: bool | None,
+    by: User,
+    note: str = "",
+    reason: str = "",
+    names: dict[str, str] | None = None,
 ) -> Verdict:
-    """A moderator's word: shown (True), hidden (False), or back to the model (None)."""
-    verdict.override = relevant
-    verdict.override_by = by if relevant is not None else None
-    verdict.override_at = timezone.now() if relevant is not None else None
-    verdict.override_note = note[:200] if relevant is not None else ""
-    verdict.shown = _effective(verdict)
-    verdict.save(update_fields=["override", "override_by", "override_at", "override_note", "shown"])
+    """A moderator's word: shown (True), hidden (False), or back to the model (None).
+    Recorded as an audit event (reason defaults to the note); clearing no override is a no-op."""
+    from moderation.services.audit import verdict_override_record, verdict_override_snapshot
+
+    # The stored row, not `verdict`: an admin form has already written its input onto it.
+    stored = Verdict.objects.select_related("override_by").filter(pk=verdict.pk).first()
+    before = verdict_override_snapshot(stored or verdict)
+    if relevant is None and before["override"] is None:
+        return verdict
+    with transaction.atomic():
+        verdict.override = relevant
+        verdict.override_by = by if relevant is not None else None
+        verdict.override_at = timezone.now() if relevant is not None else None
+        verdict.override_note = note[:200] if relevant is not None else ""
+        verdict.shown = _effective(verdict)
+        verdict.save(
+            update_fields=["override", "override_by", "override_at", "override_note", "shown"]
+        )
+        verdict_override_record(
+            verdict=verdict, before=before, by=by, reason=reason or note, names=names
+        )
     return verdict
 
 
 def verdicts_override_bulk(
-    *, verdicts: QuerySet[Verdict], relevant: bool | None, by: User, note: str = ""
+    *,
+    verdicts: QuerySet[Verdict],
+    relevant: bool | None,
+    by: User,
+    note: str = "",
+    reason: str = "",
 ) -> int:
+    """Override many verdicts; each one changed is its own audit event. Returns how many."""
     count = 0
+    names = concept_names(concept_catalog())
     with transaction.atomic():
-        for verdict in verdicts.select_for_update():
-            verdict_override(verdict=verdict, relevant=relevant, by=by, note=note)
+        # of=self: the admin passes a queryset joined to nullable relations (Postgres refuses
+        # to lock those).
+        for verdict in verdicts.select_for_update(of=("self",)).select_related("rule", "hashtag"):
+            verdict_override(
+                verdict=verdict, relevant=relevant, by=by, note=note, reason=reason, names=names
+            )
             count += 1
     return count
