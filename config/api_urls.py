@@ -13,6 +13,7 @@ router.register("verdicts", views.VerdictViewSet, basename="verdict")
 router.register("concepts", views.ConceptViewSet, basename="concept")
 router.register("rules", views.RuleViewSet, basename="rule")
 router.register("keywords", views.KeywordMappingViewSet, basename="keyword")
+router.register("audit", views.AuditEventViewSet, basename="audit")
 
 urlpatterns = [
     path("", include(router.urls)),

@@ -5,7 +5,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from moderation.models import Concept, KeywordMapping, Rule, Verdict
+from moderation.models import AuditEvent, Concept, KeywordMapping, Rule, Verdict
 from moderation.rules import RuleSyntaxError, validate
 from moderation.selectors import concept_catalog, concept_names
 from posts.hashtags import InvalidHashtag, normalize_hashtag, parse_hashtags
@@ -132,16 +132,70 @@ class OverrideSerializer(serializers.Serializer):  # type: ignore[type-arg]
         allow_null=True, help_text="true shows, false hides, null returns to the model's decision."
     )
     note = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
+    reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=300,
+        default="",
+        help_text="Kept in the audit trail (the note when empty).",
+    )
+
+
+def _reason_field() -> serializers.CharField:
+    return serializers.CharField(
+        write_only=True,
+        required=False,
+        allow_blank=True,
+        max_length=300,
+        help_text="Why: kept in the audit trail.",
+    )
+
+
+class UndoSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=300, default="")
+
+
+class AuditEventSerializer(serializers.ModelSerializer[AuditEvent]):
+    actor = serializers.CharField(source="actor.username", read_only=True, allow_null=True)
+
+    class Meta:
+        model = AuditEvent
+        fields = [
+            "id",
+            "at",
+            "actor",
+            "action",
+            "object_type",
+            "object_id",
+            "object_repr",
+            "before",
+            "after",
+            "reason",
+            "concept_keys",
+            "rule_keyword",
+        ]
+        read_only_fields = fields
 
 
 class ConceptSerializer(serializers.ModelSerializer[Concept]):
     parent = serializers.SlugRelatedField(  # type: ignore[assignment]
         slug_field="key", queryset=Concept.objects.all(), allow_null=True, required=False
     )
+    reason = _reason_field()
 
     class Meta:
         model = Concept
-        fields = ["id", "key", "name_ko", "name_en", "kind", "parent", "threshold", "updated_at"]
+        fields = [
+            "id",
+            "key",
+            "name_ko",
+            "name_en",
+            "kind",
+            "parent",
+            "threshold",
+            "updated_at",
+            "reason",
+        ]
         read_only_fields = ["updated_at"]
 
 
@@ -156,10 +210,11 @@ class NormalizedTagField(serializers.CharField):
 
 class RuleSerializer(serializers.ModelSerializer[Rule]):
     keyword = NormalizedTagField(max_length=100)
+    reason = _reason_field()
 
     class Meta:
         model = Rule
-        fields = ["id", "keyword", "expression", "description", "updated_at"]
+        fields = ["id", "keyword", "expression", "description", "updated_at", "reason"]
         read_only_fields = ["updated_at"]
 
     def validate_expression(self, value: str) -> str:
@@ -172,10 +227,11 @@ class RuleSerializer(serializers.ModelSerializer[Rule]):
 class KeywordMappingSerializer(serializers.ModelSerializer[KeywordMapping]):
     word = NormalizedTagField(max_length=100)
     rule = serializers.SlugRelatedField(slug_field="keyword", queryset=Rule.objects.all())
+    reason = _reason_field()
 
     class Meta:
         model = KeywordMapping
-        fields = ["id", "word", "rule", "updated_at"]
+        fields = ["id", "word", "rule", "updated_at", "reason"]
         read_only_fields = ["updated_at"]
 
     def validate_word(self, value: str) -> str:
