@@ -12,6 +12,12 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from moderation import services
+from moderation.admin_preview import (
+    ChangePreviewMixin,
+    concept_preview,
+    keyword_preview,
+    rule_preview,
+)
 from moderation.models import (
     Classification,
     Concept,
@@ -23,6 +29,7 @@ from moderation.models import (
 from moderation.permissions import is_moderator
 from moderation.rules import RuleSyntaxError, validate
 from moderation.selectors import concept_catalog, concept_names
+from moderation.services.preview import Preview
 from posts.hashtags import InvalidHashtag, normalize_hashtag
 from posts.models import Post
 
@@ -284,12 +291,15 @@ class ReevaluateOnSaveMixin:
 
 
 @admin.register(Concept)
-class ConceptAdmin(ReevaluateOnSaveMixin, admin.ModelAdmin[Concept]):
+class ConceptAdmin(ChangePreviewMixin, ReevaluateOnSaveMixin, admin.ModelAdmin[Concept]):
     list_display = ["key", "name_ko", "name_en", "kind", "parent", "threshold", "updated_at"]
     list_editable = ["threshold"]
     list_filter = ["kind"]
     search_fields = ["key", "name_ko", "name_en"]
     list_select_related = ["parent"]
+
+    def change_preview(self, obj: Concept, form: Any) -> Preview:
+        return concept_preview(obj, form)
 
 
 class RuleForm(forms.ModelForm[Rule]):
@@ -311,11 +321,14 @@ class RuleForm(forms.ModelForm[Rule]):
 
 
 @admin.register(Rule)
-class RuleAdmin(ReevaluateOnSaveMixin, admin.ModelAdmin[Rule]):
+class RuleAdmin(ChangePreviewMixin, ReevaluateOnSaveMixin, admin.ModelAdmin[Rule]):
     form = RuleForm
     list_display = ["keyword", "expression", "description", "words", "updated_at", "updated_by"]
     search_fields = ["keyword", "expression", "keyword_mappings__word"]
     readonly_fields = ["updated_at", "updated_by"]
+
+    def change_preview(self, obj: Rule, form: Any) -> Preview:
+        return rule_preview(obj, form)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Rule]:
         return super().get_queryset(request).prefetch_related("keyword_mappings")
@@ -345,13 +358,18 @@ class KeywordMappingForm(forms.ModelForm[KeywordMapping]):
 
 
 @admin.register(KeywordMapping)
-class KeywordMappingAdmin(ReevaluateOnSaveMixin, admin.ModelAdmin[KeywordMapping]):
+class KeywordMappingAdmin(
+    ChangePreviewMixin, ReevaluateOnSaveMixin, admin.ModelAdmin[KeywordMapping]
+):
     form = KeywordMappingForm
     list_display = ["word", "rule", "updated_at"]
     list_filter = ["rule"]
     search_fields = ["word", "rule__keyword"]
     list_select_related = ["rule"]
     autocomplete_fields = ["rule"]
+
+    def change_preview(self, obj: KeywordMapping, form: Any) -> Preview:
+        return keyword_preview(obj, form)
 
 
 @admin.register(Classification)

@@ -103,7 +103,6 @@ def decide(
     return Decision(result=result, explanation=explanation)
 
 
-
 def decision_margin(expr: Expr, explanation: Mapping[str, Any]) -> float | None:
     """How far a decided rule is from flipping, in score units; None when undecided.
 

@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
+import logging
+
 from moderation import services
+from posts.models import Post
+
+logger = logging.getLogger(__name__)
 
 
 def classify_post(post_id: int) -> str:
-    post = services.classification_run(post_id=post_id)
+    try:
+        post = services.classification_run(post_id=post_id)
+    except Exception as exc:
+        # Never lose an accepted upload: it shows as failed, with the reason, until a retry
+        # (django-q2's own, or "Classify again" in the admin) succeeds.
+        Post.objects.filter(pk=post_id).exclude(status=Post.Status.CLASSIFIED).update(
+            status=Post.Status.FAILED,
+            failure_reason=f"Classification error ({type(exc).__name__}): {exc}"[:500],
+        )
+        logger.exception("Classifying post %s failed.", post_id)
+        raise
     return "gone" if post is None else post.status
 
 

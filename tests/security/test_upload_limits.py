@@ -172,7 +172,9 @@ def test_a_crashing_classifier_keeps_the_upload_and_classify_again_recovers(
     with pytest.raises(ValueError, match="unsupported"):
         queued[0]()  # the task, run inline here; a real worker records it and retries
     post = Post.objects.get()
-    assert post.status == Post.Status.PENDING  # kept, not lost, waiting for a retry
+    # Kept, not lost: shown as failed with the reason, waiting for a retry.
+    assert post.status == Post.Status.FAILED
+    assert "Classification error (ValueError)" in post.failure_reason
     assert Path(post.image.path).is_file()
     FakeClassifier.next_scores = {"beverage": 0.9}
     client.force_login(ModeratorFactory(is_staff=True))
