@@ -6,12 +6,14 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.contrib.admin.helpers import ActionForm
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from moderation import services
+from moderation.admin_audit import audit_history
 from moderation.admin_preview import (
     ChangePreviewMixin,
     concept_preview,
@@ -199,8 +201,22 @@ class PostAdmin(OverridePermissionMixin, admin.ModelAdmin[Post]):
         self.message_user(request, f"{count} post(s) queued for classification.")
 
 
+REASON_HELP = "Why (kept in the audit trail; optional)."
+
+
+class ReasonActionForm(ActionForm):
+    """The action bar with a reason: bulk overrides and activations are audited with it."""
+
+    reason = forms.CharField(required=False, max_length=300, label="Reason")
+
+
+def _action_reason(request: HttpRequest) -> str:
+    return str(request.POST.get("reason", ""))[:300]
+
+
 @admin.register(Verdict)
 class VerdictAdmin(OverridePermissionMixin, admin.ModelAdmin[Verdict]):
+    action_form = ReasonActionForm
     list_display = [
         "thumb",
         "hashtag",
@@ -230,6 +246,7 @@ class VerdictAdmin(OverridePermissionMixin, admin.ModelAdmin[Verdict]):
         "override_note",
         "shown",
         "post_created_at",
+        "history",
     ]
     actions = ["mark_relevant", "mark_not_relevant", "clear_override"]
     list_per_page = 50
@@ -252,6 +269,10 @@ class VerdictAdmin(OverridePermissionMixin, admin.ModelAdmin[Verdict]):
     def why(self, verdict: Verdict) -> str:
         return _explanation_text(verdict)
 
+    @admin.display(description="history")
+    def history(self, verdict: Verdict) -> str:
+        return audit_history(verdict)
+
     def _override(
         self, request: HttpRequest, queryset: QuerySet[Verdict], value: bool | None, label: str
     ) -> None:
@@ -259,6 +280,7 @@ class VerdictAdmin(OverridePermissionMixin, admin.ModelAdmin[Verdict]):
             verdicts=queryset,
             relevant=value,
             by=request.user,  # type: ignore[arg-type]
+            reason=_action_reason(request),
         )
         self.message_user(request, f"{count} verdict(s) {label}.", messages.SUCCESS)
 
@@ -275,34 +297,67 @@ class VerdictAdmin(OverridePermissionMixin, admin.ModelAdmin[Verdict]):
         self._override(request, queryset, None, "returned to the model")
 
 
-class ReevaluateOnSaveMixin:
-    """Saving a concept, rule or keyword re-applies every verdict from stored scores."""
+class AuditedCatalogMixin:
+    """Concepts, rules and keywords are saved and deleted through their services, which record
+    an audit event and re-apply every verdict from stored scores (the API does the same)."""
+
+    def _save(self, obj: Any, by: Any, reason: str) -> None:
+        raise NotImplementedError
+
+    def _delete(self, obj: Any, by: Any, reason: str) -> None:
+        raise NotImplementedError
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        super().save_model(request, obj, form, change)  # type: ignore[misc]
-        services.verdicts_reevaluate_queue()
+        reason = getattr(form, "cleaned_data", {}).get("reason", "")
+        self._save(obj, request.user, reason)
         self.message_user(  # type: ignore[attr-defined]
             request, "Verdicts are being re-evaluated in the background from stored scores."
         )
 
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
-        super().delete_model(request, obj)  # type: ignore[misc]
-        services.verdicts_reevaluate_queue()
+        self._delete(obj, request.user, "")
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        # One by one, so each deletion is recorded (a bulk delete would skip the audit).
+        for obj in queryset:
+            self._delete(obj, request.user, "")
+
+    @admin.display(description="history")
+    def history(self, obj: Model) -> str:
+        return audit_history(obj) if obj.pk else "—"
+
+
+class AuditReasonForm(forms.ModelForm[Any]):
+    reason = forms.CharField(required=False, max_length=300, help_text=REASON_HELP)
+
+
+class ConceptForm(AuditReasonForm):
+    class Meta:
+        model = Concept
+        fields = ["key", "name_ko", "name_en", "kind", "parent", "threshold"]
 
 
 @admin.register(Concept)
-class ConceptAdmin(ChangePreviewMixin, ReevaluateOnSaveMixin, admin.ModelAdmin[Concept]):
+class ConceptAdmin(ChangePreviewMixin, AuditedCatalogMixin, admin.ModelAdmin[Concept]):
+    form = ConceptForm
     list_display = ["key", "name_ko", "name_en", "kind", "parent", "threshold", "updated_at"]
     list_editable = ["threshold"]
     list_filter = ["kind"]
     search_fields = ["key", "name_ko", "name_en"]
     list_select_related = ["parent"]
+    readonly_fields = ["history"]
 
     def change_preview(self, obj: Concept, form: Any) -> Preview:
         return concept_preview(obj, form)
 
+    def _save(self, obj: Concept, by: Any, reason: str) -> None:
+        services.concept_save(concept=obj, by=by, reason=reason)
 
-class RuleForm(forms.ModelForm[Rule]):
+    def _delete(self, obj: Concept, by: Any, reason: str) -> None:
+        services.concept_delete(concept=obj, by=by, reason=reason)
+
+
+class RuleForm(AuditReasonForm):
     class Meta:
         model = Rule
         fields = ["keyword", "expression", "description"]
@@ -321,14 +376,20 @@ class RuleForm(forms.ModelForm[Rule]):
 
 
 @admin.register(Rule)
-class RuleAdmin(ChangePreviewMixin, ReevaluateOnSaveMixin, admin.ModelAdmin[Rule]):
+class RuleAdmin(ChangePreviewMixin, AuditedCatalogMixin, admin.ModelAdmin[Rule]):
     form = RuleForm
     list_display = ["keyword", "expression", "description", "words", "updated_at", "updated_by"]
     search_fields = ["keyword", "expression", "keyword_mappings__word"]
-    readonly_fields = ["updated_at", "updated_by"]
+    readonly_fields = ["updated_at", "updated_by", "history"]
 
     def change_preview(self, obj: Rule, form: Any) -> Preview:
         return rule_preview(obj, form)
+
+    def _save(self, obj: Rule, by: Any, reason: str) -> None:
+        services.rule_save(rule=obj, by=by, reason=reason)
+
+    def _delete(self, obj: Rule, by: Any, reason: str) -> None:
+        services.rule_delete(rule=obj, by=by, reason=reason)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Rule]:
         return super().get_queryset(request).prefetch_related("keyword_mappings")
@@ -337,12 +398,8 @@ class RuleAdmin(ChangePreviewMixin, ReevaluateOnSaveMixin, admin.ModelAdmin[Rule
     def words(self, rule: Rule) -> str:
         return ", ".join(f"#{m.word}" for m in rule.keyword_mappings.all())
 
-    def save_model(self, request: HttpRequest, obj: Rule, form: Any, change: bool) -> None:
-        obj.updated_by = request.user  # type: ignore[assignment]
-        super().save_model(request, obj, form, change)
 
-
-class KeywordMappingForm(forms.ModelForm[KeywordMapping]):
+class KeywordMappingForm(AuditReasonForm):
     class Meta:
         model = KeywordMapping
         fields = ["word", "rule"]
@@ -359,7 +416,7 @@ class KeywordMappingForm(forms.ModelForm[KeywordMapping]):
 
 @admin.register(KeywordMapping)
 class KeywordMappingAdmin(
-    ChangePreviewMixin, ReevaluateOnSaveMixin, admin.ModelAdmin[KeywordMapping]
+    ChangePreviewMixin, AuditedCatalogMixin, admin.ModelAdmin[KeywordMapping]
 ):
     form = KeywordMappingForm
     list_display = ["word", "rule", "updated_at"]
@@ -367,9 +424,16 @@ class KeywordMappingAdmin(
     search_fields = ["word", "rule__keyword"]
     list_select_related = ["rule"]
     autocomplete_fields = ["rule"]
+    readonly_fields = ["history"]
 
     def change_preview(self, obj: KeywordMapping, form: Any) -> Preview:
         return keyword_preview(obj, form)
+
+    def _save(self, obj: KeywordMapping, by: Any, reason: str) -> None:
+        services.keyword_mapping_save(mapping=obj, by=by, reason=reason)
+
+    def _delete(self, obj: KeywordMapping, by: Any, reason: str) -> None:
+        services.keyword_mapping_delete(mapping=obj, by=by, reason=reason)
 
 
 @admin.register(Classification)
@@ -423,6 +487,7 @@ class ModelVersionAdmin(admin.ModelAdmin[ModelVersion]):
     ]
     exclude = ["heads", "metrics", "rescore_status", "rescore_done", "rescore_total"]
     actions = ["activate", "rollback"]
+    action_form = ReasonActionForm
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # versions come from training (manage.py train_concepts)
@@ -485,6 +550,7 @@ class ModelVersionAdmin(admin.ModelAdmin[ModelVersion]):
         version = services.model_version_activate(
             version=queryset.get(),
             by=request.user,  # type: ignore[arg-type]
+            reason=_action_reason(request),
         )
         self.message_user(request, f"{version.name} is active; rescoring in the background.")
 
@@ -492,7 +558,10 @@ class ModelVersionAdmin(admin.ModelAdmin[ModelVersion]):
         description="Roll back to the previously active version", permissions=["activate"]
     )
     def rollback(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> None:
-        version = services.model_version_rollback(by=request.user)  # type: ignore[arg-type]
+        version = services.model_version_rollback(
+            by=request.user,  # type: ignore[arg-type]
+            reason=_action_reason(request),
+        )
         if version is None:
             self.message_user(
                 request, "There is no earlier version to roll back to.", messages.WARNING
