@@ -6,6 +6,8 @@ from django.contrib import admin
 from django.urls import include, path
 
 urlpatterns = [
+    # Moderator pages that are not model lists; before the admin so they are not shadowed.
+    path("admin/moderation/", include("moderation.admin_urls")),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/", include("config.api_urls")),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Count, Prefetch, Q, QuerySet
 
 from moderation.decisions import ConceptInfo
@@ -214,3 +215,33 @@ def rule_concept_keys(rule: Rule | None, names: dict[str, str] | None = None) ->
         return concept_keys(parse(rule.expression, names or concept_names(concept_catalog())))
     except RuleSyntaxError:
         return []
+
+
+def review_queue(*, margin: float | None = None) -> QuerySet[Verdict]:
+    """Verdicts that need a human, most-searched hashtags first, then the newest posts:
+    undecided (unknown), decided by less than the review margin, or under a hashtag no rule
+    judges. Overridden verdicts have had their human."""
+    margin = settings.TAGLENS_REVIEW_MARGIN if margin is None else margin
+    return (
+        Verdict.objects.filter(override__isnull=True)
+        .filter(
+            Q(decision__in=[Verdict.Decision.UNKNOWN, Verdict.Decision.NO_RULE])
+            | Q(
+                decision__in=[Verdict.Decision.RELEVANT, Verdict.Decision.NOT_RELEVANT],
+                margin__lt=margin,
+            )
+        )
+        .select_related("post", "hashtag", "rule", "classification")
+        .order_by("-hashtag__search_count", "-post_created_at", "-post_id", "-id")
+    )
+
+
+def hashtags_without_rule() -> QuerySet[Hashtag]:
+    """Hashtags in use that neither have a rule nor map to one, most searched first."""
+    return (
+        Hashtag.objects.exclude(name__in=Rule.objects.values("keyword"))
+        .exclude(name__in=KeywordMapping.objects.values("word"))
+        .annotate(post_count=Count("post_hashtags"))
+        .filter(post_count__gt=0)
+        .order_by("-search_count", "-post_count", "name")
+    )
