@@ -21,6 +21,8 @@ def _media_and_classifier(settings, tmp_path: Path) -> Iterator[None]:  # type: 
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.TAGLENS_CLASSIFIER = "mlmodels.fake.FakeClassifier"
     settings.TAGLENS_SIGNAL_SOURCES = []
+    # Tesseract takes ~0.2-1 s an image; tests that read text turn it on (tests/web/test_text.py).
+    settings.TAGLENS_OCR = False
     from django.core.cache import cache
 
     cache.clear()  # throttle counters: in Redis on the scaled-out run, they would outlive a test

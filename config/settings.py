@@ -164,6 +164,10 @@ TAGLENS_SIGNAL_SOURCES = env_list("TAGLENS_SIGNAL_SOURCES", ["mlmodels.people.Pe
 TAGLENS_PAGE_SIZE = env_int("TAGLENS_PAGE_SIZE", 24)
 # A verdict whose deciding score is closer than this to its threshold goes to the review queue.
 TAGLENS_REVIEW_MARGIN = env_float("TAGLENS_REVIEW_MARGIN", 0.1)
+# Read text in each image with Tesseract (kor+eng) once per post; when the program is missing
+# the post page says so. TAGLENS_OCR_TIMEOUT bounds one image, in seconds.
+TAGLENS_OCR = env_bool("TAGLENS_OCR", True)
+TAGLENS_OCR_TIMEOUT = env_int("TAGLENS_OCR_TIMEOUT", 30)
 # The development photo set (internal use only; never copied into the project).
 TAGLENS_PHOTOS_DIR = Path(env_str("TAGLENS_PHOTOS", str(BASE_DIR.parent / "shared" / "photos")))
 

@@ -6,12 +6,13 @@ re-applied to stored scores anywhere (services, previews, tests).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from moderation.rules import And, Expr, Not, evaluate
 from moderation.rules import Concept as RuleConcept
+from moderation.words import IMAGE, WordMatch
 
 
 @dataclass(frozen=True)
@@ -141,3 +142,112 @@ def decision_margin(expr: Expr, explanation: Mapping[str, Any]) -> float | None:
 
     value = cost(expr, not result)
     return 1.0 if value == float("inf") else round(min(value, 1.0), 4)
+
+
+def apply_text_evidence(
+    scores: Mapping[str, float], thresholds: Mapping[str, float], matches: Sequence[WordMatch]
+) -> tuple[dict[str, float], list[dict[str, Any]]]:
+    """Scores with words taken into account, and one row per word saying whether it counted.
+
+    The rule (docs/moderation.md, "Text in the image and words"):
+
+    * a word read in the image (OCR) is strong evidence: its concept's score is raised to
+      the threshold (a menu board is about food, whatever the photo's colours say);
+    * a word in the caption or a comment is weak evidence: it raises the score to the
+      threshold only when the photo itself already scores at least half the threshold, so a
+      caption alone never makes a spam photo relevant;
+    * a concept the model cannot see (no score) is never decided by words: no score is
+      invented for it.
+    """
+    adjusted = {key: float(value) for key, value in scores.items()}
+    rows: list[dict[str, Any]] = []
+    for match in matches:
+        key = match.concept
+        threshold = float(thresholds.get(key, 0.5))
+        score = scores.get(key)
+        if score is None:
+            counted, why = False, "the model cannot see this concept; words alone do not decide it"
+        elif float(score) >= threshold:
+            counted, why = True, "the photo shows it already"
+        elif match.source == IMAGE:
+            counted, why = True, "read in the image"
+        elif float(score) >= threshold / 2:
+            counted, why = True, "the photo shows some of it (at least half the threshold)"
+        else:
+            counted = False
+            why = (
+                f"the photo shows too little of it ({float(score):.2f} < half the threshold "
+                f"{threshold / 2:.2f}); a {match.source} alone does not decide"
+            )
+        if counted:
+            adjusted[key] = max(adjusted[key], threshold)
+        rows.append(
+            {
+                "word": match.word,
+                "source": match.source,
+                "keyword": match.keyword,
+                "rule": match.rule,
+                "concept": key,
+                "counted": counted,
+                "why": why,
+            }
+        )
+    return adjusted, rows
+
+
+def decide_with_text(
+    *,
+    matches: Sequence[WordMatch],
+    expr: Expr,
+    concepts: Mapping[str, ConceptInfo],
+    scores: Mapping[str, float],
+    rule_keyword: str,
+    via_word: str | None,
+    model_version: str,
+) -> Decision:
+    """:func:`decide` on scores raised by word evidence. The explanation keeps the photo's
+    own scores (``by_words`` marks a concept present because of words) and lists the words
+    about the rule's concepts (or concepts under them) under ``words`` when they counted and
+    ``words_not_counted`` (with ``why``) when they did not."""
+    thresholds = {key: info.threshold for key, info in concepts.items()}
+    adjusted, rows = apply_text_evidence(scores, thresholds, matches)
+    decision = decide(
+        expr=expr,
+        concepts=concepts,
+        scores=adjusted,
+        rule_keyword=rule_keyword,
+        via_word=via_word,
+        model_version=model_version,
+    )
+    if not rows:
+        return decision
+    named = expr.concepts()
+
+    def about_rule(key: str) -> bool:
+        seen: set[str] = set()
+        current: str | None = key
+        while current is not None and current not in seen:
+            if current in named:
+                return True
+            seen.add(current)
+            info = concepts.get(current)
+            current = info.parent if info else None
+        return False
+
+    for row in decision.explanation["concepts"]:
+        key = row["key"]
+        if key in scores and adjusted[key] != float(scores[key]):
+            row["score"] = round(float(scores[key]), 4)
+            row["by_words"] = True
+    shown = [
+        {
+            **row,
+            "name_ko": concepts[row["concept"]].name_ko if row["concept"] in concepts else "",
+            "name_en": concepts[row["concept"]].name_en if row["concept"] in concepts else "",
+        }
+        for row in rows
+        if about_rule(row["concept"])
+    ]
+    decision.explanation["words"] = [row for row in shown if row["counted"]]
+    decision.explanation["words_not_counted"] = [row for row in shown if not row["counted"]]
+    return decision

@@ -101,3 +101,20 @@ KEYWORDS: dict[str, str] = {
 
 # Concept thresholds: those calibrated for the ImageNet roll-up model; 0.5 for the rest.
 THRESHOLDS: dict[str, float] = dict(DEFAULT_THRESHOLDS)
+
+# Words that say "food" when read in a photo (OCR) or written beside it; loaded by migration
+# 0006. The Vietnamese ones are what Tesseract's kor+eng models actually read on the menu
+# photos of the development set (accents mostly lost, hence accent-free matching): see
+# docs/moderation.md. "cơm" (rice) is left out: OCR reads every ".com" as the same word.
+MENU_KEYWORDS: dict[str, str] = {
+    "메뉴": "음식",
+    "menu": "음식",
+    "thựcđơn": "음식",
+    "bánh": "음식",
+    "phở": "음식",
+    "bún": "음식",
+    "thịt": "음식",
+    "chiên": "음식",
+    "xào": "음식",
+    "nướng": "음식",
+}

@@ -90,5 +90,6 @@ def post_detail(request: HttpRequest, post_id: int) -> HttpResponse:
             "verdicts": list(post.verdicts.all()),
             "classification": classification,
             "scores": scores,
+            "text_extraction": selectors.text_extraction_for(post=post),
         },
     )

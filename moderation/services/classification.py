@@ -19,6 +19,7 @@ from moderation.classifier import (
 )
 from moderation.models import Classification, Embedding, ModelVersion
 from moderation.services.model_versions import model_version_active
+from moderation.services.text import text_extract
 from moderation.services.verdicts import verdicts_evaluate
 from posts.models import Post
 
@@ -115,6 +116,7 @@ def classification_run(*, post_id: int) -> Post | None:
         if embedding is None:
             [prediction] = backbone.predict([image])
             embedding = embedding_store(post=post, prediction=prediction, backbone=backbone)
+            text_extract(post=post, image=image)
         extra: dict[str, float] = {}
         for source in sources:
             [found] = source.signals([image])

@@ -10,10 +10,11 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from moderation.decisions import ConceptInfo, decide, decision_margin
+from moderation.decisions import ConceptInfo, decide_with_text, decision_margin
 from moderation.models import Classification, ModelVersion, Verdict
 from moderation.rules import Expr, RuleSyntaxError, parse
 from moderation.selectors import RuleIndex, concept_catalog, concept_names, rule_index
+from moderation.services.text import text_matches
 from posts.models import Post, PostHashtag
 
 REEVALUATE_TASK = "moderation.tasks.reevaluate_all_verdicts"
@@ -64,6 +65,7 @@ def verdicts_judge(
     changed: list[Verdict] = []
     post_ids = [post.pk for post in posts]
     latest = _current_classifications(post_ids)
+    words = text_matches(post_ids=post_ids, index=index, names=names)
     verdicts = Verdict.objects.filter(post_id__in=post_ids).select_related("hashtag", "post")
     for verdict in verdicts:
         post = verdict.post
@@ -89,7 +91,8 @@ def verdicts_judge(
                 verdict.decision = Verdict.Decision.UNKNOWN
                 verdict.explanation = {"reason": f"Rule #{rule.keyword} is invalid: {expr}"}
             else:
-                decision = decide(
+                decision = decide_with_text(
+                    matches=words.get(post.pk, []),
                     expr=expr,
                     concepts=catalog,
                     scores=verdict.classification.scores,
