@@ -5,8 +5,10 @@ from __future__ import annotations
 from django.urls import path
 
 from moderation import admin_review as views
+from moderation.admin_dashboard import dashboard
 
 urlpatterns = [
+    path("dashboard/", dashboard, name="moderation-dashboard"),
     path("review/", views.moderator_view(views.review_page), name="moderation-review"),
     path(
         "review/<int:verdict_id>/",
