@@ -104,6 +104,12 @@ def _lookup(index: WordIndex, key: str) -> _Meaning | None:
     return found
 
 
+# OCR turns texture into short Latin "words": on the 768 non-menu photos of the development
+# set, sea, cat and "se as" came out of beaches, valleys and a tiger cat. Image text must
+# match a Latin keyword of at least 4 letters (coffee, nails, menu, banh: all true hits).
+MIN_IMAGE_LATIN = 4
+
+
 def match_words(words: Sequence[str], index: WordIndex, source: str) -> list[WordMatch]:
     """Matches among single words and pairs of neighbouring words joined (spacing variants:
     "마라 탕", "thực đơn", "nail art"); one match per concept and matched keyword."""
@@ -111,11 +117,14 @@ def match_words(words: Sequence[str], index: WordIndex, source: str) -> list[Wor
     candidates: list[str] = list(words)
     candidates += [f"{a} {b}" for a, b in pairwise(words)]
     for written in candidates:
-        meaning = _lookup(index, keyword_key(written))
+        compared = keyword_key(written)
+        if source == IMAGE and _LATIN.match(compared) and len(compared) < MIN_IMAGE_LATIN:
+            continue
+        meaning = _lookup(index, compared)
         if meaning is not None:
-            key = (meaning.concept, meaning.keyword)
             found.setdefault(
-                key, WordMatch(written, source, meaning.keyword, meaning.rule, meaning.concept)
+                (meaning.concept, meaning.keyword),
+                WordMatch(written, source, meaning.keyword, meaning.rule, meaning.concept),
             )
     return list(found.values())
 

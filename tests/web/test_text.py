@@ -106,6 +106,10 @@ def test_spacing_variants_and_korean_particles_still_match() -> None:
     assert [m.keyword for m in match_words(["foods"], word_index({"food": _food()}, {}), IMAGE)]
     # One syllable plus a particle is too often another word: 산도 (acidity) is no mountain.
     assert match_words(["산도"], index, CAPTION) == []
+    # Short Latin words read in an image are mostly OCR noise; written ones count.
+    pho = word_index({"음식": _food()}, {"phở": "음식", "bánh": "음식"})
+    assert [m.keyword for m in match_words(["pho", "banh"], pho, IMAGE)] == ["bánh"]
+    assert [m.keyword for m in match_words(["phở"], pho, CAPTION)] == ["phở"]
 
 
 def test_only_rules_with_a_single_concept_give_evidence() -> None:
