@@ -24,26 +24,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from mlmodels.dataset import FOLDER_LABELS
 from mlmodels.rollup import CONCEPT_PARENTS, present_concepts
 
 # folder name -> concepts that are true for images in it
-FOLDER_CONCEPTS: dict[str, frozenset[str]] = {
-    "adult": frozenset({"adult"}),
-    "child": frozenset({"child"}),
-    "cat": frozenset({"cat", "animal"}),
-    "dog": frozenset({"dog", "animal"}),
-    "other_animal": frozenset({"animal"}),
-    "food": frozenset({"food"}),
-    "beverage": frozenset({"beverage"}),
-    "flower": frozenset({"flower"}),
-    "mountain": frozenset({"mountain"}),
-    "sea": frozenset({"sea"}),
-    "gym": frozenset({"gym"}),
-    "nail": frozenset({"nail"}),
-    "clothing": frozenset({"clothing"}),
-    "menu": frozenset(),
-    "other": frozenset(),
-}
+# The same folder → concepts table as training (menu and other: no concept).
+FOLDER_CONCEPTS: dict[str, frozenset[str]] = FOLDER_LABELS
 CANDIDATES: tuple[float, ...] = tuple(round(0.1 + 0.05 * i, 2) for i in range(17))  # 0.10 .. 0.90
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp"})
 

@@ -37,7 +37,7 @@ from PIL import Image
 from mlmodels import rollup
 from mlmodels.build import read_manifest
 from mlmodels.preprocess import DEFAULT_MODE, IMAGENET_MEAN, IMAGENET_STD, INPUT_SIZE, to_batch
-from mlmodels.tf_mobilenet import SIGNAL_PREFIX
+from mlmodels.tf_mobilenet import rollup_predictions
 
 if TYPE_CHECKING:
     import keras
@@ -282,7 +282,6 @@ class EfficientNetLite0RollupClassifier:
         return engine
 
     def predict(self, images: Sequence[Image.Image]) -> list[Prediction]:
-        from mlmodels.base import Prediction
 
         if not images:
             return []
@@ -290,20 +289,5 @@ class EfficientNetLite0RollupClassifier:
         out: list[Prediction] = []
         for start in range(0, len(images), BATCH_SIZE):
             chunk = images[start : start + BATCH_SIZE]
-            logits, embeddings = engine.run(to_batch_lite(chunk, self.preprocess))
-            probs = rollup.softmax(logits.astype(np.float64))
-            for scores, labels, emb in zip(
-                rollup.rollup_scores(probs), rollup.top_labels(probs), embeddings, strict=True
-            ):
-                emb = np.array(emb, dtype=np.float32)  # own copy, detached from the batch
-                emb.flags.writeable = False
-                out.append(
-                    Prediction(
-                        scores=scores,
-                        embedding=emb,
-                        top_labels=labels,
-                        # Same keys as MobileNetV2's, so trained heads read either backbone.
-                        signals={f"{SIGNAL_PREFIX}{c}": v for c, v in scores.items()},
-                    )
-                )
+            out += rollup_predictions(*engine.run(to_batch_lite(chunk, self.preprocess)))
         return out

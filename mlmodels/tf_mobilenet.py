@@ -24,6 +24,28 @@ BATCH_SIZE = 16
 SIGNAL_PREFIX = "imagenet:"
 
 
+def rollup_predictions(logits: np.ndarray, embeddings: np.ndarray) -> list[Prediction]:
+    """Predictions of an ImageNet backbone: roll-up scores, top labels, its embedding."""
+    probs = rollup.softmax(logits.astype(np.float64))
+    out: list[Prediction] = []
+    for scores, labels, emb in zip(
+        rollup.rollup_scores(probs), rollup.top_labels(probs), embeddings, strict=True
+    ):
+        emb = np.array(emb, dtype=np.float32)  # own copy, detached from the batch
+        emb.flags.writeable = False
+        out.append(
+            Prediction(
+                scores=scores,
+                embedding=emb,
+                top_labels=labels,
+                # The same roll-up scores as evidence for trained concept heads (the same keys
+                # for every backbone, so heads read either).
+                signals={f"{SIGNAL_PREFIX}{c}": v for c, v in scores.items()},
+            )
+        )
+    return out
+
+
 class ModelFilesMissing(RuntimeError):
     """The converted model is not in ``model_dir``; the message tells the operator what to run."""
 
@@ -95,20 +117,5 @@ class MobileNetV2RollupClassifier:
         out: list[Prediction] = []
         for start in range(0, len(images), BATCH_SIZE):
             chunk = images[start : start + BATCH_SIZE]
-            logits, embeddings = engine.run(to_batch(chunk, self.preprocess))
-            probs = rollup.softmax(logits.astype(np.float64))
-            for scores, labels, emb in zip(
-                rollup.rollup_scores(probs), rollup.top_labels(probs), embeddings, strict=True
-            ):
-                emb = np.array(emb, dtype=np.float32)  # own copy, detached from the batch
-                emb.flags.writeable = False
-                out.append(
-                    Prediction(
-                        scores=scores,
-                        embedding=emb,
-                        top_labels=labels,
-                        # The same roll-up scores as evidence for trained concept heads.
-                        signals={f"{SIGNAL_PREFIX}{c}": v for c, v in scores.items()},
-                    )
-                )
+            out += rollup_predictions(*engine.run(to_batch(chunk, self.preprocess)))
         return out
