@@ -118,8 +118,13 @@ def main() -> None:
     # Rescoring: N posts sharing one stored image file, each with its own embedding row.
     heads = random_heads(backbone.version, people_keys, dim)
     version = model_version_register(
-        name="bench-heads", backbone=backbone.version, concepts=list(ALL_CONCEPTS),
-        heads=heads.to_bytes(), thresholds=heads.thresholds, metrics={}, training={},
+        name="bench-heads",
+        backbone=backbone.version,
+        concepts=list(ALL_CONCEPTS),
+        heads=heads.to_bytes(),
+        thresholds=heads.thresholds,
+        metrics={},
+        training={},
     )
     tag = Hashtag.objects.create(name="카페")
     now = timezone.now()
@@ -137,9 +142,12 @@ def main() -> None:
     Embedding.objects.bulk_create(
         (
             Embedding(
-                post=p, backbone=backbone.version, dim=dim,
+                post=p,
+                backbone=backbone.version,
+                dim=dim,
                 vector=rng.random(dim, dtype=np.float32).astype("<f4").tobytes(),
-                base_scores={"food": 0.1}, signals={"people:person": 0.0},
+                base_scores={"food": 0.1},
+                signals={"people:person": 0.0},
             )
             for p in posts
         ),
@@ -153,8 +161,10 @@ def main() -> None:
     results["rescore seconds"] = round(seconds, 2)
     results["rescore posts/s"] = round(rate, 1)
     print(f"rescore   {done} posts from stored embeddings: {seconds:.1f} s, {rate:.0f} posts/s")
-    print(f"(database {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}, "
-          f"version {ModelVersion.objects.get(pk=version.pk).rescore_message})")
+    print(
+        f"(database {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}, "
+        f"version {ModelVersion.objects.get(pk=version.pk).rescore_message})"
+    )
     out = REPO / "bench" / "results" / f"classify_and_rescore-{results['date']}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2))
