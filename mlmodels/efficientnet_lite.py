@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from PIL import Image
 
-from mlmodels import rollup
+from mlmodels import keras_mobilenet, rollup
 from mlmodels.build import read_manifest
 from mlmodels.preprocess import DEFAULT_MODE, IMAGENET_MEAN, IMAGENET_STD, INPUT_SIZE, to_batch
 from mlmodels.tf_mobilenet import rollup_predictions
@@ -140,47 +140,10 @@ def build_model() -> keras.Model:
     return keras.Model(inputs, [logits, embedding], name="efficientnet_lite0")
 
 
-def _conv_kernel(w: np.ndarray, depthwise: bool) -> np.ndarray:
-    if depthwise:
-        # torch (C, 1, kh, kw) -> keras DepthwiseConv2D (kh, kw, C, 1)
-        return np.transpose(w, (2, 3, 0, 1))
-    # torch OIHW -> keras HWIO
-    return np.transpose(w, (2, 3, 1, 0))
-
-
 def load_torch_weights(model: keras.Model, state_dict: Mapping[str, np.ndarray]) -> None:
-    """Copy the port's state-dict tensors into ``model``; each must be used exactly once."""
-    from keras import layers
-
-    used: set[str] = set()
-
-    def take(key: str) -> np.ndarray:
-        if key not in state_dict:
-            raise KeyError(f"state dict has no {key!r}")
-        used.add(key)
-        return np.asarray(state_dict[key], dtype=np.float32)
-
-    for layer in model.layers:
-        prefix = layer.name
-        if isinstance(layer, layers.DepthwiseConv2D):
-            layer.set_weights([_conv_kernel(take(f"{prefix}.weight"), depthwise=True)])
-        elif isinstance(layer, layers.Conv2D):
-            layer.set_weights([_conv_kernel(take(f"{prefix}.weight"), depthwise=False)])
-        elif isinstance(layer, layers.BatchNormalization):
-            layer.set_weights(
-                [
-                    take(f"{prefix}.weight"),
-                    take(f"{prefix}.bias"),
-                    take(f"{prefix}.running_mean"),
-                    take(f"{prefix}.running_var"),
-                ]
-            )
-            used.add(f"{prefix}.num_batches_tracked")  # training statistic, not needed
-        elif isinstance(layer, layers.Dense):
-            layer.set_weights([take(f"{prefix}.weight").T, take(f"{prefix}.bias")])
-    unused = set(state_dict) - used
-    if unused:
-        raise ValueError(f"state dict tensors not mapped onto the model: {sorted(unused)[:5]}...")
+    """Copy the port's state-dict tensors into ``model``; each must be used exactly once.
+    The Keras layers carry the state dict's own names, so no renaming is needed."""
+    keras_mobilenet.load_torch_weights(model, state_dict, torch_name=lambda name: name)
 
 
 # to_batch gives t = (p/255 - m) / s; the model wants (p - 127) / 128. Both are affine in the pixel

@@ -12,7 +12,7 @@ Keras is imported inside the functions, so importing this module stays cheap.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -112,8 +112,16 @@ def _conv_kernel(w: np.ndarray, depthwise: bool) -> np.ndarray:
     return np.transpose(w, (2, 3, 1, 0))
 
 
-def load_torch_weights(model: keras.Model, state_dict: Mapping[str, np.ndarray]) -> None:
-    """Copy torchvision state-dict tensors into ``model``; each must be used exactly once."""
+def load_torch_weights(
+    model: keras.Model,
+    state_dict: Mapping[str, np.ndarray],
+    torch_name: Callable[[str], str] = _torch_name,
+) -> None:
+    """Copy PyTorch state-dict tensors into ``model``; each must be used exactly once.
+
+    ``torch_name`` maps a Keras layer name to its state-dict prefix (torchvision's layout by
+    default; other ports name their layers as the state dict does).
+    """
     from keras import layers
 
     used: set[str] = set()
@@ -125,7 +133,7 @@ def load_torch_weights(model: keras.Model, state_dict: Mapping[str, np.ndarray])
         return np.asarray(state_dict[key], dtype=np.float32)
 
     for layer in model.layers:
-        prefix = _torch_name(layer.name)
+        prefix = torch_name(layer.name)
         if isinstance(layer, layers.DepthwiseConv2D):
             layer.set_weights([_conv_kernel(take(f"{prefix}.weight"), depthwise=True)])
         elif isinstance(layer, layers.Conv2D):
