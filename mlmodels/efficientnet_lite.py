@@ -245,7 +245,6 @@ class EfficientNetLite0RollupClassifier:
         return engine
 
     def predict(self, images: Sequence[Image.Image]) -> list[Prediction]:
-
         if not images:
             return []
         engine = self._get_engine()
