@@ -80,8 +80,11 @@ def main() -> None:
         p50, p95 = statistics.median(times), percentile(times, 0.95)
         results[label] = {"p50_ms": round(p50, 2), "p95_ms": round(p95, 2)}
         print(f"{label:<22} p50 {p50:7.2f} ms   p95 {p95:7.2f} ms")
-    out = REPO / "bench" / "results" / (
-        f"search-{connection.vendor}-{results['posts']}-{results['date']}.json"
+    out = (
+        REPO
+        / "bench"
+        / "results"
+        / (f"search-{connection.vendor}-{results['posts']}-{results['date']}.json")
     )
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2, ensure_ascii=False))

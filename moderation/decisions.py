@@ -6,7 +6,7 @@ re-applied to stored scores anywhere (services, previews, tests).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -195,6 +195,20 @@ def apply_text_evidence(
     return adjusted, rows
 
 
+def concept_about(key: str, named: Collection[str], concepts: Mapping[str, ConceptInfo]) -> bool:
+    """Whether evidence for concept ``key`` bears on a rule naming ``named``: the concept or
+    one above it (a dog for a rule about animals) is named."""
+    seen: set[str] = set()
+    current: str | None = key
+    while current is not None and current not in seen:
+        if current in named:
+            return True
+        seen.add(current)
+        info = concepts.get(current)
+        current = info.parent if info else None
+    return False
+
+
 def decide_with_text(
     *,
     matches: Sequence[WordMatch],
@@ -223,22 +237,6 @@ def decide_with_text(
         return decision
     named = expr.concepts()
 
-    def about_rule(key: str) -> bool:
-        seen: set[str] = set()
-        current: str | None = key
-        while current is not None and current not in seen:
-            if current in named:
-                return True
-            seen.add(current)
-            info = concepts.get(current)
-            current = info.parent if info else None
-        return False
-
-    for row in decision.explanation["concepts"]:
-        key = row["key"]
-        if key in scores and adjusted[key] != float(scores[key]):
-            row["score"] = round(float(scores[key]), 4)
-            row["by_words"] = True
     shown = [
         {
             **row,
@@ -246,8 +244,17 @@ def decide_with_text(
             "name_en": concepts[row["concept"]].name_en if row["concept"] in concepts else "",
         }
         for row in rows
-        if about_rule(row["concept"])
+        if concept_about(row["concept"], named, concepts)
     ]
+    if not shown:
+        # Words about other concepts change nothing here: the same explanation as without
+        # them, so set-based re-evaluation (services/reevaluate.py) may skip this post.
+        return decision
+    for row in decision.explanation["concepts"]:
+        key = row["key"]
+        if key in scores and adjusted[key] != float(scores[key]):
+            row["score"] = round(float(scores[key]), 4)
+            row["by_words"] = True
     decision.explanation["words"] = [row for row in shown if row["counted"]]
     decision.explanation["words_not_counted"] = [row for row in shown if not row["counted"]]
     return decision

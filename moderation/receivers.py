@@ -13,7 +13,7 @@ from moderation.services import (
     verdicts_evaluate,
 )
 from posts.models import Post
-from posts.signals import post_created, post_hashtags_changed
+from posts.signals import post_caption_changed, post_created, post_hashtags_changed
 
 
 @receiver(post_created, dispatch_uid="moderation.post_created")
@@ -29,4 +29,10 @@ def on_post_hashtags_changed(
     # Verdicts of removed tags go with the tags; new ones are judged from stored scores.
     Verdict.objects.filter(post=post, hashtag__name__in=removed).delete()
     verdicts_create_pending(post=post)
+    verdicts_evaluate(posts=[post])
+
+
+@receiver(post_caption_changed, dispatch_uid="moderation.post_caption_changed")
+def on_post_caption_changed(sender: type[Post], post: Post, **kwargs: Any) -> None:
+    # Caption words are (weak) evidence: judge the post again from stored scores.
     verdicts_evaluate(posts=[post])

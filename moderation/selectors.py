@@ -369,3 +369,22 @@ def post_texts(*, post_ids: list[int]) -> dict[int, PostText]:
 
 def text_extraction_for(*, post: Post) -> TextExtraction | None:
     return TextExtraction.objects.filter(post=post).first()
+
+
+def rules_about_concept(*, key: str) -> list[int]:
+    """Rules whose outcome depends on this concept's score or names: rules naming it or a
+    concept above it (a dog's threshold decides #동물 too). Invalid rules do not."""
+    from moderation.decisions import concept_about
+    from moderation.rules import RuleSyntaxError, parse
+
+    catalog = concept_catalog()
+    names = concept_names(catalog)
+    found = []
+    for rule in Rule.objects.order_by("pk"):
+        try:
+            expr = parse(rule.expression, names)
+        except RuleSyntaxError:
+            continue
+        if concept_about(key, expr.concepts(), catalog):
+            found.append(rule.pk)
+    return found

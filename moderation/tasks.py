@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from moderation import services
 from posts.models import Post
@@ -27,6 +28,15 @@ def classify_post(post_id: int) -> str:
 
 def reevaluate_all_verdicts() -> int:
     return services.verdicts_reevaluate_all()
+
+
+def reevaluate_verdicts(scope: dict[str, Any]) -> int:
+    """``scope``: rules (ids or None for all), hashtags (names), word_keys."""
+    return services.verdicts_reevaluate(
+        rules=scope.get("rules"),
+        hashtags=scope.get("hashtags", ()),
+        word_keys=scope.get("word_keys", ()),
+    ).total
 
 
 def rescore_model_version(version_id: int) -> int:

@@ -110,16 +110,22 @@ def _lookup(index: WordIndex, key: str) -> _Meaning | None:
 MIN_IMAGE_LATIN = 4
 
 
-def match_words(words: Sequence[str], index: WordIndex, source: str) -> list[WordMatch]:
-    """Matches among single words and pairs of neighbouring words joined (spacing variants:
-    "마라 탕", "thực đơn", "nail art"); one match per concept and matched keyword."""
-    found: dict[tuple[str, str], WordMatch] = {}
+def _compared(words: Sequence[str], source: str) -> Iterable[tuple[str, str]]:
+    """Single words and pairs of neighbouring words, as written and in compared form."""
     candidates: list[str] = list(words)
     candidates += [f"{a} {b}" for a, b in pairwise(words)]
     for written in candidates:
         compared = keyword_key(written)
         if source == IMAGE and _LATIN.match(compared) and len(compared) < MIN_IMAGE_LATIN:
             continue
+        yield written, compared
+
+
+def match_words(words: Sequence[str], index: WordIndex, source: str) -> list[WordMatch]:
+    """Matches among single words and pairs of neighbouring words joined (spacing variants:
+    "마라 탕", "thực đơn", "nail art"); one match per concept and matched keyword."""
+    found: dict[tuple[str, str], WordMatch] = {}
+    for written, compared in _compared(words, source):
         meaning = _lookup(index, compared)
         if meaning is not None:
             found.setdefault(
@@ -147,3 +153,24 @@ def post_word_matches(
     for comment in comments:
         matches += match_words(written_words(comment), index, COMMENT)
     return matches
+
+
+def candidate_keys(
+    *, image_words: Sequence[str], caption: str, comments: Iterable[str]
+) -> set[str]:
+    """Every index key a post's words could match (each compared form and, for Korean, its
+    stems without a particle): ``post_word_matches`` finds a match only if one of these keys
+    is in the index. Stored per post, they let a rule change find in SQL the few posts whose
+    words are evidence, without reading every caption again."""
+    keys: set[str] = set()
+    sources = [(image_words, IMAGE), (written_words(caption), CAPTION)]
+    sources += [(written_words(comment), COMMENT) for comment in comments]
+    for words, source in sources:
+        for _, compared in _compared(words, source):
+            keys.add(compared)
+            if _HANGUL.match(compared):
+                for particle in _PARTICLES:
+                    stem = compared[: -len(particle)]
+                    if compared.endswith(particle) and len(stem) >= 2:
+                        keys.add(stem)
+    return keys

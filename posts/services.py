@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from posts.hashtags import InvalidHashtag, normalize_hashtag
 from posts.models import Hashtag, Post, PostHashtag
-from posts.signals import post_created, post_hashtags_changed
+from posts.signals import post_caption_changed, post_created, post_hashtags_changed
 from posts.uploads import UploadRejected, image_clean
 
 
@@ -117,7 +117,9 @@ def post_update(
         except InvalidHashtag as exc:
             raise PostRejected(str(exc), code="hashtags") from exc
     with transaction.atomic():
+        caption_changed = False
         if caption is not None and caption != post.caption:
+            caption_changed = True
             post.caption = caption
             post.save(update_fields=["caption"])
         if names is not None:
@@ -133,6 +135,8 @@ def post_update(
                     added=[name for name in names if name not in old],
                     removed=[tag.name for tag in before if tag.name not in after],
                 )
+        if caption_changed:
+            post_caption_changed.send(sender=Post, post=post)
     return post
 
 

@@ -13,3 +13,7 @@ post_created = Signal()
 # links already hold the new list. Moderation answers it (moderation/receivers.py): the
 # verdicts of `removed` go, `added` ones are judged.
 post_hashtags_changed = Signal()
+
+# Sent inside post_update's transaction when the author changed a post's caption, with
+# `post`. Words in a caption are evidence for some rules, so moderation judges the post again.
+post_caption_changed = Signal()

@@ -31,17 +31,22 @@ from moderation.services.model_versions import (
     model_version_rescore,
     model_version_rollback,
 )
+from moderation.services.reevaluate import (
+    Reevaluation,
+    verdicts_reevaluate,
+    verdicts_reevaluate_all,
+    verdicts_reevaluate_queue,
+)
 from moderation.services.verdicts import (
     verdict_override,
     verdicts_create_pending,
     verdicts_evaluate,
     verdicts_override_bulk,
-    verdicts_reevaluate_all,
-    verdicts_reevaluate_queue,
 )
 
 __all__ = [
     "BackboneMismatch",
+    "Reevaluation",
     "UndoRefused",
     "audit_record",
     "classification_queue",
@@ -66,6 +71,7 @@ __all__ = [
     "verdicts_create_pending",
     "verdicts_evaluate",
     "verdicts_override_bulk",
+    "verdicts_reevaluate",
     "verdicts_reevaluate_all",
     "verdicts_reevaluate_queue",
 ]

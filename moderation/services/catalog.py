@@ -10,13 +10,15 @@ from django.contrib.auth.models import User
 from django.db import models, transaction
 
 from moderation.models import AuditEvent, Concept, KeywordMapping, Rule
+from moderation.selectors import rules_about_concept
 from moderation.services.audit import (
     audit_record,
     concept_snapshot,
     keyword_mapping_snapshot,
     rule_snapshot,
 )
-from moderation.services.verdicts import verdicts_reevaluate_queue
+from moderation.services.reevaluate import verdicts_reevaluate_queue
+from moderation.words import keyword_key
 
 Action = AuditEvent.Action
 M = TypeVar("M", bound=models.Model)
@@ -42,7 +44,7 @@ def _save(
             audit_record(
                 action=action, obj=obj, actor=by, before=before, after=after, reason=reason
             )
-        verdicts_reevaluate_queue()
+        _queue(obj, stored)
     return obj
 
 
@@ -52,8 +54,39 @@ def _delete(
     with transaction.atomic():
         before = snapshot(obj)
         audit_record(action=action, obj=obj, actor=by, before=before, after=None, reason=reason)
+        _queue(obj, obj)
         obj.delete()
-        verdicts_reevaluate_queue()
+
+
+def reevaluation_scope(obj: models.Model, stored: models.Model | None) -> dict[str, Any]:
+    """Which verdicts a change to a rule, mapping or concept can alter, as keyword arguments of
+    ``verdicts_reevaluate``: ``stored`` is the row before the change (None when new)."""
+    if isinstance(obj, Rule):
+        mapped = KeywordMapping.objects.filter(rule=obj).values_list("word", flat=True)
+        words = {obj.keyword, *mapped}
+        if isinstance(stored, Rule):
+            words.add(stored.keyword)
+        return {
+            "rules": [obj.pk] if obj.pk else [],
+            "hashtags": words,
+            "word_keys": {keyword_key(word) for word in words},
+        }
+    if isinstance(obj, KeywordMapping):
+        words = {obj.word} | ({stored.word} if isinstance(stored, KeywordMapping) else set())
+        return {"rules": [], "hashtags": words, "word_keys": {keyword_key(w) for w in words}}
+    if (
+        isinstance(obj, Concept)
+        and isinstance(stored, Concept)
+        and obj is not stored
+        and (obj.key, obj.parent_id) == (stored.key, stored.parent_id)
+    ):
+        return {"rules": rules_about_concept(key=obj.key)}
+    return {"rules": None}  # a concept created, deleted or moved in the tree: everything
+
+
+def _queue(obj: models.Model, stored: models.Model | None) -> None:
+    """Re-evaluate, after commit, the verdicts this change can alter (and only those)."""
+    verdicts_reevaluate_queue(**reevaluation_scope(obj, stored))
 
 
 def rule_save(*, rule: Rule, by: User | None, reason: str = "") -> Rule:

@@ -134,15 +134,19 @@ def model_version_rollback(*, by: User | None = None, reason: str = "") -> Model
     return model_version_activate(version=previous, by=by, reason=reason or "Rollback")
 
 
-def model_version_rescore(*, version_id: int, batch_size: int = 500) -> int:
-    """Score every stored embedding of the version's backbone and refresh verdicts.
-    The network is not run; posts with no embedding for this backbone are queued."""
+def model_version_rescore(*, version_id: int, batch_size: int = 2000) -> int:
+    """Score every stored embedding of the version's backbone, then re-apply the rules to the
+    new scores in one set-based pass. The network is not run; posts with no embedding for
+    this backbone are queued. Verdicts keep the previous scores until the pass ends."""
     from moderation.services.classification import classification_queue, classifications_compute
-    from moderation.services.verdicts import verdicts_evaluate
+    from moderation.services.reevaluate import verdicts_reevaluate
     from posts.models import Post
 
     version = ModelVersion.objects.get(pk=version_id)
     embeddings = Embedding.objects.filter(backbone=version.backbone).order_by("pk")
+    embeddings = embeddings.only("pk", "post_id", "base_scores", "signals", "vector")
+    if version.kind == ModelVersion.Kind.ROLLUP:  # scores come from base_scores alone
+        embeddings = embeddings.defer("vector")
     total = embeddings.count()
     ModelVersion.objects.filter(pk=version_id).update(
         rescore_status=ModelVersion.Rescore.RUNNING, rescore_total=total, rescore_done=0
@@ -157,9 +161,9 @@ def model_version_rescore(*, version_id: int, batch_size: int = 500) -> int:
             last_pk = batch[-1].pk
             with transaction.atomic():
                 classifications_compute(version=version, embeddings=batch)
-                verdicts_evaluate(posts=Post.objects.filter(pk__in=[e.post_id for e in batch]))
             done += len(batch)
             ModelVersion.objects.filter(pk=version_id).update(rescore_done=done)
+        judged = verdicts_reevaluate().total
         missing = Post.objects.exclude(embeddings__backbone=version.backbone)
         queued = 0
         for post in missing.only("pk"):
@@ -170,7 +174,7 @@ def model_version_rescore(*, version_id: int, batch_size: int = 500) -> int:
             rescore_status=ModelVersion.Rescore.FAILED, rescore_message=str(exc)[:300]
         )
         raise
-    message = f"{done} posts rescored from stored embeddings"
+    message = f"{done} posts rescored from stored embeddings, {judged} verdicts re-applied"
     if queued:
         message += f"; {queued} posts without an embedding from {version.backbone} queued"
     ModelVersion.objects.filter(pk=version_id).update(

@@ -10,10 +10,10 @@ from PIL import Image
 
 from mlmodels.base import ImageDecodeError, load_image
 from mlmodels.ocr import OcrError, TesseractReader
-from moderation.models import TextExtraction
+from moderation.models import PostWord, TextExtraction
 from moderation.rules import Expr, RuleSyntaxError, parse
 from moderation.selectors import RuleIndex, post_texts
-from moderation.words import WordMatch, post_word_matches, word_index
+from moderation.words import WordMatch, candidate_keys, post_word_matches, word_index
 from posts.models import Post
 
 logger = logging.getLogger(__name__)
@@ -115,3 +115,26 @@ def text_matches(
         )
         for post_id, t in post_texts(post_ids=post_ids).items()
     }
+
+
+def post_words_store(*, post_ids: list[int]) -> None:
+    """Keep each post's word forms (``PostWord``) in step with its image text, caption and
+    comments; only the difference is written."""
+    if not post_ids:
+        return
+    wanted = {
+        (post_id, key)
+        for post_id, t in post_texts(post_ids=post_ids).items()
+        for key in candidate_keys(image_words=t.image_words, caption=t.caption, comments=t.comments)
+        if len(key) <= PostWord.MAX_KEY
+    }
+    stored = set(PostWord.objects.filter(post_id__in=post_ids).values_list("post_id", "key"))
+    gone = stored - wanted
+    for post_id in {post_id for post_id, _ in gone}:
+        PostWord.objects.filter(
+            post_id=post_id, key__in=[key for pid, key in gone if pid == post_id]
+        ).delete()
+    PostWord.objects.bulk_create(
+        [PostWord(post_id=post_id, key=key) for post_id, key in wanted - stored],
+        ignore_conflicts=True,
+    )

@@ -8,16 +8,13 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
-from django_q.tasks import async_task
 
 from moderation.decisions import ConceptInfo, decide_with_text, decision_margin
 from moderation.models import Classification, ModelVersion, Verdict
 from moderation.rules import Expr, RuleSyntaxError, parse
 from moderation.selectors import RuleIndex, concept_catalog, concept_names, rule_index
-from moderation.services.text import text_matches
+from moderation.services.text import post_words_store, text_matches
 from posts.models import Post, PostHashtag
-
-REEVALUATE_TASK = "moderation.tasks.reevaluate_all_verdicts"
 
 
 def verdicts_create_pending(*, post: Post) -> None:
@@ -117,6 +114,8 @@ def verdicts_judge(
 
 def verdicts_evaluate(*, posts: Iterable[Post], index: RuleIndex | None = None) -> int:
     """Decide every verdict of these posts from stored scores; the model is not run."""
+    posts = list(posts)
+    post_words_store(post_ids=[post.pk for post in posts])
     changed = verdicts_judge(posts=posts, index=index)
     Verdict.objects.bulk_update(
         changed,
@@ -124,22 +123,6 @@ def verdicts_evaluate(*, posts: Iterable[Post], index: RuleIndex | None = None) 
         batch_size=500,
     )
     return len(changed)
-
-
-def verdicts_reevaluate_all(*, batch_size: int = 500) -> int:
-    """Apply the current rules, keywords and thresholds to every post's stored scores."""
-    index = rule_index()
-    total = 0
-    post_ids = list(Post.objects.order_by("pk").values_list("pk", flat=True))
-    for start in range(0, len(post_ids), batch_size):
-        chunk = Post.objects.filter(pk__in=post_ids[start : start + batch_size])
-        total += verdicts_evaluate(posts=chunk, index=index)
-    return total
-
-
-def verdicts_reevaluate_queue() -> None:
-    """A rule, keyword or threshold changed: re-apply everywhere after commit, in the background."""
-    transaction.on_commit(lambda: async_task(REEVALUATE_TASK, group="reevaluate"))
 
 
 def verdict_override(

@@ -13,13 +13,13 @@ from PIL import Image, ImageDraw, ImageFont
 from mlmodels.fake import FakeClassifier
 from mlmodels.ocr import TesseractReader
 from moderation.decisions import apply_text_evidence
-from moderation.models import Concept, TextExtraction, Verdict
+from moderation.models import Concept, PostWord, TextExtraction, Verdict
 from moderation.selectors import posts_relevant_for_hashtag
 from moderation.services import verdicts_evaluate
 from moderation.services.text import NOT_INSTALLED, text_extract
 from moderation.words import CAPTION, IMAGE, WordMatch, keyword_key, match_words, word_index
 from posts.models import Comment, Hashtag, Post
-from posts.services import post_create
+from posts.services import post_create, post_update
 from tests.factories import UserFactory, jpeg_bytes
 
 pytestmark = pytest.mark.django_db
@@ -229,6 +229,17 @@ def test_a_caption_tips_a_photo_that_shows_some_food(django_capture_on_commit_ca
     food = verdict(post, "음식")
     assert food.decision == Verdict.Decision.RELEVANT
     assert [(w["word"], w["source"]) for w in food.explanation["words"]] == [("마라탕", "caption")]
+
+
+def test_editing_the_caption_judges_the_post_again(django_capture_on_commit_callbacks) -> None:
+    some_food = {**NOTHING, "food": round(threshold("food") * 0.6, 4)}
+    post = judged(django_capture_on_commit_callbacks, ["음식"], some_food)
+    assert not verdict(post, "음식").shown
+    with django_capture_on_commit_callbacks(execute=True):
+        post_update(post=post, by=post.author, caption="마라탕 먹방")
+    assert verdict(post, "음식").shown
+    # The caption's words are kept for set-based re-evaluation (services/reevaluate.py).
+    assert PostWord.objects.filter(post=post, key="마라탕").exists()
 
 
 def test_comment_words_are_weak_evidence_too(django_capture_on_commit_callbacks) -> None:

@@ -1,0 +1,170 @@
+"""Rescoring at scale: posts per second when a rule changes, when a threshold changes, for a
+full re-evaluation, and when a model version is activated (scores recomputed from stored
+embeddings, then the rules re-applied).
+
+Usage:
+  DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_1m python bench/rescore.py --posts 1000000
+  python bench/rescore.py --posts 100000          # SQLite in a throw-away folder
+
+Seeds rows with `manage.py seed_bulk N --embeddings` when the database holds fewer posts
+(reused otherwise), then times each change through the same services the admin and the API
+use (the scope a change re-evaluates is the one `catalog.reevaluation_scope` gives). Prints
+figures and writes bench/results/rescore-<vendor>-<posts>-<date>.json.
+
+The model version activated here has heads fitted on the seeded pool of vectors: its scores
+mean nothing, only the time it takes to compute and apply them does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+if "DATABASE_URL" not in os.environ:
+    os.environ.setdefault("TAGLENS_VAR_DIR", tempfile.mkdtemp(prefix="taglens-rescore-"))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+os.environ.setdefault("TAGLENS_Q_SYNC", "true")
+
+import django  # noqa: E402
+
+django.setup()
+
+import numpy as np  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+
+from moderation.models import Concept, Embedding, ModelVersion, Rule, Verdict  # noqa: E402
+from moderation.services import (  # noqa: E402
+    model_version_activate,
+    model_version_register,
+    verdicts_reevaluate,
+)
+from moderation.services.catalog import reevaluation_scope  # noqa: E402
+from posts.models import Post  # noqa: E402
+
+
+def timed(label: str, results: dict[str, Any], posts: int, run: Any) -> Any:
+    started = time.perf_counter()
+    report = run()
+    seconds = time.perf_counter() - started
+    row: dict[str, Any] = {"seconds": round(seconds, 2)}
+    if hasattr(report, "total"):
+        row.update(
+            verdicts=report.total,
+            set_based=report.set_based,
+            post_by_post=report.python,
+            statements=report.statements,
+            verdicts_per_s=round(report.total / seconds) if seconds else None,
+        )
+    row["posts_per_s"] = round(posts / seconds) if seconds else None
+    results[label] = row
+    print(f"{label:<34} {seconds:7.1f} s   " + ", ".join(f"{k} {v}" for k, v in row.items()))
+    return report
+
+
+def change_rule(keyword: str, expression: str) -> Any:
+    rule = Rule.objects.get(keyword=keyword)
+    stored = Rule.objects.get(pk=rule.pk)
+    Rule.objects.filter(pk=rule.pk).update(expression=expression)
+    rule.refresh_from_db()
+    return verdicts_reevaluate(**reevaluation_scope(rule, stored))
+
+
+def change_threshold(key: str, delta: float) -> Any:
+    concept = Concept.objects.get(key=key)
+    stored = Concept.objects.get(pk=concept.pk)
+    Concept.objects.filter(pk=concept.pk).update(threshold=min(1.0, concept.threshold + delta))
+    concept.refresh_from_db()
+    return verdicts_reevaluate(**reevaluation_scope(concept, stored))
+
+
+def bench_heads_version() -> ModelVersion:
+    """Heads over the stored vectors' dimension, fitted to nothing in particular."""
+    from mlmodels.heads import SOURCE_HEAD, ConceptHeads
+
+    active = ModelVersion.objects.get(is_active=True)
+    sample = Embedding.objects.filter(backbone=active.backbone).first()
+    assert sample is not None, "seed_bulk --embeddings stores no embeddings"
+    dim = int(sample.dim)
+    concepts = tuple(sorted(active.concepts))
+    rng = np.random.default_rng(3)
+    heads = ConceptHeads(
+        concepts=concepts,
+        source=dict.fromkeys(concepts, SOURCE_HEAD),
+        mean=np.zeros(dim, dtype=np.float32),
+        scale=np.ones(dim, dtype=np.float32),
+        weights=rng.normal(0, 0.05, (dim, len(concepts))).astype(np.float32),
+        bias=np.zeros(len(concepts), dtype=np.float32),
+        signal_keys=(),
+        backbone=active.backbone,
+        thresholds=dict.fromkeys(concepts, 0.5),
+    )
+    name = f"bench-heads-{dt.datetime.now():%H%M%S}"
+    return model_version_register(
+        name=name,
+        backbone=active.backbone,
+        concepts=list(concepts),
+        heads=heads.to_bytes(),
+        thresholds={},
+        metrics={},
+        training={"source": "bench/rescore.py: fitted to nothing; for timing only"},
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--posts", type=int, default=100_000)
+    parser.add_argument("--skip-activation", action="store_true")
+    args = parser.parse_args()
+    call_command("migrate", verbosity=0)
+    have = Post.objects.count()
+    results: dict[str, Any] = {"date": dt.date.today().isoformat(), "database": connection.vendor}
+    if have < args.posts:
+        started = time.perf_counter()
+        call_command("seed_bulk", args.posts - have, embeddings=True, force=True)
+        results["seed_seconds"] = round(time.perf_counter() - started, 1)
+    posts = Post.objects.count()
+    results["posts"] = posts
+    results["verdicts"] = Verdict.objects.count()
+    print(f"{posts} posts, {results['verdicts']} verdicts ({connection.vendor})")
+    timed("full re-evaluation (every rule)", results, posts, verdicts_reevaluate)
+    timed("rule #카페 = beverage", results, posts, lambda: change_rule("카페", "beverage"))
+    timed(
+        "rule #카페 = food or beverage",
+        results,
+        posts,
+        lambda: change_rule("카페", "food or beverage"),
+    )
+    timed("threshold of food +0.05", results, posts, lambda: change_threshold("food", 0.05))
+    timed("threshold of food -0.05", results, posts, lambda: change_threshold("food", -0.05))
+    if not args.skip_activation:
+        previous = ModelVersion.objects.get(is_active=True)
+        version = bench_heads_version()
+        # TAGLENS_Q_SYNC: the rescoring task activation queues runs inline.
+        timed(
+            "activate a model version (rescore)",
+            results,
+            posts,
+            lambda: model_version_activate(version=version, reason="bench/rescore.py"),
+        )
+        ModelVersion.objects.filter(pk=version.pk).update(is_active=False)
+        ModelVersion.objects.filter(pk=previous.pk).update(is_active=True)
+        results["rescore_message"] = ModelVersion.objects.get(pk=version.pk).rescore_message
+        timed("re-evaluation back on the old version", results, posts, verdicts_reevaluate)
+    out = REPO / "bench" / "results" / f"rescore-{connection.vendor}-{posts}-{results['date']}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2, ensure_ascii=False))
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()

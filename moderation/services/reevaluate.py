@@ -1,0 +1,332 @@
+"""Set-based re-evaluation: a changed rule, keyword mapping or threshold is applied to every
+stored verdict by a few SQL statements per rule, not by a Python loop over posts.
+
+For each rule the database computes, from the active model version's stored scores, the same
+decision, margin and explanation as the Python path (``verdicts_judge``; the SQL is built by
+:mod:`moderation.rules_sql`). Two kinds of post still go through the Python path, found by
+SQL and few: posts whose words (image text, caption, comments) are evidence for the rule's
+concepts, and classified posts with no scores from the active version yet.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+from django_q.tasks import async_task
+
+from moderation.decisions import ConceptInfo, concept_about
+from moderation.models import Classification, ModelVersion, PostWord, Rule, Verdict
+from moderation.rules import Expr, RuleSyntaxError, parse
+from moderation.rules_sql import Dialect, compile_rule
+from moderation.selectors import RuleIndex, concept_catalog, concept_names, rule_index
+from moderation.services.verdicts import verdicts_evaluate
+from moderation.words import keyword_key, word_index
+from posts.models import Hashtag, Post
+
+logger = logging.getLogger(__name__)
+
+PYTHON_BATCH = 500
+
+
+@dataclass
+class Reevaluation:
+    """What one re-evaluation did."""
+
+    set_based: int = 0  # verdicts written by the per-rule statements
+    python: int = 0  # verdicts judged post by post (words as evidence, scores missing)
+    statements: int = 0
+    seconds: float = 0.0
+    hashtag_ids: set[int] = field(default_factory=set)
+
+    @property
+    def total(self) -> int:
+        return self.set_based + self.python
+
+
+def _q(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+V, P, C = (_q(m._meta.db_table) for m in (Verdict, Post, Classification))
+
+
+def _ids(values: Iterable[int]) -> str:
+    return ", ".join(str(int(v)) for v in sorted(set(values))) or "NULL"
+
+
+class _Run:
+    def __init__(self) -> None:
+        self.report = Reevaluation()
+        self.now = timezone.now()
+        self.catalog: dict[str, ConceptInfo] = concept_catalog()
+        self.names = concept_names(self.catalog)
+        self.index: RuleIndex = rule_index()
+        self.active = ModelVersion.objects.filter(is_active=True).first()
+        self.dialect = Dialect(connection.vendor)
+        self.parsed: dict[str, Expr | None] = {}
+        self.errors: dict[str, RuleSyntaxError] = {}
+        for keyword, rule in self.index.rules.items():
+            try:
+                self.parsed[keyword] = parse(rule.expression, self.names)
+            except RuleSyntaxError as exc:
+                self.parsed[keyword], self.errors[keyword] = None, exc
+        mappings = {word: rule.keyword for word, rule in self.index.mappings.items()}
+        self.words = word_index(self.parsed, mappings)
+
+    # -- the statements -------------------------------------------------------------------
+
+    def execute(self, sql: str, params: list[Any]) -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            count = int(cursor.rowcount)
+            if count < 0 and connection.vendor == "sqlite":
+                # Python's sqlite3 counts rows only for statements that start with UPDATE.
+                cursor.execute("SELECT changes()")
+                count = int(cursor.fetchone()[0])
+        self.report.statements += 1
+        return count
+
+    def assign_rule(self, rule: Rule | None, hashtag_ids: Collection[int]) -> None:
+        """Point the verdicts of these hashtags at the rule that now judges them."""
+        if not hashtag_ids:
+            return
+        rows = Verdict.objects.filter(hashtag_id__in=hashtag_ids)
+        if rule is None:
+            rows.filter(rule__isnull=False).update(rule=None)
+        else:
+            rows.filter(~Q(rule=rule) | Q(rule__isnull=True)).update(rule=rule)
+        self.report.statements += 1
+
+    def python_judge(self, post_ids: Iterable[int]) -> None:
+        ids = sorted(set(post_ids))
+        for start in range(0, len(ids), PYTHON_BATCH):
+            chunk = Post.objects.filter(pk__in=ids[start : start + PYTHON_BATCH])
+            self.report.python += verdicts_evaluate(posts=chunk, index=self.index)
+
+    def python_posts(self, where: Q, word_keys: Collection[str]) -> set[int]:
+        """Classified posts under `where` that the statements cannot judge: no scores from
+        the active version, or words that are evidence for this rule."""
+        needs: Any = ~Exists(
+            Classification.objects.filter(post_id=OuterRef("post_id"), model_version=self.active)
+        )
+        if word_keys:
+            needs |= Exists(
+                PostWord.objects.filter(post_id=OuterRef("post_id"), key__in=list(word_keys))
+            )
+        rows = Verdict.objects.filter(where, post__status=Post.Status.CLASSIFIED).filter(needs)
+        return set(rows.values_list("post_id", flat=True).distinct())
+
+    def judged_rows(self, where: str, word_keys: Collection[str], columns: str) -> str:
+        """The SELECT of verdicts the statement judges, joined to their current scores."""
+        assert self.active is not None
+        words = ""
+        if word_keys:
+            keys = ", ".join(self.dialect.text(key) for key in sorted(word_keys))
+            words = (
+                f" AND NOT EXISTS (SELECT 1 FROM {_q(PostWord._meta.db_table)} w "
+                f"WHERE w.post_id = v.post_id AND w.{_q('key')} IN ({keys}))"
+            )
+        return (
+            f"SELECT v.id AS vid, v.hashtag_id AS tag, c.id AS cid{columns} "
+            f"FROM {V} v JOIN {P} p ON p.id = v.post_id "
+            f"JOIN {C} c ON c.post_id = v.post_id AND c.model_version_id = {int(self.active.pk)} "
+            f"WHERE {where} AND p.status = 'classified'{words}"
+        )
+
+    def constant(
+        self, where: str, decision: str, explanation: dict[str, str], shown_default: bool
+    ) -> int:
+        """Verdicts whose outcome does not depend on scores: no rule, or an invalid rule."""
+        if self.active is None:
+            return 0
+        d = self.dialect
+        sql = (
+            f"WITH judged AS ({self.judged_rows(where, (), '')}) "
+            f"UPDATE {V} SET decision = {d.text(decision)}, "
+            f"explanation = {d.json_const(explanation)}, margin = NULL, "
+            f"shown = COALESCE(override, {'TRUE' if shown_default else 'FALSE'}), "
+            "classification_id = judged.cid, decided_at = %s "
+            f"FROM judged WHERE {V}.id = judged.vid"
+        )
+        return self.execute(sql, [self.now])
+
+    def rule_statement(
+        self, rule: Rule, expr: Expr, hashtag_ids: Collection[int], word_keys: Collection[str]
+    ) -> int:
+        assert self.active is not None
+        d = self.dialect
+        mapped = {
+            tag_id: name
+            for tag_id, name in Hashtag.objects.filter(pk__in=hashtag_ids).values_list("pk", "name")
+            if name != rule.keyword
+        }
+        via = d.text(None)
+        if mapped:
+            whens = " ".join(f"WHEN {int(k)} THEN {d.text(v)}" for k, v in sorted(mapped.items()))
+            via = f"(CASE tag {whens} ELSE {d.text(None)} END)"
+        compiled = compile_rule(
+            dialect=d,
+            expr=expr,
+            concepts=self.catalog,
+            scores="c.scores",
+            result_alias="res",
+            rule_keyword=rule.keyword,
+            via=via,
+            model_version=self.active.name,
+        )
+        scores = "".join(f", {sql} AS {alias}" for alias, sql in compiled.score_columns.items())
+        presence = ", ".join(
+            f"{sql} AS {alias}" for alias, sql in compiled.presence_columns.items()
+        )
+        base = self.judged_rows(f"v.hashtag_id IN ({_ids(hashtag_ids)})", word_keys, scores)
+        sql = (
+            f"WITH scored AS ({base}), "
+            f"present AS (SELECT scored.*{', ' + presence if presence else ''} FROM scored), "
+            f"judged AS (SELECT present.*, {compiled.result} AS res FROM present) "
+            f"UPDATE {V} SET decision = {compiled.decision}, "
+            "shown = COALESCE(override, res IS TRUE), "
+            f"margin = {compiled.margin}, explanation = {compiled.explanation}, "
+            "classification_id = judged.cid, decided_at = %s "
+            f"FROM judged WHERE {V}.id = judged.vid"
+        )
+        return self.execute(sql, [self.now])
+
+    def evidence_keys(self, expr: Expr) -> set[str]:
+        """Word forms that are evidence for this rule's concepts (or concepts under them)."""
+        named = expr.concepts()
+        return {
+            key
+            for key, meaning in self.words.items()
+            if concept_about(meaning.concept, named, self.catalog)
+        }
+
+    # -- a group of hashtags judged by one rule (or none) ----------------------------------
+
+    def judge_group(self, rule: Rule | None, hashtag_ids: Collection[int]) -> None:
+        if not hashtag_ids:
+            return
+        with transaction.atomic():
+            self.assign_rule(rule, hashtag_ids)
+            where = Q(hashtag_id__in=hashtag_ids)
+            in_sql = f"v.hashtag_id IN ({_ids(hashtag_ids)})"
+            expr = self.parsed.get(rule.keyword) if rule is not None else None
+            if rule is None:
+                self.report.set_based += self.constant(
+                    in_sql,
+                    Verdict.Decision.NO_RULE,
+                    {"reason": "No rule judges this hashtag; it is not filtered."},
+                    shown_default=True,
+                )
+                keys: set[str] = set()
+            elif expr is None:
+                reason = f"Rule #{rule.keyword} is invalid: {self.errors[rule.keyword]}"
+                self.report.set_based += self.constant(
+                    in_sql, Verdict.Decision.UNKNOWN, {"reason": reason}, shown_default=False
+                )
+                keys = set()
+            else:
+                keys = self.evidence_keys(expr)
+                if self.active is not None:
+                    self.report.set_based += self.rule_statement(rule, expr, hashtag_ids, keys)
+            self.python_judge(self.python_posts(where, keys))
+        self.report.hashtag_ids.update(hashtag_ids)
+
+
+def verdicts_reevaluate(
+    *,
+    rules: Collection[int] | None = None,
+    hashtags: Collection[str] = (),
+    word_keys: Collection[str] = (),
+) -> Reevaluation:
+    """Re-apply rules, keyword mappings and thresholds to stored scores; the model is not run.
+
+    ``rules`` (ids) limits the work to the hashtags those rules judge now or judged before,
+    plus ``hashtags`` (names whose rule may have changed) and the posts whose words include
+    one of ``word_keys`` (a keyword mapping changed); ``rules=None`` re-applies everything.
+    """
+    started = time.perf_counter()
+    run = _Run()
+    resolution: dict[str, Rule] = {**run.index.mappings, **run.index.rules}
+    if rules is None:
+        names = set(resolution)
+    else:
+        wanted = set(rules)
+        names = {name for name, rule in resolution.items() if rule.pk in wanted} | set(hashtags)
+        before = Verdict.objects.filter(rule_id__in=wanted).values("hashtag_id").distinct()
+        names |= set(Hashtag.objects.filter(pk__in=before).values_list("name", flat=True))
+        # A rule's words are evidence only while it names one concept: its changes can alter
+        # verdicts under other rules of posts whose words name it.
+        own = {name for name, rule in resolution.items() if rule.pk in wanted}
+        word_keys = {*word_keys, *(keyword_key(name) for name in own)}
+    tags = dict(Hashtag.objects.filter(name__in=names).values_list("name", "pk"))
+    groups: dict[int | None, list[int]] = {}
+    by_pk = {rule.pk: rule for rule in resolution.values()}
+    for name, tag_id in tags.items():
+        rule = resolution.get(name)
+        groups.setdefault(rule.pk if rule else None, []).append(tag_id)
+    for rule_pk, tag_ids in sorted(groups.items(), key=lambda item: item[0] or 0):
+        run.judge_group(by_pk[rule_pk] if rule_pk is not None else None, tag_ids)
+    if rules is None:
+        _judge_unruled(run, exclude=set(tags.values()))
+    if word_keys:
+        posts = PostWord.objects.filter(key__in=list(word_keys)).values_list("post_id", flat=True)
+        run.python_judge(posts.distinct())
+    run.report.seconds = time.perf_counter() - started
+    logger.info(
+        "Re-evaluated %d verdicts (%d set-based in %d statements, %d post by post) in %.1f s.",
+        run.report.total,
+        run.report.set_based,
+        run.report.statements,
+        run.report.python,
+        run.report.seconds,
+    )
+    return run.report
+
+
+def _judge_unruled(run: _Run, *, exclude: set[int]) -> None:
+    """Every verdict of a hashtag no rule judges (full re-evaluation only)."""
+    with transaction.atomic():
+        stale = Verdict.objects.filter(rule__isnull=False)
+        if exclude:
+            stale = stale.exclude(hashtag_id__in=exclude)
+        stale.update(rule=None)
+        unchanged = "v.decision = 'no_rule' AND COALESCE(v.classification_id = c.id, FALSE)"
+        where = f"v.rule_id IS NULL AND NOT ({unchanged})"
+        run.report.set_based += run.constant(
+            where,
+            Verdict.Decision.NO_RULE,
+            {"reason": "No rule judges this hashtag; it is not filtered."},
+            shown_default=True,
+        )
+        run.python_judge(run.python_posts(Q(rule__isnull=True), ()))
+
+
+REEVALUATE_TASK = "moderation.tasks.reevaluate_verdicts"
+
+
+def verdicts_reevaluate_all() -> int:
+    """Apply the current rules, keywords and thresholds to every post's stored scores."""
+    return verdicts_reevaluate().total
+
+
+def verdicts_reevaluate_queue(
+    *,
+    rules: Collection[int] | None = None,
+    hashtags: Collection[str] = (),
+    word_keys: Collection[str] = (),
+) -> None:
+    """A rule, keyword or threshold changed: re-apply it after commit, in the background.
+    The scope is as in :func:`verdicts_reevaluate`; ``rules=None`` is everything."""
+    scope = {
+        "rules": sorted(rules) if rules is not None else None,
+        "hashtags": sorted(hashtags),
+        "word_keys": sorted(word_keys),
+    }
+    transaction.on_commit(lambda: async_task(REEVALUATE_TASK, scope, group="reevaluate"))
