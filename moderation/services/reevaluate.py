@@ -32,7 +32,7 @@ from posts.models import Hashtag, Post
 
 logger = logging.getLogger(__name__)
 
-PYTHON_BATCH = 500
+PYTHON_BATCH = 2000
 
 
 @dataclass
