@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from moderation.decisions import ConceptInfo
@@ -16,6 +16,7 @@ from moderation.models import (
     Classification,
     Concept,
     Embedding,
+    HashtagStats,
     KeywordMapping,
     Rule,
     TextExtraction,
@@ -79,7 +80,8 @@ def hashtag_lookup(raw: str) -> Hashtag | None:
         name = normalize_hashtag(raw)
     except InvalidHashtag:
         return None
-    return Hashtag.objects.filter(name=name).first()
+    # With its maintained counts (hashtag_summary reads them without another query).
+    return Hashtag.objects.select_related("stats").filter(name=name).first()
 
 
 def posts_relevant_for_hashtag(*, hashtag: Hashtag) -> QuerySet[Post]:
@@ -99,16 +101,36 @@ class HashtagSummary:
 
 
 def hashtag_summary(*, hashtag: Hashtag) -> HashtagSummary:
-    counts = Verdict.objects.filter(hashtag=hashtag).aggregate(
-        n_shown=Count("id", filter=Q(shown=True)),
-        n_pending=Count("id", filter=Q(shown=False, decision=Verdict.Decision.PENDING)),
-        n_total=Count("id"),
+    """The maintained counts (HashtagStats): one row, however many posts the tag has."""
+    try:
+        stats = hashtag.stats
+    except HashtagStats.DoesNotExist:
+        return HashtagSummary(shown=0, hidden=0, pending=0)
+    return HashtagSummary(shown=stats.shown, hidden=stats.hidden, pending=stats.pending)
+
+
+def hashtag_counts_aggregate(*, hashtag_ids: list[int] | None = None) -> dict[int, HashtagSummary]:
+    """The same counts computed from the verdicts (what hashtag_counts_refresh stores)."""
+    verdicts = Verdict.objects.all()
+    if hashtag_ids is not None:
+        verdicts = verdicts.filter(hashtag_id__in=hashtag_ids)
+    rows = (
+        verdicts.order_by()
+        .values("hashtag_id")
+        .annotate(
+            n_total=Count("hashtag"),
+            n_shown=Count("hashtag", filter=Q(shown=True)),
+            n_pending=Count("hashtag", filter=Q(shown=False, decision=Verdict.Decision.PENDING)),
+        )
     )
-    return HashtagSummary(
-        shown=counts["n_shown"],
-        pending=counts["n_pending"],
-        hidden=counts["n_total"] - counts["n_shown"] - counts["n_pending"],
-    )
+    return {
+        row["hashtag_id"]: HashtagSummary(
+            shown=row["n_shown"],
+            pending=row["n_pending"],
+            hidden=row["n_total"] - row["n_shown"] - row["n_pending"],
+        )
+        for row in rows
+    }
 
 
 def post_with_verdicts(*, post_id: int) -> Post | None:
@@ -141,16 +163,19 @@ def posts_list() -> QuerySet[Post]:
 
 
 def hashtags_popular(*, limit: int = 20) -> QuerySet[Hashtag]:
+    """Most shown posts first, from the maintained counts (index hashtagstats_popular)."""
     return (
-        Hashtag.objects.annotate(shown_count=Count("verdicts", filter=Q(verdicts__shown=True)))
-        .filter(shown_count__gt=0)
-        .order_by("-shown_count", "name")[:limit]
+        Hashtag.objects.filter(stats__shown__gt=0)
+        .annotate(shown_count=F("stats__shown"))
+        .order_by("-stats__shown", "name")[:limit]
     )
 
 
 def posts_recent_shown(*, limit: int = 12) -> QuerySet[Post]:
-    shown_ids = Verdict.objects.filter(shown=True).values("post_id")
-    return Post.objects.filter(pk__in=shown_ids).order_by("-created_at", "-id")[:limit]
+    """The newest posts shown under at least one of their hashtags: walks the newest posts
+    and stops at `limit` (most posts are shown under some tag), never every verdict."""
+    shown = Verdict.objects.filter(post=OuterRef("pk"), shown=True)
+    return Post.objects.filter(Exists(shown)).order_by("-created_at", "-id")[:limit]
 
 
 def concepts_for_display() -> QuerySet[Concept]:

@@ -138,6 +138,7 @@ def model_version_rescore(*, version_id: int, batch_size: int = 500) -> int:
     """Score every stored embedding of the version's backbone and refresh verdicts.
     The network is not run; posts with no embedding for this backbone are queued."""
     from moderation.services.classification import classification_queue, classifications_compute
+    from moderation.services.counts import hashtag_counts_refresh
     from moderation.services.verdicts import verdicts_evaluate
     from posts.models import Post
 
@@ -157,15 +158,20 @@ def model_version_rescore(*, version_id: int, batch_size: int = 500) -> int:
             last_pk = batch[-1].pk
             with transaction.atomic():
                 classifications_compute(version=version, embeddings=batch)
-                verdicts_evaluate(posts=Post.objects.filter(pk__in=[e.post_id for e in batch]))
+                verdicts_evaluate(
+                    posts=Post.objects.filter(pk__in=[e.post_id for e in batch]),
+                    refresh_counts=False,
+                )
             done += len(batch)
             ModelVersion.objects.filter(pk=version_id).update(rescore_done=done)
+        hashtag_counts_refresh()  # once, not per batch: a batch touches most hashtags
         missing = Post.objects.exclude(embeddings__backbone=version.backbone)
         queued = 0
         for post in missing.only("pk"):
             classification_queue(post=post)
             queued += 1
     except Exception as exc:
+        hashtag_counts_refresh()  # the batches done before the failure changed verdicts
         ModelVersion.objects.filter(pk=version_id).update(
             rescore_status=ModelVersion.Rescore.FAILED, rescore_message=str(exc)[:300]
         )
