@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Value
 from django.utils import timezone
 
 from moderation.decisions import ConceptInfo
@@ -22,6 +22,7 @@ from moderation.models import (
     TextExtraction,
     Verdict,
 )
+from moderation.pagination import SearchCursor
 from posts.hashtags import InvalidHashtag, normalize_hashtag
 from posts.models import Comment, Hashtag, Post
 
@@ -84,13 +85,66 @@ def hashtag_lookup(raw: str) -> Hashtag | None:
     return Hashtag.objects.select_related("stats").filter(name=name).first()
 
 
-def posts_relevant_for_hashtag(*, hashtag: Hashtag) -> QuerySet[Post]:
-    """The one query behind the search page and the search API: shown posts, newest first."""
-    return (
-        Post.objects.filter(verdicts__hashtag=hashtag, verdicts__shown=True)
-        .select_related("author")
-        .order_by("-created_at", "-id")
+@dataclass(frozen=True)
+class SearchPage:
+    """One page of a hashtag's shown posts, newest first, and where its neighbours start."""
+
+    posts: list[Post]
+    next: SearchCursor | None  # older posts; None on the last page
+    previous: SearchCursor | None  # newer posts; None on the first page
+    is_first: bool  # the newest posts (reached without a cursor, or back at the top)
+
+
+def posts_relevant_for_hashtag(
+    *, hashtag: Hashtag, cursor: SearchCursor | None = None, size: int | None = None
+) -> SearchPage:
+    """The one read behind the search page and the search API: a page of the posts shown
+    under the hashtag, newest first. Two queries whatever the tag's size or the page's depth:
+    a walk of the `verdict_search` index (hashtag, shown, -post_created_at, -post) from the
+    cursor, size + 1 rows (no OFFSET, no COUNT), then the page's posts with their authors."""
+    size = size or settings.TAGLENS_PAGE_SIZE
+    # `= true`, not Django's bare `WHERE shown`: SQLite uses an index column only when it is
+    # compared, and without it sorts all the tag's verdicts for every page.
+    shown = Verdict.objects.filter(hashtag=hashtag, shown=Value(True))
+    if cursor is not None and not cursor.older:
+        # The previous page: the `size` positions just newer than the cursor, read upwards.
+        newer = shown.filter(post_created_at__gte=cursor.created_at).filter(
+            Q(post_created_at__gt=cursor.created_at) | Q(post_id__gt=cursor.post_id)
+        )
+        keys = _page_keys(newer.order_by("post_created_at", "post_id"), size + 1)
+        if len(keys) > size:
+            keys = keys[:size][::-1]
+            return SearchPage(
+                posts=_posts_in_order(keys),
+                next=SearchCursor(*keys[-1], older=True),
+                previous=SearchCursor(*keys[0], older=False),
+                is_first=False,
+            )
+        cursor = None  # back at the top: the first page itself, so pages line up again
+    older = shown.order_by("-post_created_at", "-post_id")
+    if cursor is not None:
+        # `<=` bounds the index range; the OR only drops rows of the same instant.
+        older = older.filter(post_created_at__lte=cursor.created_at).filter(
+            Q(post_created_at__lt=cursor.created_at) | Q(post_id__lt=cursor.post_id)
+        )
+    keys = _page_keys(older, size + 1)
+    page = keys[:size]
+    return SearchPage(
+        posts=_posts_in_order(page),
+        next=SearchCursor(*page[-1], older=True) if len(keys) > size else None,
+        previous=SearchCursor(*page[0], older=False) if cursor is not None and page else None,
+        is_first=cursor is None,
     )
+
+
+def _page_keys(verdicts: QuerySet[Verdict], limit: int) -> list[tuple[dt.datetime, int]]:
+    return list(verdicts.values_list("post_created_at", "post_id")[:limit])
+
+
+def _posts_in_order(keys: list[tuple[dt.datetime, int]]) -> list[Post]:
+    found = Post.objects.select_related("author").order_by().in_bulk([pk for _, pk in keys])
+    # A post deleted between the two queries is simply left out.
+    return [found[post_id] for _, post_id in keys if post_id in found]
 
 
 @dataclass(frozen=True)
