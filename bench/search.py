@@ -13,8 +13,9 @@ Seeds with `manage.py seed_bulk` when the database holds fewer posts than asked 
 already-seeded database of the right size is reused as it is), then times requests
 in-process through Django's test client (view, queries and template; no network): the first
 page of the most popular tag, the page reached by following `next` --deep times, a rare tag,
-the same for the search API, and the home page. Prints p50/p95 and the SQL queries of one
-request per kind; writes bench/results/search-<vendor>-<posts>-<date>.json.
+the same for the search API, and the home page. Prints p50/p95 of the whole request and of
+the time it spent in the database, and its number of SQL queries; writes
+bench/results/search-<vendor>-<posts>-<date>.json.
 """
 
 from __future__ import annotations
@@ -119,34 +120,41 @@ def main() -> None:
         f"{connection.vendor}, {results['posts']} posts, {results['verdicts']} verdicts "
         f"(#{POPULAR}: {results['popular tag verdicts']}, #{RARE}: {results['rare tag verdicts']})"
     )
-    queries: list[str] = []
+    queries: list[float] = []  # seconds spent in the database, one entry per query
 
-    def count(execute: Any, sql: str, *rest: Any) -> Any:
-        queries.append(sql)
-        return execute(sql, *rest)
+    def timed(execute: Any, *query: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return execute(*query)
+        finally:
+            queries.append(time.perf_counter() - start)
 
     for label, (url, params) in kinds.items():
         for _ in range(3):
             client.get(url, params)  # warm caches and connections
-        queries.clear()
-        with connection.execute_wrapper(count):
-            response = client.get(url, params)
-        assert response.status_code == 200, (label, response.status_code)
-        times = []
-        for _ in range(args.repeat):
-            start = time.perf_counter()
-            response = client.get(url, params)
-            times.append((time.perf_counter() - start) * 1000)
-            assert response.status_code == 200, (label, response.status_code)
+        times, in_database, counts = [], [], set()
+        with connection.execute_wrapper(timed):
+            for _ in range(args.repeat):
+                queries.clear()
+                start = time.perf_counter()
+                response = client.get(url, params)
+                times.append((time.perf_counter() - start) * 1000)
+                assert response.status_code == 200, (label, response.status_code)
+                in_database.append(sum(queries) * 1000)
+                counts.add(len(queries))
         row = {
             "p50_ms": round(statistics.median(times), 2),
             "p95_ms": round(percentile(times, 0.95), 2),
-            "queries": len(queries),
+            # The part of each request spent waiting for the database (queries and commits).
+            "db_p50_ms": round(statistics.median(in_database), 2),
+            "db_p95_ms": round(percentile(in_database, 0.95), 2),
+            "queries": sorted(counts),
         }
         results["kinds"][label] = row
         print(
-            f"{label:<24} p50 {row['p50_ms']:7.2f} ms   p95 {row['p95_ms']:7.2f} ms   "
-            f"{row['queries']} queries"
+            f"{label:<24} p50 {row['p50_ms']:6.1f} ms  p95 {row['p95_ms']:6.1f} ms   "
+            f"database p50 {row['db_p50_ms']:5.1f} ms  p95 {row['db_p95_ms']:5.1f} ms   "
+            f"{'/'.join(map(str, row['queries']))} queries"
         )
     name = f"search-{connection.vendor}-{results['posts']}-{results['date']}.json"
     out = REPO / "bench" / "results" / name
