@@ -217,11 +217,35 @@ class Verdict(models.Model):
         indexes = [
             models.Index(
                 fields=["hashtag", "shown", "-post_created_at", "-post"], name="verdict_search"
-            )
+            ),
+            # hashtag_counts_refresh counts a tag's verdicts from this index alone.
+            models.Index(fields=["hashtag", "shown", "decision"], name="verdict_counts"),
         ]
 
     def __str__(self) -> str:
         return f"{self.post_id} #{self.hashtag_id}: {self.decision}"
+
+
+class HashtagStats(models.Model):
+    """How many of a hashtag's posts are shown, hidden and pending, kept up to date by
+    `services.hashtag_counts_refresh` whenever verdicts change, so the tag and home pages read
+    one row instead of counting the tag's verdicts (docs/scaling.md, "Search at scale")."""
+
+    hashtag = models.OneToOneField(
+        Hashtag, on_delete=models.CASCADE, primary_key=True, related_name="stats"
+    )
+    shown = models.PositiveIntegerField(default=0)
+    hidden = models.PositiveIntegerField(default=0)
+    pending = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name_plural = "hashtag stats"
+        indexes = [models.Index(fields=["-shown", "hashtag"], name="hashtagstats_popular")]
+
+    def __str__(self) -> str:
+        return (
+            f"#{self.hashtag_id}: {self.shown} shown, {self.hidden} hidden, {self.pending} pending"
+        )
 
 
 class TextExtraction(models.Model):

@@ -1,14 +1,16 @@
-"""Moderation's side of the posts floor's named hooks (posts.signals)."""
+"""Moderation's side of the posts floor's named hooks (posts.signals), and of post deletion."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.db.models.signals import pre_delete
 from django.dispatch import receiver
 
 from moderation.models import Verdict
 from moderation.services import (
     classification_queue,
+    hashtag_counts_refresh_on_commit,
     verdicts_create_pending,
     verdicts_evaluate,
 )
@@ -27,7 +29,9 @@ def on_post_hashtags_changed(
     sender: type[Post], post: Post, added: list[str], removed: list[str], **kwargs: Any
 ) -> None:
     # Verdicts of removed tags go with the tags; new ones are judged from stored scores.
-    Verdict.objects.filter(post=post, hashtag__name__in=removed).delete()
+    gone = Verdict.objects.filter(post=post, hashtag__name__in=removed)
+    hashtag_counts_refresh_on_commit(hashtag_ids=gone.values_list("hashtag_id", flat=True))
+    gone.delete()
     verdicts_create_pending(post=post)
     verdicts_evaluate(posts=[post])
 
@@ -36,3 +40,11 @@ def on_post_hashtags_changed(
 def on_post_caption_changed(sender: type[Post], post: Post, **kwargs: Any) -> None:
     # Caption words are (weak) evidence: judge the post again from stored scores.
     verdicts_evaluate(posts=[post])
+
+
+@receiver(pre_delete, sender=Post, dispatch_uid="moderation.post_deleted")
+def on_post_deleted(sender: type[Post], instance: Post, **kwargs: Any) -> None:
+    # The verdicts go with the post (cascade); its hashtags are counted again after commit.
+    hashtag_counts_refresh_on_commit(
+        hashtag_ids=Verdict.objects.filter(post=instance).values_list("hashtag_id", flat=True)
+    )

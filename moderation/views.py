@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from django.conf import settings
-from django.core.paginator import Paginator
+from urllib.parse import urlencode
+
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from moderation import selectors
+from moderation.pagination import InvalidCursor, SearchCursor, page_request
 from posts.hashtags import InvalidHashtag, normalize_hashtag
 from posts.services import hashtag_search_record
 
@@ -44,22 +45,35 @@ def explore_tag(request: HttpRequest, tag: str) -> HttpResponse:
         )
     if name != tag:
         return redirect(reverse("explore-tag", kwargs={"tag": name}))
+    try:
+        asked = page_request(request.GET)
+    except InvalidCursor as exc:
+        return render(
+            request,
+            "moderation/search_error.html",
+            {"query": name, "error": exc, "newest": reverse("explore-tag", kwargs={"tag": name})},
+            status=400,
+        )
     hashtag = selectors.hashtag_lookup(name)
     context: dict[str, object] = {"tag": name, "hashtag": hashtag}
     if hashtag is not None:
-        if request.GET.get("page", "1") == "1":  # a search, not a step through its pages
+        if asked.is_new_search:
             hashtag_search_record(hashtag=hashtag)
         rule, via = selectors.rule_index_for(name)
-        page = Paginator(
-            selectors.posts_relevant_for_hashtag(hashtag=hashtag), settings.TAGLENS_PAGE_SIZE
-        ).get_page(request.GET.get("page"))
+        page = selectors.posts_relevant_for_hashtag(hashtag=hashtag, cursor=asked.cursor)
         context.update(
             page=page,
+            next_url=_cursor_query(page.next),
+            previous_url=_cursor_query(page.previous),
             summary=selectors.hashtag_summary(hashtag=hashtag),
             rule=rule,
             via=via,
         )
     return render(request, "moderation/explore_tag.html", context)
+
+
+def _cursor_query(cursor: SearchCursor | None) -> str | None:
+    return "?" + urlencode({"cursor": cursor.encode()}) if cursor is not None else None
 
 
 def post_detail(request: HttpRequest, post_id: int) -> HttpResponse:

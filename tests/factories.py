@@ -15,6 +15,7 @@ from PIL import Image
 
 from moderation.models import Verdict
 from moderation.permissions import MODERATORS_GROUP
+from moderation.services import hashtag_counts_refresh
 from posts.models import Hashtag, Post
 
 
@@ -71,11 +72,20 @@ class PostFactory(factory.django.DjangoModelFactory):
 
 
 class VerdictFactory(factory.django.DjangoModelFactory):
+    """A verdict row written directly; the hashtag's maintained counts follow, as they do
+    after every service that changes verdicts."""
+
     class Meta:
         model = Verdict
+        skip_postgeneration_save = True
 
     post = factory.SubFactory(PostFactory)
     hashtag = factory.SubFactory(HashtagFactory)
     post_created_at = factory.LazyAttribute(lambda v: v.post.created_at)
     decision = Verdict.Decision.RELEVANT
     shown = True
+
+    @factory.post_generation
+    def counts(self, create: bool, extracted: Any, **kwargs: Any) -> None:
+        if create:
+            hashtag_counts_refresh(hashtag_ids=[self.hashtag_id])

@@ -60,7 +60,7 @@ def test_a_cat_photo_is_hidden_under_cafe_and_shown_under_cat(
     cafe = post.verdicts.get(hashtag__name="카페")
     assert cafe.decision == Verdict.Decision.NOT_RELEVANT
     page = client.get(reverse("explore-tag", kwargs={"tag": "카페"}))
-    assert post not in page.context["page"].object_list
+    assert post not in page.context["page"].posts
 
 
 def test_a_coffee_photo_is_shown_under_cafe(

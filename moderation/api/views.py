@@ -14,16 +14,17 @@ from drf_spectacular.utils import (
 )
 from rest_framework import exceptions, mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action, api_view, permission_classes
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import APIView
 
 from moderation import selectors, services
 from moderation.api import serializers as s
 from moderation.api.throttles import SearchAnonThrottle, SearchUserThrottle, UploadThrottle
 from moderation.models import AuditEvent, Concept, KeywordMapping, Rule, Verdict
+from moderation.pagination import InvalidCursor, SearchCursor, page_request
 from moderation.permissions import IsModerator
 from posts.models import Post, PostHashtag
 from posts.services import (
@@ -149,7 +150,9 @@ class PostViewSet(
 
 
 class SearchView(APIView):
-    """Posts shown under a hashtag: the same selector as the /explore/tags/ page."""
+    """Posts shown under a hashtag, newest first: the same selector as the /explore/tags/ page.
+    Pages are reached by following `next` (older) and `previous` (newer): keyset pagination,
+    as fast deep in a large tag as on its first page."""
 
     permission_classes = [permissions.AllowAny]
     throttle_classes = [SearchAnonThrottle, SearchUserThrottle]
@@ -157,7 +160,14 @@ class SearchView(APIView):
     @extend_schema(
         parameters=[
             OpenApiParameter("tag", str, required=True, description="A hashtag, # optional."),
-            OpenApiParameter("page", int, required=False),
+            OpenApiParameter(
+                "cursor",
+                str,
+                required=False,
+                description="Where the page starts: an opaque token taken from the `next` or "
+                "`previous` link of an earlier answer. Without it, the newest posts. A damaged "
+                "or expired token is a 400 naming `cursor`.",
+            ),
         ],
         responses=inline_serializer(
             "SearchResult",
@@ -169,9 +179,14 @@ class SearchView(APIView):
                 "shown": serializers.IntegerField(),
                 "hidden": serializers.IntegerField(),
                 "pending": serializers.IntegerField(),
-                "count": serializers.IntegerField(),
-                "next": serializers.CharField(allow_null=True),
-                "previous": serializers.CharField(allow_null=True),
+                "count": serializers.IntegerField(help_text="Posts shown under the tag in all."),
+                "next": serializers.URLField(
+                    allow_null=True, help_text="The page of older posts (a `cursor` link)."
+                ),
+                "previous": serializers.URLField(
+                    allow_null=True,
+                    help_text="The page of newer posts; null on the first page.",
+                ),
                 "results": s.PostSummarySerializer(many=True),
             },
         ),
@@ -179,6 +194,10 @@ class SearchView(APIView):
     def get(self, request: Request) -> Response:
         query = s.SearchQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
+        try:
+            asked = page_request(request.query_params)
+        except InvalidCursor as exc:
+            raise serializers.ValidationError({"cursor": [str(exc)]}) from exc
         tag = query.validated_data["tag"]
         hashtag = selectors.hashtag_lookup(tag)
         rule, via = selectors.rule_index_for(tag)
@@ -201,26 +220,30 @@ class SearchView(APIView):
                     "results": [],
                 }
             )
-        if request.query_params.get("page", "1") == "1":  # a search, not a later page of one
+        if asked.is_new_search:
             hashtag_search_record(hashtag=hashtag)
         summary = selectors.hashtag_summary(hashtag=hashtag)
-        paginator = PageNumberPagination()
-        page = paginator.paginate_queryset(
-            selectors.posts_relevant_for_hashtag(hashtag=hashtag), request, view=self
-        )
-        data = s.PostSummarySerializer(page, many=True, context={"request": request}).data
+        page = selectors.posts_relevant_for_hashtag(hashtag=hashtag, cursor=asked.cursor)
+        data = s.PostSummarySerializer(page.posts, many=True, context={"request": request}).data
         return Response(
             {
                 **head,
                 "shown": summary.shown,
                 "hidden": summary.hidden,
                 "pending": summary.pending,
-                "count": paginator.page.paginator.count if paginator.page else 0,
-                "next": paginator.get_next_link(),
-                "previous": paginator.get_previous_link(),
+                "count": summary.shown,
+                "next": self.link(request, page.next),
+                "previous": self.link(request, page.previous),
                 "results": data,
             }
         )
+
+    @staticmethod
+    def link(request: Request, cursor: SearchCursor | None) -> str | None:
+        if cursor is None:
+            return None
+        url = remove_query_param(request.build_absolute_uri(), "page")
+        return str(replace_query_param(url, "cursor", cursor.encode()))
 
 
 class VerdictViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]

@@ -23,6 +23,7 @@ from moderation.services.classification import (
     classifications_compute,
     embedding_store,
 )
+from moderation.services.counts import hashtag_counts_refresh, hashtag_counts_refresh_on_commit
 from moderation.services.model_versions import (
     model_version_activate,
     model_version_active,
@@ -56,6 +57,8 @@ __all__ = [
     "concept_delete",
     "concept_save",
     "embedding_store",
+    "hashtag_counts_refresh",
+    "hashtag_counts_refresh_on_commit",
     "keyword_mapping_delete",
     "keyword_mapping_save",
     "model_version_activate",

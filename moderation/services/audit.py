@@ -11,6 +11,7 @@ from django.utils.dateparse import parse_datetime
 
 from moderation.models import AuditEvent, Concept, KeywordMapping, Rule, Verdict
 from moderation.selectors import rule_concept_keys
+from moderation.services.counts import hashtag_counts_refresh
 
 Action = AuditEvent.Action
 
@@ -146,4 +147,5 @@ def verdict_override_undo(*, event: AuditEvent, by: User, reason: str = "") -> V
             reason=reason or f"Undo of event #{event.pk}",
             action=Action.OVERRIDE_UNDO,
         )
+        hashtag_counts_refresh(hashtag_ids=[verdict.hashtag_id])
     return verdict

@@ -139,6 +139,7 @@ def model_version_rescore(*, version_id: int, batch_size: int = 2000) -> int:
     new scores in one set-based pass. The network is not run; posts with no embedding for
     this backbone are queued. Verdicts keep the previous scores until the pass ends."""
     from moderation.services.classification import classification_queue, classifications_compute
+    from moderation.services.counts import hashtag_counts_refresh
     from moderation.services.reevaluate import verdicts_reevaluate
     from posts.models import Post
 
@@ -170,6 +171,7 @@ def model_version_rescore(*, version_id: int, batch_size: int = 2000) -> int:
             classification_queue(post=post)
             queued += 1
     except Exception as exc:
+        hashtag_counts_refresh()  # the batches done before the failure changed verdicts
         ModelVersion.objects.filter(pk=version_id).update(
             rescore_status=ModelVersion.Rescore.FAILED, rescore_message=str(exc)[:300]
         )

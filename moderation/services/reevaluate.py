@@ -26,6 +26,7 @@ from moderation.models import Classification, ModelVersion, PostWord, Rule, Verd
 from moderation.rules import Expr, RuleSyntaxError, parse
 from moderation.rules_sql import Dialect, compile_rule
 from moderation.selectors import RuleIndex, concept_catalog, concept_names, rule_index
+from moderation.services.counts import hashtag_counts_refresh
 from moderation.services.verdicts import verdicts_evaluate
 from moderation.words import keyword_key, word_index
 from posts.models import Hashtag, Post
@@ -107,8 +108,12 @@ class _Run:
     def python_judge(self, post_ids: Iterable[int]) -> None:
         ids = sorted(set(post_ids))
         for start in range(0, len(ids), PYTHON_BATCH):
-            chunk = Post.objects.filter(pk__in=ids[start : start + PYTHON_BATCH])
-            self.report.python += verdicts_evaluate(posts=chunk, index=self.index)
+            chunk = ids[start : start + PYTHON_BATCH]
+            self.report.python += verdicts_evaluate(
+                posts=Post.objects.filter(pk__in=chunk), index=self.index, refresh_counts=False
+            )
+            tags = Verdict.objects.filter(post_id__in=chunk).values_list("hashtag_id", flat=True)
+            self.report.hashtag_ids.update(tags.distinct())
 
     def python_posts(self, where: Q, word_keys: Collection[str]) -> set[int]:
         """Classified posts under `where` that the statements cannot judge: no scores from
@@ -278,6 +283,8 @@ def verdicts_reevaluate(
     if word_keys:
         posts = PostWord.objects.filter(key__in=list(word_keys)).values_list("post_id", flat=True)
         run.python_judge(posts.distinct())
+    # The maintained counts of every hashtag whose verdicts may have changed, once.
+    hashtag_counts_refresh(hashtag_ids=None if rules is None else run.report.hashtag_ids)
     run.report.seconds = time.perf_counter() - started
     logger.info(
         "Re-evaluated %d verdicts (%d set-based in %d statements, %d post by post) in %.1f s.",

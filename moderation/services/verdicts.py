@@ -16,19 +16,23 @@ from moderation.decisions import ConceptInfo, decide_with_text, decision_margin
 from moderation.models import Classification, ModelVersion, Verdict
 from moderation.rules import Expr, RuleSyntaxError, parse
 from moderation.selectors import RuleIndex, concept_catalog, concept_names, rule_index
+from moderation.services.counts import hashtag_counts_refresh
 from moderation.services.text import post_words_store, text_matches
 from posts.models import Post, PostHashtag
 
 
 def verdicts_create_pending(*, post: Post) -> None:
     """One pending verdict per hashtag, so a post exists under its tags before it is judged."""
-    Verdict.objects.bulk_create(
-        [
-            Verdict(post=post, hashtag_id=link.hashtag_id, post_created_at=post.created_at)
-            for link in PostHashtag.objects.filter(post=post)
-        ],
-        ignore_conflicts=True,
-    )
+    links = list(PostHashtag.objects.filter(post=post))
+    with transaction.atomic():
+        Verdict.objects.bulk_create(
+            [
+                Verdict(post=post, hashtag_id=link.hashtag_id, post_created_at=post.created_at)
+                for link in links
+            ],
+            ignore_conflicts=True,
+        )
+        hashtag_counts_refresh(hashtag_ids=[link.hashtag_id for link in links])
 
 
 def _current_classifications(post_ids: list[int]) -> dict[int, Classification]:
@@ -115,12 +119,18 @@ def verdicts_judge(
     return changed
 
 
-def verdicts_evaluate(*, posts: Iterable[Post], index: RuleIndex | None = None) -> int:
-    """Decide every verdict of these posts from stored scores; the model is not run."""
+def verdicts_evaluate(
+    *, posts: Iterable[Post], index: RuleIndex | None = None, refresh_counts: bool = True
+) -> int:
+    """Decide every verdict of these posts from stored scores; the model is not run.
+    Callers that evaluate in batches pass refresh_counts=False and refresh once at the end."""
     posts = list(posts)
-    post_words_store(post_ids=[post.pk for post in posts])
-    changed = verdicts_judge(posts=posts, index=index)
-    verdicts_write(changed)
+    with transaction.atomic():
+        post_words_store(post_ids=[post.pk for post in posts])
+        changed = verdicts_judge(posts=posts, index=index)
+        verdicts_write(changed)
+        if refresh_counts:
+            hashtag_counts_refresh(hashtag_ids={v.hashtag_id for v in changed})
     return len(changed)
 
 
@@ -188,6 +198,7 @@ def verdict_override(
     note: str = "",
     reason: str = "",
     names: dict[str, str] | None = None,
+    refresh_counts: bool = True,
 ) -> Verdict:
     """A moderator's word: shown (True), hidden (False), or back to the model (None).
     Recorded as an audit event (reason defaults to the note); clearing no override is a no-op."""
@@ -210,6 +221,8 @@ def verdict_override(
         verdict_override_record(
             verdict=verdict, before=before, by=by, reason=reason or note, names=names
         )
+        if refresh_counts:
+            hashtag_counts_refresh(hashtag_ids=[verdict.hashtag_id])
     return verdict
 
 
@@ -224,12 +237,22 @@ def verdicts_override_bulk(
     """Override many verdicts; each one changed is its own audit event. Returns how many."""
     count = 0
     names = concept_names(concept_catalog())
+    hashtag_ids: set[int] = set()
     with transaction.atomic():
         # of=self: the admin passes a queryset joined to nullable relations (Postgres refuses
         # to lock those).
         for verdict in verdicts.select_for_update(of=("self",)).select_related("rule", "hashtag"):
             verdict_override(
-                verdict=verdict, relevant=relevant, by=by, note=note, reason=reason, names=names
+                verdict=verdict,
+                relevant=relevant,
+                by=by,
+                note=note,
+                reason=reason,
+                names=names,
+                refresh_counts=False,
             )
+            hashtag_ids.add(verdict.hashtag_id)
             count += 1
+        # Once for all: one refresh per verdict would lock the counts in no particular order.
+        hashtag_counts_refresh(hashtag_ids=hashtag_ids)
     return count

@@ -85,7 +85,7 @@ def test_search_api_and_page_show_the_same_posts(api, client) -> None:
         0,
     )
     result = api.get("/api/search/", {"tag": "카페"}).json()
-    assert [p["id"] for p in result["results"]] == [p.pk for p in page.context["page"].object_list]
+    assert [p["id"] for p in result["results"]] == [p.pk for p in page.context["page"].posts]
     assert (result["shown"], result["hidden"], result["expression"]) == (3, 1, "food or beverage")
 
 

@@ -7,9 +7,11 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from moderation.decisions import decision_margin
 from moderation.models import Verdict
+from moderation.pagination import SearchCursor
 from moderation.rules import parse
 from moderation.selectors import review_queue
 from moderation.services import verdict_override
@@ -133,8 +135,9 @@ def test_a_search_is_counted_with_one_update_and_later_pages_are_not(
         client.get(url)
     updates = [q["sql"] for q in queries if q["sql"].startswith("UPDATE")]
     assert len(updates) == 1 and "search_count" in updates[0]
-    client.get(url, {"page": "2"})
-    client.get("/api/search/", {"tag": "#카페", "page": "2"})
+    later = SearchCursor(created_at=timezone.now(), post_id=1).encode()
+    client.get(url, {"cursor": later})
+    client.get("/api/search/", {"tag": "#카페", "cursor": later})
     assert Hashtag.objects.get(name="카페").search_count == 1
 
 

@@ -302,7 +302,7 @@ def test_dog_tag_shows_the_dog_and_hides_the_cat_while_animal_shows_both(
         {**NOTHING, "animal": 0.9, "dog": 0.9},
     )
     cat = judged(django_capture_on_commit_callbacks, ["강아지", "동물"], CAT)
-    under_dog = set(posts_relevant_for_hashtag(hashtag=Hashtag.objects.get(name="강아지")))
-    under_animal = set(posts_relevant_for_hashtag(hashtag=Hashtag.objects.get(name="동물")))
+    under_dog = set(posts_relevant_for_hashtag(hashtag=Hashtag.objects.get(name="강아지")).posts)
+    under_animal = set(posts_relevant_for_hashtag(hashtag=Hashtag.objects.get(name="동물")).posts)
     assert under_dog == {dog}
     assert under_animal == {dog, cat}

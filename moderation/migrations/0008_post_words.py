@@ -34,7 +34,7 @@ def fill(apps: Any, schema_editor: Any) -> None:
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('moderation', '0006_menu_keywords'),
+        ('moderation', '0007_hashtag_stats'),
         ('posts', '0002_comments_and_search_count'),
     ]
 
