@@ -310,17 +310,24 @@ class AuditEvent(models.Model):
 
 class PostWord(models.Model):
     """One word form of a post's image text, caption or comments (``words.candidate_keys``),
-    kept so that a rule or keyword change finds in SQL the few posts whose words are evidence
+    kept so that a rule or keyword change decides in SQL which posts' words are evidence
     instead of reading every caption again."""
 
     MAX_KEY = 100
 
     post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="word_keys")
     key = models.CharField(max_length=MAX_KEY)
+    source = models.CharField(max_length=8)  # image, caption or comment
+    # The compared form the key came from: itself, or the word a particle was cut from.
+    form = models.CharField(max_length=MAX_KEY)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["post", "key"], name="unique_post_word")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["post", "key", "source", "form"], name="unique_post_word"
+            )
+        ]
         indexes = [models.Index(fields=["key", "post"], name="post_word_key")]
 
     def __str__(self) -> str:
-        return f"{self.post_id}: {self.key}"
+        return f"{self.post_id}: {self.key} ({self.source})"

@@ -122,13 +122,19 @@ def compile_rule(
     rule_keyword: str,
     via: str,
     model_version: str,
+    evidence: Mapping[str, tuple[str | None, str | None]] | None = None,
 ) -> CompiledRule:
     """SQL for :func:`moderation.decisions.decide` and :func:`decision_margin` of one rule.
 
     ``scores`` is the SQL of the stored scores' JSON column; ``via`` the SQL giving the
     mapping word for each row (NULL for the rule's own hashtag). Column aliases are
     ``s<i>`` (score), ``p<i>`` (presence) with ``i`` the concept's position in the catalogue.
+    ``evidence`` maps a concept to SQL booleans: a word for it read in the image (strong) and
+    one in the caption or a comment (weak), as :func:`moderation.decisions.apply_text_evidence`
+    counts them: strong evidence makes a scored concept present, weak evidence needs half the
+    threshold. The explanation's word lists are not built here (see services/reevaluate.py).
     """
+    evidence = evidence or {}
     d = dialect
     order = list(concepts)
     alias = {key: str(i) for i, key in enumerate(order)}
@@ -146,7 +152,16 @@ def compile_rule(
             return memo[key]
         if key in seen:
             return "NULL"
-        own = f"(s{alias[key]} >= {d.number(concepts[key].threshold)})"
+        score, threshold = f"s{alias[key]}", concepts[key].threshold
+        strong, weak = evidence.get(key, (None, None))
+        own = (
+            f"(CASE WHEN {score} IS NULL THEN NULL WHEN {score} >= {d.number(threshold)} THEN TRUE"
+        )
+        if strong:
+            own += f" WHEN {strong} THEN TRUE"
+        if weak:
+            own += f" WHEN {weak} AND {score} >= {d.number(threshold / 2)} THEN TRUE"
+        own += " ELSE FALSE END)"
         below = [present(child, seen | {key}) for child in children.get(key, [])]
         true_if = " OR ".join(f"({x}) IS TRUE" for x in [own, *below])
         value = f"(CASE WHEN {true_if} THEN TRUE WHEN {own} IS FALSE THEN FALSE ELSE NULL END)"

@@ -157,20 +157,21 @@ def post_word_matches(
 
 def candidate_keys(
     *, image_words: Sequence[str], caption: str, comments: Iterable[str]
-) -> set[str]:
-    """Every index key a post's words could match (each compared form and, for Korean, its
-    stems without a particle): ``post_word_matches`` finds a match only if one of these keys
-    is in the index. Stored per post, they let a rule change find in SQL the few posts whose
-    words are evidence, without reading every caption again."""
-    keys: set[str] = set()
+) -> set[tuple[str, str, str]]:
+    """``(key, source, form)`` for every index key a post's words could match: each compared
+    form (key = form) and, for Korean, its stems without a particle (a stem matches only when
+    its form is not a keyword itself, as in ``_lookup``). ``post_word_matches`` finds a match
+    only among these. Stored per post (``PostWord``), they let a rule change decide in SQL
+    which posts have word evidence, without reading every caption again."""
+    keys: set[tuple[str, str, str]] = set()
     sources = [(image_words, IMAGE), (written_words(caption), CAPTION)]
     sources += [(written_words(comment), COMMENT) for comment in comments]
     for words, source in sources:
         for _, compared in _compared(words, source):
-            keys.add(compared)
+            keys.add((compared, source, compared))
             if _HANGUL.match(compared):
                 for particle in _PARTICLES:
                     stem = compared[: -len(particle)]
                     if compared.endswith(particle) and len(stem) >= 2:
-                        keys.add(stem)
+                        keys.add((stem, source, compared))
     return keys

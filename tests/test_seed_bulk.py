@@ -82,13 +82,13 @@ def test_seeded_rows_are_consistent(portable: bool) -> None:
     assert {(e.dim, len(bytes(e.vector))) for e in Embedding.objects.all()} == {(8, 32), (0, 0)}
 
     # The captions' word forms, as classification stores them for set-based re-evaluation.
-    words = set(PostWord.objects.values_list("post_id", "key"))
+    words = set(PostWord.objects.values_list("post_id", "key", "source", "form"))
     assert words == {
-        (post.pk, key)
+        (post.pk, *row)
         for post in Post.objects.all()
-        for key in candidate_keys(image_words=[], caption=post.caption, comments=[])
+        for row in candidate_keys(image_words=[], caption=post.caption, comments=[])
     }
-    assert any(key == "마라탕" for _, key in words)
+    assert any(key == "마라탕" for _, key, _, _ in words)
 
     names = dict(Hashtag.objects.values_list("pk", "name"))
     stored = {

@@ -24,7 +24,11 @@ def fill(apps: Any, schema_editor: Any) -> None:
             caption=caption,
             comments=comments.get(post_id, []),
         )
-        rows += [PostWord(post_id=post_id, key=key) for key in keys if len(key) <= 100]
+        rows += [
+            PostWord(post_id=post_id, key=key, source=source, form=form)
+            for key, source, form in keys
+            if len(key) <= 100 and len(form) <= 100
+        ]
         if len(rows) > 5000:
             PostWord.objects.bulk_create(rows, ignore_conflicts=True)
             rows = []
@@ -44,11 +48,13 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('key', models.CharField(max_length=100)),
+                ('source', models.CharField(max_length=8)),
+                ('form', models.CharField(max_length=100)),
                 ('post', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='word_keys', to='posts.post')),
             ],
             options={
                 'indexes': [models.Index(fields=['key', 'post'], name='post_word_key')],
-                'constraints': [models.UniqueConstraint(fields=('post', 'key'), name='unique_post_word')],
+                'constraints': [models.UniqueConstraint(fields=('post', 'key', 'source', 'form'), name='unique_post_word')],
             },
         ),
         migrations.RunPython(fill, migrations.RunPython.noop),

@@ -34,6 +34,7 @@ from moderation.services.model_versions import (
 )
 from moderation.services.reevaluate import (
     Reevaluation,
+    verdicts_explain,
     verdicts_reevaluate,
     verdicts_reevaluate_all,
     verdicts_reevaluate_queue,
@@ -73,6 +74,7 @@ __all__ = [
     "verdict_override_undo",
     "verdicts_create_pending",
     "verdicts_evaluate",
+    "verdicts_explain",
     "verdicts_override_bulk",
     "verdicts_reevaluate",
     "verdicts_reevaluate_all",

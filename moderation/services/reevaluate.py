@@ -45,6 +45,7 @@ class Reevaluation:
     statements: int = 0
     seconds: float = 0.0
     hashtag_ids: set[int] = field(default_factory=set)
+    explain_later: int = 0  # posts queued for their explanations' word lists
 
     @property
     def total(self) -> int:
@@ -63,8 +64,10 @@ def _ids(values: Iterable[int]) -> str:
 
 
 class _Run:
-    def __init__(self) -> None:
+    def __init__(self, *, words_later: bool = False) -> None:
         self.report = Reevaluation()
+        self.words_later = words_later
+        self.explain_later: set[int] = set()
         self.now = timezone.now()
         self.catalog: dict[str, ConceptInfo] = concept_catalog()
         self.names = concept_names(self.catalog)
@@ -115,16 +118,23 @@ class _Run:
             tags = Verdict.objects.filter(post_id__in=chunk).values_list("hashtag_id", flat=True)
             self.report.hashtag_ids.update(tags.distinct())
 
-    def python_posts(self, where: Q, word_keys: Collection[str]) -> set[int]:
-        """Classified posts under `where` that the statements cannot judge: no scores from
-        the active version, or words that are evidence for this rule."""
-        needs: Any = ~Exists(
+    def unscored_posts(self, where: Q) -> set[int]:
+        """Classified posts under `where` with no scores from the active version (the
+        statements join those): the Python path takes their newest scores."""
+        needs = ~Exists(
             Classification.objects.filter(post_id=OuterRef("post_id"), model_version=self.active)
         )
-        if word_keys:
-            needs |= Exists(
-                PostWord.objects.filter(post_id=OuterRef("post_id"), key__in=list(word_keys))
-            )
+        rows = Verdict.objects.filter(where, post__status=Post.Status.CLASSIFIED).filter(needs)
+        return set(rows.values_list("post_id", flat=True).distinct())
+
+    def worded_posts(self, where: Q, word_keys: Collection[str]) -> set[int]:
+        """Posts under `where` whose words may be evidence for this rule: the statement
+        decided them, but their explanations list the words, which only Python writes."""
+        if not word_keys:
+            return set()
+        needs = Exists(
+            PostWord.objects.filter(post_id=OuterRef("post_id"), key__in=list(word_keys))
+        )
         rows = Verdict.objects.filter(where, post__status=Post.Status.CLASSIFIED).filter(needs)
         return set(rows.values_list("post_id", flat=True).distinct())
 
@@ -176,6 +186,24 @@ class _Run:
         if mapped:
             whens = " ".join(f"WHEN {int(k)} THEN {d.text(v)}" for k, v in sorted(mapped.items()))
             via = f"(CASE tag {whens} ELSE {d.text(None)} END)"
+        # Words as evidence, per concept: one EXISTS over the post's stored word forms each for
+        # image text (strong) and caption or comments (weak). A particle stem counts only when
+        # its form is no keyword itself (words._lookup).
+        by_concept: dict[str, list[str]] = {}
+        for key in word_keys:
+            by_concept.setdefault(self.words[key].concept, []).append(key)
+        every = ", ".join(d.text(key) for key in sorted(self.words)) or d.text(None)
+        evidence: dict[str, tuple[str | None, str | None]] = {}
+        columns = ""
+        for i, (concept, keys) in enumerate(sorted(by_concept.items())):
+            listed = ", ".join(d.text(key) for key in sorted(keys))
+            found = (
+                f"EXISTS (SELECT 1 FROM {_q(PostWord._meta.db_table)} w "
+                f"WHERE w.post_id = v.post_id AND w.{_q('key')} IN ({listed}) "
+                f"AND (w.form = w.{_q('key')} OR w.form NOT IN ({every})) AND w.source"
+            )
+            columns += f", {found} = 'image') AS ei{i}, {found} <> 'image') AS ew{i}"
+            evidence[concept] = (f"ei{i}", f"ew{i}")
         compiled = compile_rule(
             dialect=d,
             expr=expr,
@@ -185,12 +213,14 @@ class _Run:
             rule_keyword=rule.keyword,
             via=via,
             model_version=self.active.name,
+            evidence=evidence,
         )
         scores = "".join(f", {sql} AS {alias}" for alias, sql in compiled.score_columns.items())
+        scores += columns
         presence = ", ".join(
             f"{sql} AS {alias}" for alias, sql in compiled.presence_columns.items()
         )
-        base = self.judged_rows(f"v.hashtag_id IN ({_ids(hashtag_ids)})", word_keys, scores)
+        base = self.judged_rows(f"v.hashtag_id IN ({_ids(hashtag_ids)})", (), scores)
         sql = (
             f"WITH scored AS ({base}), "
             f"present AS (SELECT scored.*{', ' + presence if presence else ''} FROM scored), "
@@ -240,7 +270,12 @@ class _Run:
                 keys = self.evidence_keys(expr)
                 if self.active is not None:
                     self.report.set_based += self.rule_statement(rule, expr, hashtag_ids, keys)
-            self.python_judge(self.python_posts(where, keys))
+            self.python_judge(self.unscored_posts(where))
+            worded = self.worded_posts(where, keys)
+            if self.words_later:
+                self.explain_later |= worded
+            else:
+                self.python_judge(worded)
         self.report.hashtag_ids.update(hashtag_ids)
 
 
@@ -249,15 +284,21 @@ def verdicts_reevaluate(
     rules: Collection[int] | None = None,
     hashtags: Collection[str] = (),
     word_keys: Collection[str] = (),
+    words_later: bool = False,
 ) -> Reevaluation:
     """Re-apply rules, keyword mappings and thresholds to stored scores; the model is not run.
 
     ``rules`` (ids) limits the work to the hashtags those rules judge now or judged before,
     plus ``hashtags`` (names whose rule may have changed) and the posts whose words include
     one of ``word_keys`` (a keyword mapping changed); ``rules=None`` re-applies everything.
+
+    Every verdict's decision, visibility and margin are set by the statements. Posts whose
+    words may be evidence are then judged again in Python for their explanations (which list
+    the words): at once, or with ``words_later`` in background tasks of 2,000 posts each
+    (``verdicts_explain``), so that a change shows in search in the statements' time.
     """
     started = time.perf_counter()
-    run = _Run()
+    run = _Run(words_later=words_later)
     resolution: dict[str, Rule] = {**run.index.mappings, **run.index.rules}
     if rules is None:
         names = set(resolution)
@@ -282,7 +323,14 @@ def verdicts_reevaluate(
         _judge_unruled(run, exclude=set(tags.values()))
     if word_keys:
         posts = PostWord.objects.filter(key__in=list(word_keys)).values_list("post_id", flat=True)
-        run.python_judge(posts.distinct())
+        if words_later:
+            run.explain_later.update(posts.distinct())
+        else:
+            run.python_judge(posts.distinct())
+    later = sorted(run.explain_later)
+    run.report.explain_later = len(later)
+    for start in range(0, len(later), PYTHON_BATCH):
+        _explain_on_commit(later[start : start + PYTHON_BATCH])
     # The maintained counts of every hashtag whose verdicts may have changed, once.
     hashtag_counts_refresh(hashtag_ids=None if rules is None else run.report.hashtag_ids)
     run.report.seconds = time.perf_counter() - started
@@ -295,6 +343,10 @@ def verdicts_reevaluate(
         run.report.seconds,
     )
     return run.report
+
+
+def _explain_on_commit(post_ids: list[int]) -> None:
+    transaction.on_commit(lambda: async_task(EXPLAIN_TASK, post_ids, group="reevaluate"))
 
 
 def _judge_unruled(run: _Run, *, exclude: set[int]) -> None:
@@ -312,10 +364,17 @@ def _judge_unruled(run: _Run, *, exclude: set[int]) -> None:
             {"reason": "No rule judges this hashtag; it is not filtered."},
             shown_default=True,
         )
-        run.python_judge(run.python_posts(Q(rule__isnull=True), ()))
+        run.python_judge(run.unscored_posts(Q(rule__isnull=True)))
 
 
 REEVALUATE_TASK = "moderation.tasks.reevaluate_verdicts"
+EXPLAIN_TASK = "moderation.tasks.explain_verdicts"
+
+
+def verdicts_explain(*, post_ids: list[int]) -> int:
+    """Judge these posts again in Python (after a set-based pass decided them), so their
+    explanations list the words that counted. Idempotent."""
+    return verdicts_evaluate(posts=Post.objects.filter(pk__in=post_ids))
 
 
 def verdicts_reevaluate_all() -> int:

@@ -123,18 +123,23 @@ def post_words_store(*, post_ids: list[int]) -> None:
     if not post_ids:
         return
     wanted = {
-        (post_id, key)
+        (post_id, *row)
         for post_id, t in post_texts(post_ids=post_ids).items()
-        for key in candidate_keys(image_words=t.image_words, caption=t.caption, comments=t.comments)
-        if len(key) <= PostWord.MAX_KEY
+        for row in candidate_keys(image_words=t.image_words, caption=t.caption, comments=t.comments)
+        if len(row[0]) <= PostWord.MAX_KEY and len(row[2]) <= PostWord.MAX_KEY
     }
-    stored = set(PostWord.objects.filter(post_id__in=post_ids).values_list("post_id", "key"))
-    gone = stored - wanted
-    for post_id in {post_id for post_id, _ in gone}:
-        PostWord.objects.filter(
-            post_id=post_id, key__in=[key for pid, key in gone if pid == post_id]
-        ).delete()
+    rows = PostWord.objects.filter(post_id__in=post_ids)
+    stored = {
+        (r[1], r[2], r[3], r[4]): r[0]
+        for r in rows.values_list("pk", "post_id", "key", "source", "form")
+    }
+    gone = [pk for row, pk in stored.items() if row not in wanted]
+    if gone:
+        PostWord.objects.filter(pk__in=gone).delete()
     PostWord.objects.bulk_create(
-        [PostWord(post_id=post_id, key=key) for post_id, key in wanted - stored],
+        [
+            PostWord(post_id=post_id, key=key, source=source, form=form)
+            for post_id, key, source, form in wanted - set(stored)
+        ],
         ignore_conflicts=True,
     )

@@ -164,9 +164,9 @@ class Plan:
         # The word forms of each caption (PostWord), as classification would store them.
         self.caption_keys = {
             caption: sorted(
-                key
-                for key in candidate_keys(image_words=[], caption=caption, comments=[])
-                if len(key) <= PostWord.MAX_KEY
+                row
+                for row in candidate_keys(image_words=[], caption=caption, comments=[])
+                if len(row[0]) <= PostWord.MAX_KEY and len(row[2]) <= PostWord.MAX_KEY
             )
             for caption in CAPTIONS
         }
@@ -238,7 +238,9 @@ def seed_postgresql(plan: Plan, say: Any) -> None:
         "c2": cumulative[1],
         "c3": cumulative[2],
         "word_captions": [c for c, keys in plan.caption_keys.items() for _ in keys],
-        "word_keys": [k for keys in plan.caption_keys.values() for k in keys],
+        "word_keys": [k for rows in plan.caption_keys.values() for k, _, _ in rows],
+        "word_sources": [s for rows in plan.caption_keys.values() for _, s, _ in rows],
+        "word_forms": [f for rows in plan.caption_keys.values() for _, _, f in rows],
     }
     steps = [
         ("settings", "SET LOCAL synchronous_commit = off"),
@@ -369,11 +371,13 @@ ORDER BY post_id, hashtag_id
 """
 
 WORDS_SQL = """
-INSERT INTO moderation_postword (post_id, key)
-SELECT p.id, w.key
+INSERT INTO moderation_postword (post_id, key, source, form)
+SELECT p.id, w.key, w.source, w.form
 FROM posts_post AS p
 JOIN (SELECT unnest(%(word_captions)s::text[]) AS caption,
-             unnest(%(word_keys)s::text[]) AS key) AS w ON w.caption = p.caption
+             unnest(%(word_keys)s::text[]) AS key,
+             unnest(%(word_sources)s::text[]) AS source,
+             unnest(%(word_forms)s::text[]) AS form) AS w ON w.caption = p.caption
 WHERE p.id > %(before)s
 """
 
@@ -408,7 +412,7 @@ def seed_portable(plan: Plan, say: Any) -> None:
                     (post_id, rng.choice(plan.author_ids), plan.image, plan.image, 640, 640,
                      caption, Post.Status.CLASSIFIED, "", stamp[0], stamp[5])
                 )  # fmt: skip
-                words += [(post_id, key) for key in plan.caption_keys[caption]]
+                words += [(post_id, *row) for row in plan.caption_keys[caption]]
                 embeddings.append(
                     (embedding_id, post_id, plan.version.backbone, vectors[pool % len(vectors)],
                      plan.dim, scores[pool], empty_dict, empty_list, stamp[4])
@@ -437,7 +441,7 @@ def seed_portable(plan: Plan, say: Any) -> None:
             insert(Embedding, EMBEDDING_FIELDS, embeddings)
             insert(Classification, CLASSIFICATION_FIELDS, classifications)
             insert(Verdict, VERDICT_FIELDS, verdicts)
-            insert(PostWord, ["post", "key"], words)
+            insert(PostWord, ["post", "key", "source", "form"], words)
         made += size
         say(f"  {made}/{plan.posts} posts ({made / (time.perf_counter() - began):.0f}/s)")
     # Explicit ids leave PostgreSQL's sequences behind; SQLite needs nothing.
