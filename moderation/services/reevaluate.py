@@ -138,7 +138,9 @@ class _Run:
         rows = Verdict.objects.filter(where, post__status=Post.Status.CLASSIFIED).filter(needs)
         return set(rows.values_list("post_id", flat=True).distinct())
 
-    def judged_rows(self, where: str, word_keys: Collection[str], columns: str) -> str:
+    def judged_rows(
+        self, where: str, word_keys: Collection[str], columns: str, joins: str = ""
+    ) -> str:
         """The SELECT of verdicts the statement judges, joined to their current scores."""
         assert self.active is not None
         words = ""
@@ -151,8 +153,8 @@ class _Run:
         return (
             f"SELECT v.id AS vid, v.hashtag_id AS tag, c.id AS cid{columns} "
             f"FROM {V} v JOIN {P} p ON p.id = v.post_id "
-            f"JOIN {C} c ON c.post_id = v.post_id AND c.model_version_id = {int(self.active.pk)} "
-            f"WHERE {where} AND p.status = 'classified'{words}"
+            f"JOIN {C} c ON c.post_id = v.post_id AND c.model_version_id = {int(self.active.pk)}"
+            f"{joins} WHERE {where} AND p.status = 'classified'{words}"
         )
 
     def constant(
@@ -186,24 +188,34 @@ class _Run:
         if mapped:
             whens = " ".join(f"WHEN {int(k)} THEN {d.text(v)}" for k, v in sorted(mapped.items()))
             via = f"(CASE tag {whens} ELSE {d.text(None)} END)"
-        # Words as evidence, per concept: one EXISTS over the post's stored word forms each for
-        # image text (strong) and caption or comments (weak). A particle stem counts only when
-        # its form is no keyword itself (words._lookup).
+        # Words as evidence, per concept: whether the post has a word for it in the image
+        # text (strong) and in the caption or comments (weak), from one grouped scan of the
+        # stored word forms. A particle stem counts only when its form is no keyword itself
+        # (words._lookup).
         by_concept: dict[str, list[str]] = {}
         for key in word_keys:
             by_concept.setdefault(self.words[key].concept, []).append(key)
-        every = ", ".join(d.text(key) for key in sorted(self.words)) or d.text(None)
         evidence: dict[str, tuple[str | None, str | None]] = {}
-        columns = ""
+        columns, flags = "", []
         for i, (concept, keys) in enumerate(sorted(by_concept.items())):
             listed = ", ".join(d.text(key) for key in sorted(keys))
-            found = (
-                f"EXISTS (SELECT 1 FROM {_q(PostWord._meta.db_table)} w "
-                f"WHERE w.post_id = v.post_id AND w.{_q('key')} IN ({listed}) "
-                f"AND (w.form = w.{_q('key')} OR w.form NOT IN ({every})) AND w.source"
-            )
-            columns += f", {found} = 'image') AS ei{i}, {found} <> 'image') AS ew{i}"
+            for kind, test in (("ei", "= 'image'"), ("ew", "<> 'image'")):
+                flags.append(
+                    f"MAX(CASE WHEN w.{_q('key')} IN ({listed}) AND w.source {test} "
+                    f"THEN 1 ELSE 0 END) AS {kind}{i}"
+                )
+                columns += f", COALESCE(ev.{kind}{i}, 0) = 1 AS {kind}{i}"
             evidence[concept] = (f"ei{i}", f"ew{i}")
+        joins = ""
+        if flags:
+            every = ", ".join(d.text(key) for key in sorted(self.words))
+            listed = ", ".join(d.text(key) for key in sorted(word_keys))
+            joins = (
+                f" LEFT JOIN (SELECT w.post_id, {', '.join(flags)} "
+                f"FROM {_q(PostWord._meta.db_table)} w WHERE w.{_q('key')} IN ({listed}) "
+                f"AND (w.form = w.{_q('key')} OR w.form NOT IN ({every})) "
+                "GROUP BY w.post_id) ev ON ev.post_id = v.post_id"
+            )
         compiled = compile_rule(
             dialect=d,
             expr=expr,
@@ -220,11 +232,13 @@ class _Run:
         presence = ", ".join(
             f"{sql} AS {alias}" for alias, sql in compiled.presence_columns.items()
         )
-        base = self.judged_rows(f"v.hashtag_id IN ({_ids(hashtag_ids)})", (), scores)
+        base = self.judged_rows(f"v.hashtag_id IN ({_ids(hashtag_ids)})", (), scores, joins=joins)
+        # MATERIALIZED: each row's scores, words and presences are computed once, not again
+        # in every place the decision, margin and explanation use them.
         sql = (
             f"WITH scored AS ({base}), "
             f"present AS (SELECT scored.*{', ' + presence if presence else ''} FROM scored), "
-            f"judged AS (SELECT present.*, {compiled.result} AS res FROM present) "
+            f"judged AS MATERIALIZED (SELECT present.*, {compiled.result} AS res FROM present) "
             f"UPDATE {V} SET decision = {compiled.decision}, "
             "shown = COALESCE(override, res IS TRUE), "
             f"margin = {compiled.margin}, explanation = {compiled.explanation}, "
