@@ -180,8 +180,14 @@ class Verdict(models.Model):
         UNKNOWN = "unknown", "Unknown"
         NO_RULE = "no_rule", "No rule"
 
-    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="verdicts")
-    hashtag = models.ForeignKey(Hashtag, on_delete=models.CASCADE, related_name="verdicts")
+    # No index of their own: unique_verdict_per_tag starts with post, verdict_search with
+    # hashtag (every index is written again when a rule change rewrites a verdict).
+    post = models.ForeignKey(
+        Post, on_delete=models.CASCADE, related_name="verdicts", db_index=False
+    )
+    hashtag = models.ForeignKey(
+        Hashtag, on_delete=models.CASCADE, related_name="verdicts", db_index=False
+    )
     # Copied from the post so the search query is one index range scan.
     post_created_at = models.DateTimeField()
     rule = models.ForeignKey(
@@ -190,9 +196,7 @@ class Verdict(models.Model):
     classification = models.ForeignKey(
         Classification, on_delete=models.SET_NULL, null=True, blank=True, related_name="verdicts"
     )
-    decision = models.CharField(
-        max_length=14, choices=Decision.choices, default=Decision.PENDING, db_index=True
-    )
+    decision = models.CharField(max_length=14, choices=Decision.choices, default=Decision.PENDING)
     explanation = models.JSONField(default=dict, blank=True)
     decided_at = models.DateTimeField(null=True, blank=True)
     # A moderator's word wins over the model's decision.
@@ -220,6 +224,8 @@ class Verdict(models.Model):
             ),
             # hashtag_counts_refresh counts a tag's verdicts from this index alone.
             models.Index(fields=["hashtag", "shown", "decision"], name="verdict_counts"),
+            # A plain index (a CharField's db_index adds a second one for LIKE on PostgreSQL).
+            models.Index(fields=["decision"], name="verdict_decision"),
         ]
 
     def __str__(self) -> str:
