@@ -160,7 +160,9 @@ TAGLENS_CLASSIFIER = env_str(
 TAGLENS_MODEL_DIR = Path(env_str("TAGLENS_MODEL_DIR", str(VAR_DIR / "models")))
 # Extra evidence stored beside each embedding (dotted paths of mlmodels SignalSource classes,
 # built with the model into TAGLENS_MODEL_DIR/<name>); comma-separated, empty for none.
-TAGLENS_SIGNAL_SOURCES = env_list("TAGLENS_SIGNAL_SOURCES", ["mlmodels.people.PeopleSignals"])
+TAGLENS_SIGNAL_SOURCES = env_list(
+    "TAGLENS_SIGNAL_SOURCES", ["mlmodels.people.PeopleSignals"], empty_is_none=True
+)
 TAGLENS_PAGE_SIZE = env_int("TAGLENS_PAGE_SIZE", 24)
 # A verdict whose deciding score is closer than this to its threshold goes to the review queue.
 TAGLENS_REVIEW_MARGIN = env_float("TAGLENS_REVIEW_MARGIN", 0.1)
