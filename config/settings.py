@@ -173,18 +173,39 @@ TAGLENS_OCR_TIMEOUT = env_int("TAGLENS_OCR_TIMEOUT", 30)
 # The development photo set (internal use only; never copied into the project).
 TAGLENS_PHOTOS_DIR = Path(env_str("TAGLENS_PHOTOS", str(BASE_DIR.parent / "shared" / "photos")))
 
-# django-q2: ORM broker on the default database unless configured otherwise.
+# django-q2: ORM broker on the default database unless configured otherwise. A task that runs
+# longer than `timeout` is killed; an unacknowledged one (its worker died) is handed out again
+# after `retry` (ORM broker), at most `max_attempts` times.
+Q_TIMEOUT = env_int("TAGLENS_Q_TIMEOUT", 120)
+Q_RETRY = env_int("TAGLENS_Q_RETRY", 180)
+if not 0 < Q_TIMEOUT < Q_RETRY:
+    raise ImproperlySetError(
+        f"TAGLENS_Q_TIMEOUT ({Q_TIMEOUT}) must be positive and below TAGLENS_Q_RETRY ({Q_RETRY})."
+    )
 Q_CLUSTER = {
     "name": "taglens",
     "orm": "default",
     "workers": env_int("TAGLENS_Q_WORKERS", 1),
-    "timeout": env_int("TAGLENS_Q_TIMEOUT", 120),
-    "retry": env_int("TAGLENS_Q_RETRY", 180),
+    "timeout": Q_TIMEOUT,
+    "retry": Q_RETRY,
     "max_attempts": env_int("TAGLENS_Q_MAX_ATTEMPTS", 3),
     "catch_up": False,
     "sync": env_bool("TAGLENS_Q_SYNC", False),
     "label": "Task queue",
 }
+
+# Classification in batches (docs/scaling.md, "Ingest and workers"): a task claims up to
+# TAGLENS_CLASSIFY_BATCH pending posts for TAGLENS_CLASSIFY_LEASE seconds. The lease outlives
+# the task timeout, so only a dead worker's posts are ever taken over.
+TAGLENS_CLASSIFY_BATCH = env_int("TAGLENS_CLASSIFY_BATCH", 16)
+TAGLENS_CLASSIFY_LEASE = env_int("TAGLENS_CLASSIFY_LEASE", 150)
+if TAGLENS_CLASSIFY_BATCH < 1:
+    raise ImproperlySetError(f"TAGLENS_CLASSIFY_BATCH={TAGLENS_CLASSIFY_BATCH} must be >= 1.")
+if TAGLENS_CLASSIFY_LEASE <= Q_TIMEOUT:
+    raise ImproperlySetError(
+        f"TAGLENS_CLASSIFY_LEASE ({TAGLENS_CLASSIFY_LEASE}) must be longer than "
+        f"TAGLENS_Q_TIMEOUT ({Q_TIMEOUT}): a live worker's claim must never run out."
+    )
 
 # Scaled out: with TAGLENS_REDIS_URL set, django-q2 uses Redis as its broker (any number of
 # `manage.py qcluster` processes on any machine share the queue) and Django's cache (throttle
