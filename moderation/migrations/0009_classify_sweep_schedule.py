@@ -20,7 +20,7 @@ def backward(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("moderation", "0006_menu_keywords"),
+        ("moderation", "0008_post_words"),
         ("django_q", "0019_alter_task_options_alter_ormq_key_alter_ormq_lock_and_more"),
     ]
     operations = [migrations.RunPython(forward, backward)]
