@@ -70,6 +70,10 @@ def classification_claim(
     first = Case(When(pk=post_id, then=Value(0)), default=Value(1), output_field=IntegerField())
     conditions = _unclaimed(now) & _wanted(post_id, backbone)
     candidates = Post.objects.filter(conditions).order_by(first, "pk")
+    # Most tasks find their post already taken by an earlier batch and nothing else waiting: a
+    # plain read says so without taking SQLite's write lock (or any row lock).
+    if not candidates.exists():
+        return Claim(token=token, post_ids=[], until=until)
     with transaction.atomic():
         if connection.features.has_select_for_update_skip_locked:
             candidates = candidates.select_for_update(skip_locked=True, of=("self",))

@@ -231,3 +231,24 @@ def test_the_classifier_sees_a_reduced_photo_and_the_text_reader_the_full_one(
     [seen] = recording.sizes
     assert 256 <= min(seen) < 1200  # JPEG draft: decoded at a fraction of the size
     assert read_sizes == [(1600, 1200)]  # OCR reads every pixel
+
+
+def test_a_model_version_of_another_backbone_fails_the_post_with_the_reason(
+    recording, django_capture_on_commit_callbacks
+) -> None:
+    from moderation.models import ModelVersion
+    from moderation.services import BackboneMismatch
+
+    ModelVersion.objects.create(
+        name="heads-on-another-backbone", backbone="another-backbone-1", is_active=True
+    )
+    posts = pending_posts(django_capture_on_commit_callbacks, [90, 91])
+
+    with pytest.raises(BackboneMismatch):
+        tasks.classify_post(posts[0].pk)
+
+    rows = {p.pk: p for p in Post.objects.filter(pk__in=[p.pk for p in posts])}
+    assert rows[posts[0].pk].status == Post.Status.FAILED
+    assert "needs backbone another-backbone-1" in rows[posts[0].pk].failure_reason
+    assert (rows[posts[1].pk].status, rows[posts[1].pk].claimed_by) == ("pending", "")
+    assert recording.calls == 0
