@@ -158,6 +158,10 @@ TAGLENS_CLASSIFIER = env_str(
     "TAGLENS_CLASSIFIER", "mlmodels.tf_mobilenet.MobileNetV2RollupClassifier"
 )
 TAGLENS_MODEL_DIR = Path(env_str("TAGLENS_MODEL_DIR", str(VAR_DIR / "models")))
+# CPU threads of the backbone in each worker process: workers x threads ~ the machine's cores.
+TAGLENS_MODEL_THREADS = env_int("TAGLENS_MODEL_THREADS", 2)
+if TAGLENS_MODEL_THREADS < 1:
+    raise ImproperlySetError(f"TAGLENS_MODEL_THREADS={TAGLENS_MODEL_THREADS} must be >= 1.")
 # Extra evidence stored beside each embedding (dotted paths of mlmodels SignalSource classes,
 # built with the model into TAGLENS_MODEL_DIR/<name>); comma-separated, empty for none.
 TAGLENS_SIGNAL_SOURCES = env_list(
