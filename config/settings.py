@@ -132,8 +132,45 @@ STATIC_ROOT = VAR_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env_str("TAGLENS_MEDIA_ROOT", str(VAR_DIR / "media")))
+
+
+def _media_storage(kind: str) -> dict[str, object]:
+    """Uploaded photos and thumbnails: the local folder (MEDIA_ROOT), or a bucket of any
+    S3-compatible object store through django-storages. Code reads media only through the
+    storage (``.open()``, ``.url``), never a file path, so either works on every machine."""
+    if kind == "local":
+        return {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    if kind != "s3":
+        raise ImproperlySetError(f"TAGLENS_STORAGE={kind!r} is not 'local' or 's3'.")
+    options: dict[str, object] = {
+        "bucket_name": env_str("TAGLENS_S3_BUCKET"),  # required
+        "location": env_str("TAGLENS_S3_PREFIX", "media"),
+        # Private objects, links signed for TAGLENS_S3_URL_EXPIRY seconds; false for a public
+        # bucket or a CDN domain that serves it.
+        "querystring_auth": env_bool("TAGLENS_S3_SIGNED_URLS", True),
+        "querystring_expire": env_int("TAGLENS_S3_URL_EXPIRY", 3600),
+        "default_acl": None,  # the bucket's policy decides
+        "file_overwrite": False,  # names are random; never replace a stored photo
+    }
+    optional = {
+        "endpoint_url": "TAGLENS_S3_ENDPOINT_URL",  # MinIO, Ceph, R2, ...; unset for AWS
+        "region_name": "TAGLENS_S3_REGION",
+        "custom_domain": "TAGLENS_S3_CUSTOM_DOMAIN",  # links on this host (a CDN)
+        "addressing_style": "TAGLENS_S3_ADDRESSING_STYLE",  # "path" for most self-hosted
+        # Unset: boto3's own chain (AWS_ACCESS_KEY_ID..., an instance or pod role).
+        "access_key": "TAGLENS_S3_ACCESS_KEY_ID",
+        "secret_key": "TAGLENS_S3_SECRET_ACCESS_KEY",
+    }
+    for option, variable in optional.items():
+        value = env_str(variable, "")
+        if value:
+            options[option] = value
+    return {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options}
+
+
+TAGLENS_STORAGE = env_str("TAGLENS_STORAGE", "local")
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": _media_storage(TAGLENS_STORAGE),
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG
