@@ -230,6 +230,9 @@ Q_CLUSTER = {
     "timeout": Q_TIMEOUT,
     "retry": Q_RETRY,
     "max_attempts": env_int("TAGLENS_Q_MAX_ATTEMPTS", 3),
+    # A worker process is replaced after this many tasks and loads the model again (a few
+    # seconds). With a task per upload, django-q2's 500 would reload every 500 photos.
+    "recycle": env_int("TAGLENS_Q_RECYCLE", 5000),
     "catch_up": False,
     "sync": env_bool("TAGLENS_Q_SYNC", False),
     "label": "Task queue",
