@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +12,32 @@ import pytest
 
 REPO = Path(__file__).resolve().parent
 PHOTOS = Path(os.environ.get("TAGLENS_PHOTOS", str(REPO.parent / "shared" / "photos")))
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(  # type: ignore[no-untyped-def]
+    django_db_modify_db_settings_parallel_suffix, tmp_path_factory
+) -> Iterator[None]:
+    """SQLite tests use a database file rather than memory, so worker processes started by a
+    test (tests/ingest/test_workers.py) open the same database. In /dev/shm when there is
+    one: as fast as memory."""
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] != "django.db.backends.sqlite3":
+        yield
+        return
+    shm = Path("/dev/shm")
+    in_memory = shm.is_dir() and os.access(shm, os.W_OK)
+    folder = (
+        Path(tempfile.mkdtemp(prefix="taglens-test-db-", dir=shm))
+        if in_memory
+        else tmp_path_factory.mktemp("db")
+    )
+    database.setdefault("TEST", {})["NAME"] = str(folder / "test.sqlite3")
+    yield
+    if in_memory:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)

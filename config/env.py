@@ -40,9 +40,11 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlySetError(f"{name}={value!r} is not an integer.") from None
 
 
-def env_list(name: str, default: list[str]) -> list[str]:
+def env_list(name: str, default: list[str], *, empty_is_none: bool = False) -> list[str]:
+    """Comma-separated items. Unset gives ``default``; set but empty gives ``default`` too,
+    unless ``empty_is_none`` (then no items: ``NAME=`` switches a list off)."""
     value = os.environ.get(name)
-    if value is None or value == "":
+    if value is None or (value == "" and not empty_is_none):
         return default
     return [item.strip() for item in value.split(",") if item.strip()]
 

@@ -132,8 +132,45 @@ STATIC_ROOT = VAR_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env_str("TAGLENS_MEDIA_ROOT", str(VAR_DIR / "media")))
+
+
+def _media_storage(kind: str) -> dict[str, object]:
+    """Uploaded photos and thumbnails: the local folder (MEDIA_ROOT), or a bucket of any
+    S3-compatible object store through django-storages. Code reads media only through the
+    storage (``.open()``, ``.url``), never a file path, so either works on every machine."""
+    if kind == "local":
+        return {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    if kind != "s3":
+        raise ImproperlySetError(f"TAGLENS_STORAGE={kind!r} is not 'local' or 's3'.")
+    options: dict[str, object] = {
+        "bucket_name": env_str("TAGLENS_S3_BUCKET"),  # required
+        "location": env_str("TAGLENS_S3_PREFIX", "media"),
+        # Private objects, links signed for TAGLENS_S3_URL_EXPIRY seconds; false for a public
+        # bucket or a CDN domain that serves it.
+        "querystring_auth": env_bool("TAGLENS_S3_SIGNED_URLS", True),
+        "querystring_expire": env_int("TAGLENS_S3_URL_EXPIRY", 3600),
+        "default_acl": None,  # the bucket's policy decides
+        "file_overwrite": False,  # names are random; never replace a stored photo
+    }
+    optional = {
+        "endpoint_url": "TAGLENS_S3_ENDPOINT_URL",  # MinIO, Ceph, R2, ...; unset for AWS
+        "region_name": "TAGLENS_S3_REGION",
+        "custom_domain": "TAGLENS_S3_CUSTOM_DOMAIN",  # links on this host (a CDN)
+        "addressing_style": "TAGLENS_S3_ADDRESSING_STYLE",  # "path" for most self-hosted
+        # Unset: boto3's own chain (AWS_ACCESS_KEY_ID..., an instance or pod role).
+        "access_key": "TAGLENS_S3_ACCESS_KEY_ID",
+        "secret_key": "TAGLENS_S3_SECRET_ACCESS_KEY",
+    }
+    for option, variable in optional.items():
+        value = env_str(variable, "")
+        if value:
+            options[option] = value
+    return {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options}
+
+
+TAGLENS_STORAGE = env_str("TAGLENS_STORAGE", "local")
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": _media_storage(TAGLENS_STORAGE),
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG
@@ -158,9 +195,15 @@ TAGLENS_CLASSIFIER = env_str(
     "TAGLENS_CLASSIFIER", "mlmodels.tf_mobilenet.MobileNetV2RollupClassifier"
 )
 TAGLENS_MODEL_DIR = Path(env_str("TAGLENS_MODEL_DIR", str(VAR_DIR / "models")))
+# CPU threads of the backbone in each worker process: workers x threads ~ the machine's cores.
+TAGLENS_MODEL_THREADS = env_int("TAGLENS_MODEL_THREADS", 2)
+if TAGLENS_MODEL_THREADS < 1:
+    raise ImproperlySetError(f"TAGLENS_MODEL_THREADS={TAGLENS_MODEL_THREADS} must be >= 1.")
 # Extra evidence stored beside each embedding (dotted paths of mlmodels SignalSource classes,
 # built with the model into TAGLENS_MODEL_DIR/<name>); comma-separated, empty for none.
-TAGLENS_SIGNAL_SOURCES = env_list("TAGLENS_SIGNAL_SOURCES", ["mlmodels.people.PeopleSignals"])
+TAGLENS_SIGNAL_SOURCES = env_list(
+    "TAGLENS_SIGNAL_SOURCES", ["mlmodels.people.PeopleSignals"], empty_is_none=True
+)
 TAGLENS_PAGE_SIZE = env_int("TAGLENS_PAGE_SIZE", 24)
 # A verdict whose deciding score is closer than this to its threshold goes to the review queue.
 TAGLENS_REVIEW_MARGIN = env_float("TAGLENS_REVIEW_MARGIN", 0.1)
@@ -171,18 +214,42 @@ TAGLENS_OCR_TIMEOUT = env_int("TAGLENS_OCR_TIMEOUT", 30)
 # The development photo set (internal use only; never copied into the project).
 TAGLENS_PHOTOS_DIR = Path(env_str("TAGLENS_PHOTOS", str(BASE_DIR.parent / "shared" / "photos")))
 
-# django-q2: ORM broker on the default database unless configured otherwise.
+# django-q2: ORM broker on the default database unless configured otherwise. A task that runs
+# longer than `timeout` is killed; an unacknowledged one (its worker died) is handed out again
+# after `retry` (ORM broker), at most `max_attempts` times.
+Q_TIMEOUT = env_int("TAGLENS_Q_TIMEOUT", 120)
+Q_RETRY = env_int("TAGLENS_Q_RETRY", 180)
+if not 0 < Q_TIMEOUT < Q_RETRY:
+    raise ImproperlySetError(
+        f"TAGLENS_Q_TIMEOUT ({Q_TIMEOUT}) must be positive and below TAGLENS_Q_RETRY ({Q_RETRY})."
+    )
 Q_CLUSTER = {
     "name": "taglens",
     "orm": "default",
     "workers": env_int("TAGLENS_Q_WORKERS", 1),
-    "timeout": env_int("TAGLENS_Q_TIMEOUT", 120),
-    "retry": env_int("TAGLENS_Q_RETRY", 180),
+    "timeout": Q_TIMEOUT,
+    "retry": Q_RETRY,
     "max_attempts": env_int("TAGLENS_Q_MAX_ATTEMPTS", 3),
+    # A worker process is replaced after this many tasks and loads the model again (a few
+    # seconds). With a task per upload, django-q2's 500 would reload every 500 photos.
+    "recycle": env_int("TAGLENS_Q_RECYCLE", 5000),
     "catch_up": False,
     "sync": env_bool("TAGLENS_Q_SYNC", False),
     "label": "Task queue",
 }
+
+# Classification in batches (docs/scaling.md, "Ingest and workers"): a task claims up to
+# TAGLENS_CLASSIFY_BATCH pending posts for TAGLENS_CLASSIFY_LEASE seconds. The lease outlives
+# the task timeout, so only a dead worker's posts are ever taken over.
+TAGLENS_CLASSIFY_BATCH = env_int("TAGLENS_CLASSIFY_BATCH", 16)
+TAGLENS_CLASSIFY_LEASE = env_int("TAGLENS_CLASSIFY_LEASE", 150)
+if TAGLENS_CLASSIFY_BATCH < 1:
+    raise ImproperlySetError(f"TAGLENS_CLASSIFY_BATCH={TAGLENS_CLASSIFY_BATCH} must be >= 1.")
+if TAGLENS_CLASSIFY_LEASE <= Q_TIMEOUT:
+    raise ImproperlySetError(
+        f"TAGLENS_CLASSIFY_LEASE ({TAGLENS_CLASSIFY_LEASE}) must be longer than "
+        f"TAGLENS_Q_TIMEOUT ({Q_TIMEOUT}): a live worker's claim must never run out."
+    )
 
 # Scaled out: with TAGLENS_REDIS_URL set, django-q2 uses Redis as its broker (any number of
 # `manage.py qcluster` processes on any machine share the queue) and Django's cache (throttle

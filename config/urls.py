@@ -14,7 +14,7 @@ urlpatterns = [
     path("", include("posts.urls")),
     path("", include("moderation.urls")),
 ]
-if settings.DEBUG:
+if settings.DEBUG and settings.TAGLENS_STORAGE == "local":
     urlpatterns += static(  # type: ignore[arg-type]
         settings.MEDIA_URL, document_root=settings.MEDIA_ROOT
     )

@@ -17,7 +17,11 @@ from moderation.models import Embedding, ModelVersion
 
 def get_backbone() -> Classifier:
     """The network that makes embeddings (and its own roll-up scores)."""
-    return load_classifier(settings.TAGLENS_CLASSIFIER, model_dir=str(settings.TAGLENS_MODEL_DIR))
+    return load_classifier(
+        settings.TAGLENS_CLASSIFIER,
+        model_dir=str(settings.TAGLENS_MODEL_DIR),
+        threads=settings.TAGLENS_MODEL_THREADS,
+    )
 
 
 @functools.lru_cache(maxsize=4)

@@ -1,11 +1,16 @@
-"""Moderation's side of the posts floor's named hooks (posts.signals), and of post deletion."""
+"""Moderation's side of the posts floor's named hooks (posts.signals), of post deletion, and of
+django-q2's worker start."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.db.models.signals import pre_delete
 from django.dispatch import receiver
+from django_q.conf import Conf
+from django_q.signals import post_spawn
+from django_q.tasks import async_task
 
 from moderation.models import Verdict
 from moderation.services import (
@@ -16,6 +21,10 @@ from moderation.services import (
 )
 from posts.models import Post
 from posts.signals import post_caption_changed, post_created, post_hashtags_changed
+
+logger = logging.getLogger(__name__)
+
+SWEEP_TASK = "moderation.tasks.classify_sweep"
 
 
 @receiver(post_created, dispatch_uid="moderation.post_created")
@@ -48,3 +57,16 @@ def on_post_deleted(sender: type[Post], instance: Post, **kwargs: Any) -> None:
     hashtag_counts_refresh_on_commit(
         hashtag_ids=Verdict.objects.filter(post=instance).values_list("hashtag_id", flat=True)
     )
+
+
+@receiver(post_spawn, dispatch_uid="moderation.worker_spawned")
+def on_worker_spawned(sender: str, proc_name: str, **kwargs: Any) -> None:
+    # A (re)started worker looks for posts a dead one left behind at once, rather than at the
+    # scheduler's next minute: with the Redis broker nothing else would bring them back.
+    # In sync mode (tests) every inline task "spawns" a worker: nothing to look for there.
+    if Conf.SYNC:
+        return
+    try:
+        async_task(SWEEP_TASK, group="classify-sweep")
+    except Exception:  # never keep a worker from starting
+        logger.exception("Could not queue the classification sweep.")

@@ -2,28 +2,20 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from moderation import services
-from posts.models import Post
-
-logger = logging.getLogger(__name__)
 
 
 def classify_post(post_id: int) -> str:
-    try:
-        post = services.classification_run(post_id=post_id)
-    except Exception as exc:
-        # Never lose an accepted upload: it shows as failed, with the reason, until a retry
-        # (django-q2's own, or "Classify again" in the admin) succeeds.
-        Post.objects.filter(pk=post_id).exclude(status=Post.Status.CLASSIFIED).update(
-            status=Post.Status.FAILED,
-            failure_reason=f"Classification error ({type(exc).__name__}): {exc}"[:500],
-        )
-        logger.exception("Classifying post %s failed.", post_id)
-        raise
-    return "gone" if post is None else post.status
+    # The post and up to TAGLENS_CLASSIFY_BATCH - 1 other pending ones, one network run. A
+    # failure of the whole batch is raised after the service recorded it on the post, so
+    # django-q2 retries the task (ORM broker) and the admin shows it.
+    return services.classification_run_batch(post_id=post_id).summary()
+
+
+def classify_sweep() -> int:
+    return services.classification_sweep()
 
 
 def reevaluate_all_verdicts() -> int:

@@ -56,6 +56,11 @@ class Post(models.Model):
     failure_reason = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     classified_at = models.DateTimeField(null=True, blank=True)
+    # A worker's claim while it classifies the post (a lease): who, and until when. Another
+    # worker takes the post only once the lease has run out (its holder died or hung).
+    # db_default: rows written by raw SQL (seed_bulk) that do not name the column are unclaimed.
+    claimed_by = models.CharField(max_length=100, blank=True, default="", db_default="")
+    claimed_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -17,11 +17,15 @@ from moderation.services.catalog import (
 )
 from moderation.services.classification import (
     BackboneMismatch,
+    BatchResult,
     classification_queue,
     classification_retry,
     classification_run,
+    classification_run_batch,
+    classification_sweep,
     classifications_compute,
     embedding_store,
+    embeddings_store,
 )
 from moderation.services.counts import hashtag_counts_refresh, hashtag_counts_refresh_on_commit
 from moderation.services.model_versions import (
@@ -48,16 +52,20 @@ from moderation.services.verdicts import (
 
 __all__ = [
     "BackboneMismatch",
+    "BatchResult",
     "Reevaluation",
     "UndoRefused",
     "audit_record",
     "classification_queue",
     "classification_retry",
     "classification_run",
+    "classification_run_batch",
+    "classification_sweep",
     "classifications_compute",
     "concept_delete",
     "concept_save",
     "embedding_store",
+    "embeddings_store",
     "hashtag_counts_refresh",
     "hashtag_counts_refresh_on_commit",
     "keyword_mapping_delete",

@@ -1,14 +1,24 @@
-"""Classification: run the network once per post, then score with the active model version."""
+"""Classification: run the network once per post, in batches, then score with the active model
+version and decide the verdicts.
+
+A task claims a batch of posts (``claims.classification_claim``: its own post first, then other
+pending ones), decodes their images, runs the backbone's batch ``predict`` once, stores each
+post's embedding, scores and verdicts in one transaction, and releases the claims.
+"""
 
 from __future__ import annotations
 
 import logging
+import time
+from dataclasses import dataclass, field
 
 import numpy as np
+from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django_q.tasks import async_task
+from PIL import Image
 
 from mlmodels.base import Classifier, ImageDecodeError, Prediction, load_image
 from moderation.classifier import (
@@ -18,8 +28,15 @@ from moderation.classifier import (
     signal_keys_required,
 )
 from moderation.models import Classification, Embedding, ModelVersion
+from moderation.services.claims import (
+    Claim,
+    claimed_posts,
+    classification_claim,
+    classification_release,
+    posts_abandoned,
+)
 from moderation.services.model_versions import model_version_active
-from moderation.services.text import text_extract
+from moderation.services.text import texts_extract
 from moderation.services.verdicts import verdicts_evaluate
 from posts.models import Post
 
@@ -32,27 +49,73 @@ class BackboneMismatch(RuntimeError):
     """The active model version was trained on another backbone than the configured one."""
 
 
+@dataclass
+class BatchResult:
+    """What one batch did; ``seconds`` splits its time for profiling (bench/ingest.py)."""
+
+    claimed: list[int] = field(default_factory=list)
+    classified: list[int] = field(default_factory=list)
+    failed: dict[int, str] = field(default_factory=dict)
+    predicted: int = 0  # images the backbone ran on
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        return (
+            f"claimed {len(self.claimed)}: {len(self.classified)} classified, "
+            f"{len(self.failed)} failed, network ran on {self.predicted}"
+        )
+
+    def timing(self) -> str:
+        return ", ".join(f"{phase} {seconds:.4f} s" for phase, seconds in self.seconds.items())
+
+
+def _enqueue(post_id: int) -> None:
+    # save=False: a successful task leaves no django-q2 result row (most find their post done
+    # by an earlier batch; the post's status is the record). Failures are kept, and counted
+    # for max_attempts.
+    async_task(CLASSIFY_TASK, post_id, group="classify", save=False)
+
+
 def classification_queue(*, post: Post) -> None:
     """Queue classification once the surrounding transaction commits."""
     post_id = post.pk
-    transaction.on_commit(lambda: async_task(CLASSIFY_TASK, post_id, group="classify"))
+    transaction.on_commit(lambda: _enqueue(post_id))
 
 
 def embedding_store(*, post: Post, prediction: Prediction, backbone: Classifier) -> Embedding:
+    [embedding] = embeddings_store(predictions={post.pk: prediction}, backbone=backbone)
+    return embedding
+
+
+def _embedding_row(post_id: int, prediction: Prediction, backbone: Classifier) -> Embedding:
     vector = np.asarray(prediction.embedding, dtype="<f4")
     signals = getattr(prediction, "signals", {}) or {}
-    embedding, _ = Embedding.objects.update_or_create(
-        post=post,
+    return Embedding(
+        post_id=post_id,
         backbone=backbone.version,
-        defaults={
-            "vector": vector.tobytes(),
-            "dim": int(vector.size),
-            "base_scores": {k: float(v) for k, v in prediction.scores.items()},
-            "signals": {k: float(v) for k, v in signals.items()},
-            "top_labels": [[name, float(p)] for name, p in prediction.top_labels],
-        },
+        vector=vector.tobytes(),
+        dim=int(vector.size),
+        base_scores={k: float(v) for k, v in prediction.scores.items()},
+        signals={k: float(v) for k, v in signals.items()},
+        top_labels=[[name, float(p)] for name, p in prediction.top_labels],
     )
-    return embedding
+
+
+def embeddings_store(
+    *, predictions: dict[int, Prediction], backbone: Classifier
+) -> list[Embedding]:
+    """Upsert one embedding per post (by post and backbone), in one statement."""
+    if not predictions:
+        return []
+    Embedding.objects.bulk_create(
+        [_embedding_row(post_id, p, backbone) for post_id, p in predictions.items()],
+        update_conflicts=True,
+        unique_fields=["post", "backbone"],
+        update_fields=["vector", "dim", "base_scores", "signals", "top_labels"],
+    )
+    stored = Embedding.objects.filter(post_id__in=list(predictions), backbone=backbone.version)
+    by_post = {e.post_id: e for e in stored}
+    return [by_post[post_id] for post_id in predictions]
 
 
 def classifications_compute(
@@ -80,61 +143,197 @@ def classifications_compute(
     return rows
 
 
-def _fail(post: Post, reason: str) -> Post:
-    post.status = Post.Status.FAILED
-    post.failure_reason = reason
-    post.save(update_fields=["status", "failure_reason"])
-    verdicts_evaluate(posts=[post])
-    return post
+def _decode(post: Post) -> Image.Image:
+    # Through the storage (local folder or S3), never a file-system path. load_image decodes
+    # big JPEGs at reduced size (JPEG draft): the backbone needs 224 px.
+    with post.image.open("rb") as handle:
+        return load_image(handle)
+
+
+def _error(exc: BaseException) -> str:
+    return f"Classification error ({type(exc).__name__}): {exc}"[:500]
+
+
+def _predict(
+    backbone: Classifier, images: dict[int, Image.Image]
+) -> tuple[dict[int, Prediction], dict[int, str]]:
+    """The backbone over the whole batch at once. When the batch fails, each image alone,
+    so one image the network cannot take fails only its own post; when every image fails
+    alone too, the fault is the model's and the batch fails."""
+    if not images:
+        return {}, {}
+    ids = list(images)
+    try:
+        predictions = backbone.predict([images[i] for i in ids])
+        if len(predictions) != len(ids):
+            raise RuntimeError(f"{len(predictions)} predictions for {len(ids)} images")
+        return dict(zip(ids, predictions, strict=True)), {}
+    except Exception:
+        if len(ids) == 1:
+            raise
+        logger.warning("Batch predict failed; predicting %d images one by one.", len(ids))
+    done: dict[int, Prediction] = {}
+    failed: dict[int, str] = {}
+    last: Exception | None = None
+    for post_id in ids:
+        try:
+            [done[post_id]] = backbone.predict([images[post_id]])
+        except Exception as exc:
+            failed[post_id] = _error(exc)
+            last = exc
+    if not done and last is not None:
+        raise last
+    return done, failed
+
+
+def _classify_claimed(
+    *, claim: Claim, backbone: Classifier, version: ModelVersion, result: BatchResult
+) -> None:
+    clock = time.perf_counter()
+    posts = claimed_posts(claim=claim)
+    stored = {
+        e.post_id: e for e in Embedding.objects.filter(post__in=posts, backbone=backbone.version)
+    }
+    required = signal_keys_required(version)
+    images: dict[int, Image.Image] = {}
+    for post in posts:
+        embedding = stored.get(post.pk)
+        if embedding is not None and required <= set(embedding.signals):
+            continue  # the network ran for this post already: score it again only
+        try:
+            images[post.pk] = _decode(post)
+        except (ImageDecodeError, OSError) as exc:
+            result.failed[post.pk] = f"The image could not be read: {exc}"
+    result.seconds["decode"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    new = {pk: image for pk, image in images.items() if pk not in stored}
+    predictions, unpredictable = _predict(backbone, new)
+    result.failed.update(unpredictable)
+    result.predicted = len(new)
+    extra: dict[int, dict[str, float]] = {pk: {} for pk in images if pk not in result.failed}
+    for source in get_signal_sources():
+        ids = list(extra)
+        for pk, found in zip(ids, source.signals([images[pk] for pk in ids]), strict=True):
+            extra[pk].update({k: float(v) for k, v in found.items()})
+    result.seconds["predict"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    by_pk = {p.pk: p for p in posts}
+    # OCR is slow (Tesseract, full resolution): outside the transaction, once per new post.
+    texts_extract(items=[(by_pk[pk], images[pk]) for pk in predictions])
+    result.seconds["text"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    now = timezone.now()
+    with transaction.atomic():
+        fresh = embeddings_store(predictions=predictions, backbone=backbone)
+        embeddings = {e.post_id: e for e in fresh}
+        for pk, embedding in stored.items():
+            if pk not in result.failed:
+                embeddings[pk] = embedding
+        changed = []
+        for pk, signals in extra.items():
+            if signals and pk in embeddings:
+                embedding = embeddings[pk]
+                embedding.signals = {**embedding.signals, **signals}
+                changed.append(embedding)
+        Embedding.objects.bulk_update(changed, ["signals"])
+        ready = [embeddings[p.pk] for p in posts if p.pk in embeddings]
+        classifications_compute(version=version, embeddings=ready)
+        result.classified = [e.post_id for e in ready]
+        held = Post.objects.filter(pk__in=result.classified, claimed_by=claim.token).update(
+            status=Post.Status.CLASSIFIED,
+            failure_reason="",
+            classified_at=now,
+            claimed_by="",
+            claimed_until=None,
+        )
+        for pk, reason in result.failed.items():
+            held += Post.objects.filter(pk=pk, claimed_by=claim.token).update(
+                status=Post.Status.FAILED, failure_reason=reason, claimed_by="", claimed_until=None
+            )
+        if held != len(result.classified) + len(result.failed):
+            # The lease ran out and another worker took some posts: the rows stored here are
+            # upserts of the same results, so nothing is lost or doubled.
+            logger.warning(
+                "Claim %s lost %d posts to another worker.",
+                claim.token,
+                len(result.classified) + len(result.failed) - held,
+            )
+        verdicts_evaluate(posts=Post.objects.filter(pk__in=[*result.classified, *result.failed]))
+    result.seconds["store"] = time.perf_counter() - clock
+
+
+def _batch_failed(*, claim: Claim | None, post_id: int | None, exc: BaseException) -> None:
+    """The whole batch failed (model missing, database error, ...). The task's own post shows
+    as failed with the reason until a retry (django-q2's, or "Classify again") succeeds; the
+    others it had taken along go back to pending, unclaimed, for the next worker."""
+    reason = _error(exc)
+    if post_id is not None:
+        own = Post.objects.filter(pk=post_id).exclude(status=Post.Status.CLASSIFIED)
+        if claim is not None:
+            own = own.filter(claimed_by=claim.token)
+        else:  # failed before claiming: leave a post another worker holds alone
+            own = own.filter(claimed_by="")
+        own.update(
+            status=Post.Status.FAILED, failure_reason=reason, claimed_by="", claimed_until=None
+        )
+    if claim is not None:
+        classification_release(claim=claim)
+
+
+def classification_run_batch(*, post_id: int | None, limit: int | None = None) -> BatchResult:
+    """Classify ``post_id`` (when it still needs it) and up to ``limit - 1`` other pending
+    posts with one run of the network. Safe to run twice: a post classified with an embedding
+    from the configured backbone is not taken again, and the network never runs twice for a
+    post and backbone.
+
+    An image that cannot be read fails only its post, with the reason. An error of the whole
+    batch is raised after marking the task's own post failed and releasing the rest."""
+    result = BatchResult()
+    claim: Claim | None = None
+    try:
+        backbone = get_backbone()  # built once per process; the network loads on first use
+        clock = time.perf_counter()
+        claim = classification_claim(
+            post_id=post_id,
+            limit=limit or settings.TAGLENS_CLASSIFY_BATCH,
+            lease_seconds=settings.TAGLENS_CLASSIFY_LEASE,
+            backbone=backbone.version,
+        )
+        result.claimed = claim.post_ids
+        result.seconds["claim"] = time.perf_counter() - clock
+        if claim.post_ids:
+            version = model_version_active(backbone=backbone)
+            if version.backbone != backbone.version:
+                raise BackboneMismatch(
+                    f"The active model version {version.name} needs backbone "
+                    f"{version.backbone}, but TAGLENS_CLASSIFIER gives {backbone.version}."
+                )
+            _classify_claimed(claim=claim, backbone=backbone, version=version, result=result)
+    except Exception as exc:
+        logger.exception("Classifying a batch (post %s first) failed.", post_id)
+        _batch_failed(claim=claim, post_id=post_id, exc=exc)
+        raise
+    if result.claimed:
+        # bench/ingest.py reads the phases from this line.
+        logger.info("Post %s's task %s (%s).", post_id, result.summary(), result.timing())
+    return result
 
 
 def classification_run(*, post_id: int) -> Post | None:
-    """Classify one post's image and decide its verdicts. Safe to run twice: the network runs
-    only when no embedding from the configured backbone is stored yet."""
+    """Classify one post alone (no other posts taken along) and return it."""
+    classification_run_batch(post_id=post_id, limit=1)
     post = Post.objects.filter(pk=post_id).first()
     if post is None:
         logger.info("Post %s is gone; nothing to classify.", post_id)
-        return None
-    backbone = get_backbone()
-    version = model_version_active(backbone=backbone)
-    if version.backbone != backbone.version:
-        raise BackboneMismatch(
-            f"The active model version {version.name} needs backbone {version.backbone}, "
-            f"but TAGLENS_CLASSIFIER gives {backbone.version}."
-        )
-    embedding = Embedding.objects.filter(post=post, backbone=backbone.version).first()
-    sources = get_signal_sources()
-    needs_signals = embedding is not None and not signal_keys_required(version) <= set(
-        embedding.signals
-    )
-    if embedding is None or needs_signals:
-        try:
-            with post.image.open("rb") as handle:
-                image = load_image(handle)
-        except (ImageDecodeError, OSError) as exc:
-            return _fail(post, f"The image could not be read: {exc}")
-        if embedding is None:
-            [prediction] = backbone.predict([image])
-            embedding = embedding_store(post=post, prediction=prediction, backbone=backbone)
-            text_extract(post=post, image=image)
-        extra: dict[str, float] = {}
-        for source in sources:
-            [found] = source.signals([image])
-            extra.update(found)
-        if extra:
-            embedding.signals = {**embedding.signals, **{k: float(v) for k, v in extra.items()}}
-            embedding.save(update_fields=["signals"])
-    classifications_compute(version=version, embeddings=[embedding])
-    post.status = Post.Status.CLASSIFIED
-    post.failure_reason = ""
-    post.classified_at = timezone.now()
-    post.save(update_fields=["status", "failure_reason", "classified_at"])
-    verdicts_evaluate(posts=[post])
     return post
 
 
 def classification_retry(*, posts: QuerySet[Post]) -> int:
-    """Put posts back to pending and queue them again (after a failure or a model change)."""
+    """Put posts back to pending and queue them again (after a failure or a model change).
+    A post a live worker holds stays with it; the task classifies it once the claim is gone."""
     count = 0
     for post in posts:
         post.status = Post.Status.PENDING
@@ -143,3 +342,17 @@ def classification_retry(*, posts: QuerySet[Post]) -> int:
         classification_queue(post=post)
         count += 1
     return count
+
+
+def classification_sweep(*, max_tasks: int = 100) -> int:
+    """Queue tasks for posts left behind (their worker died, or their task was lost with it):
+    one task per batch of them. Run every minute by django-q2's scheduler and when a worker
+    starts. Returns the number of tasks queued."""
+    batch = settings.TAGLENS_CLASSIFY_BATCH
+    ids = posts_abandoned(lease_seconds=settings.TAGLENS_CLASSIFY_LEASE, limit=batch * max_tasks)
+    firsts = ids[::batch]
+    for post_id in firsts:
+        _enqueue(post_id)
+    if firsts:
+        logger.info("Sweep: %d posts left behind, %d tasks queued.", len(ids), len(firsts))
+    return len(firsts)

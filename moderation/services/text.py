@@ -96,6 +96,32 @@ def text_extract(*, post: Post, image: Image.Image | None = None) -> TextExtract
     )
 
 
+def texts_extract(*, items: list[tuple[Post, Image.Image]]) -> None:
+    """``text_extract`` for a batch of posts; with OCR turned off, one statement for all."""
+    if settings.TAGLENS_OCR:
+        for post, image in items:
+            text_extract(post=post, image=image)
+        return
+    if not items:
+        return
+    TextExtraction.objects.bulk_create(
+        [
+            TextExtraction(
+                post=post,
+                engine="off",
+                status=TextExtraction.Status.UNAVAILABLE,
+                text="",
+                words=[],
+                message=TURNED_OFF,
+            )
+            for post, _ in items
+        ],
+        update_conflicts=True,
+        unique_fields=["post"],
+        update_fields=["engine", "status", "text", "words", "message"],
+    )
+
+
 def text_matches(
     *, post_ids: list[int], index: RuleIndex, names: dict[str, str]
 ) -> dict[int, list[WordMatch]]:

@@ -1,0 +1,339 @@
+"""Ingest throughput end to end, against the model's raw rate measured in the same run.
+
+Usage: ``python bench/ingest.py [--posts 240] [--full-posts 32] [--no-full] [--batch 16]
+[--database-url URL --redis-url URL] [--photos DIR]`` (about 6-8 minutes on 2 shared cores)
+
+End to end = photos uploaded through ``posts.services.post_create`` (validation, re-encoding,
+thumbnail, hashtags, pending verdicts), their ``classify_post`` tasks queued on commit, real
+``manage.py qcluster`` worker processes (one, or two) claiming, decoding, running the model
+and storing embeddings, scores and verdicts, until the last post is classified. A round's
+uploads are made in one transaction while the warmed-up workers wait, so the clock runs from
+the commit (tasks queued) to the last ``classified_at``; the web side's upload rate is printed
+beside it. Rounds run with TAGLENS_CLASSIFY_BATCH=1 and =16 (``--batch``), and the machine's
+cores shared out: one worker gets every core as model threads, two get half each.
+
+The raw rate is measured just before each round by bench/ingest_raw.py in as many fresh
+processes as the round has workers, with the same threads each, started together: the
+classifier's batch ``predict`` over photos already decoded (and again with decoding). Which
+"model" that is, per pipeline:
+
+- **backbone+heads** (TAGLENS_SIGNAL_SOURCES empty, TAGLENS_OCR=false): the TFLite MobileNetV2
+  and concept heads over embedding + roll-up scores (random weights: the rate does not depend on
+  them, and an active heads version is what production runs).
+- **full** (the default configuration): the same plus the people signal source (faces, ages)
+  and Tesseract reading each photo. Fewer photos, batched rounds only.
+
+Photos: the development set (``--photos``, default ../shared/photos), else scikit-image's.
+Database: a throw-away SQLite file with the ORM broker, or ``--database-url`` (an EMPTY database,
+``createdb -h 127.0.0.1 -U postgres bench_ingest``) with ``--redis-url``. Prints the figures
+and writes ``bench/results/ingest-<date>-<vendor>.json``. The machine is shared: figures move
+with the load; compare within a run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import io
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--posts", type=int, default=240, help="photos per backbone+heads round")
+    parser.add_argument("--full-posts", type=int, default=32, help="photos per full round")
+    parser.add_argument("--no-full", action="store_true", help="skip the full pipeline")
+    parser.add_argument("--database-url", default="", help="an empty database (default SQLite)")
+    parser.add_argument("--redis-url", default="", help="django-q2's Redis broker")
+    parser.add_argument("--photos", type=Path, default=REPO.parent / "shared" / "photos")
+    parser.add_argument("--batch", type=int, default=16, help="the batched rounds' batch size")
+    return parser.parse_args()
+
+
+ARGS = parse_args()
+BATCHED = ARGS.batch
+VAR = Path(tempfile.mkdtemp(prefix="taglens-bench-ingest-"))
+sys.path.insert(0, str(REPO))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ["TAGLENS_VAR_DIR"] = str(VAR)
+os.environ["TAGLENS_MEDIA_ROOT"] = str(VAR / "media")
+os.environ.setdefault("TAGLENS_MODEL_DIR", str(REPO / "var" / "models"))
+os.environ["DATABASE_URL"] = ARGS.database_url or f"sqlite:///{VAR / 'bench.sqlite3'}"
+if ARGS.redis_url:
+    os.environ["TAGLENS_REDIS_URL"] = ARGS.redis_url
+else:
+    os.environ.pop("TAGLENS_REDIS_URL", None)
+os.environ["TAGLENS_Q_SYNC"] = "false"
+os.environ["TAGLENS_UPLOADS_PER_HOUR"] = "0"  # no upload limit for the bench user
+os.environ["TAGLENS_SIGNAL_SOURCES"] = "mlmodels.people.PeopleSignals"  # this process: raw
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
+from django.db.models import Max  # noqa: E402
+from django.utils import timezone  # noqa: E402
+from django_q.brokers import get_broker  # noqa: E402
+from django_q.models import OrmQ, Task  # noqa: E402
+from ingest_raw import heads_keys, photo_bytes, random_heads  # noqa: E402
+
+from mlmodels.base import load_image  # noqa: E402
+from mlmodels.heads import ConceptHeads  # noqa: E402
+from moderation.classifier import get_backbone  # noqa: E402
+from moderation.models import ModelVersion  # noqa: E402
+from moderation.services.model_versions import model_version_register  # noqa: E402
+from posts.models import Post  # noqa: E402
+from posts.services import post_create  # noqa: E402
+
+HASHTAGS = ["카페", "고양이", "음식"]
+PIPELINES = {
+    "backbone+heads": {"TAGLENS_SIGNAL_SOURCES": "", "TAGLENS_OCR": "false"},
+    "full": {"TAGLENS_SIGNAL_SOURCES": "mlmodels.people.PeopleSignals", "TAGLENS_OCR": "true"},
+}
+WORKED = re.compile(r"network ran on [1-9]")
+PHASE = re.compile(r"(claim|decode|predict|text|store) ([0-9.]+) s")
+
+
+def activate(heads: ConceptHeads, name: str) -> None:
+    """Make these heads the active version (no rescoring task: there is nothing to rescore)."""
+    version = ModelVersion.objects.filter(name=name).first() or model_version_register(
+        name=name,
+        backbone=heads.backbone,
+        concepts=list(heads.concepts),
+        heads=heads.to_bytes(),
+        thresholds=heads.thresholds,
+        metrics={},
+        training={"source": "bench/ingest.py: random weights"},
+    )
+    ModelVersion.objects.exclude(pk=version.pk).update(is_active=False)
+    ModelVersion.objects.filter(pk=version.pk).update(is_active=True, activated_at=timezone.now())
+
+
+def raw_rates(pipeline: str, processes: int, batch: int, count: int) -> dict[str, float | None]:
+    """The model alone (and with decoding), in ``processes`` fresh processes started together,
+    the machine's cores shared out as the workers get them; photos per second summed."""
+    start = VAR / f"raw-start-{pipeline}-{processes}-{batch}"
+    command = [
+        sys.executable,
+        str(REPO / "bench" / "ingest_raw.py"),
+        f"--pipeline={pipeline}",
+        f"--threads={max(1, (os.cpu_count() or 1) // processes)}",
+        f"--batch={batch}",
+        f"--count={count}",
+        f"--photos={ARGS.photos}",
+        f"--model-dir={settings.TAGLENS_MODEL_DIR}",
+        f"--start={start}",
+        # Decoding is a rounding error beside people signals and OCR: no second pass there.
+        *(["--no-decode-pass"] if pipeline == "full" else []),
+    ]
+    runs = [
+        subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        for _ in range(processes)
+    ]
+    for run in runs:
+        assert run.stdout is not None
+        if run.stdout.readline().strip() != "ready":
+            raise SystemExit(f"bench/ingest_raw.py failed: {' '.join(command)}")
+    start.touch()
+    model = decoding = 0.0
+    for run in runs:
+        out, _ = run.communicate(timeout=900)
+        found = json.loads(out.strip().splitlines()[-1])
+        model += found["photos"] / found["model_seconds"]
+        if found["decode_and_model_seconds"]:
+            decoding += found["photos"] / found["decode_and_model_seconds"]
+    return {"model": model, "decode+model": decoding or None}
+
+
+class Cluster:
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.log = log
+        self.process = subprocess.Popen(
+            [sys.executable, "manage.py", "qcluster"],
+            cwd=REPO,
+            env=env,
+            stdout=log.open("wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def stop(self) -> None:
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)  # the queue is empty: nothing to lose
+        except ProcessLookupError:
+            pass
+        self.process.wait()
+
+
+def wait(condition: Any, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def upload(author: Any, files: list[bytes]) -> list[int]:
+    return [post_create(author=author, image=io.BytesIO(b), hashtags=HASHTAGS).pk for b in files]
+
+
+def classified(ids: list[int]) -> int:
+    return Post.objects.filter(pk__in=ids).exclude(status=Post.Status.PENDING).count()
+
+
+def reset() -> None:
+    Post.objects.all().delete()  # embeddings, classifications, verdicts go with them
+    OrmQ.objects.all().delete()
+    Task.objects.all().delete()
+    get_broker().purge_queue()
+
+
+def round_(
+    pipeline: str, workers: int, batch: int, files: list[bytes], author: Any, run: int
+) -> dict[str, Any]:
+    reset()
+    env = {
+        **os.environ,
+        **PIPELINES[pipeline],
+        "TAGLENS_Q_WORKERS": "1",
+        # The cores shared out: raw is measured with every core for the one model.
+        "TAGLENS_MODEL_THREADS": str(max(1, (os.cpu_count() or 1) // workers)),
+        "TAGLENS_CLASSIFY_BATCH": str(batch),
+        "TAGLENS_LOG_LEVEL": "INFO",
+        "DJANGO_SECRET_KEY": settings.SECRET_KEY,
+    }
+    logs = [VAR / f"r{run}-w{i}.log" for i in range(workers)]
+    clusters = [Cluster(env, log) for log in logs]
+    try:
+        wait(lambda: all(" running." in c.text() for c in clusters), 60, "workers")
+        # Warm-up: every worker loads the model (lazily, on its first photo).
+        warm: list[int] = []
+        while not all(WORKED.search(c.text()) for c in clusters):
+            warm += upload(author, files[:1])
+            wait(lambda ids=warm: classified(ids) == len(ids), 120, "warm-up")
+        marks = [len(c.text()) for c in clusters]
+
+        start_upload = time.perf_counter()
+        with transaction.atomic():
+            ids = upload(author, files)
+            uploaded = time.perf_counter() - start_upload
+            queued_at = timezone.now()  # commit: the tasks go to the broker
+        wait(lambda: classified(ids) == len(ids), 600, "classification")
+        finished = Post.objects.filter(pk__in=ids).aggregate(last=Max("classified_at"))["last"]
+        failed = Post.objects.filter(pk__in=ids, status=Post.Status.FAILED).count()
+        seconds = (finished - queued_at).total_seconds()
+        phases: dict[str, float] = {}
+        tasks_with_work = 0
+        for cluster, mark in zip(clusters, marks, strict=True):
+            for line in cluster.text()[mark:].splitlines():
+                if "network ran on" in line:
+                    tasks_with_work += 1
+                    for phase, value in PHASE.findall(line):
+                        phases[phase] = phases.get(phase, 0.0) + float(value)
+    finally:
+        for cluster in clusters:
+            cluster.stop()
+    busy = sum(phases.values())
+    return {
+        "pipeline": pipeline,
+        "workers": workers,
+        "batch": batch,
+        "photos": len(ids),
+        "failed": failed,
+        "seconds": round(seconds, 2),
+        "images_per_second": round(len(ids) / seconds, 1),
+        "upload_per_second": round(len(ids) / uploaded, 1),
+        "tasks_with_work": tasks_with_work,
+        # Worker time per photo in each phase (summed over workers), and the share of the
+        # workers' wall time those phases cover; the rest is queue, task and process overhead.
+        "ms_per_photo": {k: round(1000 * v / len(ids), 2) for k, v in phases.items()},
+        "busy_share": round(busy / (seconds * workers), 2),
+    }
+
+
+def main() -> None:
+    call_command("migrate", verbosity=0)
+    if Post.objects.exists():
+        raise SystemExit("The bench database already holds posts: give it an empty one.")
+    print(
+        f"database {connection.vendor}, broker {'redis' if ARGS.redis_url else 'orm'}, "
+        f"{os.cpu_count()} CPUs (shared: other work may be running)"
+    )
+    from django.contrib.auth.models import User
+
+    author = User.objects.create_user("bench-ingest")
+    backbone = get_backbone()
+    files_all, source = photo_bytes(ARGS.photos, max(ARGS.posts, ARGS.full_posts))
+    dim = int(backbone.predict([load_image(io.BytesIO(files_all[0]))])[0].embedding.size)
+    results: dict[str, Any] = {
+        "date": dt.date.today().isoformat(),
+        "cpus": os.cpu_count(),
+        "database": connection.vendor,
+        "broker": "redis" if ARGS.redis_url else "orm",
+        "photos": source,
+        "raw": {},
+        "rounds": [],
+        "ratios": {},
+    }
+    run = 0
+    plans = {"backbone+heads": (ARGS.posts, (1, BATCHED), 160)}
+    if not ARGS.no_full:
+        # People signals and OCR take ~1 s a photo: fewer photos, batched rounds only.
+        plans["full"] = (ARGS.full_posts, (BATCHED,), 16)
+    for pipeline, (count, batches, raw_count) in plans.items():
+        activate(
+            random_heads(backbone.version, heads_keys(backbone.concepts, pipeline), dim),
+            f"bench-{pipeline}",
+        )
+        files = files_all[:count]
+        print(f"\n{pipeline}")
+        for workers in (1, 2):
+            for batch in batches:
+                raw = raw_rates(pipeline, workers, batch, min(raw_count, count))
+                results["raw"][f"{pipeline} {workers}p b{batch}"] = {
+                    k: None if v is None else round(v, 1) for k, v in raw.items()
+                }
+                decoding = raw["decode+model"]
+                print(
+                    f"  raw, {workers} process(es), batch {batch:>2}: model {raw['model']:7.1f} "
+                    "img/s" + ("" if decoding is None else f", with decoding {decoding:.1f} img/s")
+                )
+                run += 1
+                r = round_(pipeline, workers, batch, files, author, run)
+                results["rounds"].append(r)
+                ratio = r["images_per_second"] / (raw["model"] or float("nan"))
+                results["ratios"][f"{pipeline} {workers}w b{batch}"] = round(ratio, 3)
+                print(
+                    f"  end to end, {workers} worker(s), batch {batch:>2}: "
+                    f"{r['images_per_second']:7.1f} img/s = {ratio:4.0%} of the raw model "
+                    f"({r['photos']} photos in {r['seconds']} s, {r['tasks_with_work']} tasks "
+                    f"with work, busy {r['busy_share']:.0%}, ms/photo {r['ms_per_photo']}; "
+                    f"uploads {r['upload_per_second']} /s)",
+                    flush=True,
+                )
+    out = REPO / "bench" / "results" / f"ingest-{results['date']}-{connection.vendor}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    print(f"\nwrote {out.relative_to(REPO)}")
+
+
+if __name__ == "__main__":
+    main()

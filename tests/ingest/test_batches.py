@@ -1,0 +1,254 @@
+"""Classification in batches: claims, leases, one network run per batch, per-post failures."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from mlmodels.fake import FakeClassifier
+from moderation import tasks
+from moderation.models import Classification, Embedding, TextExtraction
+from moderation.services import classification_sweep
+from moderation.services.claims import classification_claim
+from posts.models import Post
+from posts.services import post_create
+from tests.factories import UserFactory
+from tests.ingest.recording import PickyClassifier, RecordingClassifier, image_key, key_png
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def recording(settings):  # type: ignore[no-untyped-def]
+    settings.TAGLENS_CLASSIFIER = "tests.ingest.recording.RecordingClassifier"
+    settings.TAGLENS_CLASSIFY_BATCH = 4
+    RecordingClassifier.reset()
+    yield RecordingClassifier
+    RecordingClassifier.reset()
+
+
+def pending_posts(capture, keys: list[int]) -> list[Post]:  # type: ignore[no-untyped-def]
+    """Uploads whose tasks are held back (as if queued behind others)."""
+    author = UserFactory()
+    with capture(execute=False):
+        posts = [
+            post_create(author=author, image=io.BytesIO(key_png(key)), hashtags=["카페"])
+            for key in keys
+        ]
+    assert all(p.status == Post.Status.PENDING for p in posts)
+    return posts
+
+
+def statuses(posts: list[Post]) -> list[str]:
+    by_pk = dict(Post.objects.filter(pk__in=[p.pk for p in posts]).values_list("pk", "status"))
+    return [by_pk[p.pk] for p in posts]
+
+
+def test_a_task_classifies_its_post_and_older_pending_ones_in_one_network_run(
+    recording, django_capture_on_commit_callbacks
+) -> None:
+    posts = pending_posts(django_capture_on_commit_callbacks, [10, 11, 12, 13, 14, 15])
+
+    summary = tasks.classify_post(posts[-1].pk)
+
+    assert summary == "claimed 4: 4 classified, 0 failed, network ran on 4"
+    assert recording.calls == 1 and recording.images_seen == 4
+    # Its own post first, then the oldest pending ones.
+    assert statuses(posts) == ["classified"] * 3 + ["pending", "pending", "classified"]
+    assert Embedding.objects.count() == Classification.objects.count() == 4
+    assert TextExtraction.objects.count() == 4  # OCR is off in tests: the row says so
+    claimed = Post.objects.filter(claimed_by="", claimed_until__isnull=True)
+    assert claimed.count() == 6  # every claim released
+
+    tasks.classify_post(posts[3].pk)
+    assert statuses(posts) == ["classified"] * 6
+    assert recording.calls == 2 and recording.images_seen == 6
+
+
+def test_running_a_task_again_takes_nothing_and_runs_no_network(
+    recording, django_capture_on_commit_callbacks
+) -> None:
+    [post] = pending_posts(django_capture_on_commit_callbacks, [20])
+    tasks.classify_post(post.pk)
+    before = list(Classification.objects.values_list("pk", "scores"))
+
+    assert tasks.classify_post(post.pk) == "claimed 0: 0 classified, 0 failed, network ran on 0"
+
+    assert recording.calls == 1
+    assert list(Classification.objects.values_list("pk", "scores")) == before
+
+
+def test_a_post_held_by_a_live_worker_is_left_until_its_lease_runs_out(
+    recording, django_capture_on_commit_callbacks
+) -> None:
+    posts = pending_posts(django_capture_on_commit_callbacks, [30, 31, 32])
+    other = classification_claim(
+        post_id=posts[0].pk, limit=1, lease_seconds=60, backbone=FakeClassifier.version
+    )
+    assert other.post_ids == [posts[0].pk]
+
+    tasks.classify_post(posts[0].pk)  # its own post is held by the other worker
+
+    assert statuses(posts) == ["pending", "classified", "classified"]
+    assert [image_key_of(p) for p in posts[1:]] == [31, 32]
+    held = Post.objects.get(pk=posts[0].pk)
+    assert held.claimed_by == other.token and held.claimed_until == other.until
+
+    # The other worker died: once the lease has run out, any task takes the post.
+    Post.objects.filter(pk=posts[0].pk).update(claimed_until=timezone.now() - timedelta(seconds=1))
+    tasks.classify_post(posts[2].pk)
+    assert statuses(posts) == ["classified"] * 3
+    assert recording.images_seen == 3  # each photo once
+
+
+def image_key_of(post: Post) -> int:
+    from mlmodels.base import load_image
+
+    with post.image.open("rb") as handle:
+        return image_key(load_image(handle))
+
+
+def test_two_claims_never_share_a_post(recording, django_capture_on_commit_callbacks) -> None:
+    posts = pending_posts(django_capture_on_commit_callbacks, [40, 41, 42, 43, 44])
+    claim = {"backbone": FakeClassifier.version, "lease_seconds": 60, "limit": 3}
+    first = classification_claim(post_id=posts[4].pk, **claim)
+    second = classification_claim(post_id=posts[4].pk, **claim)
+    third = classification_claim(post_id=None, **claim)
+    assert first.post_ids == [posts[4].pk, posts[0].pk, posts[1].pk]
+    assert second.post_ids == [posts[2].pk, posts[3].pk]
+    assert third.post_ids == []
+
+
+def test_an_unreadable_image_fails_only_its_post(
+    recording, django_capture_on_commit_callbacks
+) -> None:
+    posts = pending_posts(django_capture_on_commit_callbacks, [50, 51, 52])
+    with posts[1].image.storage.open(posts[1].image.name, "wb") as handle:
+        handle.write(b"\x89PNG\r\n\x1a\n bitrot")
+
+    assert "2 classified, 1 failed" in tasks.classify_post(posts[0].pk)
+
+    assert statuses(posts) == ["classified", "failed", "classified"]
+    failed = Post.objects.get(pk=posts[1].pk)
+    assert failed.failure_reason.startswith("The image could not be read:")
+    assert failed.claimed_by == "" and failed.claimed_until is None
+    assert failed.verdicts.get().decision == "unknown"
+    assert recording.calls == 1 and recording.images_seen == 2
+
+
+def test_a_photo_the_network_rejects_fails_only_its_post(
+    settings, django_capture_on_commit_callbacks
+) -> None:
+    settings.TAGLENS_CLASSIFIER = "tests.ingest.recording.PickyClassifier"
+    settings.TAGLENS_CLASSIFY_BATCH = 4
+    PickyClassifier.refused = 61
+    try:
+        posts = pending_posts(django_capture_on_commit_callbacks, [60, 61, 62])
+        assert "2 classified, 1 failed" in tasks.classify_post(posts[0].pk)
+    finally:
+        PickyClassifier.refused = -1
+    assert statuses(posts) == ["classified", "failed", "classified"]
+    reason = Post.objects.get(pk=posts[1].pk).failure_reason
+    assert reason == "Classification error (ValueError): tensor shape the network cannot take"
+
+
+def test_a_failed_batch_marks_its_own_post_and_gives_the_others_back(
+    recording, django_capture_on_commit_callbacks
+) -> None:
+    posts = pending_posts(django_capture_on_commit_callbacks, [70, 71, 72])
+    recording.next_scores = {"adult": 0.9}  # unsupported: every predict raises
+
+    with pytest.raises(ValueError, match="unsupported"):
+        tasks.classify_post(posts[1].pk)
+
+    rows = {p.pk: p for p in Post.objects.filter(pk__in=[p.pk for p in posts])}
+    assert rows[posts[1].pk].status == Post.Status.FAILED
+    assert rows[posts[1].pk].failure_reason.startswith("Classification error (ValueError)")
+    assert [rows[posts[0].pk].status, rows[posts[2].pk].status] == ["pending", "pending"]
+    assert all(r.claimed_by == "" and r.claimed_until is None for r in rows.values())
+    assert not Embedding.objects.exists()
+
+    recording.next_scores = {"beverage": 0.8}
+    tasks.classify_post(posts[1].pk)  # django-q2's retry of the same task
+    assert statuses(posts) == ["classified"] * 3
+
+
+def test_the_sweep_queues_posts_left_behind_and_leaves_live_claims(
+    recording, settings, django_capture_on_commit_callbacks
+) -> None:
+    settings.TAGLENS_CLASSIFY_LEASE = 150
+    posts = pending_posts(django_capture_on_commit_callbacks, [80, 81, 82, 83])
+    long_ago = timezone.now() - timedelta(seconds=600)
+    # 80: its worker died (lease ran out); 81: never claimed, task lost long ago;
+    # 82: a live worker holds it; 83: just uploaded, its task is still queued.
+    Post.objects.filter(pk=posts[0].pk).update(
+        claimed_by="dead:1:x", claimed_until=timezone.now() - timedelta(seconds=5)
+    )
+    Post.objects.filter(pk=posts[1].pk).update(created_at=long_ago)
+    Post.objects.filter(pk=posts[2].pk).update(
+        claimed_by="alive:2:y", claimed_until=timezone.now() + timedelta(seconds=100)
+    )
+    settings.TAGLENS_CLASSIFY_BATCH = 1
+
+    assert classification_sweep() == 2  # one task each for 80 and 81, run inline here
+
+    assert statuses(posts) == ["classified", "classified", "pending", "pending"]
+
+
+def test_the_classifier_sees_a_reduced_photo_and_the_text_reader_the_full_one(
+    recording, settings, monkeypatch, django_capture_on_commit_callbacks
+) -> None:
+    from mlmodels.ocr import TextRead
+    from moderation.services import text
+
+    read_sizes: list[tuple[int, int]] = []
+
+    class Reader:
+        version = "fake-ocr"
+
+        def available(self) -> bool:
+            return True
+
+        def problem(self) -> str:
+            return ""
+
+        def read(self, image):  # type: ignore[no-untyped-def]
+            read_sizes.append(image.size)
+            return TextRead(text="", words=[], seconds=0.0)
+
+    settings.TAGLENS_OCR = True
+    monkeypatch.setattr(text, "text_reader", lambda timeout: Reader())
+    big = io.BytesIO()
+    from PIL import Image
+
+    Image.new("RGB", (1600, 1200), (90, 90, 160)).save(big, format="JPEG")
+    with django_capture_on_commit_callbacks(execute=True):
+        post_create(author=UserFactory(), image=io.BytesIO(big.getvalue()), hashtags=["카페"])
+
+    [seen] = recording.sizes
+    assert 256 <= min(seen) < 1200  # JPEG draft: decoded at a fraction of the size
+    assert read_sizes == [(1600, 1200)]  # OCR reads every pixel
+
+
+def test_a_model_version_of_another_backbone_fails_the_post_with_the_reason(
+    recording, django_capture_on_commit_callbacks
+) -> None:
+    from moderation.models import ModelVersion
+    from moderation.services import BackboneMismatch
+
+    ModelVersion.objects.create(
+        name="heads-on-another-backbone", backbone="another-backbone-1", is_active=True
+    )
+    posts = pending_posts(django_capture_on_commit_callbacks, [90, 91])
+
+    with pytest.raises(BackboneMismatch):
+        tasks.classify_post(posts[0].pk)
+
+    rows = {p.pk: p for p in Post.objects.filter(pk__in=[p.pk for p in posts])}
+    assert rows[posts[0].pk].status == Post.Status.FAILED
+    assert "needs backbone another-backbone-1" in rows[posts[0].pk].failure_reason
+    assert (rows[posts[1].pk].status, rows[posts[1].pk].claimed_by) == ("pending", "")
+    assert recording.calls == 0
