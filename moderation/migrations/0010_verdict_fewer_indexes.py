@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('moderation', '0008_post_words'),
+        ('moderation', '0009_classify_sweep_schedule'),
         ('posts', '0002_comments_and_search_count'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
