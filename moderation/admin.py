@@ -85,6 +85,8 @@ class VerdictInline(admin.TabularInline[Verdict, Post]):
 
 
 def _explanation_text(verdict: Verdict) -> str:
+    if verdict.explanation is None:
+        services.verdicts_explain([verdict])
     explanation = verdict.explanation or {}
     if "reason" in explanation:
         return str(explanation["reason"])
@@ -96,7 +98,10 @@ def _explanation_text(verdict: Verdict) -> str:
             sign = "≥" if row["present"] else "<"
             parts.append(f"{row['name_en']} {row['score']:.2f} {sign} {row['threshold']:.2f}")
     expression = explanation.get("expression", "")
-    return f"{expression} — " + "; ".join(parts) if parts else expression
+    text = f"{expression} — " + "; ".join(parts) if parts else expression
+    if explanation.get("stale"):
+        text = f"(a rule change is being applied: the current rule decides otherwise) {text}"
+    return text
 
 
 class VerdictStateFilter(admin.SimpleListFilter):
@@ -238,7 +243,7 @@ class VerdictAdmin(OverridePermissionMixin, admin.ModelAdmin[Verdict]):
         "rule",
         "classification",
         "decision",
-        "explanation",
+        "why",
         "decided_at",
         "override",
         "override_by",
@@ -256,6 +261,11 @@ class VerdictAdmin(OverridePermissionMixin, admin.ModelAdmin[Verdict]):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    def get_changelist_instance(self, request: HttpRequest) -> Any:
+        changelist = super().get_changelist_instance(request)
+        services.verdicts_explain(changelist.result_list)  # the page's "why" column at once
+        return changelist
 
     @admin.display(description="photo")
     def thumb(self, verdict: Verdict) -> str:

@@ -73,6 +73,8 @@ def review_page(request: HttpRequest) -> HttpResponse:
     state = review.review_next(skipped=request.session.get(SKIPPED, []))
     extra: dict[str, Any] = {}
     verdict = state.verdict
+    if verdict is not None:
+        services.verdicts_explain([verdict])
     if verdict is not None and verdict.decision == Verdict.Decision.NO_RULE:
         extra = _hashtag_forms(verdict.hashtag)
     return render(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -197,7 +199,9 @@ class Verdict(models.Model):
         Classification, on_delete=models.SET_NULL, null=True, blank=True, related_name="verdicts"
     )
     decision = models.CharField(max_length=14, choices=Decision.choices, default=Decision.PENDING)
-    explanation = models.JSONField(default=dict, blank=True)
+    # Why, for display: not stored but computed from the scores, words and current rules by
+    # services.verdicts_explain, so a rule change rewrites only verdicts whose outcome moves.
+    explanation: dict[str, Any] | None = None
     decided_at = models.DateTimeField(null=True, blank=True)
     # A moderator's word wins over the model's decision.
     override = models.BooleanField(null=True, blank=True)

@@ -1,10 +1,11 @@
-"""A rule as SQL: the decision, margin and explanation of :mod:`moderation.decisions`, computed
-by the database over stored scores, so one statement re-applies a rule to every post.
+"""A rule as SQL: the decision and margin of :mod:`moderation.decisions`, computed by the
+database over stored scores, so one statement re-applies a rule to every post (explanations are
+not stored: ``services.verdicts_explain`` computes them for display).
 
 Pure string building for a dialect (PostgreSQL or SQLite), no Django. Every value that comes
 from the catalogue (keywords, concept names, thresholds) is written as an escaped literal;
 the statement takes one parameter, the decision time. The result must match the Python path
-exactly: ``tests/unit/test_reevaluate.py`` compares the two on random scores and rules.
+exactly: ``tests/web/test_reevaluate.py`` compares the two on random scores and rules.
 
 Three-valued logic: SQL's NULL is the rule language's *unknown*; SQL's AND, OR and NOT are
 Kleene's, like :func:`moderation.rules.evaluate`.
@@ -66,38 +67,9 @@ class Dialect:
             return values[0]
         return f"{'GREATEST' if self.pg else 'MAX'}({', '.join(values)})"
 
-    def json_const(self, value: object) -> str:
-        """A JSON value written as its text, so numbers keep every digit Python gave them."""
-        literal = text_literal(json.dumps(value, ensure_ascii=False))
-        return f"CAST({literal} AS jsonb)" if self.pg else f"json({literal})"
-
-    def json_bool(self, value: str) -> str:
-        if self.pg:
-            return value
-        return (
-            f"CASE WHEN ({value}) IS NULL THEN NULL "
-            f"WHEN ({value}) THEN json('true') ELSE json('false') END"
-        )
-
-    def json_object(self, pairs: Sequence[tuple[str, str]]) -> str:
-        args = ", ".join(f"{text_literal(key)}, {value}" for key, value in pairs)
-        return f"{'jsonb_build_object' if self.pg else 'json_object'}({args})"
-
-    def json_array(self, items: Sequence[str]) -> str:
-        if not items:
-            return self.json_const([])
-        return f"{'jsonb_build_array' if self.pg else 'json_array'}({', '.join(items)})"
-
-    def json_keys_where_null(self, pairs: Sequence[tuple[str, str]]) -> str:
-        """A JSON array of the keys whose value is NULL, in the given order."""
-        if not pairs:
-            return self.json_const([])
-        parts = " || ".join(
-            f"(CASE WHEN ({value}) IS NULL THEN {text_literal(',' + json.dumps(key))} ELSE '' END)"
-            for key, value in pairs
-        )
-        text = f"('[' || substr({parts}, 2) || ']')"
-        return f"CAST({text} AS jsonb)" if self.pg else f"json({text})"
+    def differs(self, left: str, right: str) -> str:
+        """NULL-safe inequality."""
+        return f"({left}) IS DISTINCT FROM ({right})" if self.pg else f"({left}) IS NOT ({right})"
 
 
 @dataclass(frozen=True)
@@ -109,7 +81,6 @@ class CompiledRule:
     result: str  # over presence aliases
     decision: str  # over the result alias
     margin: str  # over result, score and presence aliases
-    explanation: str  # over all of them and the ``via`` expression
 
 
 def compile_rule(
@@ -119,20 +90,16 @@ def compile_rule(
     concepts: Mapping[str, ConceptInfo],
     scores: str,
     result_alias: str,
-    rule_keyword: str,
-    via: str,
-    model_version: str,
     evidence: Mapping[str, tuple[str | None, str | None]] | None = None,
 ) -> CompiledRule:
     """SQL for :func:`moderation.decisions.decide` and :func:`decision_margin` of one rule.
 
-    ``scores`` is the SQL of the stored scores' JSON column; ``via`` the SQL giving the
-    mapping word for each row (NULL for the rule's own hashtag). Column aliases are
+    ``scores`` is the SQL of the stored scores' JSON column. Column aliases are
     ``s<i>`` (score), ``p<i>`` (presence) with ``i`` the concept's position in the catalogue.
     ``evidence`` maps a concept to SQL booleans: a word for it read in the image (strong) and
     one in the caption or a comment (weak), as :func:`moderation.decisions.apply_text_evidence`
     counts them: strong evidence makes a scored concept present, weak evidence needs half the
-    threshold. The explanation's word lists are not built here (see services/reevaluate.py).
+    threshold.
     """
     evidence = evidence or {}
     d = dialect
@@ -238,37 +205,10 @@ def compile_rule(
         f"CASE WHEN {r} IS TRUE THEN {margin_for(False)} "
         f"WHEN {r} IS FALSE THEN {margin_for(True)} ELSE NULL END"
     )
-    rows = []
-    for key in named:
-        found = concepts.get(key)
-        rows.append(
-            d.json_object(
-                [
-                    ("key", d.text(key)),
-                    ("name_ko", d.text(found.name_ko if found else key)),
-                    ("name_en", d.text(found.name_en if found else key)),
-                    ("score", rounded(key)),
-                    ("threshold", d.json_const(found.threshold) if found else "NULL"),
-                    ("present", d.json_bool(p(key))),
-                ]
-            )
-        )
-    explanation = d.json_object(
-        [
-            ("rule", d.text(rule_keyword)),
-            ("via", via),
-            ("expression", d.text(str(expr))),
-            ("model_version", d.text(model_version)),
-            ("concepts", d.json_array(rows)),
-            ("result", d.json_bool(r)),
-            ("unknown", d.json_keys_where_null([(key, p(key)) for key in named])),
-        ]
-    )
     return CompiledRule(
         score_columns=score_columns,
         presence_columns=presence_columns,
         result=result,
         decision=decision,
         margin=margin,
-        explanation=explanation,
     )

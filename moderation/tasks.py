@@ -28,12 +28,13 @@ def reevaluate_verdicts(scope: dict[str, Any]) -> int:
         rules=scope.get("rules"),
         hashtags=scope.get("hashtags", ()),
         word_keys=scope.get("word_keys", ()),
-        words_later=True,
     ).total
 
 
 def explain_verdicts(post_ids: list[int]) -> int:
-    return services.verdicts_explain(post_ids=post_ids)
+    """Queued by earlier versions to rewrite stored explanations; explanations are computed
+    on display now. Kept so tasks still queued at an upgrade finish without an error."""
+    return 0
 
 
 def rescore_model_version(version_id: int) -> int:

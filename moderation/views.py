@@ -8,7 +8,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
-from moderation import selectors
+from moderation import selectors, services
 from moderation.pagination import InvalidCursor, SearchCursor, page_request
 from posts.hashtags import InvalidHashtag, normalize_hashtag
 from posts.services import hashtag_search_record
@@ -96,12 +96,14 @@ def post_detail(request: HttpRequest, post_id: int) -> HttpResponse:
                     "present": score is not None and score >= info.threshold,
                 }
             )
+    verdicts = list(post.verdicts.all())
+    services.verdicts_explain(verdicts)
     return render(
         request,
         "moderation/post_detail.html",
         {
             "post": post,
-            "verdicts": list(post.verdicts.all()),
+            "verdicts": verdicts,
             "classification": classification,
             "scores": scores,
             "text_extraction": selectors.text_extraction_for(post=post),

@@ -8,12 +8,27 @@ from rest_framework import serializers
 from moderation.models import AuditEvent, Concept, KeywordMapping, Rule, Verdict
 from moderation.rules import RuleSyntaxError, validate
 from moderation.selectors import concept_catalog, concept_names
+from moderation.services.verdicts import verdicts_explain
 from posts.hashtags import InvalidHashtag, normalize_hashtag, parse_hashtags
 from posts.models import Post
 
 
+class VerdictListSerializer(serializers.ListSerializer):  # type: ignore[type-arg]
+    """Computes the explanations of a whole list with a few queries (they are not stored)."""
+
+    def to_representation(self, data: Any) -> list[Any]:
+        verdicts = list(data.all() if hasattr(data, "all") else data)
+        verdicts_explain(v for v in verdicts if v.explanation is None)
+        return super().to_representation(verdicts)
+
+
 class VerdictSerializer(serializers.ModelSerializer[Verdict]):
     hashtag = serializers.CharField(source="hashtag.name", read_only=True)
+    explanation = serializers.SerializerMethodField(
+        help_text="Why: the rule, each concept's score against its threshold, the words that "
+        "counted. Computed from the stored scores and the current rules; `stale` is true while "
+        "a rule change is being applied and the rules now decide otherwise."
+    )
     rule = serializers.CharField(source="rule.keyword", read_only=True, allow_null=True)
     override_by = serializers.CharField(
         source="override_by.username", read_only=True, allow_null=True
@@ -35,6 +50,21 @@ class VerdictSerializer(serializers.ModelSerializer[Verdict]):
             "override_note",
         ]
         read_only_fields = fields
+        list_serializer_class = VerdictListSerializer
+
+    def get_explanation(self, verdict: Verdict) -> dict[str, Any]:
+        if verdict.explanation is None:
+            verdicts_explain([verdict])
+        return verdict.explanation or {}
+
+
+class PostListSerializer(serializers.ListSerializer):  # type: ignore[type-arg]
+    """The explanations of every post's verdicts on the page at once."""
+
+    def to_representation(self, data: Any) -> list[Any]:
+        posts = list(data.all() if hasattr(data, "all") else data)
+        verdicts_explain(v for post in posts for v in post.verdicts.all())
+        return super().to_representation(posts)
 
 
 class PostSerializer(serializers.ModelSerializer[Post]):
@@ -62,6 +92,7 @@ class PostSerializer(serializers.ModelSerializer[Post]):
             "verdicts",
         ]
         read_only_fields = fields
+        list_serializer_class = PostListSerializer
 
     def get_hashtags(self, post: Post) -> list[str]:
         # The post's own list, in the author's order (verdicts may lag behind an edit).

@@ -38,7 +38,6 @@ from moderation.services.model_versions import (
 )
 from moderation.services.reevaluate import (
     Reevaluation,
-    verdicts_explain,
     verdicts_reevaluate,
     verdicts_reevaluate_all,
     verdicts_reevaluate_queue,
@@ -47,6 +46,7 @@ from moderation.services.verdicts import (
     verdict_override,
     verdicts_create_pending,
     verdicts_evaluate,
+    verdicts_explain,
     verdicts_override_bulk,
 )
 

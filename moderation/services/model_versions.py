@@ -164,7 +164,7 @@ def model_version_rescore(*, version_id: int, batch_size: int = 2000) -> int:
                 classifications_compute(version=version, embeddings=batch)
             done += len(batch)
             ModelVersion.objects.filter(pk=version_id).update(rescore_done=done)
-        judged = verdicts_reevaluate(words_later=True).total
+        judged = verdicts_reevaluate().total
         missing = Post.objects.exclude(embeddings__backbone=version.backbone)
         queued = 0
         for post in missing.only("pk"):

@@ -1,11 +1,12 @@
 """Set-based re-evaluation: a changed rule, keyword mapping or threshold is applied to every
 stored verdict by a few SQL statements per rule, not by a Python loop over posts.
 
-For each rule the database computes, from the active model version's stored scores, the same
-decision, margin and explanation as the Python path (``verdicts_judge``; the SQL is built by
-:mod:`moderation.rules_sql`). Two kinds of post still go through the Python path, found by
-SQL and few: posts whose words (image text, caption, comments) are evidence for the rule's
-concepts, and classified posts with no scores from the active version yet.
+For each rule the database computes, from the active model version's stored scores and the
+posts' stored word forms, the same decision, visibility and margin as the Python path
+(``verdicts_judge``; the SQL is built by :mod:`moderation.rules_sql`), and writes only the
+verdicts whose outcome moves: explanations are not stored but computed for display
+(``verdicts_explain``). Classified posts with no scores from the active version yet (few,
+found by SQL) go through the Python path.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from moderation.rules_sql import Dialect, compile_rule
 from moderation.selectors import RuleIndex, concept_catalog, concept_names, rule_index
 from moderation.services.counts import hashtag_counts_refresh
 from moderation.services.verdicts import verdicts_evaluate
-from moderation.words import keyword_key, word_index
+from moderation.words import word_index
 from posts.models import Hashtag, Post
 
 logger = logging.getLogger(__name__)
@@ -40,12 +41,11 @@ PYTHON_BATCH = 2000
 class Reevaluation:
     """What one re-evaluation did."""
 
-    set_based: int = 0  # verdicts written by the per-rule statements
-    python: int = 0  # verdicts judged post by post (words as evidence, scores missing)
+    set_based: int = 0  # verdicts whose outcome the per-rule statements changed
+    python: int = 0  # verdicts judged post by post (scores from the active version missing)
     statements: int = 0
     seconds: float = 0.0
     hashtag_ids: set[int] = field(default_factory=set)
-    explain_later: int = 0  # posts queued for their explanations' word lists
 
     @property
     def total(self) -> int:
@@ -64,10 +64,8 @@ def _ids(values: Iterable[int]) -> str:
 
 
 class _Run:
-    def __init__(self, *, words_later: bool = False) -> None:
+    def __init__(self) -> None:
         self.report = Reevaluation()
-        self.words_later = words_later
-        self.explain_later: set[int] = set()
         self.now = timezone.now()
         self.catalog: dict[str, ConceptInfo] = concept_catalog()
         self.names = concept_names(self.catalog)
@@ -127,67 +125,50 @@ class _Run:
         rows = Verdict.objects.filter(where, post__status=Post.Status.CLASSIFIED).filter(needs)
         return set(rows.values_list("post_id", flat=True).distinct())
 
-    def worded_posts(self, where: Q, word_keys: Collection[str]) -> set[int]:
-        """Posts under `where` whose words may be evidence for this rule: the statement
-        decided them, but their explanations list the words, which only Python writes."""
-        if not word_keys:
-            return set()
-        needs = Exists(
-            PostWord.objects.filter(post_id=OuterRef("post_id"), key__in=list(word_keys))
-        )
-        rows = Verdict.objects.filter(where, post__status=Post.Status.CLASSIFIED).filter(needs)
-        return set(rows.values_list("post_id", flat=True).distinct())
-
-    def judged_rows(
-        self, where: str, word_keys: Collection[str], columns: str, joins: str = ""
-    ) -> str:
+    def judged_rows(self, where: str, columns: str, joins: str = "") -> str:
         """The SELECT of verdicts the statement judges, joined to their current scores."""
         assert self.active is not None
-        words = ""
-        if word_keys:
-            keys = ", ".join(self.dialect.text(key) for key in sorted(word_keys))
-            words = (
-                f" AND NOT EXISTS (SELECT 1 FROM {_q(PostWord._meta.db_table)} w "
-                f"WHERE w.post_id = v.post_id AND w.{_q('key')} IN ({keys}))"
-            )
         return (
-            f"SELECT v.id AS vid, v.hashtag_id AS tag, c.id AS cid{columns} "
+            f"SELECT v.id AS vid, c.id AS cid{columns} "
             f"FROM {V} v JOIN {P} p ON p.id = v.post_id "
             f"JOIN {C} c ON c.post_id = v.post_id AND c.model_version_id = {int(self.active.pk)}"
-            f"{joins} WHERE {where} AND p.status = 'classified'{words}"
+            f"{joins} WHERE {where} AND p.status = 'classified'"
         )
 
-    def constant(
-        self, where: str, decision: str, explanation: dict[str, str], shown_default: bool
-    ) -> int:
+    def changed(self, decision: str, shown: str, margin: str) -> str:
+        """The condition that a verdict's outcome moves (only those rows are written)."""
+        d = self.dialect
+        return (
+            f"({d.differs(f'{V}.decision', decision)} OR {d.differs(f'{V}.shown', shown)} "
+            f"OR {d.differs(f'{V}.margin', margin)} "
+            f"OR {d.differs(f'{V}.classification_id', 'judged.cid')})"
+        )
+
+    def constant(self, where: str, decision: str, shown_default: bool) -> int:
         """Verdicts whose outcome does not depend on scores: no rule, or an invalid rule."""
         if self.active is None:
             return 0
         d = self.dialect
+        shown = f"COALESCE({V}.override, {'TRUE' if shown_default else 'FALSE'})"
         sql = (
-            f"WITH judged AS ({self.judged_rows(where, (), '')}) "
-            f"UPDATE {V} SET decision = {d.text(decision)}, "
-            f"explanation = {d.json_const(explanation)}, margin = NULL, "
-            f"shown = COALESCE(override, {'TRUE' if shown_default else 'FALSE'}), "
+            f"WITH judged AS ({self.judged_rows(where, '')}) "
+            f"UPDATE {V} SET decision = {d.text(decision)}, margin = NULL, shown = {shown}, "
             "classification_id = judged.cid, decided_at = %s "
-            f"FROM judged WHERE {V}.id = judged.vid"
+            f"FROM judged WHERE {V}.id = judged.vid "
+            f"AND {self.changed(d.text(decision), shown, 'NULL')}"
         )
         return self.execute(sql, [self.now])
 
     def rule_statement(
-        self, rule: Rule, expr: Expr, hashtag_ids: Collection[int], word_keys: Collection[str]
+        self,
+        rule: Rule,
+        expr: Expr,
+        hashtag_ids: Collection[int],
+        word_keys: Collection[str],
+        only_words: Collection[str] = (),
     ) -> int:
         assert self.active is not None
         d = self.dialect
-        mapped = {
-            tag_id: name
-            for tag_id, name in Hashtag.objects.filter(pk__in=hashtag_ids).values_list("pk", "name")
-            if name != rule.keyword
-        }
-        via = d.text(None)
-        if mapped:
-            whens = " ".join(f"WHEN {int(k)} THEN {d.text(v)}" for k, v in sorted(mapped.items()))
-            via = f"(CASE tag {whens} ELSE {d.text(None)} END)"
         # Words as evidence, per concept: whether the post has a word for it in the image
         # text (strong) and in the caption or comments (weak), from one grouped scan of the
         # stored word forms. A particle stem counts only when its form is no keyword itself
@@ -222,9 +203,6 @@ class _Run:
             concepts=self.catalog,
             scores="c.scores",
             result_alias="res",
-            rule_keyword=rule.keyword,
-            via=via,
-            model_version=self.active.name,
             evidence=evidence,
         )
         scores = "".join(f", {sql} AS {alias}" for alias, sql in compiled.score_columns.items())
@@ -232,20 +210,33 @@ class _Run:
         presence = ", ".join(
             f"{sql} AS {alias}" for alias, sql in compiled.presence_columns.items()
         )
-        base = self.judged_rows(f"v.hashtag_id IN ({_ids(hashtag_ids)})", (), scores, joins=joins)
-        # MATERIALIZED: each row's scores, words and presences are computed once, not again
-        # in every place the decision, margin and explanation use them.
+        where = f"v.hashtag_id IN ({_ids(hashtag_ids)}){self.having_words(only_words)}"
+        base = self.judged_rows(where, scores, joins=joins)
+        # MATERIALIZED: each row's scores, words, presences, decision and margin are computed
+        # once, not again in every place the update and its condition use them.
+        shown = f"COALESCE({V}.override, res IS TRUE)"
         sql = (
             f"WITH scored AS ({base}), "
             f"present AS (SELECT scored.*{', ' + presence if presence else ''} FROM scored), "
-            f"judged AS MATERIALIZED (SELECT present.*, {compiled.result} AS res FROM present) "
-            f"UPDATE {V} SET decision = {compiled.decision}, "
-            "shown = COALESCE(override, res IS TRUE), "
-            f"margin = {compiled.margin}, explanation = {compiled.explanation}, "
-            "classification_id = judged.cid, decided_at = %s "
-            f"FROM judged WHERE {V}.id = judged.vid"
+            f"resolved AS (SELECT present.*, {compiled.result} AS res FROM present), "
+            "judged AS MATERIALIZED (SELECT vid, cid, res, "
+            f"{compiled.decision} AS decided, {compiled.margin} AS margin FROM resolved) "
+            f"UPDATE {V} SET decision = judged.decided, shown = {shown}, "
+            "margin = judged.margin, classification_id = judged.cid, decided_at = %s "
+            f"FROM judged WHERE {V}.id = judged.vid "
+            f"AND {self.changed('judged.decided', shown, 'judged.margin')}"
         )
         return self.execute(sql, [self.now])
+
+    def having_words(self, keys: Collection[str]) -> str:
+        """SQL limiting the judged verdicts to posts with one of these word forms."""
+        if not keys:
+            return ""
+        listed = ", ".join(self.dialect.text(key) for key in sorted(keys))
+        return (
+            f" AND v.post_id IN (SELECT w.post_id FROM {_q(PostWord._meta.db_table)} w "
+            f"WHERE w.{_q('key')} IN ({listed}))"
+        )
 
     def evidence_keys(self, expr: Expr) -> set[str]:
         """Word forms that are evidence for this rule's concepts (or concepts under them)."""
@@ -258,38 +249,34 @@ class _Run:
 
     # -- a group of hashtags judged by one rule (or none) ----------------------------------
 
-    def judge_group(self, rule: Rule | None, hashtag_ids: Collection[int]) -> None:
+    def judge_group(
+        self, rule: Rule | None, hashtag_ids: Collection[int], only_words: Collection[str] = ()
+    ) -> None:
+        """Judge these hashtags' verdicts (those of posts with one of ``only_words``, when
+        given) by the rule that now judges them, or by none."""
         if not hashtag_ids:
             return
         with transaction.atomic():
             self.assign_rule(rule, hashtag_ids)
             where = Q(hashtag_id__in=hashtag_ids)
-            in_sql = f"v.hashtag_id IN ({_ids(hashtag_ids)})"
+            if only_words:
+                where &= Q(post__word_keys__key__in=sorted(only_words))
+            in_sql = f"v.hashtag_id IN ({_ids(hashtag_ids)}){self.having_words(only_words)}"
             expr = self.parsed.get(rule.keyword) if rule is not None else None
             if rule is None:
                 self.report.set_based += self.constant(
-                    in_sql,
-                    Verdict.Decision.NO_RULE,
-                    {"reason": "No rule judges this hashtag; it is not filtered."},
-                    shown_default=True,
+                    in_sql, Verdict.Decision.NO_RULE, shown_default=True
                 )
-                keys: set[str] = set()
             elif expr is None:
-                reason = f"Rule #{rule.keyword} is invalid: {self.errors[rule.keyword]}"
                 self.report.set_based += self.constant(
-                    in_sql, Verdict.Decision.UNKNOWN, {"reason": reason}, shown_default=False
+                    in_sql, Verdict.Decision.UNKNOWN, shown_default=False
                 )
-                keys = set()
-            else:
+            elif self.active is not None:
                 keys = self.evidence_keys(expr)
-                if self.active is not None:
-                    self.report.set_based += self.rule_statement(rule, expr, hashtag_ids, keys)
+                self.report.set_based += self.rule_statement(
+                    rule, expr, hashtag_ids, keys, only_words
+                )
             self.python_judge(self.unscored_posts(where))
-            worded = self.worded_posts(where, keys)
-            if self.words_later:
-                self.explain_later |= worded
-            else:
-                self.python_judge(worded)
         self.report.hashtag_ids.update(hashtag_ids)
 
 
@@ -298,7 +285,6 @@ def verdicts_reevaluate(
     rules: Collection[int] | None = None,
     hashtags: Collection[str] = (),
     word_keys: Collection[str] = (),
-    words_later: bool = False,
 ) -> Reevaluation:
     """Re-apply rules, keyword mappings and thresholds to stored scores; the model is not run.
 
@@ -306,13 +292,14 @@ def verdicts_reevaluate(
     plus ``hashtags`` (names whose rule may have changed) and the posts whose words include
     one of ``word_keys`` (a keyword mapping changed); ``rules=None`` re-applies everything.
 
-    Every verdict's decision, visibility and margin are set by the statements. Posts whose
-    words may be evidence are then judged again in Python for their explanations (which list
-    the words): at once, or with ``words_later`` in background tasks of 2,000 posts each
-    (``verdicts_explain``), so that a change shows in search in the statements' time.
+    Word forms whose meaning changed (``word_keys``) can move verdicts under any rule: every
+    other rule is applied again to the posts that have one of them. A rule's own words change
+    meaning with its expression (they are evidence while it names one concept): callers pass
+    them, as ``catalog.reevaluation_scope`` does; a threshold changes no word's meaning.
+    Each statement writes only the verdicts whose decision, visibility, margin or scores move.
     """
     started = time.perf_counter()
-    run = _Run(words_later=words_later)
+    run = _Run()
     resolution: dict[str, Rule] = {**run.index.mappings, **run.index.rules}
     if rules is None:
         names = set(resolution)
@@ -321,10 +308,6 @@ def verdicts_reevaluate(
         names = {name for name, rule in resolution.items() if rule.pk in wanted} | set(hashtags)
         before = Verdict.objects.filter(rule_id__in=wanted).values("hashtag_id").distinct()
         names |= set(Hashtag.objects.filter(pk__in=before).values_list("name", flat=True))
-        # A rule's words are evidence only while it names one concept: its changes can alter
-        # verdicts under other rules of posts whose words name it.
-        own = {name for name, rule in resolution.items() if rule.pk in wanted}
-        word_keys = {*word_keys, *(keyword_key(name) for name in own)}
     tags = dict(Hashtag.objects.filter(name__in=names).values_list("name", "pk"))
     groups: dict[int | None, list[int]] = {}
     by_pk = {rule.pk: rule for rule in resolution.values()}
@@ -335,16 +318,14 @@ def verdicts_reevaluate(
         run.judge_group(by_pk[rule_pk] if rule_pk is not None else None, tag_ids)
     if rules is None:
         _judge_unruled(run, exclude=set(tags.values()))
-    if word_keys:
-        posts = PostWord.objects.filter(key__in=list(word_keys)).values_list("post_id", flat=True)
-        if words_later:
-            run.explain_later.update(posts.distinct())
-        else:
-            run.python_judge(posts.distinct())
-    later = sorted(run.explain_later)
-    run.report.explain_later = len(later)
-    for start in range(0, len(later), PYTHON_BATCH):
-        _explain_on_commit(later[start : start + PYTHON_BATCH])
+    elif word_keys:
+        # The other ruled hashtags, for the posts with those words only.
+        others: dict[int, list[int]] = {}
+        rest = Hashtag.objects.filter(name__in=set(resolution) - names)
+        for name, tag_id in rest.values_list("name", "pk"):
+            others.setdefault(resolution[name].pk, []).append(tag_id)
+        for rule_pk, tag_ids in sorted(others.items()):
+            run.judge_group(by_pk[rule_pk], tag_ids, only_words=word_keys)
     # The maintained counts of every hashtag whose verdicts may have changed, once.
     hashtag_counts_refresh(hashtag_ids=None if rules is None else run.report.hashtag_ids)
     run.report.seconds = time.perf_counter() - started
@@ -359,10 +340,6 @@ def verdicts_reevaluate(
     return run.report
 
 
-def _explain_on_commit(post_ids: list[int]) -> None:
-    transaction.on_commit(lambda: async_task(EXPLAIN_TASK, post_ids, group="reevaluate"))
-
-
 def _judge_unruled(run: _Run, *, exclude: set[int]) -> None:
     """Every verdict of a hashtag no rule judges (full re-evaluation only)."""
     with transaction.atomic():
@@ -372,23 +349,11 @@ def _judge_unruled(run: _Run, *, exclude: set[int]) -> None:
         stale.update(rule=None)
         unchanged = "v.decision = 'no_rule' AND COALESCE(v.classification_id = c.id, FALSE)"
         where = f"v.rule_id IS NULL AND NOT ({unchanged})"
-        run.report.set_based += run.constant(
-            where,
-            Verdict.Decision.NO_RULE,
-            {"reason": "No rule judges this hashtag; it is not filtered."},
-            shown_default=True,
-        )
+        run.report.set_based += run.constant(where, Verdict.Decision.NO_RULE, shown_default=True)
         run.python_judge(run.unscored_posts(Q(rule__isnull=True)))
 
 
 REEVALUATE_TASK = "moderation.tasks.reevaluate_verdicts"
-EXPLAIN_TASK = "moderation.tasks.explain_verdicts"
-
-
-def verdicts_explain(*, post_ids: list[int]) -> int:
-    """Judge these posts again in Python (after a set-based pass decided them), so their
-    explanations list the words that counted. Idempotent."""
-    return verdicts_evaluate(posts=Post.objects.filter(pk__in=post_ids))
 
 
 def verdicts_reevaluate_all() -> int:

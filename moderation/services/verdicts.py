@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
-import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -18,7 +18,8 @@ from moderation.rules import Expr, RuleSyntaxError, parse
 from moderation.selectors import RuleIndex, concept_catalog, concept_names, rule_index
 from moderation.services.counts import hashtag_counts_refresh
 from moderation.services.text import post_words_store, text_matches
-from posts.models import Post, PostHashtag
+from moderation.words import WordMatch
+from posts.models import Hashtag, Post, PostHashtag
 
 
 def verdicts_create_pending(*, post: Post) -> None:
@@ -53,29 +54,23 @@ def _effective(verdict: Verdict) -> bool:
     return verdict.decision in (Verdict.Decision.RELEVANT, Verdict.Decision.NO_RULE)
 
 
-def verdicts_judge(
+def _judge(
+    verdicts: Iterable[Verdict],
     *,
-    posts: Iterable[Post],
-    index: RuleIndex | None = None,
-    catalog: dict[str, ConceptInfo] | None = None,
-) -> list[Verdict]:
-    """Decide every verdict of these posts from stored scores, in memory (nothing is saved):
-    `verdicts_evaluate` saves the result, change previews compare it with what is stored."""
-    catalog = catalog if catalog is not None else concept_catalog()
-    names = concept_names(catalog)
-    index = index or rule_index()
+    classification_of: Callable[[Verdict], Classification | None],
+    words: dict[int, list[WordMatch]],
+    index: RuleIndex,
+    catalog: dict[str, ConceptInfo],
+    names: dict[str, str],
+) -> None:
+    """Decide these verdicts in memory: decision, margin, rule, classification and the
+    explanation (an attribute, never stored: ``verdicts_explain`` computes it for display)."""
     parsed: dict[int, Expr | RuleSyntaxError] = {}
-    now = timezone.now()
-    changed: list[Verdict] = []
-    post_ids = [post.pk for post in posts]
-    latest = _current_classifications(post_ids)
-    words = text_matches(post_ids=post_ids, index=index, names=names)
-    verdicts = Verdict.objects.filter(post_id__in=post_ids).select_related("hashtag", "post")
     for verdict in verdicts:
         post = verdict.post
         rule, via = index.resolve(verdict.hashtag.name)
         verdict.rule = rule
-        verdict.classification = latest.get(post.pk)
+        verdict.classification = classification_of(verdict)
         if post.status == Post.Status.PENDING:
             verdict.decision, verdict.explanation = Verdict.Decision.PENDING, {}
         elif post.status == Post.Status.FAILED or verdict.classification is None:
@@ -113,10 +108,84 @@ def verdicts_judge(
                 verdict.margin = decision_margin(expr, decision.explanation)
         if verdict.decision not in (Verdict.Decision.RELEVANT, Verdict.Decision.NOT_RELEVANT):
             verdict.margin = None
-        verdict.decided_at = now
         verdict.shown = _effective(verdict)
-        changed.append(verdict)
-    return changed
+
+
+def verdicts_judge(
+    *,
+    posts: Iterable[Post],
+    index: RuleIndex | None = None,
+    catalog: dict[str, ConceptInfo] | None = None,
+) -> list[Verdict]:
+    """Decide every verdict of these posts from stored scores, in memory (nothing is saved):
+    `verdicts_evaluate` saves the result, change previews compare it with what is stored."""
+    catalog = catalog if catalog is not None else concept_catalog()
+    names = concept_names(catalog)
+    index = index or rule_index()
+    now = timezone.now()
+    post_ids = [post.pk for post in posts]
+    latest = _current_classifications(post_ids)
+    verdicts = list(Verdict.objects.filter(post_id__in=post_ids).select_related("hashtag", "post"))
+    _judge(
+        verdicts,
+        classification_of=lambda v: latest.get(v.post_id),
+        words=text_matches(post_ids=post_ids, index=index, names=names),
+        index=index,
+        catalog=catalog,
+        names=names,
+    )
+    for verdict in verdicts:
+        verdict.decided_at = now
+    return verdicts
+
+
+def verdicts_explain(verdicts: Iterable[Verdict]) -> None:
+    """Set ``explanation`` on each verdict, for display: why it is decided as it is, computed
+    from the scores it was decided on, the post's words and the current rules and thresholds
+    (the explanation is not stored, so a rule change rewrites only the verdicts whose outcome
+    moves). A few queries for any number of verdicts. When the current rules decide otherwise
+    than the stored decision (a change not yet applied), the explanation says so (``stale``)."""
+    verdicts = list(verdicts)
+    if not verdicts:
+        return
+    catalog = concept_catalog()
+    names = concept_names(catalog)
+    index = rule_index()
+    post_ids = sorted({v.post_id for v in verdicts})
+    latest = _current_classifications(post_ids)
+    used = Classification.objects.select_related("model_version").in_bulk(
+        {v.classification_id for v in verdicts if v.classification_id is not None}
+    )
+    posts = Post.objects.in_bulk(post_ids)
+    hashtags = Hashtag.objects.in_bulk({v.hashtag_id for v in verdicts})
+    probes = []
+    for verdict in verdicts:
+        probe = copy.copy(verdict)
+        probe._state = copy.copy(verdict._state)
+        probe._state.fields_cache = {
+            "post": posts[verdict.post_id],
+            "hashtag": hashtags[verdict.hashtag_id],
+        }
+        probes.append(probe)
+
+    def classification_of(v: Verdict) -> Classification | None:
+        if v.classification_id is not None and v.classification_id in used:
+            return used[v.classification_id]
+        return latest.get(v.post_id)
+
+    _judge(
+        probes,
+        classification_of=classification_of,
+        words=text_matches(post_ids=post_ids, index=index, names=names),
+        index=index,
+        catalog=catalog,
+        names=names,
+    )
+    for verdict, probe in zip(verdicts, probes, strict=True):
+        explanation = dict(probe.explanation or {})
+        if probe.decision != verdict.decision:
+            explanation["stale"] = True
+        verdict.explanation = explanation
 
 
 def verdicts_evaluate(
@@ -142,7 +211,7 @@ def verdicts_write(verdicts: list[Verdict]) -> None:
     where ``bulk_update``'s CASE per column grows with the square of the batch)."""
     table = connection.ops.quote_name(Verdict._meta.db_table)
     pg = connection.vendor == "postgresql"
-    row = "(%s, %s, %s, %s, %s, %s, %s, %s)"
+    row = "(%s, %s, %s, %s, %s, %s, %s)"
     for start in range(0, len(verdicts), _WRITE_BATCH):
         chunk = verdicts[start : start + _WRITE_BATCH]
         params: list[Any] = []
@@ -152,7 +221,6 @@ def verdicts_write(verdicts: list[Verdict]) -> None:
                 v.rule_id,
                 v.classification_id,
                 v.decision,
-                json.dumps(v.explanation, ensure_ascii=False),
                 v.decided_at,
                 v.shown,
                 v.margin,
@@ -160,25 +228,25 @@ def verdicts_write(verdicts: list[Verdict]) -> None:
         values = ", ".join([row] * len(chunk))
         if pg:
             source = (
-                f"(VALUES {values}) AS x(id, rule_id, classification_id, decision, explanation, "
-                "decided_at, shown, margin)"
+                f"(VALUES {values}) AS x(id, rule_id, classification_id, decision, decided_at, "
+                "shown, margin)"
             )
             sets = (
                 "rule_id = x.rule_id::bigint, classification_id = x.classification_id::bigint, "
-                "decision = x.decision::text, explanation = x.explanation::jsonb, "
-                "decided_at = x.decided_at::timestamptz, shown = x.shown::boolean, "
+                "decision = x.decision::text, decided_at = x.decided_at::timestamptz, "
+                "shown = x.shown::boolean, "
                 "margin = x.margin::double precision"
             )
             where = f"{table}.id = x.id::bigint"
         else:
             source = (
                 "(SELECT column1 AS id, column2 AS rule_id, column3 AS classification_id, "
-                "column4 AS decision, column5 AS explanation, column6 AS decided_at, "
-                f"column7 AS shown, column8 AS margin FROM (VALUES {values})) AS x"
+                "column4 AS decision, column5 AS decided_at, column6 AS shown, "
+                f"column7 AS margin FROM (VALUES {values})) AS x"
             )
             sets = (
                 "rule_id = x.rule_id, classification_id = x.classification_id, "
-                "decision = x.decision, explanation = x.explanation, decided_at = x.decided_at, "
+                "decision = x.decision, decided_at = x.decided_at, "
                 "shown = x.shown, margin = x.margin"
             )
             where = f"{table}.id = x.id"

@@ -13,6 +13,7 @@ from moderation.services import (
     model_version_activate,
     model_version_register,
     model_version_rollback,
+    verdicts_explain,
 )
 from posts.models import Post
 from tests.factories import ModeratorFactory, UserFactory, jpeg_bytes, upload
@@ -63,7 +64,9 @@ def heads_version() -> ModelVersion:
 
 
 def food_verdict(post: Post) -> Verdict:
-    return post.verdicts.get(hashtag__name="음식")
+    verdict = post.verdicts.get(hashtag__name="음식")
+    verdicts_explain([verdict])
+    return verdict
 
 
 def test_activation_rescores_from_stored_embeddings_without_running_the_backbone(

@@ -1,6 +1,7 @@
 """Set-based re-evaluation (services/reevaluate.py) must decide exactly what the Python path
-(verdicts_judge) decides: decision, shown, margin, explanation, rule and scores used. Random
-scores and rule changes, on whichever database the suite runs on (SQLite or PostgreSQL)."""
+(verdicts_judge) decides: decision, shown, margin, rule and scores used; the explanations
+computed for display then agree with the stored decisions. Random scores and rule changes, on
+whichever database the suite runs on (SQLite or PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -18,8 +19,9 @@ from moderation.services import (
     verdict_override,
     verdicts_reevaluate,
 )
+from moderation.services.catalog import reevaluation_scope
 from moderation.services.text import post_words_store
-from moderation.services.verdicts import verdicts_evaluate, verdicts_judge
+from moderation.services.verdicts import verdicts_evaluate, verdicts_explain, verdicts_judge
 from posts.models import Post
 from tests.factories import ModeratorFactory
 from tests.web.judged import NOTHING, judged_post
@@ -57,21 +59,23 @@ def _stored() -> dict[int, tuple[Any, ...]]:
 
 
 def _row(v: Verdict) -> tuple[Any, ...]:
-    return (v.decision, v.shown, v.margin, v.explanation, v.rule_id, v.classification_id)
+    return (v.decision, v.shown, v.margin, v.rule_id, v.classification_id)
 
 
-def _assert_same(expected: dict[int, tuple[Any, ...]], skip: int | None = None) -> None:
-    """Stored verdicts equal the expected rows (but for the field at index `skip`)."""
+def _assert_same(expected: dict[int, tuple[Any, ...]]) -> None:
+    """Stored verdicts equal the expected rows, and their explanations (computed for display
+    from the current rules) agree with the stored decisions."""
     stored = _stored()
-    if skip is not None:
-        stored = {pk: (*row[:skip], {}, *row[skip + 1 :]) for pk, row in stored.items()}
     assert stored.keys() == expected.keys()
     different = {pk: (stored[pk], expected[pk]) for pk in stored if stored[pk] != expected[pk]}
     if different:
         pk, (got, want) = next(iter(different.items()))
-        fields = ["decision", "shown", "margin", "explanation", "rule", "classification"]
+        fields = ["decision", "shown", "margin", "rule", "classification"]
         wrong = {f: (g, w) for f, g, w in zip(fields, got, want, strict=True) if g != w}
         pytest.fail(f"{len(different)} verdicts differ; verdict {pk} (stored, expected): {wrong}")
+    verdicts = list(Verdict.objects.all())
+    verdicts_explain(verdicts)
+    assert not [v.pk for v in verdicts if v.explanation and v.explanation.get("stale")]
 
 
 @pytest.fixture
@@ -110,19 +114,12 @@ def test_full_reevaluation_matches_the_python_path_after_random_changes(
             KeywordMapping.objects.create(word="일상", rule=Rule.objects.get(keyword="꽃"))
             KeywordMapping.objects.filter(word="coffee").delete()
         expected = _expected()
-        if round_ % 2:
-            report = verdicts_reevaluate()
-        else:
-            # The statements alone already decide word-evidence posts right; only their
-            # explanations (the word lists) wait for the queued Python pass.
-            with django_capture_on_commit_callbacks() as queued:
-                report = verdicts_reevaluate(words_later=True)
-            assert report.explain_later > 0 and len(queued) >= 1
-            _assert_same({pk: (*row[:3], {}, *row[4:]) for pk, row in expected.items()}, 3)
-            for callback in queued:
-                callback()
+        changing = sum(row != _row(v) for v in Verdict.objects.all() for row in [expected[v.pk]])
+        report = verdicts_reevaluate()
         _assert_same(expected)
-        assert report.set_based > report.python >= 0
+        # Only the verdicts whose outcome moved were written (none of them post by post).
+        assert report.python == 0
+        assert report.set_based == changing > 0
     decided = Verdict.objects.filter(decision__in=["relevant", "not_relevant"])
     assert decided.exclude(margin=None).count() == decided.count() > 10
 
@@ -132,32 +129,59 @@ def test_a_rule_change_is_a_few_statements_and_touches_only_that_rules_tags(
 ) -> None:
     rule = Rule.objects.get(keyword="카페")
     others = {v.pk: v.decided_at for v in Verdict.objects.exclude(rule=rule)}
+    stored = Rule.objects.get(pk=rule.pk)
     rule.expression = "beverage"
     Rule.objects.filter(pk=rule.pk).update(expression=rule.expression)
     expected = _expected()
     with CaptureQueriesContext(connection) as queries:
-        report = verdicts_reevaluate(rules=[rule.pk])
+        report = verdicts_reevaluate(**reevaluation_scope(rule, stored))
     _assert_same(expected)
-    assert report.set_based > 0 and report.python > 0
+    assert report.set_based > 0 and report.python == 0
     # Other rules' verdicts are left alone, but for posts whose words name this rule (its
     # words are evidence for others' concepts while it names one concept).
     worded = PostWord.objects.filter(key__in=["카페", "cafe", "카페스타그램"]).values("post_id")
     untouched = {v.pk: v.decided_at for v in Verdict.objects.exclude(rule=rule)}
     kept = {pk for pk, at in untouched.items() if at == others[pk]}
-    assert set(untouched) - kept == set(
+    assert set(untouched) - kept <= set(
         Verdict.objects.exclude(rule=rule).filter(post__in=worded).values_list("pk", flat=True)
     )
     assert len(kept) > len(untouched) / 2
+    # Applying the same rule again writes nothing.
+    assert verdicts_reevaluate(**reevaluation_scope(rule, stored)).set_based == 0
     # Twice the posts, the same number of queries: nothing runs per post.
     _posts(django_capture_on_commit_callbacks, 40, seed=6)
+    stored = Rule.objects.get(pk=rule.pk)
     rule.expression = "food"
     Rule.objects.filter(pk=rule.pk).update(expression=rule.expression)
     expected = _expected()
     with CaptureQueriesContext(connection) as again:
-        bigger = verdicts_reevaluate(rules=[rule.pk])
+        bigger = verdicts_reevaluate(**reevaluation_scope(rule, stored))
     _assert_same(expected)
-    assert bigger.set_based > report.set_based
+    assert bigger.set_based > 0
     assert len(again.captured_queries) == len(queries.captured_queries)
+
+
+def test_explanations_follow_the_rules_and_say_when_a_change_is_not_applied_yet(
+    posts: list[Post],
+) -> None:
+    rule = Rule.objects.get(keyword="카페")
+    verdicts = list(Verdict.objects.filter(rule=rule, decision="relevant"))
+    assert verdicts
+    verdicts_explain(verdicts)
+    for verdict in verdicts:
+        assert verdict.explanation is not None
+        assert verdict.explanation["expression"] == "food or beverage"
+        assert verdict.explanation["result"] is True and "stale" not in verdict.explanation
+    Rule.objects.filter(pk=rule.pk).update(expression="food and beverage and flower")
+    verdicts = list(Verdict.objects.filter(rule=rule, decision="relevant"))
+    verdicts_explain(verdicts)
+    assert all(v.explanation["expression"] == "food and beverage and flower" for v in verdicts)
+    stale = {v.pk for v in verdicts if v.explanation.get("stale")}
+    assert stale and all(v.explanation["result"] is not True for v in verdicts if v.pk in stale)
+    verdicts_reevaluate(rules=[rule.pk])
+    verdicts = list(Verdict.objects.filter(pk__in=stale))
+    verdicts_explain(verdicts)
+    assert all(v.decision != "relevant" and "stale" not in v.explanation for v in verdicts)
 
 
 def test_catalog_writes_queue_a_scoped_reevaluation_that_runs(

@@ -6,9 +6,10 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from moderation.models import Verdict
+from moderation.models import Concept, Rule, Verdict
 from posts.models import Post
 from tests.factories import HashtagFactory, PostFactory, VerdictFactory
+from tests.web.judged import judged_post
 
 pytestmark = pytest.mark.django_db
 
@@ -98,35 +99,21 @@ def test_tag_page_pages_with_a_next_link(client, settings) -> None:
     assert 'rel="next"' not in last.content.decode()
 
 
-def test_post_page_explains_each_verdict(client) -> None:
-    verdict = VerdictFactory(
-        hashtag=HashtagFactory(name="카페"),
-        decision=Verdict.Decision.NOT_RELEVANT,
-        shown=False,
-        explanation={
-            "rule": "카페",
-            "via": None,
-            "expression": "food or beverage",
-            "model_version": "m",
-            "concepts": [
-                {
-                    "key": "food",
-                    "name_ko": "음식",
-                    "name_en": "food",
-                    "score": 0.02,
-                    "threshold": 0.3,
-                    "present": False,
-                },
-            ],
-            "result": False,
-            "unknown": [],
-        },
-    )
-    response = client.get(reverse("post-detail", kwargs={"post_id": verdict.post_id}))
+def test_post_page_explains_each_verdict(client, django_capture_on_commit_callbacks) -> None:
+    post = judged_post(django_capture_on_commit_callbacks, ["카페"], food=0.02, beverage=0.01)
+    verdict = post.verdicts.get()
+    assert verdict.decision == Verdict.Decision.NOT_RELEVANT
+    food = Concept.objects.get(key="food")
+    response = client.get(reverse("post-detail", kwargs={"post_id": post.pk}))
     body = response.content.decode()
     assert response.status_code == 200
     assert "food or beverage" in body
-    assert "0.02" in body and "0.3" in body
+    assert "0.02 &lt; " + f"{food.threshold:.2f}" in body
+    assert "being applied" not in body
+    # A rule change not applied yet: the page explains by the current rule and says so.
+    Rule.objects.filter(keyword="카페").update(expression="not food")
+    body = client.get(reverse("post-detail", kwargs={"post_id": post.pk})).content.decode()
+    assert "not food" in body and "being applied" in body
 
 
 def test_post_page_escapes_captions(client) -> None:

@@ -15,7 +15,7 @@ from mlmodels.ocr import TesseractReader
 from moderation.decisions import apply_text_evidence
 from moderation.models import Concept, PostWord, TextExtraction, Verdict
 from moderation.selectors import posts_relevant_for_hashtag
-from moderation.services import verdicts_evaluate
+from moderation.services import verdicts_evaluate, verdicts_explain
 from moderation.services.text import NOT_INSTALLED, text_extract
 from moderation.words import CAPTION, IMAGE, WordMatch, keyword_key, match_words, word_index
 from posts.models import Comment, Hashtag, Post
@@ -80,7 +80,9 @@ def judged(capture, tags: list[str], scores: dict[str, float], **kwargs) -> Post
 
 
 def verdict(post: Post, tag: str) -> Verdict:
-    return post.verdicts.get(hashtag__name=tag)
+    found = post.verdicts.get(hashtag__name=tag)
+    verdicts_explain([found])
+    return found
 
 
 def threshold(key: str) -> float:

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from mlmodels.fake import FakeClassifier
 from moderation.models import Classification, Embedding, Verdict
-from moderation.services import classification_run
+from moderation.services import classification_run, verdicts_explain
 from posts.models import Post
 from tests.factories import UserFactory, jpeg_bytes, upload
 
@@ -29,7 +29,9 @@ CAT_SCORES = {
 
 
 def verdicts_of(post: Post) -> dict[str, Verdict]:
-    return {v.hashtag.name: v for v in post.verdicts.select_related("hashtag")}
+    verdicts = list(post.verdicts.select_related("hashtag"))
+    verdicts_explain(verdicts)
+    return {v.hashtag.name: v for v in verdicts}
 
 
 def test_upload_is_stored_pending_and_classified_after_commit(
@@ -102,6 +104,7 @@ def test_rules_needing_people_stay_undecided_and_hidden(
     with django_capture_on_commit_callbacks(execute=True):
         client.post(reverse("post-upload"), {"image": upload(), "hashtags": "#패션"})
     verdict = Verdict.objects.get(hashtag__name="패션")
+    verdicts_explain([verdict])
     assert verdict.decision == Verdict.Decision.UNKNOWN
     assert verdict.shown is False
     assert verdict.explanation["unknown"] == ["adult", "child", "clothing"]

@@ -83,7 +83,6 @@ VECTOR_POOL = 32
 AUTHORS = 200
 SLOTS = 100_000  # resolution of the Zipf table used on PostgreSQL
 LAGS = (0, 4, 5, 6)  # a post's upload, embedding, classification, verdicts
-EXPLANATION = {"reason": "Seeded by manage.py seed_bulk for benchmarks."}
 
 
 class Command(BaseCommand):
@@ -230,7 +229,6 @@ def seed_postgresql(plan: Plan, say: Any) -> None:
         "unsupported": json.dumps(plan.unsupported),
         "slots": slots,
         "n_slots": len(slots),
-        "explanation": json.dumps(EXPLANATION),
         "shown_share": SHOWN_SHARE,
         "rule_tags": list(plan.rule_of),
         "rule_ids": list(plan.rule_of.values()),
@@ -355,10 +353,10 @@ SELECT unnest(%(rule_tags)s::bigint[]) AS hashtag_id, unnest(%(rule_ids)s::bigin
 
 VERDICTS_SQL = """
 INSERT INTO moderation_verdict (post_id, hashtag_id, post_created_at, rule_id,
-                                classification_id, decision, explanation, decided_at,
+                                classification_id, decision, decided_at,
                                 override, override_note, shown, margin)
 SELECT post_id, hashtag_id, created_at, rule_id, classification_id,
-       CASE WHEN shown THEN 'relevant' ELSE 'not_relevant' END, %(explanation)s::jsonb,
+       CASE WHEN shown THEN 'relevant' ELSE 'not_relevant' END,
        created_at + interval '6 seconds', NULL, '', shown, round(margin::numeric, 3)
 FROM (SELECT l.post_id, l.hashtag_id, sp.created_at, r.rule_id, c.id AS classification_id,
              random() < %(shown_share)s AS shown, random() * 0.5 AS margin
@@ -388,7 +386,6 @@ def seed_portable(plan: Plan, say: Any) -> None:
     scores = [prep(Embedding, "base_scores", s) for s in plan.scores]
     vectors = [prep(Embedding, "vector", v) for v in plan.vectors]
     unsupported = prep(Classification, "unsupported", plan.unsupported)
-    explanation = prep(Verdict, "explanation", EXPLANATION)
     empty_dict, empty_list = prep(Embedding, "signals", {}), prep(Embedding, "top_labels", [])
     sizes = list(TAGS_PER_POST)
     size_cumulative = list(itertools.accumulate(TAGS_PER_POST.values()))
@@ -431,7 +428,7 @@ def seed_portable(plan: Plan, say: Any) -> None:
                     verdicts.append(
                         (verdict_id, post_id, tag, stamp[0], plan.rule_of.get(tag),
                          classification_id, "relevant" if shown else "not_relevant",
-                         explanation, stamp[6], None, "", shown, round(rng.random() * 0.5, 3))
+                         stamp[6], None, "", shown, round(rng.random() * 0.5, 3))
                     )  # fmt: skip
                     link_id, verdict_id = link_id + 1, verdict_id + 1
                 post_id, embedding_id = post_id + 1, embedding_id + 1
@@ -465,7 +462,7 @@ CLASSIFICATION_FIELDS = [
 ]  # fmt: skip
 VERDICT_FIELDS = [
     "id", "post", "hashtag", "post_created_at", "rule", "classification", "decision",
-    "explanation", "decided_at", "override", "override_note", "shown", "margin",
+    "decided_at", "override", "override_note", "shown", "margin",
 ]  # fmt: skip
 
 
