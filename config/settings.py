@@ -7,6 +7,7 @@ then provide DJANGO_SECRET_KEY and DJANGO_ALLOWED_HOSTS; see docs/configuration.
 
 from __future__ import annotations
 
+import re
 import secrets
 from pathlib import Path
 
@@ -243,6 +244,13 @@ Q_CLUSTER = {
 # the task timeout, so only a dead worker's posts are ever taken over.
 TAGLENS_CLASSIFY_BATCH = env_int("TAGLENS_CLASSIFY_BATCH", 16)
 TAGLENS_CLASSIFY_LEASE = env_int("TAGLENS_CLASSIFY_LEASE", 150)
+# PostgreSQL memory for a re-evaluation's statements (SET LOCAL work_mem, their transaction only):
+# their hash joins over a rule's verdicts stay in memory instead of spilling to disk.
+TAGLENS_REEVALUATE_WORK_MEM = env_str("TAGLENS_REEVALUATE_WORK_MEM", "256MB")
+if not re.fullmatch(r"[1-9][0-9]*(kB|MB|GB)", TAGLENS_REEVALUATE_WORK_MEM):
+    raise ImproperlySetError(
+        f"TAGLENS_REEVALUATE_WORK_MEM={TAGLENS_REEVALUATE_WORK_MEM!r}: give a size such as 256MB."
+    )
 if TAGLENS_CLASSIFY_BATCH < 1:
     raise ImproperlySetError(f"TAGLENS_CLASSIFY_BATCH={TAGLENS_CLASSIFY_BATCH} must be >= 1.")
 if TAGLENS_CLASSIFY_LEASE <= Q_TIMEOUT:

@@ -17,6 +17,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
@@ -72,6 +73,7 @@ class _Run:
         self.index: RuleIndex = rule_index()
         self.active = ModelVersion.objects.filter(is_active=True).first()
         self.dialect = Dialect(connection.vendor)
+        self.work_mem = settings.TAGLENS_REEVALUATE_WORK_MEM
         self.parsed: dict[str, Expr | None] = {}
         self.errors: dict[str, RuleSyntaxError] = {}
         for keyword, rule in self.index.rules.items():
@@ -83,6 +85,14 @@ class _Run:
         self.words = word_index(self.parsed, mappings)
 
     # -- the statements -------------------------------------------------------------------
+
+    def tune(self) -> None:
+        """PostgreSQL, for this transaction: memory for the statements' hash joins, and no
+        JIT compilation (it costs more than it saves on these expressions)."""
+        if self.dialect.pg:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT set_config('work_mem', %s, true)", [self.work_mem])
+                cursor.execute("SET LOCAL jit = off")
 
     def execute(self, sql: str, params: list[Any]) -> int:
         with connection.cursor() as cursor:
@@ -213,17 +223,19 @@ class _Run:
         where = f"v.hashtag_id IN ({_ids(hashtag_ids)}){self.having_words(only_words)}"
         base = self.judged_rows(where, scores, joins=joins)
         # MATERIALIZED: each row's scores, words, presences, decision and margin are computed
-        # once, not again in every place the update and its condition use them.
+        # once, not again in every place the update and its condition use them (an inlined
+        # CTE repeats a score's JSON lookup wherever an expression names it).
         shown = f"COALESCE({V}.override, res IS TRUE)"
         sql = (
-            f"WITH scored AS ({base}), "
-            f"present AS (SELECT scored.*{', ' + presence if presence else ''} FROM scored), "
+            f"WITH scored AS MATERIALIZED ({base}), "
+            "present AS MATERIALIZED "
+            f"(SELECT scored.*{', ' + presence if presence else ''} FROM scored), "
             f"resolved AS (SELECT present.*, {compiled.result} AS res FROM present), "
             "judged AS MATERIALIZED (SELECT vid, cid, res, "
             f"{compiled.decision} AS decided, {compiled.margin} AS margin FROM resolved) "
             f"UPDATE {V} SET decision = judged.decided, shown = {shown}, "
             "margin = judged.margin, classification_id = judged.cid, decided_at = %s "
-            f"FROM judged WHERE {V}.id = judged.vid "
+            f"FROM judged WHERE {V}.id = judged.vid AND {V}.hashtag_id IN ({_ids(hashtag_ids)}) "
             f"AND {self.changed('judged.decided', shown, 'judged.margin')}"
         )
         return self.execute(sql, [self.now])
@@ -257,6 +269,7 @@ class _Run:
         if not hashtag_ids:
             return
         with transaction.atomic():
+            self.tune()
             self.assign_rule(rule, hashtag_ids)
             where = Q(hashtag_id__in=hashtag_ids)
             if only_words:
@@ -343,6 +356,7 @@ def verdicts_reevaluate(
 def _judge_unruled(run: _Run, *, exclude: set[int]) -> None:
     """Every verdict of a hashtag no rule judges (full re-evaluation only)."""
     with transaction.atomic():
+        run.tune()
         stale = Verdict.objects.filter(rule__isnull=False)
         if exclude:
             stale = stale.exclude(hashtag_id__in=exclude)
