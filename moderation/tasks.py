@@ -28,6 +28,7 @@ def reevaluate_verdicts(scope: dict[str, Any]) -> int:
         rules=scope.get("rules"),
         hashtags=scope.get("hashtags", ()),
         word_keys=scope.get("word_keys", ()),
+        word_concepts=scope.get("word_concepts"),  # None (tasks queued before): every rule
     ).total
 
 

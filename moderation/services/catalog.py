@@ -10,7 +10,9 @@ from django.contrib.auth.models import User
 from django.db import models, transaction
 
 from moderation.models import AuditEvent, Concept, KeywordMapping, Rule
-from moderation.selectors import rules_about_concept
+from moderation.rules import Concept as RuleConcept
+from moderation.rules import RuleSyntaxError, parse
+from moderation.selectors import concept_catalog, concept_names, rules_about_concept
 from moderation.services.audit import (
     audit_record,
     concept_snapshot,
@@ -64,16 +66,29 @@ def reevaluation_scope(obj: models.Model, stored: models.Model | None) -> dict[s
     if isinstance(obj, Rule):
         mapped = KeywordMapping.objects.filter(rule=obj).values_list("word", flat=True)
         words = {obj.keyword, *mapped}
+        expressions = [obj.expression]
         if isinstance(stored, Rule):
             words.add(stored.keyword)
+            expressions.append(stored.expression)
         return {
             "rules": [obj.pk] if obj.pk else [],
             "hashtags": words,
             "word_keys": {keyword_key(word) for word in words},
+            "word_concepts": _evidence_concepts(expressions),
         }
     if isinstance(obj, KeywordMapping):
-        words = {obj.word} | ({stored.word} if isinstance(stored, KeywordMapping) else set())
-        return {"rules": [], "hashtags": words, "word_keys": {keyword_key(w) for w in words}}
+        words = {obj.word}
+        rules = [obj.rule_id]
+        if isinstance(stored, KeywordMapping):
+            words.add(stored.word)
+            rules.append(stored.rule_id)
+        expressions = list(Rule.objects.filter(pk__in=rules).values_list("expression", flat=True))
+        return {
+            "rules": [],
+            "hashtags": words,
+            "word_keys": {keyword_key(w) for w in words},
+            "word_concepts": _evidence_concepts(expressions),
+        }
     if (
         isinstance(obj, Concept)
         and isinstance(stored, Concept)
@@ -82,6 +97,21 @@ def reevaluation_scope(obj: models.Model, stored: models.Model | None) -> dict[s
     ):
         return {"rules": rules_about_concept(key=obj.key)}
     return {"rules": None}  # a concept created, deleted or moved in the tree: everything
+
+
+def _evidence_concepts(expressions: list[str]) -> set[str]:
+    """The concepts a rule's words are evidence for, before and after a change: a rule whose
+    expression is one concept (``words.word_index``) lends its words to that concept."""
+    names = concept_names(concept_catalog())
+    found = set()
+    for expression in expressions:
+        try:
+            expr = parse(expression, names)
+        except RuleSyntaxError:
+            continue
+        if isinstance(expr, RuleConcept):
+            found.add(expr.key)
+    return found
 
 
 def _queue(obj: models.Model, stored: models.Model | None) -> None:

@@ -27,7 +27,13 @@ from moderation.decisions import ConceptInfo, concept_about
 from moderation.models import Classification, ModelVersion, PostWord, Rule, Verdict
 from moderation.rules import Expr, RuleSyntaxError, parse
 from moderation.rules_sql import Dialect, compile_rule
-from moderation.selectors import RuleIndex, concept_catalog, concept_names, rule_index
+from moderation.selectors import (
+    RuleIndex,
+    concept_catalog,
+    concept_names,
+    rule_index,
+    rules_about_concept,
+)
 from moderation.services.counts import hashtag_counts_refresh
 from moderation.services.verdicts import verdicts_evaluate
 from moderation.words import word_index
@@ -298,6 +304,7 @@ def verdicts_reevaluate(
     rules: Collection[int] | None = None,
     hashtags: Collection[str] = (),
     word_keys: Collection[str] = (),
+    word_concepts: Collection[str] | None = None,
 ) -> Reevaluation:
     """Re-apply rules, keyword mappings and thresholds to stored scores; the model is not run.
 
@@ -308,7 +315,9 @@ def verdicts_reevaluate(
     Word forms whose meaning changed (``word_keys``) can move verdicts under any rule: every
     other rule is applied again to the posts that have one of them. A rule's own words change
     meaning with its expression (they are evidence while it names one concept): callers pass
-    them, as ``catalog.reevaluation_scope`` does; a threshold changes no word's meaning.
+    them, as ``catalog.reevaluation_scope`` does; a threshold changes no word's meaning. With
+    ``word_concepts`` (the concepts those words are evidence for before and after the change)
+    only the rules about those concepts are applied again, else every other rule.
     Each statement writes only the verdicts whose decision, visibility, margin or scores move.
     """
     started = time.perf_counter()
@@ -334,9 +343,13 @@ def verdicts_reevaluate(
     elif word_keys:
         # The other ruled hashtags, for the posts with those words only.
         others: dict[int, list[int]] = {}
+        affected: set[int] | None = None
+        if word_concepts is not None:
+            affected = {pk for key in word_concepts for pk in rules_about_concept(key=key)}
         rest = Hashtag.objects.filter(name__in=set(resolution) - names)
         for name, tag_id in rest.values_list("name", "pk"):
-            others.setdefault(resolution[name].pk, []).append(tag_id)
+            if affected is None or resolution[name].pk in affected:
+                others.setdefault(resolution[name].pk, []).append(tag_id)
         for rule_pk, tag_ids in sorted(others.items()):
             run.judge_group(by_pk[rule_pk], tag_ids, only_words=word_keys)
     # The maintained counts of every hashtag whose verdicts may have changed, once.
@@ -380,6 +393,7 @@ def verdicts_reevaluate_queue(
     rules: Collection[int] | None = None,
     hashtags: Collection[str] = (),
     word_keys: Collection[str] = (),
+    word_concepts: Collection[str] | None = None,
 ) -> None:
     """A rule, keyword or threshold changed: re-apply it after commit, in the background.
     The scope is as in :func:`verdicts_reevaluate`; ``rules=None`` is everything."""
@@ -387,5 +401,6 @@ def verdicts_reevaluate_queue(
         "rules": sorted(rules) if rules is not None else None,
         "hashtags": sorted(hashtags),
         "word_keys": sorted(word_keys),
+        "word_concepts": sorted(word_concepts) if word_concepts is not None else None,
     }
     transaction.on_commit(lambda: async_task(REEVALUATE_TASK, scope, group="reevaluate"))

@@ -148,10 +148,13 @@ def test_a_rule_change_is_a_few_statements_and_touches_only_that_rules_tags(
     assert len(kept) > len(untouched) / 2
     # Applying the same rule again writes nothing.
     assert verdicts_reevaluate(**reevaluation_scope(rule, stored)).set_based == 0
-    # Twice the posts, the same number of queries: nothing runs per post.
+    # Twice the posts, the same change, the same number of queries: nothing runs per post.
+    Rule.objects.filter(pk=rule.pk).update(expression="food or beverage")
+    verdicts_reevaluate()
     _posts(django_capture_on_commit_callbacks, 40, seed=6)
+    rule.refresh_from_db()
     stored = Rule.objects.get(pk=rule.pk)
-    rule.expression = "food"
+    rule.expression = "beverage"
     Rule.objects.filter(pk=rule.pk).update(expression=rule.expression)
     expected = _expected()
     with CaptureQueriesContext(connection) as again:
@@ -207,3 +210,27 @@ def test_words_are_kept_per_post_for_the_set_based_path(posts: list[Post]) -> No
     keys = set(PostWord.objects.filter(post=post).values_list("key", flat=True))
     assert {"마라탕을", "마라탕", "먹었어요"} <= keys
     assert "카페" not in keys  # hashtags are the claim, not evidence
+
+
+def test_a_mapping_change_rejudges_other_rules_for_posts_with_that_word(
+    posts: list[Post],
+) -> None:
+    # "점심" (lunch) becomes a food word: captions with it now count as weak evidence for food
+    # under every rule about food, not only under #점심.
+    food_rule = Rule.objects.get(keyword="음식")
+    assert food_rule.expression == "food"
+    Concept.objects.filter(key="food").update(threshold=0.5)
+    verdicts_reevaluate()
+    lunch = Post.objects.filter(caption="오늘 점심")
+    assert lunch.exists()
+    mapping = KeywordMapping.objects.create(word="점심", rule=food_rule)
+    expected = _expected()
+    scope = reevaluation_scope(mapping, None)
+    assert scope["word_concepts"] == {"food"}
+    report = verdicts_reevaluate(**scope)
+    _assert_same(expected)
+    assert report.set_based > 0  # some lunch posts scored between 0.25 and 0.5 for food
+    mapping.delete()
+    expected = _expected()
+    verdicts_reevaluate(**reevaluation_scope(mapping, None))
+    _assert_same(expected)
