@@ -161,7 +161,7 @@ def model_version_rescore(*, version_id: int, batch_size: int = 2000) -> int:
                 break
             last_pk = batch[-1].pk
             with transaction.atomic():
-                classifications_compute(version=version, embeddings=batch)
+                classifications_compute(version=version, embeddings=batch, copy=True)
             done += len(batch)
             ModelVersion.objects.filter(pk=version_id).update(rescore_done=done)
         judged = verdicts_reevaluate().total
