@@ -5,13 +5,15 @@ embeddings, then the rules re-applied).
 Usage:
   DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_1m python bench/rescore.py --posts 1000000
   python bench/rescore.py --posts 100000          # SQLite in a throw-away folder
-  ... --activation   # seed vectors too (~5 GB at 1M) and time a model version's activation
+  ... --activation   # instead: seed vectors too (~5 GB at 1M) and time a model version's
+                     # activation (new scores from stored embeddings, rules re-applied) and
+                     # the way back to the previous version
   ... --full         # also time a re-evaluation of every rule
 
 Seeds rows with `manage.py seed_bulk N --embeddings` when the database holds fewer posts
 (reused otherwise), then times each change through the same services the admin and the API
 use (the scope a change re-evaluates is the one `catalog.reevaluation_scope` gives). Prints
-figures and writes bench/results/rescore-<vendor>-<posts>-<date>.json.
+figures and writes bench/results/rescore-<vendor>-<posts>[-activation]-<date>.json.
 
 The model version activated here has heads fitted on the seeded pool of vectors: its scores
 mean nothing, only the time it takes to compute and apply them does.
@@ -135,7 +137,8 @@ def main() -> None:
     parser.add_argument(
         "--activation",
         action="store_true",
-        help="also store vectors when seeding and time a model version's activation",
+        help="store vectors when seeding; time a model version's activation and the way back "
+        "(instead of the rule changes)",
     )
     parser.add_argument("--full", action="store_true", help="also time a full re-evaluation")
     args = parser.parse_args()
@@ -152,7 +155,7 @@ def main() -> None:
     print(f"{posts} posts, {results['verdicts']} verdicts ({connection.vendor})")
     if args.full:
         timed("full re-evaluation (every rule)", results, posts, every_rule)
-    else:
+    elif not args.activation:
         # seed_bulk's decisions are random: bring the verdicts the changes below can touch in
         # line with the rules first (a live database always is), so that each change writes
         # what a change writes in production.
@@ -163,16 +166,17 @@ def main() -> None:
             posts,
             lambda: verdicts_reevaluate(rules=[cafe, *rules_about_concept(key="food")]),
         )
-    timed("rule #카페 = beverage", results, posts, lambda: change_rule("카페", "beverage"))
-    timed(
-        "rule #카페 = food or beverage",
-        results,
-        posts,
-        lambda: change_rule("카페", "food or beverage"),
-    )
-    timed("threshold of food +0.05", results, posts, lambda: change_threshold("food", 0.05))
-    timed("threshold of food -0.05", results, posts, lambda: change_threshold("food", -0.05))
-    if args.activation:
+    if not args.activation:
+        timed("rule #카페 = beverage", results, posts, lambda: change_rule("카페", "beverage"))
+        timed(
+            "rule #카페 = food or beverage",
+            results,
+            posts,
+            lambda: change_rule("카페", "food or beverage"),
+        )
+        timed("threshold of food +0.05", results, posts, lambda: change_threshold("food", 0.05))
+        timed("threshold of food -0.05", results, posts, lambda: change_threshold("food", -0.05))
+    else:
         previous = ModelVersion.objects.get(is_active=True)
         version = bench_heads_version()
         # Activation as the admin does it; its rescoring task is run here, timed.
@@ -187,7 +191,9 @@ def main() -> None:
         ModelVersion.objects.filter(pk=version.pk).update(is_active=False)
         ModelVersion.objects.filter(pk=previous.pk).update(is_active=True)
         timed("re-evaluation back on the old version", results, posts, every_rule)
-    out = REPO / "bench" / "results" / f"rescore-{connection.vendor}-{posts}-{results['date']}.json"
+    mode = "-activation" if args.activation else ""
+    name = f"rescore-{connection.vendor}-{posts}{mode}-{results['date']}.json"
+    out = REPO / "bench" / "results" / name
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2, ensure_ascii=False))
     print(f"wrote {out}")

@@ -56,9 +56,16 @@ def test_seeded_rows_are_consistent(portable: bool) -> None:
     links = set(PostHashtag.objects.values_list("post_id", "hashtag_id"))
     assert set(Verdict.objects.values_list("post_id", "hashtag_id")) == links
     assert not Verdict.objects.exclude(post_created_at=F("post__created_at")).exists()
-    hidden = Verdict.objects.filter(shown=False).count() / Verdict.objects.count()
+    # Hashtags no rule judges: "no rule", shown, decided without scores; the others drawn.
+    unruled = Verdict.objects.filter(rule__isnull=True)
+    assert unruled.exists() and Verdict.objects.filter(rule__isnull=False).exists()
+    assert set(unruled.values_list("decision", "shown", "classification", "margin")) == {
+        (Verdict.Decision.NO_RULE, True, None, None)
+    }
+    ruled = Verdict.objects.filter(rule__isnull=False)
+    hidden = ruled.filter(shown=False).count() / ruled.count()
     assert 0.2 < hidden < 0.4
-    assert not Verdict.objects.exclude(
+    assert not ruled.exclude(
         decision__in=[Verdict.Decision.RELEVANT, Verdict.Decision.NOT_RELEVANT]
     ).exists()
     # Zipf: the most popular tag is far ahead of the tenth.
@@ -73,7 +80,7 @@ def test_seeded_rows_are_consistent(portable: bool) -> None:
         Post.objects.values_list("pk", flat=True)
     )
     assert not classified.exclude(embedding__post=F("post")).exists()
-    assert not Verdict.objects.exclude(classification__post=F("post")).exists()
+    assert not ruled.exclude(classification__post=F("post")).exists()
     keys = set(Concept.objects.values_list("key", flat=True)) & set(active.concepts)
     for classification in classified[:50]:
         assert set(classification.scores) == keys

@@ -151,17 +151,20 @@ class _Run:
             f"{joins} WHERE {where} AND p.status = 'classified'"
         )
 
-    def changed(self, decision: str, shown: str, margin: str) -> str:
+    def changed(
+        self, decision: str, shown: str, margin: str, classification: str = "judged.cid"
+    ) -> str:
         """The condition that a verdict's outcome moves (only those rows are written)."""
         d = self.dialect
         return (
             f"({d.differs(f'{V}.decision', decision)} OR {d.differs(f'{V}.shown', shown)} "
             f"OR {d.differs(f'{V}.margin', margin)} "
-            f"OR {d.differs(f'{V}.classification_id', 'judged.cid')})"
+            f"OR {d.differs(f'{V}.classification_id', classification)})"
         )
 
     def constant(self, where: str, decision: str, shown_default: bool) -> int:
-        """Verdicts whose outcome does not depend on scores: no rule, or an invalid rule."""
+        """Verdicts whose outcome does not depend on scores: no rule, or an invalid rule. They
+        keep no classification, so new scores (a model version's activation) leave them be."""
         if self.active is None:
             return 0
         d = self.dialect
@@ -169,9 +172,9 @@ class _Run:
         sql = (
             f"WITH judged AS ({self.judged_rows(where, '')}) "
             f"UPDATE {V} SET decision = {d.text(decision)}, margin = NULL, shown = {shown}, "
-            "classification_id = judged.cid, decided_at = %s "
+            "classification_id = NULL, decided_at = %s "
             f"FROM judged WHERE {V}.id = judged.vid "
-            f"AND {self.changed(d.text(decision), shown, 'NULL')}"
+            f"AND {self.changed(d.text(decision), shown, 'NULL', 'NULL')}"
         )
         return self.execute(sql, [self.now])
 
@@ -374,7 +377,7 @@ def _judge_unruled(run: _Run, *, exclude: set[int]) -> None:
         if exclude:
             stale = stale.exclude(hashtag_id__in=exclude)
         stale.update(rule=None)
-        unchanged = "v.decision = 'no_rule' AND COALESCE(v.classification_id = c.id, FALSE)"
+        unchanged = "v.decision = 'no_rule' AND v.classification_id IS NULL"
         where = f"v.rule_id IS NULL AND NOT ({unchanged})"
         run.report.set_based += run.constant(where, Verdict.Decision.NO_RULE, shown_default=True)
         run.python_judge(run.unscored_posts(Q(rule__isnull=True)))

@@ -77,7 +77,8 @@ def _judge(
             verdict.decision = Verdict.Decision.UNKNOWN
             verdict.explanation = {"reason": post.failure_reason or "Not classified."}
         elif rule is None:
-            verdict.decision = Verdict.Decision.NO_RULE
+            # Decided without scores: no classification, so a new model version leaves it be.
+            verdict.decision, verdict.classification = Verdict.Decision.NO_RULE, None
             verdict.explanation = {"reason": "No rule judges this hashtag; it is not filtered."}
         else:
             if rule.pk not in parsed:
@@ -87,7 +88,7 @@ def _judge(
                     parsed[rule.pk] = exc
             expr = parsed[rule.pk]
             if isinstance(expr, RuleSyntaxError):
-                verdict.decision = Verdict.Decision.UNKNOWN
+                verdict.decision, verdict.classification = Verdict.Decision.UNKNOWN, None
                 verdict.explanation = {"reason": f"Rule #{rule.keyword} is invalid: {expr}"}
             else:
                 decision = decide_with_text(

@@ -8,7 +8,9 @@ classifications by the active model version, verdicts, and the maintained hashta
   concept high, its parent rolled up, the rest low), keyed by the database's concepts that
   the active version can see. The active version is the backbone's roll-up baseline on a
   fresh database, as the app makes it (services.model_version_active).
-- ~30 % of verdicts are hidden (not relevant); the verdict points at the classification and
+- Verdicts of hashtags no rule judges are "no rule" (shown, no classification, as the app
+  decides them); of the others ~30 % are hidden (not relevant) at random — not what the rules
+  would decide, so the first re-evaluation rewrites many — pointing at the classification. Each
   carries the post's created_at.
 - Embeddings hold the same roll-up scores; their vectors are empty (dim 0) unless
   --embeddings, which stores float32 vectors of the stored dimension from a small pool, so
@@ -355,9 +357,11 @@ VERDICTS_SQL = """
 INSERT INTO moderation_verdict (post_id, hashtag_id, post_created_at, rule_id,
                                 classification_id, decision, decided_at,
                                 override, override_note, shown, margin)
-SELECT post_id, hashtag_id, created_at, rule_id, classification_id,
-       CASE WHEN shown THEN 'relevant' ELSE 'not_relevant' END,
-       created_at + interval '6 seconds', NULL, '', shown, round(margin::numeric, 3)
+SELECT post_id, hashtag_id, created_at, rule_id,
+       CASE WHEN rule_id IS NULL THEN NULL ELSE classification_id END,
+       CASE WHEN rule_id IS NULL THEN 'no_rule' WHEN shown THEN 'relevant' ELSE 'not_relevant' END,
+       created_at + interval '6 seconds', NULL, '', rule_id IS NULL OR shown,
+       CASE WHEN rule_id IS NULL THEN NULL ELSE round(margin::numeric, 3) END
 FROM (SELECT l.post_id, l.hashtag_id, sp.created_at, r.rule_id, c.id AS classification_id,
              random() < %(shown_share)s AS shown, random() * 0.5 AS margin
       FROM posts_posthashtag AS l
@@ -425,10 +429,13 @@ def seed_portable(plan: Plan, say: Any) -> None:
                 for position, tag in enumerate(tags):
                     links.append((link_id, post_id, tag, position))
                     shown = rng.random() < SHOWN_SHARE
+                    rule = plan.rule_of.get(tag)
                     verdicts.append(
-                        (verdict_id, post_id, tag, stamp[0], plan.rule_of.get(tag),
-                         classification_id, "relevant" if shown else "not_relevant",
-                         stamp[6], None, "", shown, round(rng.random() * 0.5, 3))
+                        (verdict_id, post_id, tag, stamp[0], rule,
+                         classification_id if rule else None,
+                         ("relevant" if shown else "not_relevant") if rule else "no_rule",
+                         stamp[6], None, "", shown or rule is None,
+                         round(rng.random() * 0.5, 3) if rule else None)
                     )  # fmt: skip
                     link_id, verdict_id = link_id + 1, verdict_id + 1
                 post_id, embedding_id = post_id + 1, embedding_id + 1
