@@ -1,6 +1,6 @@
 """Ingest throughput end to end, against the model's raw rate measured in the same run.
 
-Usage: ``python bench/ingest.py [--posts 240] [--full-posts 32] [--no-full] [--batch 16]
+Usage: ``python bench/ingest.py [--posts 480] [--full-posts 32] [--no-full] [--batch 16]
 [--database-url URL --redis-url URL] [--photos DIR]`` (about 6-8 minutes on 2 shared cores)
 
 End to end = photos uploaded through ``posts.services.post_create`` (validation, re-encoding,
@@ -51,7 +51,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--posts", type=int, default=240, help="photos per backbone+heads round")
+    parser.add_argument("--posts", type=int, default=480, help="photos per backbone+heads round")
     parser.add_argument("--full-posts", type=int, default=32, help="photos per full round")
     parser.add_argument("--no-full", action="store_true", help="skip the full pipeline")
     parser.add_argument("--database-url", default="", help="an empty database (default SQLite)")
@@ -75,6 +75,9 @@ if ARGS.redis_url:
 else:
     os.environ.pop("TAGLENS_REDIS_URL", None)
 os.environ["TAGLENS_Q_SYNC"] = "false"
+# This process only uploads: django-q2's "Enqueued" line per upload is noise here. The workers
+# log at INFO (their phase timings are read from their logs).
+os.environ["TAGLENS_LOG_LEVEL"] = "WARNING"
 os.environ["TAGLENS_UPLOADS_PER_HOUR"] = "0"  # no upload limit for the bench user
 os.environ["TAGLENS_SIGNAL_SOURCES"] = "mlmodels.people.PeopleSignals"  # this process: raw
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -86,7 +89,7 @@ django.setup()
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
-from django.db.models import Max  # noqa: E402
+from django.db.models import Max, Min  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from django_q.brokers import get_broker  # noqa: E402
 from django_q.models import OrmQ, Task  # noqa: E402
@@ -106,6 +109,9 @@ PIPELINES = {
     "full": {"TAGLENS_SIGNAL_SOURCES": "mlmodels.people.PeopleSignals", "TAGLENS_OCR": "true"},
 }
 WORKED = re.compile(r"network ran on [1-9]")
+ROLE = re.compile(r"(ready for work|monitoring|pushing tasks) at (\d+)")
+ROLES = {"ready for work": "workers", "monitoring": "monitor", "pushing tasks": "pusher"}
+TICK = os.sysconf("SC_CLK_TCK")
 PHASE = re.compile(r"(claim|decode|predict|text|store) ([0-9.]+) s")
 
 
@@ -183,12 +189,59 @@ class Cluster:
         self.process.wait()
 
 
-def wait(condition: Any, timeout: float, what: str) -> None:
+def _stat(pid: int) -> list[str] | None:
+    try:
+        # Fields after the command name: state, ppid, pgrp, ... utime (11), stime (12).
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def cpu_seconds(clusters: list[Cluster]) -> dict[str, float]:
+    """CPU seconds (user + system) used so far by each kind of process: the clusters' workers,
+    pushers, monitors and sentinels (with their main processes), this bench process (uploads,
+    polling), the database's server processes serving the bench database, and redis-server
+    (the whole server: other work on the machine may use it too)."""
+    roles: dict[int, str] = {}
+    for cluster in clusters:
+        roles[cluster.process.pid] = "sentinel"
+        for name, pid in ROLE.findall(cluster.text()):
+            roles[int(pid)] = ROLES[name]
+    groups = {c.process.pid for c in clusters}
+    database = str(settings.DATABASES["default"]["NAME"])
+    out: dict[str, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        pid = int(entry.name)
+        fields = _stat(pid)
+        if fields is None:
+            continue
+        role = None
+        if int(fields[2]) in groups:
+            role = roles.get(pid, "sentinel")
+        elif pid == os.getpid():
+            role = "bench"
+        else:
+            try:
+                command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if connection.vendor == "postgresql" and command.startswith("postgres:"):
+                role = "postgres" if f" {database} " in command else None
+            elif command.startswith("redis-server"):
+                role = "redis-server"
+        if role is not None:
+            out[role] = out.get(role, 0.0) + (int(fields[11]) + int(fields[12])) / TICK
+    return out
+
+
+def wait(condition: Any, timeout: float, what: str, every: float = 0.05) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
             raise SystemExit(f"timed out waiting for {what}")
-        time.sleep(0.05)
+        time.sleep(every)
 
 
 def upload(author: Any, files: list[bytes]) -> list[int]:
@@ -197,6 +250,14 @@ def upload(author: Any, files: list[bytes]) -> list[int]:
 
 def classified(ids: list[int]) -> int:
     return Post.objects.filter(pk__in=ids).exclude(status=Post.Status.PENDING).count()
+
+
+def all_classified(ids: list[int]) -> bool:
+    # Cheap, and not often: this process competes with the workers for the same cores, and the
+    # round's end is read from the posts' classified_at, not from when this loop notices.
+    return not Post.objects.filter(
+        pk__gte=min(ids), pk__lte=max(ids), status=Post.Status.PENDING
+    ).exists()
 
 
 def reset() -> None:
@@ -236,10 +297,15 @@ def round_(
             ids = upload(author, files)
             uploaded = time.perf_counter() - start_upload
             queued_at = timezone.now()  # commit: the tasks go to the broker
-        wait(lambda: classified(ids) == len(ids), 600, "classification")
-        finished = Post.objects.filter(pk__in=ids).aggregate(last=Max("classified_at"))["last"]
+        cpu_start = cpu_seconds(clusters)
+        wait(lambda: all_classified(ids), 600, "classification", every=0.2)
+        cpu_end = cpu_seconds(clusters)
+        span = Post.objects.filter(pk__in=ids).aggregate(
+            first=Min("classified_at"), last=Max("classified_at")
+        )
         failed = Post.objects.filter(pk__in=ids, status=Post.Status.FAILED).count()
-        seconds = (finished - queued_at).total_seconds()
+        seconds = (span["last"] - queued_at).total_seconds()
+        first = (span["first"] - queued_at).total_seconds()
         phases: dict[str, float] = {}
         tasks_with_work = 0
         for cluster, mark in zip(clusters, marks, strict=True):
@@ -252,6 +318,7 @@ def round_(
         for cluster in clusters:
             cluster.stop()
     busy = sum(phases.values())
+    cpu = {k: cpu_end[k] - cpu_start.get(k, 0.0) for k in sorted(cpu_end)}
     return {
         "pipeline": pipeline,
         "workers": workers,
@@ -260,12 +327,19 @@ def round_(
         "failed": failed,
         "seconds": round(seconds, 2),
         "images_per_second": round(len(ids) / seconds, 1),
+        # Commit to the first post classified: the queue's pick-up and the first batch.
+        "first_seconds": round(first, 2),
         "upload_per_second": round(len(ids) / uploaded, 1),
         "tasks_with_work": tasks_with_work,
         # Worker time per photo in each phase (summed over workers), and the share of the
         # workers' wall time those phases cover; the rest is queue, task and process overhead.
         "ms_per_photo": {k: round(1000 * v / len(ids), 2) for k, v in phases.items()},
         "busy_share": round(busy / (seconds * workers), 2),
+        # CPU time per photo of each kind of process from the commit until every post was seen
+        # classified (the bench polls every 50 ms, so a little after the last one), and the
+        # share of the machine's cores all of it used over the round.
+        "cpu_ms_per_photo": {k: round(1000 * v / len(ids), 2) for k, v in cpu.items()},
+        "cpu_share": round(sum(cpu.values()) / (seconds * (os.cpu_count() or 1)), 2),
     }
 
 
@@ -324,9 +398,11 @@ def main() -> None:
                 print(
                     f"  end to end, {workers} worker(s), batch {batch:>2}: "
                     f"{r['images_per_second']:7.1f} img/s = {ratio:4.0%} of the raw model "
-                    f"({r['photos']} photos in {r['seconds']} s, {r['tasks_with_work']} tasks "
-                    f"with work, busy {r['busy_share']:.0%}, ms/photo {r['ms_per_photo']}; "
-                    f"uploads {r['upload_per_second']} /s)",
+                    f"({r['photos']} photos in {r['seconds']} s, first after "
+                    f"{r['first_seconds']} s, {r['tasks_with_work']} tasks with work, "
+                    f"busy {r['busy_share']:.0%}, ms/photo {r['ms_per_photo']}; "
+                    f"uploads {r['upload_per_second']} /s)\n"
+                    f"    CPU ms/photo {r['cpu_ms_per_photo']}, cores used {r['cpu_share']:.0%}",
                     flush=True,
                 )
     out = REPO / "bench" / "results" / f"ingest-{results['date']}-{connection.vendor}.json"
