@@ -1,7 +1,7 @@
 """Ingest throughput end to end, against the model's raw rate measured in the same run.
 
 Usage: ``python bench/ingest.py [--posts 480] [--full-posts 32] [--no-full] [--batch 16]
-[--database-url URL --redis-url URL] [--photos DIR]`` (about 6-8 minutes on 2 shared cores)
+[--database-url URL --redis-url URL] [--photos DIR]`` (about 8-10 minutes on 2 shared cores)
 
 End to end = photos uploaded through ``posts.services.post_create`` (validation, re-encoding,
 thumbnail, hashtags, pending verdicts), their ``classify_post`` tasks queued on commit, real
@@ -12,10 +12,11 @@ the commit (tasks queued) to the last ``classified_at``; the web side's upload r
 beside it. Rounds run with TAGLENS_CLASSIFY_BATCH=1 and =16 (``--batch``), and the machine's
 cores shared out: one worker gets every core as model threads, two get half each.
 
-The raw rate is measured just before each round by bench/ingest_raw.py in as many fresh
-processes as the round has workers, with the same threads each, started together: the
-classifier's batch ``predict`` over photos already decoded (and again with decoding). Which
-"model" that is, per pipeline:
+The raw rate is measured just before each round and again just after it (the ratio uses their
+mean; the machine is shared, and load that comes or goes would otherwise move the ratio) by
+bench/ingest_raw.py in as many fresh processes as the round has workers, with the same threads
+each, started together: the classifier's batch ``predict`` over photos already decoded (and
+again with decoding). Which "model" that is, per pipeline:
 
 - **backbone+heads** (TAGLENS_SIGNAL_SOURCES empty, TAGLENS_OCR=false): the TFLite MobileNetV2
   and concept heads over embedding + roll-up scores (random weights: the rate does not depend on
@@ -27,7 +28,11 @@ Photos: the development set (``--photos``, default ../shared/photos), else sciki
 Database: a throw-away SQLite file with the ORM broker, or ``--database-url`` (an EMPTY database,
 ``createdb -h 127.0.0.1 -U postgres bench_ingest``) with ``--redis-url``. Prints the figures
 and writes ``bench/results/ingest-<date>-<vendor>.json``. The machine is shared: figures move
-with the load; compare within a run.
+with the load; compare within a run. Beside the phases each worker logs, a round reports the
+CPU time per photo of each kind of process (read from /proc: workers, pusher, monitor,
+sentinel, this process, the database's processes, redis-server) and the share of the cores
+they used; 480 photos a round (of the ~800 in the development set) keep the queue's start-up
+(the first post is reported separately) a small part of a round.
 """
 
 from __future__ import annotations
@@ -343,6 +348,17 @@ def round_(
     }
 
 
+def mean(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None else (a + b) / 2
+
+
+def describe(raw: dict[str, float | None]) -> str:
+    decoding = raw["decode+model"]
+    return f"model {raw['model']:7.1f} img/s" + (
+        "" if decoding is None else f", with decoding {decoding:.1f} img/s"
+    )
+
+
 def main() -> None:
     call_command("migrate", verbosity=0)
     if Post.objects.exists():
@@ -381,23 +397,28 @@ def main() -> None:
         print(f"\n{pipeline}")
         for workers in (1, 2):
             for batch in batches:
-                raw = raw_rates(pipeline, workers, batch, min(raw_count, count))
-                results["raw"][f"{pipeline} {workers}p b{batch}"] = {
-                    k: None if v is None else round(v, 1) for k, v in raw.items()
-                }
-                decoding = raw["decode+model"]
-                print(
-                    f"  raw, {workers} process(es), batch {batch:>2}: model {raw['model']:7.1f} "
-                    "img/s" + ("" if decoding is None else f", with decoding {decoding:.1f} img/s")
-                )
+                # The raw rate just before the round and just after it, and their mean: the
+                # machine is shared, and a load that comes or goes during one measurement
+                # alone would move the ratio by itself.
+                before = raw_rates(pipeline, workers, batch, min(raw_count, count))
+                print(f"  raw, {workers} process(es), batch {batch:>2}: {describe(before)}")
                 run += 1
                 r = round_(pipeline, workers, batch, files, author, run)
+                after = raw_rates(pipeline, workers, batch, min(raw_count, count))
+                raw = {k: mean(before[k], after[k]) for k in before}
+                print(f"  raw again after the round:    {describe(after)}")
+                results["raw"][f"{pipeline} {workers}p b{batch}"] = {
+                    **{k: None if v is None else round(v, 1) for k, v in raw.items()},
+                    "before": {k: None if v is None else round(v, 1) for k, v in before.items()},
+                    "after": {k: None if v is None else round(v, 1) for k, v in after.items()},
+                }
                 results["rounds"].append(r)
                 ratio = r["images_per_second"] / (raw["model"] or float("nan"))
                 results["ratios"][f"{pipeline} {workers}w b{batch}"] = round(ratio, 3)
                 print(
                     f"  end to end, {workers} worker(s), batch {batch:>2}: "
                     f"{r['images_per_second']:7.1f} img/s = {ratio:4.0%} of the raw model "
+                    f"({raw['model']:.1f}, the mean of before and after) "
                     f"({r['photos']} photos in {r['seconds']} s, first after "
                     f"{r['first_seconds']} s, {r['tasks_with_work']} tasks with work, "
                     f"busy {r['busy_share']:.0%}, ms/photo {r['ms_per_photo']}; "
