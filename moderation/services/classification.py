@@ -117,12 +117,17 @@ def embeddings_store(
     """Upsert one embedding per post (by post and backbone), in one statement."""
     if not predictions:
         return []
+    rows = [_embedding_row(post_id, p, backbone) for post_id, p in predictions.items()]
     Embedding.objects.bulk_create(
-        [_embedding_row(post_id, p, backbone) for post_id, p in predictions.items()],
+        rows,
         update_conflicts=True,
         unique_fields=["post", "backbone"],
         update_fields=["vector", "dim", "base_scores", "signals", "top_labels"],
     )
+    if all(row.pk is not None for row in rows):
+        # PostgreSQL and SQLite >= 3.35 return each row's id, inserted or updated: the rows
+        # need not be read back (5 KB of vector each).
+        return rows
     stored = Embedding.objects.filter(post_id__in=list(predictions), backbone=backbone.version)
     by_post = {e.post_id: e for e in stored}
     return [by_post[post_id] for post_id in predictions]
@@ -257,13 +262,18 @@ def _store(batch: _Batch, backbone: Classifier) -> None:
     claim, result, posts, stored = batch.claim, batch.result, batch.posts, batch.stored
     clock = time.perf_counter()
     by_pk = {p.pk: p for p in posts}
+    texts = [(by_pk[pk], batch.images[pk]) for pk in batch.predictions]
     # OCR is slow (Tesseract, full resolution): outside the transaction, once per new post.
-    texts_extract(items=[(by_pk[pk], batch.images[pk]) for pk in batch.predictions])
+    # Turned off, it is one statement: in the transaction below, not a commit of its own.
+    if settings.TAGLENS_OCR:
+        texts_extract(items=texts)
     result.seconds["text"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
     now = timezone.now()
     with transaction.atomic():
+        if not settings.TAGLENS_OCR:
+            texts_extract(items=texts)
         fresh = embeddings_store(predictions=batch.predictions, backbone=backbone)
         embeddings = {e.post_id: e for e in fresh}
         for pk, embedding in stored.items():
@@ -298,7 +308,9 @@ def _store(batch: _Batch, backbone: Classifier) -> None:
                 claim.token,
                 len(result.classified) + len(result.failed) - held,
             )
-        verdicts_evaluate(posts=Post.objects.filter(pk__in=[*result.classified, *result.failed]))
+        # The posts as claimed: verdicts are judged from their ids (the statuses are read
+        # again with the verdicts), so they need not be loaded a second time.
+        verdicts_evaluate(posts=[by_pk[pk] for pk in [*result.classified, *result.failed]])
     result.seconds["store"] = time.perf_counter() - clock
 
 
