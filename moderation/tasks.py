@@ -8,11 +8,10 @@ from moderation import services
 
 
 def classify_post(post_id: int) -> str:
-    # The post and up to TAGLENS_CLASSIFY_BATCH - 1 other pending ones, one network run; then
-    # further batches while they come back full. A failure of a batch is raised after the
-    # service recorded it on the post, so django-q2 retries the task (ORM broker) and the
-    # admin shows it.
-    return services.classification_run_batches(post_id=post_id).summary()
+    # The post and up to TAGLENS_CLASSIFY_BATCH - 1 other pending ones, one network run. A
+    # failure of the whole batch is raised after the service recorded it on the post, so
+    # django-q2 retries the task (ORM broker) and the admin shows it.
+    return services.classification_run_batch(post_id=post_id).summary()
 
 
 def classify_sweep() -> int:

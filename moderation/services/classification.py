@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -66,14 +64,6 @@ class BatchResult:
             f"claimed {len(self.claimed)}: {len(self.classified)} classified, "
             f"{len(self.failed)} failed, network ran on {self.predicted}"
         )
-
-    def add(self, other: BatchResult) -> None:
-        self.claimed += other.claimed
-        self.classified += other.classified
-        self.failed.update(other.failed)
-        self.predicted += other.predicted
-        for phase, seconds in other.seconds.items():
-            self.seconds[phase] = self.seconds.get(phase, 0.0) + seconds
 
     def timing(self) -> str:
         return ", ".join(f"{phase} {seconds:.4f} s" for phase, seconds in self.seconds.items())
@@ -201,24 +191,9 @@ def _predict(
     return done, failed
 
 
-@dataclass
-class _Batch:
-    """One claimed batch on its way through the stages: load (database and decoding), network
-    (no database: it may run in a helper thread), store (one transaction)."""
-
-    claim: Claim
-    version: ModelVersion
-    result: BatchResult
-    posts: list[Post]
-    stored: dict[int, Embedding]
-    images: dict[int, Image.Image]
-    predictions: dict[int, Prediction] = field(default_factory=dict)
-    extra: dict[int, dict[str, float]] = field(default_factory=dict)
-
-
-def _load(
+def _classify_claimed(
     *, claim: Claim, backbone: Classifier, version: ModelVersion, result: BatchResult
-) -> _Batch:
+) -> None:
     clock = time.perf_counter()
     posts = claimed_posts(claim=claim)
     stored = {
@@ -235,34 +210,22 @@ def _load(
         except (ImageDecodeError, OSError) as exc:
             result.failed[post.pk] = f"The image could not be read: {exc}"
     result.seconds["decode"] = time.perf_counter() - clock
-    return _Batch(
-        claim=claim, version=version, result=result, posts=posts, stored=stored, images=images
-    )
 
-
-def _network(batch: _Batch, backbone: Classifier) -> _Batch:
-    """The backbone and the signal sources over the batch's new photos. No database access,
-    so it can run beside the next batch's claim and the previous batch's store."""
     clock = time.perf_counter()
-    result, images = batch.result, batch.images
-    new = {pk: image for pk, image in images.items() if pk not in batch.stored}
-    batch.predictions, unpredictable = _predict(backbone, new)
+    new = {pk: image for pk, image in images.items() if pk not in stored}
+    predictions, unpredictable = _predict(backbone, new)
     result.failed.update(unpredictable)
     result.predicted = len(new)
-    batch.extra = {pk: {} for pk in images if pk not in result.failed}
+    extra: dict[int, dict[str, float]] = {pk: {} for pk in images if pk not in result.failed}
     for source in get_signal_sources():
-        ids = list(batch.extra)
+        ids = list(extra)
         for pk, found in zip(ids, source.signals([images[pk] for pk in ids]), strict=True):
-            batch.extra[pk].update({k: float(v) for k, v in found.items()})
+            extra[pk].update({k: float(v) for k, v in found.items()})
     result.seconds["predict"] = time.perf_counter() - clock
-    return batch
 
-
-def _store(batch: _Batch, backbone: Classifier) -> None:
-    claim, result, posts, stored = batch.claim, batch.result, batch.posts, batch.stored
     clock = time.perf_counter()
     by_pk = {p.pk: p for p in posts}
-    texts = [(by_pk[pk], batch.images[pk]) for pk in batch.predictions]
+    texts = [(by_pk[pk], images[pk]) for pk in predictions]
     # OCR is slow (Tesseract, full resolution): outside the transaction, once per new post.
     # Turned off, it is one statement: in the transaction below, not a commit of its own.
     if settings.TAGLENS_OCR:
@@ -274,20 +237,20 @@ def _store(batch: _Batch, backbone: Classifier) -> None:
     with transaction.atomic():
         if not settings.TAGLENS_OCR:
             texts_extract(items=texts)
-        fresh = embeddings_store(predictions=batch.predictions, backbone=backbone)
+        fresh = embeddings_store(predictions=predictions, backbone=backbone)
         embeddings = {e.post_id: e for e in fresh}
         for pk, embedding in stored.items():
             if pk not in result.failed:
                 embeddings[pk] = embedding
         changed = []
-        for pk, signals in batch.extra.items():
+        for pk, signals in extra.items():
             if signals and pk in embeddings:
                 embedding = embeddings[pk]
                 embedding.signals = {**embedding.signals, **signals}
                 changed.append(embedding)
         Embedding.objects.bulk_update(changed, ["signals"])
         ready = [embeddings[p.pk] for p in posts if p.pk in embeddings]
-        classifications_compute(version=batch.version, embeddings=ready)
+        classifications_compute(version=version, embeddings=ready)
         result.classified = [e.post_id for e in ready]
         held = Post.objects.filter(pk__in=result.classified, claimed_by=claim.token).update(
             status=Post.Status.CLASSIFIED,
@@ -340,104 +303,35 @@ def classification_run_batch(*, post_id: int | None, limit: int | None = None) -
 
     An image that cannot be read fails only its post, with the reason. An error of the whole
     batch is raised after marking the task's own post failed and releasing the rest."""
-    return _run(post_id=post_id, limit=limit or settings.TAGLENS_CLASSIFY_BATCH, budget=None)
-
-
-def classification_run_batches(
-    *, post_id: int, limit: int | None = None, budget: float | None = None
-) -> BatchResult:
-    """What a classification task runs: ``post_id``'s batch as `classification_run_batch`,
-    then, while the batches come back full (more posts are waiting) and for at most
-    ``budget`` seconds (default: a quarter of django-q2's task timeout), the next batches.
-
-    The network runs on one batch in a helper thread while this thread stores the batch before
-    and claims and decodes the batch after, so the model's cores are not left idle while the
-    database is written. Each batch is claimed, stored and released on its own; the posts a
-    task leaves have their own tasks queued. A failed batch is recorded as in
-    `classification_run_batch` (its posts released, the task's own post failed if it was in
-    it), any batch claimed ahead is released, and the error is raised."""
-    if budget is None:
-        budget = settings.Q_TIMEOUT / 4
-    return _run(post_id=post_id, limit=limit or settings.TAGLENS_CLASSIFY_BATCH, budget=budget)
-
-
-def _inline(function: Callable[..., _Batch], *args: object) -> Future[_Batch]:
-    done: Future[_Batch] = Future()
-    try:
-        done.set_result(function(*args))
-    except Exception as exc:
-        done.set_exception(exc)
-    return done
-
-
-def _active_version(backbone: Classifier) -> ModelVersion:
-    version = model_version_active(backbone=backbone)
-    if version.backbone != backbone.version:
-        raise BackboneMismatch(
-            f"The active model version {version.name} needs backbone "
-            f"{version.backbone}, but TAGLENS_CLASSIFIER gives {backbone.version}."
-        )
-    return version
-
-
-def _run(*, post_id: int | None, limit: int, budget: float | None) -> BatchResult:
-    """One batch (``budget`` None, all in this thread), or batches while they come back full
-    for ``budget`` seconds with the network in a helper thread (`classification_run_batches`)."""
-    total = BatchResult()
-    # Claims not yet stored, with the task's own post when the claim was made for it.
-    open_claims: list[tuple[Claim, int | None]] = []
-    deadline = time.monotonic() + (budget or 0.0)
-    helper = ThreadPoolExecutor(max_workers=1) if budget is not None else None
-    submit = helper.submit if helper is not None else _inline
+    result = BatchResult()
+    claim: Claim | None = None
     try:
         backbone = get_backbone()  # built once per process; the network loads on first use
-        own, more = post_id, True
-        running: tuple[_Batch, Future[_Batch]] | None = None
-        while True:
-            ahead: tuple[_Batch, Future[_Batch]] | None = None
-            if more:
-                result = BatchResult()
-                clock = time.perf_counter()
-                claim = classification_claim(
-                    post_id=own,
-                    limit=limit,
-                    lease_seconds=settings.TAGLENS_CLASSIFY_LEASE,
-                    backbone=backbone.version,
+        clock = time.perf_counter()
+        claim = classification_claim(
+            post_id=post_id,
+            limit=limit or settings.TAGLENS_CLASSIFY_BATCH,
+            lease_seconds=settings.TAGLENS_CLASSIFY_LEASE,
+            backbone=backbone.version,
+        )
+        result.claimed = claim.post_ids
+        result.seconds["claim"] = time.perf_counter() - clock
+        if claim.post_ids:
+            version = model_version_active(backbone=backbone)
+            if version.backbone != backbone.version:
+                raise BackboneMismatch(
+                    f"The active model version {version.name} needs backbone "
+                    f"{version.backbone}, but TAGLENS_CLASSIFIER gives {backbone.version}."
                 )
-                result.claimed = claim.post_ids
-                result.seconds["claim"] = time.perf_counter() - clock
-                more = len(claim.post_ids) == limit and time.monotonic() < deadline
-                if claim.post_ids:
-                    open_claims.append((claim, own))
-                    version = _active_version(backbone)
-                    batch = _load(claim=claim, backbone=backbone, version=version, result=result)
-                    ahead = (batch, submit(_network, batch, backbone))
-                own = None
-            if running is not None:
-                batch, network = running
-                clock = time.perf_counter()
-                network.result()
-                batch.result.seconds["wait"] = time.perf_counter() - clock
-                _store(batch, backbone)
-                open_claims.pop(0)
-                total.add(batch.result)
-                # bench/ingest.py reads the phases from this line.
-                done = batch.result
-                logger.info("Post %s's task %s (%s).", post_id, done.summary(), done.timing())
-            if ahead is None:
-                break
-            running = ahead
+            _classify_claimed(claim=claim, backbone=backbone, version=version, result=result)
     except Exception as exc:
         logger.exception("Classifying a batch (post %s first) failed.", post_id)
-        if not open_claims:
-            _batch_failed(claim=None, post_id=post_id, exc=exc)
-        for claim, own_post in open_claims:
-            _batch_failed(claim=claim, post_id=own_post, exc=exc)
+        _batch_failed(claim=claim, post_id=post_id, exc=exc)
         raise
-    finally:
-        if helper is not None:
-            helper.shutdown(wait=True)
-    return total
+    if result.claimed:
+        # bench/ingest.py reads the phases from this line.
+        logger.info("Post %s's task %s (%s).", post_id, result.summary(), result.timing())
+    return result
 
 
 def classification_run(*, post_id: int) -> Post | None:

@@ -11,23 +11,12 @@ from django.utils import timezone
 from mlmodels.fake import FakeClassifier
 from moderation import tasks
 from moderation.models import Classification, Embedding, TextExtraction
-from moderation.services import (
-    classification_run_batch,
-    classification_run_batches,
-    classification_sweep,
-)
+from moderation.services import classification_sweep
 from moderation.services.claims import classification_claim
 from posts.models import Post
 from posts.services import post_create
 from tests.factories import UserFactory
-from tests.ingest.recording import (
-    LOG_ENV,
-    PickyClassifier,
-    RecordingClassifier,
-    image_key,
-    key_png,
-    read_log,
-)
+from tests.ingest.recording import PickyClassifier, RecordingClassifier, image_key, key_png
 
 pytestmark = pytest.mark.django_db
 
@@ -58,14 +47,14 @@ def statuses(posts: list[Post]) -> list[str]:
     return [by_pk[p.pk] for p in posts]
 
 
-def test_a_batch_classifies_its_post_and_older_pending_ones_in_one_network_run(
+def test_a_task_classifies_its_post_and_older_pending_ones_in_one_network_run(
     recording, django_capture_on_commit_callbacks
 ) -> None:
     posts = pending_posts(django_capture_on_commit_callbacks, [10, 11, 12, 13, 14, 15])
 
-    result = classification_run_batch(post_id=posts[-1].pk)
+    summary = tasks.classify_post(posts[-1].pk)
 
-    assert result.summary() == "claimed 4: 4 classified, 0 failed, network ran on 4"
+    assert summary == "claimed 4: 4 classified, 0 failed, network ran on 4"
     assert recording.calls == 1 and recording.images_seen == 4
     # Its own post first, then the oldest pending ones.
     assert statuses(posts) == ["classified"] * 3 + ["pending", "pending", "classified"]
@@ -74,56 +63,9 @@ def test_a_batch_classifies_its_post_and_older_pending_ones_in_one_network_run(
     claimed = Post.objects.filter(claimed_by="", claimed_until__isnull=True)
     assert claimed.count() == 6  # every claim released
 
-    classification_run_batch(post_id=posts[3].pk)
+    tasks.classify_post(posts[3].pk)
     assert statuses(posts) == ["classified"] * 6
     assert recording.calls == 2 and recording.images_seen == 6
-
-
-def test_a_task_goes_on_with_the_next_batch_while_its_batches_come_back_full(
-    recording, django_capture_on_commit_callbacks, tmp_path, monkeypatch
-) -> None:
-    monkeypatch.setenv(LOG_ENV, str(tmp_path / "predict.log"))
-    posts = pending_posts(django_capture_on_commit_callbacks, [16, 17, 18, 19, 20, 21, 22, 23, 24])
-
-    summary = tasks.classify_post(posts[4].pk)
-
-    # 4 (its own post first), 4 (full, so on), 1 (not full: nothing more was waiting).
-    assert summary == "claimed 9: 9 classified, 0 failed, network ran on 9"
-    calls = [keys for _, what, keys in read_log(tmp_path / "predict.log") if what == "start"]
-    assert calls == [[20, 16, 17, 18], [19, 21, 22, 23], [24]]
-    assert statuses(posts) == ["classified"] * 9
-    assert Embedding.objects.count() == Classification.objects.count() == 9
-    assert not Post.objects.exclude(claimed_by="").exists()
-
-
-def test_a_task_stops_taking_batches_once_its_time_is_up(
-    recording, django_capture_on_commit_callbacks
-) -> None:
-    posts = pending_posts(django_capture_on_commit_callbacks, [25, 26, 27, 28, 29, 30])
-
-    result = classification_run_batches(post_id=posts[0].pk, budget=0.0)
-
-    assert result.summary() == "claimed 4: 4 classified, 0 failed, network ran on 4"
-    assert statuses(posts) == ["classified"] * 4 + ["pending", "pending"]
-
-
-def test_a_failed_batch_after_the_first_gives_its_posts_back_and_keeps_the_first(
-    settings, django_capture_on_commit_callbacks
-) -> None:
-    settings.TAGLENS_CLASSIFIER = "tests.ingest.recording.PickyClassifier"
-    settings.TAGLENS_CLASSIFY_BATCH = 2
-    # Batch 1: 31, 32. Batch 2: 33 alone, refused: a batch of one that fails is the batch's
-    # failure (as when the model is missing), not the post's.
-    PickyClassifier.refused = 33
-    try:
-        posts = pending_posts(django_capture_on_commit_callbacks, [31, 32, 33])
-        with pytest.raises(ValueError, match="cannot take"):
-            classification_run_batches(post_id=posts[0].pk, limit=2)
-    finally:
-        PickyClassifier.refused = -1
-    # The first batch is stored; the failed one is given back, unclaimed and pending.
-    assert statuses(posts) == ["classified", "classified", "pending"]
-    assert not Post.objects.exclude(claimed_by="").exists()
 
 
 def test_running_a_task_again_takes_nothing_and_runs_no_network(
@@ -253,9 +195,7 @@ def test_the_sweep_queues_posts_left_behind_and_leaves_live_claims(
 
     assert classification_sweep() == 2  # one task each for 80 and 81, run inline here
 
-    # The first task goes on while its batches (of one) come back full, so it takes 83 along
-    # too; the post a live worker holds is left alone.
-    assert statuses(posts) == ["classified", "classified", "pending", "classified"]
+    assert statuses(posts) == ["classified", "classified", "pending", "pending"]
 
 
 def test_the_classifier_sees_a_reduced_photo_and_the_text_reader_the_full_one(
