@@ -32,7 +32,11 @@ with the load; compare within a run. Beside the phases each worker logs, a round
 CPU time per photo of each kind of process (read from /proc: workers, pusher, monitor,
 sentinel, this process, the database's processes, redis-server) and the share of the cores
 they used; 480 photos a round (of the ~800 in the development set) keep the queue's start-up
-(the first post is reported separately) a small part of a round.
+(the first post is reported separately) a small part of a round. The commit queues the tasks
+in this process (timed: it is in the round). When the last post is classified most tasks are
+still queued (an early task whose own post is done takes the oldest pending ones), and find
+nothing to do: the bench runs them out after the round and reports their time and CPU per task,
+what a steady stream of uploads would pay that a burst does not.
 """
 
 from __future__ import annotations
