@@ -1,7 +1,7 @@
 """Ingest throughput end to end, against the model's raw rate measured in the same run.
 
-Usage: ``python bench/ingest.py [--posts 240] [--full-posts 32] [--no-full] [--batch 16]
-[--database-url URL --redis-url URL] [--photos DIR]`` (about 6-8 minutes on 2 shared cores)
+Usage: ``python bench/ingest.py [--posts 480] [--full-posts 32] [--no-full] [--batch 16]
+[--database-url URL --redis-url URL] [--photos DIR]`` (about 8-10 minutes on 2 shared cores)
 
 End to end = photos uploaded through ``posts.services.post_create`` (validation, re-encoding,
 thumbnail, hashtags, pending verdicts), their ``classify_post`` tasks queued on commit, real
@@ -12,10 +12,11 @@ the commit (tasks queued) to the last ``classified_at``; the web side's upload r
 beside it. Rounds run with TAGLENS_CLASSIFY_BATCH=1 and =16 (``--batch``), and the machine's
 cores shared out: one worker gets every core as model threads, two get half each.
 
-The raw rate is measured just before each round by bench/ingest_raw.py in as many fresh
-processes as the round has workers, with the same threads each, started together: the
-classifier's batch ``predict`` over photos already decoded (and again with decoding). Which
-"model" that is, per pipeline:
+The raw rate is measured just before each round and again just after it (the ratio uses their
+mean; the machine is shared, and load that comes or goes would otherwise move the ratio) by
+bench/ingest_raw.py in as many fresh processes as the round has workers, with the same threads
+each, started together: the classifier's batch ``predict`` over photos already decoded (and
+again with decoding). Which "model" that is, per pipeline:
 
 - **backbone+heads** (TAGLENS_SIGNAL_SOURCES empty, TAGLENS_OCR=false): the TFLite MobileNetV2
   and concept heads over embedding + roll-up scores (random weights: the rate does not depend on
@@ -27,7 +28,15 @@ Photos: the development set (``--photos``, default ../shared/photos), else sciki
 Database: a throw-away SQLite file with the ORM broker, or ``--database-url`` (an EMPTY database,
 ``createdb -h 127.0.0.1 -U postgres bench_ingest``) with ``--redis-url``. Prints the figures
 and writes ``bench/results/ingest-<date>-<vendor>.json``. The machine is shared: figures move
-with the load; compare within a run.
+with the load; compare within a run. Beside the phases each worker logs, a round reports the
+CPU time per photo of each kind of process (read from /proc: workers, pusher, monitor,
+sentinel, this process, the database's processes, redis-server) and the share of the cores
+they used; 480 photos a round (of the ~800 in the development set) keep the queue's start-up
+(the first post is reported separately) a small part of a round. The commit queues the tasks
+in this process (timed: it is in the round). When the last post is classified most tasks are
+still queued (an early task whose own post is done takes the oldest pending ones), and find
+nothing to do: the bench runs them out after the round and reports their time and CPU per task,
+what a steady stream of uploads would pay that a burst does not.
 """
 
 from __future__ import annotations
@@ -51,7 +60,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--posts", type=int, default=240, help="photos per backbone+heads round")
+    parser.add_argument("--posts", type=int, default=480, help="photos per backbone+heads round")
     parser.add_argument("--full-posts", type=int, default=32, help="photos per full round")
     parser.add_argument("--no-full", action="store_true", help="skip the full pipeline")
     parser.add_argument("--database-url", default="", help="an empty database (default SQLite)")
@@ -75,6 +84,9 @@ if ARGS.redis_url:
 else:
     os.environ.pop("TAGLENS_REDIS_URL", None)
 os.environ["TAGLENS_Q_SYNC"] = "false"
+# This process only uploads: django-q2's "Enqueued" line per upload is noise here. The workers
+# log at INFO (their phase timings are read from their logs).
+os.environ["TAGLENS_LOG_LEVEL"] = "WARNING"
 os.environ["TAGLENS_UPLOADS_PER_HOUR"] = "0"  # no upload limit for the bench user
 os.environ["TAGLENS_SIGNAL_SOURCES"] = "mlmodels.people.PeopleSignals"  # this process: raw
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -86,7 +98,7 @@ django.setup()
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
-from django.db.models import Max  # noqa: E402
+from django.db.models import Max, Min  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from django_q.brokers import get_broker  # noqa: E402
 from django_q.models import OrmQ, Task  # noqa: E402
@@ -106,6 +118,9 @@ PIPELINES = {
     "full": {"TAGLENS_SIGNAL_SOURCES": "mlmodels.people.PeopleSignals", "TAGLENS_OCR": "true"},
 }
 WORKED = re.compile(r"network ran on [1-9]")
+ROLE = re.compile(r"(ready for work|monitoring|pushing tasks) at (\d+)")
+ROLES = {"ready for work": "workers", "monitoring": "monitor", "pushing tasks": "pusher"}
+TICK = os.sysconf("SC_CLK_TCK")
 PHASE = re.compile(r"(claim|decode|predict|text|store) ([0-9.]+) s")
 
 
@@ -183,12 +198,59 @@ class Cluster:
         self.process.wait()
 
 
-def wait(condition: Any, timeout: float, what: str) -> None:
+def _stat(pid: int) -> list[str] | None:
+    try:
+        # Fields after the command name: state, ppid, pgrp, ... utime (11), stime (12).
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def cpu_seconds(clusters: list[Cluster]) -> dict[str, float]:
+    """CPU seconds (user + system) used so far by each kind of process: the clusters' workers,
+    pushers, monitors and sentinels (with their main processes), this bench process (uploads,
+    polling), the database's server processes serving the bench database, and redis-server
+    (the whole server: other work on the machine may use it too)."""
+    roles: dict[int, str] = {}
+    for cluster in clusters:
+        roles[cluster.process.pid] = "sentinel"
+        for name, pid in ROLE.findall(cluster.text()):
+            roles[int(pid)] = ROLES[name]
+    groups = {c.process.pid for c in clusters}
+    database = str(settings.DATABASES["default"]["NAME"])
+    out: dict[str, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        pid = int(entry.name)
+        fields = _stat(pid)
+        if fields is None:
+            continue
+        role = None
+        if int(fields[2]) in groups:
+            role = roles.get(pid, "sentinel")
+        elif pid == os.getpid():
+            role = "bench"
+        else:
+            try:
+                command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if connection.vendor == "postgresql" and command.startswith("postgres:"):
+                role = "postgres" if f" {database} " in command else None
+            elif command.startswith("redis-server"):
+                role = "redis-server"
+        if role is not None:
+            out[role] = out.get(role, 0.0) + (int(fields[11]) + int(fields[12])) / TICK
+    return out
+
+
+def wait(condition: Any, timeout: float, what: str, every: float = 0.05) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
             raise SystemExit(f"timed out waiting for {what}")
-        time.sleep(0.05)
+        time.sleep(every)
 
 
 def upload(author: Any, files: list[bytes]) -> list[int]:
@@ -197,6 +259,22 @@ def upload(author: Any, files: list[bytes]) -> list[int]:
 
 def classified(ids: list[int]) -> int:
     return Post.objects.filter(pk__in=ids).exclude(status=Post.Status.PENDING).count()
+
+
+def all_classified(ids: list[int]) -> bool:
+    # Cheap, and not often: this process competes with the workers for the same cores, and the
+    # round's end is read from the posts' classified_at, not from when this loop notices.
+    return not Post.objects.filter(
+        pk__gte=min(ids), pk__lte=max(ids), status=Post.Status.PENDING
+    ).exists()
+
+
+def queued_tasks() -> int:
+    """Tasks not yet done: the ORM broker keeps a task's row until it is acknowledged; Redis
+    holds only those no cluster has taken yet (at most a worker's one or two beside)."""
+    if ARGS.redis_url:
+        return int(get_broker().queue_size() or 0)
+    return OrmQ.objects.count()
 
 
 def reset() -> None:
@@ -235,11 +313,27 @@ def round_(
         with transaction.atomic():
             ids = upload(author, files)
             uploaded = time.perf_counter() - start_upload
-            queued_at = timezone.now()  # commit: the tasks go to the broker
-        wait(lambda: classified(ids) == len(ids), 600, "classification")
-        finished = Post.objects.filter(pk__in=ids).aggregate(last=Max("classified_at"))["last"]
+            # From here: the commit queues the tasks (one per upload, in this process), which
+            # is part of the round's time and CPU.
+            cpu_start = cpu_seconds(clusters)
+            queued_at = timezone.now()
+        enqueued = time.perf_counter() - start_upload - uploaded
+        wait(lambda: all_classified(ids), 600, "classification", every=0.2)
+        cpu_end = cpu_seconds(clusters)
+        # A task goes on with further batches while they come back full, so the tasks of the
+        # posts it took along are still queued when the round ends; they find nothing to do.
+        # Their cost is not in the round: run them out and report it beside.
+        left = queued_tasks()
+        tail = time.perf_counter()
+        wait(lambda: queued_tasks() == 0, 300, "the queue to empty", every=0.2)
+        tail_seconds = time.perf_counter() - tail
+        cpu_tail = cpu_seconds(clusters)
+        span = Post.objects.filter(pk__in=ids).aggregate(
+            first=Min("classified_at"), last=Max("classified_at")
+        )
         failed = Post.objects.filter(pk__in=ids, status=Post.Status.FAILED).count()
-        seconds = (finished - queued_at).total_seconds()
+        seconds = (span["last"] - queued_at).total_seconds()
+        first = (span["first"] - queued_at).total_seconds()
         phases: dict[str, float] = {}
         tasks_with_work = 0
         for cluster, mark in zip(clusters, marks, strict=True):
@@ -252,6 +346,8 @@ def round_(
         for cluster in clusters:
             cluster.stop()
     busy = sum(phases.values())
+    cpu = {k: cpu_end[k] - cpu_start.get(k, 0.0) for k in sorted(cpu_end)}
+    cpu_left = {k: cpu_tail[k] - cpu_end.get(k, 0.0) for k in sorted(cpu_tail)}
     return {
         "pipeline": pipeline,
         "workers": workers,
@@ -260,13 +356,40 @@ def round_(
         "failed": failed,
         "seconds": round(seconds, 2),
         "images_per_second": round(len(ids) / seconds, 1),
+        # Commit to the first post classified: the queue's pick-up and the first batch.
+        "first_seconds": round(first, 2),
         "upload_per_second": round(len(ids) / uploaded, 1),
+        "enqueue_seconds": round(enqueued, 2),
         "tasks_with_work": tasks_with_work,
         # Worker time per photo in each phase (summed over workers), and the share of the
         # workers' wall time those phases cover; the rest is queue, task and process overhead.
         "ms_per_photo": {k: round(1000 * v / len(ids), 2) for k, v in phases.items()},
         "busy_share": round(busy / (seconds * workers), 2),
+        # CPU time per photo of each kind of process from the commit until every post was seen
+        # classified (the bench polls every 50 ms, so a little after the last one), and the
+        # share of the machine's cores all of it used over the round.
+        "cpu_ms_per_photo": {k: round(1000 * v / len(ids), 2) for k, v in cpu.items()},
+        "cpu_share": round(sum(cpu.values()) / (seconds * (os.cpu_count() or 1)), 2),
+        # Tasks still queued when the last post was classified, the seconds they took to run
+        # out afterwards and the CPU time per task they cost (a full queue: about what each
+        # upload's task costs a steady stream when an earlier batch took its post along).
+        "tasks_left": left,
+        "tasks_left_seconds": round(tail_seconds, 2),
+        "cpu_ms_per_task_left": {
+            k: round(1000 * v / left, 2) for k, v in cpu_left.items() if left and v
+        },
     }
+
+
+def mean(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None else (a + b) / 2
+
+
+def describe(raw: dict[str, float | None]) -> str:
+    decoding = raw["decode+model"]
+    return f"model {raw['model']:7.1f} img/s" + (
+        "" if decoding is None else f", with decoding {decoding:.1f} img/s"
+    )
 
 
 def main() -> None:
@@ -307,26 +430,36 @@ def main() -> None:
         print(f"\n{pipeline}")
         for workers in (1, 2):
             for batch in batches:
-                raw = raw_rates(pipeline, workers, batch, min(raw_count, count))
-                results["raw"][f"{pipeline} {workers}p b{batch}"] = {
-                    k: None if v is None else round(v, 1) for k, v in raw.items()
-                }
-                decoding = raw["decode+model"]
-                print(
-                    f"  raw, {workers} process(es), batch {batch:>2}: model {raw['model']:7.1f} "
-                    "img/s" + ("" if decoding is None else f", with decoding {decoding:.1f} img/s")
-                )
+                # The raw rate just before the round and just after it, and their mean: the
+                # machine is shared, and a load that comes or goes during one measurement
+                # alone would move the ratio by itself.
+                before = raw_rates(pipeline, workers, batch, min(raw_count, count))
+                print(f"  raw, {workers} process(es), batch {batch:>2}: {describe(before)}")
                 run += 1
                 r = round_(pipeline, workers, batch, files, author, run)
+                after = raw_rates(pipeline, workers, batch, min(raw_count, count))
+                raw = {k: mean(before[k], after[k]) for k in before}
+                print(f"  raw again after the round:    {describe(after)}")
+                results["raw"][f"{pipeline} {workers}p b{batch}"] = {
+                    **{k: None if v is None else round(v, 1) for k, v in raw.items()},
+                    "before": {k: None if v is None else round(v, 1) for k, v in before.items()},
+                    "after": {k: None if v is None else round(v, 1) for k, v in after.items()},
+                }
                 results["rounds"].append(r)
                 ratio = r["images_per_second"] / (raw["model"] or float("nan"))
                 results["ratios"][f"{pipeline} {workers}w b{batch}"] = round(ratio, 3)
                 print(
                     f"  end to end, {workers} worker(s), batch {batch:>2}: "
                     f"{r['images_per_second']:7.1f} img/s = {ratio:4.0%} of the raw model "
-                    f"({r['photos']} photos in {r['seconds']} s, {r['tasks_with_work']} tasks "
-                    f"with work, busy {r['busy_share']:.0%}, ms/photo {r['ms_per_photo']}; "
-                    f"uploads {r['upload_per_second']} /s)",
+                    f"({raw['model']:.1f}, the mean of before and after) "
+                    f"({r['photos']} photos in {r['seconds']} s, first after "
+                    f"{r['first_seconds']} s, {r['tasks_with_work']} tasks with work, "
+                    f"busy {r['busy_share']:.0%}, ms/photo {r['ms_per_photo']}; "
+                    f"uploads {r['upload_per_second']} /s, their tasks queued on commit in "
+                    f"{r['enqueue_seconds']} s)\n"
+                    f"    CPU ms/photo {r['cpu_ms_per_photo']}, cores used {r['cpu_share']:.0%}; "
+                    f"then {r['tasks_left']} tasks left ran out in {r['tasks_left_seconds']} s, "
+                    f"CPU ms/task {r['cpu_ms_per_task_left']}",
                     flush=True,
                 )
     out = REPO / "bench" / "results" / f"ingest-{results['date']}-{connection.vendor}.json"

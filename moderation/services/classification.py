@@ -8,6 +8,7 @@ post's embedding, scores and verdicts in one transaction, and releases the claim
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import time
@@ -18,6 +19,9 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django_q.brokers import Broker, get_broker
+from django_q.brokers.orm import ORM
+from django_q.conf import Conf
 from django_q.tasks import async_task
 from PIL import Image
 
@@ -70,11 +74,29 @@ class BatchResult:
         return ", ".join(f"{phase} {seconds:.4f} s" for phase, seconds in self.seconds.items())
 
 
+@functools.cache
+def _broker() -> Broker:
+    # One per process: django-q2 makes a new one per task otherwise, which for Redis is a new
+    # client and connection each time.
+    return get_broker()
+
+
 def _enqueue(post_id: int) -> None:
     # save=False: a successful task leaves no django-q2 result row (most find their post done
     # by an earlier batch; the post's status is the record). Failures are kept, and counted
     # for max_attempts.
-    async_task(CLASSIFY_TASK, post_id, group="classify", save=False)
+    if Conf.SYNC:
+        async_task(CLASSIFY_TASK, post_id, group="classify", save=False)  # runs here and now
+        return
+    broker = _broker()
+    if not isinstance(broker, ORM):
+        async_task(CLASSIFY_TASK, post_id, group="classify", save=False, broker=broker)
+        return
+    # The ORM broker closes the database connection before each use outside a transaction
+    # (with CONN_MAX_AGE=0, always: a reconnect, on SQLite with a WAL checkpoint at close,
+    # ~3 ms of CPU per upload). Inside one it uses the connection that is open.
+    with transaction.atomic():
+        async_task(CLASSIFY_TASK, post_id, group="classify", save=False, broker=broker)
 
 
 def classification_queue(*, post: Post) -> None:
@@ -108,12 +130,17 @@ def embeddings_store(
     """Upsert one embedding per post (by post and backbone), in one statement."""
     if not predictions:
         return []
+    rows = [_embedding_row(post_id, p, backbone) for post_id, p in predictions.items()]
     Embedding.objects.bulk_create(
-        [_embedding_row(post_id, p, backbone) for post_id, p in predictions.items()],
+        rows,
         update_conflicts=True,
         unique_fields=["post", "backbone"],
         update_fields=["vector", "dim", "base_scores", "signals", "top_labels"],
     )
+    if all(row.pk is not None for row in rows):
+        # PostgreSQL and SQLite >= 3.35 return each row's id, inserted or updated: the rows
+        # need not be read back (5 KB of vector each).
+        return rows
     stored = Embedding.objects.filter(post_id__in=list(predictions), backbone=backbone.version)
     by_post = {e.post_id: e for e in stored}
     return [by_post[post_id] for post_id in predictions]
@@ -266,13 +293,18 @@ def _classify_claimed(
 
     clock = time.perf_counter()
     by_pk = {p.pk: p for p in posts}
+    texts = [(by_pk[pk], images[pk]) for pk in predictions]
     # OCR is slow (Tesseract, full resolution): outside the transaction, once per new post.
-    texts_extract(items=[(by_pk[pk], images[pk]) for pk in predictions])
+    # Turned off, it is one statement: in the transaction below, not a commit of its own.
+    if settings.TAGLENS_OCR:
+        texts_extract(items=texts)
     result.seconds["text"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
     now = timezone.now()
     with transaction.atomic():
+        if not settings.TAGLENS_OCR:
+            texts_extract(items=texts)
         fresh = embeddings_store(predictions=predictions, backbone=backbone)
         embeddings = {e.post_id: e for e in fresh}
         for pk, embedding in stored.items():
@@ -307,7 +339,9 @@ def _classify_claimed(
                 claim.token,
                 len(result.classified) + len(result.failed) - held,
             )
-        verdicts_evaluate(posts=Post.objects.filter(pk__in=[*result.classified, *result.failed]))
+        # The posts as claimed: verdicts are judged from their ids (the statuses are read
+        # again with the verdicts), so they need not be loaded a second time.
+        verdicts_evaluate(posts=[by_pk[pk] for pk in [*result.classified, *result.failed]])
     result.seconds["store"] = time.perf_counter() - clock
 
 

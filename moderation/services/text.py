@@ -12,7 +12,7 @@ from mlmodels.base import ImageDecodeError, load_image
 from mlmodels.ocr import OcrError, TesseractReader
 from moderation.models import PostWord, TextExtraction
 from moderation.rules import Expr, RuleSyntaxError, parse
-from moderation.selectors import RuleIndex, post_texts
+from moderation.selectors import PostText, RuleIndex, post_texts
 from moderation.words import WordMatch, candidate_keys, post_word_matches, word_index
 from posts.models import Post
 
@@ -123,10 +123,15 @@ def texts_extract(*, items: list[tuple[Post, Image.Image]]) -> None:
 
 
 def text_matches(
-    *, post_ids: list[int], index: RuleIndex, names: dict[str, str]
+    *,
+    post_ids: list[int],
+    index: RuleIndex,
+    names: dict[str, str],
+    texts: dict[int, PostText] | None = None,
 ) -> dict[int, list[WordMatch]]:
     """For each post, the words in its image, caption and comments that point to a rule with
-    a single concept. Two queries; the stored image text is used, OCR is not run."""
+    a single concept. Two queries (none when the caller passes the posts' ``texts``); the
+    stored image text is used, OCR is not run."""
     parsed: dict[str, Expr | None] = {}
     for keyword, rule in index.rules.items():
         try:
@@ -139,18 +144,21 @@ def text_matches(
         post_id: post_word_matches(
             index=words, image_words=t.image_words, caption=t.caption, comments=t.comments
         )
-        for post_id, t in post_texts(post_ids=post_ids).items()
+        for post_id, t in (post_texts(post_ids=post_ids) if texts is None else texts).items()
     }
 
 
-def post_words_store(*, post_ids: list[int]) -> None:
+def post_words_store(*, post_ids: list[int], texts: dict[int, PostText] | None = None) -> None:
     """Keep each post's word forms (``PostWord``) in step with its image text, caption and
-    comments; only the difference is written."""
+    comments (``texts``, read here unless the caller has them); only the difference is
+    written."""
     if not post_ids:
         return
+    if texts is None:
+        texts = post_texts(post_ids=post_ids)
     wanted = {
         (post_id, *row)
-        for post_id, t in post_texts(post_ids=post_ids).items()
+        for post_id, t in texts.items()
         for row in candidate_keys(image_words=t.image_words, caption=t.caption, comments=t.comments)
         if len(row[0]) <= PostWord.MAX_KEY and len(row[2]) <= PostWord.MAX_KEY
     }

@@ -15,7 +15,14 @@ from django.utils import timezone
 from moderation.decisions import ConceptInfo, decide_with_text, decision_margin
 from moderation.models import Classification, ModelVersion, Verdict
 from moderation.rules import Expr, RuleSyntaxError, parse
-from moderation.selectors import RuleIndex, concept_catalog, concept_names, rule_index
+from moderation.selectors import (
+    PostText,
+    RuleIndex,
+    concept_catalog,
+    concept_names,
+    post_texts,
+    rule_index,
+)
 from moderation.services.counts import hashtag_counts_refresh
 from moderation.services.text import post_words_store, text_matches
 from moderation.words import WordMatch
@@ -117,6 +124,7 @@ def verdicts_judge(
     posts: Iterable[Post],
     index: RuleIndex | None = None,
     catalog: dict[str, ConceptInfo] | None = None,
+    texts: dict[int, PostText] | None = None,
 ) -> list[Verdict]:
     """Decide every verdict of these posts from stored scores, in memory (nothing is saved):
     `verdicts_evaluate` saves the result, change previews compare it with what is stored."""
@@ -130,7 +138,7 @@ def verdicts_judge(
     _judge(
         verdicts,
         classification_of=lambda v: latest.get(v.post_id),
-        words=text_matches(post_ids=post_ids, index=index, names=names),
+        words=text_matches(post_ids=post_ids, index=index, names=names, texts=texts),
         index=index,
         catalog=catalog,
         names=names,
@@ -196,8 +204,10 @@ def verdicts_evaluate(
     Callers that evaluate in batches pass refresh_counts=False and refresh once at the end."""
     posts = list(posts)
     with transaction.atomic():
-        post_words_store(post_ids=[post.pk for post in posts])
-        changed = verdicts_judge(posts=posts, index=index)
+        post_ids = [post.pk for post in posts]
+        texts = post_texts(post_ids=post_ids)  # read once for the words and the judging
+        post_words_store(post_ids=post_ids, texts=texts)
+        changed = verdicts_judge(posts=posts, index=index, texts=texts)
         verdicts_write(changed)
         if refresh_counts:
             hashtag_counts_refresh(hashtag_ids={v.hashtag_id for v in changed})
