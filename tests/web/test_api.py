@@ -170,3 +170,32 @@ def test_an_author_retags_a_post_and_the_new_tag_is_judged_from_stored_scores(
     assert set(verdicts) == {"카페"}
     assert verdicts["카페"].decision == Verdict.Decision.RELEVANT and verdicts["카페"].shown
     assert FakeClassifier.calls == calls
+
+
+def test_post_list_explains_every_verdict_in_a_constant_number_of_queries(
+    api, django_capture_on_commit_callbacks
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.web.judged import judged_post
+
+    def listed() -> tuple[list[dict], int]:
+        with CaptureQueriesContext(connection) as queries:
+            response = api.get("/api/posts/")
+        assert response.status_code == 200
+        return response.json()["results"], len(queries.captured_queries)
+
+    for _ in range(3):
+        judged_post(django_capture_on_commit_callbacks, ["카페", "고양이"], beverage=0.95)
+    posts, few = listed()
+    verdicts = [v for post in posts for v in post["verdicts"]]
+    assert len(verdicts) == 6
+    cafe = [v for v in verdicts if v["hashtag"] == "카페"]
+    assert all(v["explanation"]["expression"] == "food or beverage" for v in cafe)
+    assert all(v["explanation"]["result"] is True for v in cafe)
+    for _ in range(3):
+        judged_post(django_capture_on_commit_callbacks, ["카페", "고양이"], cat=0.9)
+    posts, more = listed()
+    assert sum(len(post["verdicts"]) for post in posts) == 12
+    assert more == few
