@@ -96,7 +96,11 @@ TEMPLATES = [
 DATABASES = {
     "default": dj_database_url.parse(
         env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'taglens.sqlite3'}"),
-        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
+        # Connections kept between requests and tasks (checked before reuse): django-q2
+        # closes and reopens one around every task otherwise, which cost a worker more time
+        # per batch than claiming and storing it (docs/scaling.md, "Ingest and workers").
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
