@@ -81,12 +81,11 @@ class _Run:
         self.dialect = Dialect(connection.vendor)
         self.work_mem = settings.TAGLENS_REEVALUATE_WORK_MEM
         self.parsed: dict[str, Expr | None] = {}
-        self.errors: dict[str, RuleSyntaxError] = {}
         for keyword, rule in self.index.rules.items():
             try:
                 self.parsed[keyword] = parse(rule.expression, self.names)
-            except RuleSyntaxError as exc:
-                self.parsed[keyword], self.errors[keyword] = None, exc
+            except RuleSyntaxError:
+                self.parsed[keyword] = None
         mappings = {word: rule.keyword for word, rule in self.index.mappings.items()}
         self.words = word_index(self.parsed, mappings)
 
