@@ -154,8 +154,6 @@ def classifications_compute(
     ``copy``: on PostgreSQL, load the rows with COPY into a temporary table and upsert from
     there (a model version's rescoring writes a million rows: ``bulk_create`` spends most of
     its time quoting their JSON in Python)."""
-    if copy and connection.vendor == "postgresql":
-        return _classifications_copy(version, embeddings)
     rows = [
         Classification(
             post_id=e.post_id,
@@ -168,6 +166,9 @@ def classifications_compute(
             embeddings, score_embeddings(version, embeddings), strict=True
         )
     ]
+    if copy and connection.vendor == "postgresql":
+        _classifications_copy(rows)
+        return rows
     Classification.objects.bulk_create(
         rows,
         update_conflicts=True,
@@ -180,10 +181,10 @@ def classifications_compute(
 _LOAD = "taglens_classification_load"
 
 
-def _classifications_copy(
-    version: ModelVersion, embeddings: list[Embedding]
-) -> list[Classification]:
-    scored = score_embeddings(version, embeddings)
+def _classifications_copy(rows: list[Classification]) -> None:
+    """Upsert these rows (one model version's) through COPY into a temporary table."""
+    if not rows:
+        return
     table = connection.ops.quote_name(Classification._meta.db_table)
     now = timezone.now()
     with connection.cursor() as cursor:
@@ -193,27 +194,24 @@ def _classifications_copy(
         )
         cursor.execute(f"TRUNCATE {_LOAD}")
         with cursor.cursor.copy(f"COPY {_LOAD} FROM STDIN") as load:
-            for e, (scores, unsupported) in zip(embeddings, scored, strict=True):
-                load.write_row((e.post_id, e.pk, json.dumps(scores), json.dumps(unsupported)))
+            for row in rows:
+                row.created_at = now
+                load.write_row(
+                    (
+                        row.post_id,
+                        row.embedding_id,
+                        json.dumps(row.scores),
+                        json.dumps(row.unsupported),
+                    )
+                )
         cursor.execute(
             f"INSERT INTO {table} (post_id, model_version_id, embedding_id, scores, unsupported, "
             f"created_at) SELECT post_id, %s, embedding_id, scores::jsonb, unsupported::jsonb, %s "
             f"FROM {_LOAD} ON CONFLICT (post_id, model_version_id) DO UPDATE SET "
             "embedding_id = EXCLUDED.embedding_id, scores = EXCLUDED.scores, "
             "unsupported = EXCLUDED.unsupported",
-            [version.pk, now],
+            [rows[0].model_version_id, now],
         )
-    return [
-        Classification(
-            post_id=e.post_id,
-            model_version=version,
-            embedding=e,
-            scores=scores,
-            unsupported=unsupported,
-            created_at=now,
-        )
-        for e, (scores, unsupported) in zip(embeddings, scored, strict=True)
-    ]
 
 
 def _decode(post: Post) -> Image.Image:
