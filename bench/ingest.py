@@ -1,7 +1,8 @@
 """Ingest throughput end to end, against the model's raw rate measured in the same run.
 
 Usage: ``python bench/ingest.py [--posts 480] [--full-posts 32] [--no-full] [--batch 16]
-[--database-url URL --redis-url URL] [--photos DIR]`` (about 8-10 minutes on 2 shared cores)
+[--batched-only] [--database-url URL --redis-url URL] [--photos DIR]`` (about 8-10 minutes
+on 2 shared cores)
 
 End to end = photos uploaded through ``posts.services.post_create`` (validation, re-encoding,
 thumbnail, hashtags, pending verdicts), their ``classify_post`` tasks queued on commit, real
@@ -67,6 +68,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--redis-url", default="", help="django-q2's Redis broker")
     parser.add_argument("--photos", type=Path, default=REPO.parent / "shared" / "photos")
     parser.add_argument("--batch", type=int, default=16, help="the batched rounds' batch size")
+    parser.add_argument(
+        "--batched-only", action="store_true", help="skip the batch-1 rounds (quicker)"
+    )
     return parser.parse_args()
 
 
@@ -309,6 +313,9 @@ def round_(
             wait(lambda ids=warm: classified(ids) == len(ids), 120, "warm-up")
         marks = [len(c.text()) for c in clusters]
 
+        # The uploading side queues a task per batch of the transaction's posts, with the same
+        # batch size as the workers (one setting on every machine).
+        settings.TAGLENS_CLASSIFY_BATCH = batch
         start_upload = time.perf_counter()
         with transaction.atomic():
             ids = upload(author, files)
@@ -417,7 +424,7 @@ def main() -> None:
         "ratios": {},
     }
     run = 0
-    plans = {"backbone+heads": (ARGS.posts, (1, BATCHED), 160)}
+    plans = {"backbone+heads": (ARGS.posts, (BATCHED,) if ARGS.batched_only else (1, BATCHED), 160)}
     if not ARGS.no_full:
         # People signals and OCR take ~1 s a photo: fewer photos, batched rounds only.
         plans["full"] = (ARGS.full_posts, (BATCHED,), 16)

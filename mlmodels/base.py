@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import IO, Any, Protocol, runtime_checkable
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 # Every concept TagLens knows. A classifier supports a subset of them (``Classifier.concepts``);
 # scores are only ever reported for supported concepts.
@@ -132,11 +132,14 @@ def load_image(
         raise ImageDecodeError(f"{name}: empty file (0 bytes)")
     allowed = ", ".join(ALLOWED_FORMATS)
     try:
-        # verify() checks structure without decoding pixels but leaves the object unusable,
-        # hence the second open.
-        with Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS) as probe:
-            probe.verify()
         img = Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
+        if type(img).verify is not ImageFile.ImageFile.verify:
+            # A format with checks of its own (PNG's CRCs) verifies before decoding; verify()
+            # leaves the object unusable, hence the second open. Other formats' verify() only
+            # closes the file (Pillow): a second parse of a JPEG's headers would buy nothing,
+            # and load() below reports truncated data either way.
+            img.verify()
+            img = Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
         if img.format == "JPEG" and draft_size and min(img.size) >= 2 * draft_size:
             img.draft("RGB", (draft_size, draft_size))
         img.seek(0)  # first frame of animated GIF/WebP

@@ -7,11 +7,13 @@ from typing import Any
 from moderation import services
 
 
-def classify_post(post_id: int) -> str:
-    # The post and up to TAGLENS_CLASSIFY_BATCH - 1 other pending ones, one network run. A
-    # failure of the whole batch is raised after the service recorded it on the post, so
+def classify_post(post_id: int, count: int = 1) -> str:
+    # The post and up to TAGLENS_CLASSIFY_BATCH - 1 other pending ones, one network run; more
+    # batches while they come back full, up to the ``count`` posts the task was queued for. A
+    # failure of a whole batch is raised after the service recorded it on the post, so
     # django-q2 retries the task (ORM broker) and the admin shows it.
-    return services.classification_run_batch(post_id=post_id).summary()
+    results = services.classification_run_task(post_id=post_id, count=count)
+    return "; ".join(result.summary() for result in results)
 
 
 def classify_sweep() -> int:

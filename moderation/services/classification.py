@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -81,28 +82,62 @@ def _broker() -> Broker:
     return get_broker()
 
 
-def _enqueue(post_id: int) -> None:
-    # save=False: a successful task leaves no django-q2 result row (most find their post done
-    # by an earlier batch; the post's status is the record). Failures are kept, and counted
-    # for max_attempts.
+def _enqueue(post_id: int, count: int = 1) -> None:
+    """Queue the task of ``post_id`` standing for ``count`` posts (see `classification_queue`).
+    save=False: a successful task leaves no django-q2 result row (the post's status is the
+    record). Failures are kept, and counted for max_attempts."""
+    args = (post_id,) if count == 1 else (post_id, count)
     if Conf.SYNC:
-        async_task(CLASSIFY_TASK, post_id, group="classify", save=False)  # runs here and now
+        async_task(CLASSIFY_TASK, *args, group="classify", save=False)  # runs here and now
         return
     broker = _broker()
     if not isinstance(broker, ORM):
-        async_task(CLASSIFY_TASK, post_id, group="classify", save=False, broker=broker)
+        async_task(CLASSIFY_TASK, *args, group="classify", save=False, broker=broker)
         return
     # The ORM broker closes the database connection before each use outside a transaction
     # (with CONN_MAX_AGE=0, always: a reconnect, on SQLite with a WAL checkpoint at close,
     # ~3 ms of CPU per upload). Inside one it uses the connection that is open.
     with transaction.atomic():
-        async_task(CLASSIFY_TASK, post_id, group="classify", save=False, broker=broker)
+        async_task(CLASSIFY_TASK, *args, group="classify", save=False, broker=broker)
+
+
+_gathered = threading.local()
 
 
 def classification_queue(*, post: Post) -> None:
-    """Queue classification once the surrounding transaction commits."""
+    """Queue classification once the surrounding transaction commits.
+
+    The posts one transaction queues share their tasks: one task per TAGLENS_CLASSIFY_BATCH of
+    them, standing for that many posts (a single upload still queues one task, for itself).
+    A task claims its own post and the oldest other pending ones, and claims again while its
+    batches come back full until it has taken as many posts as it stands for: however the
+    workers' batch size is set, the tasks queued cover every post pending. Queueing one per
+    post left most tasks with nothing to do (their posts taken along by an earlier batch), at
+    a few milliseconds of CPU each in the broker, the worker and the monitor."""
     post_id = post.pk
-    transaction.on_commit(lambda: _enqueue(post_id))
+    if not connection.in_atomic_block:
+        _enqueue(post_id)  # autocommit: the post is there already
+        return
+    # Gathered per outermost transaction (its Atomic, held): ids left by a transaction that
+    # rolled back are dropped when the next one starts gathering.
+    outer = connection.atomic_blocks[0]
+    state: tuple[object, list[int]] | None = getattr(_gathered, "state", None)
+    if state is None or state[0] is not outer:
+        state = _gathered.state = (outer, [])
+    state[1].append(post_id)
+    # One callback per call (a rolled-back savepoint drops its own), but the first to run
+    # takes every post gathered.
+    transaction.on_commit(lambda: _enqueue_gathered(outer))
+
+
+def _enqueue_gathered(outer: object) -> None:
+    state: tuple[object, list[int]] | None = getattr(_gathered, "state", None)
+    if state is None or state[0] is not outer:
+        return
+    _gathered.state = None
+    ids, batch = state[1], settings.TAGLENS_CLASSIFY_BATCH
+    for start in range(0, len(ids), batch):
+        _enqueue(ids[start], len(ids[start : start + batch]))
 
 
 def embedding_store(*, post: Post, prediction: Prediction, backbone: Classifier) -> Embedding:
@@ -316,7 +351,7 @@ def _classify_claimed(
                 changed.append(embedding)
         Embedding.objects.bulk_update(changed, ["signals"])
         ready = [embeddings[p.pk] for p in posts if p.pk in embeddings]
-        classifications_compute(version=version, embeddings=ready)
+        scored = classifications_compute(version=version, embeddings=ready)
         result.classified = [e.post_id for e in ready]
         held = Post.objects.filter(pk__in=result.classified, claimed_by=claim.token).update(
             status=Post.Status.CLASSIFIED,
@@ -337,9 +372,20 @@ def _classify_claimed(
                 claim.token,
                 len(result.classified) + len(result.failed) - held,
             )
-        # The posts as claimed: verdicts are judged from their ids (the statuses are read
-        # again with the verdicts), so they need not be loaded a second time.
-        verdicts_evaluate(posts=[by_pk[pk] for pk in [*result.classified, *result.failed]])
+        judged = [by_pk[pk] for pk in [*result.classified, *result.failed]]
+        if held == len(judged) and all(c.pk is not None for c in scored):
+            # Every post is still ours, as written just now: the verdicts are judged from these
+            # objects and the scores just computed, without reading either again.
+            for post in judged:
+                post.claimed_by, post.claimed_until = "", None
+                if post.pk in result.failed:
+                    post.status, post.failure_reason = Post.Status.FAILED, result.failed[post.pk]
+                else:
+                    post.status, post.failure_reason = Post.Status.CLASSIFIED, ""
+                    post.classified_at = now
+            verdicts_evaluate(posts=judged, classifications={c.post_id: c for c in scored})
+        else:
+            verdicts_evaluate(posts=judged)  # statuses and scores read again
     result.seconds["store"] = time.perf_counter() - clock
 
 
@@ -400,6 +446,18 @@ def classification_run_batch(*, post_id: int | None, limit: int | None = None) -
     return result
 
 
+def classification_run_task(*, post_id: int, count: int = 1) -> list[BatchResult]:
+    """A queued task: classify ``post_id`` and other pending posts in batches, claiming again
+    while batches come back full, until ``count`` posts are taken (or none are left)."""
+    results = [classification_run_batch(post_id=post_id)]
+    taken = len(results[0].claimed)
+    limit = settings.TAGLENS_CLASSIFY_BATCH
+    while taken < count and len(results[-1].claimed) >= limit:
+        results.append(classification_run_batch(post_id=None))
+        taken += len(results[-1].claimed)
+    return results
+
+
 def classification_run(*, post_id: int) -> Post | None:
     """Classify one post alone (no other posts taken along) and return it."""
     classification_run_batch(post_id=post_id, limit=1)
@@ -429,8 +487,8 @@ def classification_sweep(*, max_tasks: int = 100) -> int:
     batch = settings.TAGLENS_CLASSIFY_BATCH
     ids = posts_abandoned(lease_seconds=settings.TAGLENS_CLASSIFY_LEASE, limit=batch * max_tasks)
     firsts = ids[::batch]
-    for post_id in firsts:
-        _enqueue(post_id)
+    for start in range(0, len(ids), batch):
+        _enqueue(ids[start], len(ids[start : start + batch]))
     if firsts:
         logger.info("Sweep: %d posts left behind, %d tasks queued.", len(ids), len(firsts))
     return len(firsts)

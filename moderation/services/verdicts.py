@@ -125,16 +125,31 @@ def verdicts_judge(
     index: RuleIndex | None = None,
     catalog: dict[str, ConceptInfo] | None = None,
     texts: dict[int, PostText] | None = None,
+    classifications: dict[int, Classification] | None = None,
 ) -> list[Verdict]:
     """Decide every verdict of these posts from stored scores, in memory (nothing is saved):
-    `verdicts_evaluate` saves the result, change previews compare it with what is stored."""
+    `verdicts_evaluate` saves the result, change previews compare it with what is stored.
+
+    ``classifications``: each post's current scores (with their model version), when the
+    caller has just computed them, and the posts carry their current status: neither is read
+    again (a classification batch). Otherwise both are read from the database."""
+    posts = list(posts)
     catalog = catalog if catalog is not None else concept_catalog()
     names = concept_names(catalog)
     index = index or rule_index()
     now = timezone.now()
     post_ids = [post.pk for post in posts]
-    latest = _current_classifications(post_ids)
-    verdicts = list(Verdict.objects.filter(post_id__in=post_ids).select_related("hashtag", "post"))
+    if classifications is None:
+        latest = _current_classifications(post_ids)
+        verdicts = list(
+            Verdict.objects.filter(post_id__in=post_ids).select_related("hashtag", "post")
+        )
+    else:
+        latest = classifications
+        verdicts = list(Verdict.objects.filter(post_id__in=post_ids).select_related("hashtag"))
+        by_pk = {post.pk: post for post in posts}
+        for verdict in verdicts:
+            verdict.post = by_pk[verdict.post_id]
     _judge(
         verdicts,
         classification_of=lambda v: latest.get(v.post_id),
@@ -198,16 +213,23 @@ def verdicts_explain(verdicts: Iterable[Verdict]) -> None:
 
 
 def verdicts_evaluate(
-    *, posts: Iterable[Post], index: RuleIndex | None = None, refresh_counts: bool = True
+    *,
+    posts: Iterable[Post],
+    index: RuleIndex | None = None,
+    refresh_counts: bool = True,
+    classifications: dict[int, Classification] | None = None,
 ) -> int:
     """Decide every verdict of these posts from stored scores; the model is not run.
-    Callers that evaluate in batches pass refresh_counts=False and refresh once at the end."""
+    Callers that evaluate in batches pass refresh_counts=False and refresh once at the end.
+    ``classifications``: see `verdicts_judge` (the posts then carry their current status)."""
     posts = list(posts)
     with transaction.atomic():
         post_ids = [post.pk for post in posts]
         texts = post_texts(post_ids=post_ids)  # read once for the words and the judging
         post_words_store(post_ids=post_ids, texts=texts)
-        changed = verdicts_judge(posts=posts, index=index, texts=texts)
+        changed = verdicts_judge(
+            posts=posts, index=index, texts=texts, classifications=classifications
+        )
         verdicts_write(changed)
         if refresh_counts:
             hashtag_counts_refresh(hashtag_ids={v.hashtag_id for v in changed})

@@ -252,3 +252,79 @@ def test_a_model_version_of_another_backbone_fails_the_post_with_the_reason(
     assert "needs backbone another-backbone-1" in rows[posts[0].pk].failure_reason
     assert (rows[posts[1].pk].status, rows[posts[1].pk].claimed_by) == ("pending", "")
     assert recording.calls == 0
+
+
+def test_the_uploads_of_one_transaction_share_one_task_per_batch(
+    recording, monkeypatch, django_capture_on_commit_callbacks
+) -> None:
+    from django.db import transaction
+
+    from moderation.services import classification
+
+    queued: list[tuple[int, int]] = []
+    real = classification._enqueue
+
+    def enqueue(post_id: int, count: int = 1) -> None:
+        queued.append((post_id, count))
+        real(post_id, count)  # runs the task inline (TAGLENS_Q_SYNC in tests)
+
+    monkeypatch.setattr(classification, "_enqueue", enqueue)
+    author = UserFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        with transaction.atomic():
+            bulk = [
+                post_create(author=author, image=io.BytesIO(key_png(k)), hashtags=["카페"])
+                for k in range(90, 100)
+            ]
+    # Ten posts, batches of four: three tasks (own posts the 1st, 5th and 9th), run inline.
+    assert queued == [(bulk[0].pk, 4), (bulk[4].pk, 4), (bulk[8].pk, 2)]
+    assert statuses(bulk) == ["classified"] * 10
+    assert recording.calls == 3 and recording.images_seen == 10
+
+    queued.clear()
+    single = []
+    for key in (100, 101):  # uploads of their own (each its own commit): a task each
+        with django_capture_on_commit_callbacks(execute=True):
+            single.append(
+                post_create(author=author, image=io.BytesIO(key_png(key)), hashtags=["카페"])
+            )
+    assert queued == [(p.pk, 1) for p in single]
+
+
+def test_a_task_queued_for_more_posts_than_a_batch_claims_until_it_has_them(
+    recording, settings, django_capture_on_commit_callbacks
+) -> None:
+    # Queued by a web process with batches of 8; this worker takes 4 at a time.
+    posts = pending_posts(django_capture_on_commit_callbacks, list(range(120, 130)))
+
+    summary = tasks.classify_post(posts[0].pk, 8)
+
+    assert summary.count("claimed 4: 4 classified") == 2  # two full batches: 8 posts
+    assert statuses(posts) == ["classified"] * 8 + ["pending"] * 2
+    assert recording.calls == 2
+
+    tasks.classify_post(posts[8].pk, 2)  # the second task: the last two, one batch
+    assert statuses(posts) == ["classified"] * 10
+    assert recording.calls == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_posts_of_a_transaction_that_rolled_back_are_not_queued_with_the_next(
+    settings, monkeypatch
+) -> None:
+    from django.db import transaction
+
+    from moderation.services import classification
+
+    settings.TAGLENS_CLASSIFY_BATCH = 1  # a task per post gathered: a stale one would show
+    queued: list[int] = []
+    monkeypatch.setattr(classification, "_enqueue", lambda post_id, count=1: queued.append(post_id))
+    author = UserFactory()
+    with pytest.raises(RuntimeError), transaction.atomic():
+        post_create(author=author, image=io.BytesIO(key_png(110)), hashtags=["카페"])
+        raise RuntimeError("the request failed")
+    assert queued == []
+
+    post = post_create(author=author, image=io.BytesIO(key_png(111)), hashtags=["카페"])
+
+    assert queued == [post.pk]
