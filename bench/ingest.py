@@ -1,8 +1,8 @@
 """Ingest throughput end to end, against the model's raw rate measured in the same run.
 
-Usage: ``python bench/ingest.py [--posts 480] [--full-posts 32] [--no-full] [--batch 16]
+Usage: ``python bench/ingest.py [--posts 480] [--full-posts 32] [--no-full] [--batch N]
 [--batched-only] [--database-url URL --redis-url URL] [--photos DIR]`` (about 8-10 minutes
-on 2 shared cores)
+on 2 shared cores; 3 with --no-full --batched-only)
 
 End to end = photos uploaded through ``posts.services.post_create`` (validation, re-encoding,
 thumbnail, hashtags, pending verdicts), their ``classify_post`` tasks queued on commit, real
@@ -10,8 +10,10 @@ thumbnail, hashtags, pending verdicts), their ``classify_post`` tasks queued on 
 and storing embeddings, scores and verdicts, until the last post is classified. A round's
 uploads are made in one transaction while the warmed-up workers wait, so the clock runs from
 the commit (tasks queued) to the last ``classified_at``; the web side's upload rate is printed
-beside it. Rounds run with TAGLENS_CLASSIFY_BATCH=1 and =16 (``--batch``), and the machine's
-cores shared out: one worker gets every core as model threads, two get half each.
+beside it. Rounds run with TAGLENS_CLASSIFY_BATCH=1 and with the pipeline's default batch (64
+for backbone+heads, 16 for full; ``--batch`` sets another), on the workers and in this process
+alike (it queues one task per batch of the transaction's posts), and the machine's cores shared
+out: one worker gets every core as model threads, two get half each.
 
 The raw rate is measured just before each round and again just after it (the ratio uses their
 mean; the machine is shared, and load that comes or goes would otherwise move the ratio) by
@@ -34,10 +36,10 @@ CPU time per photo of each kind of process (read from /proc: workers, pusher, mo
 sentinel, this process, the database's processes, redis-server) and the share of the cores
 they used; 480 photos a round (of the ~800 in the development set) keep the queue's start-up
 (the first post is reported separately) a small part of a round. The commit queues the tasks
-in this process (timed: it is in the round). When the last post is classified most tasks are
-still queued (an early task whose own post is done takes the oldest pending ones), and find
-nothing to do: the bench runs them out after the round and reports their time and CPU per task,
-what a steady stream of uploads would pay that a burst does not.
+in this process (timed: it is in the round). Tasks still queued when the last post is
+classified (none since a transaction's posts share a task per batch; one per upload before)
+find nothing to do: the bench runs them out after the round and reports their time and CPU per
+task, what a steady stream of uploads would pay that a burst does not.
 """
 
 from __future__ import annotations
@@ -67,7 +69,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--database-url", default="", help="an empty database (default SQLite)")
     parser.add_argument("--redis-url", default="", help="django-q2's Redis broker")
     parser.add_argument("--photos", type=Path, default=REPO.parent / "shared" / "photos")
-    parser.add_argument("--batch", type=int, default=16, help="the batched rounds' batch size")
+    parser.add_argument(
+        "--batch",
+        type=int,
+        default=None,
+        help="the batched rounds' batch size (default: the product's for each pipeline, 64 for "
+        "backbone+heads and 16 for full)",
+    )
     parser.add_argument(
         "--batched-only", action="store_true", help="skip the batch-1 rounds (quicker)"
     )
@@ -75,7 +83,6 @@ def parse_args() -> argparse.Namespace:
 
 
 ARGS = parse_args()
-BATCHED = ARGS.batch
 VAR = Path(tempfile.mkdtemp(prefix="taglens-bench-ingest-"))
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -424,10 +431,13 @@ def main() -> None:
         "ratios": {},
     }
     run = 0
-    plans = {"backbone+heads": (ARGS.posts, (BATCHED,) if ARGS.batched_only else (1, BATCHED), 160)}
+    # The batch each pipeline gets by default (config/settings.py), unless --batch says.
+    fast = ARGS.batch or settings.CLASSIFY_BATCH_BACKBONE_ONLY
+    slow = ARGS.batch or settings.CLASSIFY_BATCH_WITH_SIGNALS_OR_OCR
+    plans = {"backbone+heads": (ARGS.posts, (fast,) if ARGS.batched_only else (1, fast), 160)}
     if not ARGS.no_full:
         # People signals and OCR take ~1 s a photo: fewer photos, batched rounds only.
-        plans["full"] = (ARGS.full_posts, (BATCHED,), 16)
+        plans["full"] = (ARGS.full_posts, (slow,), 16)
     for pipeline, (count, batches, raw_count) in plans.items():
         activate(
             random_heads(backbone.version, heads_keys(backbone.concepts, pipeline), dim),

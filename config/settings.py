@@ -245,8 +245,18 @@ Q_CLUSTER = {
 
 # Classification in batches (docs/scaling.md, "Ingest and workers"): a task claims up to
 # TAGLENS_CLASSIFY_BATCH pending posts for TAGLENS_CLASSIFY_LEASE seconds. The lease outlives
-# the task timeout, so only a dead worker's posts are ever taken over.
-TAGLENS_CLASSIFY_BATCH = env_int("TAGLENS_CLASSIFY_BATCH", 16)
+# the task timeout, so only a dead worker's posts are ever taken over. The default follows the
+# pipeline: the backbone and heads alone take ~10 ms a photo, and 64 share a batch's fixed cost
+# (its statements, the rules read once) where 16 left a third of the time to it; people signals
+# or OCR take ~1 s a photo, and 16 keep a batch well inside the task timeout.
+CLASSIFY_BATCH_BACKBONE_ONLY = 64
+CLASSIFY_BATCH_WITH_SIGNALS_OR_OCR = 16
+TAGLENS_CLASSIFY_BATCH = env_int(
+    "TAGLENS_CLASSIFY_BATCH",
+    CLASSIFY_BATCH_WITH_SIGNALS_OR_OCR
+    if TAGLENS_OCR or TAGLENS_SIGNAL_SOURCES
+    else CLASSIFY_BATCH_BACKBONE_ONLY,
+)
 TAGLENS_CLASSIFY_LEASE = env_int("TAGLENS_CLASSIFY_LEASE", 150)
 # PostgreSQL memory for a re-evaluation's statements (SET LOCAL work_mem, their transaction only):
 # their hash joins over a rule's verdicts stay in memory instead of spilling to disk.

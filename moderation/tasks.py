@@ -7,7 +7,7 @@ from typing import Any
 from moderation import services
 
 
-def classify_post(post_id: int, count: int = 1) -> str:
+def classify_post(post_id: int | None, count: int = 1) -> str:
     # The post and up to TAGLENS_CLASSIFY_BATCH - 1 other pending ones, one network run; more
     # batches while they come back full, up to the ``count`` posts the task was queued for. A
     # failure of a whole batch is raised after the service recorded it on the post, so

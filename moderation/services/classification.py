@@ -82,7 +82,7 @@ def _broker() -> Broker:
     return get_broker()
 
 
-def _enqueue(post_id: int, count: int = 1) -> None:
+def _enqueue(post_id: int | None, count: int = 1) -> None:
     """Queue the task of ``post_id`` standing for ``count`` posts (see `classification_queue`).
     save=False: a successful task leaves no django-q2 result row (the post's status is the
     record). Failures are kept, and counted for max_attempts."""
@@ -446,13 +446,21 @@ def classification_run_batch(*, post_id: int | None, limit: int | None = None) -
     return result
 
 
-def classification_run_task(*, post_id: int, count: int = 1) -> list[BatchResult]:
+def classification_run_task(*, post_id: int | None, count: int = 1) -> list[BatchResult]:
     """A queued task: classify ``post_id`` and other pending posts in batches, claiming again
-    while batches come back full, until ``count`` posts are taken (or none are left)."""
+    while batches come back full, until ``count`` posts are taken (or none are left).
+
+    A task that has run for a third of the task timeout queues another for the posts it still
+    stands for and stops, so a task queued with more posts than this worker's batches take
+    (the web's TAGLENS_CLASSIFY_BATCH larger than the worker's) never runs into the timeout."""
+    started = time.monotonic()
     results = [classification_run_batch(post_id=post_id)]
     taken = len(results[0].claimed)
     limit = settings.TAGLENS_CLASSIFY_BATCH
     while taken < count and len(results[-1].claimed) >= limit:
+        if time.monotonic() - started > settings.Q_TIMEOUT / 3:
+            _enqueue(None, count - taken)
+            break
         results.append(classification_run_batch(post_id=None))
         taken += len(results[-1].claimed)
     return results

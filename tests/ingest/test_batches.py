@@ -308,7 +308,7 @@ def test_a_task_queued_for_more_posts_than_a_batch_claims_until_it_has_them(
     assert recording.calls == 3
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_posts_of_a_transaction_that_rolled_back_are_not_queued_with_the_next(
     settings, monkeypatch
 ) -> None:
@@ -328,3 +328,28 @@ def test_posts_of_a_transaction_that_rolled_back_are_not_queued_with_the_next(
     post = post_create(author=author, image=io.BytesIO(key_png(111)), hashtags=["카페"])
 
     assert queued == [post.pk]
+
+
+def test_a_long_task_hands_the_posts_it_still_stands_for_to_a_new_task(
+    recording, settings, monkeypatch, django_capture_on_commit_callbacks
+) -> None:
+    from moderation.services import classification
+
+    posts = pending_posts(django_capture_on_commit_callbacks, list(range(140, 150)))
+    queued: list[tuple[int | None, int]] = []
+    real = classification._enqueue
+
+    def enqueue(post_id: int | None, count: int = 1) -> None:
+        queued.append((post_id, count))
+        real(post_id, count)  # inline
+
+    monkeypatch.setattr(classification, "_enqueue", enqueue)
+    settings.Q_TIMEOUT = 0  # every batch after the first is past a third of the timeout
+
+    tasks.classify_post(posts[0].pk, 10)
+
+    # The task ran one batch of 4, then queued the 6 it still stood for; that one ran one
+    # batch and queued the last 2.
+    assert queued == [(None, 6), (None, 2)]
+    assert statuses(posts) == ["classified"] * 10
+    assert recording.calls == 3

@@ -79,6 +79,17 @@ def test_large_jpeg_is_decoded_at_reduced_size(tmp_path: Path) -> None:
     assert load_image(path, draft_size=None).size == (2048, 1536)
 
 
+def test_large_png_is_reduced_after_decoding(tmp_path: Path) -> None:
+    path = tmp_path / "big.png"
+    _two_colour((2048, 1536)).save(path)
+    img = load_image(path)
+    assert img.mode == "RGB"
+    assert 256 <= min(img.size) < 512  # box-reduced: a batch of them stays small in memory
+    assert img.size[0] / img.size[1] == pytest.approx(2048 / 1536, rel=0.01)
+    assert img.getpixel((10, img.size[1] // 2))[0] > 200  # still the same picture (red left)
+    assert load_image(path, draft_size=None).size == (2048, 1536)
+
+
 def test_png_with_alpha_becomes_rgb_on_white(tmp_path: Path) -> None:
     path = tmp_path / "logo.png"
     Image.new("RGBA", (10, 10), (0, 0, 0, 0)).save(path)
