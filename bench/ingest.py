@@ -12,8 +12,8 @@ uploads are made in one transaction while the warmed-up workers wait, so the clo
 the commit (tasks queued) to the last ``classified_at``; the web side's upload rate is printed
 beside it. Rounds run with TAGLENS_CLASSIFY_BATCH=1 and with the pipeline's default batch (64
 for backbone+heads, 16 for full; ``--batch`` sets another), on the workers and in this process
-alike (it queues one task per batch of the transaction's posts), and the machine's cores shared
-out: one worker gets every core as model threads, two get half each.
+alike (it queues a task per quarter batch of the transaction's posts), and the machine's cores
+shared out: one worker gets every core as model threads, two get half each.
 
 The raw rate is measured just before each round and again just after it (the ratio uses their
 mean; the machine is shared, and load that comes or goes would otherwise move the ratio) by

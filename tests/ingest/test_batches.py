@@ -254,8 +254,8 @@ def test_a_model_version_of_another_backbone_fails_the_post_with_the_reason(
     assert recording.calls == 0
 
 
-def test_the_uploads_of_one_transaction_share_one_task_per_batch(
-    recording, monkeypatch, django_capture_on_commit_callbacks
+def test_the_uploads_of_one_transaction_share_a_task_per_quarter_batch(
+    recording, settings, monkeypatch, django_capture_on_commit_callbacks
 ) -> None:
     from django.db import transaction
 
@@ -269,6 +269,7 @@ def test_the_uploads_of_one_transaction_share_one_task_per_batch(
         real(post_id, count)  # runs the task inline (TAGLENS_Q_SYNC in tests)
 
     monkeypatch.setattr(classification, "_enqueue", enqueue)
+    settings.TAGLENS_CLASSIFY_BATCH = 8
     author = UserFactory()
     with django_capture_on_commit_callbacks(execute=True):
         with transaction.atomic():
@@ -276,10 +277,11 @@ def test_the_uploads_of_one_transaction_share_one_task_per_batch(
                 post_create(author=author, image=io.BytesIO(key_png(k)), hashtags=["카페"])
                 for k in range(90, 100)
             ]
-    # Ten posts, batches of four: three tasks (own posts the 1st, 5th and 9th), run inline.
-    assert queued == [(bulk[0].pk, 4), (bulk[4].pk, 4), (bulk[8].pk, 2)]
+    # Ten posts, batches of eight: a task per quarter batch, five tasks of two, run inline.
+    # The first claims a full batch (8), the second the last two, the rest find nothing.
+    assert queued == [(bulk[i].pk, 2) for i in (0, 2, 4, 6, 8)]
     assert statuses(bulk) == ["classified"] * 10
-    assert recording.calls == 3 and recording.images_seen == 10
+    assert recording.calls == 2 and recording.images_seen == 10
 
     queued.clear()
     single = []
