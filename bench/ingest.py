@@ -1,8 +1,8 @@
 """Ingest throughput end to end, against the model's raw rate measured in the same run.
 
 Usage: ``python bench/ingest.py [--posts 480] [--full-posts 32] [--no-full] [--batch N]
-[--batched-only] [--database-url URL --redis-url URL] [--photos DIR]`` (about 8-10 minutes
-on 2 shared cores; 3 with --no-full --batched-only)
+[--batched-only] [--repeat N] [--database-url URL --redis-url URL] [--photos DIR]`` (about
+8-10 minutes on 2 shared cores; 3 with --no-full --batched-only, 1.5 more per --repeat)
 
 End to end = photos uploaded through ``posts.services.post_create`` (validation, re-encoding,
 thumbnail, hashtags, pending verdicts), their ``classify_post`` tasks queued on commit, real
@@ -51,6 +51,7 @@ import json
 import os
 import re
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -78,6 +79,14 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument(
         "--batched-only", action="store_true", help="skip the batch-1 rounds (quicker)"
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="run each batched backbone+heads round this many times (raw before and after "
+        "each) and report the median ratio: one round's ratio moves by 10-20 points with the "
+        "machine's load",
     )
     return parser.parse_args()
 
@@ -428,7 +437,8 @@ def main() -> None:
         "photos": source,
         "raw": {},
         "rounds": [],
-        "ratios": {},
+        "ratios": {},  # the median over repeated rounds (--repeat)
+        "ratio_runs": {},
     }
     run = 0
     # The batch each pipeline gets by default (config/settings.py), unless --batch says.
@@ -445,40 +455,50 @@ def main() -> None:
         )
         files = files_all[:count]
         print(f"\n{pipeline}")
-        for workers in (1, 2):
-            for batch in batches:
-                # The raw rate just before the round and just after it, and their mean: the
-                # machine is shared, and a load that comes or goes during one measurement
-                # alone would move the ratio by itself.
-                before = raw_rates(pipeline, workers, batch, min(raw_count, count))
-                print(f"  raw, {workers} process(es), batch {batch:>2}: {describe(before)}")
-                run += 1
-                r = round_(pipeline, workers, batch, files, author, run)
-                after = raw_rates(pipeline, workers, batch, min(raw_count, count))
-                raw = {k: mean(before[k], after[k]) for k in before}
-                print(f"  raw again after the round:    {describe(after)}")
-                results["raw"][f"{pipeline} {workers}p b{batch}"] = {
-                    **{k: None if v is None else round(v, 1) for k, v in raw.items()},
-                    "before": {k: None if v is None else round(v, 1) for k, v in before.items()},
-                    "after": {k: None if v is None else round(v, 1) for k, v in after.items()},
-                }
-                results["rounds"].append(r)
-                ratio = r["images_per_second"] / (raw["model"] or float("nan"))
-                results["ratios"][f"{pipeline} {workers}w b{batch}"] = round(ratio, 3)
-                print(
-                    f"  end to end, {workers} worker(s), batch {batch:>2}: "
-                    f"{r['images_per_second']:7.1f} img/s = {ratio:4.0%} of the raw model "
-                    f"({raw['model']:.1f}, the mean of before and after) "
-                    f"({r['photos']} photos in {r['seconds']} s, first after "
-                    f"{r['first_seconds']} s, {r['tasks_with_work']} tasks with work, "
-                    f"busy {r['busy_share']:.0%}, ms/photo {r['ms_per_photo']}; "
-                    f"uploads {r['upload_per_second']} /s, their tasks queued on commit in "
-                    f"{r['enqueue_seconds']} s)\n"
-                    f"    CPU ms/photo {r['cpu_ms_per_photo']}, cores used {r['cpu_share']:.0%}; "
-                    f"then {r['tasks_left']} tasks left ran out in {r['tasks_left_seconds']} s, "
-                    f"CPU ms/task {r['cpu_ms_per_task_left']}",
-                    flush=True,
-                )
+        for workers, batch, rep in [
+            (w, b, i)
+            for w in (1, 2)
+            for b in batches
+            for i in range(ARGS.repeat if b > 1 and pipeline == "backbone+heads" else 1)
+        ]:
+            # The raw rate just before the round and just after it, and their mean: the
+            # machine is shared, and a load that comes or goes during one measurement
+            # alone would move the ratio by itself.
+            key = f"{pipeline} {workers}w b{batch}"
+            before = raw_rates(pipeline, workers, batch, min(raw_count, count))
+            print(f"  raw, {workers} process(es), batch {batch:>2}: {describe(before)}")
+            run += 1
+            r = round_(pipeline, workers, batch, files, author, run)
+            after = raw_rates(pipeline, workers, batch, min(raw_count, count))
+            raw = {k: mean(before[k], after[k]) for k in before}
+            print(f"  raw again after the round:    {describe(after)}")
+            results["raw"][f"{pipeline} {workers}p b{batch}" + (f" #{rep + 1}" if rep else "")] = {
+                **{k: None if v is None else round(v, 1) for k, v in raw.items()},
+                "before": {k: None if v is None else round(v, 1) for k, v in before.items()},
+                "after": {k: None if v is None else round(v, 1) for k, v in after.items()},
+            }
+            results["rounds"].append(r)
+            ratio = r["images_per_second"] / (raw["model"] or float("nan"))
+            results["ratio_runs"].setdefault(key, []).append(round(ratio, 3))
+            results["ratios"][key] = round(statistics.median(results["ratio_runs"][key]), 3)
+            print(
+                f"  end to end, {workers} worker(s), batch {batch:>2}: "
+                f"{r['images_per_second']:7.1f} img/s = {ratio:4.0%} of the raw model "
+                f"({raw['model']:.1f}, the mean of before and after) "
+                f"({r['photos']} photos in {r['seconds']} s, first after "
+                f"{r['first_seconds']} s, {r['tasks_with_work']} tasks with work, "
+                f"busy {r['busy_share']:.0%}, ms/photo {r['ms_per_photo']}; "
+                f"uploads {r['upload_per_second']} /s, their tasks queued on commit in "
+                f"{r['enqueue_seconds']} s)\n"
+                f"    CPU ms/photo {r['cpu_ms_per_photo']}, cores used {r['cpu_share']:.0%}; "
+                f"then {r['tasks_left']} tasks left ran out in {r['tasks_left_seconds']} s, "
+                f"CPU ms/task {r['cpu_ms_per_task_left']}",
+                flush=True,
+            )
+    if ARGS.repeat > 1:
+        print("\nratios (median of the repeated rounds):")
+        for key, runs in results["ratio_runs"].items():
+            print(f"  {key}: {results['ratios'][key]:.2f}  (rounds: {', '.join(map(str, runs))})")
     out = REPO / "bench" / "results" / f"ingest-{results['date']}-{connection.vendor}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
