@@ -109,12 +109,12 @@ def classification_queue(*, post: Post) -> None:
 
     The posts one transaction queues share their tasks: one task per quarter of
     TAGLENS_CLASSIFY_BATCH of them, standing for that many posts (a single upload still queues
-    one task, for itself).
-    A task claims its own post and the oldest other pending ones, and claims again while its
-    batches come back full until it has taken as many posts as it stands for: however the
-    workers' batch size is set, the tasks queued cover every post pending. Queueing one per
-    post left most tasks with nothing to do (their posts taken along by an earlier batch), at
-    a few milliseconds of CPU each in the broker, the worker and the monitor."""
+    one task, for itself). A task claims its own post and the oldest other pending ones, and
+    claims again while its batches come back full until it has taken as many posts as it
+    stands for: however the workers' batch size is set, the tasks queued cover every post
+    pending. Queueing one per post left most tasks with nothing to do (their posts taken along
+    by an earlier batch), at a few milliseconds of CPU each in the broker, the worker and the
+    monitor."""
     post_id = post.pk
     if not connection.in_atomic_block:
         _enqueue(post_id)  # autocommit: the post is there already
