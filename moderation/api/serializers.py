@@ -4,6 +4,7 @@ from typing import Any
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.validators import UniqueValidator
 
 from moderation.models import AuditEvent, Concept, KeywordMapping, Rule, Verdict
 from moderation.rules import RuleSyntaxError, validate
@@ -240,7 +241,14 @@ class NormalizedTagField(serializers.CharField):
 
 
 class RuleSerializer(serializers.ModelSerializer[Rule]):
-    keyword = NormalizedTagField(max_length=100)
+    # Declared fields get no unique check of their own: without it a second rule for a hashtag
+    # reached the database's constraint, a 500 (found by tests/security/test_api_fuzz.py).
+    keyword = NormalizedTagField(
+        max_length=100,
+        validators=[
+            UniqueValidator(Rule.objects.all(), message="This hashtag has a rule already.")
+        ],
+    )
     reason = _reason_field()
 
     class Meta:
@@ -256,7 +264,14 @@ class RuleSerializer(serializers.ModelSerializer[Rule]):
 
 
 class KeywordMappingSerializer(serializers.ModelSerializer[KeywordMapping]):
-    word = NormalizedTagField(max_length=100)
+    word = NormalizedTagField(
+        max_length=100,
+        validators=[
+            UniqueValidator(
+                KeywordMapping.objects.all(), message="This word is mapped to a rule already."
+            )
+        ],
+    )
     rule = serializers.SlugRelatedField(slug_field="keyword", queryset=Rule.objects.all())
     reason = _reason_field()
 

@@ -127,6 +127,21 @@ def test_only_moderators_read_and_edit_rules(api, django_capture_on_commit_callb
     mapping = api.post("/api/keywords/", {"word": "Tiramisu", "rule": "디저트"}, format="json")
     assert mapping.status_code == 201 and mapping.json()["word"] == "tiramisu"
 
+    # The same hashtag or word again (after normalising) is a 400 that says so, not a 500.
+    again = api.post("/api/rules/", {"keyword": "#디저트", "expression": "food"}, format="json")
+    assert again.status_code == 400
+    assert again.json()["keyword"] == ["This hashtag has a rule already."]
+    twice = api.post("/api/keywords/", {"word": "#TIRAMISU", "rule": "디저트"}, format="json")
+    assert twice.status_code == 400
+    assert twice.json()["word"] == ["This word is mapped to a rule already."]
+    # Editing a rule or mapping keeps its own name.
+    rule_id, mapping_id = good.json()["id"], mapping.json()["id"]
+    kept = api.patch(f"/api/rules/{rule_id}/", {"keyword": "디저트"}, format="json")
+    assert kept.status_code == 200
+    kept = api.patch(f"/api/keywords/{mapping_id}/", {"word": "tiramisu"}, format="json")
+    assert kept.status_code == 200
+    assert Rule.objects.filter(keyword="디저트").count() == 1
+
 
 def test_moderator_changes_a_threshold_and_verdicts_follow(
     api, django_capture_on_commit_callbacks
