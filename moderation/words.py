@@ -75,6 +75,12 @@ class _Meaning:
 WordIndex = Mapping[str, _Meaning]
 
 
+def evidence_concept(expr: Expr | None) -> str | None:
+    """The concept a rule's words (its keyword and mapped words) are evidence for: only a rule
+    whose expression is one concept lends its words; None for any other (or an invalid one)."""
+    return expr.key if isinstance(expr, RuleConcept) else None
+
+
 def word_index(
     rules: Mapping[str, Expr | None], mappings: Mapping[str, str]
 ) -> dict[str, _Meaning]:
@@ -82,7 +88,9 @@ def word_index(
     rule keyword. Only rules naming one concept give evidence. A rule's own keyword wins over a
     mapping word with the same key."""
     concept_of = {
-        keyword: expr.key for keyword, expr in rules.items() if isinstance(expr, RuleConcept)
+        keyword: concept
+        for keyword, expr in rules.items()
+        if (concept := evidence_concept(expr)) is not None
     }
     index: dict[str, _Meaning] = {}
     for word, rule in mappings.items():

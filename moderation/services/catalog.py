@@ -10,7 +10,6 @@ from django.contrib.auth.models import User
 from django.db import models, transaction
 
 from moderation.models import AuditEvent, Concept, KeywordMapping, Rule
-from moderation.rules import Concept as RuleConcept
 from moderation.rules import RuleSyntaxError, parse
 from moderation.selectors import concept_catalog, concept_names, rules_about_concept
 from moderation.services.audit import (
@@ -20,7 +19,7 @@ from moderation.services.audit import (
     rule_snapshot,
 )
 from moderation.services.reevaluate import verdicts_reevaluate_queue
-from moderation.words import keyword_key
+from moderation.words import evidence_concept, keyword_key
 
 Action = AuditEvent.Action
 M = TypeVar("M", bound=models.Model)
@@ -100,17 +99,17 @@ def reevaluation_scope(obj: models.Model, stored: models.Model | None) -> dict[s
 
 
 def _evidence_concepts(expressions: list[str]) -> set[str]:
-    """The concepts a rule's words are evidence for, before and after a change: a rule whose
-    expression is one concept (``words.word_index``) lends its words to that concept."""
+    """The concepts a rule's words are evidence for, before and after a change
+    (``words.evidence_concept``)."""
     names = concept_names(concept_catalog())
     found = set()
     for expression in expressions:
         try:
-            expr = parse(expression, names)
+            concept = evidence_concept(parse(expression, names))
         except RuleSyntaxError:
             continue
-        if isinstance(expr, RuleConcept):
-            found.add(expr.key)
+        if concept is not None:
+            found.add(concept)
     return found
 
 
