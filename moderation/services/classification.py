@@ -145,10 +145,16 @@ def _enqueue_gathered(outer: object) -> None:
     if state is None or state[0] is not outer:
         return
     _gathered.state = None
-    ids = state[1]
-    chunk = max(1, settings.TAGLENS_CLASSIFY_BATCH // TASKS_PER_BATCH)
-    for start in range(0, len(ids), chunk):
+    _enqueue_chunks(state[1], max(1, settings.TAGLENS_CLASSIFY_BATCH // TASKS_PER_BATCH))
+
+
+def _enqueue_chunks(ids: list[int], chunk: int) -> int:
+    """One task per ``chunk`` of these posts, standing for them (its own post the first);
+    returns the number of tasks queued."""
+    starts = range(0, len(ids), chunk)
+    for start in starts:
         _enqueue(ids[start], len(ids[start : start + chunk]))
+    return len(starts)
 
 
 def embedding_store(*, post: Post, prediction: Prediction, backbone: Classifier) -> Embedding:
@@ -364,36 +370,32 @@ def _classify_claimed(
         ready = [embeddings[p.pk] for p in posts if p.pk in embeddings]
         scored = classifications_compute(version=version, embeddings=ready)
         result.classified = [e.post_id for e in ready]
-        held = Post.objects.filter(pk__in=result.classified, claimed_by=claim.token).update(
-            status=Post.Status.CLASSIFIED,
-            failure_reason="",
-            classified_at=now,
-            claimed_by="",
-            claimed_until=None,
-        )
+        released: dict[str, object] = {"claimed_by": "", "claimed_until": None}
+        done: dict[str, object] = {
+            "status": Post.Status.CLASSIFIED,
+            "failure_reason": "",
+            "classified_at": now,
+            **released,
+        }
+        written: dict[int, dict[str, object]] = {pk: done for pk in result.classified}
         for pk, reason in result.failed.items():
-            held += Post.objects.filter(pk=pk, claimed_by=claim.token).update(
-                status=Post.Status.FAILED, failure_reason=reason, claimed_by="", claimed_until=None
-            )
-        if held != len(result.classified) + len(result.failed):
+            written[pk] = {"status": Post.Status.FAILED, "failure_reason": reason, **released}
+        held = Post.objects.filter(pk__in=result.classified, claimed_by=claim.token).update(**done)
+        for pk in result.failed:
+            held += Post.objects.filter(pk=pk, claimed_by=claim.token).update(**written[pk])
+        if held != len(written):
             # The lease ran out and another worker took some posts: the rows stored here are
             # upserts of the same results, so nothing is lost or doubled.
             logger.warning(
-                "Claim %s lost %d posts to another worker.",
-                claim.token,
-                len(result.classified) + len(result.failed) - held,
+                "Claim %s lost %d posts to another worker.", claim.token, len(written) - held
             )
-        judged = [by_pk[pk] for pk in [*result.classified, *result.failed]]
-        if held == len(judged) and all(c.pk is not None for c in scored):
+        judged = [by_pk[pk] for pk in written]
+        if held == len(written) and all(c.pk is not None for c in scored):
             # Every post is still ours, as written just now: the verdicts are judged from these
             # objects and the scores just computed, without reading either again.
             for post in judged:
-                post.claimed_by, post.claimed_until = "", None
-                if post.pk in result.failed:
-                    post.status, post.failure_reason = Post.Status.FAILED, result.failed[post.pk]
-                else:
-                    post.status, post.failure_reason = Post.Status.CLASSIFIED, ""
-                    post.classified_at = now
+                for name, value in written[post.pk].items():
+                    setattr(post, name, value)
             verdicts_evaluate(posts=judged, classifications={c.post_id: c for c in scored})
         else:
             verdicts_evaluate(posts=judged)  # statuses and scores read again
@@ -505,9 +507,7 @@ def classification_sweep(*, max_tasks: int = 100) -> int:
     starts. Returns the number of tasks queued."""
     batch = settings.TAGLENS_CLASSIFY_BATCH
     ids = posts_abandoned(lease_seconds=settings.TAGLENS_CLASSIFY_LEASE, limit=batch * max_tasks)
-    firsts = ids[::batch]
-    for start in range(0, len(ids), batch):
-        _enqueue(ids[start], len(ids[start : start + batch]))
-    if firsts:
-        logger.info("Sweep: %d posts left behind, %d tasks queued.", len(ids), len(firsts))
-    return len(firsts)
+    queued = _enqueue_chunks(ids, batch)
+    if queued:
+        logger.info("Sweep: %d posts left behind, %d tasks queued.", len(ids), queued)
+    return queued
