@@ -3,14 +3,12 @@ and heads alone, 16 with people signals or OCR. Settings are built in a fresh pr
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.settings_process import settings_process
+
 SHOW = (
     "import django; django.setup(); from django.conf import settings; "
     "print(settings.TAGLENS_CLASSIFY_BATCH)"
@@ -18,20 +16,7 @@ SHOW = (
 
 
 def batch_with(tmp_path: Path, **env: str) -> int:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "TAGLENS_"))}
-    done = subprocess.run(
-        [sys.executable, "-c", SHOW],
-        cwd=REPO,
-        env={
-            **clean,
-            "DJANGO_SETTINGS_MODULE": "config.settings",
-            "TAGLENS_VAR_DIR": str(tmp_path),
-            **env,
-        },
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = settings_process(SHOW, tmp_path, **env)
     assert done.returncode == 0, done.stderr
     return int(done.stdout.strip().splitlines()[-1])
 

@@ -5,13 +5,11 @@ network (a signed link is computed locally)."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.settings_process import settings_process
 
 SHOW = """
 import json, django
@@ -28,24 +26,7 @@ print(json.dumps({
 
 
 def settings_with(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    clean = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("DJANGO_", "TAGLENS_", "AWS_", "DATABASE_URL"))
-    }
-    return subprocess.run(
-        [sys.executable, "-c", SHOW],
-        cwd=REPO,
-        env={
-            **clean,
-            "DJANGO_SETTINGS_MODULE": "config.settings",
-            "TAGLENS_VAR_DIR": str(tmp_path),
-            **env,
-        },
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return settings_process(SHOW, tmp_path, **env)
 
 
 def shown(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
