@@ -139,15 +139,14 @@ def verdicts_judge(
     index = index or rule_index()
     now = timezone.now()
     post_ids = [post.pk for post in posts]
+    rows = Verdict.objects.filter(post_id__in=post_ids).select_related("hashtag")
     if classifications is None:
         latest = _current_classifications(post_ids)
-        verdicts = list(
-            Verdict.objects.filter(post_id__in=post_ids).select_related("hashtag", "post")
-        )
+        verdicts = list(rows.select_related("post"))
     else:
         latest = classifications
-        verdicts = list(Verdict.objects.filter(post_id__in=post_ids).select_related("hashtag"))
         by_pk = {post.pk: post for post in posts}
+        verdicts = list(rows)
         for verdict in verdicts:
             verdict.post = by_pk[verdict.post_id]
     _judge(
