@@ -37,9 +37,10 @@ sentinel, this process, the database's processes, redis-server) and the share of
 they used; 480 photos a round (of the ~800 in the development set) keep the queue's start-up
 (the first post is reported separately) a small part of a round. The commit queues the tasks
 in this process (timed: it is in the round). Tasks still queued when the last post is
-classified (none since a transaction's posts share a task per batch; one per upload before)
-find nothing to do: the bench runs them out after the round and reports their time and CPU per
-task, what a steady stream of uploads would pay that a burst does not.
+classified (a few: a transaction's posts share a task per quarter batch, and the tasks whose
+posts an earlier batch took mostly run within the round; one per upload before) find nothing
+to do: the bench runs them out after the round and reports their time and CPU per task, what a
+steady stream of uploads would pay that a burst does not.
 """
 
 from __future__ import annotations
@@ -329,8 +330,8 @@ def round_(
             wait(lambda ids=warm: classified(ids) == len(ids), 120, "warm-up")
         marks = [len(c.text()) for c in clusters]
 
-        # The uploading side queues a task per batch of the transaction's posts, with the same
-        # batch size as the workers (one setting on every machine).
+        # The uploading side queues a task per quarter batch of the transaction's posts, with the
+        # same batch size as the workers (one setting on every machine).
         settings.TAGLENS_CLASSIFY_BATCH = batch
         start_upload = time.perf_counter()
         with transaction.atomic():
