@@ -52,11 +52,27 @@ def _wanted(post_id: int | None, backbone: str) -> Q:
     return wanted
 
 
+def claim_share(waiting: int, limit: int) -> int:
+    """How many of the ``waiting`` posts one claim takes (guided self-scheduling): a full batch
+    while two batches or more wait, else half of them, so that at the end of a burst two
+    workers share the last posts rather than one taking a full batch while the other waits.
+    Never less than half a batch, and never leaving fewer than half a batch behind (they would
+    make a small batch of their own): a few posts go together."""
+    if waiting >= 2 * limit:
+        return limit
+    half = -(-limit // 2)
+    share = max(-(-waiting // 2), half)
+    if waiting - share < half:
+        share = waiting
+    return min(share, limit)
+
+
 def classification_claim(
     *, post_id: int | None, limit: int, lease_seconds: float, backbone: str
 ) -> Claim:
     """Claim up to ``limit`` posts that need classifying, ``post_id`` first, then the oldest
-    pending ones, skipping posts another worker holds under a live lease.
+    pending ones, skipping posts another worker holds under a live lease; while fewer than
+    two batches wait, about half of them (`claim_share`).
 
     PostgreSQL: ``SELECT ... FOR UPDATE SKIP LOCKED`` then an UPDATE of those rows, so
     concurrent workers take disjoint sets without waiting for each other. SQLite has no row
@@ -72,12 +88,13 @@ def classification_claim(
     candidates = Post.objects.filter(conditions).order_by(first, "pk")
     # Most tasks find their post already taken by an earlier batch and nothing else waiting: a
     # plain read says so without taking SQLite's write lock (or any row lock).
-    if not candidates.exists():
+    waiting = len(candidates.values_list("pk", flat=True)[: 2 * limit])
+    if not waiting:
         return Claim(token=token, post_ids=[], until=until)
     with transaction.atomic():
         if connection.features.has_select_for_update_skip_locked:
             candidates = candidates.select_for_update(skip_locked=True, of=("self",))
-        ids = list(candidates.values_list("pk", flat=True)[:limit])
+        ids = list(candidates.values_list("pk", flat=True)[: claim_share(waiting, limit)])
         if ids:
             Post.objects.filter(conditions, pk__in=ids).update(
                 claimed_by=token, claimed_until=until

@@ -3,7 +3,9 @@ version and decide the verdicts.
 
 A task claims a batch of posts (``claims.classification_claim``: its own post first, then other
 pending ones), decodes their images, runs the backbone's batch ``predict`` once, stores each
-post's embedding, scores and verdicts in one transaction, and releases the claims.
+post's embedding, scores and verdicts in one transaction, and releases the claims. It goes on
+with the next batch while posts are pending, the network on one batch overlapping the claim and
+decoding of the next and the store of the one before (``classification_run_task``).
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -107,14 +111,13 @@ _gathered = threading.local()
 def classification_queue(*, post: Post) -> None:
     """Queue classification once the surrounding transaction commits.
 
-    The posts one transaction queues share their tasks: one task per quarter of
-    TAGLENS_CLASSIFY_BATCH of them, standing for that many posts (a single upload still queues
-    one task, for itself). A task claims its own post and the oldest other pending ones, and
-    claims again while its batches come back full until it has taken as many posts as it
-    stands for: however the workers' batch size is set, the tasks queued cover every post
-    pending. Queueing one per post left most tasks with nothing to do (their posts taken along
-    by an earlier batch), at a few milliseconds of CPU each in the broker, the worker and the
-    monitor."""
+    The posts one transaction queues share their tasks: one task per TAGLENS_CLASSIFY_BATCH
+    of them and at least four (MIN_TASKS), each standing for its share of the posts (a single
+    upload still queues one task, for itself). A task claims its own post and the oldest
+    other pending ones, and claims again while posts are pending: however the workers' batch
+    size is set, the tasks queued cover every post pending. Queueing one per post left most
+    tasks with nothing to do (their posts taken along by an earlier batch), at a few
+    milliseconds of CPU each in the broker, the worker and the monitor."""
     post_id = post.pk
     if not connection.in_atomic_block:
         _enqueue(post_id)  # autocommit: the post is there already
@@ -131,13 +134,13 @@ def classification_queue(*, post: Post) -> None:
     transaction.on_commit(lambda: _enqueue_gathered(outer))
 
 
-# A transaction's posts get a task per quarter batch, not one per batch. A django-q2 cluster
-# holds up to three tasks at once (the one running, one in its worker queue, one in its
-# pusher's hand): with one task per batch, 32 uploads with batches of 16 made two tasks, one
-# cluster took both and a second cluster stayed idle (measured: 2 workers, people signals and
-# OCR, 1.1 photos/s, the same as one). Each task still claims a full batch, so most of the
-# extra tasks find nothing to do (a few ms each).
-TASKS_PER_BATCH = 4
+# A transaction's posts get a task per batch of them, and at least MIN_TASKS. A django-q2
+# cluster holds up to three tasks at once (the one running, one in its worker queue, one in its
+# pusher's hand): with fewer tasks than that, one cluster could take them all while a second
+# stayed idle (measured: 2 workers, people signals and OCR, 1.1 photos/s, the same as one). Each
+# task goes on claiming while posts are pending, so the tasks past the first few find nothing to
+# do; at a few milliseconds of CPU each, there are no more of them than that.
+MIN_TASKS = 4
 
 
 def _enqueue_gathered(outer: object) -> None:
@@ -145,7 +148,9 @@ def _enqueue_gathered(outer: object) -> None:
     if state is None or state[0] is not outer:
         return
     _gathered.state = None
-    _enqueue_chunks(state[1], max(1, settings.TAGLENS_CLASSIFY_BATCH // TASKS_PER_BATCH))
+    ids = state[1]
+    tasks = max(-(-len(ids) // settings.TAGLENS_CLASSIFY_BATCH), min(len(ids), MIN_TASKS))
+    _enqueue_chunks(ids, -(-len(ids) // tasks))
 
 
 def _enqueue_chunks(ids: list[int], chunk: int) -> int:
@@ -309,66 +314,133 @@ def _predict(
     return done, failed
 
 
-def _classify_claimed(
-    *, claim: Claim, backbone: Classifier, version: ModelVersion, result: BatchResult
-) -> None:
+@dataclass
+class _Batch:
+    """One claimed batch on its way through a worker: opened (claimed, posts read), decoded,
+    predicted, stored."""
+
+    post_id: int | None  # the task's own post, if any
+    backbone: Classifier
+    claim: Claim
+    result: BatchResult
+    version: ModelVersion | None = None
+    posts: list[Post] = field(default_factory=list)
+    stored: dict[int, Embedding] = field(default_factory=dict)
+    required: set[str] = field(default_factory=set)
+    images: dict[int, Image.Image] = field(default_factory=dict)
+    predictions: dict[int, Prediction] = field(default_factory=dict)
+    extra: dict[int, dict[str, float]] = field(default_factory=dict)
+
+
+def _batch_open(*, post_id: int | None, limit: int | None = None) -> _Batch:
+    """Claim a batch (``post_id`` first) and read its posts. Database: the caller's thread."""
     clock = time.perf_counter()
-    posts = claimed_posts(claim=claim)
-    stored = {
-        e.post_id: e for e in Embedding.objects.filter(post__in=posts, backbone=backbone.version)
+    try:
+        backbone = get_backbone()  # built once per process; the network loads on first use
+        claim = classification_claim(
+            post_id=post_id,
+            limit=limit or settings.TAGLENS_CLASSIFY_BATCH,
+            lease_seconds=settings.TAGLENS_CLASSIFY_LEASE,
+            backbone=backbone.version,
+        )
+    except Exception as exc:  # nothing claimed: a post another worker holds is left alone
+        logger.exception("Claiming a batch (post %s first) failed.", post_id)
+        _own_post_failed(post_id=post_id, claim=None, exc=exc)
+        raise
+    batch = _Batch(post_id=post_id, backbone=backbone, claim=claim, result=BatchResult())
+    batch.result.claimed = claim.post_ids
+    if claim.post_ids:
+        _guarded(batch, _batch_read)
+    batch.result.seconds["claim"] = time.perf_counter() - clock
+    return batch
+
+
+def _batch_read(batch: _Batch) -> None:
+    backbone = batch.backbone
+    version = model_version_active(backbone=backbone)
+    if version.backbone != backbone.version:
+        raise BackboneMismatch(
+            f"The active model version {version.name} needs backbone "
+            f"{version.backbone}, but TAGLENS_CLASSIFIER gives {backbone.version}."
+        )
+    batch.version = version
+    batch.posts = claimed_posts(claim=batch.claim)
+    batch.stored = {
+        e.post_id: e
+        for e in Embedding.objects.filter(post__in=batch.posts, backbone=backbone.version)
     }
-    required = signal_keys_required(version)
-    images: dict[int, Image.Image] = {}
-    for post in posts:
-        embedding = stored.get(post.pk)
-        if embedding is not None and required <= set(embedding.signals):
+    batch.required = signal_keys_required(version)
+
+
+def _batch_decode(batch: _Batch) -> None:
+    """Decode the images the network needs (read through the storage; no database)."""
+    clock = time.perf_counter()
+    for post in batch.posts:
+        embedding = batch.stored.get(post.pk)
+        if embedding is not None and batch.required <= set(embedding.signals):
             continue  # the network ran for this post already: score it again only
         try:
-            images[post.pk] = _decode(post)
+            batch.images[post.pk] = _decode(post)
         except (ImageDecodeError, OSError) as exc:
-            result.failed[post.pk] = f"The image could not be read: {exc}"
-    result.seconds["decode"] = time.perf_counter() - clock
+            batch.result.failed[post.pk] = f"The image could not be read: {exc}"
+    batch.result.seconds["decode"] = time.perf_counter() - clock
 
+
+def _batch_predict(batch: _Batch) -> None:
+    """The network and the signal sources over the new images. No database: it may run in a
+    helper thread while the worker stores the batch before (``classification_run_task``)."""
+    result, images = batch.result, batch.images
     clock = time.perf_counter()
-    new = {pk: image for pk, image in images.items() if pk not in stored}
-    predictions, unpredictable = _predict(backbone, new)
+    new = {pk: image for pk, image in images.items() if pk not in batch.stored}
+    batch.predictions, unpredictable = _predict(batch.backbone, new)
     result.failed.update(unpredictable)
     result.predicted = len(new)
-    extra: dict[int, dict[str, float]] = {pk: {} for pk in images if pk not in result.failed}
+    batch.extra = {pk: {} for pk in images if pk not in result.failed}
     for source in get_signal_sources():
-        ids = list(extra)
+        ids = list(batch.extra)
         for pk, found in zip(ids, source.signals([images[pk] for pk in ids]), strict=True):
-            extra[pk].update({k: float(v) for k, v in found.items()})
+            batch.extra[pk].update({k: float(v) for k, v in found.items()})
     result.seconds["predict"] = time.perf_counter() - clock
 
-    clock = time.perf_counter()
-    by_pk = {p.pk: p for p in posts}
-    texts = [(by_pk[pk], images[pk]) for pk in predictions]
-    # OCR is slow (Tesseract, full resolution): outside the transaction, once per new post.
-    # Turned off, it is one statement: in the transaction below, not a commit of its own.
-    if settings.TAGLENS_OCR:
-        texts_extract(items=texts)
-    result.seconds["text"] = time.perf_counter() - clock
 
+def _batch_read_text(batch: _Batch) -> None:
+    """OCR is slow (Tesseract, full resolution): outside the store's transaction, once per new
+    post. Turned off, it is one statement: in that transaction, not a commit of its own."""
+    clock = time.perf_counter()
+    if settings.TAGLENS_OCR:
+        texts_extract(items=_texts(batch))
+    batch.result.seconds["text"] = time.perf_counter() - clock
+
+
+def _texts(batch: _Batch) -> list[tuple[Post, Image.Image]]:
+    by_pk = {p.pk: p for p in batch.posts}
+    return [(by_pk[pk], batch.images[pk]) for pk in batch.predictions]
+
+
+def _batch_store(batch: _Batch) -> None:
+    """Embeddings, scores, statuses and verdicts of the batch, in one transaction; the claims
+    are released with the statuses."""
+    claim, result, posts = batch.claim, batch.result, batch.posts
+    assert batch.version is not None
     clock = time.perf_counter()
     now = timezone.now()
     with transaction.atomic():
         if not settings.TAGLENS_OCR:
-            texts_extract(items=texts)
-        fresh = embeddings_store(predictions=predictions, backbone=backbone)
+            texts_extract(items=_texts(batch))
+        fresh = embeddings_store(predictions=batch.predictions, backbone=batch.backbone)
         embeddings = {e.post_id: e for e in fresh}
-        for pk, embedding in stored.items():
+        for pk, embedding in batch.stored.items():
             if pk not in result.failed:
                 embeddings[pk] = embedding
         changed = []
-        for pk, signals in extra.items():
+        for pk, signals in batch.extra.items():
             if signals and pk in embeddings:
                 embedding = embeddings[pk]
                 embedding.signals = {**embedding.signals, **signals}
                 changed.append(embedding)
         Embedding.objects.bulk_update(changed, ["signals"])
         ready = [embeddings[p.pk] for p in posts if p.pk in embeddings]
-        scored = classifications_compute(version=version, embeddings=ready)
+        scored = classifications_compute(version=batch.version, embeddings=ready)
         result.classified = [e.post_id for e in ready]
         released: dict[str, object] = {"claimed_by": "", "claimed_until": None}
         done: dict[str, object] = {
@@ -389,6 +461,7 @@ def _classify_claimed(
             logger.warning(
                 "Claim %s lost %d posts to another worker.", claim.token, len(written) - held
             )
+        by_pk = {p.pk: p for p in posts}
         judged = [by_pk[pk] for pk in written]
         if held == len(written) and all(c.pk is not None for c in scored):
             # Every post is still ours, as written just now: the verdicts are judged from these
@@ -400,24 +473,40 @@ def _classify_claimed(
         else:
             verdicts_evaluate(posts=judged)  # statuses and scores read again
     result.seconds["store"] = time.perf_counter() - clock
+    batch.images.clear()  # a batch's decoded photos are not held longer than needed
+    if result.claimed:
+        # bench/ingest.py reads the phases from this line.
+        logger.info("Post %s's task %s (%s).", batch.post_id, result.summary(), result.timing())
 
 
-def _batch_failed(*, claim: Claim | None, post_id: int | None, exc: BaseException) -> None:
+def _batch_failed(batch: _Batch, exc: BaseException) -> None:
     """The whole batch failed (model missing, database error, ...). The task's own post shows
     as failed with the reason until a retry (django-q2's, or "Classify again") succeeds; the
     others it had taken along go back to pending, unclaimed, for the next worker."""
-    reason = _error(exc)
-    if post_id is not None:
-        own = Post.objects.filter(pk=post_id).exclude(status=Post.Status.CLASSIFIED)
-        if claim is not None:
-            own = own.filter(claimed_by=claim.token)
-        else:  # failed before claiming: leave a post another worker holds alone
-            own = own.filter(claimed_by="")
-        own.update(
-            status=Post.Status.FAILED, failure_reason=reason, claimed_by="", claimed_until=None
-        )
+    logger.error("Classifying a batch (post %s first) failed.", batch.post_id, exc_info=exc)
+    _own_post_failed(post_id=batch.post_id, claim=batch.claim, exc=exc)
+    classification_release(claim=batch.claim)
+
+
+def _own_post_failed(*, post_id: int | None, claim: Claim | None, exc: BaseException) -> None:
+    if post_id is None:
+        return
+    own = Post.objects.filter(pk=post_id).exclude(status=Post.Status.CLASSIFIED)
     if claim is not None:
-        classification_release(claim=claim)
+        own = own.filter(claimed_by=claim.token)
+    else:  # failed before claiming: leave a post another worker holds alone
+        own = own.filter(claimed_by="")
+    own.update(
+        status=Post.Status.FAILED, failure_reason=_error(exc), claimed_by="", claimed_until=None
+    )
+
+
+def _guarded(batch: _Batch, step: Callable[[_Batch], None]) -> None:
+    try:
+        step(batch)
+    except Exception as exc:
+        _batch_failed(batch, exc)
+        raise
 
 
 def classification_run_batch(*, post_id: int | None, limit: int | None = None) -> BatchResult:
@@ -428,55 +517,74 @@ def classification_run_batch(*, post_id: int | None, limit: int | None = None) -
 
     An image that cannot be read fails only its post, with the reason. An error of the whole
     batch is raised after marking the task's own post failed and releasing the rest."""
-    result = BatchResult()
-    claim: Claim | None = None
-    try:
-        backbone = get_backbone()  # built once per process; the network loads on first use
-        clock = time.perf_counter()
-        claim = classification_claim(
-            post_id=post_id,
-            limit=limit or settings.TAGLENS_CLASSIFY_BATCH,
-            lease_seconds=settings.TAGLENS_CLASSIFY_LEASE,
-            backbone=backbone.version,
-        )
-        result.claimed = claim.post_ids
-        result.seconds["claim"] = time.perf_counter() - clock
-        if claim.post_ids:
-            version = model_version_active(backbone=backbone)
-            if version.backbone != backbone.version:
-                raise BackboneMismatch(
-                    f"The active model version {version.name} needs backbone "
-                    f"{version.backbone}, but TAGLENS_CLASSIFIER gives {backbone.version}."
-                )
-            _classify_claimed(claim=claim, backbone=backbone, version=version, result=result)
-    except Exception as exc:
-        logger.exception("Classifying a batch (post %s first) failed.", post_id)
-        _batch_failed(claim=claim, post_id=post_id, exc=exc)
-        raise
-    if result.claimed:
-        # bench/ingest.py reads the phases from this line.
-        logger.info("Post %s's task %s (%s).", post_id, result.summary(), result.timing())
-    return result
+    batch = _batch_open(post_id=post_id, limit=limit)
+    if batch.result.claimed:
+        for step in (_batch_decode, _batch_predict, _batch_read_text, _batch_store):
+            _guarded(batch, step)
+    return batch.result
 
 
 def classification_run_task(*, post_id: int | None, count: int = 1) -> list[BatchResult]:
-    """A queued task: classify ``post_id`` and other pending posts in batches, claiming again
-    while batches come back full, until ``count`` posts are taken (or none are left).
+    """A queued task: classify ``post_id`` and other pending posts in batches, and go on
+    claiming batches while posts are pending (at least the ``count`` posts the task was
+    queued for, however this worker's batch size is set).
 
-    A task that has run for a third of the task timeout queues another for the posts it still
-    stands for and stops, so a task queued with more posts than this worker's batches take
-    (the web's TAGLENS_CLASSIFY_BATCH larger than the worker's) never runs into the timeout."""
+    The batches overlap: the network runs in a helper thread while this thread claims and
+    decodes the next batch, then stores the one before (the network's threads release
+    Python's lock; decoding and storing do not, and took a quarter of a worker's time between
+    network runs). Everything that touches the database stays in this thread. A task that has
+    run for a third of the task timeout stops claiming and queues another for the posts it
+    still stands for, so it never runs into the timeout."""
     started = time.monotonic()
-    results = [classification_run_batch(post_id=post_id)]
-    taken = len(results[0].claimed)
-    limit = settings.TAGLENS_CLASSIFY_BATCH
-    while taken < count and len(results[-1].claimed) >= limit:
-        if time.monotonic() - started > settings.Q_TIMEOUT / 3:
-            _enqueue(None, count - taken)
-            break
-        results.append(classification_run_batch(post_id=None))
-        taken += len(results[-1].claimed)
+    results: list[BatchResult] = []
+    taken = 0
+    first = _batch_open(post_id=post_id)
+    batch: _Batch | None = first
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="taglens-network") as pool:
+        predicting: Future[None] | None = None
+        if first.result.claimed:
+            _guarded(first, _batch_decode)
+            predicting = pool.submit(_batch_predict, first)
+        while batch is not None:
+            results.append(batch.result)
+            if predicting is None:
+                break  # the task's first claim found nothing to do
+            taken += len(batch.result.claimed)
+            following: _Batch | None = None
+            unclaimed: Exception | None = None
+            try:
+                if time.monotonic() - started <= settings.Q_TIMEOUT / 3:
+                    try:
+                        following = _batch_open(post_id=None)
+                        if following.result.claimed:
+                            _guarded(following, _batch_decode)
+                    except Exception as exc:  # logged; this batch is stored all the same
+                        unclaimed, following = exc, None
+                elif taken < count:
+                    _enqueue(None, count - taken)
+                _guarded(batch, _waiting_for(predicting))
+                predicting = None
+                if following is not None and following.result.claimed:
+                    predicting = pool.submit(_batch_predict, following)
+                _guarded(batch, _batch_read_text)
+                _guarded(batch, _batch_store)
+            except BaseException:
+                if following is not None:
+                    if predicting is not None:
+                        predicting.exception()  # wait: the network is done with its photos
+                    classification_release(claim=following.claim)
+                raise
+            if unclaimed is not None:
+                raise unclaimed
+            batch = following if predicting is not None else None
     return results
+
+
+def _waiting_for(work: Future[None]) -> Callable[[_Batch], None]:
+    def wait(batch: _Batch) -> None:
+        work.result()  # the helper thread's error, raised here
+
+    return wait
 
 
 def classification_run(*, post_id: int) -> Post | None:

@@ -74,15 +74,18 @@ class RecordingClassifier(FakeClassifier):
     """FakeClassifier that records which photos it scored (and their sizes)."""
 
     sizes: ClassVar[list[tuple[int, int]]] = []
+    batches: ClassVar[list[list[int]]] = []  # the photos' keys, per predict call
 
     @classmethod
     def reset(cls) -> None:
         super().reset()
         cls.sizes = []
+        cls.batches = []
 
     def predict(self, images: Sequence[Image.Image]) -> list[Prediction]:
         keys = [image_key(image) for image in images]
         type(self).sizes.extend(image.size for image in images)
+        type(self).batches.append(keys)
         listed = ",".join(map(str, keys))
         _append(f"{os.getpid()} start {listed}\n")
         block = os.environ.get(BLOCK_KEY_ENV)

@@ -47,25 +47,39 @@ def statuses(posts: list[Post]) -> list[str]:
     return [by_pk[p.pk] for p in posts]
 
 
-def test_a_task_classifies_its_post_and_older_pending_ones_in_one_network_run(
+def test_a_task_classifies_its_post_and_older_pending_ones_in_batches(
     recording, django_capture_on_commit_callbacks
 ) -> None:
-    posts = pending_posts(django_capture_on_commit_callbacks, [10, 11, 12, 13, 14, 15])
+    posts = pending_posts(django_capture_on_commit_callbacks, list(range(10, 18)))
 
     summary = tasks.classify_post(posts[-1].pk)
 
-    assert summary == "claimed 4: 4 classified, 0 failed, network ran on 4"
-    assert recording.calls == 1 and recording.images_seen == 4
-    # Its own post first, then the oldest pending ones.
-    assert statuses(posts) == ["classified"] * 3 + ["pending", "pending", "classified"]
-    assert Embedding.objects.count() == Classification.objects.count() == 4
-    assert TextExtraction.objects.count() == 4  # OCR is off in tests: the row says so
+    # Eight waiting, batches of four: a full batch, its own post first, then the oldest. The
+    # task goes on while posts are pending; the last four are shared out in halves (another
+    # worker could take one), and the last two go together.
+    assert recording.batches == [[17, 10, 11, 12], [13, 14], [15, 16]]
+    assert summary.split("; ") == [
+        "claimed 4: 4 classified, 0 failed, network ran on 4",
+        "claimed 2: 2 classified, 0 failed, network ran on 2",
+        "claimed 2: 2 classified, 0 failed, network ran on 2",
+    ]
+    assert statuses(posts) == ["classified"] * 8
+    assert Embedding.objects.count() == Classification.objects.count() == 8
+    assert TextExtraction.objects.count() == 8  # OCR is off in tests: the row says so
     claimed = Post.objects.filter(claimed_by="", claimed_until__isnull=True)
-    assert claimed.count() == 6  # every claim released
+    assert claimed.count() == 8  # every claim released
 
-    tasks.classify_post(posts[3].pk)
-    assert statuses(posts) == ["classified"] * 6
-    assert recording.calls == 2 and recording.images_seen == 6
+
+@pytest.mark.parametrize(
+    ("waiting", "share"),
+    [(200, 64), (128, 64), (127, 64), (96, 48), (70, 35), (64, 32), (40, 40), (5, 5), (1, 1)],
+)
+def test_a_claim_takes_half_of_what_waits_when_less_than_two_batches_wait(
+    waiting: int, share: int
+) -> None:
+    from moderation.services.claims import claim_share
+
+    assert claim_share(waiting, 64) == share
 
 
 def test_running_a_task_again_takes_nothing_and_runs_no_network(
@@ -195,7 +209,8 @@ def test_the_sweep_queues_posts_left_behind_and_leaves_live_claims(
 
     assert classification_sweep() == 2  # one task each for 80 and 81, run inline here
 
-    assert statuses(posts) == ["classified", "classified", "pending", "pending"]
+    # The first task goes on while posts are pending (83 too); the live claim is left alone.
+    assert statuses(posts) == ["classified", "classified", "pending", "classified"]
 
 
 def test_the_classifier_sees_a_reduced_photo_and_the_text_reader_the_full_one(
@@ -254,7 +269,7 @@ def test_a_model_version_of_another_backbone_fails_the_post_with_the_reason(
     assert recording.calls == 0
 
 
-def test_the_uploads_of_one_transaction_share_a_task_per_quarter_batch(
+def test_the_uploads_of_one_transaction_share_four_tasks_or_one_per_batch(
     recording, settings, monkeypatch, django_capture_on_commit_callbacks
 ) -> None:
     from django.db import transaction
@@ -277,11 +292,12 @@ def test_the_uploads_of_one_transaction_share_a_task_per_quarter_batch(
                 post_create(author=author, image=io.BytesIO(key_png(k)), hashtags=["카페"])
                 for k in range(90, 100)
             ]
-    # Ten posts, batches of eight: a task per quarter batch, five tasks of two, run inline.
-    # The first claims a full batch (8), the second the last two, the rest find nothing.
-    assert queued == [(bulk[i].pk, 2) for i in (0, 2, 4, 6, 8)]
+    # Ten posts, batches of eight: two batches, but four tasks (a cluster holds three), of 3,
+    # 3, 3 and 1, run inline. The first claims half of the ten (less than two batches wait),
+    # then the other half; the rest find nothing.
+    assert queued == [(bulk[0].pk, 3), (bulk[3].pk, 3), (bulk[6].pk, 3), (bulk[9].pk, 1)]
     assert statuses(bulk) == ["classified"] * 10
-    assert recording.calls == 2 and recording.images_seen == 10
+    assert recording.batches == [list(range(90, 95)), list(range(95, 100))]
 
     queued.clear()
     single = []
@@ -293,21 +309,70 @@ def test_the_uploads_of_one_transaction_share_a_task_per_quarter_batch(
     assert queued == [(p.pk, 1) for p in single]
 
 
-def test_a_task_queued_for_more_posts_than_a_batch_claims_until_it_has_them(
+def test_a_task_goes_on_claiming_while_posts_are_pending(
     recording, settings, django_capture_on_commit_callbacks
 ) -> None:
-    # Queued by a web process with batches of 8; this worker takes 4 at a time.
+    # Queued for one post; ten wait and this worker takes 4 at a time.
     posts = pending_posts(django_capture_on_commit_callbacks, list(range(120, 130)))
 
-    summary = tasks.classify_post(posts[0].pk, 8)
+    tasks.classify_post(posts[0].pk)
 
-    assert summary.count("claimed 4: 4 classified") == 2  # two full batches: 8 posts
-    assert statuses(posts) == ["classified"] * 8 + ["pending"] * 2
-    assert recording.calls == 2
-
-    tasks.classify_post(posts[8].pk, 2)  # the second task: the last two, one batch
     assert statuses(posts) == ["classified"] * 10
-    assert recording.calls == 3
+    assert recording.batches == [[120, 121, 122, 123], [124, 125, 126], [127, 128, 129]]
+
+
+def test_a_failure_to_claim_the_next_batch_still_stores_the_one_in_hand(
+    recording, monkeypatch, django_capture_on_commit_callbacks
+) -> None:
+    from moderation.services import classification
+
+    posts = pending_posts(django_capture_on_commit_callbacks, list(range(150, 160)))
+    real = classification.classification_claim
+    claims: list[int | None] = []
+
+    def claim(**kwargs):  # type: ignore[no-untyped-def]
+        claims.append(kwargs["post_id"])
+        if len(claims) == 2:
+            raise RuntimeError("database went away")
+        return real(**kwargs)
+
+    monkeypatch.setattr(classification, "classification_claim", claim)
+
+    with pytest.raises(RuntimeError, match="database went away"):
+        tasks.classify_post(posts[0].pk)
+
+    # The first batch was predicted while the second claim failed: it is stored, and the task
+    # fails (django-q2 retries it) with nothing left claimed.
+    assert statuses(posts) == ["classified"] * 4 + ["pending"] * 6
+    assert not Post.objects.exclude(claimed_by="").exists()
+
+    tasks.classify_post(posts[0].pk)  # the retry
+    assert statuses(posts) == ["classified"] * 10
+
+
+def test_a_failed_store_gives_back_the_next_batch_the_task_had_claimed(
+    recording, monkeypatch, django_capture_on_commit_callbacks
+) -> None:
+    from moderation.services import classification
+
+    posts = pending_posts(django_capture_on_commit_callbacks, list(range(160, 170)))
+
+    def store(batch):  # type: ignore[no-untyped-def]
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(classification, "_batch_store", store)
+
+    with pytest.raises(RuntimeError, match="disk full"):
+        tasks.classify_post(posts[0].pk)
+
+    # Its own post shows the failure; the others it held (this batch and the next, claimed
+    # and sent to the network while the first was stored) are pending and free again.
+    rows = {p.pk: p for p in Post.objects.filter(pk__in=[p.pk for p in posts])}
+    assert rows[posts[0].pk].status == Post.Status.FAILED
+    assert "disk full" in rows[posts[0].pk].failure_reason
+    assert statuses(posts)[1:] == ["pending"] * 9
+    assert not Post.objects.exclude(claimed_by="").exists()
+    assert len(recording.batches) == 2  # the next batch had been sent to the network
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -351,7 +416,7 @@ def test_a_long_task_hands_the_posts_it_still_stands_for_to_a_new_task(
     tasks.classify_post(posts[0].pk, 10)
 
     # The task ran one batch of 4, then queued the 6 it still stood for; that one ran one
-    # batch and queued the last 2.
-    assert queued == [(None, 6), (None, 2)]
+    # batch (half of the six) and queued the last 3.
+    assert queued == [(None, 6), (None, 3)]
     assert statuses(posts) == ["classified"] * 10
     assert recording.calls == 3
