@@ -188,6 +188,9 @@ def embeddings_store(
     if not predictions:
         return []
     rows = [_embedding_row(post_id, p, backbone) for post_id, p in predictions.items()]
+    if connection.vendor == "postgresql":
+        _embeddings_copy(rows)
+        return rows
     Embedding.objects.bulk_create(
         rows,
         update_conflicts=True,
@@ -203,14 +206,65 @@ def embeddings_store(
     return [by_post[post_id] for post_id in predictions]
 
 
+def _embeddings_copy(rows: list[Embedding]) -> None:
+    """PostgreSQL: upsert these rows through COPY into a temporary table, and set their ids.
+    ``bulk_create`` sent each 5 KB vector as a hex literal inside one statement (Django's
+    psycopg backend binds parameters on the client), which both sides then had to parse."""
+    table = connection.ops.quote_name(Embedding._meta.db_table)
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {_EMBEDDINGS_LOAD} (post_id bigint, backbone text, "
+            "vector bytea, dim integer, base_scores text, signals text, top_labels text)"
+        )
+        cursor.execute(f"TRUNCATE {_EMBEDDINGS_LOAD}")
+        with cursor.cursor.copy(f"COPY {_EMBEDDINGS_LOAD} FROM STDIN") as load:
+            for row in rows:
+                row.created_at = now
+                load.write_row(
+                    (
+                        row.post_id,
+                        row.backbone,
+                        row.vector,
+                        row.dim,
+                        json.dumps(row.base_scores),
+                        json.dumps(row.signals),
+                        json.dumps(row.top_labels),
+                    )
+                )
+        cursor.execute(
+            f"INSERT INTO {table} (post_id, backbone, vector, dim, base_scores, signals, "
+            "top_labels, created_at) SELECT post_id, backbone, vector, dim, base_scores::jsonb, "
+            f"signals::jsonb, top_labels::jsonb, %s FROM {_EMBEDDINGS_LOAD} "
+            "ON CONFLICT (post_id, backbone) DO UPDATE SET vector = EXCLUDED.vector, "
+            "dim = EXCLUDED.dim, base_scores = EXCLUDED.base_scores, signals = EXCLUDED.signals, "
+            "top_labels = EXCLUDED.top_labels RETURNING post_id, id",
+            [now],
+        )
+        ids = dict(cursor.fetchall())
+    _stored(rows, ids)
+
+
+def _stored(rows: list[Embedding] | list[Classification], ids: dict[int, int]) -> None:
+    """Mark rows written by COPY as saved, with their ids (by post), as ``bulk_create`` does."""
+    for row in rows:
+        row.pk = ids[row.post_id]
+        row._state.adding = False
+        row._state.db = connection.alias
+
+
+_EMBEDDINGS_LOAD = "taglens_embedding_load"
+
+
 def classifications_compute(
     *, version: ModelVersion, embeddings: list[Embedding], copy: bool = False
 ) -> list[Classification]:
-    """Score stored embeddings with a model version and keep the result (upsert).
+    """Score stored embeddings with a model version and keep the result (upsert); the rows
+    returned carry their ids (except a rescoring's, ``copy=True``).
 
-    ``copy``: on PostgreSQL, load the rows with COPY into a temporary table and upsert from
-    there (a model version's rescoring writes a million rows: ``bulk_create`` spends most of
-    its time quoting their JSON in Python)."""
+    PostgreSQL loads the rows with COPY into a temporary table and upserts from there
+    (``bulk_create`` spent most of its time quoting their JSON in Python); ``copy``: a model
+    version's rescoring, a million rows, whose ids are not read back."""
     rows = [
         Classification(
             post_id=e.post_id,
@@ -223,8 +277,8 @@ def classifications_compute(
             embeddings, score_embeddings(version, embeddings), strict=True
         )
     ]
-    if copy and connection.vendor == "postgresql":
-        _classifications_copy(rows)
+    if connection.vendor == "postgresql":
+        _classifications_copy(rows, returning=not copy)
         return rows
     Classification.objects.bulk_create(
         rows,
@@ -238,8 +292,9 @@ def classifications_compute(
 _LOAD = "taglens_classification_load"
 
 
-def _classifications_copy(rows: list[Classification]) -> None:
-    """Upsert these rows (one model version's) through COPY into a temporary table."""
+def _classifications_copy(rows: list[Classification], *, returning: bool) -> None:
+    """Upsert these rows (one model version's) through COPY into a temporary table;
+    ``returning``: set their ids."""
     if not rows:
         return
     table = connection.ops.quote_name(Classification._meta.db_table)
@@ -266,9 +321,11 @@ def _classifications_copy(rows: list[Classification]) -> None:
             f"created_at) SELECT post_id, %s, embedding_id, scores::jsonb, unsupported::jsonb, %s "
             f"FROM {_LOAD} ON CONFLICT (post_id, model_version_id) DO UPDATE SET "
             "embedding_id = EXCLUDED.embedding_id, scores = EXCLUDED.scores, "
-            "unsupported = EXCLUDED.unsupported",
+            "unsupported = EXCLUDED.unsupported" + (" RETURNING post_id, id" if returning else ""),
             [rows[0].model_version_id, now],
         )
+        if returning:
+            _stored(rows, dict(cursor.fetchall()))
 
 
 def _decode(post: Post) -> Image.Image:
