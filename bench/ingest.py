@@ -12,8 +12,8 @@ uploads are made in one transaction while the warmed-up workers wait, so the clo
 the commit (tasks queued) to the last ``classified_at``; the web side's upload rate is printed
 beside it. Rounds run with TAGLENS_CLASSIFY_BATCH=1 and with the pipeline's default batch (64
 for backbone+heads, 16 for full; ``--batch`` sets another), on the workers and in this process
-alike (it queues a task per quarter batch of the transaction's posts), and the machine's cores
-shared out: one worker gets every core as model threads, two get half each.
+alike (it queues a task per batch of the transaction's posts, at least four), and the machine's
+cores shared out: one worker gets every core as model threads, two get half each.
 
 The raw rate is measured just before each round and again just after it (the ratio uses their
 mean; the machine is shared, and load that comes or goes would otherwise move the ratio) by
@@ -37,8 +37,9 @@ sentinel, this process, the database's processes, redis-server) and the share of
 they used; 480 photos a round (of the ~800 in the development set) keep the queue's start-up
 (the first post is reported separately) a small part of a round. The commit queues the tasks
 in this process (timed: it is in the round). Tasks still queued when the last post is
-classified (a few: a transaction's posts share a task per quarter batch, and the tasks whose
-posts an earlier batch took mostly run within the round; one per upload before) find nothing
+classified (a few: a transaction's posts share a task per batch, at least four, and a task
+claims while posts are pending, so the others mostly run within the round; one per upload
+before) find nothing
 to do: the bench runs them out after the round and reports their time and CPU per task, what a
 steady stream of uploads would pay that a burst does not.
 """
@@ -330,8 +331,8 @@ def round_(
             wait(lambda ids=warm: classified(ids) == len(ids), 120, "warm-up")
         marks = [len(c.text()) for c in clusters]
 
-        # The uploading side queues a task per quarter batch of the transaction's posts, with the
-        # same batch size as the workers (one setting on every machine).
+        # The uploading side queues a task per batch of the transaction's posts (at least four),
+        # with the same batch size as the workers (one setting on every machine).
         settings.TAGLENS_CLASSIFY_BATCH = batch
         start_upload = time.perf_counter()
         with transaction.atomic():
