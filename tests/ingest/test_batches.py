@@ -47,9 +47,16 @@ def statuses(posts: list[Post]) -> list[str]:
     return [by_pk[p.pk] for p in posts]
 
 
+# One model thread per worker: batches in turn; more: overlapping (the network in a helper
+# thread). The claims, and so the batches, are the same.
+IN_TURN_AND_OVERLAPPED = pytest.mark.parametrize("threads", [1, 2], ids=["in-turn", "overlapped"])
+
+
+@IN_TURN_AND_OVERLAPPED
 def test_a_task_classifies_its_post_and_older_pending_ones_in_batches(
-    recording, django_capture_on_commit_callbacks
+    recording, settings, django_capture_on_commit_callbacks, threads: int
 ) -> None:
+    settings.TAGLENS_MODEL_THREADS = threads
     posts = pending_posts(django_capture_on_commit_callbacks, list(range(10, 18)))
 
     summary = tasks.classify_post(posts[-1].pk)
@@ -309,9 +316,11 @@ def test_the_uploads_of_one_transaction_share_four_tasks_or_one_per_batch(
     assert queued == [(p.pk, 1) for p in single]
 
 
+@IN_TURN_AND_OVERLAPPED
 def test_a_task_goes_on_claiming_while_posts_are_pending(
-    recording, settings, django_capture_on_commit_callbacks
+    recording, settings, django_capture_on_commit_callbacks, threads: int
 ) -> None:
+    settings.TAGLENS_MODEL_THREADS = threads
     # Queued for one post; ten wait and this worker takes 4 at a time.
     posts = pending_posts(django_capture_on_commit_callbacks, list(range(120, 130)))
 
@@ -397,9 +406,11 @@ def test_posts_of_a_transaction_that_rolled_back_are_not_queued_with_the_next(
     assert queued == [post.pk]
 
 
+@IN_TURN_AND_OVERLAPPED
 def test_a_long_task_hands_the_posts_it_still_stands_for_to_a_new_task(
-    recording, settings, monkeypatch, django_capture_on_commit_callbacks
+    recording, settings, monkeypatch, django_capture_on_commit_callbacks, threads: int
 ) -> None:
+    settings.TAGLENS_MODEL_THREADS = threads
     from moderation.services import classification
 
     posts = pending_posts(django_capture_on_commit_callbacks, list(range(140, 150)))
