@@ -588,13 +588,14 @@ def classification_run_task(*, post_id: int | None, count: int = 1) -> list[Batc
     the task timeout stops claiming and queues another for the posts it still stands for, so
     it never runs into the timeout.
 
-    With more than one model thread (fewer workers than cores), the batches overlap
-    (`_run_overlapped`). With one model thread per worker (a worker per core) they run in turn:
-    the other workers keep the cores busy, and measured on two cores (bench/ingest.py, two
-    workers, PostgreSQL + Redis) the overlap's second thread per worker only took cores from
-    the network: 0.84, 0.85, 0.69, 0.79 of the raw model against 0.86, 0.87, 0.83, 0.85 in
-    turn, in alternating runs."""
-    if settings.TAGLENS_MODEL_THREADS > 1:
+    The batches overlap (`_run_overlapped`) except where a worker has one model thread and
+    nothing but the network to run (no OCR, no signal sources): with a worker per core the
+    other workers keep the cores busy, and the overlap's second thread per worker only took
+    cores from the network. Measured on two cores (bench/ingest.py, two workers, PostgreSQL
+    + Redis, alternating runs): overlapped 0.84, 0.85, 0.69, 0.79 of the raw model, in turn
+    0.86, 0.87, 0.83, 0.85. With OCR, Tesseract runs in a process of its own beside the
+    network."""
+    if _overlap():
         return _run_overlapped(post_id=post_id, count=count)
     started = time.monotonic()
     results = [classification_run_batch(post_id=post_id)]
@@ -606,6 +607,14 @@ def classification_run_task(*, post_id: int | None, count: int = 1) -> list[Batc
         results.append(result)
         taken += len(result.claimed)
     return results
+
+
+def _overlap() -> bool:
+    return (
+        settings.TAGLENS_MODEL_THREADS > 1
+        or settings.TAGLENS_OCR
+        or bool(settings.TAGLENS_SIGNAL_SOURCES)
+    )
 
 
 def _out_of_time(started: float, taken: int, count: int) -> bool:
