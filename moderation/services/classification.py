@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from django.conf import settings
@@ -206,54 +207,68 @@ def embeddings_store(
     return [by_post[post_id] for post_id in predictions]
 
 
-def _embeddings_copy(rows: list[Embedding]) -> None:
-    """PostgreSQL: upsert these rows through COPY into a temporary table, and set their ids.
-    ``bulk_create`` sent each 5 KB vector as a hex literal inside one statement (Django's
-    psycopg backend binds parameters on the client), which both sides then had to parse."""
-    table = connection.ops.quote_name(Embedding._meta.db_table)
+def _upsert_by_copy(
+    rows: list[Embedding] | list[Classification],
+    *,
+    load: str,
+    columns: str,
+    values: Callable[[Any], tuple[object, ...]],
+    upsert: str,
+    params: list[Any],
+    returning: bool,
+) -> None:
+    """PostgreSQL: COPY ``values(row)`` of each row into the temporary table ``load`` (made
+    with ``columns``), then run ``upsert`` (``INSERT … SELECT … FROM load ON CONFLICT …``)
+    with ``params`` and, for its last placeholder, the rows' ``created_at`` (now);
+    ``returning``: the rows get their ids (by post), as from ``bulk_create``."""
+    if not rows:
+        return
     now = timezone.now()
+    for row in rows:
+        row.created_at = now
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"CREATE TEMP TABLE IF NOT EXISTS {_EMBEDDINGS_LOAD} (post_id bigint, backbone text, "
-            "vector bytea, dim integer, base_scores text, signals text, top_labels text)"
-        )
-        cursor.execute(f"TRUNCATE {_EMBEDDINGS_LOAD}")
-        with cursor.cursor.copy(f"COPY {_EMBEDDINGS_LOAD} FROM STDIN") as load:
+        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {load} ({columns})")
+        cursor.execute(f"TRUNCATE {load}")
+        with cursor.cursor.copy(f"COPY {load} FROM STDIN") as copy:
             for row in rows:
-                row.created_at = now
-                load.write_row(
-                    (
-                        row.post_id,
-                        row.backbone,
-                        row.vector,
-                        row.dim,
-                        json.dumps(row.base_scores),
-                        json.dumps(row.signals),
-                        json.dumps(row.top_labels),
-                    )
-                )
-        cursor.execute(
-            f"INSERT INTO {table} (post_id, backbone, vector, dim, base_scores, signals, "
-            "top_labels, created_at) SELECT post_id, backbone, vector, dim, base_scores::jsonb, "
-            f"signals::jsonb, top_labels::jsonb, %s FROM {_EMBEDDINGS_LOAD} "
-            "ON CONFLICT (post_id, backbone) DO UPDATE SET vector = EXCLUDED.vector, "
-            "dim = EXCLUDED.dim, base_scores = EXCLUDED.base_scores, signals = EXCLUDED.signals, "
-            "top_labels = EXCLUDED.top_labels RETURNING post_id, id",
-            [now],
-        )
+                copy.write_row(values(row))
+        cursor.execute(upsert + (" RETURNING post_id, id" if returning else ""), [*params, now])
+        if not returning:
+            return
         ids = dict(cursor.fetchall())
-    _stored(rows, ids)
-
-
-def _stored(rows: list[Embedding] | list[Classification], ids: dict[int, int]) -> None:
-    """Mark rows written by COPY as saved, with their ids (by post), as ``bulk_create`` does."""
     for row in rows:
         row.pk = ids[row.post_id]
         row._state.adding = False
         row._state.db = connection.alias
 
 
-_EMBEDDINGS_LOAD = "taglens_embedding_load"
+def _embeddings_copy(rows: list[Embedding]) -> None:
+    """Upsert these rows through COPY and set their ids. ``bulk_create`` sent each 5 KB
+    vector as a hex literal inside one statement (Django's psycopg backend binds parameters
+    on the client), which both sides then had to parse."""
+    _upsert_by_copy(
+        rows,
+        load="taglens_embedding_load",
+        columns="post_id bigint, backbone text, vector bytea, dim integer, base_scores text, "
+        "signals text, top_labels text",
+        values=lambda row: (
+            row.post_id,
+            row.backbone,
+            row.vector,
+            row.dim,
+            json.dumps(row.base_scores),
+            json.dumps(row.signals),
+            json.dumps(row.top_labels),
+        ),
+        upsert=f"INSERT INTO {connection.ops.quote_name(Embedding._meta.db_table)} (post_id, "
+        "backbone, vector, dim, base_scores, signals, top_labels, created_at) SELECT post_id, "
+        "backbone, vector, dim, base_scores::jsonb, signals::jsonb, top_labels::jsonb, %s "
+        "FROM taglens_embedding_load ON CONFLICT (post_id, backbone) DO UPDATE SET "
+        "vector = EXCLUDED.vector, dim = EXCLUDED.dim, base_scores = EXCLUDED.base_scores, "
+        "signals = EXCLUDED.signals, top_labels = EXCLUDED.top_labels",
+        params=[],
+        returning=True,
+    )
 
 
 def classifications_compute(
@@ -289,43 +304,29 @@ def classifications_compute(
     return rows
 
 
-_LOAD = "taglens_classification_load"
-
-
 def _classifications_copy(rows: list[Classification], *, returning: bool) -> None:
-    """Upsert these rows (one model version's) through COPY into a temporary table;
-    ``returning``: set their ids."""
+    """Upsert these rows (one model version's) through COPY; ``returning``: set their ids."""
     if not rows:
         return
-    table = connection.ops.quote_name(Classification._meta.db_table)
-    now = timezone.now()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"CREATE TEMP TABLE IF NOT EXISTS {_LOAD} (post_id bigint, embedding_id bigint, "
-            "scores text, unsupported text)"
-        )
-        cursor.execute(f"TRUNCATE {_LOAD}")
-        with cursor.cursor.copy(f"COPY {_LOAD} FROM STDIN") as load:
-            for row in rows:
-                row.created_at = now
-                load.write_row(
-                    (
-                        row.post_id,
-                        row.embedding_id,
-                        json.dumps(row.scores),
-                        json.dumps(row.unsupported),
-                    )
-                )
-        cursor.execute(
-            f"INSERT INTO {table} (post_id, model_version_id, embedding_id, scores, unsupported, "
-            f"created_at) SELECT post_id, %s, embedding_id, scores::jsonb, unsupported::jsonb, %s "
-            f"FROM {_LOAD} ON CONFLICT (post_id, model_version_id) DO UPDATE SET "
-            "embedding_id = EXCLUDED.embedding_id, scores = EXCLUDED.scores, "
-            "unsupported = EXCLUDED.unsupported" + (" RETURNING post_id, id" if returning else ""),
-            [rows[0].model_version_id, now],
-        )
-        if returning:
-            _stored(rows, dict(cursor.fetchall()))
+    _upsert_by_copy(
+        rows,
+        load="taglens_classification_load",
+        columns="post_id bigint, embedding_id bigint, scores text, unsupported text",
+        values=lambda row: (
+            row.post_id,
+            row.embedding_id,
+            json.dumps(row.scores),
+            json.dumps(row.unsupported),
+        ),
+        upsert=f"INSERT INTO {connection.ops.quote_name(Classification._meta.db_table)} "
+        "(post_id, model_version_id, embedding_id, scores, unsupported, created_at) SELECT "
+        "post_id, %s, embedding_id, scores::jsonb, unsupported::jsonb, %s FROM "
+        "taglens_classification_load ON CONFLICT (post_id, model_version_id) DO UPDATE SET "
+        "embedding_id = EXCLUDED.embedding_id, scores = EXCLUDED.scores, "
+        "unsupported = EXCLUDED.unsupported",
+        params=[rows[0].model_version_id],
+        returning=returning,
+    )
 
 
 def _decode(post: Post) -> Image.Image:
