@@ -46,12 +46,10 @@ from skimage import data as skdata  # noqa: E402
 
 from mlmodels.base import ALL_CONCEPTS, load_image  # noqa: E402
 from mlmodels.heads import ConceptHeads, HeadsClassifier  # noqa: E402
-from moderation.classifier import get_backbone, get_signal_sources  # noqa: E402
+from moderation.ingest.activation import model_version_rescore
+from moderation.ingest.classifier import get_backbone, get_signal_sources  # noqa: E402
+from moderation.ingest.model_versions import model_version_register
 from moderation.models import Embedding, ModelVersion  # noqa: E402
-from moderation.services.model_versions import (  # noqa: E402
-    model_version_register,
-    model_version_rescore,
-)
 from posts.models import Hashtag, Post, PostHashtag  # noqa: E402
 
 PHOTOS = ("coffee", "chelsea", "astronaut", "rocket")

@@ -5,7 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
-from moderation.api import views
+from moderation.web.api import views
 
 router = DefaultRouter()
 router.register("posts", views.PostViewSet, basename="post")

@@ -294,7 +294,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "moderation.api.exceptions.api_exception_handler",
+    "EXCEPTION_HANDLER": "moderation.web.api.exceptions.api_exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": TAGLENS_PAGE_SIZE,
     # Search is throttled per client address (anonymous) or per user, in each process's
@@ -317,7 +317,7 @@ SPECTACULAR_SETTINGS = {
     # Error answers (400/401/403/404/429) are listed too; the fuzz test holds the API to them.
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "moderation.api.schema.add_error_responses",
+        "moderation.web.api.schema.add_error_responses",
     ],
 }
 

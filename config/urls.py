@@ -7,12 +7,12 @@ from django.urls import include, path
 
 urlpatterns = [
     # Moderator pages that are not model lists; before the admin so they are not shadowed.
-    path("admin/moderation/", include("moderation.admin_urls")),
+    path("admin/moderation/", include("moderation.web.admin.urls")),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/", include("config.api_urls")),
     path("", include("posts.urls")),
-    path("", include("moderation.urls")),
+    path("", include("moderation.web.urls")),
 ]
 if settings.DEBUG and settings.TAGLENS_STORAGE == "local":
     urlpatterns += static(  # type: ignore[arg-type]

@@ -8,5 +8,7 @@ class ModerationConfig(AppConfig):
     verbose_name = "Moderation"
 
     def ready(self) -> None:
-        # The one hand-off from the posts floor: a new post gets verdicts and a classification task.
-        from moderation import receivers  # noqa: F401
+        # The admin lives with the other web modules, so Django's autodiscovery does not find it;
+        # the receivers are the one hand-off from the posts floor.
+        from moderation.ingest import receivers  # noqa: F401
+        from moderation.web import admin  # noqa: F401

@@ -200,7 +200,7 @@ class Verdict(models.Model):
     )
     decision = models.CharField(max_length=14, choices=Decision.choices, default=Decision.PENDING)
     # Why, for display: not stored but computed from the scores, words and current rules by
-    # services.verdicts_explain, so a rule change rewrites only verdicts whose outcome moves.
+    # judging.verdicts.verdicts_explain, so a rule change rewrites only verdicts whose outcome moves.
     explanation: dict[str, Any] | None = None
     decided_at = models.DateTimeField(null=True, blank=True)
     # A moderator's word wins over the model's decision.
@@ -234,6 +234,13 @@ class Verdict(models.Model):
 
     def __str__(self) -> str:
         return f"{self.post_id} #{self.hashtag_id}: {self.decision}"
+
+    def effective_shown(self) -> bool:
+        """What ``shown`` should hold: the moderator's word, else the decision (a hashtag no
+        rule judges is not filtered)."""
+        if self.override is not None:
+            return self.override
+        return self.decision in (self.Decision.RELEVANT, self.Decision.NO_RULE)
 
 
 class HashtagStats(models.Model):

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from moderation import services
+from moderation.ingest.activation import model_version_rescore
+from moderation.ingest.batches import classification_run_task
+from moderation.ingest.queue import classification_sweep
+from moderation.judging.reevaluate import verdicts_reevaluate, verdicts_reevaluate_all
 
 
 def classify_post(post_id: int | None, count: int = 1) -> str:
@@ -12,21 +15,21 @@ def classify_post(post_id: int | None, count: int = 1) -> str:
     # batches while they come back full, up to the ``count`` posts the task was queued for. A
     # failure of a whole batch is raised after the service recorded it on the post, so
     # django-q2 retries the task (ORM broker) and the admin shows it.
-    results = services.classification_run_task(post_id=post_id, count=count)
+    results = classification_run_task(post_id=post_id, count=count)
     return "; ".join(result.summary() for result in results)
 
 
 def classify_sweep() -> int:
-    return services.classification_sweep()
+    return classification_sweep()
 
 
 def reevaluate_all_verdicts() -> int:
-    return services.verdicts_reevaluate_all()
+    return verdicts_reevaluate_all()
 
 
 def reevaluate_verdicts(scope: dict[str, Any]) -> int:
     """``scope``: rules (ids or None for all), hashtags (names), word_keys."""
-    return services.verdicts_reevaluate(
+    return verdicts_reevaluate(
         rules=scope.get("rules"),
         hashtags=scope.get("hashtags", ()),
         word_keys=scope.get("word_keys", ()),
@@ -41,4 +44,4 @@ def explain_verdicts(post_ids: list[int]) -> int:
 
 
 def rescore_model_version(version_id: int) -> int:
-    return services.model_version_rescore(version_id=version_id)
+    return model_version_rescore(version_id=version_id)

@@ -13,9 +13,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from PIL import Image
 
+from moderation.judging.counts import hashtag_counts_refresh
 from moderation.models import Verdict
-from moderation.permissions import MODERATORS_GROUP
-from moderation.services import hashtag_counts_refresh
+from moderation.web.permissions import MODERATORS_GROUP
 from posts.models import Hashtag, Post
 
 

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import pytest
 
-from moderation import seed
 from moderation.models import Concept, KeywordMapping, Rule
-from moderation.rules import parse
-from moderation.selectors import concept_catalog, concept_names, rule_index
+from moderation.rules import starter as seed
+from moderation.rules.syntax import parse
+from moderation.selectors.catalog import concept_catalog, concept_names, rule_index
 from posts.hashtags import normalize_hashtag
 
 pytestmark = pytest.mark.django_db

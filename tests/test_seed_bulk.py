@@ -19,8 +19,8 @@ from moderation.models import (
     PostWord,
     Verdict,
 )
-from moderation.selectors import hashtag_counts_aggregate
-from moderation.words import candidate_keys
+from moderation.rules.words import candidate_keys
+from moderation.selectors.search import hashtag_counts_aggregate
 from posts.models import Hashtag, Post, PostHashtag
 
 pytestmark = pytest.mark.django_db

@@ -3,7 +3,7 @@
 from django.contrib.auth.management import create_permissions
 from django.db import migrations
 
-from moderation import seed
+from moderation.rules import starter as seed
 
 MODERATOR_PERMISSIONS = [
     ("moderation", "override_verdict"),

@@ -3,7 +3,7 @@ of menus points to food. Existing mappings of the same words are kept."""
 
 from django.db import migrations
 
-from moderation import seed
+from moderation.rules import starter as seed
 
 
 def forward(apps, schema_editor):

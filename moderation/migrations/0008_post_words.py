@@ -5,7 +5,7 @@ from typing import Any
 import django.db.models.deletion
 from django.db import migrations, models
 
-from moderation.words import candidate_keys
+from moderation.rules.words import candidate_keys
 
 
 def fill(apps: Any, schema_editor: Any) -> None:

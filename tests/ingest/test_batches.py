@@ -10,9 +10,9 @@ from django.utils import timezone
 
 from mlmodels.fake import FakeClassifier
 from moderation import tasks
+from moderation.ingest.claims import classification_claim
+from moderation.ingest.queue import classification_sweep
 from moderation.models import Classification, Embedding, TextExtraction
-from moderation.services import classification_sweep
-from moderation.services.claims import classification_claim
 from posts.models import Post
 from posts.services import post_create
 from tests.factories import UserFactory
@@ -84,7 +84,7 @@ def test_a_task_classifies_its_post_and_older_pending_ones_in_batches(
 def test_a_claim_takes_half_of_what_waits_when_less_than_two_batches_wait(
     waiting: int, share: int
 ) -> None:
-    from moderation.services.claims import claim_share
+    from moderation.ingest.claims import claim_share
 
     assert claim_share(waiting, 64) == share
 
@@ -224,7 +224,7 @@ def test_the_classifier_sees_a_reduced_photo_and_the_text_reader_the_full_one(
     recording, settings, monkeypatch, django_capture_on_commit_callbacks
 ) -> None:
     from mlmodels.ocr import TextRead
-    from moderation.services import text
+    from moderation.ingest import text
 
     read_sizes: list[tuple[int, int]] = []
 
@@ -258,8 +258,8 @@ def test_the_classifier_sees_a_reduced_photo_and_the_text_reader_the_full_one(
 def test_a_model_version_of_another_backbone_fails_the_post_with_the_reason(
     recording, django_capture_on_commit_callbacks
 ) -> None:
+    from moderation.ingest.batches import BackboneMismatch
     from moderation.models import ModelVersion
-    from moderation.services import BackboneMismatch
 
     ModelVersion.objects.create(
         name="heads-on-another-backbone", backbone="another-backbone-1", is_active=True
@@ -281,16 +281,16 @@ def test_the_uploads_of_one_transaction_share_four_tasks_or_one_per_batch(
 ) -> None:
     from django.db import transaction
 
-    from moderation.services import classification
+    from moderation.ingest import queue
 
     queued: list[tuple[int, int]] = []
-    real = classification._enqueue
+    real = queue.classification_enqueue
 
     def enqueue(post_id: int, count: int = 1) -> None:
         queued.append((post_id, count))
         real(post_id, count)  # runs the task inline (TAGLENS_Q_SYNC in tests)
 
-    monkeypatch.setattr(classification, "_enqueue", enqueue)
+    monkeypatch.setattr(queue, "classification_enqueue", enqueue)
     settings.TAGLENS_CLASSIFY_BATCH = 8
     author = UserFactory()
     with django_capture_on_commit_callbacks(execute=True):
@@ -333,10 +333,10 @@ def test_a_task_goes_on_claiming_while_posts_are_pending(
 def test_a_failure_to_claim_the_next_batch_still_stores_the_one_in_hand(
     recording, monkeypatch, django_capture_on_commit_callbacks
 ) -> None:
-    from moderation.services import classification
+    from moderation.ingest import batches
 
     posts = pending_posts(django_capture_on_commit_callbacks, list(range(150, 160)))
-    real = classification.classification_claim
+    real = batches.classification_claim
     claims: list[int | None] = []
 
     def claim(**kwargs):  # type: ignore[no-untyped-def]
@@ -345,7 +345,7 @@ def test_a_failure_to_claim_the_next_batch_still_stores_the_one_in_hand(
             raise RuntimeError("database went away")
         return real(**kwargs)
 
-    monkeypatch.setattr(classification, "classification_claim", claim)
+    monkeypatch.setattr(batches, "classification_claim", claim)
 
     with pytest.raises(RuntimeError, match="database went away"):
         tasks.classify_post(posts[0].pk)
@@ -362,14 +362,14 @@ def test_a_failure_to_claim_the_next_batch_still_stores_the_one_in_hand(
 def test_a_failed_store_gives_back_the_next_batch_the_task_had_claimed(
     recording, monkeypatch, django_capture_on_commit_callbacks
 ) -> None:
-    from moderation.services import classification
+    from moderation.ingest import batches
 
     posts = pending_posts(django_capture_on_commit_callbacks, list(range(160, 170)))
 
     def store(batch):  # type: ignore[no-untyped-def]
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(classification, "_batch_store", store)
+    monkeypatch.setattr(batches, "_batch_store", store)
 
     with pytest.raises(RuntimeError, match="disk full"):
         tasks.classify_post(posts[0].pk)
@@ -390,11 +390,13 @@ def test_posts_of_a_transaction_that_rolled_back_are_not_queued_with_the_next(
 ) -> None:
     from django.db import transaction
 
-    from moderation.services import classification
+    from moderation.ingest import queue
 
     settings.TAGLENS_CLASSIFY_BATCH = 1  # a task per post gathered: a stale one would show
     queued: list[int] = []
-    monkeypatch.setattr(classification, "_enqueue", lambda post_id, count=1: queued.append(post_id))
+    monkeypatch.setattr(
+        queue, "classification_enqueue", lambda post_id, count=1: queued.append(post_id)
+    )
     author = UserFactory()
     with pytest.raises(RuntimeError), transaction.atomic():
         post_create(author=author, image=io.BytesIO(key_png(110)), hashtags=["카페"])
@@ -411,17 +413,17 @@ def test_a_long_task_hands_the_posts_it_still_stands_for_to_a_new_task(
     recording, settings, monkeypatch, django_capture_on_commit_callbacks, threads: int
 ) -> None:
     settings.TAGLENS_MODEL_THREADS = threads
-    from moderation.services import classification
+    from moderation.ingest import batches
 
     posts = pending_posts(django_capture_on_commit_callbacks, list(range(140, 150)))
     queued: list[tuple[int | None, int]] = []
-    real = classification._enqueue
+    real = batches.classification_enqueue
 
     def enqueue(post_id: int | None, count: int = 1) -> None:
         queued.append((post_id, count))
         real(post_id, count)  # inline
 
-    monkeypatch.setattr(classification, "_enqueue", enqueue)
+    monkeypatch.setattr(batches, "classification_enqueue", enqueue)
     settings.Q_TIMEOUT = 0  # every batch after the first is past a third of the timeout
 
     tasks.classify_post(posts[0].pk, 10)

@@ -12,8 +12,8 @@ from django.urls import reverse
 from PIL import Image
 
 from mlmodels.ocr import TextRead
+from moderation.ingest import text
 from moderation.models import TextExtraction
-from moderation.services import text
 from posts.models import Post
 from tests.factories import UserFactory, upload
 

@@ -140,7 +140,7 @@ def test_a_broken_stored_image_fails_with_a_reason_and_classify_again_recovers(
     post = Post.objects.get()
     good = Path(post.image.path).read_bytes()
     Path(post.image.path).write_bytes(b"\xff\xd8\xff\xe0 bitrot")
-    from moderation.services import classification_run
+    from moderation.ingest.batches import classification_run
 
     classification_run(post_id=post.pk)
     post.refresh_from_db()

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from moderation.decisions import ConceptInfo, concepts_present, decide
-from moderation.rules import parse
+from moderation.rules.decide import ConceptInfo, concepts_present, decide
+from moderation.rules.syntax import parse
 
 CONCEPTS = {
     "animal": ConceptInfo("animal", "동물", "animal", 0.5),

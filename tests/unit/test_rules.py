@@ -1,4 +1,4 @@
-"""moderation.rules: parsing, canonical text, Kleene evaluation. Pure Python, no database."""
+"""moderation.rules.syntax: parsing, canonical text, Kleene evaluation. Pure Python, no database."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from moderation.rules import (
+from moderation.rules.syntax import (
     MAX_DEPTH,
     And,
     Concept,
@@ -371,7 +371,7 @@ FORCE_NAMES = {"adult": "adult", "child": "child", "food": "food", "beverage": "
 
 
 def test_a_relevant_romance_override_says_adult_present_and_child_absent() -> None:
-    from moderation.rules import forced_values
+    from moderation.rules.syntax import forced_values
 
     assert forced_values(parse("adult and not child", FORCE_NAMES), True) == {
         "adult": True,
@@ -380,7 +380,7 @@ def test_a_relevant_romance_override_says_adult_present_and_child_absent() -> No
 
 
 def test_a_not_relevant_cafe_override_says_no_food_and_no_drink() -> None:
-    from moderation.rules import forced_values
+    from moderation.rules.syntax import forced_values
 
     assert forced_values(parse("food or beverage", FORCE_NAMES), False) == {
         "food": False,
@@ -389,7 +389,7 @@ def test_a_not_relevant_cafe_override_says_no_food_and_no_drink() -> None:
 
 
 def test_an_ambiguous_outcome_forces_nothing() -> None:
-    from moderation.rules import forced_values
+    from moderation.rules.syntax import forced_values
 
     assert forced_values(parse("food or beverage", FORCE_NAMES), True) is None
     assert forced_values(parse("adult and not child", FORCE_NAMES), False) is None

@@ -8,15 +8,15 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from moderation.models import AuditEvent, Concept, KeywordMapping, Rule, Verdict
-from moderation.services import (
-    UndoRefused,
-    model_version_activate,
-    model_version_register,
+from moderation.ingest.activation import model_version_activate
+from moderation.ingest.model_versions import model_version_register
+from moderation.judging.audit import UndoRefused
+from moderation.judging.overrides import (
     verdict_override,
     verdict_override_undo,
     verdicts_override_bulk,
 )
+from moderation.models import AuditEvent, Concept, KeywordMapping, Rule, Verdict
 from tests.factories import HashtagFactory, ModeratorFactory, UserFactory, VerdictFactory
 
 pytestmark = pytest.mark.django_db
@@ -163,7 +163,7 @@ def test_undo_is_refused_when_the_verdict_changed_since_the_event(moderator) -> 
 
 def test_only_overrides_can_be_undone(moderator) -> None:
     rule = Rule.objects.get(keyword="카페")
-    from moderation.services import rule_save
+    from moderation.judging.catalog import rule_save
 
     rule.description = "changed"
     rule_save(rule=rule, by=moderator)

@@ -9,10 +9,10 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from moderation import selectors
-from moderation.admin_dashboard import day_bars
+from moderation.judging.overrides import verdict_override
 from moderation.models import AuditEvent, Rule, Verdict
-from moderation.services import verdict_override
+from moderation.selectors.review import override_rates, overrides_per_day, review_queue_size
+from moderation.web.admin.dashboard import day_bars
 from tests.factories import HashtagFactory, ModeratorFactory, UserFactory, VerdictFactory
 
 pytestmark = pytest.mark.django_db
@@ -62,12 +62,12 @@ def known_setup() -> dict[str, object]:
 
 
 def test_review_queue_size_counts_unknown_no_rule_and_close_calls(known_setup) -> None:
-    assert selectors.review_queue_size() == 3
+    assert review_queue_size() == 3
 
 
 def test_overrides_per_day_cover_the_last_30_days_with_zeros(known_setup) -> None:
     today = timezone.localdate()
-    days = selectors.overrides_per_day(days=30, today=today)
+    days = overrides_per_day(days=30, today=today)
     assert len(days) == 30 and days[0][0] == today - dt.timedelta(days=29)
     counts = dict(days)
     assert counts[today] == 3  # the cleared override is not a correction
@@ -76,7 +76,7 @@ def test_overrides_per_day_cover_the_last_30_days_with_zeros(known_setup) -> Non
 
 
 def test_override_rates_per_rule_and_per_concept(known_setup) -> None:
-    per_rule, per_concept = selectors.override_rates()
+    per_rule, per_concept = override_rates()
     rules = {r.label: (r.overridden, r.decided) for r in per_rule}
     assert rules == {"카페": (2, 4), "꽃": (1, 2)}
     concepts = {r.label: (r.overridden, r.decided) for r in per_concept}

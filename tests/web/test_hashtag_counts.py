@@ -12,15 +12,15 @@ import pytest
 from django.db import connection, connections, transaction
 from django.urls import reverse
 
-from moderation.models import AuditEvent, HashtagStats, Rule, Verdict
-from moderation.selectors import HashtagSummary, hashtag_counts_aggregate, hashtag_summary
-from moderation.services import (
-    hashtag_counts_refresh,
-    rule_save,
+from moderation.judging.catalog import rule_save
+from moderation.judging.counts import hashtag_counts_refresh
+from moderation.judging.overrides import (
     verdict_override,
     verdict_override_undo,
     verdicts_override_bulk,
 )
+from moderation.models import AuditEvent, HashtagStats, Rule, Verdict
+from moderation.selectors.search import HashtagSummary, hashtag_counts_aggregate, hashtag_summary
 from posts.models import Hashtag, Post
 from posts.services import post_update
 from tests.factories import HashtagFactory, ModeratorFactory, UserFactory, VerdictFactory
@@ -128,7 +128,7 @@ def test_model_version_rescore_recounts_once_at_the_end(django_capture_on_commit
     capture = django_capture_on_commit_callbacks
     judged_post(capture, ["음식"], food=0.0)  # red photo: the hand-made heads see food
     assert assert_counts_fresh() == {"음식": (0, 1, 0)}
-    from moderation.services import model_version_activate
+    from moderation.ingest.activation import model_version_activate
 
     with capture(execute=True):
         model_version_activate(version=heads_version())

@@ -8,13 +8,10 @@ from django.urls import reverse
 
 from mlmodels.fake import EMBEDDING_DIM, FakeClassifier
 from mlmodels.heads import ConceptHeads
+from moderation.ingest.activation import model_version_activate, model_version_rollback
+from moderation.ingest.model_versions import model_version_register
+from moderation.judging.verdicts import verdicts_explain
 from moderation.models import Concept, ModelVersion, Verdict
-from moderation.services import (
-    model_version_activate,
-    model_version_register,
-    model_version_rollback,
-    verdicts_explain,
-)
 from posts.models import Post
 from tests.factories import ModeratorFactory, UserFactory, jpeg_bytes, upload
 

@@ -4,8 +4,8 @@ import pytest
 from django.urls import reverse
 
 from mlmodels.fake import FakeClassifier
-from moderation.selectors import override_training_examples
-from moderation.services import verdict_override
+from moderation.judging.overrides import verdict_override
+from moderation.selectors.training import override_training_examples
 from posts.models import Post
 from tests.factories import ModeratorFactory, UserFactory, upload
 

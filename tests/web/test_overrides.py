@@ -5,8 +5,9 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from mlmodels.fake import FakeClassifier
+from moderation.judging.overrides import verdict_override
+from moderation.judging.reevaluate import verdicts_reevaluate_all
 from moderation.models import Rule, Verdict
-from moderation.services import verdict_override, verdicts_reevaluate_all
 from posts.models import Post
 from tests.factories import ModeratorFactory, UserFactory, upload
 

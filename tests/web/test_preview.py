@@ -9,9 +9,9 @@ import pytest
 from django.urls import reverse
 
 from mlmodels.fake import FakeClassifier
+from moderation.judging.overrides import verdict_override
+from moderation.judging.preview import rule_change_preview
 from moderation.models import Concept, KeywordMapping, Rule
-from moderation.services import verdict_override
-from moderation.services.preview import rule_change_preview
 from tests.factories import ModeratorFactory
 from tests.web.judged import judged_post, shown_state, verdict
 

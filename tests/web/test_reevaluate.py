@@ -12,16 +12,12 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from moderation.judging.catalog import concept_save, reevaluation_scope, rule_save
+from moderation.judging.overrides import verdict_override
+from moderation.judging.reevaluate import verdicts_reevaluate
+from moderation.judging.verdicts import verdicts_evaluate, verdicts_explain, verdicts_judge
+from moderation.judging.words import post_words_store
 from moderation.models import Concept, KeywordMapping, PostWord, Rule, TextExtraction, Verdict
-from moderation.services import (
-    concept_save,
-    rule_save,
-    verdict_override,
-    verdicts_reevaluate,
-)
-from moderation.services.catalog import reevaluation_scope
-from moderation.services.text import post_words_store
-from moderation.services.verdicts import verdicts_evaluate, verdicts_explain, verdicts_judge
 from posts.models import Post
 from tests.factories import ModeratorFactory
 from tests.web.judged import NOTHING, judged_post

@@ -9,12 +9,12 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from moderation.decisions import decision_margin
+from moderation.judging.overrides import verdict_override
 from moderation.models import Verdict
-from moderation.pagination import SearchCursor
-from moderation.rules import parse
-from moderation.selectors import review_queue
-from moderation.services import verdict_override
+from moderation.rules.decide import decision_margin
+from moderation.rules.syntax import parse
+from moderation.selectors.cursor import SearchCursor
+from moderation.selectors.review import review_queue
 from posts.models import Hashtag
 from tests.factories import ModeratorFactory, UserFactory
 from tests.web.judged import judged_post, verdict

@@ -15,8 +15,8 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from moderation.models import Verdict
-from moderation.pagination import InvalidCursor, SearchCursor, page_request
-from moderation.selectors import posts_relevant_for_hashtag
+from moderation.selectors.cursor import InvalidCursor, SearchCursor, page_request
+from moderation.selectors.search import posts_relevant_for_hashtag
 from posts.models import Hashtag, Post
 from tests.factories import HashtagFactory, PostFactory, VerdictFactory
 

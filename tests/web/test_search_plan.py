@@ -10,7 +10,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from moderation.selectors import hashtag_lookup, posts_relevant_for_hashtag
+from moderation.selectors.search import hashtag_lookup, posts_relevant_for_hashtag
 
 pytestmark = pytest.mark.django_db
 

@@ -12,12 +12,12 @@ from PIL import Image, ImageDraw, ImageFont
 
 from mlmodels.fake import FakeClassifier
 from mlmodels.ocr import TesseractReader
-from moderation.decisions import apply_text_evidence
+from moderation.ingest.text import NOT_INSTALLED, text_extract
+from moderation.judging.verdicts import verdicts_evaluate, verdicts_explain
 from moderation.models import Concept, PostWord, TextExtraction, Verdict
-from moderation.selectors import posts_relevant_for_hashtag
-from moderation.services import verdicts_evaluate, verdicts_explain
-from moderation.services.text import NOT_INSTALLED, text_extract
-from moderation.words import CAPTION, IMAGE, WordMatch, keyword_key, match_words, word_index
+from moderation.rules.decide import apply_text_evidence
+from moderation.rules.words import CAPTION, IMAGE, WordMatch, keyword_key, match_words, word_index
+from moderation.selectors.search import posts_relevant_for_hashtag
 from posts.models import Comment, Hashtag, Post
 from posts.services import post_create, post_update
 from tests.factories import UserFactory, jpeg_bytes
@@ -115,7 +115,7 @@ def test_spacing_variants_and_korean_particles_still_match() -> None:
 
 
 def test_only_rules_with_a_single_concept_give_evidence() -> None:
-    from moderation.rules import parse
+    from moderation.rules.syntax import parse
 
     names = {"food": "food", "beverage": "beverage"}
     index = word_index({"카페": parse("food or beverage", names)}, {"커피": "카페"})
@@ -139,7 +139,7 @@ def test_image_text_is_strong_and_caption_words_weak() -> None:
 
 
 def _concept(key: str):  # type: ignore[no-untyped-def]
-    from moderation.rules import Concept as RuleConcept
+    from moderation.rules.syntax import Concept as RuleConcept
 
     return RuleConcept(key)
 

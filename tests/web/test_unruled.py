@@ -8,9 +8,9 @@ import pytest
 from django.urls import reverse
 
 from mlmodels.fake import FakeClassifier
+from moderation.judging.review import hashtag_rule_suggestions
 from moderation.models import KeywordMapping, Rule, Verdict
-from moderation.selectors import hashtags_without_rule
-from moderation.services.review import hashtag_rule_suggestions
+from moderation.selectors.catalog import hashtags_without_rule
 from posts.models import Hashtag
 from tests.factories import ModeratorFactory, UserFactory
 from tests.web.judged import judged_post, verdict

@@ -8,8 +8,9 @@ import pytest
 from django.urls import reverse
 
 from mlmodels.fake import FakeClassifier
+from moderation.ingest.batches import classification_run
+from moderation.judging.verdicts import verdicts_explain
 from moderation.models import Classification, Embedding, Verdict
-from moderation.services import classification_run, verdicts_explain
 from posts.models import Post
 from tests.factories import UserFactory, jpeg_bytes, upload
 

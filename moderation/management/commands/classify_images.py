@@ -8,8 +8,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from mlmodels.cli import classify_paths
-from moderation.classifier import get_active_classifier
-from moderation.selectors import concept_catalog
+from moderation.ingest.classifier import get_active_classifier
+from moderation.selectors.catalog import concept_catalog
 
 
 class Command(BaseCommand):

@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 
-from moderation.permissions import MODERATORS_GROUP
+from moderation.web.permissions import MODERATORS_GROUP
 
 
 class Command(BaseCommand):

@@ -46,7 +46,9 @@ from django.utils import timezone
 from PIL import Image
 
 from mlmodels.base import ALL_CONCEPTS
-from moderation.classifier import get_backbone
+from moderation.ingest.classifier import get_backbone
+from moderation.ingest.model_versions import model_version_active
+from moderation.judging.counts import hashtag_counts_refresh
 from moderation.models import (
     Classification,
     Concept,
@@ -56,9 +58,8 @@ from moderation.models import (
     PostWord,
     Verdict,
 )
-from moderation.selectors import rule_index
-from moderation.services import hashtag_counts_refresh, model_version_active
-from moderation.words import candidate_keys
+from moderation.rules.words import candidate_keys
+from moderation.selectors.catalog import rule_index
 from posts.models import Hashtag, Post, PostHashtag
 
 # The most used hashtags first (rank 1, 2, …); the rest are tag0, tag1, …

@@ -10,10 +10,10 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from mlmodels.evaluation import format_table, targets_missed
-from moderation.classifier import get_backbone
+from moderation.ingest.activation import model_version_activate
+from moderation.ingest.classifier import get_backbone
+from moderation.ingest.training import model_version_train, training_set_build
 from moderation.models import ModelVersion
-from moderation.services import model_version_activate
-from moderation.services.training import model_version_train, training_set_build
 
 
 class Command(BaseCommand):

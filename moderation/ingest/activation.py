@@ -1,0 +1,132 @@
+"""Activating a model version: its thresholds, rescoring every stored embedding, rollback."""
+
+from __future__ import annotations
+
+import logging
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.utils import timezone
+from django_q.tasks import async_task
+
+from moderation.ingest.queue import classification_queue
+from moderation.ingest.store import classifications_compute
+from moderation.judging.audit import audit_record
+from moderation.judging.counts import hashtag_counts_refresh
+from moderation.judging.reevaluate import verdicts_reevaluate
+from moderation.models import AuditEvent, Concept, Embedding, ModelVersion
+from posts.models import Post
+
+logger = logging.getLogger(__name__)
+
+RESCORE_TASK = "moderation.tasks.rescore_model_version"
+
+
+def model_version_activate(
+    *, version: ModelVersion, by: User | None = None, reason: str = ""
+) -> ModelVersion:
+    """Make `version` the one that scores posts; rescoring runs in the background from stored
+    embeddings. Its calibrated thresholds become the concepts' thresholds. Audited: before is
+    the previously active version and the thresholds it replaces."""
+    with transaction.atomic():
+        previous = ModelVersion.objects.filter(is_active=True).first()
+        keys = list(version.thresholds)
+        old_thresholds = dict(Concept.objects.filter(key__in=keys).values_list("key", "threshold"))
+        ModelVersion.objects.filter(is_active=True).exclude(pk=version.pk).update(is_active=False)
+        version.is_active = True
+        version.activated_at = timezone.now()
+        version.activated_by = by
+        version.rescore_status = ModelVersion.Rescore.QUEUED
+        version.rescore_done = 0
+        version.rescore_message = ""
+        version.save()
+        for key, threshold in version.thresholds.items():
+            Concept.objects.filter(key=key).update(threshold=float(threshold))
+        audit_record(
+            action=AuditEvent.Action.MODEL_ACTIVATE,
+            obj=version,
+            actor=by,
+            before={
+                "version": previous.name if previous else None,
+                "version_id": previous.pk if previous else None,
+                "thresholds": old_thresholds,
+            },
+            after={
+                "version": version.name,
+                "version_id": version.pk,
+                "thresholds": {
+                    k: float(v) for k, v in version.thresholds.items() if k in old_thresholds
+                },
+            },
+            reason=reason,
+        )
+        version_id = version.pk
+        transaction.on_commit(lambda: async_task(RESCORE_TASK, version_id, group="rescore"))
+    return version
+
+
+def model_version_previous(*, current: ModelVersion) -> ModelVersion | None:
+    return (
+        ModelVersion.objects.exclude(pk=current.pk)
+        .filter(activated_at__isnull=False)
+        .order_by("-activated_at")
+        .first()
+    )
+
+
+def model_version_rollback(*, by: User | None = None, reason: str = "") -> ModelVersion | None:
+    """Activate the version that was active before the current one."""
+    current = ModelVersion.objects.filter(is_active=True).first()
+    if current is None:
+        return None
+    previous = model_version_previous(current=current)
+    if previous is None:
+        return None
+    return model_version_activate(version=previous, by=by, reason=reason or "Rollback")
+
+
+def model_version_rescore(*, version_id: int, batch_size: int = 2000) -> int:
+    """Score every stored embedding of the version's backbone, then re-apply the rules to the
+    new scores in one set-based pass. The network is not run; posts with no embedding for
+    this backbone are queued. Verdicts keep the previous scores until the pass ends."""
+    version = ModelVersion.objects.get(pk=version_id)
+    embeddings = Embedding.objects.filter(backbone=version.backbone).order_by("pk")
+    embeddings = embeddings.only("pk", "post_id", "base_scores", "signals", "vector")
+    if version.kind == ModelVersion.Kind.ROLLUP:  # scores come from base_scores alone
+        embeddings = embeddings.defer("vector")
+    total = embeddings.count()
+    ModelVersion.objects.filter(pk=version_id).update(
+        rescore_status=ModelVersion.Rescore.RUNNING, rescore_total=total, rescore_done=0
+    )
+    done = 0
+    try:
+        last_pk = 0
+        while True:
+            batch = list(embeddings.filter(pk__gt=last_pk)[:batch_size])
+            if not batch:
+                break
+            last_pk = batch[-1].pk
+            with transaction.atomic():
+                classifications_compute(version=version, embeddings=batch, copy=True)
+            done += len(batch)
+            ModelVersion.objects.filter(pk=version_id).update(rescore_done=done)
+        judged = verdicts_reevaluate().total
+        missing = Post.objects.exclude(embeddings__backbone=version.backbone)
+        queued = 0
+        for post in missing.only("pk"):
+            classification_queue(post=post)
+            queued += 1
+    except Exception as exc:
+        hashtag_counts_refresh()  # the batches done before the failure changed verdicts
+        ModelVersion.objects.filter(pk=version_id).update(
+            rescore_status=ModelVersion.Rescore.FAILED, rescore_message=str(exc)[:300]
+        )
+        raise
+    message = f"{done} posts rescored from stored embeddings, {judged} verdicts re-applied"
+    if queued:
+        message += f"; {queued} posts without an embedding from {version.backbone} queued"
+    ModelVersion.objects.filter(pk=version_id).update(
+        rescore_status=ModelVersion.Rescore.DONE, rescore_message=message[:300]
+    )
+    logger.info("Model version %s: %s.", version.name, message)
+    return done

@@ -1,0 +1,430 @@
+"""Classification: run the network once per post, in batches, then score with the active model
+version and decide the verdicts.
+
+A task claims a batch of posts (``claims.classification_claim``: its own post first, then other
+pending ones), decodes their images, runs the backbone's batch ``predict`` once, stores each
+post's embedding, scores and verdicts in one transaction, and releases the claims. It goes on
+with the next batch while posts are pending, the network on one batch overlapping the claim and
+decoding of the next and the store of the one before (``classification_run_task``)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from PIL import Image
+
+from mlmodels.base import Classifier, ImageDecodeError, Prediction, load_image
+from moderation.ingest.claims import (
+    Claim,
+    claimed_posts,
+    classification_claim,
+    classification_release,
+)
+from moderation.ingest.classifier import (
+    get_backbone,
+    get_signal_sources,
+    signal_keys_required,
+)
+from moderation.ingest.model_versions import model_version_active
+from moderation.ingest.queue import classification_enqueue
+from moderation.ingest.store import classifications_compute, embeddings_store
+from moderation.ingest.text import texts_extract
+from moderation.judging.verdicts import verdicts_evaluate
+from moderation.models import Embedding, ModelVersion
+from posts.models import Post
+
+logger = logging.getLogger(__name__)
+
+
+class BackboneMismatch(RuntimeError):
+    """The active model version was trained on another backbone than the configured one."""
+
+
+@dataclass
+class BatchResult:
+    """What one batch did; ``seconds`` splits its time for profiling (bench/ingest.py)."""
+
+    claimed: list[int] = field(default_factory=list)
+    classified: list[int] = field(default_factory=list)
+    failed: dict[int, str] = field(default_factory=dict)
+    predicted: int = 0  # images the backbone ran on
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        return (
+            f"claimed {len(self.claimed)}: {len(self.classified)} classified, "
+            f"{len(self.failed)} failed, network ran on {self.predicted}"
+        )
+
+    def timing(self) -> str:
+        return ", ".join(f"{phase} {seconds:.4f} s" for phase, seconds in self.seconds.items())
+
+
+def _decode(post: Post) -> Image.Image:
+    # Through the storage (local folder or S3), never a file-system path. load_image decodes
+    # big JPEGs at reduced size (JPEG draft): the backbone needs 224 px.
+    with post.image.open("rb") as handle:
+        return load_image(handle)
+
+
+def _error(exc: BaseException) -> str:
+    return f"Classification error ({type(exc).__name__}): {exc}"[:500]
+
+
+def _predict(
+    backbone: Classifier, images: dict[int, Image.Image]
+) -> tuple[dict[int, Prediction], dict[int, str]]:
+    """The backbone over the whole batch at once. When the batch fails, each image alone,
+    so one image the network cannot take fails only its own post; when every image fails
+    alone too, the fault is the model's and the batch fails."""
+    if not images:
+        return {}, {}
+    ids = list(images)
+    try:
+        predictions = backbone.predict([images[i] for i in ids])
+        if len(predictions) != len(ids):
+            raise RuntimeError(f"{len(predictions)} predictions for {len(ids)} images")
+        return dict(zip(ids, predictions, strict=True)), {}
+    except Exception:
+        if len(ids) == 1:
+            raise
+        logger.warning("Batch predict failed; predicting %d images one by one.", len(ids))
+    done: dict[int, Prediction] = {}
+    failed: dict[int, str] = {}
+    last: Exception | None = None
+    for post_id in ids:
+        try:
+            [done[post_id]] = backbone.predict([images[post_id]])
+        except Exception as exc:
+            failed[post_id] = _error(exc)
+            last = exc
+    if not done and last is not None:
+        raise last
+    return done, failed
+
+
+@dataclass
+class _Batch:
+    """One claimed batch on its way through a worker: opened (claimed, posts read), decoded,
+    predicted, stored."""
+
+    post_id: int | None  # the task's own post, if any
+    backbone: Classifier
+    claim: Claim
+    result: BatchResult
+    version: ModelVersion | None = None
+    posts: list[Post] = field(default_factory=list)
+    stored: dict[int, Embedding] = field(default_factory=dict)
+    required: set[str] = field(default_factory=set)
+    images: dict[int, Image.Image] = field(default_factory=dict)
+    predictions: dict[int, Prediction] = field(default_factory=dict)
+    extra: dict[int, dict[str, float]] = field(default_factory=dict)
+
+
+def _batch_open(*, post_id: int | None, limit: int | None = None) -> _Batch:
+    """Claim a batch (``post_id`` first) and read its posts. Database: the caller's thread."""
+    clock = time.perf_counter()
+    try:
+        backbone = get_backbone()  # built once per process; the network loads on first use
+        claim = classification_claim(
+            post_id=post_id,
+            limit=limit or settings.TAGLENS_CLASSIFY_BATCH,
+            lease_seconds=settings.TAGLENS_CLASSIFY_LEASE,
+            backbone=backbone.version,
+        )
+    except Exception as exc:  # nothing claimed: a post another worker holds is left alone
+        logger.exception("Claiming a batch (post %s first) failed.", post_id)
+        _own_post_failed(post_id=post_id, claim=None, exc=exc)
+        raise
+    batch = _Batch(post_id=post_id, backbone=backbone, claim=claim, result=BatchResult())
+    batch.result.claimed = claim.post_ids
+    if claim.post_ids:
+        _guarded(batch, _batch_read)
+    batch.result.seconds["claim"] = time.perf_counter() - clock
+    return batch
+
+
+def _batch_read(batch: _Batch) -> None:
+    backbone = batch.backbone
+    version = model_version_active(backbone=backbone)
+    if version.backbone != backbone.version:
+        raise BackboneMismatch(
+            f"The active model version {version.name} needs backbone "
+            f"{version.backbone}, but TAGLENS_CLASSIFIER gives {backbone.version}."
+        )
+    batch.version = version
+    batch.posts = claimed_posts(claim=batch.claim)
+    batch.stored = {
+        e.post_id: e
+        for e in Embedding.objects.filter(post__in=batch.posts, backbone=backbone.version)
+    }
+    batch.required = signal_keys_required(version)
+
+
+def _batch_decode(batch: _Batch) -> None:
+    """Decode the images the network needs (read through the storage; no database)."""
+    clock = time.perf_counter()
+    for post in batch.posts:
+        embedding = batch.stored.get(post.pk)
+        if embedding is not None and batch.required <= set(embedding.signals):
+            continue  # the network ran for this post already: score it again only
+        try:
+            batch.images[post.pk] = _decode(post)
+        except (ImageDecodeError, OSError) as exc:
+            batch.result.failed[post.pk] = f"The image could not be read: {exc}"
+    batch.result.seconds["decode"] = time.perf_counter() - clock
+
+
+def _batch_predict(batch: _Batch) -> None:
+    """The network and the signal sources over the new images. No database: it may run in a
+    helper thread while the worker stores the batch before (``classification_run_task``)."""
+    result, images = batch.result, batch.images
+    clock = time.perf_counter()
+    new = {pk: image for pk, image in images.items() if pk not in batch.stored}
+    batch.predictions, unpredictable = _predict(batch.backbone, new)
+    result.failed.update(unpredictable)
+    result.predicted = len(new)
+    batch.extra = {pk: {} for pk in images if pk not in result.failed}
+    for source in get_signal_sources():
+        ids = list(batch.extra)
+        for pk, found in zip(ids, source.signals([images[pk] for pk in ids]), strict=True):
+            batch.extra[pk].update({k: float(v) for k, v in found.items()})
+    result.seconds["predict"] = time.perf_counter() - clock
+
+
+def _batch_read_text(batch: _Batch) -> None:
+    """OCR is slow (Tesseract, full resolution): outside the store's transaction, once per new
+    post. Turned off, it is one statement: in that transaction, not a commit of its own."""
+    clock = time.perf_counter()
+    if settings.TAGLENS_OCR:
+        texts_extract(items=_texts(batch))
+    batch.result.seconds["text"] = time.perf_counter() - clock
+
+
+def _texts(batch: _Batch) -> list[tuple[Post, Image.Image]]:
+    by_pk = {p.pk: p for p in batch.posts}
+    return [(by_pk[pk], batch.images[pk]) for pk in batch.predictions]
+
+
+def _batch_store(batch: _Batch) -> None:
+    """Embeddings, scores, statuses and verdicts of the batch, in one transaction; the claims
+    are released with the statuses."""
+    claim, result, posts = batch.claim, batch.result, batch.posts
+    assert batch.version is not None
+    clock = time.perf_counter()
+    now = timezone.now()
+    with transaction.atomic():
+        if not settings.TAGLENS_OCR:
+            texts_extract(items=_texts(batch))
+        fresh = embeddings_store(predictions=batch.predictions, backbone=batch.backbone)
+        embeddings = {e.post_id: e for e in fresh}
+        for pk, embedding in batch.stored.items():
+            if pk not in result.failed:
+                embeddings[pk] = embedding
+        changed = []
+        for pk, signals in batch.extra.items():
+            if signals and pk in embeddings:
+                embedding = embeddings[pk]
+                embedding.signals = {**embedding.signals, **signals}
+                changed.append(embedding)
+        Embedding.objects.bulk_update(changed, ["signals"])
+        ready = [embeddings[p.pk] for p in posts if p.pk in embeddings]
+        scored = classifications_compute(version=batch.version, embeddings=ready)
+        result.classified = [e.post_id for e in ready]
+        released: dict[str, object] = {"claimed_by": "", "claimed_until": None}
+        done: dict[str, object] = {
+            "status": Post.Status.CLASSIFIED,
+            "failure_reason": "",
+            "classified_at": now,
+            **released,
+        }
+        written: dict[int, dict[str, object]] = {pk: done for pk in result.classified}
+        for pk, reason in result.failed.items():
+            written[pk] = {"status": Post.Status.FAILED, "failure_reason": reason, **released}
+        held = Post.objects.filter(pk__in=result.classified, claimed_by=claim.token).update(**done)
+        for pk in result.failed:
+            held += Post.objects.filter(pk=pk, claimed_by=claim.token).update(**written[pk])
+        if held != len(written):
+            # The lease ran out and another worker took some posts: the rows stored here are
+            # upserts of the same results, so nothing is lost or doubled.
+            logger.warning(
+                "Claim %s lost %d posts to another worker.", claim.token, len(written) - held
+            )
+        by_pk = {p.pk: p for p in posts}
+        judged = [by_pk[pk] for pk in written]
+        if held == len(written) and all(c.pk is not None for c in scored):
+            # Every post is still ours, as written just now: the verdicts are judged from these
+            # objects and the scores just computed, without reading either again.
+            for post in judged:
+                for name, value in written[post.pk].items():
+                    setattr(post, name, value)
+            verdicts_evaluate(posts=judged, classifications={c.post_id: c for c in scored})
+        else:
+            verdicts_evaluate(posts=judged)  # statuses and scores read again
+    result.seconds["store"] = time.perf_counter() - clock
+    batch.images.clear()  # a batch's decoded photos are not held longer than needed
+    if result.claimed:
+        # bench/ingest.py reads the phases from this line.
+        logger.info("Post %s's task %s (%s).", batch.post_id, result.summary(), result.timing())
+
+
+def _batch_failed(batch: _Batch, exc: BaseException) -> None:
+    """The whole batch failed (model missing, database error, ...). The task's own post shows
+    as failed with the reason until a retry (django-q2's, or "Classify again") succeeds; the
+    others it had taken along go back to pending, unclaimed, for the next worker."""
+    logger.error("Classifying a batch (post %s first) failed.", batch.post_id, exc_info=exc)
+    _own_post_failed(post_id=batch.post_id, claim=batch.claim, exc=exc)
+    classification_release(claim=batch.claim)
+
+
+def _own_post_failed(*, post_id: int | None, claim: Claim | None, exc: BaseException) -> None:
+    if post_id is None:
+        return
+    own = Post.objects.filter(pk=post_id).exclude(status=Post.Status.CLASSIFIED)
+    if claim is not None:
+        own = own.filter(claimed_by=claim.token)
+    else:  # failed before claiming: leave a post another worker holds alone
+        own = own.filter(claimed_by="")
+    own.update(
+        status=Post.Status.FAILED, failure_reason=_error(exc), claimed_by="", claimed_until=None
+    )
+
+
+def _guarded(batch: _Batch, step: Callable[[_Batch], None]) -> None:
+    try:
+        step(batch)
+    except Exception as exc:
+        _batch_failed(batch, exc)
+        raise
+
+
+def classification_run_batch(*, post_id: int | None, limit: int | None = None) -> BatchResult:
+    """Classify ``post_id`` (when it still needs it) and up to ``limit - 1`` other pending
+    posts with one run of the network. Safe to run twice: a post classified with an embedding
+    from the configured backbone is not taken again, and the network never runs twice for a
+    post and backbone.
+
+    An image that cannot be read fails only its post, with the reason. An error of the whole
+    batch is raised after marking the task's own post failed and releasing the rest."""
+    batch = _batch_open(post_id=post_id, limit=limit)
+    if batch.result.claimed:
+        for step in (_batch_decode, _batch_predict, _batch_read_text, _batch_store):
+            _guarded(batch, step)
+    return batch.result
+
+
+def classification_run_task(*, post_id: int | None, count: int = 1) -> list[BatchResult]:
+    """A queued task: classify ``post_id`` and other pending posts in batches, and go on
+    claiming batches while posts are pending (at least the ``count`` posts the task was
+    queued for, however this worker's batch size is set). A task that has run for a third of
+    the task timeout stops claiming and queues another for the posts it still stands for, so
+    it never runs into the timeout.
+
+    The batches overlap (`_run_overlapped`) except where a worker has one model thread and
+    nothing but the network to run (no OCR, no signal sources): with a worker per core the
+    other workers keep the cores busy, and the overlap's second thread per worker only took
+    cores from the network. Measured on two cores (bench/ingest.py, two workers, PostgreSQL
+    + Redis, alternating runs): overlapped 0.84, 0.85, 0.69, 0.79 of the raw model, in turn
+    0.86, 0.87, 0.83, 0.85. With OCR, Tesseract runs in a process of its own beside the
+    network."""
+    if _overlap():
+        return _run_overlapped(post_id=post_id, count=count)
+    started = time.monotonic()
+    results = [classification_run_batch(post_id=post_id)]
+    taken = len(results[0].claimed)
+    while results[-1].claimed and not _out_of_time(started, taken, count):
+        result = classification_run_batch(post_id=None)
+        if not result.claimed:
+            break
+        results.append(result)
+        taken += len(result.claimed)
+    return results
+
+
+def _overlap() -> bool:
+    return (
+        settings.TAGLENS_MODEL_THREADS > 1
+        or settings.TAGLENS_OCR
+        or bool(settings.TAGLENS_SIGNAL_SOURCES)
+    )
+
+
+def _out_of_time(started: float, taken: int, count: int) -> bool:
+    """Past a third of the task timeout: queue a task for the posts this one still stands for
+    (if any) and say so."""
+    if time.monotonic() - started <= settings.Q_TIMEOUT / 3:
+        return False
+    if taken < count:
+        classification_enqueue(None, count - taken)
+    return True
+
+
+def _run_overlapped(*, post_id: int | None, count: int) -> list[BatchResult]:
+    """The network runs in a helper thread while this thread claims and decodes the next
+    batch, then stores the one before (the network's threads release Python's lock; decoding
+    and storing do not, and took a quarter of a worker's time between network runs, with a
+    core idle). Everything that touches the database stays in this thread."""
+    started = time.monotonic()
+    results: list[BatchResult] = []
+    taken = 0
+    first = _batch_open(post_id=post_id)
+    batch: _Batch | None = first
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="taglens-network") as pool:
+        predicting: Future[None] | None = None
+        if first.result.claimed:
+            _guarded(first, _batch_decode)
+            predicting = pool.submit(_batch_predict, first)
+        while batch is not None:
+            results.append(batch.result)
+            if predicting is None:
+                break  # the task's first claim found nothing to do
+            taken += len(batch.result.claimed)
+            following: _Batch | None = None
+            unclaimed: Exception | None = None
+            try:
+                if not _out_of_time(started, taken, count):
+                    try:
+                        following = _batch_open(post_id=None)
+                        if following.result.claimed:
+                            _guarded(following, _batch_decode)
+                    except Exception as exc:  # logged; this batch is stored all the same
+                        unclaimed, following = exc, None
+                _guarded(batch, _waiting_for(predicting))
+                predicting = None
+                if following is not None and following.result.claimed:
+                    predicting = pool.submit(_batch_predict, following)
+                _guarded(batch, _batch_read_text)
+                _guarded(batch, _batch_store)
+            except BaseException:
+                if following is not None:
+                    if predicting is not None:
+                        predicting.exception()  # wait: the network is done with its photos
+                    classification_release(claim=following.claim)
+                raise
+            if unclaimed is not None:
+                raise unclaimed
+            batch = following if predicting is not None else None
+    return results
+
+
+def _waiting_for(work: Future[None]) -> Callable[[_Batch], None]:
+    def wait(batch: _Batch) -> None:
+        work.result()  # the helper thread's error, raised here
+
+    return wait
+
+
+def classification_run(*, post_id: int) -> Post | None:
+    """Classify one post alone (no other posts taken along) and return it."""
+    classification_run_batch(post_id=post_id, limit=1)
+    post = Post.objects.filter(pk=post_id).first()
+    if post is None:
+        logger.info("Post %s is gone; nothing to classify.", post_id)
+    return post

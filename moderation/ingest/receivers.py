@@ -1,0 +1,69 @@
+"""Moderation's side of the posts floor's named hooks (posts.signals), of post deletion, and of
+django-q2's worker start."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.db.models.signals import pre_delete
+from django.dispatch import receiver
+from django_q.conf import Conf
+from django_q.signals import post_spawn
+from django_q.tasks import async_task
+
+from moderation.ingest.queue import classification_queue
+from moderation.judging.counts import hashtag_counts_refresh_on_commit
+from moderation.judging.verdicts import verdicts_create_pending, verdicts_evaluate
+from moderation.models import Verdict
+from posts.models import Post
+from posts.signals import post_caption_changed, post_created, post_hashtags_changed
+
+logger = logging.getLogger(__name__)
+
+SWEEP_TASK = "moderation.tasks.classify_sweep"
+
+
+@receiver(post_created, dispatch_uid="moderation.post_created")
+def on_post_created(sender: type[Post], post: Post, **kwargs: Any) -> None:
+    verdicts_create_pending(post=post)
+    classification_queue(post=post)
+
+
+@receiver(post_hashtags_changed, dispatch_uid="moderation.post_hashtags_changed")
+def on_post_hashtags_changed(
+    sender: type[Post], post: Post, added: list[str], removed: list[str], **kwargs: Any
+) -> None:
+    # Verdicts of removed tags go with the tags; new ones are judged from stored scores.
+    gone = Verdict.objects.filter(post=post, hashtag__name__in=removed)
+    hashtag_counts_refresh_on_commit(hashtag_ids=gone.values_list("hashtag_id", flat=True))
+    gone.delete()
+    verdicts_create_pending(post=post)
+    verdicts_evaluate(posts=[post])
+
+
+@receiver(post_caption_changed, dispatch_uid="moderation.post_caption_changed")
+def on_post_caption_changed(sender: type[Post], post: Post, **kwargs: Any) -> None:
+    # Caption words are (weak) evidence: judge the post again from stored scores.
+    verdicts_evaluate(posts=[post])
+
+
+@receiver(pre_delete, sender=Post, dispatch_uid="moderation.post_deleted")
+def on_post_deleted(sender: type[Post], instance: Post, **kwargs: Any) -> None:
+    # The verdicts go with the post (cascade); its hashtags are counted again after commit.
+    hashtag_counts_refresh_on_commit(
+        hashtag_ids=Verdict.objects.filter(post=instance).values_list("hashtag_id", flat=True)
+    )
+
+
+@receiver(post_spawn, dispatch_uid="moderation.worker_spawned")
+def on_worker_spawned(sender: str, proc_name: str, **kwargs: Any) -> None:
+    # A (re)started worker looks for posts a dead one left behind at once, rather than at the
+    # scheduler's next minute: with the Redis broker nothing else would bring them back.
+    # In sync mode (tests) every inline task "spawns" a worker: nothing to look for there.
+    if Conf.SYNC:
+        return
+    try:
+        async_task(SWEEP_TASK, group="classify-sweep")
+    except Exception:  # never keep a worker from starting
+        logger.exception("Could not queue the classification sweep.")

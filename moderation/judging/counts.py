@@ -1,0 +1,80 @@
+"""Maintained per-hashtag counts (HashtagStats): recomputed from the verdicts, never guessed.
+
+Every service that changes verdicts calls `hashtag_counts_refresh` for the hashtags it
+touched, inside its own transaction, so a page never reads counts that disagree with the
+verdicts it shows. Deletions (a post, a removed hashtag) refresh after commit instead, once
+per transaction however many posts went.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from dataclasses import asdict
+
+from django.db import transaction
+
+from moderation.models import HashtagStats
+from moderation.selectors.search import HashtagSummary, hashtag_counts_aggregate
+from posts.models import Hashtag
+
+_deferred = threading.local()
+
+
+def hashtag_counts_refresh(*, hashtag_ids: Iterable[int] | None = None) -> int:
+    """Recompute shown / hidden / pending for these hashtags (None: every hashtag) with one
+    GROUP BY over their verdicts. Returns how many hashtags were refreshed.
+
+    The hashtags' rows are locked first (in id order, so two refreshes cannot deadlock) and
+    counted afterwards: on PostgreSQL each statement sees what committed before it started, so
+    a refresh that waited for another transaction's lock also counts that transaction's
+    verdicts, and the last refresh to commit is always right."""
+    wanted = None if hashtag_ids is None else sorted(set(hashtag_ids))
+    if wanted == []:
+        return 0
+    with transaction.atomic():
+        stats = HashtagStats.objects.select_for_update().order_by("pk")
+        existing: list[int] = []
+        if wanted is not None:
+            existing = list(Hashtag.objects.filter(pk__in=wanted).values_list("pk", flat=True))
+            HashtagStats.objects.bulk_create(
+                [HashtagStats(hashtag_id=pk) for pk in existing], ignore_conflicts=True
+            )
+            stats = stats.filter(pk__in=existing)
+        locked = list(stats.values_list("pk", flat=True))
+        counted = hashtag_counts_aggregate(hashtag_ids=existing if wanted is not None else None)
+        zero = HashtagSummary(shown=0, hidden=0, pending=0)
+        rows = [
+            HashtagStats(hashtag_id=pk, **asdict(counted.get(pk, zero)))
+            for pk in sorted(set(locked) | set(counted))
+        ]
+        HashtagStats.objects.bulk_create(
+            rows,
+            batch_size=1000,
+            update_conflicts=True,
+            unique_fields=["hashtag"],
+            update_fields=["shown", "hidden", "pending"],
+        )
+    return len(rows)
+
+
+def hashtag_counts_refresh_on_commit(*, hashtag_ids: Iterable[int]) -> None:
+    """Refresh these hashtags once the surrounding transaction commits, together with every
+    other hashtag deferred in it: deleting many posts refreshes each hashtag once."""
+    ids = set(hashtag_ids)
+    if not ids:
+        return
+    pending: set[int] | None = getattr(_deferred, "ids", None)
+    if pending is None:
+        pending = _deferred.ids = set()
+    pending.update(ids)
+    # One callback per call, but the first to run takes them all. After a rollback the ids
+    # stay gathered and are refreshed with the next commit: a recount is never wrong.
+    transaction.on_commit(_refresh_deferred)
+
+
+def _refresh_deferred() -> None:
+    ids: set[int] | None = getattr(_deferred, "ids", None)
+    _deferred.ids = None
+    if ids:
+        hashtag_counts_refresh(hashtag_ids=ids)

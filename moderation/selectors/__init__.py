@@ -1,0 +1,1 @@
+"""Reads: querysets and small records for pages, the API, the admin and training."""

@@ -1,0 +1,168 @@
+"""Reads behind the search, home and post pages and the search API. Querysets carry their joins."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Value
+
+from moderation.models import (
+    Classification,
+    HashtagStats,
+    Verdict,
+)
+from moderation.selectors.cursor import SearchCursor
+from posts.hashtags import InvalidHashtag, normalize_hashtag
+from posts.models import Hashtag, Post
+
+
+def hashtag_lookup(raw: str) -> Hashtag | None:
+    try:
+        name = normalize_hashtag(raw)
+    except InvalidHashtag:
+        return None
+    # With its maintained counts (hashtag_summary reads them without another query).
+    return Hashtag.objects.select_related("stats").filter(name=name).first()
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    """One page of a hashtag's shown posts, newest first, and where its neighbours start."""
+
+    posts: list[Post]
+    next: SearchCursor | None  # older posts; None on the last page
+    previous: SearchCursor | None  # newer posts; None on the first page
+    is_first: bool  # the newest posts (reached without a cursor, or back at the top)
+
+
+def posts_relevant_for_hashtag(
+    *, hashtag: Hashtag, cursor: SearchCursor | None = None, size: int | None = None
+) -> SearchPage:
+    """The one read behind the search page and the search API: a page of the posts shown
+    under the hashtag, newest first. Two queries whatever the tag's size or the page's depth:
+    a walk of the `verdict_search` index (hashtag, shown, -post_created_at, -post) from the
+    cursor, size + 1 rows (no OFFSET, no COUNT), then the page's posts with their authors."""
+    size = size or settings.TAGLENS_PAGE_SIZE
+    # `= true`, not Django's bare `WHERE shown`: SQLite uses an index column only when it is
+    # compared, and without it sorts all the tag's verdicts for every page.
+    shown = Verdict.objects.filter(hashtag=hashtag, shown=Value(True))
+    if cursor is not None and not cursor.older:
+        # The previous page: the `size` positions just newer than the cursor, read upwards.
+        newer = shown.filter(post_created_at__gte=cursor.created_at).filter(
+            Q(post_created_at__gt=cursor.created_at) | Q(post_id__gt=cursor.post_id)
+        )
+        keys = _page_keys(newer.order_by("post_created_at", "post_id"), size + 1)
+        if len(keys) > size:
+            keys = keys[:size][::-1]
+            return SearchPage(
+                posts=_posts_in_order(keys),
+                next=SearchCursor(*keys[-1], older=True),
+                previous=SearchCursor(*keys[0], older=False),
+                is_first=False,
+            )
+        cursor = None  # back at the top: the first page itself, so pages line up again
+    older = shown.order_by("-post_created_at", "-post_id")
+    if cursor is not None:
+        # `<=` bounds the index range; the OR only drops rows of the same instant.
+        older = older.filter(post_created_at__lte=cursor.created_at).filter(
+            Q(post_created_at__lt=cursor.created_at) | Q(post_id__lt=cursor.post_id)
+        )
+    keys = _page_keys(older, size + 1)
+    page = keys[:size]
+    return SearchPage(
+        posts=_posts_in_order(page),
+        next=SearchCursor(*page[-1], older=True) if len(keys) > size else None,
+        previous=SearchCursor(*page[0], older=False) if cursor is not None and page else None,
+        is_first=cursor is None,
+    )
+
+
+def _page_keys(verdicts: QuerySet[Verdict], limit: int) -> list[tuple[dt.datetime, int]]:
+    return list(verdicts.values_list("post_created_at", "post_id")[:limit])
+
+
+def _posts_in_order(keys: list[tuple[dt.datetime, int]]) -> list[Post]:
+    found = Post.objects.select_related("author").order_by().in_bulk([pk for _, pk in keys])
+    # A post deleted between the two queries is simply left out.
+    return [found[post_id] for _, post_id in keys if post_id in found]
+
+
+@dataclass(frozen=True)
+class HashtagSummary:
+    shown: int
+    hidden: int
+    pending: int
+
+
+def hashtag_summary(*, hashtag: Hashtag) -> HashtagSummary:
+    """The maintained counts (HashtagStats): one row, however many posts the tag has."""
+    try:
+        stats = hashtag.stats
+    except HashtagStats.DoesNotExist:
+        return HashtagSummary(shown=0, hidden=0, pending=0)
+    return HashtagSummary(shown=stats.shown, hidden=stats.hidden, pending=stats.pending)
+
+
+def hashtag_counts_aggregate(*, hashtag_ids: list[int] | None = None) -> dict[int, HashtagSummary]:
+    """The same counts computed from the verdicts (what hashtag_counts_refresh stores)."""
+    verdicts = Verdict.objects.all()
+    if hashtag_ids is not None:
+        verdicts = verdicts.filter(hashtag_id__in=hashtag_ids)
+    rows = (
+        verdicts.order_by()
+        .values("hashtag_id")
+        .annotate(
+            n_total=Count("hashtag"),
+            n_shown=Count("hashtag", filter=Q(shown=True)),
+            n_pending=Count("hashtag", filter=Q(shown=False, decision=Verdict.Decision.PENDING)),
+        )
+    )
+    return {
+        row["hashtag_id"]: HashtagSummary(
+            shown=row["n_shown"],
+            pending=row["n_pending"],
+            hidden=row["n_total"] - row["n_shown"] - row["n_pending"],
+        )
+        for row in rows
+    }
+
+
+def post_with_verdicts(*, post_id: int) -> Post | None:
+    return (
+        Post.objects.select_related("author")
+        .prefetch_related(
+            Prefetch(
+                "verdicts",
+                queryset=Verdict.objects.select_related(
+                    "hashtag", "rule", "override_by", "classification"
+                ).order_by("hashtag__name"),
+            ),
+            Prefetch(
+                "classifications",
+                # The active version's scores first, then the newest.
+                queryset=Classification.objects.select_related(
+                    "model_version", "embedding"
+                ).order_by("-model_version__is_active", "-created_at", "-id"),
+            ),
+        )
+        .filter(pk=post_id)
+        .first()
+    )
+
+
+def hashtags_popular(*, limit: int = 20) -> QuerySet[Hashtag]:
+    """Most shown posts first, from the maintained counts (index hashtagstats_popular)."""
+    return (
+        Hashtag.objects.filter(stats__shown__gt=0)
+        .annotate(shown_count=F("stats__shown"))
+        .order_by("-stats__shown", "name")[:limit]
+    )
+
+
+def posts_recent_shown(*, limit: int = 12) -> QuerySet[Post]:
+    """The newest posts shown under at least one of their hashtags: walks the newest posts
+    and stops at `limit` (most posts are shown under some tag), never every verdict."""
+    shown = Verdict.objects.filter(post=OuterRef("pk"), shown=True)
+    return Post.objects.filter(Exists(shown)).order_by("-created_at", "-id")[:limit]

@@ -1,0 +1,415 @@
+"""The REST API. Thin: validate, call a selector or service, serialise."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
+from rest_framework import exceptions, mixins, permissions, serializers, status, viewsets
+from rest_framework.decorators import action, api_view, permission_classes
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.utils.urls import remove_query_param, replace_query_param
+from rest_framework.views import APIView
+
+from moderation.judging.audit import UndoRefused
+from moderation.judging.catalog import (
+    concept_delete,
+    concept_save,
+    keyword_mapping_delete,
+    keyword_mapping_save,
+    rule_delete,
+    rule_save,
+)
+from moderation.judging.overrides import verdict_override, verdict_override_undo
+from moderation.models import AuditEvent, Concept, KeywordMapping, Rule, Verdict
+from moderation.selectors.catalog import rule_index_for
+from moderation.selectors.cursor import InvalidCursor, SearchCursor, page_request
+from moderation.selectors.search import hashtag_lookup, hashtag_summary, posts_relevant_for_hashtag
+from moderation.web.api import serializers as s
+from moderation.web.api.throttles import SearchAnonThrottle, SearchUserThrottle, UploadThrottle
+from moderation.web.permissions import IsModerator
+from posts.models import Post, PostHashtag
+from posts.services import (
+    PostEditDenied,
+    PostRejected,
+    hashtag_search_record,
+    post_create,
+    post_update,
+)
+from posts.uploads import request_body_too_large
+
+
+def _posts_with_verdicts() -> QuerySet[Post]:
+    return (
+        Post.objects.select_related("author")
+        .prefetch_related(
+            Prefetch(
+                "verdicts",
+                queryset=Verdict.objects.select_related("hashtag", "rule", "override_by").order_by(
+                    "hashtag__name"
+                ),
+            ),
+            Prefetch("post_hashtags", queryset=PostHashtag.objects.select_related("hashtag")),
+        )
+        .order_by("-created_at", "-id")
+    )
+
+
+class UploadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The upload is larger than the limit."
+    default_code = "too_large"
+
+
+class IsAuthorOrReadOnly(permissions.BasePermission):
+    message = "Only the author may edit a post."
+
+    def has_object_permission(self, request: Request, view: Any, obj: Any) -> bool:
+        if request.method in permissions.SAFE_METHODS:
+            return True
+        return bool(request.user.is_authenticated and obj.author_id == request.user.pk)
+
+
+class PostViewSet(
+    mixins.CreateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,  # type: ignore[type-arg]
+):
+    """Posts with their verdicts. Anyone may read; signed-in users may upload; the author
+    may change the caption and hashtags."""
+
+    serializer_class = s.PostSerializer
+    # Uploads are multipart; an edit may also be JSON.
+    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    permission_classes = [permissions.IsAuthenticatedOrReadOnly, IsAuthorOrReadOnly]
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def get_queryset(self) -> QuerySet[Post]:
+        return _posts_with_verdicts()
+
+    def get_throttles(self) -> list[Any]:
+        if getattr(self, "action", None) == "create":
+            return [UploadThrottle()]
+        return super().get_throttles()
+
+    @extend_schema(
+        request={"multipart/form-data": s.PostCreateSerializer},
+        responses={
+            201: s.PostSerializer,
+            400: OpenApiResponse(description="The file or a hashtag was refused; see the message."),
+            413: OpenApiResponse(description="The file is larger than TAGLENS_MAX_UPLOAD_BYTES."),
+            429: OpenApiResponse(description="Too many uploads in the last hour."),
+        },
+    )
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        if request_body_too_large(request.META.get("CONTENT_LENGTH")):
+            raise UploadTooLarge()
+        payload = s.PostCreateSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        try:
+            post = post_create(
+                author=request.user,  # type: ignore[arg-type]
+                image=payload.validated_data["image"],
+                caption=payload.validated_data["caption"],
+                hashtags=payload.validated_data["hashtags"],
+            )
+        except PostRejected as exc:
+            if exc.code == "too_large":
+                raise UploadTooLarge({"image": [str(exc)]}) from exc
+            raise serializers.ValidationError({"image": [str(exc)]}) from exc
+        post = _posts_with_verdicts().get(pk=post.pk)
+        return Response(
+            s.PostSerializer(post, context={"request": request}).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+    @extend_schema(
+        request=s.PostUpdateSerializer,
+        responses={
+            200: s.PostSerializer,
+            400: OpenApiResponse(description="A hashtag was refused; see the message."),
+            403: OpenApiResponse(description="Only the author may edit a post."),
+        },
+    )
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        post = self.get_object()  # checks IsAuthorOrReadOnly
+        payload = s.PostUpdateSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        try:
+            post_update(
+                post=post,
+                by=request.user,
+                caption=payload.validated_data.get("caption"),
+                hashtags=payload.validated_data.get("hashtags"),
+            )
+        except PostEditDenied as exc:
+            raise exceptions.PermissionDenied(str(exc)) from exc
+        except PostRejected as exc:
+            raise serializers.ValidationError({"hashtags": [str(exc)]}) from exc
+        post = _posts_with_verdicts().get(pk=post.pk)
+        return Response(s.PostSerializer(post, context={"request": request}).data)
+
+
+class SearchView(APIView):
+    """Posts shown under a hashtag, newest first: the same selector as the /explore/tags/ page.
+    Pages are reached by following `next` (older) and `previous` (newer): keyset pagination,
+    as fast deep in a large tag as on its first page."""
+
+    permission_classes = [permissions.AllowAny]
+    throttle_classes = [SearchAnonThrottle, SearchUserThrottle]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("tag", str, required=True, description="A hashtag, # optional."),
+            OpenApiParameter(
+                "cursor",
+                str,
+                required=False,
+                description="Where the page starts: an opaque token taken from the `next` or "
+                "`previous` link of an earlier answer. Without it, the newest posts. A damaged "
+                "or expired token is a 400 naming `cursor`.",
+            ),
+        ],
+        responses=inline_serializer(
+            "SearchResult",
+            {
+                "tag": serializers.CharField(),
+                "rule": serializers.CharField(allow_null=True),
+                "expression": serializers.CharField(allow_null=True),
+                "via": serializers.CharField(allow_null=True),
+                "shown": serializers.IntegerField(),
+                "hidden": serializers.IntegerField(),
+                "pending": serializers.IntegerField(),
+                "count": serializers.IntegerField(help_text="Posts shown under the tag in all."),
+                "next": serializers.URLField(
+                    allow_null=True, help_text="The page of older posts (a `cursor` link)."
+                ),
+                "previous": serializers.URLField(
+                    allow_null=True,
+                    help_text="The page of newer posts; null on the first page.",
+                ),
+                "results": s.PostSummarySerializer(many=True),
+            },
+        ),
+    )
+    def get(self, request: Request) -> Response:
+        query = s.SearchQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        try:
+            asked = page_request(request.query_params)
+        except InvalidCursor as exc:
+            raise serializers.ValidationError({"cursor": [str(exc)]}) from exc
+        tag = query.validated_data["tag"]
+        hashtag = hashtag_lookup(tag)
+        rule, via = rule_index_for(tag)
+        head: dict[str, Any] = {
+            "tag": tag,
+            "rule": rule.keyword if rule else None,
+            "expression": rule.expression if rule else None,
+            "via": via,
+        }
+        if hashtag is None:
+            return Response(
+                {
+                    **head,
+                    "shown": 0,
+                    "hidden": 0,
+                    "pending": 0,
+                    "count": 0,
+                    "next": None,
+                    "previous": None,
+                    "results": [],
+                }
+            )
+        if asked.is_new_search:
+            hashtag_search_record(hashtag=hashtag)
+        summary = hashtag_summary(hashtag=hashtag)
+        page = posts_relevant_for_hashtag(hashtag=hashtag, cursor=asked.cursor)
+        data = s.PostSummarySerializer(page.posts, many=True, context={"request": request}).data
+        return Response(
+            {
+                **head,
+                "shown": summary.shown,
+                "hidden": summary.hidden,
+                "pending": summary.pending,
+                "count": summary.shown,
+                "next": self.link(request, page.next),
+                "previous": self.link(request, page.previous),
+                "results": data,
+            }
+        )
+
+    @staticmethod
+    def link(request: Request, cursor: SearchCursor | None) -> str | None:
+        if cursor is None:
+            return None
+        url = remove_query_param(request.build_absolute_uri(), "page")
+        return str(replace_query_param(url, "cursor", cursor.encode()))
+
+
+class VerdictViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]
+    """Verdicts; moderators override them."""
+
+    serializer_class = s.VerdictSerializer
+    permission_classes = [permissions.IsAuthenticatedOrReadOnly]
+    parser_classes = [JSONParser, FormParser, MultiPartParser]
+
+    def get_queryset(self) -> QuerySet[Verdict]:
+        return Verdict.objects.select_related("hashtag", "rule", "override_by").order_by("-id")
+
+    @extend_schema(request=s.OverrideSerializer, responses={200: s.VerdictSerializer})
+    @action(detail=True, methods=["post"], permission_classes=[IsModerator])
+    def override(self, request: Request, pk: str | None = None) -> Response:
+        # DRF's lookup: a malformed id is a 404, not a ValueError (found by the fuzz test).
+        verdict = self.get_object()
+        payload = s.OverrideSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        verdict = verdict_override(
+            verdict=verdict,
+            relevant=payload.validated_data["relevant"],
+            by=request.user,  # type: ignore[arg-type]
+            note=payload.validated_data["note"],
+            reason=payload.validated_data["reason"],
+        )
+        return Response(s.VerdictSerializer(verdict).data)
+
+
+@extend_schema_view(
+    destroy=extend_schema(
+        parameters=[
+            OpenApiParameter("reason", str, required=False, description="Kept in the audit trail.")
+        ]
+    )
+)
+class CatalogViewSet(viewsets.ModelViewSet):  # type: ignore[type-arg]
+    """Concepts, rules and keyword mappings: moderators only. Writes go through the same
+    services as the admin: each is an audit event and re-applies every verdict in the
+    background from stored scores."""
+
+    permission_classes = [IsModerator]
+    parser_classes = [JSONParser, FormParser, MultiPartParser]
+
+    def write_save(self, instance: Any, reason: str) -> Any:
+        raise NotImplementedError
+
+    def write_delete(self, instance: Any, reason: str) -> None:
+        raise NotImplementedError
+
+    def _write(self, serializer: serializers.BaseSerializer[Any]) -> None:
+        data = dict(serializer.validated_data)
+        reason = data.pop("reason", "")
+        instance = serializer.instance or self.get_queryset().model()
+        for field, value in data.items():
+            setattr(instance, field, value)
+        serializer.instance = self.write_save(instance, reason)
+
+    def perform_create(self, serializer: serializers.BaseSerializer[Any]) -> None:
+        self._write(serializer)
+
+    def perform_update(self, serializer: serializers.BaseSerializer[Any]) -> None:
+        self._write(serializer)
+
+    def perform_destroy(self, instance: Any) -> None:
+        self.write_delete(instance, str(self.request.query_params.get("reason", ""))[:300])
+
+
+class ConceptViewSet(CatalogViewSet):
+    serializer_class = s.ConceptSerializer
+    queryset = Concept.objects.select_related("parent").order_by("key")
+
+    def write_save(self, instance: Concept, reason: str) -> Concept:
+        return concept_save(concept=instance, by=self.request.user, reason=reason)  # type: ignore[arg-type]
+
+    def write_delete(self, instance: Concept, reason: str) -> None:
+        concept_delete(concept=instance, by=self.request.user, reason=reason)  # type: ignore[arg-type]
+
+
+class RuleViewSet(CatalogViewSet):
+    serializer_class = s.RuleSerializer
+    queryset = Rule.objects.order_by("keyword")
+
+    def write_save(self, instance: Rule, reason: str) -> Rule:
+        return rule_save(rule=instance, by=self.request.user, reason=reason)  # type: ignore[arg-type]
+
+    def write_delete(self, instance: Rule, reason: str) -> None:
+        rule_delete(rule=instance, by=self.request.user, reason=reason)  # type: ignore[arg-type]
+
+
+class KeywordMappingViewSet(CatalogViewSet):
+    serializer_class = s.KeywordMappingSerializer
+    queryset = KeywordMapping.objects.select_related("rule").order_by("word")
+
+    def write_save(self, instance: KeywordMapping, reason: str) -> KeywordMapping:
+        return keyword_mapping_save(mapping=instance, by=self.request.user, reason=reason)  # type: ignore[arg-type]
+
+    def write_delete(self, instance: KeywordMapping, reason: str) -> None:
+        keyword_mapping_delete(mapping=instance, by=self.request.user, reason=reason)  # type: ignore[arg-type]
+
+
+class AuditEventViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]
+    """The audit trail, newest first: moderators only. An override can be undone."""
+
+    serializer_class = s.AuditEventSerializer
+    permission_classes = [IsModerator]
+    parser_classes = [JSONParser, FormParser, MultiPartParser]
+
+    def get_queryset(self) -> QuerySet[AuditEvent]:
+        return AuditEvent.objects.select_related("actor").order_by("-at", "-id")
+
+    @extend_schema(
+        request=s.UndoSerializer,
+        responses={
+            200: inline_serializer(
+                "UndoResult", {"event": s.AuditEventSerializer(), "verdict": s.VerdictSerializer()}
+            ),
+            409: OpenApiResponse(
+                description="Not an override, or the verdict has changed since the event."
+            ),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def undo(self, request: Request, pk: str | None = None) -> Response:
+        event = self.get_object()
+        payload = s.UndoSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        try:
+            verdict = verdict_override_undo(
+                event=event,
+                by=request.user,  # type: ignore[arg-type]
+                reason=payload.validated_data["reason"],
+            )
+        except UndoRefused as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        undo_event = AuditEvent.objects.filter(
+            action=AuditEvent.Action.OVERRIDE_UNDO, object_type="verdict", object_id=str(verdict.pk)
+        ).first()
+        verdict = self.verdicts().get(pk=verdict.pk)
+        return Response(
+            {
+                "event": s.AuditEventSerializer(undo_event).data,
+                "verdict": s.VerdictSerializer(verdict).data,
+            }
+        )
+
+    @staticmethod
+    def verdicts() -> QuerySet[Verdict]:
+        return Verdict.objects.select_related("hashtag", "rule", "override_by")
+
+
+@extend_schema(exclude=True)
+@api_view(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
+@permission_classes([permissions.AllowAny])
+def api_not_found(request: Request, *args: Any, **kwargs: Any) -> Response:
+    """Any /api/ address no route matches (e.g. /api/posts/1.5/): JSON, like the rest of the API,
+    not Django's HTML page."""
+    return Response({"detail": "Not found."}, status=status.HTTP_404_NOT_FOUND)

@@ -1,0 +1,121 @@
+"""Public pages: hashtag search and the post page with its verdicts. Never run the model."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+
+from moderation.judging.verdicts import verdicts_explain
+from moderation.selectors.catalog import concept_catalog, rule_index_for
+from moderation.selectors.cursor import InvalidCursor, SearchCursor, page_request
+from moderation.selectors.search import (
+    hashtag_lookup,
+    hashtag_summary,
+    hashtags_popular,
+    post_with_verdicts,
+    posts_recent_shown,
+    posts_relevant_for_hashtag,
+)
+from moderation.selectors.text import text_extraction_for
+from posts.hashtags import InvalidHashtag, normalize_hashtag
+from posts.services import hashtag_search_record
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "moderation/home.html",
+        {
+            "popular": hashtags_popular(),
+            "recent": posts_recent_shown(),
+        },
+    )
+
+
+def search(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "")
+    try:
+        tag = normalize_hashtag(query)
+    except InvalidHashtag as exc:
+        return render(
+            request, "moderation/search_error.html", {"query": query, "error": exc}, status=400
+        )
+    return redirect(reverse("explore-tag", kwargs={"tag": tag}))
+
+
+def explore_tag(request: HttpRequest, tag: str) -> HttpResponse:
+    try:
+        name = normalize_hashtag(tag)
+    except InvalidHashtag as exc:
+        return render(
+            request, "moderation/search_error.html", {"query": tag, "error": exc}, status=400
+        )
+    if name != tag:
+        return redirect(reverse("explore-tag", kwargs={"tag": name}))
+    try:
+        asked = page_request(request.GET)
+    except InvalidCursor as exc:
+        return render(
+            request,
+            "moderation/search_error.html",
+            {"query": name, "error": exc, "newest": reverse("explore-tag", kwargs={"tag": name})},
+            status=400,
+        )
+    hashtag = hashtag_lookup(name)
+    context: dict[str, object] = {"tag": name, "hashtag": hashtag}
+    if hashtag is not None:
+        if asked.is_new_search:
+            hashtag_search_record(hashtag=hashtag)
+        rule, via = rule_index_for(name)
+        page = posts_relevant_for_hashtag(hashtag=hashtag, cursor=asked.cursor)
+        context.update(
+            page=page,
+            next_url=_cursor_query(page.next),
+            previous_url=_cursor_query(page.previous),
+            summary=hashtag_summary(hashtag=hashtag),
+            rule=rule,
+            via=via,
+        )
+    return render(request, "moderation/explore_tag.html", context)
+
+
+def _cursor_query(cursor: SearchCursor | None) -> str | None:
+    return "?" + urlencode({"cursor": cursor.encode()}) if cursor is not None else None
+
+
+def post_detail(request: HttpRequest, post_id: int) -> HttpResponse:
+    post = post_with_verdicts(post_id=post_id)
+    if post is None:
+        raise Http404("No such post.")
+    classifications = list(post.classifications.all())
+    classification = classifications[0] if classifications else None
+    scores = []
+    if classification is not None:
+        catalog = concept_catalog()
+        for key, info in catalog.items():
+            score = classification.scores.get(key)
+            scores.append(
+                {
+                    "info": info,
+                    "score": score,
+                    "percent": round(score * 100) if score is not None else None,
+                    "threshold_percent": round(info.threshold * 100),
+                    "present": score is not None and score >= info.threshold,
+                }
+            )
+    verdicts = list(post.verdicts.all())
+    verdicts_explain(verdicts)
+    return render(
+        request,
+        "moderation/post_detail.html",
+        {
+            "post": post,
+            "verdicts": verdicts,
+            "classification": classification,
+            "scores": scores,
+            "text_extraction": text_extraction_for(post=post),
+        },
+    )

@@ -1,0 +1,12 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from moderation.web import pages as views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("search/", views.search, name="search"),
+    path("explore/tags/<str:tag>/", views.explore_tag, name="explore-tag"),
+    path("p/<int:post_id>/", views.post_detail, name="post-detail"),
+]
