@@ -27,8 +27,9 @@ from moderation.judging.counts import hashtag_counts_refresh
 from moderation.judging.verdicts import verdicts_evaluate
 from moderation.models import Classification, ModelVersion, PostWord, Rule, Verdict
 from moderation.rules.decide import ConceptInfo, concept_about
+from moderation.rules.expr import Expr
 from moderation.rules.sql import Dialect, compile_rule
-from moderation.rules.syntax import Expr, RuleSyntaxError, parse
+from moderation.rules.syntax import RuleSyntaxError, parse
 from moderation.rules.words import word_index
 from moderation.selectors.catalog import (
     RuleIndex,

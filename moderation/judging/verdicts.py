@@ -14,7 +14,8 @@ from moderation.judging.counts import hashtag_counts_refresh
 from moderation.judging.words import post_words_store, text_matches
 from moderation.models import Classification, Verdict
 from moderation.rules.decide import ConceptInfo, decide_with_text, decision_margin
-from moderation.rules.syntax import Expr, RuleSyntaxError, parse
+from moderation.rules.expr import Expr
+from moderation.rules.syntax import RuleSyntaxError, parse
 from moderation.rules.words import WordMatch
 from moderation.selectors.catalog import RuleIndex, concept_catalog, concept_names, rule_index
 from moderation.selectors.scores import current_classifications

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from moderation.models import PostWord
-from moderation.rules.syntax import Expr, RuleSyntaxError, parse
+from moderation.rules.expr import Expr
+from moderation.rules.syntax import RuleSyntaxError, parse
 from moderation.rules.words import WordMatch, candidate_keys, post_word_matches, word_index
 from moderation.selectors.catalog import RuleIndex
 from moderation.selectors.text import PostText, post_texts

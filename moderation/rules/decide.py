@@ -10,8 +10,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from moderation.rules.syntax import And, Expr, Not, evaluate
-from moderation.rules.syntax import Concept as RuleConcept
+from moderation.rules.expr import And, ConceptRef, Expr, Not, evaluate
 from moderation.rules.words import IMAGE, WordMatch
 
 
@@ -131,7 +130,7 @@ def decision_margin(expr: Expr, explanation: Mapping[str, Any]) -> float | None:
 
     def cost(node: Expr, target: bool) -> float:
         """The cost of making ``node`` evaluate to ``target`` (or unknown)."""
-        if isinstance(node, RuleConcept):
+        if isinstance(node, ConceptRef):
             present = rows.get(node.key, {}).get("present")
             return 0.0 if present is None or present == target else concept_cost(node.key)
         if isinstance(node, Not):

@@ -18,8 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from moderation.rules.decide import ConceptInfo
-from moderation.rules.syntax import And, Expr, Not, Or
-from moderation.rules.syntax import Concept as RuleConcept
+from moderation.rules.expr import And, ConceptRef, Expr, Not, Or
 
 INFINITE = "1e9"  # a cost no score change can pay (decision_margin's float("inf"))
 
@@ -156,14 +155,14 @@ def compile_rule(
         return f"p{alias[key]}" if key in concepts else "NULL"
 
     def value(node: Expr) -> str:
-        if isinstance(node, RuleConcept):
+        if isinstance(node, ConceptRef):
             return p(node.key)
         if isinstance(node, Not):
             return f"(NOT {value(node.item)})"
         joiner = " AND " if isinstance(node, And) else " OR "
         return "(" + joiner.join(value(item) for item in node.items) + ")"
 
-    assert isinstance(expr, RuleConcept | Not | And | Or)
+    assert isinstance(expr, ConceptRef | Not | And | Or)
     r = result_alias
     result = value(expr)
     decision = (
@@ -185,7 +184,7 @@ def compile_rule(
         )
 
     def cost(node: Expr, target: bool) -> str:
-        if isinstance(node, RuleConcept):
+        if isinstance(node, ConceptRef):
             if node.key not in concepts:
                 return "0"
             wanted = "TRUE" if target else "FALSE"

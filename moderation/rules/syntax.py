@@ -25,7 +25,7 @@ case-folded, then resolved to a concept key by the ``resolve`` argument of :func
 (a callable returning ``None`` for unknown names, or a mapping such as
 ``moderation.selectors.concept_names``).
 
-Parsed rules are immutable ASTs (:class:`Concept`, :class:`Not`, :class:`And`,
+Parsed rules are immutable trees (``moderation.rules.expr``: :class:`ConceptRef`, :class:`Not`, :class:`And`,
 :class:`Or`). ``str(expr)`` is the canonical text: concept keys, lower-case English
 operators, parentheses only where needed (``adult and not child``); it re-parses to an equal
 AST. A chain ``a and b and c`` is one :class:`And` with three items; explicit parentheses
@@ -36,8 +36,7 @@ Evaluation is three-valued (Kleene): a concept is present (True), absent (False)
 
 Errors are :class:`RuleSyntaxError` (a ``ValueError``). Positions in messages count
 characters from 1; ``RuleSyntaxError.position`` holds the same number (``None`` when there
-is no single place to point at).
-"""
+is no single place to point at)."""
 
 from __future__ import annotations
 
@@ -46,30 +45,28 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Literal, TypeAlias
 
-__all__ = [
-    "And",
-    "Concept",
-    "Expr",
-    "Not",
-    "Or",
-    "Resolver",
-    "RuleSyntaxError",
-    "evaluate",
-    "explain",
-    "normalize_name",
-    "parse",
-    "validate",
-]
+from moderation.rules.expr import And, ConceptRef, Expr, Not, Or
 
 # Nested parentheses and prefix ``not`` both deepen the tree; keep well inside Python's
 # recursion limit for parsing, printing and evaluating.
 MAX_DEPTH = 50
 
+
 AND_WORDS = frozenset({"and", "그리고", "및"})
+
+
 OR_WORDS = frozenset({"or", "또는", "혹은"})
+
+
 NOT_WORDS = frozenset({"not", "제외", "아닌"})
+
+
 AND_SYMBOLS = ("&&", "&")
+
+
 OR_SYMBOLS = ("||", "|")
+
+
 NOT_SYMBOLS = ("!", "~")
 
 
@@ -85,75 +82,8 @@ class RuleSyntaxError(ValueError):
         self.name = name  # the unknown concept name, for unknown-concept errors
 
 
-# --- AST ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Concept:
-    key: str
-
-    def concepts(self) -> frozenset[str]:
-        return frozenset({self.key})
-
-    def __str__(self) -> str:
-        return self.key
-
-
-@dataclass(frozen=True)
-class Not:
-    item: Expr
-
-    def concepts(self) -> frozenset[str]:
-        return self.item.concepts()
-
-    def __str__(self) -> str:
-        if isinstance(self.item, Concept | Not):
-            return f"not {self.item}"
-        return f"not ({self.item})"
-
-
-@dataclass(frozen=True)
-class And:
-    items: tuple[Expr, ...]
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "items", tuple(self.items))
-        if len(self.items) < 2:
-            raise ValueError("And needs at least two items.")
-
-    def concepts(self) -> frozenset[str]:
-        return frozenset().union(*(item.concepts() for item in self.items))
-
-    def __str__(self) -> str:
-        # Or binds looser, so needs parentheses; a nested And came from parentheses.
-        return " and ".join(
-            f"({item})" if isinstance(item, Or | And) else str(item) for item in self.items
-        )
-
-
-@dataclass(frozen=True)
-class Or:
-    items: tuple[Expr, ...]
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "items", tuple(self.items))
-        if len(self.items) < 2:
-            raise ValueError("Or needs at least two items.")
-
-    def concepts(self) -> frozenset[str]:
-        return frozenset().union(*(item.concepts() for item in self.items))
-
-    def __str__(self) -> str:
-        return " or ".join(
-            f"({item})" if isinstance(item, Or) else str(item) for item in self.items
-        )
-
-
-Expr: TypeAlias = Concept | Not | And | Or
 Resolver: TypeAlias = Callable[[str], str | None] | Mapping[str, str]
 
-
-# --- Tokens ---------------------------------------------------------------------------
 
 TokenKind = Literal["name", "and", "or", "not", "(", ")", "end"]
 
@@ -230,9 +160,6 @@ def _tokens(text: str) -> Iterator[_Token]:
             position=pos,
         )
     yield _Token("end", "", n + 1)
-
-
-# --- Parser ---------------------------------------------------------------------------
 
 
 def _resolver(resolve: Resolver) -> tuple[Callable[[str], str | None], list[str] | None]:
@@ -330,7 +257,7 @@ class _Parser:
         token = self.peek()
         if token.kind == "name":
             self.advance()
-            return Concept(self.lookup(token))
+            return ConceptRef(self.lookup(token))
         if token.kind == "(":
             self.advance()
             self.deeper(token)
@@ -379,79 +306,3 @@ def parse(text: str, resolve: Resolver) -> Expr:
 def validate(text: str, resolve: Resolver) -> str:
     """The canonical text of a rule (what to store), or RuleSyntaxError."""
     return str(parse(text, resolve))
-
-
-# --- Evaluation -----------------------------------------------------------------------
-
-
-def evaluate(expr: Expr, present: Mapping[str, bool | None]) -> bool | None:
-    """Kleene three-valued logic; a concept missing from ``present`` is unknown (None)."""
-    if isinstance(expr, Concept):
-        return present.get(expr.key)
-    if isinstance(expr, Not):
-        value = evaluate(expr.item, present)
-        return None if value is None else not value
-    values = [evaluate(item, present) for item in expr.items]
-    if isinstance(expr, And):
-        if False in values:
-            return False
-        return None if None in values else True
-    if True in values:
-        return True
-    return None if None in values else False
-
-
-def explain(expr: Expr, present: Mapping[str, bool | None]) -> list[tuple[str, bool | None]]:
-    """Every sub-expression (canonical text) with its value, innermost first, rule last."""
-    rows: list[tuple[str, bool | None]] = []
-    seen: set[str] = set()
-
-    def walk(node: Expr) -> None:
-        if isinstance(node, Not):
-            walk(node.item)
-        elif isinstance(node, And | Or):
-            for item in node.items:
-                walk(item)
-        text = str(node)
-        if text not in seen:
-            seen.add(text)
-            rows.append((text, evaluate(node, present)))
-
-    walk(expr)
-    return rows
-
-
-def forced_values(expr: Expr, value: bool) -> dict[str, bool] | None:
-    """The concept values that a rule's known outcome forces, or None if it forces nothing.
-
-    A moderator saying "relevant" to ``adult and not child`` says adult is present and child
-    absent; "not relevant" to ``food or beverage`` says both are absent. "Not relevant" to an
-    ``and`` (or "relevant" to an ``or``) could be any item's doing, so it forces nothing.
-    This turns overrides into training labels without guessing.
-    """
-    if isinstance(expr, Concept):
-        return {expr.key: value}
-    if isinstance(expr, Not):
-        return forced_values(expr.item, not value)
-    forcing = isinstance(expr, And) == value  # and→True or or→False force every item
-    if not forcing:
-        return None
-    merged: dict[str, bool] = {}
-    for item in expr.items:
-        values = forced_values(item, value)
-        if values is None:
-            return None
-        for key, v in values.items():
-            if merged.get(key, v) != v:
-                return None  # contradictory (e.g. "a and not a"): nothing can be learnt
-            merged[key] = v
-    return merged
-
-
-def concept_keys(expr: Expr) -> list[str]:
-    """The concepts a rule mentions, sorted, each once."""
-    if isinstance(expr, Concept):
-        return [expr.key]
-    if isinstance(expr, Not):
-        return concept_keys(expr.item)
-    return sorted({key for item in expr.items for key in concept_keys(item)})

@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 
 from mlmodels.ocr import text_words
-from moderation.rules.syntax import Concept as RuleConcept
-from moderation.rules.syntax import Expr
+from moderation.rules.expr import ConceptRef, Expr
 
 IMAGE, CAPTION, COMMENT = "image", "caption", "comment"
 SOURCE_LABELS = {IMAGE: "image text", CAPTION: "caption", COMMENT: "comment"}
@@ -78,7 +77,7 @@ WordIndex = Mapping[str, _Meaning]
 def evidence_concept(expr: Expr | None) -> str | None:
     """The concept a rule's words (its keyword and mapped words) are evidence for: only a rule
     whose expression is one concept lends its words; None for any other (or an invalid one)."""
-    return expr.key if isinstance(expr, RuleConcept) else None
+    return expr.key if isinstance(expr, ConceptRef) else None
 
 
 def word_index(

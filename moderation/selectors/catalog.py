@@ -12,7 +12,8 @@ from moderation.models import (
     Rule,
 )
 from moderation.rules.decide import ConceptInfo, concept_about
-from moderation.rules.syntax import RuleSyntaxError, concept_keys, parse
+from moderation.rules.expr import concept_keys
+from moderation.rules.syntax import RuleSyntaxError, parse
 from posts.models import Hashtag
 
 

@@ -9,7 +9,8 @@ from moderation.models import (
     Embedding,
     Verdict,
 )
-from moderation.rules.syntax import RuleSyntaxError, forced_values, parse
+from moderation.rules.expr import forced_values
+from moderation.rules.syntax import RuleSyntaxError, parse
 from moderation.selectors.catalog import concept_catalog, concept_names
 
 

@@ -6,19 +6,8 @@ import itertools
 
 import pytest
 
-from moderation.rules.syntax import (
-    MAX_DEPTH,
-    And,
-    Concept,
-    Expr,
-    Not,
-    Or,
-    RuleSyntaxError,
-    evaluate,
-    explain,
-    parse,
-    validate,
-)
+from moderation.rules.expr import And, ConceptRef, Expr, Not, Or, evaluate, explain
+from moderation.rules.syntax import MAX_DEPTH, RuleSyntaxError, parse, validate
 
 # Shaped like moderation.selectors.concept_names: key, Korean and English names → key.
 NAMES: dict[str, str] = {}
@@ -34,8 +23,8 @@ for _key, _ko, _en in [
     for _name in (_key, _ko, _en):
         NAMES[_name.casefold()] = _key
 
-A, C, F, B = Concept("adult"), Concept("child"), Concept("food"), Concept("beverage")
-DOG, CAT = Concept("dog"), Concept("cat")
+A, C, F, B = ConceptRef("adult"), ConceptRef("child"), ConceptRef("food"), ConceptRef("beverage")
+DOG, CAT = ConceptRef("dog"), ConceptRef("cat")
 
 
 def p(text: str) -> Expr:
@@ -107,8 +96,8 @@ def test_korean_and_english_concept_names_resolve_to_the_same_key() -> None:
 
 
 def test_concept_names_may_contain_underscores_and_hyphens() -> None:
-    assert p("other_animal") == Concept("other_animal")
-    assert p("other-animal or dog") == Or((Concept("other_animal"), DOG))
+    assert p("other_animal") == ConceptRef("other_animal")
+    assert p("other-animal or dog") == Or((ConceptRef("other_animal"), DOG))
 
 
 def test_decomposed_hangul_in_a_concept_name_resolves() -> None:
@@ -123,7 +112,7 @@ def test_a_callable_resolver_gets_folded_names() -> None:
         seen.append(name)
         return name.upper()
 
-    assert parse("Dog and 음식", resolve) == And((Concept("DOG"), Concept("음식")))
+    assert parse("Dog and 음식", resolve) == And((ConceptRef("DOG"), ConceptRef("음식")))
     assert seen == ["dog", "음식"]
 
 
@@ -371,7 +360,7 @@ FORCE_NAMES = {"adult": "adult", "child": "child", "food": "food", "beverage": "
 
 
 def test_a_relevant_romance_override_says_adult_present_and_child_absent() -> None:
-    from moderation.rules.syntax import forced_values
+    from moderation.rules.expr import forced_values
 
     assert forced_values(parse("adult and not child", FORCE_NAMES), True) == {
         "adult": True,
@@ -380,7 +369,7 @@ def test_a_relevant_romance_override_says_adult_present_and_child_absent() -> No
 
 
 def test_a_not_relevant_cafe_override_says_no_food_and_no_drink() -> None:
-    from moderation.rules.syntax import forced_values
+    from moderation.rules.expr import forced_values
 
     assert forced_values(parse("food or beverage", FORCE_NAMES), False) == {
         "food": False,
@@ -389,7 +378,7 @@ def test_a_not_relevant_cafe_override_says_no_food_and_no_drink() -> None:
 
 
 def test_an_ambiguous_outcome_forces_nothing() -> None:
-    from moderation.rules.syntax import forced_values
+    from moderation.rules.expr import forced_values
 
     assert forced_values(parse("food or beverage", FORCE_NAMES), True) is None
     assert forced_values(parse("adult and not child", FORCE_NAMES), False) is None

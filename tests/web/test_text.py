@@ -139,9 +139,9 @@ def test_image_text_is_strong_and_caption_words_weak() -> None:
 
 
 def _concept(key: str):  # type: ignore[no-untyped-def]
-    from moderation.rules.syntax import Concept as RuleConcept
+    from moderation.rules.expr import ConceptRef
 
-    return RuleConcept(key)
+    return ConceptRef(key)
 
 
 def _food():  # type: ignore[no-untyped-def]
