@@ -1,3 +1,13 @@
-"""The moderators' admin: model lists, the review queue, audit, previews and the dashboard."""
+"""The moderators' admin: model lists, the review queue, audit, previews and the dashboard.
+Importing the package registers every model admin (AppConfig.ready does)."""
 
-from moderation.web.admin import audit, catalog, dashboard, preview, review  # noqa: F401
+from moderation.web.admin import (  # noqa: F401
+    audit,
+    catalog,
+    dashboard,
+    model_versions,
+    posts,
+    preview,
+    review,
+    verdicts,
+)

@@ -1,0 +1,153 @@
+"""Model versions and their scores in the admin: reports, activation, rollback."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html, format_html_join
+
+from moderation.ingest.activation import model_version_activate, model_version_rollback
+from moderation.models import (
+    Classification,
+    ModelVersion,
+)
+from moderation.web.admin.shared import (
+    ReasonActionForm,
+    action_reason,
+)
+from moderation.web.permissions import is_moderator
+
+
+@admin.register(Classification)
+class ClassificationAdmin(admin.ModelAdmin[Classification]):
+    list_display = ["post", "model_version", "created_at"]
+    list_filter = ["model_version"]
+    list_select_related = ["model_version"]
+    readonly_fields = ["post", "model_version", "embedding", "scores", "unsupported", "created_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+def _source_label(concept: str, source: str) -> str:
+    from mlmodels.heads import DIRECT_SIGNALS, SOURCE_HEAD
+
+    if source == SOURCE_HEAD:
+        return "trained head"
+    return "face + age model" if concept in DIRECT_SIGNALS else "ImageNet roll-up"
+
+
+@admin.register(ModelVersion)
+class ModelVersionAdmin(admin.ModelAdmin[ModelVersion]):
+    """Versions with their evaluation; activating one rescores every post from stored
+    embeddings in the background (progress shown here); rollback is one action."""
+
+    list_display = [
+        "name",
+        "kind",
+        "is_active",
+        "macro_f1",
+        "rescore_progress",
+        "created_at",
+        "activated_at",
+    ]
+    list_filter = ["kind", "is_active"]
+    readonly_fields = [
+        "name",
+        "kind",
+        "backbone",
+        "concepts",
+        "is_active",
+        "created_at",
+        "activated_at",
+        "activated_by",
+        "rescore_progress",
+        "rescore_message",
+        "thresholds",
+        "report",
+        "training",
+    ]
+    exclude = ["heads", "metrics", "rescore_status", "rescore_done", "rescore_total"]
+    actions = ["activate", "rollback"]
+    action_form = ReasonActionForm
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # versions come from training (manage.py train_concepts)
+
+    def has_activate_permission(self, request: HttpRequest) -> bool:
+        return is_moderator(request.user)
+
+    @admin.display(description="macro F1 (CV)")
+    def macro_f1(self, version: ModelVersion) -> str:
+        value = (version.metrics or {}).get("macro_f1")
+        return f"{value:.3f}" if isinstance(value, int | float) else "—"
+
+    @admin.display(description="rescoring")
+    def rescore_progress(self, version: ModelVersion) -> str:
+        if version.rescore_status == ModelVersion.Rescore.IDLE:
+            return "—"
+        return (
+            f"{version.get_rescore_status_display()} {version.rescore_done}/{version.rescore_total}"
+        )
+
+    @admin.display(description="evaluation report (cross-validated)")
+    def report(self, version: ModelVersion) -> str:
+        metrics = version.metrics or {}
+        rows = metrics.get("concepts", {})
+        if not rows:
+            return "No evaluation stored for this version."
+        table = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    key,
+                    f"{row['selected']['precision']:.3f}",
+                    f"{row['selected']['recall']:.3f}",
+                    f"{row['selected']['f1']:.3f}",
+                    row["selected"]["support"],
+                    _source_label(key, row["final"]["source"]),
+                    "met" if row["selected"]["f1"] >= row["target_f1"] else "MISSED",
+                )
+                for key, row in sorted(rows.items())
+            ),
+        )
+        return format_html(
+            "<table><tr><th>concept</th><th>precision</th><th>recall</th><th>F1</th>"
+            "<th>support</th><th>source</th><th>target</th></tr>{}</table>"
+            "<p>macro F1 {} · adult vs child {}</p><p>{}</p>",
+            table,
+            metrics.get("macro_f1", "—"),
+            ", ".join(f"{k} {v:.3f}" for k, v in metrics.get("adult_vs_child", {}).items()),
+            "; ".join(metrics.get("targets_missed", [])) or "Every target met.",
+        )
+
+    @admin.action(
+        description="Activate (rescore every post from stored embeddings)", permissions=["activate"]
+    )
+    def activate(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> None:
+        if queryset.count() != 1:
+            self.message_user(request, "Choose exactly one version.", messages.ERROR)
+            return
+        version = model_version_activate(
+            version=queryset.get(),
+            by=request.user,  # type: ignore[arg-type]
+            reason=action_reason(request),
+        )
+        self.message_user(request, f"{version.name} is active; rescoring in the background.")
+
+    @admin.action(
+        description="Roll back to the previously active version", permissions=["activate"]
+    )
+    def rollback(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> None:
+        version = model_version_rollback(
+            by=request.user,  # type: ignore[arg-type]
+            reason=action_reason(request),
+        )
+        if version is None:
+            self.message_user(
+                request, "There is no earlier version to roll back to.", messages.WARNING
+            )
+        else:
+            self.message_user(request, f"Rolled back to {version.name}; rescoring.")
