@@ -213,12 +213,15 @@ def load_graph_def(model_json: str | Path) -> tuple[Any, dict[str, Any]]:
 def load_function(model_json: str | Path, inputs: Sequence[str], outputs: Sequence[str]) -> Any:
     """A concrete TF function running the graph: ``fn(*input_tensors) -> list of outputs``.
 
-    ``inputs``/``outputs`` are tensor names in the graph (``"input_1:0"``). The graph is imported
-    with ``wrap_function`` so it runs eagerly-callable and thread-safe like any tf.function.
+    ``inputs``/``outputs`` are tensor names in the graph (``"input_1:0"``).
     """
-    import tensorflow as tf
-
     graph_def, _ = load_graph_def(model_json)
+    return graph_function(graph_def, inputs, outputs)
+
+
+def graph_function(graph_def: Any, inputs: Sequence[str], outputs: Sequence[str]) -> Any:
+    """``graph_def`` wrapped as a concrete function, eagerly callable and thread-safe."""
+    import tensorflow as tf
 
     def _import() -> None:
         tf.compat.v1.import_graph_def(graph_def, name="")
