@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from mlmodels.evaluation import format_table, targets_missed
+from mlmodels.training.report import format_table, targets_missed
 from moderation.classifier import get_backbone
 from moderation.models import ModelVersion
 from moderation.services import model_version_activate
