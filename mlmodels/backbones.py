@@ -1,7 +1,4 @@
-"""The ImageNet backbones we convert: where their weights come from and what a build writes.
-
-The builders (:mod:`mlmodels.build`) and the classifiers both read this table; it imports neither.
-"""
+"""The ImageNet backbones we convert: where their weights come from and what a build writes."""
 
 from __future__ import annotations
 

@@ -1,10 +1,4 @@
-"""Convert the ImageNet backbones' torch weights into Keras + TFLite files.
-
-Usage: ``python -m mlmodels.build --out var/models [--force] [--backbone ...] [--with-people]``
-
-Sources, outputs and the manifest that makes a build idempotent are described in docs/model.md
-and docs/backbones.md; the table of backbones is :mod:`mlmodels.backbones`.
-"""
+"""Convert the ImageNet backbones' torch weights into Keras + TFLite files."""
 
 from __future__ import annotations
 

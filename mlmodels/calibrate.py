@@ -1,19 +1,4 @@
-"""Calibrate per-concept thresholds on the labelled development photos.
-
-Usage: ``python -m mlmodels.calibrate /work/shared/photos [--model-dir var/models]``
-
-The photo folder has one sub-folder per label (each image has exactly one label). A concept's
-positives are the images whose folder maps to it (dog, cat and other_animal also count as animal);
-every other image is a negative. For each supported concept the script prints precision, recall
-and F1 at candidate thresholds (0.10 .. 0.90 in steps of 0.05) and picks the HIGHEST threshold whose
-F1 is within 0.01 of the best F1: on a set this small, differences under 0.01 are one or two photos,
-so we prefer fewer false tags. Thresholds below 0.1 are not considered: summing over hundreds of
-classes gives every photo a little mass, and such a low cut would be fitted to this set.
-Presence follows :func:`mlmodels.rollup.present_concepts` (a present dog/cat implies animal), so
-children are calibrated first and the parent's threshold is chosen with the children's in force.
-
-The photos are for internal development only: this script reads them in place and never copies them.
-"""
+"""Calibrate per-concept thresholds on the labelled development photos."""
 
 from __future__ import annotations
 

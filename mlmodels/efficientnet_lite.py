@@ -1,8 +1,4 @@
-"""EfficientNet-Lite0 (ImageNet) rebuilt in Keras from a torch state dict + its roll-up classifier.
-
-Where the weights come from and why the layout transfers exactly: docs/backbones.md. Keras and
-TensorFlow are imported inside the functions, so importing this module stays cheap.
-"""
+"""EfficientNet-Lite0 (ImageNet) rebuilt in Keras from torch weights, and its roll-up classifier."""
 
 from __future__ import annotations
 

@@ -1,8 +1,4 @@
-"""Inference back-ends for the converted MobileNetV2: TFLite (default) and Keras.
-
-Both take a normalised float32 NHWC batch and return ``(logits (N, 1000), embedding (N, 1280))``.
-TensorFlow is imported only when an engine is created.
-"""
+"""Inference back-ends for the converted MobileNetV2: TFLite (default) and Keras."""
 
 from __future__ import annotations
 

@@ -1,15 +1,4 @@
-"""Load TensorFlow.js *graph models* (``model.json`` + ``.bin`` shards) into plain TensorFlow.
-
-A TF.js graph model is a frozen TensorFlow GraphDef written as JSON (``modelTopology``) whose
-``Const`` nodes have their values moved to binary shards described by ``weightsManifest``. This
-module puts the values back and returns a ``tf.compat.v1.GraphDef``, so no TF.js tooling
-(``tensorflowjs``, ``tfjs-graph-converter``, node) is needed at run time.
-
-Only what the graph-model format defines is handled: weight groups of one or more shards read as
-one contiguous buffer, dtypes float32/int32/bool, and the converter's weight quantisation
-(``float16``, and affine ``uint8``/``uint16`` with ``scale``/``min``). Anything else raises
-:class:`TfjsFormatError` rather than producing a silently wrong graph.
-"""
+"""Load TensorFlow.js *graph models* (``model.json`` + ``.bin`` shards) into plain TensorFlow."""
 
 from __future__ import annotations
 
@@ -137,13 +126,7 @@ def _restore_fused_attrs(node: Any, path: Path) -> None:
 
 
 def _unfuse_depthwise(graph_def: Any) -> None:
-    """Split each ``_FusedDepthwiseConv2dNative`` into DepthwiseConv2dNative and its post-ops.
-
-    TensorFlow's CPU kernel for the fused depthwise op comes with oneDNN, which TensorFlow only
-    turns on by default on CPUs with AVX-512: elsewhere the op runs as nothing ("Missing 0-th
-    output"). The plain ops give the same numbers everywhere. The last op keeps the node's name,
-    so its consumers are unchanged.
-    """
+    """Split each ``_FusedDepthwiseConv2dNative`` into DepthwiseConv2dNative and its post-ops."""
     import tensorflow as tf
 
     nodes = []

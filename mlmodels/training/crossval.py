@@ -1,8 +1,4 @@
-"""Nested, stratified cross-validation of concept heads against the ImageNet roll-up.
-
-Within each outer training split an inner CV chooses l2, threshold and source; the outer
-held-out fold only measures (docs/model.md explains why).
-"""
+"""Nested, stratified cross-validation of concept heads against the ImageNet roll-up."""
 
 from __future__ import annotations
 
@@ -194,13 +190,7 @@ def cross_validate(
     inner_folds: int = 4,
     progress: Progress | None = None,
 ) -> CVResult:
-    """Nested, stratified k-fold CV (strata = ``groups``, e.g. the folder of each photo).
-
-    For each outer fold: l2 (by inner average precision), threshold (lowest reaching
-    ``precision_target``, else max F1) and source (head or roll-up, whichever has the higher inner
-    F1) are chosen on the inner out-of-fold scores of the training split; the held-out fold is
-    only scored. The roll-up's own threshold is chosen on the training split too.
-    """
+    """Nested, stratified k-fold CV (strata = ``groups``, e.g. the folder of each photo)."""
     concepts = tuple(concepts)
     labels = np.asarray(labels, dtype=np.int8)
     groups = np.asarray(groups)

@@ -58,12 +58,8 @@ RULE_NO_POSITIVES = "no positives"
 def calibrate_threshold(
     scores: np.ndarray, y: np.ndarray, precision_target: float
 ) -> tuple[float, str]:
-    """The lowest threshold whose precision reaches ``precision_target`` (most recall at that
-    precision), else the max-F1 threshold; returns (threshold, rule). Present = score >= threshold.
-
-    The threshold sits halfway between the chosen score and the next lower one, so a photo
-    scoring just under the last accepted one is not decided by a hair.
-    """
+    """The lowest threshold whose precision reaches ``precision_target``, else the max-F1 one;
+    returns (threshold, rule). Present = score >= threshold."""
     labelled = y >= 0
     s, t = scores[labelled].astype(np.float64), y[labelled] == 1
     if not t.any():

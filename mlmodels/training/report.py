@@ -1,7 +1,4 @@
-"""Reports of a cross-validation: JSON, a text table and a bar chart (Pillow only, no matplotlib).
-
-Reports hold numbers and folder names only, never photos or file names, so they can be kept.
-"""
+"""Reports of a cross-validation: JSON, a text table and a bar chart (Pillow, no matplotlib)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,4 @@
-"""Class-balanced L2 logistic regressions solved by truncated Newton in the data's row space.
-
-Numpy only and deterministic; the derivation is in docs/model.md ("Concept heads").
-"""
+"""Class-balanced L2 logistic regressions solved by truncated Newton in the data's row space."""
 
 from __future__ import annotations
 
@@ -17,14 +14,7 @@ L2_GRID: tuple[float, ...] = (0.01, 0.1, 1.0)  # on standardised features, loss 
 
 @dataclass(frozen=True)
 class Basis:
-    """Thin SVD of a standardised training matrix X = U S Vt.
-
-    With an L2 penalty the optimal weights lie in X's row space (the gradient's data term is
-    X^T r), so ``w = V z`` and the problem can be solved exactly in ``rank <= N`` coordinates
-    ``Z = U S`` instead of F: a 1289-d problem on ~600 photos becomes ~600-d, and since Z's columns
-    are orthogonal the Hessian is close to diagonal there (fast conjugate gradients). One
-    decomposition serves all concepts and l2 values.
-    """
+    """Thin SVD of a standardised training matrix X = U S Vt."""
 
     z: np.ndarray  # (N, r) = U S
     v: np.ndarray  # (F, r)
@@ -100,13 +90,7 @@ def fit_logistic_many(
     tol: float = 1e-10,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Independent class-balanced logistic regressions sharing the features ``x`` (N, F): column
-    k of ``y`` (N, K) in {1, 0, -1} with penalty ``l2[k]``. Returns weights (F, K) and biases (K,).
-
-    Each minimises ``weighted mean log-loss + l2/2 |w|^2`` (bias unpenalised) by truncated Newton
-    (preconditioned CG for the steps, backtracking line search) in the row-space basis, all columns
-    at once so every step is a few matrix products. Deterministic. Rows labelled -1 weigh nothing.
-    A column with only one class gets zero weights and a bias of -/+10 (always no / always yes).
-    """
+    k of ``y`` (N, K) in {1, 0, -1} with penalty ``l2[k]``. Returns weights (F, K), biases (K,)."""
     y = np.asarray(y).reshape(len(y), -1)
     n_cols = y.shape[1]
     if basis is None:
