@@ -1,8 +1,4 @@
-"""Framework-free interface of TagLens image classifiers.
-
-Nothing here imports Django, the project's apps or TensorFlow, so the web app, the workers and the
-tests can all depend on it cheaply.
-"""
+"""Framework-free interface of TagLens image classifiers."""
 
 from __future__ import annotations
 
@@ -41,25 +37,12 @@ ALL_CONCEPTS: tuple[str, ...] = (
 # decoders exposed to user uploads, and these cover what phones and browsers produce.
 ALLOWED_FORMATS: tuple[str, ...] = ("JPEG", "PNG", "WEBP", "GIF", "BMP")
 
-# JPEGs at least twice this size (both sides) are decoded with DCT scaling straight to a smaller
-# size whose sides stay >= this. The classifier resizes the short side to 256 before its 224 crop,
-# so nothing it uses is lost, and decoding a 12 MP phone photo gets several times faster.
 DRAFT_MIN_SIZE = 256
 
 
 @dataclass(frozen=True)
 class Prediction:
-    """One image's result.
-
-    ``scores``: concept key -> score in 0..1, ONLY for concepts the classifier supports.
-    ``embedding``: the backbone's pooled feature vector as a read-only 1-D ``numpy.float32`` array
-    (1280-d for MobileNetV2). A numpy array rather than a tuple so it can be stored with
-    ``.tobytes()`` and compared with dot products without copying; it is excluded from ``==``.
-    ``top_labels``: top-5 ImageNet class names with softmax probabilities, for explanations.
-    ``signals``: extra numeric evidence beyond the embedding, keyed ``"<source>:<name>"`` (e.g.
-    ``"imagenet:cat"`` for the roll-up score, ``"people:..."`` for a face/age detector). Stored
-    with the classification so trained concept heads can be re-scored without the network.
-    """
+    """One image's result."""
 
     scores: dict[str, float]
     embedding: np.ndarray = field(compare=False, repr=False)
@@ -120,14 +103,7 @@ def _to_rgb(img: Image.Image) -> Image.Image:
 def load_image(
     path_or_file: str | os.PathLike[str] | IO[bytes], draft_size: int | None = DRAFT_MIN_SIZE
 ) -> Image.Image:
-    """Open, verify and normalise an image for classification.
-
-    Returns a fully loaded RGB image with EXIF orientation applied (GIF: first frame). JPEGs whose
-    sides are both >= 2 x ``draft_size`` are decoded at a reduced scale (still >= ``draft_size``),
-    other images reduced after decoding; pass ``draft_size=None`` for full resolution. Raises
-    :class:`ImageDecodeError` with a readable reason for empty, unreadable, truncated, non-image
-    or disallowed-format files.
-    """
+    """Open, verify and normalise an image for classification."""
     data, name = _read_bytes(path_or_file)
     if not data:
         raise ImageDecodeError(f"{name}: empty file (0 bytes)")
@@ -135,10 +111,6 @@ def load_image(
     try:
         img = Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
         if type(img).verify is not ImageFile.ImageFile.verify:
-            # A format with checks of its own (PNG's CRCs) verifies before decoding; verify()
-            # leaves the object unusable, hence the second open. Other formats' verify() only
-            # closes the file (Pillow): a second parse of a JPEG's headers would buy nothing,
-            # and load() below reports truncated data either way.
             img.verify()
             img = Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
         if img.format == "JPEG" and draft_size and min(img.size) >= 2 * draft_size:
@@ -146,9 +118,6 @@ def load_image(
         img.seek(0)  # first frame of animated GIF/WebP
         img.load()  # decode now so truncation is reported here, not later
         if draft_size and min(img.size) >= 2 * draft_size:
-            # Other formats have no draft mode: reduce the decoded pixels the same way (box
-            # filter, still >= draft_size), so a batch of 40-megapixel PNGs holds ~1 MB each
-            # rather than 120 MB.
             img = img.reduce(min(img.size) // draft_size)  # type: ignore[assignment]
         # In place: without an orientation to apply, exif_transpose would return a copy of
         # every photo (a third of the decoding time, measured in a worker with py-spy).
@@ -182,11 +151,7 @@ def _import_dotted(dotted_path: str) -> Any:
 
 def load_classifier(dotted_path: str, **options: Any) -> Classifier:
     """Import ``dotted_path`` (e.g. ``mlmodels.tf_mobilenet.MobileNetV2RollupClassifier``) and
-    instantiate it with ``options``, once per process for the same path and options.
-
-    Instantiation is cheap for the real classifier (the model loads lazily on first predict),
-    so holding the lock while constructing is fine and prevents duplicate instances.
-    """
+    instantiate it with ``options``, once per process for the same path and options."""
     key = (dotted_path, repr(sorted(options.items())))
     with _classifier_lock:
         cached = _classifier_cache.get(key)

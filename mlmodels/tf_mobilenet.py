@@ -10,17 +10,13 @@ import numpy as np
 from PIL import Image
 
 from mlmodels import rollup
+from mlmodels.backbones import MOBILENET_V2, Backbone
 from mlmodels.base import Prediction
-from mlmodels.build import MANIFEST_FILE, SOURCE_FILE, TFLITE_FILE, WEIGHTS_FILE, read_manifest
 from mlmodels.engines import DEFAULT_BACKEND, Engine, make_engine
+from mlmodels.modelfiles import ModelFilesMissing, read_manifest, require_files
 from mlmodels.preprocess import DEFAULT_MODE, to_batch
 
-# Bump when preprocessing or the inference pipeline changes in a way that changes scores.
-PIPELINE_REVISION = 1
-# torchvision names its weight files after the sha256 prefix of their content.
-WEIGHTS_TAG = SOURCE_FILE.rsplit("-", 1)[-1].split(".")[0]  # "b0353104"
 BATCH_SIZE = 16
-# Prediction.signals keys for the roll-up scores: "imagenet:<concept>".
 SIGNAL_PREFIX = "imagenet:"
 
 
@@ -38,25 +34,20 @@ def rollup_predictions(logits: np.ndarray, embeddings: np.ndarray) -> list[Predi
                 scores=scores,
                 embedding=emb,
                 top_labels=labels,
-                # The same roll-up scores as evidence for trained concept heads (the same keys
-                # for every backbone, so heads read either).
+                # the same keys for every backbone, so trained heads read either
                 signals={f"{SIGNAL_PREFIX}{c}": v for c, v in scores.items()},
             )
         )
     return out
 
 
-class ModelFilesMissing(RuntimeError):
-    """The converted model is not in ``model_dir``; the message tells the operator what to run."""
+class RollupClassifier:
+    """An ImageNet backbone whose 1000 class probabilities are summed into TagLens concepts by
+    :mod:`mlmodels.rollup`; loaded lazily on the first :meth:`predict` (thread-safe)."""
 
-
-class MobileNetV2RollupClassifier:
-    """ImageNet MobileNetV2 (torchvision weights, converted) whose 1000 class probabilities are
-    summed into TagLens concepts by :mod:`mlmodels.rollup`.
-
-    The model is loaded lazily on the first :meth:`predict` (thread-safe), so constructing the
-    classifier in a web process is free.
-    """
+    backbone: Backbone = MOBILENET_V2
+    version_prefix = "mobilenet_v2-tv"
+    pipeline_revision = 1  # bump when preprocessing or the pipeline changes scores
 
     def __init__(
         self,
@@ -67,46 +58,47 @@ class MobileNetV2RollupClassifier:
     ) -> None:
         self.model_dir = Path(model_dir)
         self.threads = threads
-        self.backend = (
-            backend  # "tflite" or "keras": same scores to ~1e-5, so not part of the version
-        )
+        self.backend = backend  # same scores to ~1e-5 either way, so not part of the version
         self.preprocess = preprocess
         self.concepts: frozenset[str] = rollup.ROLLUP_CONCEPTS
-        # Changes with the weights, the roll-up table and the pipeline revision (and a non-default
-        # preprocessing, which changes scores).
         self.version: str = (
-            f"mobilenet_v2-tv-{WEIGHTS_TAG}-imagenet-rollup-{PIPELINE_REVISION}-"
-            f"{rollup.table_hash()}"
+            f"{self.version_prefix}-{self.backbone.weights_tag}-imagenet-rollup-"
+            f"{self.pipeline_revision}-{rollup.table_hash()}"
         )
         if preprocess != DEFAULT_MODE:
             self.version += f"-{preprocess}"
         self._engine: Engine | None = None
         self._init_lock = threading.Lock()
 
-    def __repr__(self) -> str:
-        return f"MobileNetV2RollupClassifier({str(self.model_dir)!r}, backend={self.backend!r})"
+    def _build_hint(self) -> str:
+        return f"run `python -m mlmodels.build --out {self.model_dir}`"
+
+    def _needed_files(self) -> list[str]:
+        return [self.backbone.manifest_file, self.backbone.tflite_file]
 
     def _check_files(self) -> None:
-        needed = [MANIFEST_FILE, TFLITE_FILE if self.backend == "tflite" else WEIGHTS_FILE]
-        missing = [name for name in needed if not (self.model_dir / name).is_file()]
-        hint = f"run `python -m mlmodels.build --out {self.model_dir}`"
-        if missing:
-            raise ModelFilesMissing(f"model files {missing} not found in {self.model_dir}: {hint}")
-        manifest = read_manifest(self.model_dir) or {}
-        if not str(manifest.get("source_sha256", "")).startswith(WEIGHTS_TAG):
+        hint = self._build_hint()
+        require_files(self.model_dir, self._needed_files(), hint)
+        manifest = read_manifest(self.model_dir, self.backbone.manifest_file) or {}
+        if not str(manifest.get("source_sha256", "")).startswith(self.backbone.weights_tag):
             raise ModelFilesMissing(
-                f"{self.model_dir} holds a model built from other weights than {SOURCE_FILE}: "
-                f"{hint} --force"
+                f"{self.model_dir} holds a model built from other weights than "
+                f"{self.backbone.source_file}: {hint} --force"
             )
 
+    def _make_engine(self) -> Engine:
+        return make_engine(self.backend, self.model_dir, self.threads)
+
+    def _to_batch(self, images: Sequence[Image.Image]) -> np.ndarray:
+        return to_batch(images, self.preprocess)
+
     def _get_engine(self) -> Engine:
-        # Double-checked locking: the common path takes no lock.
         engine = self._engine
-        if engine is None:
+        if engine is None:  # double-checked locking: the common path takes no lock
             with self._init_lock:
                 if self._engine is None:
                     self._check_files()
-                    self._engine = make_engine(self.backend, self.model_dir, self.threads)
+                    self._engine = self._make_engine()
                 engine = self._engine
         return engine
 
@@ -117,5 +109,18 @@ class MobileNetV2RollupClassifier:
         out: list[Prediction] = []
         for start in range(0, len(images), BATCH_SIZE):
             chunk = images[start : start + BATCH_SIZE]
-            out += rollup_predictions(*engine.run(to_batch(chunk, self.preprocess)))
+            out += rollup_predictions(*engine.run(self._to_batch(chunk)))
         return out
+
+
+class MobileNetV2RollupClassifier(RollupClassifier):
+    """ImageNet MobileNetV2 (torchvision weights, converted): the classifier the app serves."""
+
+    def __repr__(self) -> str:
+        return f"MobileNetV2RollupClassifier({str(self.model_dir)!r}, backend={self.backend!r})"
+
+    def _needed_files(self) -> list[str]:
+        weights = (
+            self.backbone.tflite_file if self.backend == "tflite" else self.backbone.weights_file
+        )
+        return [self.backbone.manifest_file, weights]

@@ -1,15 +1,4 @@
-"""Load TensorFlow.js *graph models* (``model.json`` + ``.bin`` shards) into plain TensorFlow.
-
-A TF.js graph model is a frozen TensorFlow GraphDef written as JSON (``modelTopology``) whose
-``Const`` nodes have their values moved to binary shards described by ``weightsManifest``. This
-module puts the values back and returns a ``tf.compat.v1.GraphDef``, so no TF.js tooling
-(``tensorflowjs``, ``tfjs-graph-converter``, node) is needed at run time.
-
-Only what the graph-model format defines is handled: weight groups of one or more shards read as
-one contiguous buffer, dtypes float32/int32/bool, and the converter's weight quantisation
-(``float16``, and affine ``uint8``/``uint16`` with ``scale``/``min``). Anything else raises
-:class:`TfjsFormatError` rather than producing a silently wrong graph.
-"""
+"""Load TensorFlow.js *graph models* (``model.json`` + ``.bin`` shards) into plain TensorFlow."""
 
 from __future__ import annotations
 
@@ -137,13 +126,7 @@ def _restore_fused_attrs(node: Any, path: Path) -> None:
 
 
 def _unfuse_depthwise(graph_def: Any) -> None:
-    """Split each ``_FusedDepthwiseConv2dNative`` into DepthwiseConv2dNative and its post-ops.
-
-    TensorFlow's CPU kernel for the fused depthwise op comes with oneDNN, which TensorFlow only
-    turns on by default on CPUs with AVX-512: elsewhere the op runs as nothing ("Missing 0-th
-    output"). The plain ops give the same numbers everywhere. The last op keeps the node's name,
-    so its consumers are unchanged.
-    """
+    """Split each ``_FusedDepthwiseConv2dNative`` into DepthwiseConv2dNative and its post-ops."""
     import tensorflow as tf
 
     nodes = []
@@ -213,12 +196,15 @@ def load_graph_def(model_json: str | Path) -> tuple[Any, dict[str, Any]]:
 def load_function(model_json: str | Path, inputs: Sequence[str], outputs: Sequence[str]) -> Any:
     """A concrete TF function running the graph: ``fn(*input_tensors) -> list of outputs``.
 
-    ``inputs``/``outputs`` are tensor names in the graph (``"input_1:0"``). The graph is imported
-    with ``wrap_function`` so it runs eagerly-callable and thread-safe like any tf.function.
+    ``inputs``/``outputs`` are tensor names in the graph (``"input_1:0"``).
     """
-    import tensorflow as tf
-
     graph_def, _ = load_graph_def(model_json)
+    return graph_function(graph_def, inputs, outputs)
+
+
+def graph_function(graph_def: Any, inputs: Sequence[str], outputs: Sequence[str]) -> Any:
+    """``graph_def`` wrapped as a concrete function, eagerly callable and thread-safe."""
+    import tensorflow as tf
 
     def _import() -> None:
         tf.compat.v1.import_graph_def(graph_def, name="")

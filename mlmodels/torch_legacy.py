@@ -1,18 +1,4 @@
-"""Torch-free reader for PyTorch's *legacy* (pre-1.6, non-zip) ``.pth`` files.
-
-The legacy format is a plain concatenation of pickles followed by raw storage bytes:
-
-1. magic number (int), 2. protocol version (int), 3. sys info (dict),
-4. the object itself (here an ``OrderedDict`` state dict). Tensors inside it are pickled as
-   ``torch._utils._rebuild_tensor_v2(storage, offset, size, stride, ...)`` and storages as
-   persistent ids ``('storage', storage_type, key, location, numel, view_metadata)``,
-5. a pickle with the list of storage keys, in the order their data follows,
-6. per key: an int64 little-endian element count, then the raw little-endian elements.
-
-We map every torch global we meet onto small numpy stand-ins, so torch never has to be imported.
-Only the globals listed in ``_ALLOWED`` are resolvable: anything else raises, which also keeps
-the unpickler from executing arbitrary callables found in a hostile file.
-"""
+"""Torch-free reader for PyTorch's *legacy* (pre-1.6, non-zip) ``.pth`` files."""
 
 from __future__ import annotations
 

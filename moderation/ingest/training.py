@@ -14,10 +14,11 @@ from django.conf import settings
 
 from mlmodels.base import ALL_CONCEPTS
 from mlmodels.dataset import embed_paths, folder_names, load_labelled_folder
-from mlmodels.evaluation import report_json, write_report
 from mlmodels.heads import ConceptHeads
 from mlmodels.rollup import ROLLUP_CONCEPTS
-from mlmodels.training import CVResult, cross_validate, fit_and_evaluate
+from mlmodels.training.crossval import CVResult, cross_validate
+from mlmodels.training.fit import fit_and_evaluate
+from mlmodels.training.report import report_json, write_report
 from moderation.ingest.classifier import embedding_vector, get_backbone, get_signal_sources
 from moderation.ingest.model_versions import model_version_register
 from moderation.models import ModelVersion

@@ -23,10 +23,10 @@ A NAME is a run of letters, digits, underscores and hyphens in any script (``음
 ``food``, ``other_animal``); it may not start with a hyphen. Names are NFC-normalised and
 case-folded, then resolved to a concept key by the ``resolve`` argument of :func:`parse`
 (a callable returning ``None`` for unknown names, or a mapping such as
-``moderation.selectors.concept_names``).
+``moderation.selectors.catalog.concept_names``).
 
-Parsed rules are immutable trees (``moderation.rules.expr``: :class:`ConceptRef`, :class:`Not`, :class:`And`,
-:class:`Or`). ``str(expr)`` is the canonical text: concept keys, lower-case English
+Parsed rules are immutable trees (``moderation.rules.expr``: ``ConceptRef``, ``Not``,
+``And``, ``Or``). ``str(expr)`` is the canonical text: concept keys, lower-case English
 operators, parentheses only where needed (``adult and not child``); it re-parses to an equal
 AST. A chain ``a and b and c`` is one :class:`And` with three items; explicit parentheses
 are kept (``a and (b and c)`` stays nested) so every AST round-trips exactly.

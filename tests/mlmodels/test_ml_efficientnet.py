@@ -21,13 +21,10 @@ pytest.importorskip(
 )
 
 from mlmodels import efficientnet_lite as lite
+from mlmodels.backbones import EFFICIENTNET_LITE0, MOBILENET_V2
 from mlmodels.base import Classifier
-from mlmodels.build import (
-    MANIFEST_FILE,
-    build_efficientnet_lite0,
-    efficientnet_lite0_source_path,
-    read_manifest,
-)
+from mlmodels.build import build_efficientnet_lite0, source_weights_path
+from mlmodels.modelfiles import ModelFilesMissing, read_manifest
 from mlmodels.rollup import DEFAULT_THRESHOLDS, present_concepts
 from mlmodels.torch_legacy import load_legacy_state_dict
 
@@ -47,7 +44,7 @@ def lite_classifier(lite_model_dir: Path) -> lite.EfficientNetLite0RollupClassif
 
 
 def test_reader_shapes() -> None:
-    sd = load_legacy_state_dict(efficientnet_lite0_source_path())
+    sd = load_legacy_state_dict(source_weights_path(EFFICIENTNET_LITE0))
     assert len(sd) == 296  # 16 blocks, stem, head, fc; no squeeze-excite tensors (Lite)
     assert sd["_conv_stem.weight"].shape == (32, 3, 3, 3)
     assert sd["_blocks.0._depthwise_conv.weight"].shape == (32, 1, 3, 3)
@@ -61,15 +58,17 @@ def test_reader_shapes() -> None:
 
 
 def test_build_is_idempotent_and_separate(lite_model_dir: Path) -> None:
-    before = read_manifest(lite_model_dir, lite.MANIFEST_FILE)
-    assert before is not None and str(before["source_sha256"]).startswith(lite.WEIGHTS_TAG)
-    mobilenet_before = read_manifest(lite_model_dir, MANIFEST_FILE)
+    before = read_manifest(lite_model_dir, EFFICIENTNET_LITE0.manifest_file)
+    assert before is not None and str(before["source_sha256"]).startswith(
+        EFFICIENTNET_LITE0.weights_tag
+    )
+    mobilenet_before = read_manifest(lite_model_dir, MOBILENET_V2.manifest_file)
     result = build_efficientnet_lite0(lite_model_dir)
     assert result.rebuilt is False
-    assert read_manifest(lite_model_dir, lite.MANIFEST_FILE) == before
+    assert read_manifest(lite_model_dir, EFFICIENTNET_LITE0.manifest_file) == before
     # its own files: MobileNetV2's manifest (if built) is left alone
-    assert read_manifest(lite_model_dir, MANIFEST_FILE) == mobilenet_before
-    for name in (lite.WEIGHTS_FILE, lite.TFLITE_FILE):
+    assert read_manifest(lite_model_dir, MOBILENET_V2.manifest_file) == mobilenet_before
+    for name in EFFICIENTNET_LITE0.outputs:
         assert (lite_model_dir / name).is_file()
     # measured at build time on a random batch
     assert float(str(before["tflite_vs_keras_max_abs_logit_diff"])) < 1e-3
@@ -118,5 +117,5 @@ def test_preprocessing_is_tf_lite_scaling() -> None:
 
 
 def test_missing_build_names_the_command(tmp_path: Path) -> None:
-    with pytest.raises(lite.ModelFilesMissing, match="--backbone efficientnet_lite0"):
+    with pytest.raises(ModelFilesMissing, match="--backbone efficientnet_lite0"):
         lite.EfficientNetLite0RollupClassifier(tmp_path).predict([Image.new("RGB", (64, 64))])

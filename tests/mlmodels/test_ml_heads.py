@@ -21,7 +21,7 @@ from mlmodels.heads import (
     HeadsClassifier,
     signal_matrix,
 )
-from mlmodels.training import train_heads
+from mlmodels.training.fit import train_heads
 
 
 def _heads(backbone: str = "fake-1", signal_keys: tuple[str, ...] = ()) -> ConceptHeads:

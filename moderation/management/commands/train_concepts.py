@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from mlmodels.evaluation import format_table, targets_missed
+from mlmodels.training.report import format_table, targets_missed
 from moderation.ingest.activation import model_version_activate
 from moderation.ingest.classifier import get_backbone
 from moderation.ingest.training import model_version_train, training_set_build

@@ -1,0 +1,7 @@
+"""People evidence (person, adult, child) for TagLens photos; see docs/people.md."""
+
+from __future__ import annotations
+
+from mlmodels.people.signals import PeopleSignals
+
+__all__ = ["PeopleSignals"]

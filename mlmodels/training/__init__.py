@@ -1,0 +1,1 @@
+"""Concept heads trained on stored embeddings and measured with nested cross-validation."""
