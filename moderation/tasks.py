@@ -11,10 +11,7 @@ from moderation.judging.reevaluate import verdicts_reevaluate, verdicts_reevalua
 
 
 def classify_post(post_id: int | None, count: int = 1) -> str:
-    # The post and up to TAGLENS_CLASSIFY_BATCH - 1 other pending ones, one network run; more
-    # batches while they come back full, up to the ``count`` posts the task was queued for. A
-    # failure of a whole batch is raised after the service recorded it on the post, so
-    # django-q2 retries the task (ORM broker) and the admin shows it.
+    # A failed batch raises after it is recorded on the post, so django-q2 retries the task.
     results = classification_run_task(post_id=post_id, count=count)
     return "; ".join(result.summary() for result in results)
 
@@ -35,12 +32,6 @@ def reevaluate_verdicts(scope: dict[str, Any]) -> int:
         word_keys=scope.get("word_keys", ()),
         word_concepts=scope.get("word_concepts"),  # None (tasks queued before): every rule
     ).total
-
-
-def explain_verdicts(post_ids: list[int]) -> int:
-    """Queued by earlier versions to rewrite stored explanations; explanations are computed
-    on display now. Kept so tasks still queued at an upgrade finish without an error."""
-    return 0
 
 
 def rescore_model_version(version_id: int) -> int:

@@ -1,0 +1,1 @@
+"""Seeding many realistic rows for the benchmarks (manage.py seed_bulk)."""
