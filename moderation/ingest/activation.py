@@ -25,9 +25,8 @@ RESCORE_TASK = "moderation.tasks.rescore_model_version"
 def model_version_activate(
     *, version: ModelVersion, by: User | None = None, reason: str = ""
 ) -> ModelVersion:
-    """Make `version` the one that scores posts; rescoring runs in the background from stored
-    embeddings. Its calibrated thresholds become the concepts' thresholds. Audited: before is
-    the previously active version and the thresholds it replaces."""
+    """Make `version` the active one and its thresholds the concepts'; rescoring runs in the
+    background. Audited with the previous version and thresholds as "before"."""
     with transaction.atomic():
         previous = ModelVersion.objects.filter(is_active=True).first()
         keys = list(version.thresholds)
@@ -86,9 +85,8 @@ def model_version_rollback(*, by: User | None = None, reason: str = "") -> Model
 
 
 def model_version_rescore(*, version_id: int, batch_size: int = 2000) -> int:
-    """Score every stored embedding of the version's backbone, then re-apply the rules to the
-    new scores in one set-based pass. The network is not run; posts with no embedding for
-    this backbone are queued. Verdicts keep the previous scores until the pass ends."""
+    """Score stored embeddings (no network), then re-apply the rules in one set-based pass;
+    posts lacking this backbone's embedding are queued. Verdicts keep old scores till then."""
     version = ModelVersion.objects.get(pk=version_id)
     embeddings = Embedding.objects.filter(backbone=version.backbone).order_by("pk")
     embeddings = embeddings.only("pk", "post_id", "base_scores", "signals", "vector")

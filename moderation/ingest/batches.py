@@ -1,11 +1,5 @@
-"""Classification: run the network once per post, in batches, then score with the active model
-version and decide the verdicts.
-
-A task claims a batch of posts (``claims.classification_claim``: its own post first, then other
-pending ones), decodes their images, runs the backbone's batch ``predict`` once, stores each
-post's embedding, scores and verdicts in one transaction, and releases the claims. It goes on
-with the next batch while posts are pending, the network on one batch overlapping the claim and
-decoding of the next and the store of the one before (``classification_run_task``)."""
+"""Classification in batches: claim posts, run the network once over them, store embeddings,
+scores and verdicts in one transaction (docs/scaling.md, "Ingest and workers")."""
 
 from __future__ import annotations
 
@@ -68,8 +62,7 @@ class BatchResult:
 
 
 def _decode(post: Post) -> Image.Image:
-    # Through the storage (local folder or S3), never a file-system path. load_image decodes
-    # big JPEGs at reduced size (JPEG draft): the backbone needs 224 px.
+    # Through the storage (local or S3), never a path; load_image decodes big JPEGs reduced.
     with post.image.open("rb") as handle:
         return load_image(handle)
 
@@ -81,9 +74,8 @@ def _error(exc: BaseException) -> str:
 def _predict(
     backbone: Classifier, images: dict[int, Image.Image]
 ) -> tuple[dict[int, Prediction], dict[int, str]]:
-    """The backbone over the whole batch at once. When the batch fails, each image alone,
-    so one image the network cannot take fails only its own post; when every image fails
-    alone too, the fault is the model's and the batch fails."""
+    """Predict the batch; if it fails, each image alone so a bad image fails only its post.
+    Raises when every image fails alone too (the model's fault)."""
     if not images:
         return {}, {}
     ids = list(images)
@@ -112,8 +104,7 @@ def _predict(
 
 @dataclass
 class _Batch:
-    """One claimed batch on its way through a worker: opened (claimed, posts read), decoded,
-    predicted, stored."""
+    """One claimed batch on its way through a worker: opened, decoded, predicted, stored."""
 
     post_id: int | None  # the task's own post, if any
     backbone: Classifier
@@ -214,8 +205,7 @@ def _texts(batch: _Batch) -> list[tuple[Post, Image.Image]]:
 
 
 def _batch_store(batch: _Batch) -> None:
-    """Embeddings, scores, statuses and verdicts of the batch, in one transaction; the claims
-    are released with the statuses."""
+    """Store the batch in one transaction; the claims are released with the statuses."""
     claim, result, posts = batch.claim, batch.result, batch.posts
     assert batch.version is not None
     clock = time.perf_counter()
@@ -260,8 +250,7 @@ def _batch_store(batch: _Batch) -> None:
         by_pk = {p.pk: p for p in posts}
         judged = [by_pk[pk] for pk in written]
         if held == len(written) and all(c.pk is not None for c in scored):
-            # Every post is still ours, as written just now: the verdicts are judged from these
-            # objects and the scores just computed, without reading either again.
+            # Every post is still ours: judge from these objects without reading them again.
             for post in judged:
                 for name, value in written[post.pk].items():
                     setattr(post, name, value)
@@ -276,9 +265,8 @@ def _batch_store(batch: _Batch) -> None:
 
 
 def _batch_failed(batch: _Batch, exc: BaseException) -> None:
-    """The whole batch failed (model missing, database error, ...). The task's own post shows
-    as failed with the reason until a retry (django-q2's, or "Classify again") succeeds; the
-    others it had taken along go back to pending, unclaimed, for the next worker."""
+    """Mark the task's own post failed (until a retry succeeds); release the others it took
+    along to pending for the next worker."""
     logger.error("Classifying a batch (post %s first) failed.", batch.post_id, exc_info=exc)
     _own_post_failed(post_id=batch.post_id, claim=batch.claim, exc=exc)
     classification_release(claim=batch.claim)
@@ -306,13 +294,9 @@ def _guarded(batch: _Batch, step: Callable[[_Batch], None]) -> None:
 
 
 def classification_run_batch(*, post_id: int | None, limit: int | None = None) -> BatchResult:
-    """Classify ``post_id`` (when it still needs it) and up to ``limit - 1`` other pending
-    posts with one run of the network. Safe to run twice: a post classified with an embedding
-    from the configured backbone is not taken again, and the network never runs twice for a
-    post and backbone.
-
-    An image that cannot be read fails only its post, with the reason. An error of the whole
-    batch is raised after marking the task's own post failed and releasing the rest."""
+    """Classify ``post_id`` (if needed) and up to ``limit - 1`` other pending posts with one
+    network run. Idempotent per post and backbone. An unreadable image fails only its post;
+    a batch-wide error is raised after failing the own post and releasing the rest."""
     batch = _batch_open(post_id=post_id, limit=limit)
     if batch.result.claimed:
         for step in (_batch_decode, _batch_predict, _batch_read_text, _batch_store):
@@ -321,19 +305,9 @@ def classification_run_batch(*, post_id: int | None, limit: int | None = None) -
 
 
 def classification_run_task(*, post_id: int | None, count: int = 1) -> list[BatchResult]:
-    """A queued task: classify ``post_id`` and other pending posts in batches, and go on
-    claiming batches while posts are pending (at least the ``count`` posts the task was
-    queued for, however this worker's batch size is set). A task that has run for a third of
-    the task timeout stops claiming and queues another for the posts it still stands for, so
-    it never runs into the timeout.
-
-    The batches overlap (`_run_overlapped`) except where a worker has one model thread and
-    nothing but the network to run (no OCR, no signal sources): with a worker per core the
-    other workers keep the cores busy, and the overlap's second thread per worker only took
-    cores from the network. Measured on two cores (bench/ingest.py, two workers, PostgreSQL
-    + Redis, alternating runs): overlapped 0.84, 0.85, 0.69, 0.79 of the raw model, in turn
-    0.86, 0.87, 0.83, 0.85. With OCR, Tesseract runs in a process of its own beside the
-    network."""
+    """A queued task: classify ``post_id`` and claim further batches while posts are pending
+    (at least the ``count`` it stands for); past a third of the timeout, hand the rest to a new
+    task. Batches overlap only where a core would idle otherwise (docs/scaling.md)."""
     if _overlap():
         return _run_overlapped(post_id=post_id, count=count)
     started = time.monotonic()
@@ -357,8 +331,7 @@ def _overlap() -> bool:
 
 
 def _out_of_time(started: float, taken: int, count: int) -> bool:
-    """Past a third of the task timeout: queue a task for the posts this one still stands for
-    (if any) and say so."""
+    """Past a third of the task timeout: queue a task for the posts still owed; return True."""
     if time.monotonic() - started <= settings.Q_TIMEOUT / 3:
         return False
     if taken < count:
@@ -367,10 +340,8 @@ def _out_of_time(started: float, taken: int, count: int) -> bool:
 
 
 def _run_overlapped(*, post_id: int | None, count: int) -> list[BatchResult]:
-    """The network runs in a helper thread while this thread claims and decodes the next
-    batch, then stores the one before (the network's threads release Python's lock; decoding
-    and storing do not, and took a quarter of a worker's time between network runs, with a
-    core idle). Everything that touches the database stays in this thread."""
+    """The network runs in a helper thread while this thread claims, decodes and stores the
+    batches around it. Everything that touches the database stays in this thread."""
     started = time.monotonic()
     results: list[BatchResult] = []
     taken = 0

@@ -1,10 +1,5 @@
-"""Which worker classifies which post, until when: claims with a lease.
-
-A classification task claims up to a batch of posts at once (its own post first), so several
-workers never run the network on the same post, and a post whose worker died is taken again
-once the lease has run out. The lease is longer than django-q2's task timeout, so a worker
-that is still alive always finishes (or is killed by django-q2) before its claim expires.
-"""
+"""Claims with a lease: no two workers run the network on one post, and a dead worker's posts
+are taken again. The lease outlasts django-q2's task timeout, so a live worker never loses one."""
 
 from __future__ import annotations
 
@@ -41,10 +36,8 @@ def _unclaimed(now: datetime) -> Q:
 
 
 def _wanted(post_id: int | None, backbone: str) -> Q:
-    # Any pending post may join a batch. The task's own post is taken in any status unless it
-    # is classified with an embedding from this backbone: that keeps a failed post's retry and
-    # a model change (no embedding from the new backbone) working, and makes a second run of
-    # the same task a no-op.
+    # The own post in any status unless classified with this backbone's embedding: retries and
+    # model changes work, and a second run of the same task is a no-op.
     wanted = Q(status=Post.Status.PENDING)
     if post_id is not None:
         has_embedding = Exists(Embedding.objects.filter(post=OuterRef("pk"), backbone=backbone))
@@ -53,11 +46,9 @@ def _wanted(post_id: int | None, backbone: str) -> Q:
 
 
 def claim_share(waiting: int, limit: int) -> int:
-    """How many of the ``waiting`` posts one claim takes (guided self-scheduling): a full batch
-    while two batches or more wait, else half of them, so that at the end of a burst two
-    workers share the last posts rather than one taking a full batch while the other waits.
-    Never less than half a batch, and never leaving fewer than half a batch behind (they would
-    make a small batch of their own): a few posts go together."""
+    """How many of ``waiting`` posts one claim takes (guided self-scheduling): a full batch
+    while two wait, else about half, so two workers share a burst's tail; at least half a
+    batch, and never leaving less than half a batch behind."""
     if waiting >= 2 * limit:
         return limit
     half = -(-limit // 2)
@@ -70,24 +61,16 @@ def claim_share(waiting: int, limit: int) -> int:
 def classification_claim(
     *, post_id: int | None, limit: int, lease_seconds: float, backbone: str
 ) -> Claim:
-    """Claim up to ``limit`` posts that need classifying, ``post_id`` first, then the oldest
-    pending ones, skipping posts another worker holds under a live lease; while fewer than
-    two batches wait, about half of them (`claim_share`).
-
-    PostgreSQL: ``SELECT ... FOR UPDATE SKIP LOCKED`` then an UPDATE of those rows, so
-    concurrent workers take disjoint sets without waiting for each other. SQLite has no row
-    locks but serialises writers: settings open every transaction IMMEDIATE, so the SELECT
-    and the UPDATE below run under the database's single write lock. The UPDATE repeats the
-    conditions either way, and the claimed rows are read back by token.
-    """
+    """Claim up to ``limit`` posts (``post_id`` first, then the oldest pending) that no live
+    lease holds; see `claim_share`. PostgreSQL: SKIP LOCKED; SQLite: IMMEDIATE transactions
+    serialise the SELECT and UPDATE. The UPDATE repeats the conditions either way."""
     now = timezone.now()
     until = now + timedelta(seconds=lease_seconds)
     token = claim_token()
     first = Case(When(pk=post_id, then=Value(0)), default=Value(1), output_field=IntegerField())
     conditions = _unclaimed(now) & _wanted(post_id, backbone)
     candidates = Post.objects.filter(conditions).order_by(first, "pk")
-    # Most tasks find their post already taken by an earlier batch and nothing else waiting: a
-    # plain read says so without taking SQLite's write lock (or any row lock).
+    # Most tasks find nothing waiting: a plain read says so without taking any lock.
     waiting = len(candidates.values_list("pk", flat=True)[: 2 * limit])
     if not waiting:
         return Claim(token=token, post_ids=[], until=until)
@@ -122,9 +105,8 @@ def classification_release(*, claim: Claim, post_ids: list[int] | None = None) -
 
 
 def posts_abandoned(*, lease_seconds: float, limit: int) -> list[int]:
-    """Pending posts no live worker holds and no queued task is likely to reach: the lease of
-    the worker that claimed them ran out, or they were never claimed within a lease's time
-    (a task lost with its worker: the Redis broker does not redeliver)."""
+    """Pending posts whose lease ran out, or never claimed within a lease's time (a task lost
+    with its worker: the Redis broker does not redeliver)."""
     now = timezone.now()
     stale = now - timedelta(seconds=lease_seconds)
     return list(

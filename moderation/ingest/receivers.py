@@ -58,9 +58,8 @@ def on_post_deleted(sender: type[Post], instance: Post, **kwargs: Any) -> None:
 
 @receiver(post_spawn, dispatch_uid="moderation.worker_spawned")
 def on_worker_spawned(sender: str, proc_name: str, **kwargs: Any) -> None:
-    # A (re)started worker looks for posts a dead one left behind at once, rather than at the
-    # scheduler's next minute: with the Redis broker nothing else would bring them back.
-    # In sync mode (tests) every inline task "spawns" a worker: nothing to look for there.
+    # Sweep at once, not at the scheduler's next minute (Redis never redelivers); not in sync
+    # mode, where every inline task "spawns" a worker.
     if Conf.SYNC:
         return
     try:

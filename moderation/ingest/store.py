@@ -48,8 +48,7 @@ def embeddings_store(
         update_fields=["vector", "dim", "base_scores", "signals", "top_labels"],
     )
     if all(row.pk is not None for row in rows):
-        # PostgreSQL and SQLite >= 3.35 return each row's id, inserted or updated: the rows
-        # need not be read back (5 KB of vector each).
+        # The database returns each row's id: no reading back 5 KB vectors.
         return rows
     stored = Embedding.objects.filter(post_id__in=list(predictions), backbone=backbone.version)
     by_post = {e.post_id: e for e in stored}
@@ -66,10 +65,8 @@ def _upsert_by_copy(
     params: list[Any],
     returning: bool,
 ) -> None:
-    """PostgreSQL: COPY ``values(row)`` of each row into the temporary table ``load`` (made
-    with ``columns``), then run ``upsert`` (``INSERT … SELECT … FROM load ON CONFLICT …``)
-    with ``params`` and, for its last placeholder, the rows' ``created_at`` (now);
-    ``returning``: the rows get their ids (by post), as from ``bulk_create``."""
+    """PostgreSQL: COPY rows into temp table ``load``, then run ``upsert`` with ``params`` plus
+    ``created_at`` as its last placeholder; ``returning``: set the rows' ids by post."""
     if not rows:
         return
     now = timezone.now()
@@ -92,9 +89,7 @@ def _upsert_by_copy(
 
 
 def _embeddings_copy(rows: list[Embedding]) -> None:
-    """Upsert these rows through COPY and set their ids. ``bulk_create`` sent each 5 KB
-    vector as a hex literal inside one statement (Django's psycopg backend binds parameters
-    on the client), which both sides then had to parse."""
+    """Upsert these rows through COPY and set their ids (see docs/scaling.md on why COPY)."""
     _upsert_by_copy(
         rows,
         load="taglens_embedding_load",
@@ -123,12 +118,8 @@ def _embeddings_copy(rows: list[Embedding]) -> None:
 def classifications_compute(
     *, version: ModelVersion, embeddings: list[Embedding], copy: bool = False
 ) -> list[Classification]:
-    """Score stored embeddings with a model version and keep the result (upsert); the rows
-    returned carry their ids (except a rescoring's, ``copy=True``).
-
-    PostgreSQL loads the rows with COPY into a temporary table and upserts from there
-    (``bulk_create`` spent most of its time quoting their JSON in Python); ``copy``: a model
-    version's rescoring, a million rows, whose ids are not read back."""
+    """Score embeddings with ``version`` and upsert the result; the rows returned carry their
+    ids except with ``copy=True`` (a rescoring's million rows, via PostgreSQL COPY)."""
     rows = [
         Classification(
             post_id=e.post_id,

@@ -42,12 +42,8 @@ def _full_resolution(post: Post, image: Image.Image | None) -> Image.Image:
 
 
 def text_extract(*, post: Post, image: Image.Image | None = None) -> TextExtraction:
-    """Read the text in a post's image and store it as the post's TextExtraction.
-
-    Idempotent: a text already read by the same engine is kept. When OCR is turned off or
-    Tesseract is missing the row says so (status ``unavailable``), and a failed read is
-    stored with its reason; neither stops the post from being classified.
-    """
+    """Read and store the post's TextExtraction. Idempotent per engine; OCR off, no Tesseract
+    or a failed read is stored as such and never stops classification."""
     if not settings.TAGLENS_OCR:
         return _store(
             post,

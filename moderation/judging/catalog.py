@@ -99,8 +99,7 @@ def reevaluation_scope(obj: models.Model, stored: models.Model | None) -> dict[s
 
 
 def _evidence_concepts(expressions: list[str]) -> set[str]:
-    """The concepts a rule's words are evidence for, before and after a change
-    (``words.evidence_concept``)."""
+    """The concepts a rule's words are evidence for (``words.evidence_concept``)."""
     names = concept_names(concept_catalog())
     found = set()
     for expression in expressions:

@@ -1,10 +1,5 @@
-"""Maintained per-hashtag counts (HashtagStats): recomputed from the verdicts, never guessed.
-
-Every service that changes verdicts calls `hashtag_counts_refresh` for the hashtags it
-touched, inside its own transaction, so a page never reads counts that disagree with the
-verdicts it shows. Deletions (a post, a removed hashtag) refresh after commit instead, once
-per transaction however many posts went.
-"""
+"""Maintained per-hashtag counts (HashtagStats), recomputed from the verdicts in the same
+transaction that changes them; deletions refresh once after commit."""
 
 from __future__ import annotations
 
@@ -22,13 +17,8 @@ _deferred = threading.local()
 
 
 def hashtag_counts_refresh(*, hashtag_ids: Iterable[int] | None = None) -> int:
-    """Recompute shown / hidden / pending for these hashtags (None: every hashtag) with one
-    GROUP BY over their verdicts. Returns how many hashtags were refreshed.
-
-    The hashtags' rows are locked first (in id order, so two refreshes cannot deadlock) and
-    counted afterwards: on PostgreSQL each statement sees what committed before it started, so
-    a refresh that waited for another transaction's lock also counts that transaction's
-    verdicts, and the last refresh to commit is always right."""
+    """Recompute the counts of these hashtags (None: all); returns how many. Rows are locked
+    in id order before counting, so concurrent refreshes neither deadlock nor miss verdicts."""
     wanted = None if hashtag_ids is None else sorted(set(hashtag_ids))
     if wanted == []:
         return 0
@@ -59,8 +49,7 @@ def hashtag_counts_refresh(*, hashtag_ids: Iterable[int] | None = None) -> int:
 
 
 def hashtag_counts_refresh_on_commit(*, hashtag_ids: Iterable[int]) -> None:
-    """Refresh these hashtags once the surrounding transaction commits, together with every
-    other hashtag deferred in it: deleting many posts refreshes each hashtag once."""
+    """Refresh these hashtags after commit, each once however many posts a transaction deletes."""
     ids = set(hashtag_ids)
     if not ids:
         return

@@ -61,8 +61,7 @@ def verdicts_override_bulk(
     names = concept_names(concept_catalog())
     hashtag_ids: set[int] = set()
     with transaction.atomic():
-        # of=self: the admin passes a queryset joined to nullable relations (Postgres refuses
-        # to lock those).
+        # of=self: PostgreSQL refuses to lock the admin queryset's nullable joins.
         for verdict in verdicts.select_for_update(of=("self",)).select_related("rule", "hashtag"):
             verdict_override(
                 verdict=verdict,

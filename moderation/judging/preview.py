@@ -1,10 +1,5 @@
-"""What a rule, threshold or keyword change would do, before it is saved.
-
-The change is applied to in-memory copies of the rule index or concept catalog and the
-affected hashtags' verdicts are judged again from stored scores by the same code that saving
-runs (`verdicts_judge`), then compared with what is stored. Nothing is written and the model
-is not run. Overridden verdicts keep their override, so they never count as changed.
-"""
+"""What a rule, threshold or keyword change would do, judged in memory by the same code as
+saving (`verdicts_judge`); nothing is written, overrides never count as changed."""
 
 from __future__ import annotations
 
@@ -79,10 +74,8 @@ def _preview(
 def rule_change_preview(
     *, rule: Rule, new_expression: str, new_keyword: str | None = None
 ) -> Preview:
-    """Saving ``rule`` (new when it has no pk) with this expression and keyword.
-
-    A saved rule is compared as stored, whatever the instance holds (a bound admin form
-    writes its input into the instance while validating)."""
+    """Saving ``rule`` (new when it has no pk) with this expression and keyword. A saved rule
+    is compared as stored: a bound admin form has already written its input into it."""
     index = rule_index()
     old = Rule.objects.filter(pk=rule.pk).first() if rule.pk else None
     draft = Rule(

@@ -1,8 +1,5 @@
-"""The review queue and hashtags without a rule: what a moderator sees next, which rules an
-unmapped hashtag's posts already fit, and giving that hashtag a rule or a keyword mapping.
-
-Accepting or rejecting a queued verdict is `verdict_override`; nothing here runs the model.
-"""
+"""The review queue, and hashtags without a rule: suggestions, a new rule, or a mapping.
+Accepting or rejecting a queued verdict is `verdict_override`."""
 
 from __future__ import annotations
 
@@ -63,10 +60,8 @@ class Suggestion:
 def hashtag_rule_suggestions(
     *, hashtag: Hashtag, limit: int = 3, sample: int = 500
 ) -> list[Suggestion]:
-    """Existing rules that the hashtag's posts satisfy most often, from stored scores.
-
-    "#라떼: 9 of 10 posts fit #카페": each of the newest ``sample`` posts' current scores is
-    run through every valid rule; unknown counts as not fitting."""
+    """Rules the newest ``sample`` posts of the hashtag fit most often ("#라떼: 9 of 10 fit
+    #카페"), from stored scores; unknown counts as not fitting."""
     post_ids = list(
         PostHashtag.objects.filter(hashtag=hashtag)
         .order_by("-post_id")

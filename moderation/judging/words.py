@@ -18,9 +18,8 @@ def text_matches(
     names: dict[str, str],
     texts: dict[int, PostText] | None = None,
 ) -> dict[int, list[WordMatch]]:
-    """For each post, the words in its image, caption and comments that point to a rule with
-    a single concept. Two queries (none when the caller passes the posts' ``texts``); the
-    stored image text is used, OCR is not run."""
+    """Per post, the words (image text, caption, comments) pointing to a single-concept rule.
+    Reads stored text (no OCR); no queries when the caller passes ``texts``."""
     parsed: dict[str, Expr | None] = {}
     for keyword, rule in index.rules.items():
         try:
@@ -38,9 +37,8 @@ def text_matches(
 
 
 def post_words_store(*, post_ids: list[int], texts: dict[int, PostText] | None = None) -> None:
-    """Keep each post's word forms (``PostWord``) in step with its image text, caption and
-    comments (``texts``, read here unless the caller has them); only the difference is
-    written."""
+    """Keep each post's ``PostWord`` rows in step with its texts (read unless passed); only
+    the difference is written."""
     if not post_ids:
         return
     if texts is None:

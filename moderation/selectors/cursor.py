@@ -1,10 +1,5 @@
-"""Keyset (cursor) pagination of search results: where a page starts, as an opaque token.
-
-A cursor is a position in the newest-first order of a hashtag's posts, (created_at, post id),
-and a direction: `older` (the next page) or newer (the previous one). Links carry it signed
-with the SECRET_KEY, so a damaged or edited link is refused with a clear message instead of
-being read as some other position.
-"""
+"""Keyset pagination of search results: a (created_at, post id, direction) position, signed
+with the SECRET_KEY so an edited link is refused rather than read as another position."""
 
 from __future__ import annotations
 
@@ -72,8 +67,7 @@ class PageRequest:
 
 
 def page_request(params: Mapping[str, str]) -> PageRequest:
-    """What the page and the API were asked for. `?page=N` (the old numbered pages) is no
-    longer read: it shows the newest posts, and only page 1 counts as a search, as before.
+    """What the page and the API were asked for; the old `?page=N` shows the newest posts.
     Raises InvalidCursor."""
     raw = params.get("cursor")
     cursor = SearchCursor.decode(raw) if raw not in (None, "") else None

@@ -19,9 +19,8 @@ from moderation.selectors.catalog import concept_catalog, concept_names, rule_co
 
 
 def review_queue(*, margin: float | None = None) -> QuerySet[Verdict]:
-    """Verdicts that need a human, most-searched hashtags first, then the newest posts:
-    undecided (unknown), decided by less than the review margin, or under a hashtag no rule
-    judges. Overridden verdicts have had their human."""
+    """Non-overridden verdicts that are unknown, within the review margin, or without a rule;
+    most-searched hashtags first, then the newest posts."""
     margin = settings.TAGLENS_REVIEW_MARGIN if margin is None else margin
     return (
         Verdict.objects.filter(override__isnull=True)

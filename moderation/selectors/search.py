@@ -23,7 +23,6 @@ def hashtag_lookup(raw: str) -> Hashtag | None:
         name = normalize_hashtag(raw)
     except InvalidHashtag:
         return None
-    # With its maintained counts (hashtag_summary reads them without another query).
     return Hashtag.objects.select_related("stats").filter(name=name).first()
 
 
@@ -40,10 +39,8 @@ class SearchPage:
 def posts_relevant_for_hashtag(
     *, hashtag: Hashtag, cursor: SearchCursor | None = None, size: int | None = None
 ) -> SearchPage:
-    """The one read behind the search page and the search API: a page of the posts shown
-    under the hashtag, newest first. Two queries whatever the tag's size or the page's depth:
-    a walk of the `verdict_search` index (hashtag, shown, -post_created_at, -post) from the
-    cursor, size + 1 rows (no OFFSET, no COUNT), then the page's posts with their authors."""
+    """A page of the posts shown under the hashtag, newest first (search page and API). Two
+    queries at any depth: a keyset walk of the `verdict_search` index, then the posts."""
     size = size or settings.TAGLENS_PAGE_SIZE
     # `= true`, not Django's bare `WHERE shown`: SQLite uses an index column only when it is
     # compared, and without it sorts all the tag's verdicts for every page.
@@ -141,7 +138,6 @@ def post_with_verdicts(*, post_id: int) -> Post | None:
             ),
             Prefetch(
                 "classifications",
-                # The active version's scores first, then the newest.
                 queryset=Classification.objects.select_related(
                     "model_version", "embedding"
                 ).order_by("-model_version__is_active", "-created_at", "-id"),
@@ -162,7 +158,6 @@ def hashtags_popular(*, limit: int = 20) -> QuerySet[Hashtag]:
 
 
 def posts_recent_shown(*, limit: int = 12) -> QuerySet[Post]:
-    """The newest posts shown under at least one of their hashtags: walks the newest posts
-    and stops at `limit` (most posts are shown under some tag), never every verdict."""
+    """The newest posts shown under at least one hashtag; walks newest posts, not verdicts."""
     shown = Verdict.objects.filter(post=OuterRef("pk"), shown=True)
     return Post.objects.filter(Exists(shown)).order_by("-created_at", "-id")[:limit]

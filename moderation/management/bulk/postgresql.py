@@ -83,9 +83,8 @@ def seed_postgresql(plan: Plan, say: Any) -> None:
 
 
 def skip_fk_triggers(cursor: Any, say: Any) -> None:
-    """The rows reference only rows made or read in the same statements, so the per-row
-    foreign-key checks PostgreSQL would run at commit (~18 million for 1M posts, minutes) are
-    skipped for this transaction. That takes a superuser; others seed more slowly."""
+    """Skip per-row foreign-key checks at commit (the rows reference only rows made here);
+    needs a superuser, others seed more slowly."""
     try:
         with transaction.atomic():
             cursor.execute("SET LOCAL session_replication_role = replica")
@@ -95,9 +94,8 @@ def skip_fk_triggers(cursor: Any, say: Any) -> None:
 
 @contextmanager
 def indexes_built_after(cursor: Any, tables: list[str], say: Any) -> Iterator[None]:
-    """An index is built faster once over all the rows than updated row by row: the tables'
-    plain indexes (not those of primary keys and unique constraints) are dropped, and made
-    again from their own definitions once the rows are in."""
+    """Drop the tables' plain indexes (not primary keys or unique ones) and rebuild them from
+    their definitions once the rows are in: faster than updating them row by row."""
     cursor.execute(
         "SELECT indexname, indexdef FROM pg_indexes AS i "
         "WHERE schemaname = current_schema() AND tablename = ANY(%s) "

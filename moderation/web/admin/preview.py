@@ -1,9 +1,5 @@
-"""A "Preview" button on the rule, concept and keyword mapping forms: before saving, show how
-many posts the change would hide and show, from stored scores, with a few samples of each.
-
-The preview validates the posted form as saving would, asks a preview service, and renders
-the posted values again as hidden fields under a Save button; nothing is saved.
-"""
+"""A "Preview" button on the rule, concept and keyword mapping forms: how many posts the change
+would hide and show, with samples; the posted values come back under a Save button, unsaved."""
 
 from __future__ import annotations
 

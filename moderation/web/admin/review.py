@@ -1,8 +1,5 @@
-"""Admin pages for moderators beyond the model lists: the review queue (one verdict at a time,
-keys a / r / s) and hashtags without a rule (suggested rules, create a rule or map the tag).
-
-Thin views: they read the session and the form, call one service, and redirect.
-"""
+"""Admin pages beyond the model lists: the review queue (keys a / r / s) and hashtags without a
+rule (suggestions, create a rule or map the tag)."""
 
 from __future__ import annotations
 
