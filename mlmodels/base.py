@@ -60,11 +60,8 @@ class Classifier(Protocol):
 
 @runtime_checkable
 class SignalSource(Protocol):
-    """Something that measures extra evidence per image (e.g. faces and estimated ages).
-
-    ``signals`` returns one dict per image, keys prefixed with ``name + ":"``; a key missing for
-    an image means "not measured / not found" and is read as 0 by the concept heads.
-    """
+    """Extra evidence per image (faces, ages): one dict per image, keys prefixed ``name + ":"``;
+    a missing key means "not found" and reads as 0 in the concept heads."""
 
     name: str
 
@@ -91,8 +88,7 @@ def _read_bytes(path_or_file: str | os.PathLike[str] | IO[bytes]) -> tuple[bytes
 def _to_rgb(img: Image.Image) -> Image.Image:
     if img.mode == "RGB":
         return img
-    # Transparent pixels often carry arbitrary (usually black) colour; compose on white instead,
-    # which is how the image looks in a browser.
+    # Transparent pixels carry arbitrary colour: compose on white, as a browser shows it.
     if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
         rgba = img.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
@@ -119,8 +115,7 @@ def load_image(
         img.load()  # decode now so truncation is reported here, not later
         if draft_size and min(img.size) >= 2 * draft_size:
             img = img.reduce(min(img.size) // draft_size)  # type: ignore[assignment]
-        # In place: without an orientation to apply, exif_transpose would return a copy of
-        # every photo (a third of the decoding time, measured in a worker with py-spy).
+        # In place: otherwise every photo is copied (docs/scaling.md, "Ingest and workers").
         ImageOps.exif_transpose(img, in_place=True)
         return _to_rgb(img)
     except UnidentifiedImageError as exc:

@@ -16,11 +16,8 @@ BATCH_SIZE = 16
 
 
 def iter_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path]:
-    """Files given directly, and every file under given folders (sorted, hidden files skipped).
-
-    Folder contents are not filtered by extension: a file that is not an image is reported as an
-    error by :func:`load_image` rather than silently ignored.
-    """
+    """Given files, and every non-hidden file under given folders (sorted); no extension
+    filter, so a non-image is reported by :func:`load_image` rather than silently skipped."""
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
@@ -40,8 +37,7 @@ def classify_paths(
 ) -> Iterator[dict[str, Any]]:
     """Yield one dict per file, in walk order."""
     unsupported = [c for c in ALL_CONCEPTS if c not in classifier.concepts]
-    # Queue of (path, image or error message) so results come out in walk order even though
-    # images are predicted in batches.
+    # (path, image or error) in walk order, though images are predicted in batches.
     pending: list[tuple[str, Image.Image | str]] = []
 
     def flush() -> Iterator[dict[str, Any]]:

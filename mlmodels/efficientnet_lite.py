@@ -39,10 +39,8 @@ LITE_STD = 128.0
 
 
 def build_model() -> keras.Model:
-    """An uninitialised Keras EfficientNet-Lite0 with outputs ``[logits(1000), embedding(1280)]``.
-
-    Input: a (N, 224, 224, 3) batch scaled as ``(pixel - 127) / 128``.
-    """
+    """An uninitialised Keras EfficientNet-Lite0: (N, 224, 224, 3) scaled ``(pixel - 127) / 128``
+    -> ``[logits(1000), embedding(1280)]``."""
     import keras
     from keras import layers
 
@@ -112,10 +110,8 @@ def to_batch_lite(images: Sequence[Image.Image], mode: str = DEFAULT_MODE) -> np
 
 
 class EfficientNetLite0RollupClassifier(RollupClassifier):
-    """ImageNet EfficientNet-Lite0 with the roll-up; TFLite only (Keras serves the build's check).
-
-    The roll-up table and thresholds were tuned on MobileNetV2 (docs/backbones.md).
-    """
+    """ImageNet EfficientNet-Lite0 with the roll-up (tuned on MobileNetV2, docs/backbones.md);
+    TFLite only."""
 
     backbone = EFFICIENTNET_LITE0
     version_prefix = "efficientnet_lite0-tf"

@@ -12,8 +12,7 @@ from mlmodels.preprocess import INPUT_SIZE
 if TYPE_CHECKING:
     import keras
 
-# (expansion t, output channels c, repeats n, first stride s): torchvision's
-# inverted_residual_setting
+# (expansion t, output channels c, repeats n, first stride s): torchvision's setting
 INVERTED_RESIDUAL_SETTING: tuple[tuple[int, int, int, int], ...] = (
     (1, 16, 1, 1),
     (6, 24, 2, 2),
@@ -107,11 +106,8 @@ def load_torch_weights(
     state_dict: Mapping[str, np.ndarray],
     torch_name: Callable[[str], str] = _torch_name,
 ) -> None:
-    """Copy PyTorch state-dict tensors into ``model``; each must be used exactly once.
-
-    ``torch_name`` maps a Keras layer name to its state-dict prefix (torchvision's layout by
-    default; other ports name their layers as the state dict does).
-    """
+    """Copy state-dict tensors into ``model``, each exactly once; ``torch_name`` maps a Keras
+    layer name to its state-dict prefix (default: torchvision's layout)."""
     from keras import layers
 
     used: set[str] = set()

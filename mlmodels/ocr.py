@@ -110,8 +110,7 @@ class TesseractReader:
         """OCR one image. Raises :class:`OcrError` on a timeout or a failed run."""
         buffer = io.BytesIO()
         preprocess(image).save(buffer, format="PNG")
-        # One thread per process: on the 2-core dev machine OpenMP threads made Tesseract
-        # 4x slower (3.97 s vs 0.73 s per menu photo); parallelism belongs to the workers.
+        # One thread: OpenMP made Tesseract 4x slower (docs/moderation.md); workers parallelise.
         env = {**os.environ, "OMP_THREAD_LIMIT": "1"}
         command = [self.binary, "stdin", "stdout", "-l", "+".join(self.languages), "--psm", "11"]
         started = time.perf_counter()

