@@ -42,8 +42,6 @@ DRAFT_MIN_SIZE = 256
 
 @dataclass(frozen=True)
 class Prediction:
-    """One image's result."""
-
     scores: dict[str, float]
     embedding: np.ndarray = field(compare=False, repr=False)
     top_labels: list[tuple[str, float]] = field(default_factory=list)
@@ -145,8 +143,7 @@ def _import_dotted(dotted_path: str) -> Any:
 
 
 def load_classifier(dotted_path: str, **options: Any) -> Classifier:
-    """Import ``dotted_path`` (e.g. ``mlmodels.tf_mobilenet.MobileNetV2RollupClassifier``) and
-    instantiate it with ``options``, once per process for the same path and options."""
+    """Instantiate ``dotted_path`` with ``options``; cached per process per path and options."""
     key = (dotted_path, repr(sorted(options.items())))
     with _classifier_lock:
         cached = _classifier_cache.get(key)

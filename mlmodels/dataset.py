@@ -203,8 +203,7 @@ def embed_images(
     *,
     hflip: bool = False,
 ) -> tuple[np.ndarray, list[dict[str, float]]]:
-    """Embeddings and signals of decoded images, without any cache (see
-    :func:`merge_predictions`); ``hflip`` doubles the backbone's cost."""
+    """Embeddings and signals of decoded images, uncached; ``hflip`` doubles the backbone's cost."""
     preds = classifier.predict(images)
     mirrored = classifier.predict(flipped(images)) if hflip else None
     return merge_predictions(images, preds, mirrored, signal_sources)

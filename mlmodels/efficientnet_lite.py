@@ -110,8 +110,7 @@ def to_batch_lite(images: Sequence[Image.Image], mode: str = DEFAULT_MODE) -> np
 
 
 class EfficientNetLite0RollupClassifier(RollupClassifier):
-    """ImageNet EfficientNet-Lite0 with the roll-up (tuned on MobileNetV2, docs/backbones.md);
-    TFLite only."""
+    """ImageNet EfficientNet-Lite0 with the MobileNetV2-tuned roll-up (docs/backbones.md)."""
 
     backbone = EFFICIENTNET_LITE0
     version_prefix = "efficientnet_lite0-tf"

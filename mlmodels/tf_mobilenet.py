@@ -42,8 +42,7 @@ def rollup_predictions(logits: np.ndarray, embeddings: np.ndarray) -> list[Predi
 
 
 class RollupClassifier:
-    """An ImageNet backbone whose 1000 class probabilities are summed into TagLens concepts by
-    :mod:`mlmodels.rollup`; loaded lazily on the first :meth:`predict` (thread-safe)."""
+    """An ImageNet backbone with :mod:`mlmodels.rollup` on top; loads lazily (thread-safe)."""
 
     backbone: Backbone = MOBILENET_V2
     version_prefix = "mobilenet_v2-tv"

@@ -15,7 +15,6 @@ _DTYPES: dict[str, Any] = {
     "int32": np.int32,
     "bool": np.bool_,
 }
-# Quantised storage dtypes the TF.js converter writes.
 _QUANT_DTYPES: dict[str, Any] = {
     "float16": np.float16,
     "uint8": np.uint8,

@@ -17,8 +17,7 @@ Progress = Callable[[int, int, str], None]  # progress(done, total, what)
 
 
 def stratified_folds(strata: np.ndarray, folds: int, seed: int) -> np.ndarray:
-    """Fold number (0..folds-1) per row; strata are dealt out with a running offset, so small
-    strata do not all land in fold 0."""
+    """Fold per row, strata dealt out with a running offset so small ones spread over folds."""
     rng = np.random.default_rng(seed)
     out = np.empty(len(strata), dtype=np.int64)
     offset = 0

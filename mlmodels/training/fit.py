@@ -65,8 +65,7 @@ def fit_and_evaluate(
     metadata: Mapping[str, Any] | None = None,
     progress: Progress | None = None,
 ) -> tuple[ConceptHeads, CVResult]:
-    """Nested CV for the report, then heads trained on all rows with the sources, thresholds and
-    l2 chosen on the outer out-of-fold scores."""
+    """Nested CV for the report, then heads on all rows with the outer folds' choices."""
     cv = cross_validate(
         embeddings,
         signals,

@@ -35,8 +35,7 @@ class Basis:
 
 
 def class_weights(y: np.ndarray) -> np.ndarray:
-    """Balanced weights: positives and negatives each weigh half; ignored (-1) rows weigh 0.
-    Works on one label column (N,) or many (N, C), column by column."""
+    """Balanced per column: positives and negatives weigh half each, ignored (-1) rows 0."""
     y2 = y.reshape(len(y), -1)
     n_pos, n_neg = (y2 == 1).sum(axis=0), (y2 == 0).sum(axis=0)
     n = n_pos + n_neg
@@ -55,8 +54,7 @@ def _cg(
     rtol: float,
     max_iter: int,
 ) -> np.ndarray:
-    """Preconditioned conjugate gradients for many independent SPD systems at once (one per
-    column of ``rhs``; ``matvec`` applies every column's own matrix)."""
+    """Preconditioned CG for many independent SPD systems, one per column of ``rhs``."""
     sol = np.zeros_like(rhs)
     res = rhs.copy()
     zres = res / precond

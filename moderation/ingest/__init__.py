@@ -1,2 +1,1 @@
-"""An upload's way to scores: the classifier adapter, the queue, claims, batches, the store,
-OCR, model versions and their activation, training."""
+"""An upload's way to scores: queue, claims, batches, store, OCR, model versions, training."""

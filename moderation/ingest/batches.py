@@ -1,5 +1,4 @@
-"""Classification in batches: claim posts, run the network once over them, store embeddings,
-scores and verdicts in one transaction (docs/scaling.md, "Ingest and workers")."""
+"""Classification in batches: claim, run the network once, store in one transaction."""
 
 from __future__ import annotations
 
@@ -174,8 +173,7 @@ def _batch_decode(batch: _Batch) -> None:
 
 
 def _batch_predict(batch: _Batch) -> None:
-    """The network and the signal sources over the new images. No database: it may run in a
-    helper thread while the worker stores the batch before (``classification_run_task``)."""
+    """Network and signal sources over new images; no database (may run in a helper thread)."""
     result, images = batch.result, batch.images
     clock = time.perf_counter()
     new = {pk: image for pk, image in images.items() if pk not in batch.stored}
@@ -265,8 +263,7 @@ def _batch_store(batch: _Batch) -> None:
 
 
 def _batch_failed(batch: _Batch, exc: BaseException) -> None:
-    """Mark the task's own post failed (until a retry succeeds); release the others it took
-    along to pending for the next worker."""
+    """Fail the task's own post (until a retry) and release the others to the next worker."""
     logger.error("Classifying a batch (post %s first) failed.", batch.post_id, exc_info=exc)
     _own_post_failed(post_id=batch.post_id, claim=batch.claim, exc=exc)
     classification_release(claim=batch.claim)
@@ -340,8 +337,7 @@ def _out_of_time(started: float, taken: int, count: int) -> bool:
 
 
 def _run_overlapped(*, post_id: int | None, count: int) -> list[BatchResult]:
-    """The network runs in a helper thread while this thread claims, decodes and stores the
-    batches around it. Everything that touches the database stays in this thread."""
+    """The network runs in a helper thread; everything touching the database stays in this one."""
     started = time.monotonic()
     results: list[BatchResult] = []
     taken = 0

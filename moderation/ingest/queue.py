@@ -1,5 +1,4 @@
-"""Queueing classification: a task per batch of a transaction's posts, after commit; retries,
-and the sweep for posts left behind."""
+"""Queueing classification after commit, a task per batch of posts; retries; the sweep."""
 
 from __future__ import annotations
 
@@ -83,8 +82,7 @@ def _enqueue_gathered(outer: object) -> None:
 
 
 def classification_enqueue_chunks(ids: list[int], chunk: int) -> int:
-    """One task per ``chunk`` of these posts, standing for them (its own post the first);
-    returns the number of tasks queued."""
+    """Queue a task per ``chunk`` of these posts (its own post first); returns how many."""
     starts = range(0, len(ids), chunk)
     for start in starts:
         classification_enqueue(ids[start], len(ids[start : start + chunk]))
@@ -92,8 +90,7 @@ def classification_enqueue_chunks(ids: list[int], chunk: int) -> int:
 
 
 def classification_retry(*, posts: QuerySet[Post]) -> int:
-    """Put posts back to pending and queue them again; returns how many. A post a live worker
-    holds stays with it."""
+    """Re-queue posts as pending; returns how many. A live worker keeps a post it holds."""
     count = 0
     for post in posts:
         post.status = Post.Status.PENDING

@@ -1,5 +1,4 @@
-"""Moderation's side of the posts floor's named hooks (posts.signals), of post deletion, and of
-django-q2's worker start."""
+"""Moderation's handlers for posts.signals hooks, post deletion and django-q2 worker start."""
 
 from __future__ import annotations
 
@@ -58,8 +57,7 @@ def on_post_deleted(sender: type[Post], instance: Post, **kwargs: Any) -> None:
 
 @receiver(post_spawn, dispatch_uid="moderation.worker_spawned")
 def on_worker_spawned(sender: str, proc_name: str, **kwargs: Any) -> None:
-    # Sweep at once, not at the scheduler's next minute (Redis never redelivers); not in sync
-    # mode, where every inline task "spawns" a worker.
+    # Sweep now, not in a minute (Redis never redelivers); sync mode spawns a worker per task.
     if Conf.SYNC:
         return
     try:

@@ -1,5 +1,4 @@
-"""Training concept heads inside the product: labelled photo folders plus moderators'
-overrides, cross-validated, registered as a new (inactive) model version."""
+"""Training concept heads on photo folders and overrides into a new, inactive model version."""
 
 from __future__ import annotations
 

@@ -47,9 +47,6 @@ def audit_record(
     )
 
 
-# --- Snapshots: plain JSON values of the fields a moderator can change --------------------
-
-
 def rule_snapshot(rule: Rule) -> dict[str, Any]:
     return {"keyword": rule.keyword, "expression": rule.expression, "description": rule.description}
 

@@ -1,5 +1,4 @@
-"""Concepts, rules and keyword mappings: every save and delete is audited and re-applies the
-verdicts from stored scores. The admin and the API both write through here."""
+"""Catalogue writes (admin and API): every save and delete is audited and re-applies verdicts."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""Maintained per-hashtag counts (HashtagStats), recomputed from the verdicts in the same
-transaction that changes them; deletions refresh once after commit."""
+"""Per-hashtag counts (HashtagStats), recomputed from the verdicts in the changing transaction."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""The review queue, and hashtags without a rule: suggestions, a new rule, or a mapping.
-Accepting or rejecting a queued verdict is `verdict_override`."""
+"""The review queue and hashtags without a rule; accepting a verdict is `verdict_override`."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""The words of a post that count as evidence: matched against the rules, and kept per post
-for the set-based re-evaluation."""
+"""A post's words that count as evidence: matched against rules, and kept per post."""
 
 from __future__ import annotations
 
@@ -37,8 +36,7 @@ def text_matches(
 
 
 def post_words_store(*, post_ids: list[int], texts: dict[int, PostText] | None = None) -> None:
-    """Keep each post's ``PostWord`` rows in step with its texts (read unless passed); only
-    the difference is written."""
+    """Sync each post's ``PostWord`` rows with its texts (read unless passed); writes the diff."""
     if not post_ids:
         return
     if texts is None:

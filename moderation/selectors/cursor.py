@@ -67,8 +67,7 @@ class PageRequest:
 
 
 def page_request(params: Mapping[str, str]) -> PageRequest:
-    """What the page and the API were asked for; the old `?page=N` shows the newest posts.
-    Raises InvalidCursor."""
+    """What the page and API asked for (the old ``?page=N``: the newest). Raises InvalidCursor."""
     raw = params.get("cursor")
     cursor = SearchCursor.decode(raw) if raw not in (None, "") else None
     return PageRequest(

@@ -37,7 +37,6 @@ def review_queue(*, margin: float | None = None) -> QuerySet[Verdict]:
 
 
 def review_queue_size() -> int:
-    """How many verdicts wait for a human (the review queue's own definition)."""
     return review_queue().order_by().count()
 
 

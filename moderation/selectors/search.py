@@ -46,7 +46,6 @@ def posts_relevant_for_hashtag(
     # compared, and without it sorts all the tag's verdicts for every page.
     shown = Verdict.objects.filter(hashtag=hashtag, shown=Value(True))
     if cursor is not None and not cursor.older:
-        # The previous page: the `size` positions just newer than the cursor, read upwards.
         newer = shown.filter(post_created_at__gte=cursor.created_at).filter(
             Q(post_created_at__gt=cursor.created_at) | Q(post_id__gt=cursor.post_id)
         )

@@ -1,5 +1,4 @@
-"""What both seeding paths draw from (tags and their Zipf weights, rules, authors, score
-pools) and the row helpers they share."""
+"""Shared by both seeding paths: tags and Zipf weights, rules, authors, pools, row helpers."""
 
 from __future__ import annotations
 

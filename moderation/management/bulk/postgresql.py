@@ -83,8 +83,7 @@ def seed_postgresql(plan: Plan, say: Any) -> None:
 
 
 def skip_fk_triggers(cursor: Any, say: Any) -> None:
-    """Skip per-row foreign-key checks at commit (the rows reference only rows made here);
-    needs a superuser, others seed more slowly."""
+    """Skip per-row FK checks at commit (rows reference only rows made here); needs superuser."""
     try:
         with transaction.atomic():
             cursor.execute("SET LOCAL session_replication_role = replica")
@@ -94,8 +93,7 @@ def skip_fk_triggers(cursor: Any, say: Any) -> None:
 
 @contextmanager
 def indexes_built_after(cursor: Any, tables: list[str], say: Any) -> Iterator[None]:
-    """Drop the tables' plain indexes (not primary keys or unique ones) and rebuild them from
-    their definitions once the rows are in: faster than updating them row by row."""
+    """Drop plain indexes and rebuild them once the rows are in: faster than row by row."""
     cursor.execute(
         "SELECT indexname, indexdef FROM pg_indexes AS i "
         "WHERE schemaname = current_schema() AND tablename = ANY(%s) "
@@ -125,7 +123,6 @@ FROM (SELECT %(start)s::timestamptz + (g + random()) * %(step)s * interval '1 mi
 """
 
 
-# Per new post: which score dict it gets and how many hashtags.
 DRAWS_SQL = """
 CREATE TEMP TABLE seed_posts ON COMMIT DROP AS
 SELECT id, created_at, floor(random() * %(pool)s)::int AS pool,

@@ -1,5 +1,4 @@
-"""The audit trail in the admin: a read-only event list with before → after, each changed
-object's history on its own page, and undo for overrides."""
+"""The audit trail in the admin: read-only events, per-object history, undo for overrides."""
 
 from __future__ import annotations
 

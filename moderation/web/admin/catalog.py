@@ -39,8 +39,7 @@ from posts.hashtags import InvalidHashtag, normalize_hashtag
 
 
 class AuditedCatalogMixin:
-    """Concepts, rules and keywords are saved and deleted through their services, which record
-    an audit event and re-apply every verdict from stored scores (the API does the same)."""
+    """Saves and deletes go through the services: audited, verdicts re-applied (as in the API)."""
 
     def _save(self, obj: Any, by: Any, reason: str) -> None:
         raise NotImplementedError

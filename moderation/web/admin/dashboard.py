@@ -1,5 +1,4 @@
-"""The moderator dashboard (/admin/moderation/dashboard/): review-queue size, overrides per
-day and override rates per rule and concept. Charts are inline SVG and CSS, no scripts."""
+"""The moderator dashboard: queue size, overrides per day, override rates; SVG, no scripts."""
 
 from __future__ import annotations
 

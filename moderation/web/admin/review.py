@@ -1,5 +1,4 @@
-"""Admin pages beyond the model lists: the review queue (keys a / r / s) and hashtags without a
-rule (suggestions, create a rule or map the tag)."""
+"""Admin pages: the review queue (keys a / r / s) and hashtags without a rule."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""What the admin's pages share: thumbnails, explanations as text, the override permission,
-the reason asked for with an action."""
+"""Shared by the admin pages: thumbnails, explanations, override permission, action reasons."""
 
 from __future__ import annotations
 
