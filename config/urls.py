@@ -5,7 +5,10 @@ from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 
+from config.health import health
+
 urlpatterns = [
+    path("health/", health, name="health"),
     # Moderator pages that are not model lists; before the admin so they are not shadowed.
     path("admin/moderation/", include("moderation.admin_urls")),
     path("admin/", admin.site.urls),

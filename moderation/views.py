@@ -10,6 +10,8 @@ from django.urls import reverse
 
 from moderation import selectors, services
 from moderation.pagination import InvalidCursor, SearchCursor, page_request
+from moderation.search_throttle import search_throttled
+from posts.clients import client_key
 from posts.hashtags import InvalidHashtag, normalize_hashtag
 from posts.services import hashtag_search_record
 
@@ -36,6 +38,7 @@ def search(request: HttpRequest) -> HttpResponse:
     return redirect(reverse("explore-tag", kwargs={"tag": tag}))
 
 
+@search_throttled
 def explore_tag(request: HttpRequest, tag: str) -> HttpResponse:
     try:
         name = normalize_hashtag(tag)
@@ -58,7 +61,7 @@ def explore_tag(request: HttpRequest, tag: str) -> HttpResponse:
     context: dict[str, object] = {"tag": name, "hashtag": hashtag}
     if hashtag is not None:
         if asked.is_new_search:
-            hashtag_search_record(hashtag=hashtag)
+            hashtag_search_record(hashtag=hashtag, client=client_key(request))
         rule, via = selectors.rule_index_for(name)
         page = selectors.posts_relevant_for_hashtag(hashtag=hashtag, cursor=asked.cursor)
         context.update(

@@ -85,7 +85,11 @@ def lookalike_problem(tag: str) -> str | None:
             "letters that look alike; type the tag in one alphabet"
         )
     letters = [ch for ch in tag if _script(ch) is not None]
-    if scripts and scripts <= {*_CONFUSABLE_WITH_LATIN} and all(ch in _LATIN_TWINS for ch in letters):
+    if (
+        scripts
+        and scripts <= {*_CONFUSABLE_WITH_LATIN}
+        and all(ch in _LATIN_TWINS for ch in letters)
+    ):
         return (
             f"every letter is a {'/'.join(sorted(s.title() for s in scripts))} letter that looks "
             "Latin, so it passes for a Latin tag; type it in Latin letters"

@@ -26,6 +26,7 @@ from moderation.api.throttles import SearchAnonThrottle, SearchUserThrottle, Upl
 from moderation.models import AuditEvent, Concept, KeywordMapping, Rule, Verdict
 from moderation.pagination import InvalidCursor, SearchCursor, page_request
 from moderation.permissions import IsModerator
+from posts.clients import client_key
 from posts.models import Post, PostHashtag
 from posts.services import (
     PostEditDenied,
@@ -221,7 +222,7 @@ class SearchView(APIView):
                 }
             )
         if asked.is_new_search:
-            hashtag_search_record(hashtag=hashtag)
+            hashtag_search_record(hashtag=hashtag, client=client_key(request))  # type: ignore[arg-type]
         summary = selectors.hashtag_summary(hashtag=hashtag)
         page = selectors.posts_relevant_for_hashtag(hashtag=hashtag, cursor=asked.cursor)
         data = s.PostSummarySerializer(page.posts, many=True, context={"request": request}).data
@@ -270,7 +271,7 @@ class VerdictViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]
             note=payload.validated_data["note"],
             reason=payload.validated_data["reason"],
         )
-        return Response(s.VerdictSerializer(verdict).data)
+        return Response(s.VerdictSerializer(verdict, context={"request": request}).data)
 
 
 @extend_schema_view(
@@ -386,7 +387,7 @@ class AuditEventViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg
         return Response(
             {
                 "event": s.AuditEventSerializer(undo_event).data,
-                "verdict": s.VerdictSerializer(verdict).data,
+                "verdict": s.VerdictSerializer(verdict, context={"request": request}).data,
             }
         )
 
