@@ -38,7 +38,7 @@ run: model
 # Serving for real: gunicorn and a django-q2 cluster on the scaled configuration (PostgreSQL
 # and Redis, defaults for this machine; override by setting them), DEBUG off. Needs
 # DJANGO_SECRET_KEY (the settings refuse to start without one, or with the development key).
-# Ctrl-C stops both. docs/deploy.md.
+# Ctrl-C stops both. README "Serving for real", docs/security.md.
 serve: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/taglens
 serve: export TAGLENS_REDIS_URL ?= redis://127.0.0.1:6379/0
 serve: export DJANGO_DEBUG ?= false
