@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
 
-class LockoutBackend(AxesStandaloneBackend):
+class LockoutBackend(AxesStandaloneBackend):  # type: ignore[misc]  # axes is untyped
     """django-axes' check before the password is tried.
 
     DRF's token view passes its own Request wrapper: axes is handed the Django request

@@ -147,6 +147,7 @@ AXES_COOLOFF_TIME = env_float("TAGLENS_LOCKOUT_MINUTES", 15) / 60  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "config.lockout.lockout_response"
+AXES_HTTP_RESPONSE_CODE = 429  # Too Many Requests, with Retry-After
 # One notion of "the client" for lockouts, throttles and search counts (posts/clients.py).
 AXES_CLIENT_IP_CALLABLE = "posts.clients.client_address"
 # Reverse proxies in front of the app: with 1 or more the client address is read from
@@ -209,8 +210,9 @@ def _media_storage(kind: str) -> dict[str, object]:
 
 
 TAGLENS_STORAGE = env_str("TAGLENS_STORAGE", "local")
+MEDIA_STORAGE = _media_storage(TAGLENS_STORAGE)
 STORAGES = {
-    "default": _media_storage(TAGLENS_STORAGE),
+    "default": MEDIA_STORAGE,
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG
@@ -370,7 +372,7 @@ SPECTACULAR_SETTINGS = {
 
 # Content-Security-Policy on every answer (django-csp): scripts and styles only from our own
 # static files; docs/security.md lists each directive and why.
-CONTENT_SECURITY_POLICY = {"DIRECTIVES": csp_directives(media_storage=STORAGES["default"])}
+CONTENT_SECURITY_POLICY = {"DIRECTIVES": csp_directives(media_storage=MEDIA_STORAGE)}
 
 if not DEBUG:
     # Load balancers probe /health/ over plain HTTP inside the network.

@@ -18,6 +18,4 @@ urlpatterns = [
     path("", include("moderation.urls")),
 ]
 if settings.DEBUG and settings.TAGLENS_STORAGE == "local":
-    urlpatterns += static(  # type: ignore[arg-type]
-        settings.MEDIA_URL, document_root=settings.MEDIA_ROOT
-    )
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

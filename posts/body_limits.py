@@ -67,5 +67,5 @@ class StreamedBodyLimitMiddleware:
         data = received.getvalue()
         # From here on Django reads the counted bytes as if they had come with a length.
         meta["CONTENT_LENGTH"] = str(len(data))
-        request._stream = LimitedStream(io.BytesIO(data), len(data))  # type: ignore[attr-defined]
+        request._stream = LimitedStream(io.BytesIO(data), len(data))  # type: ignore[assignment]
         return self.get_response(request)

@@ -26,5 +26,5 @@ def hashtags_refused_now() -> list[StoredHashtagProblem]:
         try:
             normalize_hashtag(tag.name)
         except InvalidHashtag as exc:
-            found.append(StoredHashtagProblem(tag, str(exc), tag.post_total))  # type: ignore[attr-defined]
+            found.append(StoredHashtagProblem(tag, str(exc), tag.post_total))
     return found

@@ -222,7 +222,7 @@ class SearchView(APIView):
                 }
             )
         if asked.is_new_search:
-            hashtag_search_record(hashtag=hashtag, client=client_key(request))  # type: ignore[arg-type]
+            hashtag_search_record(hashtag=hashtag, client=client_key(request))
         summary = selectors.hashtag_summary(hashtag=hashtag)
         page = selectors.posts_relevant_for_hashtag(hashtag=hashtag, cursor=asked.cursor)
         data = s.PostSummarySerializer(page.posts, many=True, context={"request": request}).data
