@@ -6,7 +6,7 @@ MODEL_DIR := var/models
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: setup model run train test test-scaled lint typecheck bench clean
+.PHONY: setup model run serve train test test-scaled lint typecheck bench clean
 
 # A virtual environment with every pinned package; redone when the lock changes.
 $(VENV)/.installed: requirements.lock
@@ -34,6 +34,24 @@ run: model
 	@$(PY) manage.py qcluster & QPID=$$!; \
 	  trap 'kill $$QPID 2>/dev/null; wait $$QPID 2>/dev/null' EXIT INT TERM; \
 	  $(PY) manage.py runserver $(HOST):$(PORT) --noreload
+
+# Serving for real: gunicorn and a django-q2 cluster on the scaled configuration (PostgreSQL
+# and Redis, defaults for this machine; override by setting them), DEBUG off. Needs
+# DJANGO_SECRET_KEY (the settings refuse to start without one, or with the development key).
+# Ctrl-C stops both. README "Serving for real", docs/security.md.
+serve: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/taglens
+serve: export TAGLENS_REDIS_URL ?= redis://127.0.0.1:6379/0
+serve: export DJANGO_DEBUG ?= false
+serve: export DJANGO_ALLOWED_HOSTS ?= $(HOST),localhost
+serve: export TAGLENS_BIND ?= $(HOST):$(PORT)
+serve: model
+	$(PY) manage.py check --deploy
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput --verbosity 0
+	@echo "Serving on http://$(TAGLENS_BIND)/ with gunicorn and a django-q2 cluster (Ctrl-C stops both)."
+	@$(PY) manage.py qcluster & QPID=$$!; \
+	  trap 'kill $$QPID 2>/dev/null; wait $$QPID 2>/dev/null' EXIT INT TERM; \
+	  $(VENV)/bin/gunicorn -c config/gunicorn.conf.py
 
 train: model
 	$(PY) manage.py migrate --noinput

@@ -15,6 +15,7 @@ import dj_database_url
 import django_stubs_ext
 
 from config.env import ImproperlySetError, env_bool, env_float, env_int, env_list, env_str
+from config.production import csp_directives, refuse_development_secret_key
 
 # Lets admin.ModelAdmin[Post] and friends be subscripted at run time, for typing.
 django_stubs_ext.monkeypatch()
@@ -30,7 +31,10 @@ def _secret_key() -> str:
     if from_env:
         return from_env
     if not DEBUG:
-        raise ImproperlySetError("DJANGO_SECRET_KEY is required when DJANGO_DEBUG=false.")
+        raise ImproperlySetError(
+            "DJANGO_SECRET_KEY is required when DJANGO_DEBUG=false. Make one with: "
+            'python -c "import secrets; print(secrets.token_urlsafe(64))"'
+        )
     # Development only: a random key kept per checkout, never committed.
     key_file = VAR_DIR / "dev_secret_key"
     if not key_file.exists():
@@ -40,6 +44,10 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+if not DEBUG:
+    # A production server signs sessions, cursors and task packages with this key: the one
+    # kept for development sits in a plain file beside the database, so it is refused.
+    refuse_development_secret_key(SECRET_KEY, VAR_DIR / "dev_secret_key")
 ALLOWED_HOSTS = env_list(
     "DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"] if DEBUG else []
 )
@@ -57,18 +65,27 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_q",
+    "axes",
+    "csp",
     "posts.apps.PostsConfig",
     "moderation.apps.ModerationConfig",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before anything reads a body: a chunked body is counted as it streams, a JSON body too
+    # deeply nested to parse is refused (docs/security.md).
+    "posts.body_limits.StreamedBodyLimitMiddleware",
+    "config.json_guard.JsonDepthMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: turns a lockout found while logging in into its answer (config/lockout.py).
+    "axes.middleware.AxesMiddleware",
 ]
 
 if not DEBUG:
@@ -117,6 +134,25 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Lockout after repeated failed logins (django-axes), on the login page, the admin and
+# POST /api/auth/token/: per user name and client address, for TAGLENS_LOCKOUT_MINUTES.
+AUTHENTICATION_BACKENDS = [
+    "config.lockout.LockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_ENABLED = env_bool("TAGLENS_LOCKOUT", True)
+AXES_FAILURE_LIMIT = env_int("TAGLENS_LOCKOUT_FAILURES", 5)
+AXES_COOLOFF_TIME = env_float("TAGLENS_LOCKOUT_MINUTES", 15) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "config.lockout.lockout_response"
+AXES_HTTP_RESPONSE_CODE = 429  # Too Many Requests, with Retry-After
+# One notion of "the client" for lockouts, throttles and search counts (posts/clients.py).
+AXES_CLIENT_IP_CALLABLE = "posts.clients.client_address"
+# Reverse proxies in front of the app: with 1 or more the client address is read from
+# X-Forwarded-For (DRF's NUM_PROXIES), not the proxy's own address.
+TAGLENS_PROXY_COUNT = env_int("TAGLENS_PROXY_COUNT", 0)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -174,8 +210,9 @@ def _media_storage(kind: str) -> dict[str, object]:
 
 
 TAGLENS_STORAGE = env_str("TAGLENS_STORAGE", "local")
+MEDIA_STORAGE = _media_storage(TAGLENS_STORAGE)
 STORAGES = {
-    "default": _media_storage(TAGLENS_STORAGE),
+    "default": MEDIA_STORAGE,
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG
@@ -286,6 +323,15 @@ if TAGLENS_REDIS_URL:
             "LOCATION": TAGLENS_REDIS_URL,
         }
     }
+    # Failed logins counted in the shared cache (every web process sees them) rather than a
+    # database row per attempt. Without Redis each process has its own cache, so the database.
+    AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
+else:
+    AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+
+# A search is counted once per client per hashtag in this many seconds (the review queue's
+# "most searched" order), in the cache: shared across processes with TAGLENS_REDIS_URL.
+TAGLENS_SEARCH_COUNT_WINDOW = env_int("TAGLENS_SEARCH_COUNT_WINDOW", 3600)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -299,6 +345,7 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": TAGLENS_PAGE_SIZE,
     # Search is throttled per client address (anonymous) or per user, in each process's
     # cache; uploads are limited per user from stored posts (TAGLENS_UPLOADS_PER_HOUR).
+    "NUM_PROXIES": TAGLENS_PROXY_COUNT or None,
     "DEFAULT_THROTTLE_RATES": {
         "search_anon": env_str("TAGLENS_THROTTLE_SEARCH_ANON", "60/minute"),
         "search_user": env_str("TAGLENS_THROTTLE_SEARCH_USER", "240/minute"),
@@ -310,6 +357,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Hashtag search that shows only photos whose content fits the hashtag's rule.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Served from our own static files (drf-spectacular-sidecar), so the Content-Security-Policy
+    # allows no other origin; the split view keeps its start-up script out of the page.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
@@ -321,7 +370,13 @@ SPECTACULAR_SETTINGS = {
     ],
 }
 
+# Content-Security-Policy on every answer (django-csp): scripts and styles only from our own
+# static files; docs/security.md lists each directive and why.
+CONTENT_SECURITY_POLICY = {"DIRECTIVES": csp_directives(media_storage=MEDIA_STORAGE)}
+
 if not DEBUG:
+    # Load balancers probe /health/ over plain HTTP inside the network.
+    SECURE_REDIRECT_EXEMPT = [r"^health/$"]
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True

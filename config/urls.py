@@ -5,7 +5,10 @@ from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 
+from config.health import health
+
 urlpatterns = [
+    path("health/", health, name="health"),
     # Moderator pages that are not model lists; before the admin so they are not shadowed.
     path("admin/moderation/", include("moderation.web.admin.urls")),
     path("admin/", admin.site.urls),
@@ -15,6 +18,4 @@ urlpatterns = [
     path("", include("moderation.web.urls")),
 ]
 if settings.DEBUG and settings.TAGLENS_STORAGE == "local":
-    urlpatterns += static(  # type: ignore[arg-type]
-        settings.MEDIA_URL, document_root=settings.MEDIA_ROOT
-    )
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -10,14 +10,17 @@ Latin letters are kept apart from ASCII: ``ＣＡＦＥ`` normalises to ``ｃａ
 tag from ``cafe``.
 
 A tag is letters (any script, Korean included), digits and underscores; combining marks are
-allowed after the first character. Emoji, punctuation and inner whitespace are not. At most
-100 characters (the ``Hashtag.name`` column).
+allowed after the first character. Emoji, punctuation and inner whitespace are not, nor are
+invisible and filler characters or Latin/Cyrillic/Greek look-alike mixes
+(``posts.hashtag_scripts``). At most 100 characters (the ``Hashtag.name`` column).
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+
+from posts.hashtag_scripts import lookalike_problem
 
 __all__ = [
     "MAX_HASHTAGS",
@@ -61,6 +64,9 @@ def _normalize(raw: str) -> tuple[str, str | None]:
         return tag, "it has no letters or digits"
     if any(ch.isspace() for ch in tag):
         return tag, "it contains a space; a hashtag is one word (join words with _)"
+    lookalike = lookalike_problem(tag)
+    if lookalike is not None:
+        return tag, lookalike
     bad = [ch for i, ch in enumerate(tag) if not _is_tag_char(ch, first=i == 0)]
     if bad:
         shown = " ".join(repr(ch) for ch in dict.fromkeys(bad))

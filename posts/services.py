@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 from typing import IO
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
+from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import F
@@ -36,9 +38,19 @@ def hashtags_get_or_create(*, names: list[str]) -> list[Hashtag]:
     return [existing[name] for name in normalized]
 
 
-def hashtag_search_record(*, hashtag: Hashtag) -> None:
-    """Count one search for the tag: a single UPDATE, so concurrent searches never lose one."""
+def hashtag_search_record(*, hashtag: Hashtag, client: str) -> bool:
+    """Count a search for the tag once per client per TAGLENS_SEARCH_COUNT_WINDOW seconds, so
+    one client reloading (or a script) cannot push a tag up the review queue. ``client`` names
+    who searched (``posts.clients.client_key``). True when this search was counted.
+
+    The mark is an atomic cache ``add`` (shared across processes with Redis); the count is a
+    single UPDATE, so concurrent searches never lose one."""
+    window = settings.TAGLENS_SEARCH_COUNT_WINDOW
+    digest = hashlib.sha256(f"{hashtag.pk}:{client}".encode()).hexdigest()[:32]
+    if window > 0 and not cache.add(f"search-counted:{digest}", 1, timeout=window):
+        return False
     Hashtag.objects.filter(pk=hashtag.pk).update(search_count=F("search_count") + 1)
+    return True
 
 
 def post_create(

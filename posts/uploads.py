@@ -27,6 +27,7 @@ __all__ = [
     "THUMBNAIL_SIZE",
     "CleanImage",
     "UploadRejected",
+    "amount_text",
     "image_clean",
     "request_body_too_large",
     "sniff_format",
@@ -127,14 +128,15 @@ def _read_limited(file: IO[bytes], limit: int) -> bytes:
     return data
 
 
-def _amount(size: float) -> str:
+def amount_text(size: float) -> str:
+    """A byte count as people read it: "12.3 MB", "800 kB"."""
     return f"{size / 1e6:.1f} MB" if size >= 100_000 else f"{size / 1e3:.0f} kB"
 
 
 def _too_large(size: int | None, limit: int) -> UploadRejected:
-    shown = f" ({_amount(size)})" if size else ""
+    shown = f" ({amount_text(size)})" if size else ""
     return UploadRejected(
-        f"The file is too large{shown}; the limit is {_amount(limit)}.", code="too_large"
+        f"The file is too large{shown}; the limit is {amount_text(limit)}.", code="too_large"
     )
 
 

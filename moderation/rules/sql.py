@@ -8,7 +8,7 @@ the statement takes one parameter, the decision time. The result must match the 
 exactly: ``tests/web/test_reevaluate.py`` compares the two on random scores and rules.
 
 Three-valued logic: SQL's NULL is the rule language's *unknown*; SQL's AND, OR and NOT are
-Kleene's, like :func:`moderation.rules.syntax.evaluate`.
+Kleene's, like :func:`moderation.rules.expr.evaluate`.
 """
 
 from __future__ import annotations

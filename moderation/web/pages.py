@@ -20,6 +20,8 @@ from moderation.selectors.search import (
     posts_relevant_for_hashtag,
 )
 from moderation.selectors.text import text_extraction_for
+from moderation.web.search_throttle import search_throttled
+from posts.clients import client_key
 from posts.hashtags import InvalidHashtag, normalize_hashtag
 from posts.services import hashtag_search_record
 
@@ -46,6 +48,7 @@ def search(request: HttpRequest) -> HttpResponse:
     return redirect(reverse("explore-tag", kwargs={"tag": tag}))
 
 
+@search_throttled
 def explore_tag(request: HttpRequest, tag: str) -> HttpResponse:
     try:
         name = normalize_hashtag(tag)
@@ -68,7 +71,7 @@ def explore_tag(request: HttpRequest, tag: str) -> HttpResponse:
     context: dict[str, object] = {"tag": name, "hashtag": hashtag}
     if hashtag is not None:
         if asked.is_new_search:
-            hashtag_search_record(hashtag=hashtag)
+            hashtag_search_record(hashtag=hashtag, client=client_key(request))
         rule, via = rule_index_for(name)
         page = posts_relevant_for_hashtag(hashtag=hashtag, cursor=asked.cursor)
         context.update(

@@ -57,8 +57,19 @@ def test_production_refuses_to_start_without_a_secret_key(tmp_path) -> None:
     assert not (tmp_path / "dev_secret_key").exists()  # no key was made up
 
 
-def test_a_short_secret_key_is_reported(tmp_path) -> None:
-    env = {**PRODUCTION_ENV, "DJANGO_SECRET_KEY": "too-short"}
-    result = manage(tmp_path, "check", "--deploy", "--fail-level", "WARNING", **env)
+def test_production_refuses_the_development_secret_key_with_a_clear_message(tmp_path) -> None:
+    dev_key = secrets.token_urlsafe(50)
+    (tmp_path / "dev_secret_key").write_text(dev_key)
+    result = manage(tmp_path, "check", **{**PRODUCTION_ENV, "DJANGO_SECRET_KEY": dev_key})
     assert result.returncode != 0
-    assert "security.W009" in result.stdout + result.stderr
+    assert "DJANGO_SECRET_KEY is the development key" in result.stderr
+    assert "needs its own secret" in result.stderr
+
+
+def test_production_refuses_a_placeholder_or_short_secret_key(tmp_path) -> None:
+    for key, said in [
+        ("django-insecure-" + "x1y2z3" * 10, "insecure placeholder"),
+        ("too-short", "at least 50 random"),
+    ]:
+        result = manage(tmp_path, "check", **{**PRODUCTION_ENV, "DJANGO_SECRET_KEY": key})
+        assert result.returncode != 0 and said in result.stderr, result.stderr

@@ -107,7 +107,6 @@ def test_whitespace_inside_a_hashtag_is_refused(raw: str) -> None:
         ("ca-fe", "-"),
         ("ca#fe", "#"),
         ("cafe.", "."),
-        ("zero\u200bwidth", "\\u200b"),
     ],
 )
 def test_characters_other_than_letters_digits_and_underscore_are_refused(

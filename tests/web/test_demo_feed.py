@@ -19,6 +19,17 @@ def test_demo_feed_falls_back_to_scikit_image_photos(settings, tmp_path: Path) -
     assert all(p.verdicts.exists() for p in posts)
 
 
+def test_the_demo_feed_is_posted_by_its_own_account_that_cannot_sign_in(
+    settings, tmp_path: Path
+) -> None:
+    settings.TAGLENS_PHOTOS_DIR = tmp_path / "absent"
+    call_command("seed_demo")
+    authors = {p.author for p in Post.objects.select_related("author")}
+    assert [a.username for a in authors] == ["demo_feed"]
+    assert not authors.pop().has_usable_password()
+    assert not Post.objects.filter(author__username="demo").exists()
+
+
 def test_demo_feed_mixes_fitting_and_spam_hashtags_from_the_photo_set(
     settings, photos_dir: Path
 ) -> None:

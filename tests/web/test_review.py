@@ -3,6 +3,8 @@ through one at a time in the admin with accept / reject / skip."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -20,6 +22,7 @@ from tests.factories import ModeratorFactory, UserFactory
 from tests.web.judged import judged_post, verdict
 
 REVIEW = "/admin/moderation/review/"
+STATIC = Path(__file__).resolve().parents[2] / "static"
 
 
 def _margin(
@@ -117,8 +120,9 @@ def test_queue_puts_the_most_searched_hashtags_first_then_the_newest_posts(
     latte = judged_post(capture, ["라떼"], beverage=0.9)
     assert [v.post_id for v in review_queue()] == [latte.pk, new_cafe.pk, old_cafe.pk]
 
-    client.get(reverse("explore-tag", kwargs={"tag": "카페"}))
-    client.get(reverse("explore-tag", kwargs={"tag": "카페"}))
+    # Two clients search #카페 (a search counts once per client per window), one #라떼.
+    client.get(reverse("explore-tag", kwargs={"tag": "카페"}), REMOTE_ADDR="192.0.2.1")
+    client.get(reverse("explore-tag", kwargs={"tag": "카페"}), REMOTE_ADDR="192.0.2.2")
     client.get("/api/search/", {"tag": "라떼"})
 
     assert Hashtag.objects.get(name="카페").search_count == 2
@@ -162,7 +166,8 @@ def test_review_page_shows_one_item_with_a_large_photo_scores_and_keys(client, q
     assert (
         'Item <strong id="queue-position">1</strong> of <strong id="queue-size">3</strong>' in body
     )
-    assert queue[0].post.image.url in body and "width: 440px" in body
+    assert queue[0].post.image.url in body and "moderation/admin.css" in body
+    assert "width: 440px" in (STATIC / "moderation" / "admin.css").read_text()
     assert "#카페 = food or beverage" in body
     assert "0.580" in body and "0.550" in body  # food's score against its threshold
     for key in ("a", "r", "s"):

@@ -33,6 +33,8 @@ FITTING: dict[str, list[str]] = {
     "clothing": ["패션", "ootd"],
     "other": ["일상"],
 }
+# Seeded posts are this account's, never `demo`'s (see _feed_account).
+FEED_USERNAME = "demo_feed"
 SPAM = ["카페", "음식", "맛집", "cafe", "강아지", "고양이", "패션", "꽃", "바다"]
 CAPTIONS = ["오늘의 기록", "주말 ☀️", "좋아요 반사", "daily", "맞팔해요", "", "행복한 하루"]
 
@@ -57,7 +59,7 @@ class Command(BaseCommand):
             self.stdout.write("Demo feed: posts already exist, nothing added.")
             return
         rng = random.Random(20261126)
-        author, _ = get_user_model().objects.get_or_create(username="demo")
+        author = self._feed_account()
         photos = Path(settings.TAGLENS_PHOTOS_DIR)
         items = (
             self._from_photo_set(photos, options["per_folder"], rng)
@@ -81,6 +83,15 @@ class Command(BaseCommand):
             created += 1
         source = photos if photos.is_dir() else "scikit-image's sample photos"
         self.stdout.write(f"Demo feed: {created} posts from {source}, queued for classification.")
+
+    def _feed_account(self) -> Any:
+        """The demo feed's author: an account of its own that cannot sign in, so the feed's
+        posts never count against the `demo` user's hourly upload limit."""
+        author, created = get_user_model().objects.get_or_create(username=FEED_USERNAME)
+        if created:
+            author.set_unusable_password()
+            author.save(update_fields=["password"])
+        return author
 
     def _from_photo_set(
         self, root: Path, per_folder: int, rng: random.Random

@@ -25,7 +25,8 @@ _DESCRIPTIONS = {
     "429": "Too many requests; try again later.",
 }
 _WRITES = {"post", "put", "patch"}
-_THROTTLED = {("get", "/api/search/"), ("post", "/api/posts/")}
+# Throttled, and the token endpoint's sign-in lockout after failed logins (config/lockout.py).
+_THROTTLED = {("get", "/api/search/"), ("post", "/api/posts/"), ("post", "/api/auth/token/")}
 
 
 def _codes(method: str, path: str) -> list[str]:

@@ -10,6 +10,7 @@ from moderation.judging.verdicts import verdicts_explain
 from moderation.models import AuditEvent, Concept, KeywordMapping, Rule, Verdict
 from moderation.rules.syntax import RuleSyntaxError, validate
 from moderation.selectors.catalog import concept_catalog, concept_names
+from moderation.web.permissions import is_moderator
 from posts.hashtags import InvalidHashtag, normalize_hashtag, parse_hashtags
 from posts.models import Post
 
@@ -32,7 +33,15 @@ class VerdictSerializer(serializers.ModelSerializer[Verdict]):
     )
     rule = serializers.CharField(source="rule.keyword", read_only=True, allow_null=True)
     override_by = serializers.CharField(
-        source="override_by.username", read_only=True, allow_null=True
+        source="override_by.username",
+        read_only=True,
+        allow_null=True,
+        help_text="The moderator who overrode the verdict; null unless you are a moderator.",
+    )
+    override_note = serializers.CharField(
+        read_only=True,
+        allow_null=True,
+        help_text="The moderator's note; null unless you are a moderator.",
     )
 
     class Meta:
@@ -52,6 +61,16 @@ class VerdictSerializer(serializers.ModelSerializer[Verdict]):
         ]
         read_only_fields = fields
         list_serializer_class = VerdictListSerializer
+
+    def to_representation(self, instance: Verdict) -> dict[str, Any]:
+        data: dict[str, Any] = super().to_representation(instance)
+        # Who overrode and why is the moderators' business: it names a colleague and may
+        # say things about the poster. Everyone else sees only that a moderator decided.
+        request = self.context.get("request")
+        if request is None or not is_moderator(request.user):
+            data["override_by"] = None
+            data["override_note"] = None
+        return data
 
     def get_explanation(self, verdict: Verdict) -> dict[str, Any]:
         if verdict.explanation is None:

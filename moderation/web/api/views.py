@@ -37,6 +37,7 @@ from moderation.selectors.search import hashtag_lookup, hashtag_summary, posts_r
 from moderation.web.api import serializers as s
 from moderation.web.api.throttles import SearchAnonThrottle, SearchUserThrottle, UploadThrottle
 from moderation.web.permissions import IsModerator
+from posts.clients import client_key
 from posts.models import Post, PostHashtag
 from posts.services import (
     PostEditDenied,
@@ -232,7 +233,7 @@ class SearchView(APIView):
                 }
             )
         if asked.is_new_search:
-            hashtag_search_record(hashtag=hashtag)
+            hashtag_search_record(hashtag=hashtag, client=client_key(request))
         summary = hashtag_summary(hashtag=hashtag)
         page = posts_relevant_for_hashtag(hashtag=hashtag, cursor=asked.cursor)
         data = s.PostSummarySerializer(page.posts, many=True, context={"request": request}).data
@@ -281,7 +282,7 @@ class VerdictViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]
             note=payload.validated_data["note"],
             reason=payload.validated_data["reason"],
         )
-        return Response(s.VerdictSerializer(verdict).data)
+        return Response(s.VerdictSerializer(verdict, context={"request": request}).data)
 
 
 @extend_schema_view(
@@ -397,7 +398,7 @@ class AuditEventViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg
         return Response(
             {
                 "event": s.AuditEventSerializer(undo_event).data,
-                "verdict": s.VerdictSerializer(verdict).data,
+                "verdict": s.VerdictSerializer(verdict, context={"request": request}).data,
             }
         )
 

@@ -1,0 +1,28 @@
+"""gunicorn settings for `make serve` (read by `gunicorn -c config/gunicorn.conf.py`).
+
+Environment: TAGLENS_BIND (host:port), TAGLENS_WEB_WORKERS, TAGLENS_WEB_TIMEOUT,
+TAGLENS_FORWARDED_ALLOW_IPS; see docs/configuration.md.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from config.env import env_int, env_str
+
+wsgi_app = "config.wsgi:application"
+bind = [env_str("TAGLENS_BIND", "127.0.0.1:8000")]
+# Web workers only parse, query and render (the model runs in qcluster): a few per core.
+workers = env_int("TAGLENS_WEB_WORKERS", 2)
+# Below the reverse proxy's own timeout; an upload is read and re-encoded well within it.
+timeout = env_int("TAGLENS_WEB_TIMEOUT", 30)
+graceful_timeout = 20
+# X-Forwarded-* are trusted only from the reverse proxy in front (default: this machine).
+forwarded_allow_ips = env_str("TAGLENS_FORWARDED_ALLOW_IPS", "127.0.0.1")
+# Requests whose header block is oversized are refused by gunicorn itself.
+limit_request_field_size = 8190
+accesslog = "-"
+errorlog = "-"
