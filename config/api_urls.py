@@ -5,15 +5,15 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
-from moderation.web.api import views
+from moderation.web.api import catalog, views
 
 router = DefaultRouter()
 router.register("posts", views.PostViewSet, basename="post")
-router.register("verdicts", views.VerdictViewSet, basename="verdict")
-router.register("concepts", views.ConceptViewSet, basename="concept")
-router.register("rules", views.RuleViewSet, basename="rule")
-router.register("keywords", views.KeywordMappingViewSet, basename="keyword")
-router.register("audit", views.AuditEventViewSet, basename="audit")
+router.register("verdicts", catalog.VerdictViewSet, basename="verdict")
+router.register("concepts", catalog.ConceptViewSet, basename="concept")
+router.register("rules", catalog.RuleViewSet, basename="rule")
+router.register("keywords", catalog.KeywordMappingViewSet, basename="keyword")
+router.register("audit", catalog.AuditEventViewSet, basename="audit")
 
 urlpatterns = [
     path("", include(router.urls)),

@@ -21,6 +21,7 @@ _DESCRIPTIONS = {
     "401": "The credentials given are wrong.",
     "403": "Not allowed: sign in, or the action is for moderators or the author only.",
     "404": "No such object, or a page past the end.",
+    "409": "Still in use (a concept under it, a rule naming it), so it cannot be deleted.",
     "415": "The request body's media type is not accepted.",
     "429": "Too many requests; try again later.",
 }
@@ -35,6 +36,8 @@ def _codes(method: str, path: str) -> list[str]:
         codes.append("400")
     if method in _WRITES:
         codes.append("415")
+    if method == "delete":
+        codes.append("409")
     if (method, path) in _THROTTLED:
         codes.append("429")
     return codes
