@@ -23,6 +23,10 @@ _KEYPOINT_MIN = 0.126953125  # keypoints scoring below do not count towards the 
 BLAZEFACE_SIZE = 256
 
 
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    return np.asarray(1.0 / (1.0 + np.exp(-np.clip(x, -80.0, 80.0))))
+
+
 def _max_pool_same(x: np.ndarray, k: int) -> np.ndarray:
     pad = k // 2
     padded = np.pad(x, ((pad, pad), (pad, pad)), constant_values=-np.inf)
@@ -103,7 +107,7 @@ def blazeface_decode(
 ) -> list[tuple[float, np.ndarray]]:
     """One image's (896,) logits and (896, 16) regressors -> [(score, x1 y1 x2 y2 in 0..1)]
     after non-maximum suppression, best first."""
-    scores = 1.0 / (1.0 + np.exp(-np.clip(logits, -80, 80)))
+    scores = sigmoid(logits)
     keep = np.flatnonzero(scores >= min_score)
     if keep.size == 0:
         return []
