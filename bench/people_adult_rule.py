@@ -25,6 +25,7 @@ from mlmodels.people import lite
 from mlmodels.people.lite import LiteFace, PeopleSignalsLite, Person
 
 NO_PEOPLE = ("other", "food", "sea", "mountain", "flower", "dog", "cat")
+Found = tuple[list[Person], list[LiteFace]]
 Result = tuple[list[Person], list[LiteFace], str]  # bodies, faces, photo key
 Rule = Callable[[Result], bool]
 
@@ -61,8 +62,8 @@ def photo_sets(root: Path) -> dict[str, list[str]]:
 
 def analyse_all(
     source: PeopleSignalsLite, root: Path, keys: list[str], cache: Path
-) -> dict[str, Result]:
-    done: dict[str, Result] = pickle.loads(cache.read_bytes()) if cache.is_file() else {}
+) -> dict[str, Found]:
+    done: dict[str, Found] = pickle.loads(cache.read_bytes()) if cache.is_file() else {}
     todo = [k for k in keys if k not in done]
     for start in range(0, len(todo), 16):
         chunk = todo[start : start + 16]
@@ -145,7 +146,9 @@ def main(argv: list[str] | None = None) -> int:
     sets = photo_sets(root)
     keys = sorted({k for v in sets.values() for k in v})
     found = analyse_all(PeopleSignalsLite(args.models), root, keys, Path(args.cache))
-    results = {k: (*found[k], k) for k in keys}  # the key lets the old source's rule look up
+    results: dict[str, Result] = {
+        k: (found[k][0], found[k][1], k) for k in keys
+    }  # the key lets the old source's rule look up
     table = rules(args.child_threshold)
     if args.old:
         old = old_signals(root, keys, Path(args.cache + ".old"), args.old)

@@ -20,12 +20,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from PIL import Image  # noqa: E402
+from PIL import Image
 
-from mlmodels.base import SignalSource  # noqa: E402
-from mlmodels.calibrate import default_photos_dir  # noqa: E402
-from mlmodels.people.lite import PeopleSignalsLite  # noqa: E402
-from mlmodels.people.signals import PeopleSignals  # noqa: E402
+from mlmodels.base import SignalSource
+from mlmodels.calibrate import default_photos_dir
+from mlmodels.people.lite import PeopleSignalsLite
+from mlmodels.people.signals import PeopleSignals
 
 WITH_PEOPLE = ("adult", "child")
 WITHOUT_PEOPLE = ("food", "other", "sea", "dog", "flower", "mountain")
@@ -50,7 +50,7 @@ def sample(root: Path, n: int) -> list[Image.Image]:
 
 
 def rate(source: SignalSource, images: list[Image.Image], batch: int, repeats: int) -> float:
-    """Median images per second over ``repeats`` passes through ``images`` in ``batch``-sized calls."""
+    """Median images per second over ``repeats`` passes in ``batch``-sized calls."""
     source.signals(images[:batch])  # load the models and warm up outside the timing
     rates = []
     for _ in range(repeats):

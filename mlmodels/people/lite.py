@@ -25,6 +25,7 @@ from mlmodels.people.lite_models import (
     FACERES,
     LITE_BUILD_FORMAT,
     MOVENET,
+    blazeface_input,
     letterbox,
 )
 from mlmodels.people.signals import (
@@ -211,8 +212,7 @@ class PeopleSignalsLite:
     def _faces(
         self, runners: dict[str, _Runner], im: Image.Image, arr: np.ndarray, persons: list[Person]
     ) -> list[LiteFace]:
-        x = arr[None].astype(np.float32) / np.float32(127.5) - np.float32(1.0)
-        s512, s384, r512, r384 = runners[BLAZEFACE.file].run(x)
+        s512, s384, r512, r384 = runners[BLAZEFACE.file].run(blazeface_input(arr[None]))
         found = blazeface_decode(
             np.concatenate([s512[0, :, 0], s384[0, :, 0]]),
             np.concatenate([r512[0], r384[0]]),

@@ -45,6 +45,7 @@ from mlmodels.people.lite_models import (
     MOVENET,
     TARBALL_MEMBERS,
     LiteModel,
+    blazeface_input,
     letterbox,
 )
 from mlmodels.tfjs import graph_function, load_graph_def, unfuse
@@ -130,9 +131,10 @@ def check(
         for path in photos:
             with Image.open(path) as img:
                 arr, _, _ = letterbox(img, model.size)
-            x = arr[None].astype(np.int32 if model.dtype == "int32" else np.float32)
             if model is BLAZEFACE:
-                x = x / np.float32(127.5) - np.float32(1.0)
+                x = blazeface_input(arr[None])
+            else:
+                x = arr[None].astype(np.int32 if model.dtype == "int32" else np.float32)
             want = [np.asarray(t) for t in graph(tf.constant(x))]
             got = _run_tflite(flatbuffers[model.file], x)
             if model is MOVENET:

@@ -81,3 +81,8 @@ def letterbox(img: Image.Image, size: int = DETECTOR_SIZE) -> tuple[np.ndarray, 
     square.paste(rgb, (0, 0))
     arr = np.asarray(square.resize((size, size), Image.Resampling.BILINEAR), np.uint8)
     return arr, side / rgb.width, side / rgb.height
+
+
+def blazeface_input(boxed: np.ndarray) -> np.ndarray:
+    """Letterboxed uint8 RGB -> BlazeFace's float input in -1..1 (MediaPipe's normalisation)."""
+    return np.asarray(boxed, np.float32) / np.float32(127.5) - np.float32(1.0)
