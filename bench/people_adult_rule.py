@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from PIL import Image
 
-from mlmodels.calibrate import default_photos_dir
+from mlmodels.dataset import default_photos_dir
 from mlmodels.people import lite
 from mlmodels.people.lite import LiteFace, PeopleSignalsLite, Person
 

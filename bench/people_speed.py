@@ -23,7 +23,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from PIL import Image
 
 from mlmodels.base import SignalSource
-from mlmodels.calibrate import default_photos_dir
+from mlmodels.dataset import default_photos_dir
 from mlmodels.people.lite import PeopleSignalsLite
 from mlmodels.people.signals import PeopleSignals
 

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from mlmodels.base import load_image
-from mlmodels.calibrate import default_photos_dir
+from mlmodels.dataset import default_photos_dir
 from mlmodels.people.build import (
     BUILD_FORMAT,
     DEFAULT_CACHE,
