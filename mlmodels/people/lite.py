@@ -29,12 +29,12 @@ from mlmodels.people.lite_models import (
     letterbox,
 )
 from mlmodels.people.signals import (
+    ANALYSIS_MAX_SIDE,
     CHILD_MAX_AGE,
     DEFAULT_CHILD_THRESHOLD,
     FACE_MIN_SIDE,
     MAX_FACES,
     NAME,
-    SIGNAL_KEYS,
     _square_crop,
 )
 
@@ -142,7 +142,6 @@ class PeopleSignalsLite:
     process; one lock around inference, as interpreters must not run concurrently."""
 
     name: str = NAME
-    SIGNAL_KEYS = SIGNAL_KEYS
 
     def __init__(
         self,
@@ -194,16 +193,16 @@ class PeopleSignalsLite:
     def analyse(self, images: Sequence[Image.Image]) -> list[tuple[list[Person], list[LiteFace]]]:
         """Bodies and faces (with ages) of each image, for signals, explanations and bench/."""
         runners = self._load()
-        rgb = [im if im.mode == "RGB" else im.convert("RGB") for im in images]
+        rgb = [_analysed(im) for im in images]
         boxed = [letterbox(im) for im in rgb]
-        batch = np.stack([b[0] for b in boxed])
+        batch = np.stack(boxed)
         out = []
         with self._run_lock:
             heads: list[list[np.ndarray]] = []
             for start in range(0, len(batch), MOVENET_SUB_BATCH):
                 chunk = runners[MOVENET.file].run(batch[start : start + MOVENET_SUB_BATCH])
                 heads.extend([h[i] for h in chunk] for i in range(len(chunk[0])))
-            for im, (arr, _, _), head in zip(rgb, boxed, heads, strict=True):
+            for im, arr, head in zip(rgb, boxed, heads, strict=True):
                 persons = _persons(movenet_decode(*head), max(im.size))
                 faces = self._faces(runners, im, arr, persons)
                 out.append((persons, faces))
@@ -275,3 +274,13 @@ def _persons(decoded: np.ndarray, side: float) -> list[Person]:
         keypoints = np.stack([kp[:, 1] * side, kp[:, 0] * side, kp[:, 2]], axis=1)
         out.append(Person(float(row[55]), (x0, y0, x1, y1), keypoints))
     return sorted(out, key=lambda p: -p.score)
+
+
+def _analysed(image: Image.Image) -> Image.Image:
+    """RGB, long side at most ``ANALYSIS_MAX_SIDE`` (as ``PeopleSignals``): face crops for the
+    age model need no more, and letterboxing a phone photo's 4000 px square costs ~50 ms."""
+    img = image if image.mode == "RGB" else image.convert("RGB")
+    if max(img.size) > ANALYSIS_MAX_SIDE:
+        img = img.copy()
+        img.thumbnail((ANALYSIS_MAX_SIDE, ANALYSIS_MAX_SIDE), Image.Resampling.BILINEAR)
+    return img

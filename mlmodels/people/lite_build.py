@@ -130,7 +130,7 @@ def check(
         worst = 0.0
         for path in photos:
             with Image.open(path) as img:
-                arr, _, _ = letterbox(img, model.size)
+                arr = letterbox(img, model.size)
             if model is BLAZEFACE:
                 x = blazeface_input(arr[None])
             else:

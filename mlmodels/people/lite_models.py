@@ -72,15 +72,14 @@ TARBALL_MEMBERS = (
 )
 
 
-def letterbox(img: Image.Image, size: int = DETECTOR_SIZE) -> tuple[np.ndarray, float, float]:
+def letterbox(img: Image.Image, size: int = DETECTOR_SIZE) -> np.ndarray:
     """``img`` padded (black, bottom/right) to a square and resized to ``size``: uint8 (size,
-    size, 3), plus the square's side over the image's width and height (to map boxes back)."""
+    size, 3). Boxes normalised to it map back to image px by the image's long side."""
     rgb = img if img.mode == "RGB" else img.convert("RGB")
     side = max(rgb.size)
     square = Image.new("RGB", (side, side))
     square.paste(rgb, (0, 0))
-    arr = np.asarray(square.resize((size, size), Image.Resampling.BILINEAR), np.uint8)
-    return arr, side / rgb.width, side / rgb.height
+    return np.asarray(square.resize((size, size), Image.Resampling.BILINEAR), np.uint8)
 
 
 def blazeface_input(boxed: np.ndarray) -> np.ndarray:
