@@ -64,16 +64,15 @@ def movenet_decode(
 
     reg = regress[iy, ix].reshape(-1, MOVENET_KEYPOINTS, 2)
     ky, kx = cy[:, None] + reg[..., 0], cx[:, None] + reg[..., 1]  # (6, 17)
-    yy, xx = np.meshgrid(
-        np.arange(h, dtype=np.float32), np.arange(w, dtype=np.float32), indexing="ij"
-    )
-    d2 = (yy[:, :, None, None] - ky) ** 2 + (xx[:, :, None, None] - kx) ** 2  # (H, W, 6, 17)
-    weighted = heat[:, :, None, :] * np.exp(-d2 / (min(h, w) * _SNAP_SIGMA2))
-    inside = (
-        (yy[:, :, None] >= box[:, 0]) & (yy[:, :, None] < box[:, 2])
-        & (xx[:, :, None] >= box[:, 1]) & (xx[:, :, None] < box[:, 3])
-    )  # fmt: skip
-    weighted = weighted * inside[..., None]
+    # exp(-(dy² + dx²)/s) and the in-box test both split into a row and a column factor: two
+    # small arrays instead of four passes over (H, W, 6, 17)
+    scale = min(h, w) * _SNAP_SIGMA2
+    rows, cols = np.arange(h, dtype=np.float32), np.arange(w, dtype=np.float32)
+    in_rows = (rows[:, None] >= box[:, 0]) & (rows[:, None] < box[:, 2])  # (H, 6)
+    in_cols = (cols[:, None] >= box[:, 1]) & (cols[:, None] < box[:, 3])  # (W, 6)
+    fy = np.exp(-((rows[:, None, None] - ky) ** 2) / scale) * in_rows[..., None]  # (H, 6, 17)
+    fx = np.exp(-((cols[:, None, None] - kx) ** 2) / scale) * in_cols[..., None]  # (W, 6, 17)
+    weighted = heat[:, :, None, :] * fy[:, None] * fx[None, :]  # (H, W, 6, 17)
     best = weighted.max(axis=2)  # (H, W, 17): the graph scores a keypoint over all people
     arg = weighted.reshape(h * w, -1).argmax(axis=0)  # (102,)
     py, px = arg // w, arg % w
