@@ -27,6 +27,7 @@ from mlmodels.people.lite_models import (
     MOVENET,
     blazeface_input,
     letterbox,
+    output_order,
 )
 from mlmodels.people.signals import (
     ANALYSIS_MAX_SIDE,
@@ -111,19 +112,13 @@ class _Runner:
         self._input, self._dtype = detail["index"], detail["dtype"]
         self._interp.resize_tensor_input(self._input, [batch, *detail["shape"][1:]])
         self._interp.allocate_tensors()
-        # the converter names outputs Identity, Identity_1, ... in the order they were given
-        details = self._interp.get_output_details()
-        self._outputs = [d["index"] for d in sorted(details, key=lambda d: _out_order(d["name"]))]
+        details = sorted(self._interp.get_output_details(), key=lambda d: output_order(d["name"]))
+        self._outputs = [d["index"] for d in details]
 
     def run(self, x: np.ndarray) -> list[np.ndarray]:
         self._interp.set_tensor(self._input, np.ascontiguousarray(x, dtype=self._dtype))
         self._interp.invoke()
         return [self._interp.get_tensor(i).copy() for i in self._outputs]
-
-
-def _out_order(name: str) -> int:
-    tail = name.rsplit(":", 1)[0].rsplit("_", 1)
-    return int(tail[1]) if len(tail) == 2 and tail[1].isdigit() else 0
 
 
 def _interpreter_class() -> Any:

@@ -47,6 +47,7 @@ from mlmodels.people.lite_models import (
     LiteModel,
     blazeface_input,
     letterbox,
+    output_order,
 )
 from mlmodels.tfjs import graph_function, load_graph_def, unfuse
 
@@ -80,7 +81,7 @@ def convert(model_json: Path, model: LiteModel) -> bytes:
 
 
 def _run_tflite(flatbuffer: bytes, x: np.ndarray) -> list[np.ndarray]:
-    """Outputs in ``model.outputs`` order (the converter names them Identity, Identity_1, ...)."""
+    """Outputs of ``flatbuffer`` on ``x``, in ``model.outputs`` order."""
     import tensorflow as tf
 
     with warnings.catch_warnings():  # tf.lite.Interpreter's deprecation notice
@@ -91,13 +92,8 @@ def _run_tflite(flatbuffer: bytes, x: np.ndarray) -> list[np.ndarray]:
     interp.allocate_tensors()
     interp.set_tensor(index, x)
     interp.invoke()
-    details = sorted(interp.get_output_details(), key=lambda d: _identity_order(d["name"]))
+    details = sorted(interp.get_output_details(), key=lambda d: output_order(d["name"]))
     return [interp.get_tensor(d["index"]) for d in details]
-
-
-def _identity_order(name: str) -> int:
-    tail = name.rsplit(":", 1)[0].rsplit("_", 1)
-    return int(tail[1]) if len(tail) == 2 and tail[1].isdigit() else 0
 
 
 def check_photos(photos_dir: Path, n: int = CHECK_PHOTOS) -> list[Path]:

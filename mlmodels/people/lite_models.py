@@ -85,3 +85,10 @@ def letterbox(img: Image.Image, size: int = DETECTOR_SIZE) -> np.ndarray:
 def blazeface_input(boxed: np.ndarray) -> np.ndarray:
     """Letterboxed uint8 RGB -> BlazeFace's float input in -1..1 (MediaPipe's normalisation)."""
     return np.asarray(boxed, np.float32) / np.float32(127.5) - np.float32(1.0)
+
+
+def output_order(name: str) -> int:
+    """Sort key of a converted model's outputs: the converter names them Identity, Identity_1,
+    ... in the order ``LiteModel.outputs`` gave them, but lists them in its own order."""
+    tail = name.rsplit(":", 1)[0].rsplit("_", 1)
+    return int(tail[1]) if len(tail) == 2 and tail[1].isdigit() else 0
