@@ -49,7 +49,8 @@ sys.path.insert(0, str(REPO))
 import numpy as np  # noqa: E402
 
 from mlmodels.base import ALL_CONCEPTS, Classifier, load_image  # noqa: E402
-from mlmodels.calibrate import FOLDER_CONCEPTS, default_photos_dir, labelled_files  # noqa: E402
+from mlmodels.calibrate import FOLDER_CONCEPTS, labelled_files  # noqa: E402
+from mlmodels.dataset import default_photos_dir  # noqa: E402
 
 BATCH = 16
 SEED = 20261126

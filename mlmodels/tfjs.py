@@ -121,24 +121,42 @@ def _restore_fused_attrs(node: Any, path: Path) -> None:
             node.attr["TArgs"].list.type.extend([node.attr["T"].type] * num_args)
 
 
-def _unfuse_depthwise(graph_def: Any) -> None:
-    """Split each ``_FusedDepthwiseConv2dNative`` into DepthwiseConv2dNative and its post-ops."""
+# Fused op -> (plain op, attrs it keeps). The TFLite converter knows only the plain ops.
+_UNFUSED: dict[str, tuple[str, tuple[str, ...]]] = {
+    "_FusedConv2D": (
+        "Conv2D",
+        ("T", "strides", "padding", "explicit_paddings", "data_format", "dilations"),
+    ),
+    "_FusedDepthwiseConv2dNative": (
+        "DepthwiseConv2dNative",
+        ("T", "strides", "padding", "explicit_paddings", "data_format", "dilations"),
+    ),
+    "_FusedMatMul": ("MatMul", ("T", "transpose_a", "transpose_b")),
+}
+
+
+def unfuse(graph_def: Any, ops: frozenset[str] = frozenset(_UNFUSED)) -> None:
+    """Split each fused node whose op is in ``ops`` into the plain op and its post-ops (BiasAdd,
+    Relu...); the last step keeps the node's name, so consumers need no rewiring."""
     import tensorflow as tf
 
     nodes = []
     for node in graph_def.node:
-        if node.op != "_FusedDepthwiseConv2dNative":
+        if node.op not in ops:
             nodes.append(node)
             continue
+        plain_op, keep = _UNFUSED[node.op]
         data = [name for name in node.input if not name.startswith("^")]
         control = [name for name in node.input if name.startswith("^")]
         fused = [s.decode() for s in node.attr["fused_ops"].list.s]
+        unsupported = [op for op in fused if op not in _FUSED_POST_OPS]
+        if unsupported:
+            raise TfjsFormatError(f"node {node.name!r} fuses {unsupported}: cannot unfuse")
         conv = tf.compat.v1.NodeDef(
-            name=node.name if not fused else f"{node.name}/unfused_depthwise",
-            op="DepthwiseConv2dNative",
+            name=node.name if not fused else f"{node.name}/unfused_{plain_op}", op=plain_op
         )
         conv.input.extend([*data[:2], *control])
-        for key in ("T", "strides", "padding", "explicit_paddings", "data_format", "dilations"):
+        for key in keep:
             if key in node.attr:
                 conv.attr[key].CopyFrom(node.attr[key])
         nodes.append(conv)
@@ -185,7 +203,8 @@ def load_graph_def(model_json: str | Path) -> tuple[Any, dict[str, Any]]:
             missing.discard(node.name)
     if missing:
         raise TfjsFormatError(f"{path}: weights with no Const node: {sorted(missing)[:5]}")
-    _unfuse_depthwise(graph_def)
+    # TensorFlow has no CPU kernel for fused depthwise convolutions; the others it runs fused
+    unfuse(graph_def, frozenset({"_FusedDepthwiseConv2dNative"}))
     return graph_def, model
 
 

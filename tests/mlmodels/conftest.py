@@ -75,7 +75,7 @@ def astronaut() -> Image.Image:
 @pytest.fixture(scope="session")
 def photos_dir() -> Path:
     """The internal dev photo set (never copied into the repo); skips where it is absent."""
-    from mlmodels.calibrate import default_photos_dir
+    from mlmodels.dataset import default_photos_dir
 
     path = default_photos_dir()
     if not path.is_dir():

@@ -1,0 +1,281 @@
+"""People evidence from the TFLite models: MoveNet bodies, BlazeFace faces, FaceRes ages.
+
+Same ``SignalSource`` shape and keys as ``PeopleSignals``; an adult may be found from a body
+alone (``adult_bodies``), since faces in scenes are often too small, turned or hidden.
+"""
+
+from __future__ import annotations
+
+import threading
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from mlmodels.modelfiles import MANIFEST_FILE, ModelFilesMissing, read_manifest, require_files
+from mlmodels.people.build import NPM_TARBALL_SHA256, NPM_VERSION
+from mlmodels.people.decode import MOVENET_KEYPOINTS, blazeface_decode, movenet_decode
+from mlmodels.people.lite_models import (
+    BLAZEFACE,
+    DEFAULT_LITE_OUT,
+    FACERES,
+    LITE_BUILD_FORMAT,
+    MOVENET,
+    blazeface_input,
+    letterbox,
+    output_order,
+)
+from mlmodels.people.signals import (
+    ANALYSIS_MAX_SIDE,
+    CHILD_MAX_AGE,
+    DEFAULT_CHILD_THRESHOLD,
+    FACE_MIN_SIDE,
+    MAX_FACES,
+    NAME,
+    _square_crop,
+)
+
+LITE_PIPELINE_REVISION = 1  # bump when preprocessing, thresholds or key meanings change
+
+# Decisions measured on the dev photos (docs/people.md, "TFLite people source").
+FACE_MIN_SCORE = 0.6  # BlazeFace P(face), and the face's centre inside a person box ...
+PERSON_BOX_MIN = 0.2  # ... of at least this score: dogs, cats and dishes have no body around
+FACE_ALONE_SCORE = 0.8  # ... unless this sure: close-ups cut the body off the frame
+PERSON_MIN_SCORE = 0.25  # MoveNet person score (centre x mean keypoint score)
+KEYPOINT_MIN_SCORE = 0.3
+BODY_MIN_KEYPOINTS = 6  # fewer visible joints: too often a dog, a poster or noise ...
+BODY_MIN_LIMB_JOINTS = 3  # ... and so are bodies without elbows, wrists, hips, knees or ankles
+_LIMBS = slice(7, 17)  # COCO order: nose, eyes, ears, shoulders, then the limb joints
+MOVENET_SUB_BATCH = 1  # batches of 4-8 ran no faster per image on 2 cores
+
+
+@dataclass(frozen=True)
+class Person:
+    score: float
+    box: tuple[float, float, float, float]  # x1, y1, x2, y2 in image px
+    keypoints: np.ndarray  # (17, 3): x, y in image px, score
+
+    @property
+    def visible(self) -> int:
+        return int((self.keypoints[:, 2] >= KEYPOINT_MIN_SCORE).sum())
+
+    @property
+    def limb_joints(self) -> int:
+        return int((self.keypoints[_LIMBS, 2] >= KEYPOINT_MIN_SCORE).sum())
+
+
+@dataclass(frozen=True)
+class LiteFace:
+    box: tuple[float, float, float, float]  # x, y, width, height in image px
+    confidence: float  # BlazeFace
+    p_child: float
+    age: float
+
+
+def face_in(face: LiteFace, person: Person) -> bool:
+    cx, cy = face.box[0] + face.box[2] / 2, face.box[1] + face.box[3] / 2
+    return person.box[0] <= cx <= person.box[2] and person.box[1] <= cy <= person.box[3]
+
+
+def clear_bodies(persons: Sequence[Person]) -> list[Person]:
+    """Bodies seen well enough to count as a person: score and enough joints, some on limbs."""
+    return [
+        p
+        for p in persons
+        if p.score >= PERSON_MIN_SCORE
+        and p.visible >= BODY_MIN_KEYPOINTS
+        and p.limb_joints >= BODY_MIN_LIMB_JOINTS
+    ]
+
+
+def adult_bodies(persons: Sequence[Person], faces: Sequence[LiteFace]) -> list[Person]:
+    """Clear bodies with no face of their own, presumed adult.
+
+    Most people whose face is unreadable in a scene are adults (docs/people.md measures this
+    against faces only, any person, and any body); a body with a face is decided by its face."""
+    return [p for p in clear_bodies(persons) if not any(face_in(f, p) for f in faces)]
+
+
+class _Runner:
+    """One TFLite interpreter at a fixed batch (resizing makes XNNPACK re-plan the graph)."""
+
+    def __init__(self, path: Path, threads: int, batch: int) -> None:
+        interpreter_cls = _interpreter_class()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            self._interp = interpreter_cls(model_path=str(path), num_threads=threads)
+        detail = self._interp.get_input_details()[0]
+        self._input, self._dtype = detail["index"], detail["dtype"]
+        self._interp.resize_tensor_input(self._input, [batch, *detail["shape"][1:]])
+        self._interp.allocate_tensors()
+        details = sorted(self._interp.get_output_details(), key=lambda d: output_order(d["name"]))
+        self._outputs = [d["index"] for d in details]
+
+    def run(self, x: np.ndarray) -> list[np.ndarray]:
+        self._interp.set_tensor(self._input, np.ascontiguousarray(x, dtype=self._dtype))
+        self._interp.invoke()
+        return [self._interp.get_tensor(i).copy() for i in self._outputs]
+
+
+def _interpreter_class() -> Any:
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+
+        return Interpreter
+    except ImportError:
+        import tensorflow as tf
+
+        return tf.lite.Interpreter
+
+
+class PeopleSignalsLite:
+    """People evidence (a ``SignalSource``) from TFLite models; loads on first use, once per
+    process; one lock around inference, as interpreters must not run concurrently."""
+
+    name: str = NAME
+
+    def __init__(
+        self,
+        model_dir: str | Path = DEFAULT_LITE_OUT,
+        threads: int = 2,
+        child_threshold: float = DEFAULT_CHILD_THRESHOLD,
+    ) -> None:
+        self.model_dir = Path(model_dir)
+        self.threads = threads
+        self.child_threshold = child_threshold
+        self.version: str = (
+            f"people-lite-{NPM_VERSION}-{NPM_TARBALL_SHA256[:8]}-{LITE_PIPELINE_REVISION}"
+            f"-c{child_threshold:g}"
+        )
+        self._runners: dict[str, _Runner] | None = None
+        self._load_lock = threading.Lock()
+        self._run_lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"PeopleSignalsLite({str(self.model_dir)!r})"
+
+    def _load(self) -> dict[str, _Runner]:
+        if self._runners is not None:
+            return self._runners
+        with self._load_lock:
+            if self._runners is None:
+                hint = f"run `python -m mlmodels.people build` (writes {self.model_dir})"
+                needed = [MANIFEST_FILE, MOVENET.file, BLAZEFACE.file, FACERES.file]
+                require_files(self.model_dir, needed, hint, what="TFLite people model files")
+                manifest = read_manifest(self.model_dir) or {}
+                if (
+                    manifest.get("npm_tarball_sha256") != NPM_TARBALL_SHA256
+                    or manifest.get("build_format") != LITE_BUILD_FORMAT
+                ):
+                    raise ModelFilesMissing(
+                        f"{self.model_dir} was built from other sources or by another version: "
+                        f"{hint} with --force"
+                    )
+                self._runners = {
+                    m.file: _Runner(
+                        self.model_dir / m.file,
+                        self.threads,
+                        MOVENET_SUB_BATCH if m is MOVENET else 1,
+                    )
+                    for m in (MOVENET, BLAZEFACE, FACERES)
+                }
+        return self._runners
+
+    def analyse(self, images: Sequence[Image.Image]) -> list[tuple[list[Person], list[LiteFace]]]:
+        """Bodies and faces (with ages) of each image, for signals, explanations and bench/."""
+        runners = self._load()
+        rgb = [_analysed(im) for im in images]
+        boxed = [letterbox(im) for im in rgb]
+        batch = np.stack(boxed)
+        out = []
+        with self._run_lock:
+            heads: list[list[np.ndarray]] = []
+            for start in range(0, len(batch), MOVENET_SUB_BATCH):
+                chunk = runners[MOVENET.file].run(batch[start : start + MOVENET_SUB_BATCH])
+                heads.extend([h[i] for h in chunk] for i in range(len(chunk[0])))
+            for im, arr, head in zip(rgb, boxed, heads, strict=True):
+                persons = _persons(movenet_decode(*head), max(im.size))
+                faces = self._faces(runners, im, arr, persons)
+                out.append((persons, faces))
+        return out
+
+    def _faces(
+        self, runners: dict[str, _Runner], im: Image.Image, arr: np.ndarray, persons: list[Person]
+    ) -> list[LiteFace]:
+        s512, s384, r512, r384 = runners[BLAZEFACE.file].run(blazeface_input(arr[None]))
+        found = blazeface_decode(
+            np.concatenate([s512[0, :, 0], s384[0, :, 0]]),
+            np.concatenate([r512[0], r384[0]]),
+            FACE_MIN_SCORE,
+        )
+        side = max(im.size)
+        bodies = [p.box for p in persons if p.score >= PERSON_BOX_MIN]
+        boxes = []
+        for score, b in found:
+            x1, y1, x2, y2 = (float(v) * side for v in b)
+            cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+            x1, y1 = max(x1, 0.0), max(y1, 0.0)
+            w, h = min(x2, im.width) - x1, min(y2, im.height) - y1
+            in_body = any(bx[0] <= cx <= bx[2] and bx[1] <= cy <= bx[3] for bx in bodies)
+            if min(w, h) >= FACE_MIN_SIDE and (in_body or score >= FACE_ALONE_SCORE):
+                boxes.append(((x1, y1, w, h), score))
+        boxes.sort(key=lambda f: -f[0][2] * f[0][3])
+        boxes = boxes[:MAX_FACES]
+        ages = np.arange(100, dtype=np.float64)
+        faces = []
+        for box, score in boxes:
+            crop = _square_crop(im, box).resize(
+                (FACERES.size, FACERES.size), Image.Resampling.BILINEAR
+            )
+            p = np.asarray(
+                runners[FACERES.file].run(np.asarray(crop, np.float32)[None])[0][0], np.float64
+            )
+            faces.append(LiteFace(box, score, float(p[: CHILD_MAX_AGE + 1].sum()), float(p @ ages)))
+        return faces
+
+    def signals(self, images: Sequence[Image.Image]) -> list[dict[str, float]]:
+        out = []
+        for persons, faces in self.analyse(images):
+            bodies = adult_bodies(persons, faces)
+            adult_faces = [f for f in faces if f.p_child < self.child_threshold]
+            person = max([p.score for p in persons] + [f.confidence for f in faces] + [0.0])
+            sig: dict[str, float] = {
+                "people:person": round(person, 4),
+                "people:faces": float(len(faces)),
+                "people:child": round(max([f.p_child for f in faces] + [0.0]), 4),
+                "people:adult": round(
+                    max([1.0 - f.p_child for f in faces] + [b.score for b in bodies] + [0.0]), 4
+                ),
+                "people:children": float(len(faces) - len(adult_faces)),
+                "people:adults": float(len(adult_faces) + len(bodies)),
+            }
+            if faces:
+                sig["people:age_min"] = round(min(f.age for f in faces), 1)
+                sig["people:age_max"] = round(max(f.age for f in faces), 1)
+            out.append(sig)
+        return out
+
+
+def _persons(decoded: np.ndarray, side: float) -> list[Person]:
+    """MoveNet rows (normalised to the letterboxed square) -> bodies in image px, best first."""
+    out = []
+    for row in decoded:
+        kp = row[: MOVENET_KEYPOINTS * 3].reshape(MOVENET_KEYPOINTS, 3)
+        y0, x0, y1, x1 = (float(v) * side for v in row[51:55])
+        keypoints = np.stack([kp[:, 1] * side, kp[:, 0] * side, kp[:, 2]], axis=1)
+        out.append(Person(float(row[55]), (x0, y0, x1, y1), keypoints))
+    return sorted(out, key=lambda p: -p.score)
+
+
+def _analysed(image: Image.Image) -> Image.Image:
+    """RGB, long side at most ``ANALYSIS_MAX_SIDE`` (as ``PeopleSignals``): face crops for the
+    age model need no more, and letterboxing a phone photo's 4000 px square costs ~50 ms."""
+    img = image if image.mode == "RGB" else image.convert("RGB")
+    if max(img.size) > ANALYSIS_MAX_SIDE:
+        img = img.copy()
+        img.thumbnail((ANALYSIS_MAX_SIDE, ANALYSIS_MAX_SIDE), Image.Resampling.BILINEAR)
+    return img

