@@ -17,6 +17,7 @@ The outcome (:class:`Outcome`, :func:`shown`) is shared the same way. Pure, no D
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import TypeAlias
@@ -99,6 +100,13 @@ Cost: TypeAlias = Flip | Every | Cheapest
 
 # A margin no score change reaches is reported as the widest gap a score allows.
 MAX_MARGIN = 1.0
+ROUNDING = 10_000.0  # margins (and the scores they come from) to four places
+
+
+def round4(value: float) -> float:
+    """Half up, in double arithmetic that SQL repeats to the bit (Python's round and SQL's
+    go through decimals differently: 0.00015 is 0.0001 to one and 0.0002 to the other)."""
+    return math.floor(value * ROUNDING + 0.5) / ROUNDING
 
 
 @dataclass(frozen=True)
@@ -225,7 +233,7 @@ def evaluate(
             # The concept's own (rounded) score must cross its threshold; presence that does
             # not come from it (rolled up, or words) cannot be moved by it.
             score, threshold = scores.get(node.key), thresholds[node.key]
-            rounded = None if score is None else round(float(score), 4)
+            rounded = None if score is None else round4(float(score))
             if rounded is None or (rounded >= threshold) != now:
                 return float("inf")
             return abs(rounded - threshold)
@@ -233,7 +241,7 @@ def evaluate(
         return max(values) if isinstance(node, Every) else min(values)
 
     value = cost(rule.flip_true if result else rule.flip_false)
-    margin = MAX_MARGIN if value == float("inf") else round(min(value, MAX_MARGIN), 4)
+    margin = MAX_MARGIN if value == float("inf") else round4(min(value, MAX_MARGIN))
     return Evaluation(present, result, margin)
 
 

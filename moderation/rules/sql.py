@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from moderation.rules.compiled import (
     DECISIONS,
     MAX_MARGIN,
+    ROUNDING,
     SHOWN_DECISIONS,
     CompiledRule,
     Cost,
@@ -59,9 +60,13 @@ class Dialect:
         return f"json_extract({column}, {text_literal('$.' + json.dumps(key))})"
 
     def round4(self, value: str) -> str:
+        """:func:`moderation.rules.compiled.round4` in the same double arithmetic (SQL's own
+        round goes through decimals and differs from it halfway)."""
+        scaled = f"({value}) * {self.number(ROUNDING)} + 0.5"
         if self.pg:
-            return f"CAST(round(CAST({value} AS numeric), 4) AS double precision)"
-        return f"round({value}, 4)"
+            return f"(floor({scaled}) / {self.number(ROUNDING)})"
+        # CAST truncates: floor for the values rounded here (scores and margins, never below 0).
+        return f"(CAST({scaled} AS INTEGER) / {self.number(ROUNDING)})"
 
     def least(self, values: Sequence[str]) -> str:
         if len(values) == 1:
