@@ -129,7 +129,7 @@ from ingest_raw import heads_keys, photo_bytes, random_heads  # noqa: E402
 from mlmodels.base import load_image  # noqa: E402
 from mlmodels.heads import ConceptHeads  # noqa: E402
 from moderation.ingest.classifier import get_backbone  # noqa: E402
-from moderation.ingest.model_versions import model_version_register
+from moderation.ingest.model_versions import model_version_register  # noqa: E402
 from moderation.models import ModelVersion  # noqa: E402
 from posts.models import Post  # noqa: E402
 from posts.services import post_create  # noqa: E402

@@ -47,8 +47,8 @@ import numpy as np  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 
-from moderation.ingest.activation import model_version_activate, model_version_rescore
-from moderation.ingest.model_versions import model_version_register
+from moderation.ingest.activation import model_version_activate, model_version_rescore  # noqa: E402
+from moderation.ingest.model_versions import model_version_register  # noqa: E402
 from moderation.judging.catalog import reevaluation_scope  # noqa: E402
 from moderation.judging.reevaluate import verdicts_reevaluate  # noqa: E402
 from moderation.models import Concept, Embedding, ModelVersion, Rule, Verdict  # noqa: E402

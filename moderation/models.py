@@ -201,7 +201,8 @@ class Verdict(models.Model):
     )
     decision = models.CharField(max_length=14, choices=Decision.choices, default=Decision.PENDING)
     # Why, for display: not stored but computed from the scores, words and current rules by
-    # judging.verdicts.verdicts_explain, so a rule change rewrites only verdicts whose outcome moves.
+    # judging.verdicts.verdicts_explain, so a rule change rewrites only verdicts whose outcome
+    # moves.
     explanation: dict[str, Any] | None = None
     decided_at = models.DateTimeField(null=True, blank=True)
     # A moderator's word wins over the model's decision.

@@ -1,4 +1,5 @@
-"""Queueing classification: a task per batch of a transaction's posts, after commit; retries and the sweep for posts left behind."""
+"""Queueing classification: a task per batch of a transaction's posts, after commit; retries
+and the sweep for posts left behind."""
 
 from __future__ import annotations
 

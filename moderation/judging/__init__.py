@@ -1,1 +1,2 @@
-"""Verdicts from stored scores: judging, re-evaluation, overrides, the catalogue's writes, audit, review, previews, counts."""
+"""Verdicts from stored scores: judging, re-evaluation, overrides, the catalogue's writes,
+audit, review, previews, counts."""

@@ -1,4 +1,5 @@
-"""The words of a post that count as evidence: matched against the rules, kept per post for the set-based re-evaluation."""
+"""The words of a post that count as evidence: matched against the rules, kept per post for
+the set-based re-evaluation."""
 
 from __future__ import annotations
 

@@ -25,8 +25,8 @@ case-folded, then resolved to a concept key by the ``resolve`` argument of :func
 (a callable returning ``None`` for unknown names, or a mapping such as
 ``moderation.selectors.concept_names``).
 
-Parsed rules are immutable trees (``moderation.rules.expr``: :class:`ConceptRef`, :class:`Not`, :class:`And`,
-:class:`Or`). ``str(expr)`` is the canonical text: concept keys, lower-case English
+Parsed rules are immutable trees (``moderation.rules.expr``: :class:`ConceptRef`, :class:`Not`,
+:class:`And`, :class:`Or`). ``str(expr)`` is the canonical text: concept keys, lower-case English
 operators, parentheses only where needed (``adult and not child``); it re-parses to an equal
 AST. A chain ``a and b and c`` is one :class:`And` with three items; explicit parentheses
 are kept (``a and (b and c)`` stays nested) so every AST round-trips exactly.
