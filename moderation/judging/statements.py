@@ -24,7 +24,6 @@ from moderation.models import Classification, ModelVersion, PostWord, Rule, Verd
 from moderation.rules.compiled import (
     UNDECIDED,
     UNRULED,
-    WORD_EVIDENCE,
     ConceptInfo,
     Outcome,
     compile_rule,
@@ -187,9 +186,10 @@ class ReevaluationRun:
         assert self.active is not None
         d = self.dialect
         # Words as evidence, per concept: whether the post has a word for it of each kind
-        # (WORD_EVIDENCE: image text, caption or comments), from one grouped scan of the
+        # (the compiled rule's WordEvidence: image text, written), from one grouped scan of the
         # stored word forms. A particle stem counts only when its form is no keyword itself
         # (words._lookup).
+        compiled = compile_rule(expr, self.catalog, self.plan)
         by_concept: dict[str, list[str]] = {}
         for key in word_keys:
             by_concept.setdefault(self.words[key].concept, []).append(key)
@@ -197,7 +197,7 @@ class ReevaluationRun:
         columns, flags = "", []
         for i, (concept, keys) in enumerate(sorted(by_concept.items())):
             listed = ", ".join(d.text(key) for key in sorted(keys))
-            for j, kind in enumerate(WORD_EVIDENCE):
+            for j, kind in enumerate(compiled.words):
                 column = f"e{i}_{j}"
                 sources = ", ".join(d.text(source) for source in kind.sources)
                 flags.append(
@@ -216,18 +216,16 @@ class ReevaluationRun:
                 f"AND (w.form = w.{_q('key')} OR w.form NOT IN ({every})) "
                 "GROUP BY w.post_id) ev ON ev.post_id = v.post_id"
             )
-        compiled = rule_sql(
-            compile_rule(expr, self.catalog, self.plan),
+        as_sql = rule_sql(
+            compiled,
             dialect=d,
             scores="c.scores",
             result_alias="res",
             evidence=evidence,
         )
-        scores = "".join(f", {sql} AS {alias}" for alias, sql in compiled.score_columns.items())
+        scores = "".join(f", {sql} AS {alias}" for alias, sql in as_sql.score_columns.items())
         scores += columns
-        presence = ", ".join(
-            f"{sql} AS {alias}" for alias, sql in compiled.presence_columns.items()
-        )
+        presence = ", ".join(f"{sql} AS {alias}" for alias, sql in as_sql.presence_columns.items())
         where = f"v.hashtag_id IN ({_ids(hashtag_ids)}){self.having_words(only_words)}"
         base = self.judged_rows(where, scores, joins=joins)
         # MATERIALIZED: each row's scores, words, presences, decision and margin are computed
@@ -238,9 +236,9 @@ class ReevaluationRun:
             f"WITH scored AS MATERIALIZED ({base}), "
             "present AS MATERIALIZED "
             f"(SELECT scored.*{', ' + presence if presence else ''} FROM scored), "
-            f"resolved AS (SELECT present.*, {compiled.result} AS res FROM present), "
+            f"resolved AS (SELECT present.*, {as_sql.result} AS res FROM present), "
             "judged AS MATERIALIZED (SELECT vid, cid, res, "
-            f"{compiled.decision} AS decided, {compiled.margin} AS margin FROM resolved) "
+            f"{as_sql.decision} AS decided, {as_sql.margin} AS margin FROM resolved) "
             f"UPDATE {V} SET decision = judged.decided, shown = {shown}, "
             "margin = judged.margin, classification_id = judged.cid, decided_at = %s "
             f"FROM judged WHERE {V}.id = judged.vid AND {V}.hashtag_id IN ({_ids(hashtag_ids)}) "

@@ -162,8 +162,10 @@ def compile_rule(
     expr: Expr,
     concepts: Mapping[str, ConceptInfo],
     plan: Mapping[str, Presence] | None = None,
+    words: tuple[WordEvidence, ...] = WORD_EVIDENCE,
 ) -> CompiledRule:
-    """``plan``: :func:`presence_plan` of ``concepts``, when the caller compiles many rules."""
+    """``plan``: :func:`presence_plan` of ``concepts``, when the caller compiles many rules;
+    ``words``: which words raise a concept."""
     plan = plan if plan is not None else presence_plan(concepts)
     needed: set[str] = set()
     pending = [key for key in expr.concepts() if key in plan]
@@ -177,6 +179,7 @@ def compile_rule(
         presences=tuple(presence for key, presence in plan.items() if key in needed),
         flip_true=costs(expr, False),
         flip_false=costs(expr, True),
+        words=words,
     )
 
 
