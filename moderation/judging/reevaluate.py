@@ -99,7 +99,8 @@ def _judge_unruled(run: ReevaluationRun, *, exclude: set[int]) -> None:
         if exclude:
             stale = stale.exclude(hashtag_id__in=exclude)
         stale.update(rule=None)
-        unchanged = "v.decision = 'no_rule' AND v.classification_id IS NULL"
+        no_rule = run.dialect.text(UNRULED.decision)
+        unchanged = f"v.decision = {no_rule} AND v.classification_id IS NULL"
         where = f"v.rule_id IS NULL AND NOT ({unchanged})"
         run.report.set_based += run.constant(where, UNRULED)
         run.python_judge(run.unscored_posts(Q(rule__isnull=True)))
