@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from moderation.rules import compiled
 from posts.models import Hashtag, Post
 
 
@@ -176,11 +177,11 @@ class Verdict(models.Model):
     """Whether a post is shown under one of its hashtags, and why."""
 
     class Decision(models.TextChoices):
-        PENDING = "pending", "Pending classification"
-        RELEVANT = "relevant", "Relevant"
-        NOT_RELEVANT = "not_relevant", "Not relevant"
-        UNKNOWN = "unknown", "Unknown"
-        NO_RULE = "no_rule", "No rule"
+        PENDING = compiled.PENDING, "Pending classification"
+        RELEVANT = compiled.RELEVANT, "Relevant"
+        NOT_RELEVANT = compiled.NOT_RELEVANT, "Not relevant"
+        UNKNOWN = compiled.UNKNOWN, "Unknown"
+        NO_RULE = compiled.NO_RULE, "No rule"
 
     # No index of their own: unique_verdict_per_tag starts with post, verdict_search with
     # hashtag (every index is written again when a rule change rewrites a verdict).
@@ -238,9 +239,7 @@ class Verdict(models.Model):
     def effective_shown(self) -> bool:
         """What ``shown`` should hold: the moderator's word, else the decision (a hashtag no
         rule judges is not filtered)."""
-        if self.override is not None:
-            return self.override
-        return self.decision in (self.Decision.RELEVANT, self.Decision.NO_RULE)
+        return compiled.shown(self.decision, self.override)
 
 
 class HashtagStats(models.Model):

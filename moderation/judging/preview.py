@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 
 from moderation.judging.verdicts import verdicts_judge
 from moderation.models import Concept, KeywordMapping, Rule, Verdict
-from moderation.rules.decide import ConceptInfo
+from moderation.rules.compiled import ConceptInfo
 from moderation.rules.syntax import RuleSyntaxError, parse
 from moderation.selectors.catalog import RuleIndex, concept_catalog, concept_names, rule_index
 from posts.models import Post

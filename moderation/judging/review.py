@@ -10,7 +10,7 @@ from django.db import transaction
 from moderation.judging.catalog import keyword_mapping_save, rule_save
 from moderation.judging.verdicts import verdicts_evaluate
 from moderation.models import KeywordMapping, Rule, Verdict
-from moderation.rules.decide import concepts_present
+from moderation.rules.compiled import concepts_present
 from moderation.rules.expr import evaluate
 from moderation.rules.syntax import RuleSyntaxError, parse, validate
 from moderation.selectors.catalog import concept_catalog, concept_names

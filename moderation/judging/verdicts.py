@@ -13,8 +13,17 @@ from django.utils import timezone
 from moderation.judging.counts import hashtag_counts_refresh
 from moderation.judging.words import post_words_store, text_matches
 from moderation.models import Classification, Verdict
-from moderation.rules.decide import ConceptInfo, decide_with_text, decision_margin
-from moderation.rules.expr import Expr
+from moderation.rules.compiled import (
+    UNDECIDED,
+    UNRULED,
+    WAITING,
+    CompiledRule,
+    ConceptInfo,
+    Outcome,
+    compile_rule,
+    presence_plan,
+)
+from moderation.rules.decide import decide
 from moderation.rules.syntax import RuleSyntaxError, parse
 from moderation.rules.words import WordMatch
 from moderation.selectors.catalog import RuleIndex, concept_catalog, concept_names, rule_index
@@ -48,50 +57,45 @@ def _judge(
 ) -> None:
     """Decide these verdicts in memory: decision, margin, rule, classification and the
     explanation (an attribute, never stored: ``verdicts_explain`` computes it for display)."""
-    parsed: dict[int, Expr | RuleSyntaxError] = {}
+    compiled: dict[int, CompiledRule | RuleSyntaxError] = {}
+    plan = presence_plan(catalog)
     for verdict in verdicts:
         post = verdict.post
         rule, via = index.resolve(verdict.hashtag.name)
         verdict.rule = rule
         verdict.classification = classification_of(verdict)
         if post.status == Post.Status.PENDING:
-            verdict.decision, verdict.explanation = Verdict.Decision.PENDING, {}
+            result, verdict.explanation = WAITING, {}
         elif post.status == Post.Status.FAILED or verdict.classification is None:
-            verdict.decision = Verdict.Decision.UNKNOWN
+            result = UNDECIDED
             verdict.explanation = {"reason": post.failure_reason or "Not classified."}
         elif rule is None:
             # Decided without scores: no classification, so a new model version leaves it be.
-            verdict.decision, verdict.classification = Verdict.Decision.NO_RULE, None
+            result, verdict.classification = UNRULED, None
             verdict.explanation = {"reason": "No rule judges this hashtag; it is not filtered."}
         else:
-            if rule.pk not in parsed:
+            if rule.pk not in compiled:
                 try:
-                    parsed[rule.pk] = parse(rule.expression, names)
+                    compiled[rule.pk] = compile_rule(parse(rule.expression, names), catalog, plan)
                 except RuleSyntaxError as exc:
-                    parsed[rule.pk] = exc
-            expr = parsed[rule.pk]
-            if isinstance(expr, RuleSyntaxError):
-                verdict.decision, verdict.classification = Verdict.Decision.UNKNOWN, None
-                verdict.explanation = {"reason": f"Rule #{rule.keyword} is invalid: {expr}"}
+                    compiled[rule.pk] = exc
+            found = compiled[rule.pk]
+            if isinstance(found, RuleSyntaxError):
+                result, verdict.classification = UNDECIDED, None
+                verdict.explanation = {"reason": f"Rule #{rule.keyword} is invalid: {found}"}
             else:
-                decision = decide_with_text(
+                decision = decide(
+                    rule=found,
                     matches=words.get(post.pk, []),
-                    expr=expr,
                     concepts=catalog,
                     scores=verdict.classification.scores,
                     rule_keyword=rule.keyword,
                     via_word=via,
                     model_version=verdict.classification.model_version.name,
                 )
-                verdict.decision = {
-                    True: Verdict.Decision.RELEVANT,
-                    False: Verdict.Decision.NOT_RELEVANT,
-                    None: Verdict.Decision.UNKNOWN,
-                }[decision.result]
+                result = Outcome.decided(decision.result, decision.margin)
                 verdict.explanation = decision.explanation
-                verdict.margin = decision_margin(expr, decision.explanation)
-        if verdict.decision not in (Verdict.Decision.RELEVANT, Verdict.Decision.NOT_RELEVANT):
-            verdict.margin = None
+        verdict.decision, verdict.margin = result.decision, result.margin
         verdict.shown = verdict.effective_shown()
 
 

@@ -1,7 +1,8 @@
-"""From stored scores to a verdict: which concepts are present, what the rule says.
+"""A verdict's explanation: what a compiled rule (:mod:`moderation.rules.compiled`) decided for
+one post, row by row, with the words that counted and those that did not.
 
-Pure functions over plain data, no Django, so a changed rule or threshold can be
-re-applied to stored scores anywhere (services, previews, tests).
+Pure functions over plain data, no Django, so a changed rule or threshold can be re-applied
+to stored scores anywhere (services, previews, tests).
 """
 
 from __future__ import annotations
@@ -10,137 +11,20 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from moderation.rules.expr import And, ConceptRef, Expr, Not, evaluate
-from moderation.rules.words import IMAGE, WordMatch
-
-
-@dataclass(frozen=True)
-class ConceptInfo:
-    key: str
-    name_ko: str
-    name_en: str
-    threshold: float
-    parent: str | None = None
+from moderation.rules.compiled import (
+    CompiledRule,
+    ConceptInfo,
+    evaluate,
+    word_evidence_of,
+)
+from moderation.rules.words import WordMatch
 
 
 @dataclass(frozen=True)
 class Decision:
     result: bool | None  # True relevant, False not, None unknown
+    margin: float | None = None  # how far from flipping; None when the result is unknown
     explanation: dict[str, Any] = field(default_factory=dict)
-
-
-def concepts_present(
-    concepts: Mapping[str, ConceptInfo], scores: Mapping[str, float]
-) -> dict[str, bool | None]:
-    """Present, absent or unknown (the model cannot see it) for every concept.
-
-    A concept is present when its own score reaches its threshold or any concept under
-    it is present (a dog is an animal); unknown when the model gives it no score and
-    nothing under it is present.
-    """
-    children: dict[str, list[str]] = {}
-    for info in concepts.values():
-        if info.parent:
-            children.setdefault(info.parent, []).append(info.key)
-
-    memo: dict[str, bool | None] = {}
-
-    def present(key: str, seen: frozenset[str] = frozenset()) -> bool | None:
-        if key in memo:
-            return memo[key]
-        if key in seen:  # a cycle in parents: judge the concept by its own score only
-            return None
-        own: bool | None = None
-        if key in scores:
-            own = float(scores[key]) >= concepts[key].threshold
-        below = [present(child, seen | {key}) for child in children.get(key, [])]
-        value: bool | None
-        if own is True or True in below:
-            value = True
-        elif own is False:
-            value = False
-        else:
-            value = None
-        memo[key] = value
-        return value
-
-    return {key: present(key) for key in concepts}
-
-
-def decide(
-    *,
-    expr: Expr,
-    concepts: Mapping[str, ConceptInfo],
-    scores: Mapping[str, float],
-    rule_keyword: str,
-    via_word: str | None,
-    model_version: str,
-) -> Decision:
-    present = concepts_present(concepts, scores)
-    result = evaluate(expr, present)
-    rows = []
-    for key in sorted(expr.concepts()):
-        info = concepts.get(key)
-        rows.append(
-            {
-                "key": key,
-                "name_ko": info.name_ko if info else key,
-                "name_en": info.name_en if info else key,
-                "score": round(float(scores[key]), 4) if key in scores else None,
-                "threshold": info.threshold if info else None,
-                "present": present.get(key),
-            }
-        )
-    explanation: dict[str, Any] = {
-        "rule": rule_keyword,
-        "via": via_word,
-        "expression": str(expr),
-        "model_version": model_version,
-        "concepts": rows,
-        "result": result,
-        "unknown": [row["key"] for row in rows if row["present"] is None],
-    }
-    return Decision(result=result, explanation=explanation)
-
-
-def decision_margin(expr: Expr, explanation: Mapping[str, Any]) -> float | None:
-    """How far a decided rule is from flipping, in score units; None when undecided.
-
-    The smallest change to the rule's concepts' own scores (each concept moved at most this
-    far) that would turn the result into its opposite or unknown, computed from the
-    explanation rows: a concept costs |score − threshold| to flip; an unknown concept costs
-    nothing (it is already uncertain); a concept whose presence does not come from its own
-    score (rolled up from a finer concept, or other evidence) counts as unreachable. ``and``
-    needs one item flipped to become false and every item to become true, ``or`` the other
-    way round. Unreachable altogether is reported as 1.0, the widest gap a score allows.
-    """
-    result = explanation.get("result")
-    if result is None:
-        return None
-    rows = {row["key"]: row for row in explanation.get("concepts", [])}
-
-    def concept_cost(key: str) -> float:
-        row = rows.get(key)
-        if row is None or row.get("present") is None:
-            return 0.0
-        score, threshold = row.get("score"), row.get("threshold")
-        if score is None or threshold is None or (score >= threshold) != row["present"]:
-            return float("inf")
-        return abs(float(score) - float(threshold))
-
-    def cost(node: Expr, target: bool) -> float:
-        """The cost of making ``node`` evaluate to ``target`` (or unknown)."""
-        if isinstance(node, ConceptRef):
-            present = rows.get(node.key, {}).get("present")
-            return 0.0 if present is None or present == target else concept_cost(node.key)
-        if isinstance(node, Not):
-            return cost(node.item, not target)
-        costs = [cost(item, target) for item in node.items]
-        # and → true and or → false need every item; the others need any one.
-        return max(costs) if isinstance(node, And) == target else min(costs)
-
-    value = cost(expr, not result)
-    return 1.0 if value == float("inf") else round(min(value, 1.0), 4)
 
 
 def apply_text_evidence(
@@ -148,15 +32,11 @@ def apply_text_evidence(
 ) -> tuple[dict[str, float], list[dict[str, Any]]]:
     """Scores with words taken into account, and one row per word saying whether it counted.
 
-    The rule (docs/moderation.md, "Text in the image and words"):
-
-    * a word read in the image (OCR) is strong evidence: its concept's score is raised to
-      the threshold (a menu board is about food, whatever the photo's colours say);
-    * a word in the caption or a comment is weak evidence: it raises the score to the
-      threshold only when the photo itself already scores at least half the threshold, so a
-      caption alone never makes a spam photo relevant;
-    * a concept the model cannot see (no score) is never decided by words: no score is
-      invented for it.
+    Whether a word counts is :data:`moderation.rules.compiled.WORD_EVIDENCE`'s to say
+    (docs/moderation.md, "Text in the image and words"): a word read in the image (OCR)
+    raises its concept's score to the threshold; a word in the caption or a comment only
+    when the photo itself already scores at least half the threshold; a concept the model
+    cannot see (no score) is never decided by words.
     """
     adjusted = {key: float(value) for key, value in scores.items()}
     rows: list[dict[str, Any]] = []
@@ -164,19 +44,23 @@ def apply_text_evidence(
         key = match.concept
         threshold = float(thresholds.get(key, 0.5))
         score = scores.get(key)
+        kind = word_evidence_of(match.source)
         if score is None:
             counted, why = False, "the model cannot see this concept; words alone do not decide it"
         elif float(score) >= threshold:
             counted, why = True, "the photo shows it already"
-        elif match.source == IMAGE:
-            counted, why = True, "read in the image"
-        elif float(score) >= threshold / 2:
-            counted, why = True, "the photo shows some of it (at least half the threshold)"
+        elif kind.counts(score, threshold):
+            counted = True
+            why = (
+                "read in the image"
+                if kind.share is None
+                else "the photo shows some of it (at least half the threshold)"
+            )
         else:
             counted = False
             why = (
                 f"the photo shows too little of it ({float(score):.2f} < half the threshold "
-                f"{threshold / 2:.2f}); a {match.source} alone does not decide"
+                f"{threshold * (kind.share or 0):.2f}); a {match.source} alone does not decide"
             )
         if counted:
             adjusted[key] = max(adjusted[key], threshold)
@@ -194,6 +78,14 @@ def apply_text_evidence(
     return adjusted, rows
 
 
+def word_kinds(matches: Sequence[WordMatch]) -> dict[str, set[str]]:
+    """Concept → the kinds of word evidence (``WordEvidence.name``) a post has for it."""
+    kinds: dict[str, set[str]] = {}
+    for match in matches:
+        kinds.setdefault(match.concept, set()).add(word_evidence_of(match.source).name)
+    return kinds
+
+
 def concept_about(key: str, named: Collection[str], concepts: Mapping[str, ConceptInfo]) -> bool:
     """Whether evidence for concept ``key`` bears on a rule naming ``named``: the concept or
     one above it (a dog for a rule about animals) is named."""
@@ -208,52 +100,66 @@ def concept_about(key: str, named: Collection[str], concepts: Mapping[str, Conce
     return False
 
 
-def decide_with_text(
+def decide(
     *,
-    matches: Sequence[WordMatch],
-    expr: Expr,
+    rule: CompiledRule,
     concepts: Mapping[str, ConceptInfo],
     scores: Mapping[str, float],
     rule_keyword: str,
     via_word: str | None,
     model_version: str,
+    matches: Sequence[WordMatch] = (),
 ) -> Decision:
-    """:func:`decide` on scores raised by word evidence. The explanation keeps the photo's
-    own scores (``by_words`` marks a concept present because of words) and lists the words
-    about the rule's concepts (or concepts under them) under ``words`` when they counted and
-    ``words_not_counted`` (with ``why``) when they did not."""
-    thresholds = {key: info.threshold for key, info in concepts.items()}
-    adjusted, rows = apply_text_evidence(scores, thresholds, matches)
-    decision = decide(
-        expr=expr,
-        concepts=concepts,
-        scores=adjusted,
-        rule_keyword=rule_keyword,
-        via_word=via_word,
-        model_version=model_version,
-    )
-    if not rows:
+    """The compiled rule evaluated on a post's scores and words, with its explanation: each
+    named concept's own score against its threshold (``by_words`` marks one present because
+    of words), and the words about the rule's concepts (or concepts under them) under
+    ``words`` when they counted and ``words_not_counted`` (with ``why``) when they did not."""
+    expr = rule.expr
+    evaluation = evaluate(rule, scores, word_kinds(matches))
+    rows: list[dict[str, Any]] = []
+    for key in sorted(expr.concepts()):
+        info = concepts.get(key)
+        rows.append(
+            {
+                "key": key,
+                "name_ko": info.name_ko if info else key,
+                "name_en": info.name_en if info else key,
+                "score": round(float(scores[key]), 4) if key in scores else None,
+                "threshold": info.threshold if info else None,
+                "present": evaluation.present.get(key),
+            }
+        )
+    explanation: dict[str, Any] = {
+        "rule": rule_keyword,
+        "via": via_word,
+        "expression": str(expr),
+        "model_version": model_version,
+        "concepts": rows,
+        "result": evaluation.result,
+        "unknown": [row["key"] for row in rows if row["present"] is None],
+    }
+    decision = Decision(evaluation.result, evaluation.margin, explanation)
+    if not matches:
         return decision
+    thresholds = {key: info.threshold for key, info in concepts.items()}
+    adjusted, words = apply_text_evidence(scores, thresholds, matches)
     named = expr.concepts()
-
-    shown = [
+    about = [
         {
             **row,
             "name_ko": concepts[row["concept"]].name_ko if row["concept"] in concepts else "",
             "name_en": concepts[row["concept"]].name_en if row["concept"] in concepts else "",
         }
-        for row in rows
+        for row in words
         if concept_about(row["concept"], named, concepts)
     ]
-    if not shown:
-        # Words about other concepts change nothing here: the same explanation as without
-        # them, so set-based re-evaluation (services/reevaluate.py) may skip this post.
+    if not about:
+        # Words about other concepts change nothing here: the same explanation as without them.
         return decision
-    for row in decision.explanation["concepts"]:
-        key = row["key"]
+    for concept in rows:
+        key = concept["key"]
         if key in scores and adjusted[key] != float(scores[key]):
-            row["score"] = round(float(scores[key]), 4)
-            row["by_words"] = True
-    decision.explanation["words"] = [row for row in shown if row["counted"]]
-    decision.explanation["words_not_counted"] = [row for row in shown if not row["counted"]]
+            concept["by_words"] = True
+    explanation["words"] = [row for row in about if row["counted"]]
+    explanation["words_not_counted"] = [row for row in about if not row["counted"]]
     return decision

@@ -1,11 +1,10 @@
-"""A rule as SQL: the decision and margin of :mod:`moderation.rules.decide`, computed by the
-database over stored scores, so one statement re-applies a rule to every post (explanations are
-not stored: ``services.verdicts_explain`` computes them for display).
+"""A compiled rule (:mod:`moderation.rules.compiled`) as SQL: its second interpreter, so the
+database decides every post of a rule in one statement, over stored scores.
 
 Pure string building for a dialect (PostgreSQL or SQLite), no Django. Every value that comes
-from the catalogue (keywords, concept names, thresholds) is written as an escaped literal;
-the statement takes one parameter, the decision time. The result must match the Python path
-exactly: ``tests/web/test_reevaluate.py`` compares the two on random scores and rules.
+from the catalogue (keywords, concept names, thresholds) is written as an escaped literal.
+Each node of the compiled form becomes the SQL that does what :func:`compiled.evaluate` does
+with it; ``tests/web/test_rule_paths.py`` holds the two equal on random rules, scores and words.
 
 Three-valued logic: SQL's NULL is the rule language's *unknown*; SQL's AND, OR and NOT are
 Kleene's, like :func:`moderation.rules.expr.evaluate`.
@@ -17,10 +16,19 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from moderation.rules.decide import ConceptInfo
-from moderation.rules.expr import And, ConceptRef, Expr, Not, Or
+from moderation.rules.compiled import (
+    DECISIONS,
+    MAX_MARGIN,
+    ROUNDING,
+    SHOWN_DECISIONS,
+    CompiledRule,
+    Cost,
+    Every,
+    Flip,
+)
+from moderation.rules.expr import And, ConceptRef, Expr, Not
 
-INFINITE = "1e9"  # a cost no score change can pay (decision_margin's float("inf"))
+INFINITE = "1e9"  # a cost no score change can pay (evaluate's float("inf"))
 
 
 def text_literal(value: str) -> str:
@@ -52,9 +60,13 @@ class Dialect:
         return f"json_extract({column}, {text_literal('$.' + json.dumps(key))})"
 
     def round4(self, value: str) -> str:
+        """:func:`moderation.rules.compiled.round4` in the same double arithmetic (SQL's own
+        round goes through decimals and differs from it halfway)."""
+        scaled = f"({value}) * {self.number(ROUNDING)} + 0.5"
         if self.pg:
-            return f"CAST(round(CAST({value} AS numeric), 4) AS double precision)"
-        return f"round({value}, 4)"
+            return f"(floor({scaled}) / {self.number(ROUNDING)})"
+        # CAST truncates: floor for the values rounded here (scores and margins, never below 0).
+        return f"(CAST({scaled} AS INTEGER) / {self.number(ROUNDING)})"
 
     def least(self, values: Sequence[str]) -> str:
         if len(values) == 1:
@@ -71,88 +83,64 @@ class Dialect:
         return f"({left}) IS DISTINCT FROM ({right})" if self.pg else f"({left}) IS NOT ({right})"
 
 
+def boolean(value: bool | None) -> str:
+    return "NULL" if value is None else ("TRUE" if value else "FALSE")
+
+
 @dataclass(frozen=True)
-class CompiledRule:
+class RuleSql:
     """Column expressions over ``scores`` (the stored scores' column) for one rule."""
 
     score_columns: dict[str, str]  # alias → score expression (needed concepts)
-    presence_columns: dict[str, str]  # alias → presence over score aliases
+    presence_columns: dict[str, str]  # alias → presence over score aliases (named concepts)
     result: str  # over presence aliases
     decision: str  # over the result alias
     margin: str  # over result, score and presence aliases
 
 
-def compile_rule(
+def rule_sql(
+    rule: CompiledRule,
     *,
     dialect: Dialect,
-    expr: Expr,
-    concepts: Mapping[str, ConceptInfo],
     scores: str,
     result_alias: str,
-    evidence: Mapping[str, tuple[str | None, str | None]] | None = None,
-) -> CompiledRule:
-    """SQL for :func:`moderation.rules.decide.decide` and :func:`decision_margin` of one rule.
-
-    ``scores`` is the SQL of the stored scores' JSON column. Column aliases are
-    ``s<i>`` (score), ``p<i>`` (presence) with ``i`` the concept's position in the catalogue.
-    ``evidence`` maps a concept to SQL booleans: a word for it read in the image (strong) and
-    one in the caption or a comment (weak), as :func:`moderation.rules.decide.apply_text_evidence`
-    counts them: strong evidence makes a scored concept present, weak evidence needs half the
-    threshold.
-    """
+    evidence: Mapping[str, Mapping[str, str]] | None = None,
+) -> RuleSql:
+    """``scores`` is the SQL of the stored scores' JSON column. Column aliases are ``s<i>``
+    (score) and ``p<i>`` (presence), ``i`` the concept's place among the rule's presences.
+    ``evidence`` maps a concept to SQL booleans, one per :class:`WordEvidence` name: whether
+    the post has such words for it."""
     evidence = evidence or {}
     d = dialect
-    order = list(concepts)
-    alias = {key: str(i) for i, key in enumerate(order)}
-    children: dict[str, list[str]] = {}
-    for info in concepts.values():
-        if info.parent:
-            children.setdefault(info.parent, []).append(info.key)
-
-    # concepts_present, mirrored: the same memo, the same order, the same cycle rule, so the
-    # SQL is the Python function unrolled over this catalogue.
-    memo: dict[str, str] = {}
-
-    def present(key: str, seen: frozenset[str] = frozenset()) -> str:
-        if key in memo:
-            return memo[key]
-        if key in seen:
-            return "NULL"
-        score, threshold = f"s{alias[key]}", concepts[key].threshold
-        strong, weak = evidence.get(key, (None, None))
+    alias = {node.key: str(i) for i, node in enumerate(rule.presences)}
+    # Presences are written out in full where they are used (a SELECT cannot name its own
+    # columns), each after the concepts under it: the same order evaluate() walks.
+    presence: dict[str, str] = {}
+    for node in rule.presences:
+        score = f"s{alias[node.key]}"
         own = (
-            f"(CASE WHEN {score} IS NULL THEN NULL WHEN {score} >= {d.number(threshold)} THEN TRUE"
+            f"(CASE WHEN {score} IS NULL THEN NULL "
+            f"WHEN {score} >= {d.number(node.threshold)} THEN TRUE"
         )
-        if strong:
-            own += f" WHEN {strong} THEN TRUE"
-        if weak:
-            own += f" WHEN {weak} AND {score} >= {d.number(threshold / 2)} THEN TRUE"
+        for kind in rule.words:
+            column = evidence.get(node.key, {}).get(kind.name)
+            if column:
+                reach = (
+                    ""
+                    if kind.share is None
+                    else f" AND {score} >= {d.number(node.threshold * kind.share)}"
+                )
+                own += f" WHEN {column}{reach} THEN TRUE"
         own += " ELSE FALSE END)"
-        below = [present(child, seen | {key}) for child in children.get(key, [])]
-        true_if = " OR ".join(f"({x}) IS TRUE" for x in [own, *below])
-        value = f"(CASE WHEN {true_if} THEN TRUE WHEN {own} IS FALSE THEN FALSE ELSE NULL END)"
-        memo[key] = value
-        return value
-
-    for key in order:
-        present(key)
-    named = sorted(expr.concepts())
-    needed: set[str] = set()
-
-    def collect(key: str, seen: frozenset[str] = frozenset()) -> None:
-        if key in seen or key not in concepts:
-            return
-        needed.add(key)
-        for child in children.get(key, []):
-            collect(child, seen | {key})
-
-    for key in named:
-        collect(key)
-    score_columns = {f"s{alias[k]}": d.score(scores, k) for k in order if k in needed}
-    presence_columns = {f"p{alias[k]}": memo[k] for k in named if k in concepts}
+        true_if = " OR ".join(f"({x}) IS TRUE" for x in [own, *map(presence.get, node.below)])
+        presence[node.key] = (
+            f"(CASE WHEN {true_if} THEN TRUE WHEN {own} IS FALSE THEN FALSE ELSE NULL END)"
+        )
+    score_columns = {f"s{alias[key]}": d.score(scores, key) for key in alias}
+    presence_columns = {f"p{alias[key]}": presence[key] for key in rule.named}
 
     def p(key: str) -> str:
-        return f"p{alias[key]}" if key in concepts else "NULL"
+        return f"p{alias[key]}" if key in alias else "NULL"
 
     def value(node: Expr) -> str:
         if isinstance(node, ConceptRef):
@@ -162,52 +150,46 @@ def compile_rule(
         joiner = " AND " if isinstance(node, And) else " OR "
         return "(" + joiner.join(value(item) for item in node.items) + ")"
 
-    assert isinstance(expr, ConceptRef | Not | And | Or)
     r = result_alias
-    result = value(expr)
-    decision = (
-        f"CASE WHEN {r} IS TRUE THEN 'relevant' WHEN {r} IS FALSE THEN 'not_relevant' "
-        "ELSE 'unknown' END"
+    whens = " ".join(
+        f"WHEN {r} IS {boolean(result)} THEN {d.text(decision)}"
+        for result, decision in DECISIONS.items()
+        if result is not None
     )
+    decision = f"CASE {whens} ELSE {d.text(DECISIONS[None])} END"
+    thresholds = {node.key: d.number(node.threshold) for node in rule.presences}
 
-    def rounded(key: str) -> str:
-        return d.round4(f"s{alias[key]}") if key in concepts else "NULL"
-
-    def concept_cost(key: str) -> str:
-        if key not in concepts:
-            return "0"
-        rs, thr = rounded(key), d.number(concepts[key].threshold)
-        return (
-            f"(CASE WHEN {p(key)} IS NULL THEN 0 "
-            f"WHEN {rs} IS NULL OR (({rs} >= {thr}) <> {p(key)}) THEN {INFINITE} "
-            f"ELSE abs({rs} - {thr}) END)"
-        )
-
-    def cost(node: Expr, target: bool) -> str:
-        if isinstance(node, ConceptRef):
-            if node.key not in concepts:
+    def cost(node: Cost) -> str:
+        if isinstance(node, Flip):
+            if node.key not in alias:
                 return "0"
-            wanted = "TRUE" if target else "FALSE"
+            now, rounded = p(node.key), d.round4(f"s{alias[node.key]}")
+            threshold = thresholds[node.key]
             return (
-                f"(CASE WHEN {p(node.key)} IS NULL OR {p(node.key)} = {wanted} THEN 0 "
-                f"ELSE {concept_cost(node.key)} END)"
+                f"(CASE WHEN {now} IS NULL OR {now} = {boolean(node.target)} THEN 0 "
+                f"WHEN {rounded} IS NULL OR (({rounded} >= {threshold}) <> {now}) THEN {INFINITE} "
+                f"ELSE abs({rounded} - {threshold}) END)"
             )
-        if isinstance(node, Not):
-            return cost(node.item, not target)
-        costs = [cost(item, target) for item in node.items]
-        return d.greatest(costs) if isinstance(node, And) == target else d.least(costs)
+        costs = [cost(item) for item in node.items]
+        return d.greatest(costs) if isinstance(node, Every) else d.least(costs)
 
-    def margin_for(target: bool) -> str:
-        return d.round4(d.least([cost(expr, target), "1.0"]))
+    def margin_of(node: Cost) -> str:
+        return d.round4(d.least([cost(node), repr(MAX_MARGIN)]))
 
     margin = (
-        f"CASE WHEN {r} IS TRUE THEN {margin_for(False)} "
-        f"WHEN {r} IS FALSE THEN {margin_for(True)} ELSE NULL END"
+        f"CASE WHEN {r} IS TRUE THEN {margin_of(rule.flip_true)} "
+        f"WHEN {r} IS FALSE THEN {margin_of(rule.flip_false)} ELSE NULL END"
     )
-    return CompiledRule(
+    return RuleSql(
         score_columns=score_columns,
         presence_columns=presence_columns,
-        result=result,
+        result=value(rule.expr),
         decision=decision,
         margin=margin,
     )
+
+
+def shown_sql(dialect: Dialect, *, override: str, decision: str) -> str:
+    """:func:`moderation.rules.compiled.shown` in SQL."""
+    listed = ", ".join(dialect.text(value) for value in sorted(SHOWN_DECISIONS))
+    return f"COALESCE({override}, ({decision}) IN ({listed}))"

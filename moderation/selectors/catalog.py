@@ -11,7 +11,8 @@ from moderation.models import (
     KeywordMapping,
     Rule,
 )
-from moderation.rules.decide import ConceptInfo, concept_about
+from moderation.rules.compiled import ConceptInfo
+from moderation.rules.decide import concept_about
 from moderation.rules.expr import concept_keys
 from moderation.rules.syntax import RuleSyntaxError, parse
 from posts.models import Hashtag

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from moderation.rules.decide import ConceptInfo, concepts_present, decide
+from moderation.rules.compiled import ConceptInfo, compile_rule, concepts_present
+from moderation.rules.decide import decide
 from moderation.rules.syntax import parse
 
 CONCEPTS = {
@@ -34,7 +35,7 @@ def test_score_equal_to_threshold_counts_as_present() -> None:
 
 def test_decision_explains_each_concept_against_its_threshold() -> None:
     decision = decide(
-        expr=parse("food or 동물", NAMES),
+        rule=compile_rule(parse("food or 동물", NAMES), CONCEPTS),
         concepts=CONCEPTS,
         scores={"food": 0.05, "animal": 0.8, "dog": 0.1, "cat": 0.7},
         rule_keyword="카페",
@@ -57,7 +58,7 @@ def test_decision_explains_each_concept_against_its_threshold() -> None:
 
 def test_romance_is_unknown_while_the_model_cannot_see_people() -> None:
     decision = decide(
-        expr=parse("adult and not child", NAMES),
+        rule=compile_rule(parse("adult and not child", NAMES), CONCEPTS),
         concepts=CONCEPTS,
         scores={"food": 0.9},
         rule_keyword="연애",
@@ -71,7 +72,7 @@ def test_romance_is_unknown_while_the_model_cannot_see_people() -> None:
 def test_unknown_does_not_hide_a_false_conjunct() -> None:
     # adult unknown, food absent: "adult and food" is false whatever adult is.
     decision = decide(
-        expr=parse("adult and food", NAMES),
+        rule=compile_rule(parse("adult and food", NAMES), CONCEPTS),
         concepts=CONCEPTS,
         scores={"food": 0.0},
         rule_keyword="x",

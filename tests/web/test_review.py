@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from moderation.judging.overrides import verdict_override
 from moderation.models import Verdict
-from moderation.rules.decide import decision_margin
+from moderation.rules.compiled import ConceptInfo, compile_rule, evaluate
 from moderation.rules.syntax import parse
 from moderation.selectors.cursor import SearchCursor
 from moderation.selectors.review import review_queue
@@ -29,19 +29,11 @@ def _margin(
     rule: str, rows: dict[str, tuple[float | None, float]], result: bool | None
 ) -> float | None:
     names = {key: key for key in rows}
-    explanation = {
-        "result": result,
-        "concepts": [
-            {
-                "key": key,
-                "score": score,
-                "threshold": threshold,
-                "present": None if score is None else score >= threshold,
-            }
-            for key, (score, threshold) in rows.items()
-        ],
-    }
-    return decision_margin(parse(rule, names), explanation)
+    catalog = {key: ConceptInfo(key, key, key, threshold) for key, (_, threshold) in rows.items()}
+    scores = {key: score for key, (score, _) in rows.items() if score is not None}
+    evaluation = evaluate(compile_rule(parse(rule, names), catalog), scores)
+    assert evaluation.result is result
+    return evaluation.margin
 
 
 def test_margin_of_an_or_is_the_farthest_present_item_to_push_below_its_threshold() -> None:
