@@ -1,8 +1,4 @@
-"""gunicorn settings for `make serve` (read by `gunicorn -c config/gunicorn.conf.py`).
-
-Environment: TAGLENS_BIND (host:port), TAGLENS_WEB_WORKERS, TAGLENS_WEB_TIMEOUT,
-TAGLENS_FORWARDED_ALLOW_IPS; see docs/configuration.md.
-"""
+"""gunicorn settings for `make serve`; the TAGLENS_* variables are in docs/configuration.md."""
 
 from __future__ import annotations
 

@@ -1,9 +1,4 @@
-"""JSON bodies that cannot be parsed safely are refused before any view sees them.
-
-Python's JSON decoder recurses once per nesting level, so ~1,000 nested ``[`` raise
-RecursionError, which DRF's parser does not catch (a 500). Every endpoint is covered here
-at once, including third-party views such as DRF's token view.
-"""
+"""JSON nested too deep for the recursive decoder is refused before any view (a 500 otherwise)."""
 
 from __future__ import annotations
 

@@ -13,12 +13,9 @@ from django.shortcuts import render
 
 
 class LockoutBackend(AxesStandaloneBackend):  # type: ignore[misc]  # axes is untyped
-    """django-axes' check before the password is tried.
+    """django-axes' check before the password is tried, on the Django request under DRF's.
 
-    DRF's token view passes its own Request wrapper: axes is handed the Django request
-    underneath, where its middleware looks for the lockout.
-    Code that authenticates without any request (tests' ``client.login``, shell scripts) has no
-    client address to count against, so it is not checked here.
+    Without a request (``client.login``, scripts) there is no address to count: not checked.
     """
 
     def authenticate(

@@ -46,9 +46,7 @@ def _media_origins(media_storage: dict[str, object]) -> list[str]:
 
 
 def csp_directives(*, media_storage: dict[str, object]) -> dict[str, list[str]]:
-    """The Content-Security-Policy: everything from this site; photos may also come from the
-    media store; data: images are Swagger UI's icons. Inline style *attributes* are allowed
-    (bar widths in the post page, the admin's own), inline <style> and <script> are not."""
+    """The Content-Security-Policy; docs/security.md gives each directive's reason."""
     self_ = "'self'"
     return {
         "default-src": [self_],

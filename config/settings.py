@@ -1,8 +1,6 @@
-"""TagLens settings: one module, driven by environment variables.
+"""TagLens settings from environment variables; defaults give the embedded set-up.
 
-Defaults give the embedded set-up (SQLite, django-q2's ORM broker, local media,
-DEBUG on, a per-checkout secret key). Production sets DJANGO_DEBUG=false and must
-then provide DJANGO_SECRET_KEY and DJANGO_ALLOWED_HOSTS; see docs/configuration.md.
+Every variable is described in docs/configuration.md.
 """
 
 from __future__ import annotations
@@ -45,8 +43,7 @@ def _secret_key() -> str:
 
 SECRET_KEY = _secret_key()
 if not DEBUG:
-    # A production server signs sessions, cursors and task packages with this key: the one
-    # kept for development sits in a plain file beside the database, so it is refused.
+    # The development key sits in a plain file beside the database: never sign with it here.
     refuse_development_secret_key(SECRET_KEY, VAR_DIR / "dev_secret_key")
 ALLOWED_HOSTS = env_list(
     "DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"] if DEBUG else []
@@ -73,8 +70,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    # Before anything reads a body: a chunked body is counted as it streams, a JSON body too
-    # deeply nested to parse is refused (docs/security.md).
+    # Before anything reads a body (docs/security.md).
     "posts.body_limits.StreamedBodyLimitMiddleware",
     "config.json_guard.JsonDepthMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -113,18 +109,13 @@ TEMPLATES = [
 DATABASES = {
     "default": dj_database_url.parse(
         env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'taglens.sqlite3'}"),
-        # Connections kept between requests and tasks (checked before reuse): django-q2
-        # closes and reopens one around every task otherwise, which cost a worker more time
-        # per batch than claiming and storing it (docs/scaling.md, "Ingest and workers").
+        # django-q2 reopens a connection around every task otherwise (docs/scaling.md).
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
         conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # The web process and django-q2's processes write to the same file. IMMEDIATE
-    # transactions take the write lock up front (a deferred one that upgrades fails at once
-    # with "database is locked"), WAL lets readers go on while one writes, and the timeout
-    # makes writers wait their turn.
+    # Web and django-q2 processes write one file: lock up front, wait (docs/configuration.md).
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {
             "timeout": 20,
@@ -135,8 +126,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Lockout after repeated failed logins (django-axes), on the login page, the admin and
-# POST /api/auth/token/: per user name and client address, for TAGLENS_LOCKOUT_MINUTES.
+# Lockout after repeated failed logins (django-axes), per user name and client address.
 AUTHENTICATION_BACKENDS = [
     "config.lockout.LockoutBackend",
     "django.contrib.auth.backends.ModelBackend",
@@ -150,8 +140,7 @@ AXES_LOCKOUT_CALLABLE = "config.lockout.lockout_response"
 AXES_HTTP_RESPONSE_CODE = 429  # Too Many Requests, with Retry-After
 # One notion of "the client" for lockouts, throttles and search counts (posts/clients.py).
 AXES_CLIENT_IP_CALLABLE = "posts.clients.client_address"
-# Reverse proxies in front of the app: with 1 or more the client address is read from
-# X-Forwarded-For (DRF's NUM_PROXIES), not the proxy's own address.
+# From 1 the client address is read from X-Forwarded-For, not the proxy's own address.
 TAGLENS_PROXY_COUNT = env_int("TAGLENS_PROXY_COUNT", 0)
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -176,9 +165,7 @@ MEDIA_ROOT = Path(env_str("TAGLENS_MEDIA_ROOT", str(VAR_DIR / "media")))
 
 
 def _media_storage(kind: str) -> dict[str, object]:
-    """Uploaded photos and thumbnails: the local folder (MEDIA_ROOT), or a bucket of any
-    S3-compatible object store through django-storages. Code reads media only through the
-    storage (``.open()``, ``.url``), never a file path, so either works on every machine."""
+    """Local folder or S3-compatible bucket; code reads media only through the storage."""
     if kind == "local":
         return {"BACKEND": "django.core.files.storage.FileSystemStorage"}
     if kind != "s3":
@@ -186,8 +173,6 @@ def _media_storage(kind: str) -> dict[str, object]:
     options: dict[str, object] = {
         "bucket_name": env_str("TAGLENS_S3_BUCKET"),  # required
         "location": env_str("TAGLENS_S3_PREFIX", "media"),
-        # Private objects, links signed for TAGLENS_S3_URL_EXPIRY seconds; false for a public
-        # bucket or a CDN domain that serves it.
         "querystring_auth": env_bool("TAGLENS_S3_SIGNED_URLS", True),
         "querystring_expire": env_int("TAGLENS_S3_URL_EXPIRY", 3600),
         "default_acl": None,  # the bucket's policy decides
@@ -198,7 +183,6 @@ def _media_storage(kind: str) -> dict[str, object]:
         "region_name": "TAGLENS_S3_REGION",
         "custom_domain": "TAGLENS_S3_CUSTOM_DOMAIN",  # links on this host (a CDN)
         "addressing_style": "TAGLENS_S3_ADDRESSING_STYLE",  # "path" for most self-hosted
-        # Unset: boto3's own chain (AWS_ACCESS_KEY_ID..., an instance or pod role).
         "access_key": "TAGLENS_S3_ACCESS_KEY_ID",
         "secret_key": "TAGLENS_S3_SECRET_ACCESS_KEY",
     }
@@ -241,24 +225,19 @@ TAGLENS_MODEL_DIR = Path(env_str("TAGLENS_MODEL_DIR", str(VAR_DIR / "models")))
 TAGLENS_MODEL_THREADS = env_int("TAGLENS_MODEL_THREADS", 2)
 if TAGLENS_MODEL_THREADS < 1:
     raise ImproperlySetError(f"TAGLENS_MODEL_THREADS={TAGLENS_MODEL_THREADS} must be >= 1.")
-# Extra evidence stored beside each embedding (dotted paths of mlmodels SignalSource classes,
-# built with the model into TAGLENS_MODEL_DIR/<name>); comma-separated, empty for none.
+# Dotted paths of mlmodels SignalSource classes; set and empty for none.
 TAGLENS_SIGNAL_SOURCES = env_list(
     "TAGLENS_SIGNAL_SOURCES", ["mlmodels.people.PeopleSignals"], empty_is_none=True
 )
 TAGLENS_PAGE_SIZE = env_int("TAGLENS_PAGE_SIZE", 24)
 # A verdict whose deciding score is closer than this to its threshold goes to the review queue.
 TAGLENS_REVIEW_MARGIN = env_float("TAGLENS_REVIEW_MARGIN", 0.1)
-# Read text in each image with Tesseract (kor+eng) once per post; when the program is missing
-# the post page says so. TAGLENS_OCR_TIMEOUT bounds one image, in seconds.
 TAGLENS_OCR = env_bool("TAGLENS_OCR", True)
 TAGLENS_OCR_TIMEOUT = env_int("TAGLENS_OCR_TIMEOUT", 30)
 # The development photo set (internal use only; never copied into the project).
 TAGLENS_PHOTOS_DIR = Path(env_str("TAGLENS_PHOTOS", str(BASE_DIR.parent / "shared" / "photos")))
 
-# django-q2: ORM broker on the default database unless configured otherwise. A task that runs
-# longer than `timeout` is killed; an unacknowledged one (its worker died) is handed out again
-# after `retry` (ORM broker), at most `max_attempts` times.
+# django-q2: a task must be killed (timeout) before it is handed out again (retry).
 Q_TIMEOUT = env_int("TAGLENS_Q_TIMEOUT", 120)
 Q_RETRY = env_int("TAGLENS_Q_RETRY", 180)
 if not 0 < Q_TIMEOUT < Q_RETRY:
@@ -272,20 +251,15 @@ Q_CLUSTER = {
     "timeout": Q_TIMEOUT,
     "retry": Q_RETRY,
     "max_attempts": env_int("TAGLENS_Q_MAX_ATTEMPTS", 3),
-    # A worker process is replaced after this many tasks and loads the model again (a few
-    # seconds). With a task per upload, django-q2's 500 would reload every 500 photos.
+    # Each recycle reloads the model; django-q2's 500 would reload every 500 photos.
     "recycle": env_int("TAGLENS_Q_RECYCLE", 5000),
     "catch_up": False,
     "sync": env_bool("TAGLENS_Q_SYNC", False),
     "label": "Task queue",
 }
 
-# Classification in batches (docs/scaling.md, "Ingest and workers"): a task claims up to
-# TAGLENS_CLASSIFY_BATCH pending posts for TAGLENS_CLASSIFY_LEASE seconds. The lease outlives
-# the task timeout, so only a dead worker's posts are ever taken over. The default follows the
-# pipeline: the backbone and heads alone take ~10 ms a photo, and 64 share a batch's fixed cost
-# (its statements, the rules read once) where 16 left a third of the time to it; people signals
-# or OCR take ~1 s a photo, and 16 keep a batch well inside the task timeout.
+# Batch sizes as measured (docs/scaling.md); the lease outlives the task timeout, so only a
+# dead worker's posts are ever taken over.
 CLASSIFY_BATCH_BACKBONE_ONLY = 64
 CLASSIFY_BATCH_WITH_SIGNALS_OR_OCR = 16
 TAGLENS_CLASSIFY_BATCH = env_int(
@@ -295,8 +269,7 @@ TAGLENS_CLASSIFY_BATCH = env_int(
     else CLASSIFY_BATCH_BACKBONE_ONLY,
 )
 TAGLENS_CLASSIFY_LEASE = env_int("TAGLENS_CLASSIFY_LEASE", 150)
-# PostgreSQL memory for a re-evaluation's statements (SET LOCAL work_mem, their transaction only):
-# their hash joins over a rule's verdicts stay in memory instead of spilling to disk.
+# SET LOCAL work_mem for re-evaluation: its hash joins stay in memory, not spilled to disk.
 TAGLENS_REEVALUATE_WORK_MEM = env_str("TAGLENS_REEVALUATE_WORK_MEM", "256MB")
 if not re.fullmatch(r"[1-9][0-9]*(kB|MB|GB)", TAGLENS_REEVALUATE_WORK_MEM):
     raise ImproperlySetError(
@@ -310,9 +283,7 @@ if TAGLENS_CLASSIFY_LEASE <= Q_TIMEOUT:
         f"TAGLENS_Q_TIMEOUT ({Q_TIMEOUT}): a live worker's claim must never run out."
     )
 
-# Scaled out: with TAGLENS_REDIS_URL set, django-q2 uses Redis as its broker (any number of
-# `manage.py qcluster` processes on any machine share the queue) and Django's cache (throttle
-# counters) lives there too; see docs/scaling.md.
+# Scaled out (docs/scaling.md): Redis is django-q2's broker and Django's cache.
 TAGLENS_REDIS_URL = env_str("TAGLENS_REDIS_URL", "")
 if TAGLENS_REDIS_URL:
     Q_CLUSTER.pop("orm")
@@ -323,14 +294,11 @@ if TAGLENS_REDIS_URL:
             "LOCATION": TAGLENS_REDIS_URL,
         }
     }
-    # Failed logins counted in the shared cache (every web process sees them) rather than a
-    # database row per attempt. Without Redis each process has its own cache, so the database.
+    # A shared cache every web process sees; without Redis only the database is shared.
     AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
 else:
     AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
 
-# A search is counted once per client per hashtag in this many seconds (the review queue's
-# "most searched" order), in the cache: shared across processes with TAGLENS_REDIS_URL.
 TAGLENS_SEARCH_COUNT_WINDOW = env_int("TAGLENS_SEARCH_COUNT_WINDOW", 3600)
 
 REST_FRAMEWORK = {
@@ -343,8 +311,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "moderation.web.api.exceptions.api_exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": TAGLENS_PAGE_SIZE,
-    # Search is throttled per client address (anonymous) or per user, in each process's
-    # cache; uploads are limited per user from stored posts (TAGLENS_UPLOADS_PER_HOUR).
+    # Uploads are limited per user from stored posts instead (TAGLENS_UPLOADS_PER_HOUR).
     "NUM_PROXIES": TAGLENS_PROXY_COUNT or None,
     "DEFAULT_THROTTLE_RATES": {
         "search_anon": env_str("TAGLENS_THROTTLE_SEARCH_ANON", "60/minute"),
@@ -357,8 +324,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Hashtag search that shows only photos whose content fits the hashtag's rule.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
-    # Served from our own static files (drf-spectacular-sidecar), so the Content-Security-Policy
-    # allows no other origin; the split view keeps its start-up script out of the page.
+    # Our own static files, so the Content-Security-Policy allows no other origin.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
@@ -370,8 +336,7 @@ SPECTACULAR_SETTINGS = {
     ],
 }
 
-# Content-Security-Policy on every answer (django-csp): scripts and styles only from our own
-# static files; docs/security.md lists each directive and why.
+# docs/security.md lists each directive and why.
 CONTENT_SECURITY_POLICY = {"DIRECTIVES": csp_directives(media_storage=MEDIA_STORAGE)}
 
 if not DEBUG:

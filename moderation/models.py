@@ -183,8 +183,7 @@ class Verdict(models.Model):
         UNKNOWN = compiled.UNKNOWN, "Unknown"
         NO_RULE = compiled.NO_RULE, "No rule"
 
-    # No index of their own: unique_verdict_per_tag starts with post, verdict_search with
-    # hashtag (every index is written again when a rule change rewrites a verdict).
+    # No index of their own: the constraint and verdict_search lead with them (writes cost).
     post = models.ForeignKey(
         Post, on_delete=models.CASCADE, related_name="verdicts", db_index=False
     )
@@ -200,8 +199,7 @@ class Verdict(models.Model):
         Classification, on_delete=models.SET_NULL, null=True, blank=True, related_name="verdicts"
     )
     decision = models.CharField(max_length=14, choices=Decision.choices, default=Decision.PENDING)
-    # Why, for display: computed, not stored (judging.verdicts.verdicts_explain), so a rule
-    # change rewrites only the verdicts whose outcome moves.
+    # Computed for display, not stored, so a rule change rewrites only verdicts that move.
     explanation: dict[str, Any] | None = None
     decided_at = models.DateTimeField(null=True, blank=True)
     # A moderator's word wins over the model's decision.
@@ -213,8 +211,7 @@ class Verdict(models.Model):
     override_note = models.CharField(max_length=200, blank=True)
     # Effective visibility under the hashtag: the override, else the decision.
     shown = models.BooleanField(default=False)
-    # How far the deciding score was from its threshold (None when undecided): small margins
-    # send a verdict to the review queue.
+    # Distance of the deciding score from its threshold: small ones go to the review queue.
     margin = models.FloatField(null=True, blank=True)
 
     class Meta:
@@ -237,15 +234,13 @@ class Verdict(models.Model):
         return f"{self.post_id} #{self.hashtag_id}: {self.decision}"
 
     def effective_shown(self) -> bool:
-        """What ``shown`` should hold: the moderator's word, else the decision (a hashtag no
-        rule judges is not filtered)."""
+        """What ``shown`` should hold: the moderator's word, else the decision."""
         return compiled.shown(self.decision, self.override)
 
 
 class HashtagStats(models.Model):
-    """How many of a hashtag's posts are shown, hidden and pending, kept up to date by
-    `services.hashtag_counts_refresh` whenever verdicts change, so the tag and home pages read
-    one row instead of counting the tag's verdicts (docs/scaling.md, "Search at scale")."""
+    """A hashtag's shown, hidden and pending counts, kept by `hashtag_counts_refresh` so pages
+    read one row instead of counting verdicts (docs/scaling.md, "Search at scale")."""
 
     hashtag = models.OneToOneField(
         Hashtag, on_delete=models.CASCADE, primary_key=True, related_name="stats"
@@ -325,9 +320,8 @@ class AuditEvent(models.Model):
 
 
 class PostWord(models.Model):
-    """One word form of a post's image text, caption or comments (``words.candidate_keys``),
-    kept so that a rule or keyword change decides in SQL which posts' words are evidence
-    instead of reading every caption again."""
+    """One word form of a post's text, kept so a rule or keyword change finds in SQL which
+    posts' words are evidence instead of reading every caption again."""
 
     MAX_KEY = 100
 

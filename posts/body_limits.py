@@ -1,12 +1,5 @@
-"""Request bodies without a Content-Length (chunked transfer encoding) are counted as they
-stream, so an oversize upload is refused before any of it is written to disk.
-
-With a Content-Length Django reads at most that many bytes, and the upload views refuse one
-far over the limit before reading (``posts.uploads.request_body_too_large``). A chunked body
-has no length: Django would read none of it (its stream is cut at length 0), so it is read
-here, at most limit + 1 bytes into memory, and handed on with its length. A server that does
-not mark the end of a chunked body (``wsgi.input_terminated``, which gunicorn sets) cannot be
-read safely at all, so such a request is refused with 411.
+"""Chunked request bodies are counted as they stream, so an oversize upload is refused before
+any of it is written to disk (Django would read none of it); docs/security.md.
 """
 
 from __future__ import annotations

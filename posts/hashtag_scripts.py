@@ -1,19 +1,6 @@
 """Hashtags that would look like another tag: invisible characters and mixed-script look-alikes.
 
-Pure functions, no Django. ``posts.hashtags`` refuses a tag for which ``lookalike_problem``
-gives a reason.
-
-- Invisible and filler code points (Unicode's Default_Ignorable_Code_Point, the Hangul
-  fillers among them: U+3164, U+FFA0, U+115F, U+1160 are *letters* to ``unicodedata``, so the
-  letter check alone lets them through): ``cafe`` + U+200B or ``카페`` + U+3164 show as the
-  real word and would split its searches.
-- Latin mixed with Cyrillic or Greek in one tag (``cаfe`` with a Cyrillic а): the scripts
-  share look-alike letters, so a mix is how a fake of a Latin tag is made. Hangul, Han and
-  kana mix with Latin freely (``카페latte``, ``東京cafe``); they share no look-alikes.
-- A Cyrillic or Greek tag made only of letters that look Latin (``сафе`` passes for
-  ``cafe``, ``сосо`` for ``coco``): UTS #39's whole-script confusable, narrowed to the
-  lower-case letters a case-folded tag can hold. A real word with a letter of its own
-  (``кафе``, ``καφε``) is kept.
+Pure functions; the three cases and why: docs/security.md, "Notes moved from the code: posts".
 """
 
 from __future__ import annotations

@@ -1,18 +1,6 @@
 """Hashtags: one normal form for storing, searching and matching rules.
 
-``normalize_hashtag`` is the single definition of "the same hashtag": surrounding
-whitespace and leading ``#`` / ``＃`` removed, Unicode NFC (so a decomposed Hangul jamo
-sequence equals the composed syllables), case-folded (``Cafe`` → ``cafe``).
-
-NFKC is deliberately *not* used: it would also rewrite Hangul compatibility jamo (``ㅋㅋ``)
-into conjoining jamo and fold ligatures and circled letters. As a consequence fullwidth
-Latin letters are kept apart from ASCII: ``ＣＡＦＥ`` normalises to ``ｃａｆｅ``, a different
-tag from ``cafe``.
-
-A tag is letters (any script, Korean included), digits and underscores; combining marks are
-allowed after the first character. Emoji, punctuation and inner whitespace are not, nor are
-invisible and filler characters or Latin/Cyrillic/Greek look-alike mixes
-(``posts.hashtag_scripts``). At most 100 characters (the ``Hashtag.name`` column).
+NFC and case-folded, not NFKC; what a tag may hold: docs/security.md, "Notes moved from the code".
 """
 
 from __future__ import annotations
@@ -108,9 +96,7 @@ def parse_hashtags(text: str) -> list[str]:
 def extract_hashtags(caption: str) -> list[str]:
     """``#word`` occurrences in free text, normalised, unique, in order.
 
-    Malformed ones are skipped silently: too long, or only digits (``#1`` is a rank,
-    not a tag). A tag ends at the first character that is not a letter, digit or
-    underscore, so ``#카페☕`` and ``#cafe.`` give ``카페`` and ``cafe``.
+    Malformed ones (too long, only digits: ``#1`` is a rank) are skipped silently.
     """
     tags: dict[str, None] = {}
     text = unicodedata.normalize("NFC", caption)

@@ -8,10 +8,8 @@ from django.dispatch import Signal
 # work must do so with transaction.on_commit.
 post_created = Signal()
 
-# Sent inside post_update's transaction when the author changed a post's hashtags, with
-# `post`, `added` and `removed` (lists of normalised hashtag names). The post's hashtag
-# links already hold the new list. Moderation answers it (moderation/receivers.py): the
-# verdicts of `removed` go, `added` ones are judged.
+# Sent inside post_update's transaction after the post's hashtag links changed, with `post`,
+# `added` and `removed` (lists of normalised hashtag names).
 post_hashtags_changed = Signal()
 
 # Sent inside post_update's transaction when the author changed a post's caption, with

@@ -1,13 +1,7 @@
 """Upload validation: decide from the bytes what a file is, and make a clean copy to store.
 
-Nothing a user sends is stored as sent. An accepted photo is decoded and re-encoded: EXIF
-orientation applied to the pixels, every metadata block dropped (EXIF with its GPS
-location, XMP, comments; only the colour profile is kept when the colour space is
-unchanged), the first frame of an animation, CMYK / 16-bit / palette images converted to
-8-bit RGB(A) or greyscale. Whatever rode along in the file (a script in a comment, an
-archive glued to the end) is not in the stored copy.
-
-Every refusal is an :class:`UploadRejected` whose message is fit to show the user.
+Nothing a user sends is stored as sent (docs/security.md, "Uploads"); every refusal is an
+:class:`UploadRejected` whose message is fit to show the user.
 """
 
 from __future__ import annotations
@@ -167,8 +161,7 @@ def _on_white(image: Image.Image) -> Image.Image:
 
 def _encode(image: Image.Image, fmt: str, icc_profile: bytes | None) -> bytes:
     out = io.BytesIO()
-    # No metadata is carried over: Pillow falls back to image.info for some blocks (the JPEG
-    # comment), so the info dict is emptied rather than trusted.
+    # Pillow falls back to image.info for some blocks (the JPEG comment): empty it.
     image.info = {}
     options: dict[str, object] = {}
     if icc_profile:
@@ -247,8 +240,7 @@ def image_clean(file: IO[bytes]) -> CleanImage:
             code="corrupt",
         ) from exc
     except (OSError, SyntaxError, ValueError, EOFError, struct.error, MemoryError) as exc:
-        # Pillow reports truncation and bad checksums as OSError / SyntaxError, and some
-        # plugins let struct.error escape on malformed headers.
+        # How Pillow and its plugins report truncation, bad checksums and malformed headers.
         raise UploadRejected(
             f"The {fmt} image is damaged or incomplete and cannot be read ({exc}).",
             code="corrupt",

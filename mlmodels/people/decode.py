@@ -1,9 +1,5 @@
-"""Post-processing of the TFLite people models in numpy (what the TF.js graphs did in-graph).
-
-``movenet_decode`` reproduces the decoding sub-graph of ``movenet-multipose`` op for op (top-6
-centres, keypoints snapped to the nearest heat peak, score = centre x mean keypoint score), so
-the converted model can be checked against the whole TF.js graph. BlazeFace's anchors and box
-layout follow MediaPipe's full-range ("back") face detector, as the Human library reads it.
+"""Post-processing of the TFLite people models in numpy (what the TF.js graphs did in-graph),
+op for op, so a converted model can be checked against its whole graph (docs/people.md).
 """
 
 from __future__ import annotations

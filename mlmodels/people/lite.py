@@ -1,7 +1,6 @@
 """People evidence from the TFLite models: MoveNet bodies, BlazeFace faces, FaceRes ages.
 
-Same ``SignalSource`` shape and keys as ``PeopleSignals``; an adult may be found from a body
-alone (``adult_bodies``), since faces in scenes are often too small, turned or hidden.
+Same keys as ``PeopleSignals``; faces in scenes are often hidden, so a body alone may be adult.
 """
 
 from __future__ import annotations
@@ -93,10 +92,7 @@ def clear_bodies(persons: Sequence[Person]) -> list[Person]:
 
 
 def adult_bodies(persons: Sequence[Person], faces: Sequence[LiteFace]) -> list[Person]:
-    """Clear bodies with no face of their own, presumed adult.
-
-    Most people whose face is unreadable in a scene are adults (docs/people.md measures this
-    against faces only, any person, and any body); a body with a face is decided by its face."""
+    """Clear bodies with no face of their own, presumed adult (measured: docs/people.md)."""
     return [p for p in clear_bodies(persons) if not any(face_in(f, p) for f in faces)]
 
 
@@ -272,8 +268,7 @@ def _persons(decoded: np.ndarray, side: float) -> list[Person]:
 
 
 def _analysed(image: Image.Image) -> Image.Image:
-    """RGB, long side at most ``ANALYSIS_MAX_SIDE`` (as ``PeopleSignals``): face crops for the
-    age model need no more, and letterboxing a phone photo's 4000 px square costs ~50 ms."""
+    """RGB, long side at most ``ANALYSIS_MAX_SIDE``: face crops need no more (docs/people.md)."""
     img = image if image.mode == "RGB" else image.convert("RGB")
     if max(img.size) > ANALYSIS_MAX_SIDE:
         img = img.copy()

@@ -1,8 +1,6 @@
 """Convert MoveNet multipose, BlazeFace and FaceRes from the pinned npm tarball to TFLite.
 
-The TFLite converter refuses the TF.js graphs as they are: grappler-fused ops are split back
-into plain ops (``tfjs.unfuse``) and MoveNet's decoding is cut off (``decode.py`` redoes it in
-numpy). Each model is checked against its TF.js graph before anything is written.
+Each model is checked against its TF.js graph before anything is written (docs/people.md).
 """
 
 from __future__ import annotations

@@ -1,8 +1,5 @@
-"""Set-based re-evaluation: a changed rule, keyword mapping or threshold is applied to every
-stored verdict by a few SQL statements per rule (:mod:`moderation.judging.statements`), not by
-a Python loop over posts. Explanations are not stored but computed for display
-(``verdicts_explain``), so only verdicts whose outcome moves are written.
-"""
+"""Set-based re-evaluation: a changed rule, keyword mapping or threshold reaches every stored
+verdict through a few SQL statements per rule, not a Python loop over posts."""
 
 from __future__ import annotations
 
@@ -36,14 +33,7 @@ def verdicts_reevaluate(
     ``rules`` (ids) limits the work to the hashtags those rules judge now or judged before,
     plus ``hashtags`` (names whose rule may have changed) and the posts whose words include
     one of ``word_keys`` (a keyword mapping changed); ``rules=None`` re-applies everything.
-
-    Word forms whose meaning changed (``word_keys``) can move verdicts under any rule: every
-    other rule is applied again to the posts that have one of them. A rule's own words change
-    meaning with its expression (they are evidence while it names one concept): callers pass
-    them, as ``catalog.reevaluation_scope`` does; a threshold changes no word's meaning. With
-    ``word_concepts`` (the concepts those words are evidence for before and after the change)
-    only the rules about those concepts are applied again, else every other rule.
-    Each statement writes only the verdicts whose decision, visibility, margin or scores move.
+    ``word_concepts`` narrows the other rules re-applied for ``word_keys`` (docs/moderation.md).
     """
     started = time.perf_counter()
     run = ReevaluationRun()

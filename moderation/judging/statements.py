@@ -1,11 +1,5 @@
-"""The statements of a set-based re-evaluation: for a group of hashtags judged by one rule (or
-none), one ``UPDATE … FROM`` that decides every verdict in the database and writes only those
-whose outcome moves.
-
-The decision is the rule's compiled form (:mod:`moderation.rules.compiled`) written as SQL by
-:func:`moderation.rules.sql.rule_sql`; verdicts decided without a rule (none, or an invalid
-one) get the same constant outcomes the Python path gives them. Classified posts with no scores
-from the active version yet (few, found by SQL) go through the Python path.
+"""Set-based re-evaluation statements: per group of hashtags judged by one rule (or none), one
+``UPDATE … FROM`` that writes only the verdicts whose outcome moves (docs/moderation.md).
 """
 
 from __future__ import annotations
@@ -185,10 +179,8 @@ class ReevaluationRun:
     ) -> int:
         assert self.active is not None
         d = self.dialect
-        # Words as evidence, per concept: whether the post has a word for it of each kind
-        # (the compiled rule's WordEvidence: image text, written), from one grouped scan of the
-        # stored word forms. A particle stem counts only when its form is no keyword itself
-        # (words._lookup).
+        # One grouped scan of the word forms; a particle stem counts only when its form is no
+        # keyword itself (words._lookup).
         compiled = compile_rule(expr, self.catalog, self.plan)
         by_concept: dict[str, list[str]] = {}
         for key in word_keys:
@@ -228,9 +220,7 @@ class ReevaluationRun:
         presence = ", ".join(f"{sql} AS {alias}" for alias, sql in as_sql.presence_columns.items())
         where = f"v.hashtag_id IN ({_ids(hashtag_ids)}){self.having_words(only_words)}"
         base = self.judged_rows(where, scores, joins=joins)
-        # MATERIALIZED: each row's scores, words, presences, decision and margin are computed
-        # once, not again in every place the update and its condition use them (an inlined
-        # CTE repeats a score's JSON lookup wherever an expression names it).
+        # MATERIALIZED: an inlined CTE repeats a score's JSON lookup wherever it is named.
         shown = shown_sql(d, override=f"{V}.override", decision="judged.decided")
         sql = (
             f"WITH scored AS MATERIALIZED ({base}), "

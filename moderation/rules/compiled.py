@@ -1,19 +1,5 @@
-"""Where a verdict is decided: a rule compiled, with the concept catalogue and the word-evidence
-policy, into one small form, and what its result means for a verdict.
-
-The compiled form (:class:`CompiledRule`) says, for one rule:
-
-* the presence of each concept it needs (:class:`Presence`): own score ≥ threshold, or raised
-  by words where :data:`WORD_EVIDENCE` allows it, or any concept under it present; unknown
-  when the model gives the concept no score and nothing under it is present;
-* the result: the rule's expression over those presences, in Kleene's three-valued logic;
-* the margin: what it costs, in score units, to flip the result (:class:`Flip`, :class:`Every`,
-  :class:`Cheapest`).
-
-Two interpreters read it and nothing else: :func:`evaluate` here (the Python path: judging,
-previews, explanations) and :func:`moderation.rules.sql.rule_sql` (the set-based re-evaluation).
-The outcome (:class:`Outcome`, :func:`shown`) is shared the same way. Pure, no Django.
-"""
+"""A rule compiled into the one form both interpreters read (:func:`evaluate` here,
+:func:`moderation.rules.sql.rule_sql`), so Python and SQL cannot drift; docs/moderation.md."""
 
 from __future__ import annotations
 
@@ -52,8 +38,7 @@ class WordEvidence:
         return self.share is None or float(score) >= threshold * self.share
 
 
-# docs/moderation.md, "Text in the image and words": text read in the image is strong, a
-# caption or comment only tips a photo that already shows half of the concept.
+# Text read in the image is strong; a caption or comment only tips a half-shown concept.
 WORD_EVIDENCE: tuple[WordEvidence, ...] = (
     WordEvidence("image", (IMAGE,), None),
     WordEvidence("written", (CAPTION, COMMENT), 0.5),
@@ -233,8 +218,7 @@ def evaluate(
             now = present.get(node.key)
             if now is None or now == node.target:
                 return 0.0
-            # The concept's own (rounded) score must cross its threshold; presence that does
-            # not come from it (rolled up, or words) cannot be moved by it.
+            # Presence rolled up or from words cannot be moved by the concept's own score.
             score, threshold = scores.get(node.key), thresholds[node.key]
             rounded = None if score is None else round4(float(score))
             if rounded is None or (rounded >= threshold) != now:
@@ -273,8 +257,7 @@ class Outcome:
         return cls(DECISIONS[result], margin if result is not None else None)
 
 
-# Verdicts decided without applying a rule: pending, not classified or an invalid rule
-# (unknown), and a hashtag no rule judges.
+# Verdicts decided without applying a rule.
 WAITING = Outcome(PENDING)
 UNDECIDED = Outcome(UNKNOWN)
 UNRULED = Outcome(NO_RULE)

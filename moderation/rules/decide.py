@@ -1,9 +1,4 @@
-"""A verdict's explanation: what a compiled rule (:mod:`moderation.rules.compiled`) decided for
-one post, row by row, with the words that counted and those that did not.
-
-Pure functions over plain data, no Django, so a changed rule or threshold can be re-applied
-to stored scores anywhere (services, previews, tests).
-"""
+"""A verdict's explanation, row by row; pure, so it re-applies to stored scores anywhere."""
 
 from __future__ import annotations
 
@@ -30,14 +25,8 @@ class Decision:
 def apply_text_evidence(
     scores: Mapping[str, float], thresholds: Mapping[str, float], matches: Sequence[WordMatch]
 ) -> tuple[dict[str, float], list[dict[str, Any]]]:
-    """Scores with words taken into account, and one row per word saying whether it counted.
-
-    Whether a word counts is :data:`moderation.rules.compiled.WORD_EVIDENCE`'s to say
-    (docs/moderation.md, "Text in the image and words"): a word read in the image (OCR)
-    raises its concept's score to the threshold; a word in the caption or a comment only
-    when the photo itself already scores at least half the threshold; a concept the model
-    cannot see (no score) is never decided by words.
-    """
+    """Scores with words taken into account, and one row per word saying whether it counted
+    (:data:`moderation.rules.compiled.WORD_EVIDENCE` decides)."""
     adjusted = {key: float(value) for key, value in scores.items()}
     rows: list[dict[str, Any]] = []
     for match in matches:
@@ -110,10 +99,8 @@ def decide(
     model_version: str,
     matches: Sequence[WordMatch] = (),
 ) -> Decision:
-    """The compiled rule evaluated on a post's scores and words, with its explanation: each
-    named concept's own score against its threshold (``by_words`` marks one present because
-    of words), and the words about the rule's concepts (or concepts under them) under
-    ``words`` when they counted and ``words_not_counted`` (with ``why``) when they did not."""
+    """The compiled rule evaluated on a post's scores and words, with one row per named concept
+    and the words that counted (``words``) or not (``words_not_counted``)."""
     expr = rule.expr
     evaluation = evaluate(rule, scores, word_kinds(matches))
     rows: list[dict[str, Any]] = []

@@ -111,10 +111,7 @@ def explain(expr: Expr, present: Mapping[str, bool | None]) -> list[tuple[str, b
 def forced_values(expr: Expr, value: bool) -> dict[str, bool] | None:
     """The concept values that a rule's known outcome forces, or None if it forces nothing.
 
-    A moderator saying "relevant" to ``adult and not child`` says adult is present and child
-    absent; "not relevant" to ``food or beverage`` says both are absent. "Not relevant" to an
-    ``and`` (or "relevant" to an ``or``) could be any item's doing, so it forces nothing.
-    This turns overrides into training labels without guessing.
+    Turns overrides into training labels without guessing (docs/moderation.md).
     """
     if isinstance(expr, ConceptRef):
         return {expr.key: value}

@@ -1,13 +1,6 @@
-"""A compiled rule (:mod:`moderation.rules.compiled`) as SQL: its second interpreter, so the
-database decides every post of a rule in one statement, over stored scores.
+"""A compiled rule as SQL, its second interpreter: one statement decides every post of a rule.
 
-Pure string building for a dialect (PostgreSQL or SQLite), no Django. Every value that comes
-from the catalogue (keywords, concept names, thresholds) is written as an escaped literal.
-Each node of the compiled form becomes the SQL that does what :func:`compiled.evaluate` does
-with it; ``tests/web/test_rule_paths.py`` holds the two equal on random rules, scores and words.
-
-Three-valued logic: SQL's NULL is the rule language's *unknown*; SQL's AND, OR and NOT are
-Kleene's, like :func:`moderation.rules.expr.evaluate`.
+``tests/web/test_rule_paths.py`` holds it equal to :func:`compiled.evaluate`; NULL is *unknown*.
 """
 
 from __future__ import annotations
@@ -113,8 +106,7 @@ def rule_sql(
     evidence = evidence or {}
     d = dialect
     alias = {node.key: str(i) for i, node in enumerate(rule.presences)}
-    # Presences are written out in full where they are used (a SELECT cannot name its own
-    # columns), each after the concepts under it: the same order evaluate() walks.
+    # Written out in full where used: a SELECT cannot name its own columns.
     presence: dict[str, str] = {}
     for node in rule.presences:
         score = f"s{alias[node.key]}"

@@ -1,8 +1,4 @@
-"""The starter concepts, rules and keyword mappings (loaded by a data migration).
-
-Thresholds for concepts the first model (ImageNet roll-up) can see were calibrated on the
-development photo set; see mlmodels/rollup.py and docs/model.md.
-"""
+"""The starter concepts, rules and keyword mappings (loaded by a data migration)."""
 
 from __future__ import annotations
 
@@ -102,10 +98,7 @@ KEYWORDS: dict[str, str] = {
 # Concept thresholds: those calibrated for the ImageNet roll-up model; 0.5 for the rest.
 THRESHOLDS: dict[str, float] = dict(DEFAULT_THRESHOLDS)
 
-# Words that say "food" when read in a photo (OCR) or written beside it; loaded by migration
-# 0006. The Vietnamese ones are what Tesseract's kor+eng models actually read on the menu
-# photos of the development set (accents mostly lost, hence accent-free matching): see
-# docs/moderation.md. "cơm" (rice) is left out: OCR reads every ".com" as the same word.
+# Words that say "food" in or beside a photo (migration 0006); why these: docs/moderation.md.
 MENU_KEYWORDS: dict[str, str] = {
     "메뉴": "음식",
     "menu": "음식",

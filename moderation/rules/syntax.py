@@ -1,42 +1,6 @@
 """Hashtag rules: boolean expressions over concepts, parsed once and evaluated many times.
 
-A rule says which photos fit a hashtag, e.g. ``#카페`` = ``food or beverage``. Grammar::
-
-    expr := or
-    or   := and (OR and)*
-    and  := not (AND not)*
-    not  := NOT not | atom
-    atom := NAME | '(' expr ')'
-
-``not`` binds tightest, then ``and``, then ``or``. Operators (words are case-insensitive and
-must stand alone, separated from names by spaces or parentheses):
-
-=====  ==============================  ==========================================
-op     English / symbols               Korean
-=====  ==============================  ==========================================
-and    ``and``  ``&``  ``&&``          ``그리고``  ``및``
-or     ``or``   ``|``  ``||``          ``또는``  ``혹은``
-not    ``not``  ``!``  ``~``           ``제외``  ``아닌``  (prefix: ``제외 아이``)
-=====  ==============================  ==========================================
-
-A NAME is a run of letters, digits, underscores and hyphens in any script (``음식``,
-``food``, ``other_animal``); it may not start with a hyphen. Names are NFC-normalised and
-case-folded, then resolved to a concept key by the ``resolve`` argument of :func:`parse`
-(a callable returning ``None`` for unknown names, or a mapping such as
-``moderation.selectors.catalog.concept_names``).
-
-Parsed rules are immutable trees (``moderation.rules.expr``: ``ConceptRef``, ``Not``,
-``And``, ``Or``). ``str(expr)`` is the canonical text: concept keys, lower-case English
-operators, parentheses only where needed (``adult and not child``); it re-parses to an equal
-AST. A chain ``a and b and c`` is one :class:`And` with three items; explicit parentheses
-are kept (``a and (b and c)`` stays nested) so every AST round-trips exactly.
-
-Evaluation is three-valued (Kleene): a concept is present (True), absent (False) or unknown
-(None: the model does not score it, or no score was stored).
-
-Errors are :class:`RuleSyntaxError` (a ``ValueError``). Positions in messages count
-characters from 1; ``RuleSyntaxError.position`` holds the same number (``None`` when there
-is no single place to point at)."""
+Grammar, operators and canonical text: docs/moderation.md, "Notes moved from the code: rules"."""
 
 from __future__ import annotations
 
@@ -47,8 +11,7 @@ from typing import Literal, TypeAlias
 
 from moderation.rules.expr import And, ConceptRef, Expr, Not, Or
 
-# Nested parentheses and prefix ``not`` both deepen the tree; keep well inside Python's
-# recursion limit for parsing, printing and evaluating.
+# Parentheses and prefix ``not`` deepen the tree: stay well inside Python's recursion limit.
 MAX_DEPTH = 50
 
 
