@@ -6,13 +6,13 @@ import argparse
 import importlib.resources
 import os
 import sys
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from mlmodels import efficientnet_lite, keras_mobilenet
 from mlmodels.backbones import EFFICIENTNET_LITE0, MOBILENET_V2, Backbone
+from mlmodels.engines import run_flatbuffer
 from mlmodels.modelfiles import (
     BuildResult,
     atomic_write,
@@ -73,22 +73,12 @@ def _convert_tflite(model: Any) -> bytes:
 def _check_tflite_matches(model: Any, flatbuffer: bytes, tolerance: float = 1e-3) -> float:
     """Max |logit| difference between Keras and the flatbuffer on a fixed batch; raises if large."""
     import numpy as np
-    import tensorflow as tf
 
     batch = np.random.default_rng(0).standard_normal((2, INPUT_SIZE, INPUT_SIZE, 3))
     batch = batch.astype(np.float32)
     keras_logits = np.asarray(model(batch, training=False)[0])
-    with warnings.catch_warnings():  # tf.lite.Interpreter's deprecation notice
-        warnings.simplefilter("ignore", UserWarning)
-        interp = tf.lite.Interpreter(model_content=flatbuffer, num_threads=2)
-        inp = interp.get_input_details()[0]["index"]
-        interp.resize_tensor_input(inp, list(batch.shape))
-        interp.allocate_tensors()
-        interp.set_tensor(inp, batch)
-        interp.invoke()
-        by_width = {int(d["shape"][-1]): d["index"] for d in interp.get_output_details()}
-        tflite_logits = interp.get_tensor(by_width[1000])
-        del interp
+    outputs = run_flatbuffer(flatbuffer, batch)
+    [tflite_logits] = [out for out in outputs.values() if out.shape[-1] == 1000]
     diff = float(np.max(np.abs(keras_logits - tflite_logits)))
     if not diff <= tolerance:
         raise RuntimeError(f"TFLite and Keras logits differ by {diff:.2e} (> {tolerance})")

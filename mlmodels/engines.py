@@ -124,3 +124,18 @@ def make_engine(backend: str, model_dir: Path, threads: int) -> Engine:
     if backend == "keras":
         return KerasEngine(model_dir, threads)
     raise ValueError(f"unknown backend {backend!r} (expected 'tflite' or 'keras')")
+
+
+def run_flatbuffer(flatbuffer: bytes, x: np.ndarray) -> dict[str, np.ndarray]:
+    """Each output of a TFLite model on the batch ``x``, by output name (build-time checks)."""
+    import tensorflow as tf
+
+    with warnings.catch_warnings():  # tf.lite.Interpreter's deprecation notice
+        warnings.simplefilter("ignore")
+        interp = tf.lite.Interpreter(model_content=flatbuffer, num_threads=2)
+    index = interp.get_input_details()[0]["index"]
+    interp.resize_tensor_input(index, list(x.shape))
+    interp.allocate_tensors()
+    interp.set_tensor(index, x)
+    interp.invoke()
+    return {d["name"]: interp.get_tensor(d["index"]) for d in interp.get_output_details()}

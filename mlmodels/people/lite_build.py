@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import tempfile
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from mlmodels.engines import run_flatbuffer
 from mlmodels.modelfiles import (
     MANIFEST_FILE,
     BuildResult,
@@ -78,22 +78,6 @@ def convert(model_json: Path, model: LiteModel) -> bytes:
     return bytes(converter.convert())
 
 
-def _run_tflite(flatbuffer: bytes, x: np.ndarray) -> list[np.ndarray]:
-    """Outputs of ``flatbuffer`` on ``x``, in ``model.outputs`` order."""
-    import tensorflow as tf
-
-    with warnings.catch_warnings():  # tf.lite.Interpreter's deprecation notice
-        warnings.simplefilter("ignore")
-        interp = tf.lite.Interpreter(model_content=flatbuffer, num_threads=2)
-    index = interp.get_input_details()[0]["index"]
-    interp.resize_tensor_input(index, list(x.shape))
-    interp.allocate_tensors()
-    interp.set_tensor(index, x)
-    interp.invoke()
-    details = sorted(interp.get_output_details(), key=lambda d: output_order(d["name"]))
-    return [interp.get_tensor(d["index"]) for d in details]
-
-
 def check_photos(photos_dir: Path, n: int = CHECK_PHOTOS) -> list[Path]:
     """``n`` dev photos spread evenly over people-in-scene and other folders."""
     files = sorted(
@@ -130,7 +114,8 @@ def check(
             else:
                 x = arr[None].astype(np.int32 if model.dtype == "int32" else np.float32)
             want = [np.asarray(t) for t in graph(tf.constant(x))]
-            got = _run_tflite(flatbuffers[model.file], x)
+            named = run_flatbuffer(flatbuffers[model.file], x)
+            got = [named[name] for name in sorted(named, key=output_order)]
             if model is MOVENET:
                 got = [movenet_decode(*(g[0] for g in got))[None]]
             if model is BLAZEFACE:  # as used: P(face), and boxes in input widths (0..1)
