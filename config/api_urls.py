@@ -5,7 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
-from moderation.web.api import views
+from moderation.web.api import comments, views
 
 router = DefaultRouter()
 router.register("posts", views.PostViewSet, basename="post")
@@ -14,6 +14,7 @@ router.register("concepts", views.ConceptViewSet, basename="concept")
 router.register("rules", views.RuleViewSet, basename="rule")
 router.register("keywords", views.KeywordMappingViewSet, basename="keyword")
 router.register("audit", views.AuditEventViewSet, basename="audit")
+router.register("comments", comments.CommentViewSet, basename="comment")
 
 urlpatterns = [
     path("", include(router.urls)),

@@ -8,7 +8,7 @@ from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import AnonRateThrottle, BaseThrottle, UserRateThrottle
 
-from posts.services import uploads_allowed
+from posts.services import comments_allowed, uploads_allowed
 
 
 class _RateFromSettings:
@@ -39,6 +39,18 @@ class UploadThrottle(BaseThrottle):
         if request.method != "POST" or not request.user.is_authenticated:
             return True
         return uploads_allowed(author=request.user)
+
+    def wait(self) -> float | None:
+        return 3600.0
+
+
+class CommentThrottle(BaseThrottle):
+    """Comments per user per hour (TAGLENS_COMMENTS_PER_HOUR), the same check as the page."""
+
+    def allow_request(self, request: Request, view: Any) -> bool:
+        if request.method != "POST" or not request.user.is_authenticated:
+            return True
+        return comments_allowed(author=request.user)
 
     def wait(self) -> float | None:
         return 3600.0
