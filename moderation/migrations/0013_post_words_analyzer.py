@@ -31,18 +31,15 @@ def refresh(apps: Any, schema_editor: Any) -> None:
             "post_id", "text"
         ):
             comments.setdefault(post_id, []).append(text)
-        rows = []
-        for post_id, caption in Post.objects.filter(pk__in=batch).values_list("pk", "caption"):
-            keys = candidate_keys(
-                image_words=read.get(post_id) or [],
-                caption=caption,
-                comments=comments.get(post_id, []),
+        captions = Post.objects.filter(pk__in=batch).values_list("pk", "caption")
+        rows = [
+            PostWord(post_id=post_id, key=key, source=source, form=form)
+            for post_id, caption in captions
+            for key, source, form in candidate_keys(
+                image_words=read.get(post_id) or [], caption=caption, comments=comments.get(post_id, [])
             )
-            rows += [
-                PostWord(post_id=post_id, key=key, source=source, form=form)
-                for key, source, form in keys
-                if len(key) <= MAX_KEY and len(form) <= MAX_KEY
-            ]
+            if max(len(key), len(form)) <= MAX_KEY
+        ]
         PostWord.objects.filter(post_id__in=batch).delete()
         PostWord.objects.bulk_create(rows, batch_size=2000, ignore_conflicts=True)
 
