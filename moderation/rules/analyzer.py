@@ -86,6 +86,8 @@ def content_terms(text: str) -> list[str]:
     """Content words as written, in reading order, then their compounds (joined as written,
     spaces kept). A one-syllable Korean noun counts only standing alone (꽃 사진): glued to
     anything (산도, 꽃게, 바다뷰, 오운완) it is too often a fragment of another word."""
+    if not text.strip():
+        return []  # a post with no text never loads the analyzer
     text = unicodedata.normalize("NFC", text)
     words: list[str] = []
     compounds: list[str] = []
