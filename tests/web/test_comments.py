@@ -76,6 +76,8 @@ def test_an_empty_comment_or_a_missing_post_is_a_clear_400() -> None:
     missing = api(user).post("/api/comments/", {"post": 999999, "text": "hi"})
     assert missing.status_code == 400 and "post" in missing.json()
     assert api().get("/api/comments/", {"post": "x"}).status_code == 400
+    assert api().get("/api/comments/", {"post": "9" * 30}).status_code == 400
+    assert api().get("/api/comments/", {"post": "²"}).status_code == 400
     assert not Comment.objects.exists()
 
 

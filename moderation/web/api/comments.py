@@ -25,6 +25,8 @@ from posts.services import (
     comment_create,
 )
 
+MAX_ID = 2**63 - 1
+
 
 class CommentSerializer(serializers.ModelSerializer[Comment]):
     author = serializers.SerializerMethodField()
@@ -65,8 +67,9 @@ class CommentViewSet(
         rows = Comment.objects.select_related("author").order_by("created_at", "pk")
         post = self.request.query_params.get("post")
         if post is not None:
-            if not post.isdigit():
-                raise exceptions.ValidationError({"post": "A post id is a number."})
+            # Bounded too: SQLite cannot even compare with an integer past 64 bits.
+            if not (post.isascii() and post.isdigit()) or int(post) > MAX_ID:
+                raise exceptions.ValidationError({"post": "A post id is a whole number."})
             rows = rows.filter(post_id=int(post))
         return rows
 
