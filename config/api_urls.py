@@ -5,7 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
-from moderation.web.api import catalog, views
+from moderation.web.api import catalog, comments, views
 
 router = DefaultRouter()
 router.register("posts", views.PostViewSet, basename="post")
@@ -14,6 +14,7 @@ router.register("concepts", catalog.ConceptViewSet, basename="concept")
 router.register("rules", catalog.RuleViewSet, basename="rule")
 router.register("keywords", catalog.KeywordMappingViewSet, basename="keyword")
 router.register("audit", catalog.AuditEventViewSet, basename="audit")
+router.register("comments", comments.CommentViewSet, basename="comment")
 
 urlpatterns = [
     path("", include(router.urls)),

@@ -295,6 +295,7 @@ class AuditEvent(models.Model):
         CONCEPT_UPDATE = "concept_update", "Concept changed"
         CONCEPT_DELETE = "concept_delete", "Concept deleted"
         MODEL_ACTIVATE = "model_activate", "Model version activated"
+        COMMENT_DELETE = "comment_delete", "Comment deleted by a moderator"
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     actor = models.ForeignKey(

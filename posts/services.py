@@ -15,8 +15,13 @@ from django.db.models import F
 from django.utils import timezone
 
 from posts.hashtags import InvalidHashtag, normalize_hashtag
-from posts.models import Hashtag, Post, PostHashtag
-from posts.signals import post_caption_changed, post_created, post_hashtags_changed
+from posts.models import Comment, Hashtag, Post, PostHashtag
+from posts.signals import (
+    post_caption_changed,
+    post_comments_changed,
+    post_created,
+    post_hashtags_changed,
+)
 from posts.uploads import UploadRejected, image_clean
 
 
@@ -163,3 +168,67 @@ def uploads_allowed(*, author: AbstractBaseUser) -> bool:
         return True
     since = timezone.now() - timedelta(hours=1)
     return Post.objects.filter(author_id=author.pk, created_at__gte=since).count() < limit
+
+
+class CommentRejected(ValueError):
+    """A comment that is refused; nothing is stored. ``code``: empty, too_long or too_many."""
+
+    def __init__(self, message: str, *, code: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class CommentDeleteDenied(PermissionError):
+    """Someone other than the author (or a moderator) tried to delete a comment."""
+
+
+TOO_MANY_COMMENTS = "You have written many comments in the last hour; try again later."
+
+
+def comment_max_chars() -> int:
+    return Comment._meta.get_field("text").max_length or 2200
+
+
+def comment_create(*, post: Post, author: User, text: str) -> Comment:
+    """Store a comment and hand the post up to be judged again (``post_comments_changed``):
+    its words may be evidence for a hashtag."""
+    text = text.strip()
+    limit = comment_max_chars()
+    if not text:
+        raise CommentRejected(
+            "Write something first; an empty comment is not stored.", code="empty"
+        )
+    if len(text) > limit:
+        raise CommentRejected(
+            f"A comment can be at most {limit} characters; this one has {len(text)}.",
+            code="too_long",
+        )
+    if not comments_allowed(author=author):
+        raise CommentRejected(TOO_MANY_COMMENTS, code="too_many")
+    with transaction.atomic():
+        comment = Comment.objects.create(post=post, author=author, text=text)
+        post_comments_changed.send(sender=Post, post=post)
+    return comment
+
+
+def comment_delete(
+    *, comment: Comment, by: AbstractBaseUser | AnonymousUser, as_moderator: bool = False
+) -> None:
+    """Delete a comment: its author may. ``as_moderator``: the caller checked that ``by`` is a
+    moderator and records the audit event (moderation/judging/comments.py)."""
+    if not as_moderator and (not by.is_authenticated or comment.author_id != by.pk):
+        raise CommentDeleteDenied("Only the author or a moderator may delete a comment.")
+    post = comment.post
+    with transaction.atomic():
+        comment.delete()
+        post_comments_changed.send(sender=Post, post=post)
+
+
+def comments_allowed(*, author: AbstractBaseUser) -> bool:
+    """Whether the author is under the hourly comment limit (TAGLENS_COMMENTS_PER_HOUR),
+    counted from stored comments like uploads, so it holds across processes."""
+    limit = settings.TAGLENS_COMMENTS_PER_HOUR
+    if limit <= 0:
+        return True
+    since = timezone.now() - timedelta(hours=1)
+    return Comment.objects.filter(author_id=author.pk, created_at__gte=since).count() < limit

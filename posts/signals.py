@@ -15,3 +15,7 @@ post_hashtags_changed = Signal()
 # Sent inside post_update's transaction when the author changed a post's caption, with
 # `post`. Words in a caption are evidence for some rules, so moderation judges the post again.
 post_caption_changed = Signal()
+
+# Sent inside comment_create's and comment_delete's transaction with `post`: comment words are
+# (weak) evidence too, so moderation judges the post again from stored scores.
+post_comments_changed = Signal()

@@ -16,7 +16,12 @@ from moderation.judging.counts import hashtag_counts_refresh_on_commit
 from moderation.judging.verdicts import verdicts_create_pending, verdicts_evaluate
 from moderation.models import Verdict
 from posts.models import Post
-from posts.signals import post_caption_changed, post_created, post_hashtags_changed
+from posts.signals import (
+    post_caption_changed,
+    post_comments_changed,
+    post_created,
+    post_hashtags_changed,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +49,12 @@ def on_post_hashtags_changed(
 @receiver(post_caption_changed, dispatch_uid="moderation.post_caption_changed")
 def on_post_caption_changed(sender: type[Post], post: Post, **kwargs: Any) -> None:
     # Caption words are (weak) evidence: judge the post again from stored scores.
+    verdicts_evaluate(posts=[post])
+
+
+@receiver(post_comments_changed, dispatch_uid="moderation.post_comments_changed")
+def on_post_comments_changed(sender: type[Post], post: Post, **kwargs: Any) -> None:
+    # Comment words are (weak) evidence like the caption's: judge again from stored scores.
     verdicts_evaluate(posts=[post])
 
 

@@ -11,7 +11,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from moderation.judging.counts import hashtag_counts_refresh
-from moderation.judging.words import post_words_store, text_matches
+from moderation.judging.words import comments_cite, post_words_store, text_matches
 from moderation.models import Classification, Verdict
 from moderation.rules.compiled import (
     UNDECIDED,
@@ -176,16 +176,18 @@ def verdicts_explain(verdicts: Iterable[Verdict]) -> None:
             return used[v.classification_id]
         return latest.get(v.post_id)
 
+    texts = post_texts(post_ids=post_ids)
     _judge(
         probes,
         classification_of=classification_of,
-        words=text_matches(post_ids=post_ids, index=index, names=names),
+        words=text_matches(post_ids=post_ids, index=index, names=names, texts=texts),
         index=index,
         catalog=catalog,
         names=names,
     )
     for verdict, probe in zip(verdicts, probes, strict=True):
         explanation = dict(probe.explanation or {})
+        comments_cite(explanation, texts.get(verdict.post_id))
         if probe.decision != verdict.decision:
             explanation["stale"] = True
         verdict.explanation = explanation

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import unicodedata
+from typing import Any
+
 from moderation.models import PostWord
 from moderation.rules.expr import Expr
 from moderation.rules.syntax import RuleSyntaxError, parse
-from moderation.rules.words import WordMatch, candidate_keys, post_word_matches, word_index
+from moderation.rules.words import (
+    COMMENT,
+    WordMatch,
+    candidate_keys,
+    post_word_matches,
+    word_index,
+)
 from moderation.selectors.catalog import RuleIndex
 from moderation.selectors.text import PostText, post_texts
 
@@ -62,3 +71,31 @@ def post_words_store(*, post_ids: list[int], texts: dict[int, PostText] | None =
         ],
         ignore_conflicts=True,
     )
+
+
+# Characters of a comment shown either side of the word that counted.
+EXCERPT_AROUND = 30
+
+
+def comments_cite(explanation: dict[str, Any], text: PostText | None) -> None:
+    """Name, on each comment word of an explanation, the comment it came from: its author
+    (``comment_by``) and the words around it (``comment_excerpt``), for the post page's "why"."""
+    rows = [*explanation.get("words", []), *explanation.get("words_not_counted", [])]
+    if text is None or not any(row.get("source") == COMMENT for row in rows):
+        return
+    # Words are found as the analyzer saw them: NFC, runs of spaces as one.
+    bodies = [" ".join(unicodedata.normalize("NFC", c).split()) for c in text.comments]
+    authors = text.comment_authors or [None] * len(bodies)
+    for row in rows:
+        if row.get("source") != COMMENT:
+            continue
+        for body, author in zip(bodies, authors, strict=False):
+            at = body.find(row["word"])
+            if at >= 0:
+                start, end = max(0, at - EXCERPT_AROUND), at + len(row["word"]) + EXCERPT_AROUND
+                excerpt = body[start:end]
+                row["comment_by"] = author
+                row["comment_excerpt"] = (
+                    ("…" if start else "") + excerpt + ("…" if end < len(body) else "")
+                )
+                break

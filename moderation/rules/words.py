@@ -13,19 +13,13 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import pairwise
 
-from mlmodels.ocr import text_words
+from moderation.rules.analyzer import content_terms
 from moderation.rules.expr import ConceptRef, Expr
 
 IMAGE, CAPTION, COMMENT = "image", "caption", "comment"
 SOURCE_LABELS = {IMAGE: "image text", CAPTION: "caption", COMMENT: "comment"}
 
-# Common Korean particles: "마라탕을", "메뉴는" still name 마라탕, 메뉴. Longest first.
-_PARTICLES = (
-    *("에서", "으로", "이랑"),
-    *("을", "를", "은", "는", "이", "가", "도", "의", "에", "로", "랑"),
-)
 _HANGUL = re.compile(r"^[\uac00-\ud7a3]+$")
 _LATIN = re.compile(r"^[a-z]+$")
 _HASHTAG_OR_MENTION = re.compile(r"[#@]\S+")
@@ -100,17 +94,6 @@ def word_index(
     return index
 
 
-def _lookup(index: WordIndex, key: str) -> _Meaning | None:
-    found = index.get(key)
-    if found is None and _HANGUL.match(key):
-        for particle in _PARTICLES:
-            stem = key[: -len(particle)]
-            # A one-syllable stem (산, 꽃) is too easily part of another word (산도, 꽃게).
-            if key.endswith(particle) and len(stem) >= 2 and stem in index:
-                return index[stem]
-    return found
-
-
 # OCR turns texture into short Latin "words": on the 768 non-menu photos of the development
 # set, sea, cat and "se as" came out of beaches, valleys and a tiger cat. Image text must
 # match a Latin keyword of at least 4 letters (coffee, nails, menu, banh: all true hits).
@@ -118,10 +101,9 @@ MIN_IMAGE_LATIN = 4
 
 
 def _compared(words: Sequence[str], source: str) -> Iterable[tuple[str, str]]:
-    """Single words and pairs of neighbouring words, as written and in compared form."""
-    candidates: list[str] = list(words)
-    candidates += [f"{a} {b}" for a, b in pairwise(words)]
-    for written in candidates:
+    """Nouns, Latin words and their compounds (rules/analyzer.py), as written and compared:
+    "마라탕을" and "마라탕집에서" give 마라탕, "마라 탕" and "nail art" are joined."""
+    for written in content_terms(" ".join(words)):
         compared = keyword_key(written)
         if source == IMAGE and _LATIN.match(compared) and len(compared) < MIN_IMAGE_LATIN:
             continue
@@ -129,11 +111,11 @@ def _compared(words: Sequence[str], source: str) -> Iterable[tuple[str, str]]:
 
 
 def match_words(words: Sequence[str], index: WordIndex, source: str) -> list[WordMatch]:
-    """Matches among single words and pairs of neighbouring words joined (spacing variants:
-    "마라 탕", "thực đơn", "nail art"); one match per concept and matched keyword."""
+    """Matches among the words' nouns and compounds (spacing variants: "마라 탕", "thực đơn",
+    "nail art"); one match per concept and matched keyword."""
     found: dict[tuple[str, str], WordMatch] = {}
     for written, compared in _compared(words, source):
-        meaning = _lookup(index, compared)
+        meaning = index.get(compared)
         if meaning is not None:
             found.setdefault(
                 (meaning.concept, meaning.keyword),
@@ -143,9 +125,9 @@ def match_words(words: Sequence[str], index: WordIndex, source: str) -> list[Wor
 
 
 def written_words(text: str) -> list[str]:
-    """Words of a caption or comment. Hashtags and @mentions are left out: a hashtag is the
-    claim being judged, not evidence for it."""
-    return text_words(_HASHTAG_OR_MENTION.sub(" ", text))
+    """Words of a caption or comment as written. Hashtags and @mentions are left out: a hashtag
+    is the claim being judged, not evidence for it."""
+    return _HASHTAG_OR_MENTION.sub(" ", text).split()
 
 
 def post_word_matches(
@@ -166,19 +148,14 @@ def candidate_keys(
     *, image_words: Sequence[str], caption: str, comments: Iterable[str]
 ) -> set[tuple[str, str, str]]:
     """``(key, source, form)`` for every index key a post's words could match: each compared
-    form (key = form) and, for Korean, its stems without a particle (a stem matches only when
-    its form is not a keyword itself, as in ``_lookup``). ``post_word_matches`` finds a match
-    only among these. Stored per post (``PostWord``), they let a rule change decide in SQL
-    which posts have word evidence, without reading every caption again."""
+    form of its nouns and compounds (key = form: the analyzer has already cut the particles).
+    ``post_word_matches`` finds a match only among these. Stored per post (``PostWord``), they
+    let a rule change decide in SQL which posts have word evidence, without reading every
+    caption again."""
     keys: set[tuple[str, str, str]] = set()
     sources = [(image_words, IMAGE), (written_words(caption), CAPTION)]
     sources += [(written_words(comment), COMMENT) for comment in comments]
     for words, source in sources:
         for _, compared in _compared(words, source):
             keys.add((compared, source, compared))
-            if _HANGUL.match(compared):
-                for particle in _PARTICLES:
-                    stem = compared[: -len(particle)]
-                    if compared.endswith(particle) and len(stem) >= 2:
-                        keys.add((stem, source, compared))
     return keys

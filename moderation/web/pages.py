@@ -19,11 +19,12 @@ from moderation.selectors.search import (
     posts_recent_shown,
     posts_relevant_for_hashtag,
 )
-from moderation.selectors.text import text_extraction_for
+from moderation.selectors.text import post_comments, text_extraction_for
+from moderation.web.permissions import is_moderator
 from moderation.web.search_throttle import search_throttled
 from posts.clients import client_key
 from posts.hashtags import InvalidHashtag, normalize_hashtag
-from posts.services import hashtag_search_record
+from posts.services import comment_max_chars, hashtag_search_record
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -120,5 +121,8 @@ def post_detail(request: HttpRequest, post_id: int) -> HttpResponse:
             "classification": classification,
             "scores": scores,
             "text_extraction": text_extraction_for(post=post),
+            "comments": post_comments(post=post),
+            "is_moderator": is_moderator(request.user),
+            "comment_max": comment_max_chars(),
         },
     )

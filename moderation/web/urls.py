@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
+from moderation.web import comments
 from moderation.web import pages as views
 
 urlpatterns = [
@@ -9,4 +10,10 @@ urlpatterns = [
     path("search/", views.search, name="search"),
     path("explore/tags/<str:tag>/", views.explore_tag, name="explore-tag"),
     path("p/<int:post_id>/", views.post_detail, name="post-detail"),
+    path("p/<int:post_id>/comments/", comments.comment_add, name="comment-add"),
+    path(
+        "p/<int:post_id>/comments/<int:comment_id>/delete/",
+        comments.comment_remove_view,
+        name="comment-delete",
+    ),
 ]

@@ -4,6 +4,7 @@ Importing the package registers every model admin (AppConfig.ready does)."""
 from moderation.web.admin import (  # noqa: F401
     audit,
     catalog,
+    comments,
     dashboard,
     model_versions,
     posts,

@@ -8,7 +8,7 @@ from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import AnonRateThrottle, BaseThrottle, UserRateThrottle
 
-from posts.services import uploads_allowed
+from posts.services import comments_allowed, uploads_allowed
 
 
 class _RateFromSettings:
@@ -32,13 +32,31 @@ class SearchUserThrottle(_RateFromSettings, UserRateThrottle):
     scope = "search_user"
 
 
-class UploadThrottle(BaseThrottle):
-    """Uploads per user per hour (TAGLENS_UPLOADS_PER_HOUR), the same check as the web form."""
+class _PerHourThrottle(BaseThrottle):
+    """A signed-in user's POSTs, limited per hour from stored rows (the same check as the page),
+    so the limit holds across processes without a shared cache."""
+
+    def allowed(self, user: Any) -> bool:
+        raise NotImplementedError
 
     def allow_request(self, request: Request, view: Any) -> bool:
         if request.method != "POST" or not request.user.is_authenticated:
             return True
-        return uploads_allowed(author=request.user)
+        return self.allowed(request.user)
 
     def wait(self) -> float | None:
         return 3600.0
+
+
+class UploadThrottle(_PerHourThrottle):
+    """Uploads per user per hour (TAGLENS_UPLOADS_PER_HOUR)."""
+
+    def allowed(self, user: Any) -> bool:
+        return uploads_allowed(author=user)
+
+
+class CommentThrottle(_PerHourThrottle):
+    """Comments per user per hour (TAGLENS_COMMENTS_PER_HOUR)."""
+
+    def allowed(self, user: Any) -> bool:
+        return comments_allowed(author=user)
