@@ -179,8 +179,7 @@ class ReevaluationRun:
     ) -> int:
         assert self.active is not None
         d = self.dialect
-        # One grouped scan of the word forms; a particle stem counts only when its form is no
-        # keyword itself (words._lookup).
+        # One grouped scan of the post's word keys, a column per concept and kind of evidence.
         compiled = compile_rule(expr, self.catalog, self.plan)
         by_concept: dict[str, list[str]] = {}
         for key in word_keys:
