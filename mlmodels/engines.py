@@ -23,7 +23,7 @@ def _quiet_tf() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
-def _tflite_interpreter_class() -> Any:
+def tflite_interpreter_class() -> Any:
     # tf.lite.Interpreter is deprecated in favour of ai_edge_litert: prefer that when installed.
     try:
         from ai_edge_litert.interpreter import Interpreter
@@ -66,7 +66,7 @@ class TFLiteEngine:
     def __init__(
         self, model_dir: Path, threads: int, filename: str = MOBILENET_V2.tflite_file
     ) -> None:
-        self._interpreter_cls = _tflite_interpreter_class()
+        self._interpreter_cls = tflite_interpreter_class()
         self._model_path = model_dir / filename
         self._threads = threads
         self._runners: dict[int, _FixedBatchInterpreter] = {}

@@ -10,11 +10,11 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from PIL import Image
 
+from mlmodels.engines import tflite_interpreter_class
 from mlmodels.modelfiles import MANIFEST_FILE, ModelFilesMissing, read_manifest, require_files
 from mlmodels.people.build import NPM_TARBALL_SHA256, NPM_VERSION
 from mlmodels.people.decode import MOVENET_KEYPOINTS, blazeface_decode, movenet_decode
@@ -100,7 +100,7 @@ class _Runner:
     """One TFLite interpreter at a fixed batch (resizing makes XNNPACK re-plan the graph)."""
 
     def __init__(self, path: Path, threads: int, batch: int) -> None:
-        interpreter_cls = _interpreter_class()
+        interpreter_cls = tflite_interpreter_class()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
             self._interp = interpreter_cls(model_path=str(path), num_threads=threads)
@@ -115,17 +115,6 @@ class _Runner:
         self._interp.set_tensor(self._input, np.ascontiguousarray(x, dtype=self._dtype))
         self._interp.invoke()
         return [self._interp.get_tensor(i).copy() for i in self._outputs]
-
-
-def _interpreter_class() -> Any:
-    try:
-        from ai_edge_litert.interpreter import Interpreter
-
-        return Interpreter
-    except ImportError:
-        import tensorflow as tf
-
-        return tf.lite.Interpreter
 
 
 class PeopleSignalsLite:
