@@ -35,7 +35,7 @@ from mlmodels.people.signals import (
     FACE_MIN_SIDE,
     MAX_FACES,
     NAME,
-    _square_crop,
+    square_crop,
 )
 
 LITE_PIPELINE_REVISION = 1  # bump when preprocessing, thresholds or key meanings change
@@ -122,6 +122,7 @@ class PeopleSignalsLite:
     process; one lock around inference, as interpreters must not run concurrently."""
 
     name: str = NAME
+    model_subdir: str = DEFAULT_LITE_OUT.name  # under TAGLENS_MODEL_DIR
 
     def __init__(
         self,
@@ -213,7 +214,7 @@ class PeopleSignalsLite:
         ages = np.arange(100, dtype=np.float64)
         faces = []
         for box, score in boxes:
-            crop = _square_crop(im, box).resize(
+            crop = square_crop(im, box).resize(
                 (FACERES.size, FACERES.size), Image.Resampling.BILINEAR
             )
             p = np.asarray(
