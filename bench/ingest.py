@@ -110,7 +110,7 @@ os.environ["TAGLENS_Q_SYNC"] = "false"
 # log at INFO (their phase timings are read from their logs).
 os.environ["TAGLENS_LOG_LEVEL"] = "WARNING"
 os.environ["TAGLENS_UPLOADS_PER_HOUR"] = "0"  # no upload limit for the bench user
-os.environ["TAGLENS_SIGNAL_SOURCES"] = "mlmodels.people.PeopleSignals"  # this process: raw
+os.environ["TAGLENS_SIGNAL_SOURCES"] = "mlmodels.people.PeopleSignalsLite"  # this process: raw
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 import django  # noqa: E402
@@ -137,13 +137,13 @@ from posts.services import post_create  # noqa: E402
 HASHTAGS = ["카페", "고양이", "음식"]
 PIPELINES = {
     "backbone+heads": {"TAGLENS_SIGNAL_SOURCES": "", "TAGLENS_OCR": "false"},
-    "full": {"TAGLENS_SIGNAL_SOURCES": "mlmodels.people.PeopleSignals", "TAGLENS_OCR": "true"},
+    "full": {"TAGLENS_SIGNAL_SOURCES": "mlmodels.people.PeopleSignalsLite", "TAGLENS_OCR": "true"},
 }
 WORKED = re.compile(r"network ran on [1-9]")
 ROLE = re.compile(r"(ready for work|monitoring|pushing tasks) at (\d+)")
 ROLES = {"ready for work": "workers", "monitoring": "monitor", "pushing tasks": "pusher"}
 TICK = os.sysconf("SC_CLK_TCK")
-PHASE = re.compile(r"(claim|decode|predict|text|store) ([0-9.]+) s")
+PHASE = re.compile(r"(claim|decode|predict|signals|text|store) ([0-9.]+) s")
 
 
 def activate(heads: ConceptHeads, name: str) -> None:

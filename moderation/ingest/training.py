@@ -141,6 +141,8 @@ def model_version_train(
     meta = {
         "backbone": backbone.version,
         "signal_keys": keys,
+        # Heads read stored signals of these versions only (ingest/classifier.signals_usable).
+        "signal_sources": {s.name: s.version for s in get_signal_sources()},
         "trained_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         **data.counts,
     }
