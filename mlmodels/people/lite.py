@@ -173,6 +173,8 @@ class PeopleSignalsLite:
 
     def analyse(self, images: Sequence[Image.Image]) -> list[tuple[list[Person], list[LiteFace]]]:
         """Bodies and faces (with ages) of each image, for signals, explanations and bench/."""
+        if not images:
+            return []
         runners = self._load()
         rgb = [_analysed(im) for im in images]
         boxed = [letterbox(im) for im in rgb]

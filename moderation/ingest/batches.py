@@ -52,12 +52,14 @@ class BatchResult:
     classified: list[int] = field(default_factory=list)
     failed: dict[int, str] = field(default_factory=dict)
     predicted: int = 0  # images the backbone ran on
+    signalled: int = 0  # images a signal source ran on
     seconds: dict[str, float] = field(default_factory=dict)
 
     def summary(self) -> str:
         return (
             f"claimed {len(self.claimed)}: {len(self.classified)} classified, "
-            f"{len(self.failed)} failed, network ran on {self.predicted}"
+            f"{len(self.failed)} failed, network ran on {self.predicted}, "
+            f"signals on {self.signalled}"
         )
 
     def timing(self) -> str:
@@ -176,6 +178,7 @@ def _batch_predict(batch: _Batch) -> None:
     result.seconds["predict"] = time.perf_counter() - clock
     clock = time.perf_counter()
     batch.extra, batch.versions = signals_run(batch.plan, batch.wanted, images)
+    result.signalled = len(batch.versions)
     result.seconds["signals"] = time.perf_counter() - clock
 
 

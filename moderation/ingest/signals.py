@@ -153,6 +153,8 @@ def signals_run(
     made: dict[int, dict[str, str]] = {}
     for source in plan.sources:
         ids = [pk for pk, run in wanted.items() if source in run and pk in images]
+        if not ids:
+            continue
         for pk, signals in zip(ids, source.signals([images[pk] for pk in ids]), strict=True):
             found.setdefault(pk, {}).update({k: float(v) for k, v in signals.items()})
             made.setdefault(pk, {})[source.name] = source.version

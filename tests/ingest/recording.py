@@ -146,6 +146,7 @@ class RecordingPeople:
         cls.seen = []
 
     def signals(self, images: Sequence[Image.Image]) -> list[dict[str, float]]:
+        assert images, "the batch ran the people source on no photo"
         out = []
         for image in images:
             red, green, _ = image.convert("RGB").getpixel((0, 0))  # type: ignore[misc]

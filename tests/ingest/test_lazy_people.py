@@ -120,6 +120,22 @@ def test_people_run_only_for_posts_whose_rules_need_adult_or_child(lazy, run) ->
     assert Embedding.objects.get(post=fashion).signal_versions == {"people": "fake-people-1"}
 
 
+def test_a_batch_where_no_post_needs_people_runs_none(lazy, run, settings) -> None:
+    settings.TAGLENS_CLASSIFY_BATCH = 4
+    author = UserFactory()
+
+    def upload_three() -> list[Post]:
+        images = [people_png(red, "adult") for red in (250, 240, 10)]
+        return [post_create(author=author, image=io.BytesIO(i), hashtags=["음식"]) for i in images]
+
+    made = run(upload_three)
+
+    assert lazy.seen == []
+    assert set(
+        Post.objects.filter(pk__in=[p.pk for p in made]).values_list("status", flat=True)
+    ) == {Post.Status.CLASSIFIED}
+
+
 def test_a_post_without_people_signals_has_no_adult_score_and_the_rule_says_unknown(
     lazy, run, monkeypatch
 ) -> None:
