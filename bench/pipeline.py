@@ -45,12 +45,14 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import hashlib
 import io
 import json
 import os
 import pstats
 import random
 import re
+import secrets
 import statistics
 import subprocess
 import sys
@@ -95,6 +97,9 @@ else:
 os.environ["TAGLENS_Q_SYNC"] = "false"
 os.environ["TAGLENS_LOG_LEVEL"] = "WARNING"  # this process; the workers log at INFO
 os.environ["TAGLENS_UPLOADS_PER_HOUR"] = "0"
+# As served (make serve): DEBUG off, so no query is kept or formatted for the debug log.
+os.environ.setdefault("DJANGO_DEBUG", "false")
+os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(64))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 import django  # noqa: E402
@@ -112,7 +117,7 @@ from workers import Cluster, cpu_seconds, phases, wait  # noqa: E402
 
 from mlmodels.base import ALL_CONCEPTS  # noqa: E402
 from mlmodels.dataset import embed_paths, folder_names, load_labelled_folder  # noqa: E402
-from mlmodels.heads import answered_by  # noqa: E402
+from mlmodels.heads import ConceptHeads, answered_by  # noqa: E402
 from mlmodels.training.fit import fit_and_evaluate  # noqa: E402
 from moderation.ingest.batches import classification_run_batch  # noqa: E402
 from moderation.ingest.classifier import get_backbone, get_signal_sources  # noqa: E402
@@ -175,40 +180,51 @@ def hashtags(path: Path, rng: random.Random) -> list[str]:
 
 
 def heads_activate(held_out: set[Path]) -> ModelVersion:
-    """Heads trained on the photos not in the mix, active with their thresholds."""
+    """Heads trained on the photos not in the mix (kept in var/cache for the next run with the
+    same mix and models), active with their thresholds."""
     backbone, sources = get_backbone(), get_signal_sources()
     paths, labels = load_labelled_folder(ARGS.photos, ALL_CONCEPTS, strict=False)
     keep = [i for i, p in enumerate(paths) if p not in held_out]
     paths, labels = [paths[i] for i in keep], labels[keep]
-    CACHE.parent.mkdir(parents=True, exist_ok=True)
-    embedded = embed_paths(paths, backbone, CACHE, signal_sources=sources)
-    heads, cv = fit_and_evaluate(
-        embedded.embeddings,
-        embedded.signals,
-        labels[embedded.kept],
-        ALL_CONCEPTS,
-        groups=folder_names(paths)[embedded.kept],
-        backbone=backbone.version,
-        signal_keys=signal_keys_available(),
-        folds=3,
+    made_by = [backbone.version, *(s.version for s in sources), *map(str, paths)]
+    stored = CACHE.with_name(
+        f"bench-pipeline-heads-{hashlib.sha1(str(made_by).encode()).hexdigest()[:12]}.npz"
     )
+    if stored.is_file():
+        heads = ConceptHeads.load(stored)
+        print(f"heads from {stored.relative_to(REPO)}")
+    else:
+        CACHE.parent.mkdir(parents=True, exist_ok=True)
+        embedded = embed_paths(paths, backbone, CACHE, signal_sources=sources)
+        heads, cv = fit_and_evaluate(
+            embedded.embeddings,
+            embedded.signals,
+            labels[embedded.kept],
+            ALL_CONCEPTS,
+            groups=folder_names(paths)[embedded.kept],
+            backbone=backbone.version,
+            signal_keys=signal_keys_available(),
+            folds=3,
+        )
+        heads.save(stored)
+        print(
+            f"heads trained on {len(embedded.kept)} photos not in the mix, CV macro F1 "
+            f"{cv.macro_f1:.3f}"
+        )
     version = model_version_register(
         name=f"bench-pipeline-{heads.digest()}",
         backbone=backbone.version,
         concepts=list(heads.concepts),
         heads=heads.to_bytes(),
         thresholds=heads.thresholds,
-        metrics={"cv_macro_f1": cv.macro_f1},
+        metrics={},
         training={"signal_sources": {s.name: s.version for s in sources}},
     )
     ModelVersion.objects.exclude(pk=version.pk).update(is_active=False)
     ModelVersion.objects.filter(pk=version.pk).update(is_active=True, activated_at=timezone.now())
     for key, threshold in heads.thresholds.items():
         Concept.objects.filter(key=key).update(threshold=threshold)
-    print(
-        f"heads trained on {len(embedded.kept)} photos not in the mix, CV macro F1 "
-        f"{cv.macro_f1:.3f}; signal keys {list(heads.signal_keys)}"
-    )
+    print(f"signal keys the heads read: {list(heads.signal_keys)}")
     return version
 
 
@@ -306,7 +322,8 @@ def main() -> None:
         f"{connection.vendor}, broker {'redis' if ARGS.redis_url else 'orm'}, "
         f"{os.cpu_count()} CPUs; workers {settings.Q_CLUSTER['workers']}, model threads "
         f"{settings.TAGLENS_MODEL_THREADS}, batch {settings.TAGLENS_CLASSIFY_BATCH}, signal "
-        f"sources {settings.TAGLENS_SIGNAL_SOURCES}, OCR {settings.TAGLENS_OCR}\n"
+        f"sources {settings.TAGLENS_SIGNAL_SOURCES}, OCR {settings.TAGLENS_OCR}, DEBUG "
+        f"{settings.DEBUG}\n"
         f"mix of {len(mix)}: {dict(sorted(folders.items()))}; rules need people for "
         f"{needing} posts ({needing / len(mix):.0%})"
     )
@@ -314,7 +331,7 @@ def main() -> None:
     keras_before = keras_reference(reference)
     print(f"Keras EfficientNetV2B0 predict, batch 32: {keras_before:.1f} img/s (before)")
     author = User.objects.create_user("bench-pipeline")
-    env = {**os.environ, "TAGLENS_LOG_LEVEL": "INFO", "DJANGO_SECRET_KEY": settings.SECRET_KEY}
+    env = {**os.environ, "TAGLENS_LOG_LEVEL": "INFO"}
     cluster = Cluster(env, VAR / "cluster.log")
     rounds = []
     try:

@@ -64,19 +64,26 @@ def backbone_predict(
 
 
 @functools.lru_cache(maxsize=4)
-def _signal_sources(paths: tuple[str, ...], model_dir: str) -> tuple[SignalSource, ...]:
+def _signal_sources(
+    paths: tuple[str, ...], model_dir: str, threads: int
+) -> tuple[SignalSource, ...]:
     sources = []
     for path in paths:
         module_name, _, attr = path.rpartition(".")
         cls = getattr(importlib.import_module(module_name), attr)
         folder = getattr(cls, "model_subdir", cls.name)
-        sources.append(cls(model_dir=str(Path(model_dir) / folder)))
+        sources.append(cls(model_dir=str(Path(model_dir) / folder), threads=threads))
     return tuple(sources)
 
 
 def get_signal_sources() -> tuple[SignalSource, ...]:
-    """Evidence beside the embedding (people: faces and ages), loaded once per process."""
-    return _signal_sources(tuple(settings.TAGLENS_SIGNAL_SOURCES), str(settings.TAGLENS_MODEL_DIR))
+    """Evidence beside the embedding (people: faces and ages), loaded once per process, with
+    the backbone's threads (they run one after the other)."""
+    return _signal_sources(
+        tuple(settings.TAGLENS_SIGNAL_SOURCES),
+        str(settings.TAGLENS_MODEL_DIR),
+        settings.TAGLENS_MODEL_THREADS,
+    )
 
 
 def version_heads(version: ModelVersion) -> ConceptHeads | None:
