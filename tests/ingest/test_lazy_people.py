@@ -7,6 +7,7 @@ import io
 
 import numpy as np
 import pytest
+from django.urls import reverse
 
 from mlmodels.fake import EMBEDDING_DIM, FakeClassifier
 from mlmodels.heads import ConceptHeads
@@ -15,6 +16,7 @@ from moderation.ingest.classifier import score_embeddings
 from moderation.ingest.completion import signals_complete_hashtags
 from moderation.ingest.model_versions import model_version_register
 from moderation.judging.catalog import keyword_mapping_save, rule_save
+from moderation.judging.verdicts import verdicts_explain
 from moderation.models import Classification, Concept, Embedding, KeywordMapping, Rule, Verdict
 from moderation.rules.compiled import NOT_RELEVANT, RELEVANT, UNKNOWN
 from posts.models import Post
@@ -137,7 +139,7 @@ def test_a_batch_where_no_post_needs_people_runs_none(lazy, run, settings) -> No
 
 
 def test_a_post_without_people_signals_has_no_adult_score_and_the_rule_says_unknown(
-    lazy, run, monkeypatch
+    lazy, run, monkeypatch, client
 ) -> None:
     from moderation.ingest import completion
 
@@ -153,6 +155,12 @@ def test_a_post_without_people_signals_has_no_adult_score_and_the_rule_says_unkn
 
     assert decision(food, "음식") == UNKNOWN  # never "no child" from a model that did not run
     assert lazy.seen == []
+    verdict = Verdict.objects.get(post=food, hashtag__name="음식")
+    verdicts_explain([verdict])
+    rows = {row["key"]: row for row in verdict.explanation["concepts"]}
+    assert rows["child"]["not_measured"] and not rows["food"]["not_measured"]
+    page = client.get(reverse("post-detail", args=[food.pk])).content.decode()
+    assert "not measured for this post yet" in page
 
 
 def test_a_new_hashtag_whose_rule_needs_people_completes_the_post(lazy, run) -> None:
