@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -73,20 +74,26 @@ def evaluate(
     }
 
 
+@dataclass(frozen=True)
+class ScoredPhotos:
+    scores: Sequence[Mapping[str, float]]
+    labels: np.ndarray  # (N, C) int8 over ``concepts``
+    concepts: Sequence[str]
+    strata: np.ndarray  # each photo's folder, for stratified folds
+
+
 def held_out(
-    scores: Sequence[Mapping[str, float]],
-    labels: np.ndarray,
-    concepts: Sequence[str],
-    strata: np.ndarray,
+    photos: ScoredPhotos,
     precision_target: float = PRECISION_TARGET,
     folds: int = 5,
     repeats: int = 5,
 ) -> dict[str, Metrics]:
     """Counts on photos the thresholds were not chosen on: chosen on k-1 stratified folds,
     applied to the k-th, summed over all folds of ``repeats`` splits."""
+    scores, labels, concepts = photos.scores, photos.labels, photos.concepts
     totals = {c: np.zeros(3, dtype=np.int64) for c in concepts}
     for seed in range(repeats):
-        fold = stratified_folds(strata, folds, seed)
+        fold = stratified_folds(photos.strata, folds, seed)
         for k in range(folds):
             train, test = np.flatnonzero(fold != k).tolist(), np.flatnonzero(fold == k).tolist()
             result = calibrate(
@@ -103,20 +110,15 @@ def _cells(m: Metrics) -> str:
     return f"{m.precision:.3f} {m.recall:.3f} {m.f1:.3f}"
 
 
-def report(
-    scores: Sequence[Mapping[str, float]],
-    labels: np.ndarray,
-    concepts: Sequence[str],
-    strata: np.ndarray,
-    precision_target: float = PRECISION_TARGET,
-) -> dict[str, float]:
+def report(photos: ScoredPhotos, precision_target: float = PRECISION_TARGET) -> dict[str, float]:
     """Print the current and the new thresholds' figures; return the new thresholds."""
+    scores, labels, concepts = photos.scores, photos.labels, photos.concepts
     result = calibrate(scores, labels, concepts, precision_target)
     chosen = {c: t for c, (t, _) in result.items()}
     figures = {
         "current": evaluate(scores, labels, concepts, DEFAULT_THRESHOLDS),
         "new": evaluate(scores, labels, concepts, chosen),
-        "held out": held_out(scores, labels, concepts, strata, precision_target),
+        "held out": held_out(photos, precision_target),
     }
     print(f"\nprecision target {precision_target:.2f}; P R F1 per column")
     print(
@@ -165,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     emb = embed_paths(paths, classifier, cache_file=None)
     scores = [{c: s[SIGNAL_PREFIX + c] for c in concepts} for s in emb.signals]
     strata = folder_names(paths)[emb.kept]
-    chosen = report(scores, labels[emb.kept], concepts, strata, args.precision_target)
+    chosen = report(ScoredPhotos(scores, labels[emb.kept], concepts, strata), args.precision_target)
     print("\nDEFAULT_THRESHOLDS = {")
     for concept, thr in sorted(chosen.items()):
         print(f'    "{concept}": {thr},')

@@ -7,7 +7,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mlmodels.calibrate import calibrate, calibration_order, evaluate, held_out, shown_scores
+from mlmodels.calibrate import (
+    ScoredPhotos,
+    calibrate,
+    calibration_order,
+    evaluate,
+    held_out,
+    shown_scores,
+)
 from mlmodels.training.metrics import RULE_MAX_F1, RULE_PRECISION
 
 CONCEPTS = ("animal", "cat", "food")
@@ -69,5 +76,5 @@ def test_held_out_scores_each_photo_once_per_split_with_thresholds_not_chosen_on
     labels = np.array([(0, 0, y) for _, y in rows], dtype=np.int8)
     strata = np.array(["food" if y else "other" for _, y in rows])
     assert calibrate(scores, labels, CONCEPTS)["food"][0] == pytest.approx(0.2)
-    food = held_out(scores, labels, CONCEPTS, strata, folds=2, repeats=3)["food"]
+    food = held_out(ScoredPhotos(scores, labels, CONCEPTS, strata), folds=2, repeats=3)["food"]
     assert (food.tp, food.fp, food.fn) == (27, 0, 3)
