@@ -82,14 +82,14 @@ def training_request(*, by: User | None) -> TrainingRun:
     return run
 
 
-def _reporter(run_id: int, span: tuple[int, int], label: str) -> Progress:
+def _reporter(run_id: int, span: tuple[int, int], label: str, after: str = "") -> Progress:
+    """Stores "label: done/total what" and the share of ``span``; ``after``, once all done,
+    names the step that follows inside the same call."""
     low, high = span
 
     def report(done: int, total: int, what: str) -> None:
         share = done / total if total else 1.0
-        stage = f"{label}: {done}/{total} {what}"
-        if label == "cross-validation" and done == total:
-            stage = "training the final heads on every row; writing the report"
+        stage = after if after and done == total else f"{label}: {done}/{total} {what}"
         TrainingRun.objects.filter(pk=run_id, status=TrainingRun.Status.RUNNING).update(
             stage=stage[:120],
             percent=low + round((high - low) * share),
@@ -124,13 +124,19 @@ def training_run_execute(*, run_id: int) -> str:
         running.update(
             stage=f"training set: {data.counts.get('photos', 0)} photos, "
             f"{data.counts.get('override_posts', 0)} overridden posts"[:120],
+            percent=EMBED_SPAN[1],
             heartbeat_at=timezone.now(),
         )
         version, _ = model_version_train(
             data=data,
             folds=int(options.get("folds", FOLDS)),
             precision_target=float(options.get("precision_target", PRECISION_TARGET)),
-            progress=_reporter(run_id, CV_SPAN, "cross-validation"),
+            progress=_reporter(
+                run_id,
+                CV_SPAN,
+                "cross-validation",
+                after="training the final heads on every row; writing the report",
+            ),
         )
     except Exception as exc:  # recorded on the run for the page; the active version is untouched
         logger.exception("Training %s failed", run_id)

@@ -151,9 +151,24 @@ def test_progress_is_stored_and_shown_while_the_worker_trains(
 
         return real(**{**kwargs, "progress": look})
 
+    embedding: list[tuple[str, int]] = []
+    real_build = training_runs.training_set_build
+
+    def watched_build(**kwargs: Any) -> Any:
+        progress = kwargs["progress"]
+
+        def look(done: int, total: int, what: str) -> None:
+            progress(done, total, what)
+            run.refresh_from_db()
+            embedding.append((run.stage, run.percent))
+
+        return real_build(**{**kwargs, "progress": look})
+
     monkeypatch.setattr(training_runs, "model_version_train", watched)
+    monkeypatch.setattr(training_runs, "training_set_build", watched_build)
     tasks.train_model_version(run.pk)  # what the worker runs
 
+    assert embedding[-1] == ("embedding: 52/52 photos embedded", 35)
     stages = [stage for stage, *_ in seen]
     assert stages[:2] == [
         "cross-validation: 1/5 outer fold 1/5",
