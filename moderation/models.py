@@ -42,7 +42,7 @@ class Concept(models.Model):
 
 class Rule(models.Model):
     # The hashtag this rule judges, normalised: 카페, 패션 ...
-    keyword = models.CharField(max_length=100, unique=True)
+    hashtag = models.CharField(max_length=100, unique=True, db_column="keyword")
     expression = models.CharField(
         max_length=500,
         help_text="Concepts with and / or / not and parentheses, e.g. 'food or beverage'. "
@@ -55,14 +55,14 @@ class Rule(models.Model):
     )
 
     class Meta:
-        ordering = ["keyword"]
+        ordering = ["hashtag"]
 
     def __str__(self) -> str:
-        return f"#{self.keyword} = {self.expression}"
+        return f"#{self.hashtag} = {self.expression}"
 
 
 class KeywordMapping(models.Model):
-    """A word judged by another keyword's rule: #마라탕 is judged by the 음식 rule."""
+    """A word judged by another hashtag's rule: #마라탕 is judged by the 음식 rule."""
 
     word = models.CharField(max_length=100, unique=True)
     rule = models.ForeignKey(Rule, on_delete=models.CASCADE, related_name="keyword_mappings")
@@ -72,7 +72,7 @@ class KeywordMapping(models.Model):
         ordering = ["word"]
 
     def __str__(self) -> str:
-        return f"#{self.word} → #{self.rule.keyword}"
+        return f"#{self.word} → #{self.rule.hashtag}"
 
 
 class Embedding(models.Model):
@@ -304,7 +304,7 @@ class HashtagStats(models.Model):
 
 
 class TextExtraction(models.Model):
-    """Words read in a post's image (OCR), kept so keyword changes apply without re-reading."""
+    """Words read in a post's image (OCR), kept so rule changes apply without re-reading."""
 
     class Status(models.TextChoices):
         OK = "ok", "Read"
@@ -355,7 +355,7 @@ class AuditEvent(models.Model):
     reason = models.CharField(max_length=300, blank=True)
     # For overrides: the concept and rule involved, so the dashboard can count corrections.
     concept_keys = models.JSONField(default=list, blank=True)
-    rule_keyword = models.CharField(max_length=100, blank=True)
+    rule_hashtag = models.CharField(max_length=100, blank=True, db_column="rule_keyword")
 
     class Meta:
         ordering = ["-at", "-id"]
@@ -366,7 +366,7 @@ class AuditEvent(models.Model):
 
 
 class PostWord(models.Model):
-    """One word form of a post's text, kept so a rule or keyword change finds in SQL which
+    """One word form of a post's text, kept so a rule or mapping change finds in SQL which
     posts' words are evidence instead of reading every caption again."""
 
     MAX_KEY = 100

@@ -9,7 +9,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from mlmodels.heads import SOURCE_HEAD, SOURCE_IMAGENET, imagenet_key, raw_features, signal_matrix
-from mlmodels.training.metrics import Metrics, average_precision, calibrate_threshold
+from mlmodels.training.metrics import (
+    PRECISION_TARGET,
+    Metrics,
+    average_precision,
+    calibrate_threshold,
+)
 from mlmodels.training.solver import L2_GRID, fit_all, predict
 
 PEOPLE = ("adult", "child")
@@ -181,7 +186,7 @@ def cross_validate(
     groups: np.ndarray,
     folds: int = 5,
     seed: int = 0,
-    precision_target: float = 0.9,
+    precision_target: float = PRECISION_TARGET,
     signal_keys: Sequence[str] = (),
     l2_grid: Sequence[float] = L2_GRID,
     inner_folds: int = 4,

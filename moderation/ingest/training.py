@@ -17,6 +17,7 @@ from mlmodels.heads import ConceptHeads
 from mlmodels.rollup import ROLLUP_CONCEPTS
 from mlmodels.training.crossval import CVResult, cross_validate
 from mlmodels.training.fit import fit_and_evaluate
+from mlmodels.training.metrics import PRECISION_TARGET
 from mlmodels.training.predictions import predictions_of, predictions_to_bytes
 from mlmodels.training.report import report_json, write_report
 from moderation.ingest.classifier import embedding_vector, get_backbone, get_signal_sources
@@ -127,7 +128,7 @@ def model_version_train(
     *,
     data: TrainingSet,
     folds: int = 5,
-    precision_target: float = 0.9,
+    precision_target: float = PRECISION_TARGET,
     name: str | None = None,
     progress: Progress | None = None,
 ) -> tuple[ModelVersion, CVResult]:

@@ -15,6 +15,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django_q.tasks import async_task
 
+from mlmodels.training.metrics import PRECISION_TARGET
 from moderation.ingest.training import Progress, model_version_train, training_set_build
 from moderation.models import TrainingRun
 
@@ -22,7 +23,6 @@ logger = logging.getLogger(__name__)
 
 TRAIN_TASK = "moderation.tasks.train_model_version"
 FOLDS = 5
-PRECISION_TARGET = 0.9
 # Share of the bar per stage; embedding is quick once the photos are in the cache.
 EMBED_SPAN = (2, 35)
 CV_SPAN = (35, 95)

@@ -151,7 +151,7 @@ def unruled_hashtag(request: HttpRequest, hashtag_id: int) -> HttpResponse:
                     by=request.user,  # type: ignore[arg-type]
                     reason="hashtag without a rule",
                 )
-                messages.success(request, f"#{hashtag.name} is judged by #{rule.keyword} now.")
+                messages.success(request, f"#{hashtag.name} is judged by #{rule.hashtag} now.")
                 return _back(request, back)
             context["map_form"] = map_form
         else:
