@@ -119,6 +119,8 @@ class ModelVersion(models.Model):
     backbone = models.CharField(max_length=150)
     concepts = models.JSONField(default=list, help_text="Concepts this version can score.")
     heads = models.BinaryField(null=True, blank=True, editable=False)
+    # The cross-validated decisions and labels the report measures (npz), for rule figures.
+    predictions = models.BinaryField(null=True, blank=True, editable=False)
     thresholds = models.JSONField(default=dict, blank=True, help_text="Calibrated thresholds.")
     metrics = models.JSONField(default=dict, blank=True, help_text="Evaluation report.")
     training = models.JSONField(default=dict, blank=True, help_text="What trained it.")
@@ -145,6 +147,48 @@ class ModelVersion(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class TrainingRun(models.Model):
+    """One "train a new version" request: its progress while it runs, then the version it
+    registered or the error that stopped it. At most one is queued or running at a time."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    # True while queued or running: the unique constraint below refuses a second one.
+    in_progress = models.BooleanField(default=True)
+    stage = models.CharField(max_length=120, blank=True)
+    percent = models.PositiveSmallIntegerField(default=0)
+    error = models.TextField(blank=True)
+    options = models.JSONField(default=dict, blank=True, help_text="What it trains on.")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    model_version = models.ForeignKey(
+        ModelVersion, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["in_progress"],
+                condition=models.Q(in_progress=True),
+                name="one_training_in_progress",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Training {self.pk} ({self.status})"
 
 
 class Classification(models.Model):
@@ -295,6 +339,7 @@ class AuditEvent(models.Model):
         CONCEPT_UPDATE = "concept_update", "Concept changed"
         CONCEPT_DELETE = "concept_delete", "Concept deleted"
         MODEL_ACTIVATE = "model_activate", "Model version activated"
+        MODEL_DISCARD = "model_discard", "Model version discarded"
         COMMENT_DELETE = "comment_delete", "Comment deleted by a moderator"
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)

@@ -54,6 +54,7 @@ class CVResult:
     oof_head: np.ndarray  # (N, C) head probabilities from the fold that held each row out
     oof_imagenet: np.ndarray  # (N, C) roll-up scores (0 where unsupported)
     decisions: np.ndarray  # (N, C) bool, the selected source with nested thresholds
+    imagenet_decisions: np.ndarray  # (N, C) bool, the roll-up alone (False where unsupported)
     head: dict[str, Metrics]
     imagenet: dict[str, Metrics]
     selected: dict[str, Metrics]
@@ -263,6 +264,7 @@ def cross_validate(
         oof_head=oof_head,
         oof_imagenet=imagenet,
         decisions=selected_dec,
+        imagenet_decisions=imagenet_dec,
         head={c: Metrics.of(head_dec[:, j], labels[:, j]) for j, c in enumerate(concepts)},
         imagenet={
             c: Metrics.of(imagenet_dec[:, j], labels[:, j])

@@ -36,7 +36,7 @@ def moderator_view(view: View) -> View:
     @wraps(view)
     def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not is_moderator(request.user):
-            raise PermissionDenied("Only moderators may review verdicts.")
+            raise PermissionDenied("Only moderators may do this.")
         return view(request, *args, **kwargs)
 
     return admin.site.admin_view(checked)
