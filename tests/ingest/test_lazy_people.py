@@ -149,7 +149,7 @@ def test_a_post_without_people_signals_has_no_adult_score_and_the_rule_says_unkn
     assert "adult" not in Classification.objects.get(post=food).unsupported
     monkeypatch.setattr(completion, "_enqueue", lambda post_ids: None)  # completion held back
 
-    rule = Rule.objects.get(keyword="음식")
+    rule = Rule.objects.get(hashtag="음식")
     rule.expression = "food and not child"
     run(rule_save, rule=rule, by=None)
 
@@ -189,7 +189,7 @@ def test_a_rule_changed_to_need_people_completes_its_posts(lazy, run) -> None:
     other = post(run, 245, "adult", "헬스")
     assert lazy.seen == []
 
-    rule = Rule.objects.get(keyword="음식")
+    rule = Rule.objects.get(hashtag="음식")
     rule.expression = "food and not child"
     run(rule_save, rule=rule, by=None)
 
@@ -199,13 +199,13 @@ def test_a_rule_changed_to_need_people_completes_its_posts(lazy, run) -> None:
 
 
 def test_a_keyword_mapping_moved_to_a_people_rule_completes_its_posts(lazy, run) -> None:
-    brunch = KeywordMapping(word="브런치", rule=Rule.objects.get(keyword="음식"))
+    brunch = KeywordMapping(word="브런치", rule=Rule.objects.get(hashtag="음식"))
     run(keyword_mapping_save, mapping=brunch, by=None)
     made = post(run, 250, "child", "브런치")
     assert lazy.seen == []
 
     mapping = KeywordMapping.objects.get(word="브런치")
-    mapping.rule = Rule.objects.get(keyword="육아")
+    mapping.rule = Rule.objects.get(hashtag="육아")
     run(keyword_mapping_save, mapping=mapping, by=None)
 
     assert lazy.seen == [250]
