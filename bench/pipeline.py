@@ -33,7 +33,10 @@ mix are those of unseen photos; activated with their thresholds, as ``train_conc
 --activate`` does.
 
 **Reference.** bench/keras_reference.py in a fresh process (TensorFlow's default threads) on
-160 of the mix's photos, before the rounds and after them; the ratio uses the mean.
+160 of the mix's photos, before the rounds and after them; the ratio uses the mean. Printed
+beside: the CPU time a photo of the pipeline (workers with the Tesseract runs they waited for,
+the database's and broker's processes; not the uploads) against Keras' CPU time an image, a
+ratio that moves far less than the rates when other work shares the cores.
 
 ``--profile``: afterwards, one more upload of the mix classified in this process under cProfile
 (batches in turn, the same functions the workers run): the top functions by own time per photo.
@@ -211,8 +214,9 @@ def heads_activate(held_out: set[Path]) -> ModelVersion:
             f"heads trained on {len(embedded.kept)} photos not in the mix, CV macro F1 "
             f"{cv.macro_f1:.3f}"
         )
-    version = model_version_register(
-        name=f"bench-pipeline-{heads.digest()}",
+    name = f"bench-pipeline-{heads.digest()}"
+    version = ModelVersion.objects.filter(name=name).first() or model_version_register(
+        name=name,
         backbone=backbone.version,
         concepts=list(heads.concepts),
         heads=heads.to_bytes(),
@@ -331,7 +335,7 @@ def main() -> None:
     reference = [p for p in mix if p.suffix.lower() in (".jpg", ".jpeg")][:160]
     keras = [keras_reference(reference)]
     print(f"Keras EfficientNetV2B0 predict, batch 32 (before): {keras[0]}")
-    author = User.objects.create_user("bench-pipeline")
+    author, _ = User.objects.get_or_create(username="bench-pipeline")
     cluster = Cluster({**os.environ, "TAGLENS_LOG_LEVEL": "INFO"}, VAR / "cluster.log")
     rounds = []
     try:

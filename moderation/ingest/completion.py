@@ -10,7 +10,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django_q.tasks import async_task
 
 from mlmodels.heads import answered_by
@@ -38,7 +38,7 @@ def _enqueue(post_ids: list[int]) -> None:
     async_task(COMPLETE_TASK, post_ids, group="complete")
 
 
-def _classified(version: ModelVersion) -> Any:
+def _classified(version: ModelVersion) -> QuerySet[Embedding]:
     return Embedding.objects.filter(backbone=version.backbone, post__status=Post.Status.CLASSIFIED)
 
 
