@@ -114,17 +114,16 @@ def test_korean_syllables_tesseract_splits_are_one_word_where_its_text_has_no_sp
     assert confident_text(parse_tsv(tsv, "마라탕 라 12,000원"), 20) == "마라탕 라\n12,000원"
 
 
-def test_a_second_pass_adds_sure_words_only_where_the_first_has_none() -> None:
+def test_of_two_overlapping_words_from_the_two_passes_the_surer_one_stays() -> None:
     latin = [
         Token("Seoul", 97, (1, 1, 1), (10, 50, 60, 20)),
-        Token("al", 10, (2, 1, 1), (10, 0, 60, 40)),
+        Token("ae", 83, (2, 1, 1), (10, 0, 60, 40)),  # English noise over Hangul
     ]
     korean = [
         Token("서울", 93, (1, 1, 1), (12, 2, 56, 36)),
-        Token("Seo", 70, (2, 1, 1), (10, 50, 40, 20)),
+        Token("Seo", 70, (2, 1, 1), (10, 50, 40, 20)),  # Korean model on Latin letters
     ]
-    words = merged(latin, korean, 60)
-    assert [t.text for t in words] == ["서울", "Seoul"]  # reading order: top first
+    assert [t.text for t in merged(latin, korean, 60)] == ["서울", "Seoul"]  # top line first
 
 
 def test_the_probe_needs_two_sure_syllables_of_another_script() -> None:
