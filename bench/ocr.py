@@ -6,7 +6,7 @@ Prints the gate's firing rate per folder, OCR time per photo averaged over a mix
 people: adult/ and child/; a tenth with text: menu/; the rest the other folders), menu photos
 with food evidence and photos outside menu/ with text shown, before (the ``tesseract`` program,
 kor+eng, every photo at 1024 px, every word shown, the starter mappings) and now (gate,
-Tesseract in process, confident words, menus, the food lexicon of migration 0016). "Before" is
+Tesseract in process, confident words, menus, the food lexicon of migration 0018). "Before" is
 read on ``--before-sample`` photos a folder (all of menu/): at ~1.5 s a photo all would take
 half an hour. Times are CPU seconds of the reading thread (the 2 cores are shared).
 """
@@ -45,7 +45,7 @@ PEOPLE = ("adult", "child")
 TEXT = ("menu",)
 MIX = {"people": 0.5, "text": 0.1, "rest": 0.4}
 MENU_WORD = "메뉴"  # moderation/ingest/text.py's MENU_WORD, without Django
-LEXICON = importlib.import_module("moderation.migrations.0016_food_lexicon").WORDS
+LEXICON = importlib.import_module("moderation.migrations.0018_food_lexicon").WORDS
 
 
 def group(folder: str) -> str:

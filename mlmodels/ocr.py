@@ -35,9 +35,12 @@ _HANGUL = re.compile(r"[\uac00-\ud7a3]")
 # The script probe: this many of the Latin pass's least sure words, read by the other languages.
 PROBE_WORDS = 8
 PROBE_CONFIDENCE = 75.0
-# Hangul needs more pixels than Latin letters: the Korean pass reads the photo 1.5x larger
-# (a printed menu at 24 px: 떡볶이 and 제육볶음 came out whole, and in less time).
-HANGUL_SCALE = 1.5
+# Hangul needs more pixels than Latin letters: the Korean pass reads the photo scaled so that
+# the first pass's median word is this tall, up to 2x. On three printed Korean menus and the
+# tests' lines, 20/24/28/32/40 px found 29/30/30/26/29 of 36 words; a fixed 1.5x 30, but it
+# misread 44 px letters (마라탕 as 바라).
+HANGUL_HEIGHT = 28
+MAX_HANGUL_SCALE = 2.0
 
 
 def text_words(text: str) -> list[str]:
@@ -175,6 +178,15 @@ def merged(first: Sequence[Token], second: Sequence[Token], min_confidence: floa
     return [token for line in order for token in line]
 
 
+def hangul_scale(gray: Image.Image, tokens: Sequence[Token]) -> float:
+    """How much larger the Korean pass reads: to HANGUL_HEIGHT for the median word height,
+    never smaller, at most MAX_HANGUL_SCALE and DOWNSCALE_TO."""
+    heights = sorted(t.box[3] for t in tokens)
+    median = heights[len(heights) // 2] if heights else HANGUL_HEIGHT
+    wanted = min(HANGUL_HEIGHT / max(1, median), MAX_HANGUL_SCALE, DOWNSCALE_TO / max(gray.size))
+    return max(1.0, wanted)
+
+
 @functools.cache
 def installed(languages: tuple[str, ...]) -> tuple[str, str]:
     """(version, problem) of libtesseract and the languages' data; problem is "" when all are
@@ -244,7 +256,7 @@ class TesseractReader:
                 probe = tesseract.engine(others).read(probe_image(gray, tokens), left_ms())
                 if other_script_found(probe):
                     languages = "+".join(self.languages)
-                    factor = max(1.0, min(HANGUL_SCALE, DOWNSCALE_TO / max(gray.size)))
+                    factor = hangul_scale(gray, tokens)
                     second = tesseract.engine(others).read(_scaled(gray, factor), left_ms())
                     tokens = merged(tokens, _boxes_scaled(second, 1 / factor), self.min_confidence)
         except RecognitionFailed as exc:

@@ -17,6 +17,7 @@ from mlmodels.ocr import (
     OcrError,
     TesseractReader,
     confident_text,
+    hangul_scale,
     merged,
     other_script_found,
     preprocess,
@@ -124,6 +125,17 @@ def test_of_two_overlapping_words_from_the_two_passes_the_surer_one_stays() -> N
         Token("Seo", 70, (2, 1, 1), (10, 50, 40, 20)),  # Korean model on Latin letters
     ]
     assert [t.text for t in merged(latin, korean, 60)] == ["서울", "Seoul"]  # top line first
+
+
+def test_the_korean_pass_enlarges_small_letters_only() -> None:
+    def words(height: int) -> list[Token]:
+        return [Token("x", 90, (1, 1, i), (0, 0, 9, height)) for i in range(3)]
+
+    photo = Image.new("L", (512, 384))
+    assert hangul_scale(photo, words(14)) == 2.0
+    assert hangul_scale(photo, words(20)) == pytest.approx(1.4)
+    assert hangul_scale(photo, words(44)) == 1.0
+    assert hangul_scale(Image.new("L", (1200, 900)), words(10)) == pytest.approx(1600 / 1200)
 
 
 def test_the_probe_needs_two_sure_syllables_of_another_script() -> None:

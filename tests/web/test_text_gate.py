@@ -1,5 +1,5 @@
 """Text only where there is text: the gate before Tesseract, menus as food evidence, and the
-food lexicon moderators edit (migration 0016)."""
+food lexicon moderators edit (migration 0018)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from tests.web.test_text import NOTHING, judged, ocr, printed_jpeg, threshold, v
 pytestmark = pytest.mark.django_db
 __all__ = ["ocr"]  # the fixture, imported for these tests
 
-LEXICON = importlib.import_module("moderation.migrations.0016_food_lexicon")
+LEXICON = importlib.import_module("moderation.migrations.0018_food_lexicon")
 MENU_PHOTO = {TEXT_SIGNAL: 0.95, MENU_SIGNAL: 0.9}
 NOT_TEXT_LIKE = {TEXT_SIGNAL: 0.01, MENU_SIGNAL: 0.0}
 
@@ -85,7 +85,7 @@ def test_prices_make_a_menu_of_a_text_like_photo(ocr, django_capture_on_commit_c
 
 def test_the_food_lexicon_maps_common_dishes_to_the_food_rule() -> None:
     assert len(LEXICON.KOREAN) >= 150 and len(LEXICON.ENGLISH) >= 40
-    food = Rule.objects.get(keyword="음식")
+    food = Rule.objects.get(hashtag="음식")
     mapped = set(KeywordMapping.objects.filter(rule=food).values_list("word", flat=True))
     assert set(LEXICON.WORDS) <= mapped
     assert {"김치찌개", "삼겹살", "떡볶이", "noodle", "bánhmì"} <= mapped
@@ -105,10 +105,10 @@ def test_a_dish_in_the_caption_tips_a_photo_that_shows_some_food_and_moderators_
     assert judged_again.decision == Verdict.Decision.NOT_RELEVANT and not judged_again.shown
 
 
-def test_the_lexicon_migration_leaves_existing_mappings_and_rule_keywords_alone() -> None:
+def test_the_lexicon_migration_leaves_existing_mappings_and_rule_hashtags_alone() -> None:
     from django.apps import apps
 
-    rule = Rule.objects.get(keyword="음료")
+    rule = Rule.objects.get(hashtag="음료")
     KeywordMapping.objects.filter(word="쿠키").update(rule=rule)
     before = KeywordMapping.objects.count()
     LEXICON.forward(apps, None)  # run again: nothing added twice, nothing moved

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('moderation', '0014_audit_comment_delete'),
+        ('moderation', '0016_training_run'),
     ]
 
     operations = [

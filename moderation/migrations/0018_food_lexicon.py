@@ -1,6 +1,6 @@
 """Dish and food words judged by the food rule (음식): read on a menu, written in a caption or
 used as a hashtag, they point to food. Data, not code: moderators edit or delete each mapping in
-the admin. A word already mapped, or a rule's own keyword, is left as it is."""
+the admin. A word already mapped, or a rule's own hashtag, is left as it is."""
 
 from django.db import migrations
 
@@ -39,11 +39,11 @@ WORDS = [*KOREAN, *ENGLISH, *VIETNAMESE]
 def forward(apps, schema_editor):
     Rule = apps.get_model("moderation", "Rule")
     KeywordMapping = apps.get_model("moderation", "KeywordMapping")
-    rule = Rule.objects.filter(keyword=FOOD_RULE).first()
+    rule = Rule.objects.filter(hashtag=FOOD_RULE).first()
     if rule is None:
         return
     taken = set(KeywordMapping.objects.filter(word__in=WORDS).values_list("word", flat=True))
-    taken |= set(Rule.objects.filter(keyword__in=WORDS).values_list("keyword", flat=True))
+    taken |= set(Rule.objects.filter(hashtag__in=WORDS).values_list("hashtag", flat=True))
     KeywordMapping.objects.bulk_create(
         [KeywordMapping(word=word, rule=rule) for word in WORDS if word not in taken]
     )
@@ -51,9 +51,9 @@ def forward(apps, schema_editor):
 
 def backward(apps, schema_editor):
     KeywordMapping = apps.get_model("moderation", "KeywordMapping")
-    KeywordMapping.objects.filter(word__in=WORDS, rule__keyword=FOOD_RULE).delete()
+    KeywordMapping.objects.filter(word__in=WORDS, rule__hashtag=FOOD_RULE).delete()
 
 
 class Migration(migrations.Migration):
-    dependencies = [("moderation", "0015_text_extraction_skipped")]
+    dependencies = [("moderation", "0017_text_extraction_skipped")]
     operations = [migrations.RunPython(forward, backward)]
