@@ -1,4 +1,4 @@
-"""Nested, stratified cross-validation of concept heads against the ImageNet roll-up."""
+"""Nested cross-validation of concept heads against the ImageNet roll-up, grouped by source."""
 
 from __future__ import annotations
 
@@ -9,24 +9,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from mlmodels.heads import SOURCE_HEAD, SOURCE_IMAGENET, imagenet_key, raw_features, signal_matrix
+from mlmodels.training.folds import group_folds
 from mlmodels.training.metrics import Metrics, average_precision, calibrate_threshold
 from mlmodels.training.solver import L2_GRID, fit_all, predict
 
 PEOPLE = ("adult", "child")
 Progress = Callable[[int, int, str], None]  # progress(done, total, what)
-
-
-def stratified_folds(strata: np.ndarray, folds: int, seed: int) -> np.ndarray:
-    """Fold per row, strata dealt out with a running offset so small ones spread over folds."""
-    rng = np.random.default_rng(seed)
-    out = np.empty(len(strata), dtype=np.int64)
-    offset = 0
-    for stratum in sorted(set(strata.tolist())):
-        idx = np.flatnonzero(strata == stratum)
-        idx = idx[rng.permutation(idx.size)]
-        out[idx] = (np.arange(idx.size) + offset) % folds
-        offset += idx.size
-    return out
 
 
 def _imagenet_scores(
@@ -44,11 +32,15 @@ class CVResult:
     fold; ``imagenet`` only for concepts the roll-up supports."""
 
     concepts: tuple[str, ...]
-    folders: tuple[str, ...]  # per row, the stratum / folder label
+    folders: tuple[str, ...]  # per row, the photo's folder (for the confusion table)
+    groups: tuple[str, ...]  # per row, its source: never in two folds
+    fold_of: np.ndarray  # (N,) the outer fold that held each row out
     labels: np.ndarray  # (N, C)
     oof_head: np.ndarray  # (N, C) head probabilities from the fold that held each row out
     oof_imagenet: np.ndarray  # (N, C) roll-up scores (0 where unsupported)
-    decisions: np.ndarray  # (N, C) bool, the selected source with nested thresholds
+    scores: np.ndarray  # (N, C) the selected source's score, as the product would store it
+    row_thresholds: np.ndarray  # (N, C) the threshold its fold chose for that source
+    decisions: np.ndarray  # (N, C) bool: scores >= row_thresholds
     head: dict[str, Metrics]
     imagenet: dict[str, Metrics]
     selected: dict[str, Metrics]
@@ -137,7 +129,7 @@ def _inner_choices(
     labels: np.ndarray,
     imagenet: np.ndarray,
     has_imagenet: Sequence[bool],
-    strata: np.ndarray,
+    groups: np.ndarray,
     *,
     inner_folds: int,
     seed: int,
@@ -147,9 +139,9 @@ def _inner_choices(
     """On one training split: per concept the l2, thresholds and source, chosen on inner
     out-of-fold head scores (the roll-up needs no fitting: its threshold uses the whole split)."""
     n, n_concepts = labels.shape
-    fold_of = stratified_folds(strata, inner_folds, seed)
+    fold_of = group_folds(groups, labels, min(inner_folds, len(set(groups.tolist()))), seed)
     oof = np.zeros((len(l2_grid), n, n_concepts))
-    for k in range(inner_folds):
+    for k in range(int(fold_of.max()) + 1):
         train, held = fold_of != k, fold_of == k
         std, fits = fit_all(x_raw[train], labels[train], [l2_grid] * n_concepts)
         for j in range(n_concepts):
@@ -178,6 +170,7 @@ def cross_validate(
     concepts: Sequence[str],
     *,
     groups: np.ndarray,
+    folders: np.ndarray | None = None,
     folds: int = 5,
     seed: int = 0,
     precision_target: float = 0.9,
@@ -186,15 +179,20 @@ def cross_validate(
     inner_folds: int = 4,
     progress: Progress | None = None,
 ) -> CVResult:
-    """Nested, stratified k-fold CV (strata = ``groups``, e.g. the folder of each photo)."""
+    """Nested k-fold CV grouped by ``groups`` (each photo's source), outer and inner folds
+    alike: a source's photos are never both fitted and scored. ``folders`` label the rows of
+    the confusion table (default: the groups)."""
     concepts = tuple(concepts)
     labels = np.asarray(labels, dtype=np.int8)
     groups = np.asarray(groups)
+    folders = groups if folders is None else np.asarray(folders)
     x_raw = raw_features(embeddings, signals, signal_keys)
     imagenet, has_imagenet = _imagenet_scores(signals, concepts)
     n, n_concepts = labels.shape
-    fold_of = stratified_folds(groups, folds, seed)
+    fold_of = group_folds(groups, labels, folds, seed)
     oof_head = np.zeros((n, n_concepts))
+    scores = np.zeros((n, n_concepts))
+    row_thresholds = np.zeros((n, n_concepts))
     head_dec = np.zeros((n, n_concepts), dtype=bool)
     imagenet_dec = np.zeros((n, n_concepts), dtype=bool)
     selected_dec = np.zeros((n, n_concepts), dtype=bool)
@@ -222,9 +220,13 @@ def cross_validate(
             head_dec[held, j] = oof_head[held, j] >= ch.head_threshold
             if ch.imagenet_threshold is not None:
                 imagenet_dec[held, j] = imagenet[held, j] >= ch.imagenet_threshold
-            selected_dec[held, j] = (
-                imagenet_dec[held, j] if ch.source == SOURCE_IMAGENET else head_dec[held, j]
-            )
+            if ch.source == SOURCE_IMAGENET and ch.imagenet_threshold is not None:
+                scores[held, j] = imagenet[held, j]
+                row_thresholds[held, j] = ch.imagenet_threshold
+            else:
+                scores[held, j] = oof_head[held, j]
+                row_thresholds[held, j] = ch.head_threshold
+            selected_dec[held, j] = scores[held, j] >= row_thresholds[held, j]
             fold_sources[c].append(ch.source)
             fold_l2[c].append(ch.l2)
             fold_rules[c].append(ch.rule)
@@ -250,13 +252,16 @@ def cross_validate(
         counts = Counter(fold_l2[c])
         final_l2[c] = max(counts, key=lambda v: (counts[v], v))
 
-    folders = tuple(str(g) for g in groups)
     return CVResult(
         concepts=concepts,
-        folders=folders,
+        folders=tuple(str(f) for f in folders),
+        groups=tuple(str(g) for g in groups),
+        fold_of=fold_of,
         labels=labels,
         oof_head=oof_head,
         oof_imagenet=imagenet,
+        scores=scores,
+        row_thresholds=row_thresholds,
         decisions=selected_dec,
         head={c: Metrics.of(head_dec[:, j], labels[:, j]) for j, c in enumerate(concepts)},
         imagenet={
@@ -276,5 +281,5 @@ def cross_validate(
         seed=seed,
         precision_target=precision_target,
         adult_child=adult_vs_child(selected_dec, labels, concepts),
-        confusion=confusion_table(selected_dec, folders, concepts),
+        confusion=confusion_table(selected_dec, list(folders), concepts),
     )

@@ -22,7 +22,7 @@ from mlmodels.dataset import (
 )
 from mlmodels.fake import FakeClassifier
 from mlmodels.heads import sigmoid
-from mlmodels.training.crossval import cross_validate, stratified_folds
+from mlmodels.training.crossval import cross_validate
 from mlmodels.training.fit import fit_and_evaluate, train_heads
 from mlmodels.training.metrics import RULE_MAX_F1, RULE_PRECISION, Metrics, calibrate_threshold
 from mlmodels.training.report import format_table, report_json, targets_missed, write_report
@@ -93,19 +93,8 @@ def test_threshold_reaches_the_precision_target_or_falls_back_to_max_f1() -> Non
     assert thr_ign == pytest.approx(calibrate_threshold(scores, y, 0.75)[0])
 
 
-def test_stratified_folds_spread_every_stratum() -> None:
-    strata = np.array(["a"] * 10 + ["b"] * 5 + ["c"] * 3)
-    folds = stratified_folds(strata, 5, seed=0)
-    for s in ("a", "b"):
-        assert (
-            sorted(np.bincount(folds[strata == s], minlength=5))
-            == [len(strata[strata == s]) // 5] * 5
-        )
-    assert len(set(folds[strata == "c"])) == 3
-    assert np.array_equal(folds, stratified_folds(strata, 5, seed=0))
-
-
 def _synthetic_set() -> tuple[np.ndarray, list[dict[str, float]], np.ndarray, np.ndarray]:
+    """90 rows in 3 folders; the sources (``_sources``) mix the folders."""
     rng = np.random.default_rng(3)
     folders = np.repeat(["cat", "food", "other"], 30)
     emb = rng.normal(size=(90, 16)).astype(np.float32)
@@ -116,9 +105,19 @@ def _synthetic_set() -> tuple[np.ndarray, list[dict[str, float]], np.ndarray, np
     return emb, signals, labels, folders
 
 
+def _sources() -> np.ndarray:
+    return np.array([f"source-{i % 10}" for i in range(90)])
+
+
 def test_cross_validate_reports_every_concept_and_is_deterministic() -> None:
     emb, signals, labels, folders = _synthetic_set()
-    kwargs = {"groups": folders, "folds": 3, "l2_grid": (0.1, 1.0), "inner_folds": 3}
+    kwargs = {
+        "groups": _sources(),
+        "folders": folders,
+        "folds": 3,
+        "l2_grid": (0.1, 1.0),
+        "inner_folds": 3,
+    }
     cv = cross_validate(emb, signals, labels, ("cat", "food"), **kwargs)  # type: ignore[arg-type]
     again = cross_validate(emb, signals, labels, ("cat", "food"), **kwargs)  # type: ignore[arg-type]
     assert np.array_equal(cv.oof_head, again.oof_head)
@@ -143,7 +142,8 @@ def test_fit_and_evaluate_makes_heads_with_calibrated_thresholds(tmp_path: Path)
         signals,
         labels,
         ("cat", "food"),
-        groups=folders,
+        groups=_sources(),
+        folders=folders,
         backbone="fake-1",
         folds=3,
         l2_grid=(0.1, 1.0),

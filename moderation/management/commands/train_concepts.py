@@ -9,7 +9,6 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from mlmodels.training.report import format_table, targets_missed
 from moderation.ingest.activation import model_version_activate
 from moderation.ingest.classifier import get_backbone
 from moderation.ingest.training import model_version_train, training_set_build
@@ -79,7 +78,7 @@ class Command(BaseCommand):
             bar.total = total
             bar.update(done - bar.n)
 
-        version, cv = model_version_train(
+        version, evaluation = model_version_train(
             data=data,
             folds=options["folds"],
             precision_target=options["precision_target"],
@@ -87,8 +86,8 @@ class Command(BaseCommand):
             progress=progress,
         )
         bar.close()
-        self.stdout.write(format_table(cv))
-        for reason in targets_missed(cv):
+        self.stdout.write(evaluation.table())
+        for reason in evaluation.missed():
             self.stdout.write(self.style.WARNING(f"target missed: {reason}"))
         self.stdout.write(
             self.style.SUCCESS(

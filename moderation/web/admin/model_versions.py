@@ -113,13 +113,39 @@ class ModelVersionAdmin(admin.ModelAdmin[ModelVersion]):
                 for key, row in sorted(rows.items())
             ),
         )
+        searches = format_html_join(
+            "",
+            "<tr><td>#{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    hashtag,
+                    row["expression"],
+                    f"{row['precision']:.3f}",
+                    f"{row['recall']:.3f}",
+                    row["support"],
+                    "met" if row["passed"] else "MISSED",
+                )
+                for hashtag, row in metrics.get("hashtags", {}).items()
+            ),
+        )
+        checks = format_html_join(
+            "",
+            "<li>{}: {} of {}</li>",
+            ((c["name"], c["hits"], c["n"]) for c in metrics.get("checks", [])),
+        )
         return format_html(
+            "<p>{}</p>"
             "<table><tr><th>concept</th><th>precision</th><th>recall</th><th>F1</th>"
             "<th>support</th><th>source</th><th>target</th></tr>{}</table>"
-            "<p>macro F1 {} · adult vs child {}</p><p>{}</p>",
+            "<p>macro F1 {} · adult vs child {}</p>"
+            "<table><tr><th>hashtag</th><th>rule</th><th>search precision</th><th>recall</th>"
+            "<th>relevant photos</th><th>target</th></tr>{}</table><ul>{}</ul><p>{}</p>",
+            metrics.get("method", {}).get("cv", ""),
             table,
             metrics.get("macro_f1", "—"),
             ", ".join(f"{k} {v:.3f}" for k, v in metrics.get("adult_vs_child", {}).items()),
+            searches,
+            checks,
             "; ".join(metrics.get("targets_missed", [])) or "Every target met.",
         )
 
