@@ -24,7 +24,7 @@ from mlmodels.tf_mobilenet import MobileNetV2RollupClassifier
 from mlmodels.training.checks import checks_missed, concept_checks
 from mlmodels.training.fit import fit_and_evaluate
 from mlmodels.training.report import format_table, targets_missed, write_report
-from mlmodels.training.solver import L2_GRID
+from mlmodels.training.solver import BOOST_GRID, L2_GRID
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,6 +58,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--l2", type=float, nargs="+", default=list(L2_GRID), help="l2 values for the inner CV"
+    )
+    parser.add_argument(
+        "--boost",
+        type=float,
+        nargs="+",
+        default=list(BOOST_GRID),
+        help="signal boosts for the inner CV (1 = penalised like the embedding)",
     )
     args = parser.parse_args(argv)
     if not args.photos.is_dir():
@@ -106,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         seed=args.seed,
         precision_target=args.precision_target,
         l2_grid=args.l2,
+        boost_grid=args.boost,
         metadata={"hflip": bool(args.hflip), "photos": len(emb.kept)},
         progress=progress,
     )
@@ -121,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         "signal_keys": signal_keys,
         "hflip": bool(args.hflip),
         "l2_grid": list(args.l2),
+        "boost_grid": list(args.boost),
         "embed_seconds": round(embed_seconds, 1),
         "cv_and_train_seconds": round(train_seconds, 1),
         "heads_digest": heads.digest(),

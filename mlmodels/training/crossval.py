@@ -11,7 +11,7 @@ import numpy as np
 from mlmodels.heads import SOURCE_HEAD, SOURCE_IMAGENET, imagenet_key, raw_features, signal_matrix
 from mlmodels.training.folds import group_folds
 from mlmodels.training.metrics import Metrics, average_precision, calibrate_threshold
-from mlmodels.training.solver import L2_GRID, fit_all, predict
+from mlmodels.training.solver import BOOST_GRID, L2_GRID, Setting, fit_all, predict, settings_grid
 
 PEOPLE = ("adult", "child")
 Progress = Callable[[int, int, str], None]  # progress(done, total, what)
@@ -46,12 +46,14 @@ class CVResult:
     selected: dict[str, Metrics]
     fold_sources: dict[str, list[str]]  # source chosen per outer fold
     fold_l2: dict[str, list[float]]
+    fold_boost: dict[str, list[float]]  # the signals' boost chosen per outer fold
     fold_rules: dict[str, list[str]]  # threshold rule per outer fold (of the selected source)
     # Final choices on all outer out-of-fold scores (used by fit_and_evaluate's heads):
     source: dict[str, str]
     thresholds: dict[str, float]
     threshold_rule: dict[str, str]
     l2: dict[str, float]
+    boost: dict[str, float]
     folds: int
     seed: int
     precision_target: float
@@ -110,7 +112,7 @@ def _calibrated_f1(scores: np.ndarray, y: np.ndarray, target: float) -> tuple[fl
 class _Choice:
     """What an inner CV chose for one concept on one outer training split."""
 
-    l2: float
+    setting: Setting
     source: str
     head_threshold: float
     head_rule: str
@@ -133,33 +135,33 @@ def _inner_choices(
     *,
     inner_folds: int,
     seed: int,
-    l2_grid: Sequence[float],
+    grid: Sequence[Setting],
+    n_signals: int,
     precision_target: float,
 ) -> list[_Choice]:
-    """On one training split: per concept the l2, thresholds and source, chosen on inner
-    out-of-fold head scores (the roll-up needs no fitting: its threshold uses the whole split)."""
+    """On one training split: per concept the setting (l2, signal boost), thresholds and source,
+    chosen on inner out-of-fold head scores (the roll-up needs no fitting: its threshold uses
+    the whole split)."""
     n, n_concepts = labels.shape
     fold_of = group_folds(groups, labels, min(inner_folds, len(set(groups.tolist()))), seed)
-    oof = np.zeros((len(l2_grid), n, n_concepts))
+    oof = np.zeros((len(grid), n, n_concepts))
     for k in range(int(fold_of.max()) + 1):
         train, held = fold_of != k, fold_of == k
-        std, fits = fit_all(x_raw[train], labels[train], [l2_grid] * n_concepts)
+        std, fits = fit_all(x_raw[train], labels[train], [grid] * n_concepts, n_signals)
         for j in range(n_concepts):
-            for g in range(len(l2_grid)):
+            for g in range(len(grid)):
                 oof[g, held, j] = predict(std, fits[j][g], x_raw[held])
     choices: list[_Choice] = []
     for j in range(n_concepts):
         y = labels[:, j]
-        g = int(np.argmax([average_precision(oof[i, :, j], y) for i in range(len(l2_grid))]))
+        g = int(np.argmax([average_precision(oof[i, :, j], y) for i in range(len(grid))]))
         thr, rule, f1 = _calibrated_f1(oof[g, :, j], y, precision_target)
         i_thr: float | None = None
         i_rule: str | None = None
         i_f1: float | None = None
         if has_imagenet[j]:
             i_thr, i_rule, i_f1 = _calibrated_f1(imagenet[:, j], y, precision_target)
-        choices.append(
-            _Choice(float(l2_grid[g]), _choose_source(f1, i_f1), thr, rule, i_thr, i_rule)
-        )
+        choices.append(_Choice(grid[g], _choose_source(f1, i_f1), thr, rule, i_thr, i_rule))
     return choices
 
 
@@ -176,6 +178,7 @@ def cross_validate(
     precision_target: float = 0.9,
     signal_keys: Sequence[str] = (),
     l2_grid: Sequence[float] = L2_GRID,
+    boost_grid: Sequence[float] = BOOST_GRID,
     inner_folds: int = 4,
     progress: Progress | None = None,
 ) -> CVResult:
@@ -189,6 +192,7 @@ def cross_validate(
     x_raw = raw_features(embeddings, signals, signal_keys)
     imagenet, has_imagenet = _imagenet_scores(signals, concepts)
     n, n_concepts = labels.shape
+    grid = settings_grid(l2_grid, boost_grid if signal_keys else (1.0,))
     fold_of = group_folds(groups, labels, folds, seed)
     oof_head = np.zeros((n, n_concepts))
     scores = np.zeros((n, n_concepts))
@@ -198,6 +202,7 @@ def cross_validate(
     selected_dec = np.zeros((n, n_concepts), dtype=bool)
     fold_sources: dict[str, list[str]] = {c: [] for c in concepts}
     fold_l2: dict[str, list[float]] = {c: [] for c in concepts}
+    fold_boost: dict[str, list[float]] = {c: [] for c in concepts}
     fold_rules: dict[str, list[str]] = {c: [] for c in concepts}
     for k in range(folds):
         train, held = fold_of != k, fold_of == k
@@ -209,10 +214,13 @@ def cross_validate(
             groups[train],
             inner_folds=inner_folds,
             seed=seed + 1 + k,
-            l2_grid=l2_grid,
+            grid=grid,
+            n_signals=len(signal_keys),
             precision_target=precision_target,
         )
-        std, fits = fit_all(x_raw[train], labels[train], [[ch.l2] for ch in choices])
+        std, fits = fit_all(
+            x_raw[train], labels[train], [[ch.setting] for ch in choices], len(signal_keys)
+        )
         for j, c in enumerate(concepts):
             ch = choices[j]
             oof_head[held, j] = predict(std, fits[j][0], x_raw[held])
@@ -228,7 +236,8 @@ def cross_validate(
                 row_thresholds[held, j] = ch.head_threshold
             selected_dec[held, j] = scores[held, j] >= row_thresholds[held, j]
             fold_sources[c].append(ch.source)
-            fold_l2[c].append(ch.l2)
+            fold_l2[c].append(ch.setting.l2)
+            fold_boost[c].append(ch.setting.boost)
             fold_rules[c].append(ch.rule)
         if progress:
             progress(k + 1, folds, f"outer fold {k + 1}/{folds}")
@@ -238,6 +247,7 @@ def cross_validate(
     final_thr: dict[str, float] = {}
     final_rule: dict[str, str] = {}
     final_l2: dict[str, float] = {}
+    final_boost: dict[str, float] = {}
     for j, c in enumerate(concepts):
         y = labels[:, j]
         thr, rule, f1 = _calibrated_f1(oof_head[:, j], y, precision_target)
@@ -248,9 +258,10 @@ def cross_validate(
             if source[c] == SOURCE_IMAGENET:
                 thr, rule = i_thr, i_rule
         final_thr[c], final_rule[c] = thr, rule
-        # Most often chosen l2; ties go to the stronger penalty (the full set is only 25 % bigger).
-        counts = Counter(fold_l2[c])
-        final_l2[c] = max(counts, key=lambda v: (counts[v], v))
+        # Most often chosen setting; ties go to the stronger penalty (the full set is only 25 %
+        # bigger), then to the weaker boost.
+        counts = Counter(zip(fold_l2[c], fold_boost[c], strict=True))
+        final_l2[c], final_boost[c] = max(counts, key=lambda v: (counts[v], v[0], -v[1]))
 
     return CVResult(
         concepts=concepts,
@@ -272,11 +283,13 @@ def cross_validate(
         selected={c: Metrics.of(selected_dec[:, j], labels[:, j]) for j, c in enumerate(concepts)},
         fold_sources=fold_sources,
         fold_l2=fold_l2,
+        fold_boost=fold_boost,
         fold_rules=fold_rules,
         source=source,
         thresholds=final_thr,
         threshold_rule=final_rule,
         l2=final_l2,
+        boost=final_boost,
         folds=folds,
         seed=seed,
         precision_target=precision_target,

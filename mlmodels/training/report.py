@@ -59,12 +59,14 @@ def report_json(
             "target_f1": target_for(c),
             "fold_sources": cv.fold_sources[c],
             "fold_l2": cv.fold_l2[c],
+            "fold_signal_boost": cv.fold_boost[c],
             "fold_threshold_rules": cv.fold_rules[c],
             "final": {
                 "source": cv.source[c],
                 "threshold": round(cv.thresholds[c], 6),
                 "threshold_rule": cv.threshold_rule[c],
                 "l2": cv.l2[c],
+                "signal_boost": cv.boost[c],
             },
         }
     return {

@@ -268,3 +268,32 @@ def test_heads_on_unseen_dev_photos_against_the_rollup(
     assert macro(head_f1, HEAD_CONCEPTS) > macro(rollup_f1, HEAD_CONCEPTS), detail
     # Not a win where ImageNet has the very classes (cat and dog breeds): only "not far behind".
     assert macro(head_f1, ROLLUP_CONCEPTS) >= macro(rollup_f1, ROLLUP_CONCEPTS) - 0.05, detail
+
+
+def test_boosted_signals_make_the_same_model_as_scaled_features() -> None:
+    from mlmodels.training.solver import Setting, Standardiser, fit_all, predict
+
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(80, 12))
+    y = (x[:, -1] + 0.3 * rng.normal(size=80) > 0).astype(np.int8)[:, None]
+    std, fits = fit_all(x, y, [[Setting(0.1, 1.0), Setting(0.1, 10.0)]], n_signals=2)
+    scaled = Standardiser.of(x)(x)
+    scaled[:, -2:] *= 10.0
+    by_hand, bias = fit_logistic(scaled, y[:, 0], 0.1)
+    assert np.allclose(predict(std, fits[0][1], x), sigmoid(scaled @ by_hand + bias), atol=1e-6)
+    # A weaker penalty on the one informative signal gives it more weight than plain l2 does.
+    assert abs(fits[0][1][0][-1]) > abs(fits[0][0][0][-1])
+
+
+def test_inner_cv_boosts_a_signal_that_carries_the_label() -> None:
+    rng = np.random.default_rng(2)
+    n = 120
+    y = (rng.uniform(size=n) < 0.4).astype(np.int8)
+    emb = rng.normal(size=(n, 200)).astype(np.float32)  # noise the head could overfit
+    signals = [{"people:adult": float(v + 0.8 * rng.normal())} for v in y]
+    cv = cross_validate(
+        emb, signals, y[:, None], ("adult",), groups=np.array([f"s{i % 8}" for i in range(n)]),
+        folds=4, inner_folds=3, l2_grid=(0.1,), signal_keys=("people:adult",),
+    )  # fmt: skip
+    assert cv.fold_boost["adult"] == [10.0] * 4
+    assert cv.boost["adult"] == 10.0
