@@ -8,7 +8,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from mlmodels.heads import SOURCE_HEAD, SOURCE_IMAGENET, imagenet_key, raw_features, signal_matrix
+from mlmodels.heads import (
+    SOURCE_HEAD,
+    SOURCE_IMAGENET,
+    SOURCE_MEAN,
+    imagenet_key,
+    raw_features,
+    signal_matrix,
+    source_score,
+)
 from mlmodels.training.folds import group_folds
 from mlmodels.training.metrics import Metrics, average_precision, calibrate_threshold
 from mlmodels.training.solver import BOOST_GRID, L2_GRID, Setting, fit_all, predict, settings_grid
@@ -43,6 +51,7 @@ class CVResult:
     decisions: np.ndarray  # (N, C) bool: scores >= row_thresholds
     head: dict[str, Metrics]
     imagenet: dict[str, Metrics]
+    mean: dict[str, Metrics]  # of the head and the direct evidence
     selected: dict[str, Metrics]
     fold_sources: dict[str, list[str]]  # source chosen per outer fold
     fold_l2: dict[str, list[float]]
@@ -98,14 +107,36 @@ def confusion_table(
     return table
 
 
-def _choose_source(head_f1: float, imagenet_f1: float | None) -> str:
-    # The roll-up is kept only where it is strictly better: the head is the default model.
-    return SOURCE_IMAGENET if imagenet_f1 is not None and imagenet_f1 > head_f1 else SOURCE_HEAD
+Calibrated = tuple[float, str]  # threshold, the rule that chose it
+# Below this many sources among a concept's positives, scores fitted on them say little about
+# other sources: the direct evidence (trained elsewhere, on many sources) is kept unchallenged.
+MIN_SOURCES_TO_CHOOSE = 3
 
 
-def _calibrated_f1(scores: np.ndarray, y: np.ndarray, target: float) -> tuple[float, str, float]:
-    thr, rule = calibrate_threshold(scores, y, target)
-    return thr, rule, Metrics.of(scores >= thr, y).f1
+def _calibrate_sources(
+    head: np.ndarray,
+    direct: np.ndarray | None,
+    y: np.ndarray,
+    groups: np.ndarray,
+    target: float,
+) -> tuple[str, dict[str, Calibrated]]:
+    """Each candidate source's threshold, and the source with the best F1 at it. A tie goes
+    to the head, then the mean: the direct evidence alone is kept only where strictly better,
+    or where the positives come from fewer than MIN_SOURCES_TO_CHOOSE sources."""
+    candidates = {SOURCE_HEAD: head}
+    if direct is not None:
+        candidates[SOURCE_MEAN] = source_score(SOURCE_MEAN, head, direct)
+        candidates[SOURCE_IMAGENET] = direct
+    calibrated: dict[str, Calibrated] = {}
+    best, best_f1 = SOURCE_HEAD, -1.0
+    for name, scores in candidates.items():
+        calibrated[name] = calibrate_threshold(scores, y, target)
+        f1 = Metrics.of(scores >= calibrated[name][0], y).f1
+        if f1 > best_f1:
+            best, best_f1 = name, f1
+    if direct is not None and len(set(groups[y == 1].tolist())) < MIN_SOURCES_TO_CHOOSE:
+        best = SOURCE_IMAGENET
+    return best, calibrated
 
 
 @dataclass(frozen=True)
@@ -114,16 +145,11 @@ class _Choice:
 
     setting: Setting
     source: str
-    head_threshold: float
-    head_rule: str
-    imagenet_threshold: float | None
-    imagenet_rule: str | None
+    thresholds: dict[str, Calibrated]  # per candidate source
 
     @property
     def rule(self) -> str:
-        if self.source == SOURCE_IMAGENET and self.imagenet_rule is not None:
-            return self.imagenet_rule
-        return self.head_rule
+        return self.thresholds[self.source][1]
 
 
 def _inner_choices(
@@ -155,13 +181,9 @@ def _inner_choices(
     for j in range(n_concepts):
         y = labels[:, j]
         g = int(np.argmax([average_precision(oof[i, :, j], y) for i in range(len(grid))]))
-        thr, rule, f1 = _calibrated_f1(oof[g, :, j], y, precision_target)
-        i_thr: float | None = None
-        i_rule: str | None = None
-        i_f1: float | None = None
-        if has_imagenet[j]:
-            i_thr, i_rule, i_f1 = _calibrated_f1(imagenet[:, j], y, precision_target)
-        choices.append(_Choice(grid[g], _choose_source(f1, i_f1), thr, rule, i_thr, i_rule))
+        direct = imagenet[:, j] if has_imagenet[j] else None
+        source, calibrated = _calibrate_sources(oof[g, :, j], direct, y, groups, precision_target)
+        choices.append(_Choice(grid[g], source, calibrated))
     return choices
 
 
@@ -199,6 +221,7 @@ def cross_validate(
     row_thresholds = np.zeros((n, n_concepts))
     head_dec = np.zeros((n, n_concepts), dtype=bool)
     imagenet_dec = np.zeros((n, n_concepts), dtype=bool)
+    mean_dec = np.zeros((n, n_concepts), dtype=bool)
     selected_dec = np.zeros((n, n_concepts), dtype=bool)
     fold_sources: dict[str, list[str]] = {c: [] for c in concepts}
     fold_l2: dict[str, list[float]] = {c: [] for c in concepts}
@@ -224,16 +247,17 @@ def cross_validate(
         for j, c in enumerate(concepts):
             ch = choices[j]
             oof_head[held, j] = predict(std, fits[j][0], x_raw[held])
-            # Head and roll-up are each measured with their own nested threshold.
-            head_dec[held, j] = oof_head[held, j] >= ch.head_threshold
-            if ch.imagenet_threshold is not None:
-                imagenet_dec[held, j] = imagenet[held, j] >= ch.imagenet_threshold
-            if ch.source == SOURCE_IMAGENET and ch.imagenet_threshold is not None:
-                scores[held, j] = imagenet[held, j]
-                row_thresholds[held, j] = ch.imagenet_threshold
-            else:
-                scores[held, j] = oof_head[held, j]
-                row_thresholds[held, j] = ch.head_threshold
+            # Each candidate source is measured with its own nested threshold.
+            for name, dec in (
+                (SOURCE_HEAD, head_dec),
+                (SOURCE_IMAGENET, imagenet_dec),
+                (SOURCE_MEAN, mean_dec),
+            ):
+                if name in ch.thresholds:
+                    value = source_score(name, oof_head[held, j], imagenet[held, j])
+                    dec[held, j] = value >= ch.thresholds[name][0]
+            scores[held, j] = source_score(ch.source, oof_head[held, j], imagenet[held, j])
+            row_thresholds[held, j] = ch.thresholds[ch.source][0]
             selected_dec[held, j] = scores[held, j] >= row_thresholds[held, j]
             fold_sources[c].append(ch.source)
             fold_l2[c].append(ch.setting.l2)
@@ -249,15 +273,11 @@ def cross_validate(
     final_l2: dict[str, float] = {}
     final_boost: dict[str, float] = {}
     for j, c in enumerate(concepts):
-        y = labels[:, j]
-        thr, rule, f1 = _calibrated_f1(oof_head[:, j], y, precision_target)
-        source[c] = SOURCE_HEAD
-        if has_imagenet[j]:
-            i_thr, i_rule, i_f1 = _calibrated_f1(imagenet[:, j], y, precision_target)
-            source[c] = _choose_source(f1, i_f1)
-            if source[c] == SOURCE_IMAGENET:
-                thr, rule = i_thr, i_rule
-        final_thr[c], final_rule[c] = thr, rule
+        direct = imagenet[:, j] if has_imagenet[j] else None
+        source[c], calibrated = _calibrate_sources(
+            oof_head[:, j], direct, labels[:, j], groups, precision_target
+        )
+        final_thr[c], final_rule[c] = calibrated[source[c]]
         # Most often chosen setting; ties go to the stronger penalty (the full set is only 25 %
         # bigger), then to the weaker boost.
         counts = Counter(zip(fold_l2[c], fold_boost[c], strict=True))
@@ -277,6 +297,11 @@ def cross_validate(
         head={c: Metrics.of(head_dec[:, j], labels[:, j]) for j, c in enumerate(concepts)},
         imagenet={
             c: Metrics.of(imagenet_dec[:, j], labels[:, j])
+            for j, c in enumerate(concepts)
+            if has_imagenet[j]
+        },
+        mean={
+            c: Metrics.of(mean_dec[:, j], labels[:, j])
             for j, c in enumerate(concepts)
             if has_imagenet[j]
         },

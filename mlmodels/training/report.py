@@ -56,6 +56,7 @@ def report_json(
             "selected": cv.selected[c].as_dict(),
             "head": cv.head[c].as_dict(),
             "imagenet": cv.imagenet[c].as_dict() if c in cv.imagenet else None,
+            "mean": cv.mean[c].as_dict() if c in cv.mean else None,
             "target_f1": target_for(c),
             "fold_sources": cv.fold_sources[c],
             "fold_l2": cv.fold_l2[c],
@@ -106,13 +107,13 @@ def _cell(m: Metrics | None) -> str:
 def format_table(
     cv: CVResult, checks: Sequence[Check] = (), hashtags: Sequence[HashtagResult] = ()
 ) -> str:
-    """Per-concept table (selected source, then head and roll-up F1), adult vs child, the
+    """Per-concept table (selected source, then head, roll-up and mean F1), adult vs child, the
     must-shows, per-hashtag search, confusion."""
     lines = [
         f"nested {cv.folds}-fold CV grouped by source ({len(set(cv.groups))} sources), precision "
         f"target {cv.precision_target:.2f} (thresholds chosen without the held-out fold)",
         "",
-        "concept     P      R      F1     n    target      head F1  roll-up F1  source",
+        "concept     P      R      F1     n    target      head F1  roll-up F1  mean F1  source",
     ]
     for c in cv.concepts:
         m = cv.selected[c]
@@ -122,6 +123,7 @@ def format_table(
         lines.append(
             f"{c:10s}  {m.precision:.3f}  {m.recall:.3f}  {m.f1:.3f}  {m.support:3d}  "
             f"{verdict:4s} {target:.2f}  {_cell(cv.head[c])}  {_cell(cv.imagenet.get(c))}    "
+            f"{_cell(cv.mean.get(c))}  "
             f"{cv.source[c]} (folds: {sources})"
         )
     lines.append(f"\nmacro F1 {cv.macro_f1:.3f}")

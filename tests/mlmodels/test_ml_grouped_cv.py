@@ -83,7 +83,8 @@ def _image(path: Path) -> None:
 
 @pytest.fixture
 def tiny_set(tmp_path: Path) -> Path:
-    for name in ("gym/g1.jpg", "gym/g2.jpg", "flower/f1.jpg", "flower/f2.jpg", "adult/a1.jpg"):
+    names = ("gym/g1.jpg", "gym/g2.jpg", "flower/f1.jpg", "flower/f2.jpg", "adult/a1.jpg")
+    for name in (*names, "nail/n1.jpg"):
         _image(tmp_path / name)
     (tmp_path / "ALSO.csv").write_bytes(
         b"file,also\r\ngym/g1.jpg,adult\r\nadult/a1.jpg,dog;sea\r\n"
@@ -99,12 +100,14 @@ def tiny_set(tmp_path: Path) -> Path:
 def test_also_csv_adds_positives_and_their_parents(tiny_set: Path) -> None:
     concepts = ("adult", "dog", "animal", "sea", "gym", "flower")
     paths, labels = load_labelled_folder(tiny_set, concepts, decisions=None)
+    assert len(paths) == 6
     rows = {
         p.relative_to(tiny_set).as_posix(): dict(zip(concepts, r, strict=True))
         for p, r in zip(paths, labels.tolist(), strict=True)
     }
     assert rows["gym/g1.jpg"]["adult"] == 1  # ALSO: a person in the gym is an adult
-    assert rows["gym/g2.jpg"]["adult"] == -1  # not listed: a gym photo says nothing of people
+    assert rows["gym/g2.jpg"]["adult"] == 0  # not listed: a gym photo without people
+    assert rows["nail/n1.jpg"]["adult"] == -1  # a hand says nothing of adults or children
     assert rows["adult/a1.jpg"] == {
         "adult": 1, "dog": 1, "animal": 1, "sea": 1, "gym": 0, "flower": 0,
     }  # fmt: skip
@@ -132,6 +135,7 @@ def test_sources_come_from_the_manifest_and_unlisted_photos_stand_alone(tiny_set
         "flower/f2.jpg": "unlisted:flower/f2.jpg",
         "gym/g1.jpg": "org/gyms",
         "gym/g2.jpg": "org/gyms",
+        "nail/n1.jpg": "unlisted:nail/n1.jpg",
     }
 
 

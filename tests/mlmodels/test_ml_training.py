@@ -297,3 +297,18 @@ def test_inner_cv_boosts_a_signal_that_carries_the_label() -> None:
     )  # fmt: skip
     assert cv.fold_boost["adult"] == [10.0] * 4
     assert cv.boost["adult"] == 10.0
+
+
+def test_positives_from_too_few_sources_keep_the_direct_evidence() -> None:
+    rng = np.random.default_rng(4)
+    n = 90
+    groups = np.array([f"s{i % 9}" for i in range(n)])
+    y = np.isin(groups, ["s0", "s1"]).astype(np.int8)  # every cat from two sources
+    emb = rng.normal(size=(n, 6)).astype(np.float32)
+    emb[:, 0] += 4 * y  # the head would separate them perfectly
+    signals = [{"imagenet:cat": float(v)} for v in rng.uniform(size=n)]  # a useless roll-up
+    cv = cross_validate(
+        emb, signals, y[:, None], ("cat",), groups=groups, folds=3, inner_folds=2, l2_grid=(1.0,)
+    )
+    assert cv.fold_sources["cat"] == ["imagenet"] * 3
+    assert cv.source["cat"] == "imagenet"

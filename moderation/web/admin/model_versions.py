@@ -7,6 +7,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
+from mlmodels.heads import DIRECT_SIGNALS, SOURCE_HEAD, SOURCE_MEAN
 from moderation.ingest.activation import model_version_activate, model_version_rollback
 from moderation.models import (
     Classification,
@@ -31,11 +32,10 @@ class ClassificationAdmin(admin.ModelAdmin[Classification]):
 
 
 def _source_label(concept: str, source: str) -> str:
-    from mlmodels.heads import DIRECT_SIGNALS, SOURCE_HEAD
-
     if source == SOURCE_HEAD:
         return "trained head"
-    return "face + age model" if concept in DIRECT_SIGNALS else "ImageNet roll-up"
+    direct = "people model" if concept in DIRECT_SIGNALS else "ImageNet roll-up"
+    return f"mean of trained head and {direct}" if source == SOURCE_MEAN else direct
 
 
 @admin.register(ModelVersion)
