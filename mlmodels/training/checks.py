@@ -55,14 +55,12 @@ class Check:
 @dataclass(frozen=True)
 class HashtagResult:
     """Search under one hashtag's rule: shown vs relevant on photos whose truth is known;
-    ``unknown_truth`` photos (a label the rule needs is ignored) are left out, and
-    ``undecided`` counts the ones the rule left unknown (not shown)."""
+    ``unknown_truth`` photos (a label the rule needs is ignored) are left out."""
 
     hashtag: str
     expression: str
     metrics: Metrics
     unknown_truth: int
-    undecided: int
 
     @property
     def passed(self) -> bool:
@@ -74,7 +72,6 @@ class HashtagResult:
             "expression": self.expression,
             **self.metrics.as_dict(),
             "unknown_truth": self.unknown_truth,
-            "undecided": self.undecided,
             "target": f"P >= {SEARCH_PRECISION} at R >= {SEARCH_RECALL}",
             "passed": self.passed,
         }

@@ -18,7 +18,12 @@ from mlmodels.heads import (
     source_score,
 )
 from mlmodels.training.folds import group_folds
-from mlmodels.training.metrics import Metrics, average_precision, calibrate_threshold
+from mlmodels.training.metrics import (
+    PRECISION_TARGET,
+    Metrics,
+    average_precision,
+    calibrate_threshold,
+)
 from mlmodels.training.solver import BOOST_GRID, L2_GRID, Setting, fit_all, predict, settings_grid
 
 PEOPLE = ("adult", "child")
@@ -46,9 +51,8 @@ class CVResult:
     labels: np.ndarray  # (N, C)
     oof_head: np.ndarray  # (N, C) head probabilities from the fold that held each row out
     oof_imagenet: np.ndarray  # (N, C) roll-up scores (0 where unsupported)
-    scores: np.ndarray  # (N, C) the selected source's score, as the product would store it
-    row_thresholds: np.ndarray  # (N, C) the threshold its fold chose for that source
-    decisions: np.ndarray  # (N, C) bool: scores >= row_thresholds
+    decisions: np.ndarray  # (N, C) bool, the selected source with its fold's threshold
+    imagenet_decisions: np.ndarray  # (N, C) bool, the roll-up alone (False where unsupported)
     head: dict[str, Metrics]
     imagenet: dict[str, Metrics]
     mean: dict[str, Metrics]  # of the head and the direct evidence
@@ -197,7 +201,7 @@ def cross_validate(
     folders: np.ndarray | None = None,
     folds: int = 5,
     seed: int = 0,
-    precision_target: float = 0.9,
+    precision_target: float = PRECISION_TARGET,
     signal_keys: Sequence[str] = (),
     l2_grid: Sequence[float] = L2_GRID,
     boost_grid: Sequence[float] = BOOST_GRID,
@@ -217,8 +221,6 @@ def cross_validate(
     grid = settings_grid(l2_grid, boost_grid if signal_keys else (1.0,))
     fold_of = group_folds(groups, labels, folds, seed)
     oof_head = np.zeros((n, n_concepts))
-    scores = np.zeros((n, n_concepts))
-    row_thresholds = np.zeros((n, n_concepts))
     head_dec = np.zeros((n, n_concepts), dtype=bool)
     imagenet_dec = np.zeros((n, n_concepts), dtype=bool)
     mean_dec = np.zeros((n, n_concepts), dtype=bool)
@@ -256,9 +258,8 @@ def cross_validate(
                 if name in ch.thresholds:
                     value = source_score(name, oof_head[held, j], imagenet[held, j])
                     dec[held, j] = value >= ch.thresholds[name][0]
-            scores[held, j] = source_score(ch.source, oof_head[held, j], imagenet[held, j])
-            row_thresholds[held, j] = ch.thresholds[ch.source][0]
-            selected_dec[held, j] = scores[held, j] >= row_thresholds[held, j]
+            score = source_score(ch.source, oof_head[held, j], imagenet[held, j])
+            selected_dec[held, j] = score >= ch.thresholds[ch.source][0]
             fold_sources[c].append(ch.source)
             fold_l2[c].append(ch.setting.l2)
             fold_boost[c].append(ch.setting.boost)
@@ -291,9 +292,8 @@ def cross_validate(
         labels=labels,
         oof_head=oof_head,
         oof_imagenet=imagenet,
-        scores=scores,
-        row_thresholds=row_thresholds,
         decisions=selected_dec,
+        imagenet_decisions=imagenet_dec,
         head={c: Metrics.of(head_dec[:, j], labels[:, j]) for j, c in enumerate(concepts)},
         imagenet={
             c: Metrics.of(imagenet_dec[:, j], labels[:, j])

@@ -1,4 +1,5 @@
-"""Cross-validation folds that keep every group (a photo's source) on one side."""
+"""Cross-validation folds: grouped (a source on one side only) for the heads, stratified for the
+roll-up's threshold check (mlmodels.calibrate)."""
 
 from __future__ import annotations
 
@@ -32,4 +33,17 @@ def group_folds(groups: np.ndarray, labels: np.ndarray, folds: int, seed: int) -
         per_fold[k] += counts[g]
         fold_of_group[g] = k
     out: np.ndarray = fold_of_group[inverse]
+    return out
+
+
+def stratified_folds(strata: np.ndarray, folds: int, seed: int) -> np.ndarray:
+    """Fold per row, strata dealt out with a running offset so small ones spread over folds."""
+    rng = np.random.default_rng(seed)
+    out = np.empty(len(strata), dtype=np.int64)
+    offset = 0
+    for stratum in sorted(set(strata.tolist())):
+        idx = np.flatnonzero(strata == stratum)
+        idx = idx[rng.permutation(idx.size)]
+        out[idx] = (np.arange(idx.size) + offset) % folds
+        offset += idx.size
     return out

@@ -158,7 +158,7 @@ def _hashtag_lines(hashtags: Sequence[HashtagResult]) -> list[str]:
     if not hashtags:
         return []
     lines = [
-        "\nsearch per hashtag (shown = the rule holds on the held-out scores):",
+        "\nsearch per hashtag (shown = the rule holds on the held-out decisions):",
         "hashtag   rule                          P      R    relevant shown unknown  target",
     ]
     for h in hashtags:

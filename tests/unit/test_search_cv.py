@@ -10,58 +10,51 @@ import numpy as np
 import pytest
 
 from mlmodels.training.crossval import cross_validate
+from mlmodels.training.predictions import Predictions
 from mlmodels.training.report import write_report
 from moderation.ingest.search_cv import hashtag_results, hashtag_search, starter_rules
-from moderation.rules.starter import CONCEPTS
+from moderation.rules.starter import CONCEPTS, RULES
 
 KEYS = tuple(key for key, *_ in CONCEPTS)
 
 
-def _rows(*rows: dict[str, float]) -> np.ndarray:
-    return np.array([[row.get(k, 0.0) for k in KEYS] for row in rows], dtype=np.float64)
+def _rows(*rows: dict[str, int]) -> np.ndarray:
+    return np.array([[row.get(k, 0) for k in KEYS] for row in rows], dtype=np.int8)
 
 
 def test_search_precision_and_recall_on_a_hand_example() -> None:
-    rules = {h: e for h, e in starter_rules().items() if h in ("연애", "동물")}
+    rules = {h: r for h, r in starter_rules().items() if h in ("연애", "동물")}
     labels = _rows(
         {"adult": 1},  # romance, shown: a true positive
         {"adult": 1, "child": 1},  # a child in it, shown anyway: a false positive
-        {"adult": 1},  # score under the threshold: missed
+        {"adult": 1},  # adult not found: missed
         {"adult": -1, "child": -1},  # nothing known of people: left out
         {},  # nobody, not shown: a true negative
-        {"adult": 1},  # 0.6 is under this row's fold threshold of 0.7: missed
+        {"adult": 1, "child": -1},  # children unknown: left out of romance
         {"dog": 1, "animal": 1},  # a present dog makes animal present
-    ).astype(np.int8)
-    scores = _rows(
-        {"adult": 0.9, "child": 0.1},
-        {"adult": 0.9, "child": 0.2},
-        {"adult": 0.3},
-        {"adult": 0.9},
-        {"adult": 0.1, "child": 0.7},
-        {"adult": 0.6},
-        {"dog": 0.9, "animal": 0.1},
     )
-    thresholds = np.full_like(scores, 0.5)
-    thresholds[5, KEYS.index("adult")] = 0.7
+    decisions = _rows(
+        {"adult": 1},
+        {"adult": 1},
+        {},
+        {"adult": 1},
+        {"child": 1},
+        {"adult": 1},
+        {"dog": 1},
+    ).astype(bool)
+    predictions = Predictions(KEYS, labels, decisions, np.zeros_like(decisions), ())
 
-    results = {r.hashtag: r for r in hashtag_search(scores, thresholds, labels, KEYS, rules)}
+    results = {r.hashtag: r for r in hashtag_search(predictions, rules)}
 
     romance = results["연애"]
-    assert (romance.metrics.tp, romance.metrics.fp, romance.metrics.fn) == (1, 1, 2)
+    assert (romance.metrics.tp, romance.metrics.fp, romance.metrics.fn) == (1, 1, 1)
     assert romance.metrics.precision == pytest.approx(0.5)
-    assert romance.metrics.recall == pytest.approx(1 / 3)
-    assert romance.unknown_truth == 1 and romance.undecided == 0
+    assert romance.metrics.recall == pytest.approx(0.5)
+    assert romance.unknown_truth == 2
     assert not romance.passed
     animal = results["동물"]
     assert (animal.metrics.tp, animal.metrics.fp, animal.metrics.fn) == (1, 0, 0)
-
-
-def test_a_concept_without_a_score_leaves_the_rule_undecided() -> None:
-    rules = {"육아": starter_rules()["육아"]}
-    labels = np.array([[1]], dtype=np.int8)
-    results = hashtag_search(np.array([[0.9]]), np.array([[0.5]]), labels, ("adult",), rules)
-    assert results[0].undecided == 1  # child is not scored: unknown, so not shown
-    assert results[0].unknown_truth == 1
+    assert animal.unknown_truth == 0
 
 
 def test_the_report_has_a_row_per_starter_hashtag(tmp_path: Path) -> None:
@@ -77,7 +70,7 @@ def test_the_report_has_a_row_per_starter_hashtag(tmp_path: Path) -> None:
     write_report(tmp_path, cv, {"backbone": "synthetic"}, hashtags=hashtags)
 
     report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
-    assert list(report["hashtags"]) == [h for h, *_ in starter_rules().items()]
+    assert list(report["hashtags"]) == [h for h, *_ in RULES]
     fashion = report["hashtags"]["패션"]
     assert fashion["expression"] == "adult or child or clothing"
     assert {"precision", "recall", "support", "unknown_truth", "passed"} <= set(fashion)
