@@ -19,6 +19,8 @@ from mlmodels.dataset import flipped, merge_predictions
 HEADS_FORMAT = 1
 SOURCE_HEAD = "head"
 SOURCE_IMAGENET = "imagenet"
+SOURCE_MEAN = "mean"  # the mean of the head's probability and the direct evidence
+SOURCES = (SOURCE_HEAD, SOURCE_IMAGENET, SOURCE_MEAN)
 # Signals the backbone itself puts into Prediction.signals ("imagenet:<concept>" roll-up scores).
 BACKBONE_SIGNAL_PREFIX = "imagenet"
 
@@ -28,6 +30,15 @@ DIRECT_SIGNALS: dict[str, str] = {"adult": "people:adult", "child": "people:chil
 
 def imagenet_key(concept: str) -> str:
     return DIRECT_SIGNALS.get(concept, f"{BACKBONE_SIGNAL_PREFIX}:{concept}")
+
+
+def source_score(source: str, head: Any, direct: Any) -> Any:
+    """A concept's score from its source: floats or numpy arrays alike."""
+    if source == SOURCE_HEAD:
+        return head
+    if source == SOURCE_IMAGENET:
+        return direct
+    return (head + direct) / 2
 
 
 def signal_matrix(signals: Sequence[Mapping[str, float]], keys: Sequence[str]) -> np.ndarray:
@@ -77,9 +88,9 @@ class ConceptHeads:
             raise ValueError("weights/bias do not match the concepts")
         if self.mean.shape != (n_features,) or self.scale.shape != (n_features,):
             raise ValueError("mean/scale do not match the weights")
-        bad = {c: s for c, s in self.source.items() if s not in (SOURCE_HEAD, SOURCE_IMAGENET)}
+        bad = {c: s for c, s in self.source.items() if s not in SOURCES}
         if bad or set(self.source) != set(self.concepts):
-            raise ValueError(f"every concept needs a source 'head' or 'imagenet' (got {bad})")
+            raise ValueError(f"every concept needs a source in {SOURCES} (got {bad})")
 
     @property
     def embedding_dim(self) -> int:
@@ -114,9 +125,9 @@ class ConceptHeads:
         for row, sig in zip(probs, signals, strict=True):
             out.append(
                 {
-                    c: float(row[j])
-                    if self.source[c] == SOURCE_HEAD
-                    else float(sig.get(imagenet_key(c), 0.0))
+                    c: float(
+                        source_score(self.source[c], row[j], float(sig.get(imagenet_key(c), 0.0)))
+                    )
                     for j, c in enumerate(self.concepts)
                 }
             )

@@ -122,6 +122,7 @@ class PeopleSignalsLite:
     process; one lock around inference, as interpreters must not run concurrently."""
 
     name: str = NAME
+    model_subdir: str = DEFAULT_LITE_OUT.name
 
     def __init__(
         self,

@@ -30,7 +30,9 @@ def _signal_sources(paths: tuple[str, ...], model_dir: str) -> tuple[SignalSourc
     for path in paths:
         module_name, _, attr = path.rpartition(".")
         cls = getattr(importlib.import_module(module_name), attr)
-        sources.append(cls(model_dir=str(Path(model_dir) / cls.name)))
+        # Each source's files sit in their own folder (people-lite's differ from people's).
+        folder = getattr(cls, "model_subdir", cls.name)
+        sources.append(cls(model_dir=str(Path(model_dir) / folder)))
     return tuple(sources)
 
 

@@ -16,6 +16,7 @@ from mlmodels.fake import EMBEDDING_DIM, FakeClassifier
 from mlmodels.heads import (
     SOURCE_HEAD,
     SOURCE_IMAGENET,
+    SOURCE_MEAN,
     BackboneMismatch,
     ConceptHeads,
     HeadsClassifier,
@@ -81,6 +82,17 @@ def test_scores_use_each_concepts_source_and_missing_signals_read_as_zero() -> N
     assert 0.0 < scores[0]["food"] < 1.0
     assert scores[0]["food"] != scores[1]["food"]  # the signal feature matters
     assert signal_matrix(signals, ["people:faces"]).tolist() == [[2.0], [0.0]]
+
+
+def test_a_mean_source_averages_the_head_and_the_direct_evidence() -> None:
+    heads = _heads()
+    mixed = ConceptHeads(**{**heads.__dict__, "source": {"cat": SOURCE_MEAN, "food": "head"}})
+    emb = np.ones((1, EMBEDDING_DIM), dtype=np.float32)
+    head = heads.head_probabilities(emb, [{"imagenet:cat": 0.7}])[0, 0]
+    assert mixed.scores(emb, [{"imagenet:cat": 0.7}])[0]["cat"] == pytest.approx((head + 0.7) / 2)
+    assert ConceptHeads.from_bytes(mixed.to_bytes()).source["cat"] == SOURCE_MEAN
+    with pytest.raises(ValueError, match="source"):
+        ConceptHeads(**{**heads.__dict__, "source": {"cat": "median", "food": "head"}})
 
 
 def test_heads_classifier_refuses_a_mismatched_backbone() -> None:
