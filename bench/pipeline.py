@@ -222,7 +222,7 @@ def heads_activate(held_out: set[Path]) -> ModelVersion:
         heads=heads.to_bytes(),
         thresholds=heads.thresholds,
         metrics={},
-        training={"signal_sources": {s.name: s.version for s in sources}},
+        training={"signal_sources": [f"{s.name}@{s.version}" for s in sources]},
     )
     ModelVersion.objects.exclude(pk=version.pk).update(is_active=False)
     ModelVersion.objects.filter(pk=version.pk).update(is_active=True, activated_at=timezone.now())

@@ -20,7 +20,7 @@ from mlmodels.dataset import (
 )
 from mlmodels.rollup import CONCEPT_PARENTS, DEFAULT_THRESHOLDS, present_concepts
 from mlmodels.tf_mobilenet import SIGNAL_PREFIX, MobileNetV2RollupClassifier
-from mlmodels.training.crossval import stratified_folds
+from mlmodels.training.folds import stratified_folds
 from mlmodels.training.metrics import PRECISION_TARGET, Metrics, calibrate_threshold
 
 DECIMALS = 4  # thresholds are cuts between scores; 2 decimals would move some across a photo

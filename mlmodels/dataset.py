@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
 import json
@@ -54,15 +55,17 @@ FOLDER_LABELS: dict[str, frozenset[str]] = {
     "other": frozenset(),
 }
 
-_PEOPLE = frozenset({"adult", "child"})
+# Gym, sea, mountain and other photos with people are listed in ALSO.csv, or left out (-1) in
+# label_decisions.csv where the people are small; a nail photo's hand says nothing either way.
 IGNORE_LABELS: dict[str, frozenset[str]] = {
     "menu": frozenset({"food", "beverage"}),
-    "gym": _PEOPLE,
-    "sea": _PEOPLE,
-    "mountain": _PEOPLE,
-    "nail": _PEOPLE,
-    "other": _PEOPLE,
+    "nail": frozenset({"adult", "child"}),
 }
+
+ALSO_FILE = "ALSO.csv"  # file,also: the other categories a photo clearly shows, ";"-separated
+MANIFEST_FILE = "MANIFEST.csv"  # file,category,source_repo,...: the source is the CV group
+# Our own labelling decisions beyond ALSO.csv (file,concept,label): docs/model.md, "Labels".
+DECISIONS_FILE = Path(__file__).with_name("label_decisions.csv")
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp"})
 CACHE_FORMAT = 1
@@ -83,14 +86,81 @@ def label_row(folder: str, concepts: Sequence[str]) -> np.ndarray:
     )
 
 
+def _csv_rows(path: Path, columns: Sequence[str]) -> list[dict[str, str]]:
+    if not path.is_file():
+        return []
+    with path.open(newline="", encoding="utf-8-sig") as f:
+        reader = csv.DictReader(f)
+        missing = set(columns) - set(reader.fieldnames or ())
+        if missing:
+            raise ValueError(f"{path}: missing columns {sorted(missing)}")
+        return [{k: (v or "").strip() for k, v in row.items() if k} for row in reader]
+
+
+def also_labels(root: Path) -> dict[str, frozenset[str]]:
+    """``folder/file`` -> concepts the photo also shows (ALSO.csv's categories, mapped through
+    :data:`FOLDER_LABELS`, so a dog is also an animal)."""
+    out: dict[str, frozenset[str]] = {}
+    for row in _csv_rows(root / ALSO_FILE, ("file", "also")):
+        names = [n.strip() for n in row["also"].split(";") if n.strip()]
+        unknown = [n for n in names if n not in FOLDER_LABELS]
+        if unknown:
+            raise UnknownFolderError(f"{root / ALSO_FILE}: {row['file']} names {unknown}")
+        out[row["file"]] = frozenset().union(*(FOLDER_LABELS[n] for n in names))
+    return out
+
+
+def label_decisions(path: Path = DECISIONS_FILE) -> dict[str, dict[str, int]]:
+    """``folder/file`` -> {concept: 1 or -1}: labels we decided beyond ALSO.csv."""
+    out: dict[str, dict[str, int]] = {}
+    for row in _csv_rows(path, ("file", "concept", "label")):
+        value = int(row["label"])
+        if value not in (POSITIVE, IGNORE):
+            raise ValueError(f"{path}: {row['file']} label {value} is not 1 or -1")
+        out.setdefault(row["file"], {})[row["concept"]] = value
+    return out
+
+
+def photo_key(root: Path, path: Path) -> str:
+    """How MANIFEST.csv and ALSO.csv name a photo: ``folder/file``."""
+    return path.relative_to(root).as_posix()
+
+
+def photo_sources(root: str | os.PathLike[str], paths: Sequence[Path]) -> np.ndarray:
+    """Each photo's source (MANIFEST.csv's ``source_repo``), the group cross-validation keeps
+    on one side; a photo the manifest does not list is its own group."""
+    base = Path(root)
+    listed = {r["file"]: r["source_repo"] for r in _csv_rows(base / MANIFEST_FILE, ("file",))}
+    return np.array(
+        [listed.get(photo_key(base, p)) or f"unlisted:{photo_key(base, p)}" for p in paths]
+    )
+
+
+# The dev set's face crops, catalogue shots and ImageNet samples: its other adult and child
+# photos are people in scenes (its README), on which adults must be found.
+PORTRAIT_SOURCES = frozenset(
+    {
+        "Mohanish-5744/Major_Ensemble_Gender",
+        "GaneshNeupane01/Fashion-Recommendation-System",
+        "EliSchwartz/imagenet-sample-images",
+    }
+)
+
+
+def people_in_scene(folders: np.ndarray, sources: np.ndarray) -> np.ndarray:
+    """Rows of photos filed under adult or child whose source is not a portrait source."""
+    return np.isin(folders, ["adult", "child"]) & ~np.isin(sources, list(PORTRAIT_SOURCES))
+
+
 def load_labelled_folder(
     root: str | os.PathLike[str],
     concepts: Sequence[str] = ALL_CONCEPTS,
     *,
     strict: bool = True,
+    decisions: Path | None = DECISIONS_FILE,
 ) -> tuple[list[Path], np.ndarray]:
     """All images under ``root/<folder>/`` (sorted) and their (N, C) int8 labels over ``concepts``
-    (1 positive, 0 negative, -1 ignore)."""
+    (1 positive, 0 negative, -1 ignore): the folder's, raised by ALSO.csv, then ``decisions``."""
     base = Path(root)
     folders = sorted(p for p in base.iterdir() if p.is_dir() and not p.name.startswith("."))
     unknown = [p.name for p in folders if p.name not in FOLDER_LABELS]
@@ -99,14 +169,21 @@ def load_labelled_folder(
         if strict:
             raise UnknownFolderError(message)
         log.warning("%s (skipped)", message)
+    also = also_labels(base)
+    decided = label_decisions(decisions) if decisions is not None else {}
     paths: list[Path] = []
     rows: list[np.ndarray] = []
     for folder in folders:
         if folder.name not in FOLDER_LABELS:
             continue
-        row = label_row(folder.name, concepts)
         for path in sorted(folder.iterdir()):
             if path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith("."):
+                row = label_row(folder.name, concepts)
+                key = photo_key(base, path)
+                for j, concept in enumerate(concepts):
+                    if concept in also.get(key, ()):
+                        row[j] = POSITIVE
+                    row[j] = decided.get(key, {}).get(concept, row[j])
                 paths.append(path)
                 rows.append(row)
     labels = np.stack(rows) if rows else np.zeros((0, len(concepts)), dtype=np.int8)

@@ -20,6 +20,7 @@ class FakeClassifier:
     concepts: frozenset[str] = frozenset(ALL_CONCEPTS) - {"adult", "child", "nail", "clothing"}
 
     next_scores: ClassVar[Mapping[str, float]] = {}
+    next_signals: ClassVar[Mapping[str, float]] = {}  # e.g. "imagenet:text" for the OCR gate
     calls: ClassVar[int] = 0  # number of predict() calls
     images_seen: ClassVar[int] = 0  # number of images over all calls
 
@@ -29,6 +30,7 @@ class FakeClassifier:
     @classmethod
     def reset(cls) -> None:
         cls.next_scores = {}
+        cls.next_signals = {}
         cls.calls = 0
         cls.images_seen = 0
 
@@ -54,6 +56,11 @@ class FakeClassifier:
             )
         scores = {c: float(cls.next_scores.get(c, 0.0)) for c in sorted(self.concepts)}
         return [
-            Prediction(scores=dict(scores), embedding=self.embedding_for(img), top_labels=[])
+            Prediction(
+                scores=dict(scores),
+                embedding=self.embedding_for(img),
+                top_labels=[],
+                signals=dict(cls.next_signals),
+            )
             for img in images
         ]

@@ -19,6 +19,8 @@ from mlmodels.dataset import flipped, merge_predictions
 HEADS_FORMAT = 1
 SOURCE_HEAD = "head"
 SOURCE_IMAGENET = "imagenet"
+SOURCE_MEAN = "mean"  # the mean of the head's probability and the direct evidence
+SOURCES = (SOURCE_HEAD, SOURCE_IMAGENET, SOURCE_MEAN)
 # Signals the backbone itself puts into Prediction.signals ("imagenet:<concept>" roll-up scores).
 BACKBONE_SIGNAL_PREFIX = "imagenet"
 
@@ -45,6 +47,15 @@ def answered_by(source: str) -> frozenset[str]:
 
 def sources_in(signals: Mapping[str, float]) -> frozenset[str]:
     return frozenset(source_of(key) for key in signals)
+
+
+def source_score(source: str, head: Any, direct: Any) -> Any:
+    """A concept's score from its source: floats or numpy arrays alike."""
+    if source == SOURCE_HEAD:
+        return head
+    if source == SOURCE_IMAGENET:
+        return direct
+    return (head + direct) / 2
 
 
 def signal_matrix(signals: Sequence[Mapping[str, float]], keys: Sequence[str]) -> np.ndarray:
@@ -94,9 +105,9 @@ class ConceptHeads:
             raise ValueError("weights/bias do not match the concepts")
         if self.mean.shape != (n_features,) or self.scale.shape != (n_features,):
             raise ValueError("mean/scale do not match the weights")
-        bad = {c: s for c, s in self.source.items() if s not in (SOURCE_HEAD, SOURCE_IMAGENET)}
+        bad = {c: s for c, s in self.source.items() if s not in SOURCES}
         if bad or set(self.source) != set(self.concepts):
-            raise ValueError(f"every concept needs a source 'head' or 'imagenet' (got {bad})")
+            raise ValueError(f"every concept needs a source in {SOURCES} (got {bad})")
 
     @property
     def embedding_dim(self) -> int:
@@ -159,9 +170,9 @@ class ConceptHeads:
             unanswered = frozenset().union(*(answered_by(s) for s in missing))
             out.append(
                 {
-                    c: float(row[j])
-                    if self.source[c] == SOURCE_HEAD
-                    else float(sig.get(imagenet_key(c), 0.0))
+                    c: float(
+                        source_score(self.source[c], row[j], float(sig.get(imagenet_key(c), 0.0)))
+                    )
                     for j, c in enumerate(self.concepts)
                     if c not in unanswered
                 }
@@ -171,13 +182,13 @@ class ConceptHeads:
     def score_ranges(
         self, embeddings: np.ndarray, signals: Sequence[Mapping[str, float]]
     ) -> list[dict[str, tuple[float, float]]]:
-        """Per image, the head concepts whose score hangs on an absent source, with the lowest
-        and highest score its features allow (nothing found .. ``ABSENT_SPREAD`` sd above the
-        mean): a threshold inside that range means the heads are unsure without the source."""
+        """Per image, the concepts whose score hangs on an absent source through their head,
+        with the lowest and highest score its features allow (nothing found ..
+        ``ABSENT_SPREAD`` sd above the mean): a threshold inside means the heads are unsure."""
         logits, absent = self._logits(embeddings, signals)
-        heads = [j for j, c in enumerate(self.concepts) if self.source[c] == SOURCE_HEAD]
+        read = [j for j, c in enumerate(self.concepts) if self.source[c] != SOURCE_IMAGENET]
         out: list[dict[str, tuple[float, float]]] = []
-        for row, missing in zip(logits, absent, strict=True):
+        for row, sig, missing in zip(logits, signals, absent, strict=True):
             found: dict[str, tuple[float, float]] = {}
             if missing:
                 cols = self._columns(missing)
@@ -186,9 +197,14 @@ class ConceptHeads:
                 moves = ends[:, :, None] * self.weights[cols][None]  # (2, K, C)
                 low = sigmoid(row + moves.min(axis=0).sum(axis=0))
                 high = sigmoid(row + moves.max(axis=0).sum(axis=0))
-                for j in heads:
+                for j in read:
+                    c = self.concepts[j]
                     if low[j] < high[j]:
-                        found[self.concepts[j]] = (float(low[j]), float(high[j]))
+                        direct = float(sig.get(imagenet_key(c), 0.0))
+                        found[c] = (
+                            float(source_score(self.source[c], low[j], direct)),
+                            float(source_score(self.source[c], high[j], direct)),
+                        )
             out.append(found)
         return out
 

@@ -131,6 +131,20 @@ CONCEPT_CLASSES: dict[str, tuple[Entry, ...]] = {
 
 ROLLUP_CONCEPTS: frozenset[str] = frozenset(CONCEPT_CLASSES)
 
+# Classes whose photos are mostly text, for the OCR gate (docs/moderation.md, "The gate"): not
+# concepts, so outside the table hash; the backbone reports them as signals, not scores.
+TEXT_CLASSES: dict[str, tuple[Entry, ...]] = {
+    "text": (
+        "menu",
+        "website",
+        "scoreboard",
+        "dust jacket",
+        "product packet / packaging",
+        "traffic or street sign",
+    ),
+    "menu": ("menu",),
+}
+
 # A present child implies its parent. Needed because thresholds are per concept: a cat photo can
 # pass the cat threshold while its (larger) animal score is still under the stricter animal one.
 CONCEPT_PARENTS: dict[str, str] = {"dog": "animal", "cat": "animal"}
@@ -228,6 +242,23 @@ def rollup_scores(probs: np.ndarray) -> list[dict[str, float]]:
     concepts, matrix = _projection()
     sums = np.minimum(1.0, np.asarray(probs, dtype=np.float32) @ matrix)
     return [{c: float(v) for c, v in zip(concepts, row, strict=True)} for row in sums]
+
+
+@functools.cache
+def _text_projection() -> tuple[tuple[str, ...], np.ndarray]:
+    resolved = resolve_table(TEXT_CLASSES)
+    keys = tuple(sorted(resolved))
+    matrix = np.zeros((NUM_CLASSES, len(keys)), dtype=np.float32)
+    for j, key in enumerate(keys):
+        matrix[list(resolved[key]), j] = 1.0
+    return keys, matrix
+
+
+def text_scores(probs: np.ndarray) -> list[dict[str, float]]:
+    """Per image, the summed probability of each :data:`TEXT_CLASSES` group."""
+    keys, matrix = _text_projection()
+    sums = np.minimum(1.0, np.asarray(probs, dtype=np.float32) @ matrix)
+    return [{k: float(v) for k, v in zip(keys, row, strict=True)} for row in sums]
 
 
 def top_labels(probs: np.ndarray, k: int = 5) -> list[list[tuple[str, float]]]:

@@ -24,8 +24,12 @@ def rollup_predictions(logits: np.ndarray, embeddings: np.ndarray) -> list[Predi
     """Predictions of an ImageNet backbone: roll-up scores, top labels, its embedding."""
     probs = rollup.softmax(logits.astype(np.float64))
     out: list[Prediction] = []
-    for scores, labels, emb in zip(
-        rollup.rollup_scores(probs), rollup.top_labels(probs), embeddings, strict=True
+    for scores, texts, labels, emb in zip(
+        rollup.rollup_scores(probs),
+        rollup.text_scores(probs),
+        rollup.top_labels(probs),
+        embeddings,
+        strict=True,
     ):
         emb = np.array(emb, dtype=np.float32)  # own copy, detached from the batch
         emb.flags.writeable = False
@@ -35,7 +39,8 @@ def rollup_predictions(logits: np.ndarray, embeddings: np.ndarray) -> list[Predi
                 embedding=emb,
                 top_labels=labels,
                 # the same keys for every backbone, so trained heads read either
-                signals={f"{SIGNAL_PREFIX}{c}": v for c, v in scores.items()},
+                # "imagenet:text" and "imagenet:menu" beside them gate the OCR (moderation/ingest)
+                signals={f"{SIGNAL_PREFIX}{c}": v for c, v in {**scores, **texts}.items()},
             )
         )
     return out

@@ -317,6 +317,7 @@ class TextExtraction(models.Model):
         OK = "ok", "Read"
         UNAVAILABLE = "unavailable", "OCR not installed"
         FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Not read: no text expected"
 
     post = models.OneToOneField(Post, on_delete=models.CASCADE, related_name="text_extraction")
     engine = models.CharField(max_length=100)

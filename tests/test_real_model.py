@@ -13,7 +13,9 @@ from PIL import Image
 from skimage import data as skdata
 
 from mlmodels.base import clear_classifier_cache
-from moderation.models import Verdict
+from mlmodels.ocr import TesseractReader
+from moderation.judging.verdicts import verdicts_explain
+from moderation.models import TextExtraction, Verdict
 from posts.models import Post
 from tests.factories import UserFactory, upload
 
@@ -100,3 +102,29 @@ def test_classify_images_prints_one_json_line_per_image(tmp_path: Path, capsys, 
         assert row["model_version"].startswith("mobilenet_v2")
         assert "adult" in row["unsupported"]
         assert all(0.0 <= v <= 1.0 for v in row["scores"].values())
+
+
+def test_a_development_menu_photo_is_read_recognised_and_shown_under_food(
+    client, django_capture_on_commit_callbacks, real_model, photos_dir, settings
+) -> None:
+    reader = TesseractReader()
+    if not reader.available():
+        pytest.skip(f"Tesseract OCR with kor+eng is not installed ({reader.problem()})")
+    settings.TAGLENS_OCR = True
+    menu = photos_dir / "menu" / "vnmenu_c76067_502.jpg"  # the menu class misses it: 0.01
+    if not menu.exists():
+        pytest.skip(f"development menu photo {menu} not found")
+    client.force_login(UserFactory())
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            reverse("post-upload"),
+            {"image": upload("menu.jpg", menu.read_bytes()), "hashtags": "#음식"},
+        )
+    post = Post.objects.latest("id")
+    extraction = TextExtraction.objects.get(post=post)
+    assert extraction.status == TextExtraction.Status.OK
+    assert extraction.message.startswith("Recognised as a menu"), extraction.text  # its prices
+    food = post.verdicts.get()
+    assert food.shown
+    verdicts_explain([food])
+    assert {w["source"] for w in food.explanation["words"]} == {"image"}

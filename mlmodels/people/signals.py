@@ -60,6 +60,8 @@ SIGNAL_KEYS: dict[str, str] = {
     "people:age_min": "smallest expected age over counted faces (absent without faces)",
     "people:age_max": "largest expected age over counted faces (absent without faces)",
 }
+# The keys heads read: ages are absent without a face, and absent reads as 0 (a baby).
+HEAD_SIGNAL_KEYS = tuple(k for k in SIGNAL_KEYS if not k.startswith("people:age_"))
 
 
 @dataclass(frozen=True)

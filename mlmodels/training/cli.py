@@ -8,15 +8,24 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from mlmodels.base import ALL_CONCEPTS
+from mlmodels.base import ALL_CONCEPTS, SignalSource
 from mlmodels.build import build
-from mlmodels.dataset import embed_paths, folder_names, load_labelled_folder
+from mlmodels.dataset import (
+    embed_paths,
+    folder_names,
+    load_labelled_folder,
+    people_in_scene,
+    photo_sources,
+)
+from mlmodels.people.lite import PeopleSignalsLite
+from mlmodels.people.signals import HEAD_SIGNAL_KEYS
 from mlmodels.rollup import ROLLUP_CONCEPTS
 from mlmodels.tf_mobilenet import MobileNetV2RollupClassifier
+from mlmodels.training.checks import checks_missed, concept_checks
 from mlmodels.training.fit import fit_and_evaluate
 from mlmodels.training.metrics import PRECISION_TARGET
 from mlmodels.training.report import format_table, targets_missed, write_report
-from mlmodels.training.solver import L2_GRID
+from mlmodels.training.solver import BOOST_GRID, L2_GRID
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,10 +48,24 @@ def main(argv: list[str] | None = None) -> int:
         help="extra head features: the roll-up scores (default) or the embedding only",
     )
     parser.add_argument(
+        "--people",
+        choices=("lite", "none"),
+        default="lite",
+        help="people signals (TFLite MoveNet + BlazeFace + ages) as head features and adult/child "
+        "sources, or none",
+    )
+    parser.add_argument(
         "--hflip", action="store_true", help="average embeddings with the mirrored photo's"
     )
     parser.add_argument(
         "--l2", type=float, nargs="+", default=list(L2_GRID), help="l2 values for the inner CV"
+    )
+    parser.add_argument(
+        "--boost",
+        type=float,
+        nargs="+",
+        default=list(BOOST_GRID),
+        help="signal boosts for the inner CV (1 = penalised like the embedding)",
     )
     args = parser.parse_args(argv)
     if not args.photos.is_dir():
@@ -53,14 +76,25 @@ def main(argv: list[str] | None = None) -> int:
     concepts = ALL_CONCEPTS
     paths, labels = load_labelled_folder(args.photos, concepts)
     t0 = time.perf_counter()
-    cache = args.cache_dir / f"embeddings-{'hflip' if args.hflip else 'plain'}.npz"
-    emb = embed_paths(paths, classifier, cache, hflip=args.hflip)
+    sources: list[SignalSource] = []
+    if args.people == "lite":
+        sources.append(PeopleSignalsLite(args.model_dir / "people-lite"))
+    # One file per feature set; each is recomputed when a model's version changes.
+    name = ("hflip" if args.hflip else "plain") + ("-people-lite" if sources else "")
+    emb = embed_paths(
+        paths, classifier, args.cache_dir / f"embeddings-{name}.npz", sources, hflip=args.hflip
+    )
     embed_seconds = time.perf_counter() - t0
-    labels, groups = labels[emb.kept], folder_names(paths)[emb.kept]
-    print(f"{classifier.version}: {len(emb.kept)} photos embedded in {embed_seconds:.1f} s")
+    labels = labels[emb.kept]
+    folders = folder_names(paths)[emb.kept]
+    groups = photo_sources(args.photos, paths)[emb.kept]
+    print(
+        f"{classifier.version}: {len(emb.kept)} photos from {len(set(groups))} sources "
+        f"embedded in {embed_seconds:.1f} s"
+    )
     signal_keys = (
         [f"imagenet:{c}" for c in sorted(ROLLUP_CONCEPTS)] if args.signals == "imagenet" else []
-    )
+    ) + (list(HEAD_SIGNAL_KEYS) if sources else [])
     bar = tqdm(total=args.folds, desc="cross-validation", unit="fold")
 
     def progress(done: int, total: int, what: str) -> None:
@@ -73,33 +107,37 @@ def main(argv: list[str] | None = None) -> int:
         labels,
         concepts,
         groups=groups,
+        folders=folders,
         backbone=classifier.version,
         signal_keys=signal_keys,
         folds=args.folds,
         seed=args.seed,
         precision_target=args.precision_target,
         l2_grid=args.l2,
+        boost_grid=args.boost,
         metadata={"hflip": bool(args.hflip), "photos": len(emb.kept)},
         progress=progress,
     )
     bar.close()
     train_seconds = time.perf_counter() - t1
-    print(format_table(cv))
+    checks = concept_checks(cv, people_in_scene(folders, groups))
+    print(format_table(cv, checks))
     args.out.mkdir(parents=True, exist_ok=True)
     meta = {
         "backbone": classifier.version,
+        "signal_sources": [f"{s.name}@{getattr(s, 'version', '')}" for s in sources],
         "photos": len(emb.kept),
         "signal_keys": signal_keys,
         "hflip": bool(args.hflip),
         "l2_grid": list(args.l2),
+        "boost_grid": list(args.boost),
         "embed_seconds": round(embed_seconds, 1),
         "cv_and_train_seconds": round(train_seconds, 1),
         "heads_digest": heads.digest(),
     }
-    write_report(args.out, cv, meta)
+    write_report(args.out, cv, meta, checks)
     heads.save(args.out / "heads.npz")
     print(f"\nCV + training {train_seconds:.1f} s; report and heads.npz in {args.out}")
-    missed = targets_missed(cv)
-    for reason in missed:
+    for reason in targets_missed(cv) + checks_missed(checks, ()):
         print(f"MISS {reason}")
     return 0

@@ -1,4 +1,4 @@
-"""Nested, stratified cross-validation of concept heads against the ImageNet roll-up."""
+"""Nested cross-validation of concept heads against the ImageNet roll-up, grouped by source."""
 
 from __future__ import annotations
 
@@ -8,30 +8,26 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from mlmodels.heads import SOURCE_HEAD, SOURCE_IMAGENET, imagenet_key, raw_features, signal_matrix
+from mlmodels.heads import (
+    SOURCE_HEAD,
+    SOURCE_IMAGENET,
+    SOURCE_MEAN,
+    imagenet_key,
+    raw_features,
+    signal_matrix,
+    source_score,
+)
+from mlmodels.training.folds import group_folds
 from mlmodels.training.metrics import (
     PRECISION_TARGET,
     Metrics,
     average_precision,
     calibrate_threshold,
 )
-from mlmodels.training.solver import L2_GRID, fit_all, predict
+from mlmodels.training.solver import BOOST_GRID, L2_GRID, Setting, fit_all, predict, settings_grid
 
 PEOPLE = ("adult", "child")
 Progress = Callable[[int, int, str], None]  # progress(done, total, what)
-
-
-def stratified_folds(strata: np.ndarray, folds: int, seed: int) -> np.ndarray:
-    """Fold per row, strata dealt out with a running offset so small ones spread over folds."""
-    rng = np.random.default_rng(seed)
-    out = np.empty(len(strata), dtype=np.int64)
-    offset = 0
-    for stratum in sorted(set(strata.tolist())):
-        idx = np.flatnonzero(strata == stratum)
-        idx = idx[rng.permutation(idx.size)]
-        out[idx] = (np.arange(idx.size) + offset) % folds
-        offset += idx.size
-    return out
 
 
 def _imagenet_scores(
@@ -49,23 +45,28 @@ class CVResult:
     fold; ``imagenet`` only for concepts the roll-up supports."""
 
     concepts: tuple[str, ...]
-    folders: tuple[str, ...]  # per row, the stratum / folder label
+    folders: tuple[str, ...]  # per row, the photo's folder (for the confusion table)
+    groups: tuple[str, ...]  # per row, its source: never in two folds
+    fold_of: np.ndarray  # (N,) the outer fold that held each row out
     labels: np.ndarray  # (N, C)
     oof_head: np.ndarray  # (N, C) head probabilities from the fold that held each row out
     oof_imagenet: np.ndarray  # (N, C) roll-up scores (0 where unsupported)
-    decisions: np.ndarray  # (N, C) bool, the selected source with nested thresholds
+    decisions: np.ndarray  # (N, C) bool, the selected source with its fold's threshold
     imagenet_decisions: np.ndarray  # (N, C) bool, the roll-up alone (False where unsupported)
     head: dict[str, Metrics]
     imagenet: dict[str, Metrics]
+    mean: dict[str, Metrics]  # of the head and the direct evidence
     selected: dict[str, Metrics]
     fold_sources: dict[str, list[str]]  # source chosen per outer fold
     fold_l2: dict[str, list[float]]
+    fold_boost: dict[str, list[float]]  # the signals' boost chosen per outer fold
     fold_rules: dict[str, list[str]]  # threshold rule per outer fold (of the selected source)
     # Final choices on all outer out-of-fold scores (used by fit_and_evaluate's heads):
     source: dict[str, str]
     thresholds: dict[str, float]
     threshold_rule: dict[str, str]
     l2: dict[str, float]
+    boost: dict[str, float]
     folds: int
     seed: int
     precision_target: float
@@ -110,32 +111,49 @@ def confusion_table(
     return table
 
 
-def _choose_source(head_f1: float, imagenet_f1: float | None) -> str:
-    # The roll-up is kept only where it is strictly better: the head is the default model.
-    return SOURCE_IMAGENET if imagenet_f1 is not None and imagenet_f1 > head_f1 else SOURCE_HEAD
+Calibrated = tuple[float, str]  # threshold, the rule that chose it
+# Below this many sources among a concept's positives, scores fitted on them say little about
+# other sources: the direct evidence (trained elsewhere, on many sources) is kept unchallenged.
+MIN_SOURCES_TO_CHOOSE = 3
 
 
-def _calibrated_f1(scores: np.ndarray, y: np.ndarray, target: float) -> tuple[float, str, float]:
-    thr, rule = calibrate_threshold(scores, y, target)
-    return thr, rule, Metrics.of(scores >= thr, y).f1
+def _calibrate_sources(
+    head: np.ndarray,
+    direct: np.ndarray | None,
+    y: np.ndarray,
+    groups: np.ndarray,
+    target: float,
+) -> tuple[str, dict[str, Calibrated]]:
+    """Each candidate source's threshold, and the source with the best F1 at it. A tie goes
+    to the head, then the mean: the direct evidence alone is kept only where strictly better,
+    or where the positives come from fewer than MIN_SOURCES_TO_CHOOSE sources."""
+    candidates = {SOURCE_HEAD: head}
+    if direct is not None:
+        candidates[SOURCE_MEAN] = source_score(SOURCE_MEAN, head, direct)
+        candidates[SOURCE_IMAGENET] = direct
+    calibrated: dict[str, Calibrated] = {}
+    best, best_f1 = SOURCE_HEAD, -1.0
+    for name, scores in candidates.items():
+        calibrated[name] = calibrate_threshold(scores, y, target)
+        f1 = Metrics.of(scores >= calibrated[name][0], y).f1
+        if f1 > best_f1:
+            best, best_f1 = name, f1
+    if direct is not None and len(set(groups[y == 1].tolist())) < MIN_SOURCES_TO_CHOOSE:
+        best = SOURCE_IMAGENET
+    return best, calibrated
 
 
 @dataclass(frozen=True)
 class _Choice:
     """What an inner CV chose for one concept on one outer training split."""
 
-    l2: float
+    setting: Setting
     source: str
-    head_threshold: float
-    head_rule: str
-    imagenet_threshold: float | None
-    imagenet_rule: str | None
+    thresholds: dict[str, Calibrated]  # per candidate source
 
     @property
     def rule(self) -> str:
-        if self.source == SOURCE_IMAGENET and self.imagenet_rule is not None:
-            return self.imagenet_rule
-        return self.head_rule
+        return self.thresholds[self.source][1]
 
 
 def _inner_choices(
@@ -143,37 +161,33 @@ def _inner_choices(
     labels: np.ndarray,
     imagenet: np.ndarray,
     has_imagenet: Sequence[bool],
-    strata: np.ndarray,
+    groups: np.ndarray,
     *,
     inner_folds: int,
     seed: int,
-    l2_grid: Sequence[float],
+    grid: Sequence[Setting],
+    n_signals: int,
     precision_target: float,
 ) -> list[_Choice]:
-    """On one training split: per concept the l2, thresholds and source, chosen on inner
-    out-of-fold head scores (the roll-up needs no fitting: its threshold uses the whole split)."""
+    """On one training split: per concept the setting (l2, signal boost), thresholds and source,
+    chosen on inner out-of-fold head scores (the roll-up needs no fitting: its threshold uses
+    the whole split)."""
     n, n_concepts = labels.shape
-    fold_of = stratified_folds(strata, inner_folds, seed)
-    oof = np.zeros((len(l2_grid), n, n_concepts))
-    for k in range(inner_folds):
+    fold_of = group_folds(groups, labels, min(inner_folds, len(set(groups.tolist()))), seed)
+    oof = np.zeros((len(grid), n, n_concepts))
+    for k in range(int(fold_of.max()) + 1):
         train, held = fold_of != k, fold_of == k
-        std, fits = fit_all(x_raw[train], labels[train], [l2_grid] * n_concepts)
+        std, fits = fit_all(x_raw[train], labels[train], [grid] * n_concepts, n_signals)
         for j in range(n_concepts):
-            for g in range(len(l2_grid)):
+            for g in range(len(grid)):
                 oof[g, held, j] = predict(std, fits[j][g], x_raw[held])
     choices: list[_Choice] = []
     for j in range(n_concepts):
         y = labels[:, j]
-        g = int(np.argmax([average_precision(oof[i, :, j], y) for i in range(len(l2_grid))]))
-        thr, rule, f1 = _calibrated_f1(oof[g, :, j], y, precision_target)
-        i_thr: float | None = None
-        i_rule: str | None = None
-        i_f1: float | None = None
-        if has_imagenet[j]:
-            i_thr, i_rule, i_f1 = _calibrated_f1(imagenet[:, j], y, precision_target)
-        choices.append(
-            _Choice(float(l2_grid[g]), _choose_source(f1, i_f1), thr, rule, i_thr, i_rule)
-        )
+        g = int(np.argmax([average_precision(oof[i, :, j], y) for i in range(len(grid))]))
+        direct = imagenet[:, j] if has_imagenet[j] else None
+        source, calibrated = _calibrate_sources(oof[g, :, j], direct, y, groups, precision_target)
+        choices.append(_Choice(grid[g], source, calibrated))
     return choices
 
 
@@ -184,28 +198,36 @@ def cross_validate(
     concepts: Sequence[str],
     *,
     groups: np.ndarray,
+    folders: np.ndarray | None = None,
     folds: int = 5,
     seed: int = 0,
     precision_target: float = PRECISION_TARGET,
     signal_keys: Sequence[str] = (),
     l2_grid: Sequence[float] = L2_GRID,
+    boost_grid: Sequence[float] = BOOST_GRID,
     inner_folds: int = 4,
     progress: Progress | None = None,
 ) -> CVResult:
-    """Nested, stratified k-fold CV (strata = ``groups``, e.g. the folder of each photo)."""
+    """Nested k-fold CV grouped by ``groups`` (each photo's source), outer and inner folds
+    alike: a source's photos are never both fitted and scored. ``folders`` label the rows of
+    the confusion table (default: the groups)."""
     concepts = tuple(concepts)
     labels = np.asarray(labels, dtype=np.int8)
     groups = np.asarray(groups)
+    folders = groups if folders is None else np.asarray(folders)
     x_raw = raw_features(embeddings, signals, signal_keys)
     imagenet, has_imagenet = _imagenet_scores(signals, concepts)
     n, n_concepts = labels.shape
-    fold_of = stratified_folds(groups, folds, seed)
+    grid = settings_grid(l2_grid, boost_grid if signal_keys else (1.0,))
+    fold_of = group_folds(groups, labels, folds, seed)
     oof_head = np.zeros((n, n_concepts))
     head_dec = np.zeros((n, n_concepts), dtype=bool)
     imagenet_dec = np.zeros((n, n_concepts), dtype=bool)
+    mean_dec = np.zeros((n, n_concepts), dtype=bool)
     selected_dec = np.zeros((n, n_concepts), dtype=bool)
     fold_sources: dict[str, list[str]] = {c: [] for c in concepts}
     fold_l2: dict[str, list[float]] = {c: [] for c in concepts}
+    fold_boost: dict[str, list[float]] = {c: [] for c in concepts}
     fold_rules: dict[str, list[str]] = {c: [] for c in concepts}
     for k in range(folds):
         train, held = fold_of != k, fold_of == k
@@ -217,22 +239,30 @@ def cross_validate(
             groups[train],
             inner_folds=inner_folds,
             seed=seed + 1 + k,
-            l2_grid=l2_grid,
+            grid=grid,
+            n_signals=len(signal_keys),
             precision_target=precision_target,
         )
-        std, fits = fit_all(x_raw[train], labels[train], [[ch.l2] for ch in choices])
+        std, fits = fit_all(
+            x_raw[train], labels[train], [[ch.setting] for ch in choices], len(signal_keys)
+        )
         for j, c in enumerate(concepts):
             ch = choices[j]
             oof_head[held, j] = predict(std, fits[j][0], x_raw[held])
-            # Head and roll-up are each measured with their own nested threshold.
-            head_dec[held, j] = oof_head[held, j] >= ch.head_threshold
-            if ch.imagenet_threshold is not None:
-                imagenet_dec[held, j] = imagenet[held, j] >= ch.imagenet_threshold
-            selected_dec[held, j] = (
-                imagenet_dec[held, j] if ch.source == SOURCE_IMAGENET else head_dec[held, j]
-            )
+            # Each candidate source is measured with its own nested threshold.
+            for name, dec in (
+                (SOURCE_HEAD, head_dec),
+                (SOURCE_IMAGENET, imagenet_dec),
+                (SOURCE_MEAN, mean_dec),
+            ):
+                if name in ch.thresholds:
+                    value = source_score(name, oof_head[held, j], imagenet[held, j])
+                    dec[held, j] = value >= ch.thresholds[name][0]
+            score = source_score(ch.source, oof_head[held, j], imagenet[held, j])
+            selected_dec[held, j] = score >= ch.thresholds[ch.source][0]
             fold_sources[c].append(ch.source)
-            fold_l2[c].append(ch.l2)
+            fold_l2[c].append(ch.setting.l2)
+            fold_boost[c].append(ch.setting.boost)
             fold_rules[c].append(ch.rule)
         if progress:
             progress(k + 1, folds, f"outer fold {k + 1}/{folds}")
@@ -242,24 +272,23 @@ def cross_validate(
     final_thr: dict[str, float] = {}
     final_rule: dict[str, str] = {}
     final_l2: dict[str, float] = {}
+    final_boost: dict[str, float] = {}
     for j, c in enumerate(concepts):
-        y = labels[:, j]
-        thr, rule, f1 = _calibrated_f1(oof_head[:, j], y, precision_target)
-        source[c] = SOURCE_HEAD
-        if has_imagenet[j]:
-            i_thr, i_rule, i_f1 = _calibrated_f1(imagenet[:, j], y, precision_target)
-            source[c] = _choose_source(f1, i_f1)
-            if source[c] == SOURCE_IMAGENET:
-                thr, rule = i_thr, i_rule
-        final_thr[c], final_rule[c] = thr, rule
-        # Most often chosen l2; ties go to the stronger penalty (the full set is only 25 % bigger).
-        counts = Counter(fold_l2[c])
-        final_l2[c] = max(counts, key=lambda v: (counts[v], v))
+        direct = imagenet[:, j] if has_imagenet[j] else None
+        source[c], calibrated = _calibrate_sources(
+            oof_head[:, j], direct, labels[:, j], groups, precision_target
+        )
+        final_thr[c], final_rule[c] = calibrated[source[c]]
+        # Most often chosen setting; ties go to the stronger penalty (the full set is only 25 %
+        # bigger), then to the weaker boost.
+        counts = Counter(zip(fold_l2[c], fold_boost[c], strict=True))
+        final_l2[c], final_boost[c] = max(counts, key=lambda v: (counts[v], v[0], -v[1]))
 
-    folders = tuple(str(g) for g in groups)
     return CVResult(
         concepts=concepts,
-        folders=folders,
+        folders=tuple(str(f) for f in folders),
+        groups=tuple(str(g) for g in groups),
+        fold_of=fold_of,
         labels=labels,
         oof_head=oof_head,
         oof_imagenet=imagenet,
@@ -271,17 +300,24 @@ def cross_validate(
             for j, c in enumerate(concepts)
             if has_imagenet[j]
         },
+        mean={
+            c: Metrics.of(mean_dec[:, j], labels[:, j])
+            for j, c in enumerate(concepts)
+            if has_imagenet[j]
+        },
         selected={c: Metrics.of(selected_dec[:, j], labels[:, j]) for j, c in enumerate(concepts)},
         fold_sources=fold_sources,
         fold_l2=fold_l2,
+        fold_boost=fold_boost,
         fold_rules=fold_rules,
         source=source,
         thresholds=final_thr,
         threshold_rule=final_rule,
         l2=final_l2,
+        boost=final_boost,
         folds=folds,
         seed=seed,
         precision_target=precision_target,
         adult_child=adult_vs_child(selected_dec, labels, concepts),
-        confusion=confusion_table(selected_dec, folders, concepts),
+        confusion=confusion_table(selected_dec, list(folders), concepts),
     )

@@ -10,7 +10,7 @@ import numpy as np
 from mlmodels.heads import SOURCE_HEAD, ConceptHeads, raw_features
 from mlmodels.training.crossval import CVResult, Progress, cross_validate
 from mlmodels.training.metrics import PRECISION_TARGET
-from mlmodels.training.solver import L2_GRID, fit_all
+from mlmodels.training.solver import BOOST_GRID, L2_GRID, Setting, fit_all
 
 
 def train_heads(
@@ -21,6 +21,7 @@ def train_heads(
     *,
     backbone: str,
     l2: float | Mapping[str, float],
+    boost: float | Mapping[str, float] = 1.0,
     signal_keys: Sequence[str] = (),
     progress: Progress | None = None,
     source: Mapping[str, str] | None = None,
@@ -31,7 +32,9 @@ def train_heads(
     ``thresholds`` to 0.5; :func:`fit_and_evaluate` supplies calibrated ones."""
     x_raw = raw_features(embeddings, signals, signal_keys)
     l2_of = {c: float(l2[c] if isinstance(l2, Mapping) else l2) for c in concepts}
-    std, fits = fit_all(x_raw, np.asarray(labels), [[l2_of[c]] for c in concepts])
+    boost_of = {c: float(boost[c] if isinstance(boost, Mapping) else boost) for c in concepts}
+    settings = [[Setting(l2_of[c], boost_of[c])] for c in concepts]
+    std, fits = fit_all(x_raw, np.asarray(labels), settings, len(signal_keys))
     weights = np.stack([f[0][0] for f in fits], axis=1).astype(np.float32)
     bias = np.array([f[0][1] for f in fits], dtype=np.float32)
     if progress:
@@ -46,7 +49,7 @@ def train_heads(
         signal_keys=tuple(signal_keys),
         backbone=backbone,
         thresholds=dict(thresholds) if thresholds else {c: 0.5 for c in concepts},
-        metadata={"l2": l2_of, **(metadata or {})},
+        metadata={"l2": l2_of, "signal_boost": boost_of, **(metadata or {})},
     )
 
 
@@ -57,12 +60,14 @@ def fit_and_evaluate(
     concepts: Sequence[str],
     *,
     groups: np.ndarray,
+    folders: np.ndarray | None = None,
     backbone: str,
     signal_keys: Sequence[str] = (),
     folds: int = 5,
     seed: int = 0,
     precision_target: float = PRECISION_TARGET,
     l2_grid: Sequence[float] = L2_GRID,
+    boost_grid: Sequence[float] = BOOST_GRID,
     metadata: Mapping[str, Any] | None = None,
     progress: Progress | None = None,
 ) -> tuple[ConceptHeads, CVResult]:
@@ -73,11 +78,13 @@ def fit_and_evaluate(
         labels,
         concepts,
         groups=groups,
+        folders=folders,
         folds=folds,
         seed=seed,
         precision_target=precision_target,
         signal_keys=signal_keys,
         l2_grid=l2_grid,
+        boost_grid=boost_grid,
         progress=progress,
     )
     heads = train_heads(
@@ -87,6 +94,7 @@ def fit_and_evaluate(
         concepts,
         backbone=backbone,
         l2=cv.l2,
+        boost=cv.boost,
         signal_keys=signal_keys,
         source=cv.source,
         thresholds=cv.thresholds,

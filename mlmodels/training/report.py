@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
 
+from mlmodels.training.checks import Check, HashtagResult, checks_missed, recall_by_source
 from mlmodels.training.crossval import PEOPLE, CVResult
 from mlmodels.training.metrics import Metrics
 
@@ -43,29 +44,41 @@ def targets_missed(cv: CVResult) -> list[str]:
     return missed
 
 
-def report_json(cv: CVResult, meta: Mapping[str, Any]) -> dict[str, Any]:
+def report_json(
+    cv: CVResult,
+    meta: Mapping[str, Any],
+    checks: Sequence[Check] = (),
+    hashtags: Sequence[HashtagResult] = (),
+) -> dict[str, Any]:
     concepts: dict[str, Any] = {}
     for c in cv.concepts:
         concepts[c] = {
             "selected": cv.selected[c].as_dict(),
             "head": cv.head[c].as_dict(),
             "imagenet": cv.imagenet[c].as_dict() if c in cv.imagenet else None,
+            "mean": cv.mean[c].as_dict() if c in cv.mean else None,
             "target_f1": target_for(c),
             "fold_sources": cv.fold_sources[c],
             "fold_l2": cv.fold_l2[c],
+            "fold_signal_boost": cv.fold_boost[c],
             "fold_threshold_rules": cv.fold_rules[c],
             "final": {
                 "source": cv.source[c],
                 "threshold": round(cv.thresholds[c], 6),
                 "threshold_rule": cv.threshold_rule[c],
                 "l2": cv.l2[c],
+                "signal_boost": cv.boost[c],
             },
         }
     return {
         "meta": dict(meta),
         "method": {
-            "cv": "nested stratified k-fold by folder",
+            "cv": "nested k-fold grouped by source, inner folds too",
             "folds": cv.folds,
+            "held_out_groups": [
+                sorted({g for g, f in zip(cv.groups, cv.fold_of, strict=True) if f == k})
+                for k in range(cv.folds)
+            ],
             "seed": cv.seed,
             "precision_target": cv.precision_target,
             "note": (
@@ -77,7 +90,13 @@ def report_json(cv: CVResult, meta: Mapping[str, Any]) -> dict[str, Any]:
         "adult_vs_child": cv.adult_child,
         "concepts": concepts,
         "confusion": cv.confusion,
-        "targets_missed": targets_missed(cv),
+        "recall_by_source": {
+            c: {g: {"found": hit, "n": n} for g, (hit, n) in rows.items()}
+            for c, rows in recall_by_source(cv).items()
+        },
+        "checks": [c.as_dict() for c in checks],
+        "hashtags": {h.hashtag: h.as_dict() for h in hashtags},
+        "targets_missed": targets_missed(cv) + checks_missed(checks, hashtags),
     }
 
 
@@ -85,13 +104,16 @@ def _cell(m: Metrics | None) -> str:
     return "      -" if m is None else f"  {m.f1:.3f}"
 
 
-def format_table(cv: CVResult) -> str:
-    """Per-concept table (selected source, then head and roll-up F1), adult vs child, confusion."""
+def format_table(
+    cv: CVResult, checks: Sequence[Check] = (), hashtags: Sequence[HashtagResult] = ()
+) -> str:
+    """Per-concept table (selected source, then head, roll-up and mean F1), adult vs child, the
+    must-shows, per-hashtag search, confusion."""
     lines = [
-        f"nested {cv.folds}-fold CV, precision target {cv.precision_target:.2f} "
-        "(thresholds chosen without the held-out fold)",
+        f"nested {cv.folds}-fold CV grouped by source ({len(set(cv.groups))} sources), precision "
+        f"target {cv.precision_target:.2f} (thresholds chosen without the held-out fold)",
         "",
-        "concept     P      R      F1     n    target      head F1  roll-up F1  source",
+        "concept     P      R      F1     n    target      head F1  roll-up F1  mean F1  source",
     ]
     for c in cv.concepts:
         m = cv.selected[c]
@@ -101,6 +123,7 @@ def format_table(cv: CVResult) -> str:
         lines.append(
             f"{c:10s}  {m.precision:.3f}  {m.recall:.3f}  {m.f1:.3f}  {m.support:3d}  "
             f"{verdict:4s} {target:.2f}  {_cell(cv.head[c])}  {_cell(cv.imagenet.get(c))}    "
+            f"{_cell(cv.mean.get(c))}  "
             f"{cv.source[c]} (folds: {sources})"
         )
     lines.append(f"\nmacro F1 {cv.macro_f1:.3f}")
@@ -111,6 +134,7 @@ def format_table(cv: CVResult) -> str:
             f"adult vs child ({int(ac['n'])} photos): accuracy {ac['accuracy']:.3f}, "
             f"macro F1 {ac['f1']:.3f}  {verdict} {TARGET_F1_PEOPLE:.2f}"
         )
+    lines += _checks_lines(checks) + _hashtag_lines(hashtags)
     lines.append("\nconfusion (folder -> photos tagged with each concept, out-of-fold):")
     short = [c[:5] for c in cv.concepts]
     lines.append(f"{'folder':13s}{'n':>4s} " + " ".join(f"{s:>5s}" for s in short) + "  none")
@@ -118,6 +142,33 @@ def format_table(cv: CVResult) -> str:
         cells = " ".join(f"{row[c] or '.':>5}" for c in cv.concepts)
         lines.append(f"{folder:13s}{row['n']:4d} {cells} {row['(none)']:5d}")
     return "\n".join(lines)
+
+
+def _checks_lines(checks: Sequence[Check]) -> list[str]:
+    lines = ["\nmust-shows:"] if checks else []
+    for c in checks:
+        verdict = {True: "PASS", False: "MISS", None: "    "}[c.passed]
+        share = "-" if c.share is None else f"{c.share:.3f}"
+        goal = "" if c.target is None else f" ({'<=' if c.at_most else '>='} {c.target:.2f})"
+        lines.append(f"  {verdict} {c.name}: {c.hits}/{c.n} = {share}{goal}")
+    return lines
+
+
+def _hashtag_lines(hashtags: Sequence[HashtagResult]) -> list[str]:
+    if not hashtags:
+        return []
+    lines = [
+        "\nsearch per hashtag (shown = the rule holds on the held-out decisions):",
+        "hashtag   rule                          P      R    relevant shown unknown  target",
+    ]
+    for h in hashtags:
+        m = h.metrics
+        lines.append(
+            f"{h.hashtag:8s}  {h.expression:28s}  {m.precision:.3f}  {m.recall:.3f}  "
+            f"{m.support:6d}  {m.tp + m.fp:5d}  {h.unknown_truth:6d}   "
+            f"{'PASS' if h.passed else 'MISS'}"
+        )
+    return lines
 
 
 def _fold_counts(values: list[str]) -> str:
@@ -159,10 +210,19 @@ def chart(cv: CVResult, width: int = 720) -> Image.Image:
     return img
 
 
-def write_report(out_dir: str | Path, cv: CVResult, meta: Mapping[str, Any]) -> None:
-    """``report.json``, ``report.txt`` (the table) and ``chart.png`` in ``out_dir``."""
+def write_report(
+    out_dir: str | Path,
+    cv: CVResult,
+    meta: Mapping[str, Any],
+    checks: Sequence[Check] = (),
+    hashtags: Sequence[HashtagResult] = (),
+) -> None:
+    """``report.json``, ``report.txt`` (the tables) and ``chart.png`` in ``out_dir``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "report.json").write_text(json.dumps(report_json(cv, meta), indent=2) + "\n")
-    (out / "report.txt").write_text(format_table(cv) + "\n")
+    report = report_json(cv, meta, checks, hashtags)
+    (out / "report.json").write_text(
+        json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    (out / "report.txt").write_text(format_table(cv, checks, hashtags) + "\n", encoding="utf-8")
     chart(cv).save(out / "chart.png")

@@ -10,6 +10,20 @@ import numpy as np
 from mlmodels.heads import sigmoid
 
 L2_GRID: tuple[float, ...] = (0.01, 0.1, 1.0)  # on standardised features, loss averaged
+# Signals (roll-up scores, people evidence) scaled by this after standardising, so their penalty
+# is boost^2 times weaker than the embedding's: a handful of meaningful numbers among 1280
+# anonymous ones. Chosen per concept by the inner CV (docs/model.md).
+BOOST_GRID: tuple[float, ...] = (1.0, 10.0)
+
+
+@dataclass(frozen=True)
+class Setting:
+    l2: float
+    boost: float = 1.0
+
+
+def settings_grid(l2_grid: Sequence[float], boost_grid: Sequence[float]) -> list[Setting]:
+    return [Setting(float(l2), float(b)) for b in boost_grid for l2 in l2_grid]
 
 
 @dataclass(frozen=True)
@@ -182,19 +196,34 @@ class Standardiser:
 
 
 def fit_all(
-    x_raw: np.ndarray, labels: np.ndarray, l2s: Sequence[Sequence[float]]
+    x_raw: np.ndarray,
+    labels: np.ndarray,
+    settings: Sequence[Sequence[Setting]],
+    n_signals: int = 0,
 ) -> tuple[Standardiser, list[list[tuple[np.ndarray, float]]]]:
-    """Fit every concept j at every l2 in ``l2s[j]``, all in one batched solve."""
+    """Fit every concept j at every setting in ``settings[j]``, one batched solve per boost; the
+    last ``n_signals`` features are the boosted ones. Weights apply to ``std(x_raw)``."""
     std = Standardiser.of(x_raw)
     x = std(x_raw)
-    cols = [(j, l2) for j, grid in enumerate(l2s) for l2 in grid]
-    w, b = fit_logistic_many(
-        x, labels[:, [j for j, _ in cols]], [l2 for _, l2 in cols], basis=Basis.of(x)
-    )
-    fits: list[list[tuple[np.ndarray, float]]] = [[] for _ in l2s]
-    for k, (j, _) in enumerate(cols):
-        fits[j].append((w[:, k], float(b[k])))
-    return std, fits
+    found: dict[tuple[int, int], tuple[np.ndarray, float]] = {}
+    for boost in sorted({s.boost for grid in settings for s in grid}):
+        cols = [
+            (j, k, s.l2)
+            for j, grid in enumerate(settings)
+            for k, s in enumerate(grid)
+            if s.boost == boost
+        ]
+        xb = x.copy()
+        if n_signals:
+            xb[:, -n_signals:] *= boost
+        w, b = fit_logistic_many(
+            xb, labels[:, [j for j, _, _ in cols]], [l2 for _, _, l2 in cols], basis=Basis.of(xb)
+        )
+        if n_signals:
+            w[-n_signals:] *= boost  # the same model on unboosted features
+        for c, (j, k, _) in enumerate(cols):
+            found[j, k] = (w[:, c], float(b[c]))
+    return std, [[found[j, k] for k in range(len(grid))] for j, grid in enumerate(settings)]
 
 
 def predict(std: Standardiser, fit: tuple[np.ndarray, float], x_raw: np.ndarray) -> np.ndarray:

@@ -191,9 +191,9 @@ def _batch_read_text(batch: _Batch) -> None:
     batch.result.seconds["text"] = time.perf_counter() - clock
 
 
-def _texts(batch: _Batch) -> list[tuple[Post, Image.Image]]:
+def _texts(batch: _Batch) -> list[tuple[Post, Image.Image, dict[str, float]]]:
     by_pk = {p.pk: p for p in batch.posts}
-    return [(by_pk[pk], batch.images[pk]) for pk in batch.predictions]
+    return [(by_pk[pk], batch.images[pk], p.signals) for pk, p in batch.predictions.items()]
 
 
 def _batch_store(batch: _Batch) -> None:

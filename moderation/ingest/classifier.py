@@ -71,6 +71,7 @@ def _signal_sources(
     for path in paths:
         module_name, _, attr = path.rpartition(".")
         cls = getattr(importlib.import_module(module_name), attr)
+        # Each source's files sit in their own folder (people-lite's differ from people's).
         folder = getattr(cls, "model_subdir", cls.name)
         sources.append(cls(model_dir=str(Path(model_dir) / folder), threads=threads))
     return tuple(sources)
@@ -102,10 +103,14 @@ def signal_keys_required(version: ModelVersion) -> set[str]:
 
 
 def signals_expected(version: ModelVersion, source: str) -> str | None:
-    """The version of ``source`` the heads were trained on (None: not recorded, any)."""
-    recorded = (version.training or {}).get("signal_sources") or {}
-    found = recorded.get(source)
-    return str(found) if found is not None else None
+    """The version of ``source`` the heads were trained on, from the training record's
+    ``signal_sources`` ("name@version" each); None when not recorded (read any)."""
+    recorded = (version.training or {}).get("signal_sources") or []
+    for entry in recorded:
+        name, _, made_by = str(entry).partition("@")
+        if name == source:
+            return made_by
+    return None
 
 
 def signals_usable(version: ModelVersion, embedding: Embedding) -> dict[str, float]:

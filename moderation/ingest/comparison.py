@@ -4,7 +4,7 @@ per rule by evaluating today's rules (rules/compiled.py) on the same out-of-fold
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,6 +48,21 @@ class Comparison:
     rules: list[RuleRow]
 
 
+def relevant_to(rule: CompiledRule, labels: np.ndarray, concepts: Sequence[str]) -> bool | None:
+    """Whether the rule holds on a photo's labels (1, 0; -1 ignored: unknown)."""
+    truth = {c: float(v) for c, v in zip(concepts, labels, strict=True) if v >= 0}
+    return evaluate(rule, truth).result
+
+
+def shown_on(
+    rule: CompiledRule, decisions: np.ndarray, concepts: Sequence[str], scored: Collection[str]
+) -> bool:
+    """Whether compiled.py shows a photo with these present/absent decisions."""
+    decided = {c: float(v) for c, v in zip(concepts, decisions, strict=True) if c in scored}
+    result = evaluate(rule, decided)
+    return shown_of(Outcome.decided(result.result, result.margin).decision, None)
+
+
 def rule_figures(
     rule: CompiledRule, predictions: Predictions, decisions: np.ndarray, scored: Collection[str]
 ) -> Metrics:
@@ -59,14 +74,10 @@ def rule_figures(
     tp = fp = fn = 0
     width = len(concepts)
     for pattern, count in zip(patterns, counts, strict=True):
-        truth, decision = pattern[:width], pattern[width:]
-        truth_scores = {c: float(v) for c, v in zip(concepts, truth, strict=True) if v >= 0}
-        relevant = evaluate(rule, truth_scores).result
+        relevant = relevant_to(rule, pattern[:width], concepts)
         if relevant is None:
             continue
-        decided = {c: float(v) for c, v in zip(concepts, decision, strict=True) if c in scored}
-        result = evaluate(rule, decided)
-        shown = shown_of(Outcome.decided(result.result, result.margin).decision, None)
+        shown = shown_on(rule, pattern[width:], concepts, scored)
         tp += int(count) * (shown and relevant)
         fp += int(count) * (shown and not relevant)
         fn += int(count) * (not shown and relevant)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 
 from django.conf import settings
@@ -10,6 +11,7 @@ from PIL import Image
 
 from mlmodels.base import ImageDecodeError, load_image
 from mlmodels.ocr import OcrError, TesseractReader
+from mlmodels.textlike import MENU_SIGNAL, TEXT_SIGNAL, is_menu, prices, text_expected
 from moderation.models import TextExtraction
 from posts.models import Post
 
@@ -20,6 +22,11 @@ NOT_INSTALLED = "OCR is not installed (see README)"
 
 
 TURNED_OFF = "OCR is turned off (TAGLENS_OCR=false)"
+
+
+# What a photo recognised as a menu says among its words: the food rule's keyword mapping
+# 메뉴 → 음식 (migration 0006; moderators may change it) makes a menu evidence for food.
+MENU_WORD = "메뉴"
 
 
 @lru_cache(maxsize=4)
@@ -41,9 +48,22 @@ def _full_resolution(post: Post, image: Image.Image | None) -> Image.Image:
         return load_image(handle, draft_size=None)
 
 
-def text_extract(*, post: Post, image: Image.Image | None = None) -> TextExtraction:
+def _menu_note(signals: Mapping[str, float], found: list[str]) -> str:
+    menu = signals.get(MENU_SIGNAL)
+    seen = f"menu class {menu:.2f}, " if menu is not None else ""
+    return f"Recognised as a menu ({seen}{len(found)} prices)."
+
+
+def text_extract(
+    *,
+    post: Post,
+    image: Image.Image | None = None,
+    signals: Mapping[str, float] | None = None,
+) -> TextExtraction:
     """Read and store the post's TextExtraction. Idempotent per engine; OCR off, no Tesseract
-    or a failed read is stored as such and never stops classification."""
+    or a failed read is stored as such and never stops classification. ``signals``: the
+    backbone's, whose text-likeness decides whether Tesseract runs (``mlmodels.textlike``)."""
+    signals = signals or {}
     if not settings.TAGLENS_OCR:
         return _store(
             post,
@@ -55,7 +75,9 @@ def text_extract(*, post: Post, image: Image.Image | None = None) -> TextExtract
         )
     reader = text_reader(float(settings.TAGLENS_OCR_TIMEOUT))
     done = TextExtraction.objects.filter(
-        post=post, status=TextExtraction.Status.OK, engine=reader.version
+        post=post,
+        status__in=[TextExtraction.Status.OK, TextExtraction.Status.SKIPPED],
+        engine=reader.version,
     ).first()
     if done is not None:
         return done
@@ -68,6 +90,15 @@ def text_extract(*, post: Post, image: Image.Image | None = None) -> TextExtract
             text="",
             words=[],
             message=f"{NOT_INSTALLED}: {problem}" if problem else NOT_INSTALLED,
+        )
+    if text_expected(signals) is False:
+        return _store(
+            post,
+            engine=reader.version,
+            status=TextExtraction.Status.SKIPPED,
+            text="",
+            words=[],
+            message=f"no text expected (text-like classes {signals[TEXT_SIGNAL]:.2f})",
         )
     try:
         read = reader.read(_full_resolution(post, image))
@@ -82,21 +113,24 @@ def text_extract(*, post: Post, image: Image.Image | None = None) -> TextExtract
             message=str(exc)[:300],
         )
     logger.info("Read %d words in post %s in %.2f s.", len(read.words), post.pk, read.seconds)
+    words, found = read.words, prices(read.tokens)
+    menu = is_menu(signals, len(found))
     return _store(
         post,
         engine=reader.version,
         status=TextExtraction.Status.OK,
         text=read.text,
-        words=read.words,
-        message="",
+        words=[*words, MENU_WORD] if menu and MENU_WORD not in words else words,
+        message=_menu_note(signals, found) if menu else "",
     )
 
 
-def texts_extract(*, items: list[tuple[Post, Image.Image]]) -> None:
-    """``text_extract`` for a batch of posts; with OCR turned off, one statement for all."""
+def texts_extract(*, items: Sequence[tuple[Post, Image.Image, Mapping[str, float]]]) -> None:
+    """``text_extract`` for a batch of posts (each with the backbone's signals); with OCR
+    turned off, one statement for all."""
     if settings.TAGLENS_OCR:
-        for post, image in items:
-            text_extract(post=post, image=image)
+        for post, image, signals in items:
+            text_extract(post=post, image=image, signals=signals)
         return
     if not items:
         return
@@ -110,7 +144,7 @@ def texts_extract(*, items: list[tuple[Post, Image.Image]]) -> None:
                 words=[],
                 message=TURNED_OFF,
             )
-            for post, _ in items
+            for post, _, _ in items
         ],
         update_conflicts=True,
         unique_fields=["post"],

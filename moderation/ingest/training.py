@@ -12,29 +12,28 @@ import numpy as np
 from django.conf import settings
 
 from mlmodels.base import ALL_CONCEPTS
-from mlmodels.dataset import embed_paths, folder_names, load_labelled_folder
+from mlmodels.dataset import (
+    embed_paths,
+    folder_names,
+    load_labelled_folder,
+    people_in_scene,
+    photo_sources,
+)
 from mlmodels.heads import ConceptHeads
+from mlmodels.people.signals import HEAD_SIGNAL_KEYS
 from mlmodels.rollup import ROLLUP_CONCEPTS
+from mlmodels.training.checks import Check, HashtagResult, checks_missed, concept_checks
 from mlmodels.training.crossval import CVResult, cross_validate
 from mlmodels.training.fit import fit_and_evaluate
 from mlmodels.training.metrics import PRECISION_TARGET
 from mlmodels.training.predictions import predictions_of, predictions_to_bytes
-from mlmodels.training.report import report_json, write_report
+from mlmodels.training.report import format_table, report_json, targets_missed, write_report
 from moderation.ingest.classifier import embedding_vector, get_backbone, get_signal_sources
 from moderation.ingest.model_versions import model_version_register
+from moderation.ingest.search_cv import hashtag_results, menu_check
 from moderation.models import ModelVersion
 from moderation.selectors.training import override_training_examples
 
-# Stored signals the heads may read besides the embedding. Age keys are left out: they are
-# absent when no face is found, and absent reads as 0 (a baby).
-PEOPLE_KEYS = (
-    "people:person",
-    "people:faces",
-    "people:adult",
-    "people:child",
-    "people:adults",
-    "people:children",
-)
 Progress = Callable[[int, int, str], None]
 
 
@@ -43,14 +42,41 @@ class TrainingSet:
     embeddings: np.ndarray
     signals: list[dict[str, float]]
     labels: np.ndarray  # (N, C) in {1, 0, -1 ignore}
-    groups: np.ndarray  # stratum per row: the photo folder, or "override"
+    groups: np.ndarray  # per row its source (MANIFEST.csv), or the overridden post
+    folders: np.ndarray  # per row the photo folder, or "override"
     counts: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """A source-grouped cross-validation with the must-shows and the starter hashtags' search."""
+
+    cv: CVResult
+    checks: list[Check]
+    hashtags: list[HashtagResult]
+
+    @classmethod
+    def of(cls, cv: CVResult) -> Evaluation:
+        scenes = people_in_scene(np.asarray(cv.folders), np.asarray(cv.groups))
+        return cls(cv, concept_checks(cv, scenes) + menu_check(cv), hashtag_results(cv))
+
+    def table(self) -> str:
+        return format_table(self.cv, self.checks, self.hashtags)
+
+    def missed(self) -> list[str]:
+        return targets_missed(self.cv) + checks_missed(self.checks, self.hashtags)
+
+    def report(self, meta: dict[str, Any]) -> dict[str, Any]:
+        return report_json(self.cv, meta, self.checks, self.hashtags)
+
+    def write(self, out: Path, meta: dict[str, Any]) -> None:
+        write_report(out, self.cv, meta, self.checks, self.hashtags)
 
 
 def signal_keys_available() -> list[str]:
     keys = [f"imagenet:{c}" for c in sorted(ROLLUP_CONCEPTS)]
     if any(getattr(s, "name", "") == "people" for s in get_signal_sources()):
-        keys += list(PEOPLE_KEYS)
+        keys += list(HEAD_SIGNAL_KEYS)
     return keys
 
 
@@ -64,6 +90,7 @@ def training_set_build(
     signals: list[dict[str, float]] = []
     labels: list[np.ndarray] = []
     groups: list[np.ndarray] = []
+    folders: list[np.ndarray] = []
     counts: dict[str, Any] = {}
     if photos is not None:
         paths, folder_labels = load_labelled_folder(photos, ALL_CONCEPTS)
@@ -81,8 +108,12 @@ def training_set_build(
         signals += embedded.signals
         labels.append(folder_labels[embedded.kept])
         names = folder_names(paths)[embedded.kept]
-        groups.append(names)
+        folders.append(names)
+        groups.append(photo_sources(photos, paths)[embedded.kept])
         counts["photos"] = len(embedded.kept)
+        # Heads read stored signals of these versions only (ingest/classifier.signals_usable).
+        counts["signal_sources"] = [f"{s.name}@{getattr(s, 'version', '')}" for s in sources]
+        counts["photo_sources"] = len(set(groups[-1].tolist()))
         counts["photo_folders"] = {str(n): int((names == n).sum()) for n in sorted(set(names))}
     if include_overrides:
         examples = override_training_examples(backbone=backbone.version)
@@ -95,7 +126,8 @@ def training_set_build(
                     if key in ALL_CONCEPTS:
                         rows[i, ALL_CONCEPTS.index(key)] = int(value)
             labels.append(rows)
-            groups.append(np.array(["override"] * len(examples)))
+            groups.append(np.array([f"post:{e.post_id}" for e in examples]))
+            folders.append(np.array(["override"] * len(examples)))
         counts["override_posts"] = len(examples)
     if not parts_e:
         raise ValueError("Nothing to train on: give a photo folder or record some overrides.")
@@ -104,24 +136,27 @@ def training_set_build(
         signals=signals,
         labels=np.concatenate(labels),
         groups=np.concatenate(groups),
+        folders=np.concatenate(folders),
         counts=counts,
     )
 
 
 def concepts_evaluate(
     *, data: TrainingSet, folds: int, precision_target: float, progress: Progress | None = None
-) -> CVResult:
-    return cross_validate(
+) -> Evaluation:
+    cv = cross_validate(
         data.embeddings,
         data.signals,
         data.labels,
         ALL_CONCEPTS,
         groups=data.groups,
+        folders=data.folders,
         folds=folds,
         precision_target=precision_target,
         signal_keys=signal_keys_available(),
         progress=progress,
     )
+    return Evaluation.of(cv)
 
 
 def model_version_train(
@@ -131,7 +166,7 @@ def model_version_train(
     precision_target: float = PRECISION_TARGET,
     name: str | None = None,
     progress: Progress | None = None,
-) -> tuple[ModelVersion, CVResult]:
+) -> tuple[ModelVersion, Evaluation]:
     """Cross-validate for the report, train on everything, register an inactive version."""
     backbone = get_backbone()
     keys = signal_keys_available()
@@ -142,6 +177,7 @@ def model_version_train(
         data.labels,
         ALL_CONCEPTS,
         groups=data.groups,
+        folders=data.folders,
         backbone=backbone.version,
         signal_keys=keys,
         folds=folds,
@@ -156,21 +192,19 @@ def model_version_train(
     meta = {
         "backbone": backbone.version,
         "signal_keys": keys,
-        # Heads read stored signals of these versions only (ingest/classifier.signals_usable).
-        "signal_sources": {s.name: s.version for s in get_signal_sources()},
         "trained_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         **data.counts,
     }
-    report = report_json(cv, meta)
+    evaluation = Evaluation.of(cv)
     report_dir = Path(settings.VAR_DIR) / "reports" / name
-    write_report(report_dir, cv, meta)
+    evaluation.write(report_dir, meta)
     version = model_version_register(
         name=name,
         backbone=backbone.version,
         concepts=list(heads.concepts),
         heads=heads.to_bytes(),
         thresholds={k: float(v) for k, v in heads.thresholds.items()},
-        metrics=report,
+        metrics=evaluation.report(meta),
         predictions=predictions_to_bytes(predictions_of(cv)),
         training={
             **meta,
@@ -179,4 +213,4 @@ def model_version_train(
             "precision_target": precision_target,
         },
     )
-    return version, cv
+    return version, evaluation

@@ -23,7 +23,7 @@ CONCEPTS: list[tuple[str, str, str, str, str | None]] = [
 
 # hashtag → expression, description
 RULES: list[tuple[str, str, str]] = [
-    ("패션", "adult or child", "Fashion: a person is shown."),
+    ("패션", "adult or child or clothing", "Fashion: people or clothes."),
     ("연애", "adult and not child", "Romance: adults, no children."),
     ("카페", "food or beverage", "Cafe: something to eat or drink."),
     ("육아", "child", "Parenting: a child is shown."),

@@ -61,7 +61,7 @@ def register(people_version: str = RecordingPeople.version):  # type: ignore[no-
         heads=heads.to_bytes(),
         thresholds=heads.thresholds,
         metrics={},
-        training={"signal_sources": {"people": people_version}},
+        training={"signal_sources": [f"people@{people_version}"]},
     )
 
 
@@ -199,17 +199,17 @@ def test_a_rule_changed_to_need_people_completes_its_posts(lazy, run) -> None:
 
 
 def test_a_keyword_mapping_moved_to_a_people_rule_completes_its_posts(lazy, run) -> None:
-    brunch = KeywordMapping(word="브런치", rule=Rule.objects.get(hashtag="음식"))
+    brunch = KeywordMapping(word="주말기록", rule=Rule.objects.get(hashtag="음식"))
     run(keyword_mapping_save, mapping=brunch, by=None)
-    made = post(run, 250, "child", "브런치")
+    made = post(run, 250, "child", "주말기록")
     assert lazy.seen == []
 
-    mapping = KeywordMapping.objects.get(word="브런치")
+    mapping = KeywordMapping.objects.get(word="주말기록")
     mapping.rule = Rule.objects.get(hashtag="육아")
     run(keyword_mapping_save, mapping=mapping, by=None)
 
     assert lazy.seen == [250]
-    assert decision(made, "브런치") == RELEVANT
+    assert decision(made, "주말기록") == RELEVANT
 
 
 def test_people_run_where_the_heads_are_unsure_of_a_needed_concept(lazy, run) -> None:

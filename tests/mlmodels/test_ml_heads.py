@@ -16,6 +16,7 @@ from mlmodels.fake import EMBEDDING_DIM, FakeClassifier
 from mlmodels.heads import (
     SOURCE_HEAD,
     SOURCE_IMAGENET,
+    SOURCE_MEAN,
     BackboneMismatch,
     ConceptHeads,
     HeadsClassifier,
@@ -131,6 +132,17 @@ def test_score_ranges_span_nothing_found_to_two_sd_above_the_mean_for_absent_sou
     assert ranges[1] == {}  # the source ran: nothing hangs on it
 
 
+def test_a_mean_source_averages_the_head_and_the_direct_evidence() -> None:
+    heads = _heads()
+    mixed = ConceptHeads(**{**heads.__dict__, "source": {"cat": SOURCE_MEAN, "food": "head"}})
+    emb = np.ones((1, EMBEDDING_DIM), dtype=np.float32)
+    head = heads.head_probabilities(emb, [{"imagenet:cat": 0.7}])[0, 0]
+    assert mixed.scores(emb, [{"imagenet:cat": 0.7}])[0]["cat"] == pytest.approx((head + 0.7) / 2)
+    assert ConceptHeads.from_bytes(mixed.to_bytes()).source["cat"] == SOURCE_MEAN
+    with pytest.raises(ValueError, match="source"):
+        ConceptHeads(**{**heads.__dict__, "source": {"cat": "median", "food": "head"}})
+
+
 def test_heads_classifier_refuses_a_mismatched_backbone() -> None:
     with pytest.raises(BackboneMismatch, match="retrain"):
         HeadsClassifier(FakeClassifier(), _heads(backbone="mobilenet_v2-other"), "v")
@@ -176,4 +188,10 @@ def test_real_classifier_stores_rollup_scores_as_signals(
 ) -> None:
     assert isinstance(classifier, Classifier)
     (pred,) = classifier.predict([coffee])
-    assert pred.signals == {f"imagenet:{c}": v for c, v in pred.scores.items()}
+    rolled_up = {f"imagenet:{c}": v for c, v in pred.scores.items()}
+    # and beside them the OCR gate's text-likeness (mlmodels.textlike): no coffee has text
+    assert pred.signals == {
+        **rolled_up,
+        "imagenet:text": pytest.approx(0, abs=0.01),
+        "imagenet:menu": pytest.approx(0, abs=0.01),
+    }

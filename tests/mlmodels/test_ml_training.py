@@ -22,7 +22,7 @@ from mlmodels.dataset import (
 )
 from mlmodels.fake import FakeClassifier
 from mlmodels.heads import sigmoid
-from mlmodels.training.crossval import cross_validate, stratified_folds
+from mlmodels.training.crossval import cross_validate
 from mlmodels.training.fit import fit_and_evaluate, train_heads
 from mlmodels.training.metrics import RULE_MAX_F1, RULE_PRECISION, Metrics, calibrate_threshold
 from mlmodels.training.report import format_table, report_json, targets_missed, write_report
@@ -96,19 +96,8 @@ def test_threshold_reaches_the_precision_target_or_falls_back_to_max_f1() -> Non
     assert thr_ign == pytest.approx(calibrate_threshold(scores, y, 0.75)[0])
 
 
-def test_stratified_folds_spread_every_stratum() -> None:
-    strata = np.array(["a"] * 10 + ["b"] * 5 + ["c"] * 3)
-    folds = stratified_folds(strata, 5, seed=0)
-    for s in ("a", "b"):
-        assert (
-            sorted(np.bincount(folds[strata == s], minlength=5))
-            == [len(strata[strata == s]) // 5] * 5
-        )
-    assert len(set(folds[strata == "c"])) == 3
-    assert np.array_equal(folds, stratified_folds(strata, 5, seed=0))
-
-
 def _synthetic_set() -> tuple[np.ndarray, list[dict[str, float]], np.ndarray, np.ndarray]:
+    """90 rows in 3 folders; the sources (``_sources``) mix the folders."""
     rng = np.random.default_rng(3)
     folders = np.repeat(["cat", "food", "other"], 30)
     emb = rng.normal(size=(90, 16)).astype(np.float32)
@@ -119,9 +108,19 @@ def _synthetic_set() -> tuple[np.ndarray, list[dict[str, float]], np.ndarray, np
     return emb, signals, labels, folders
 
 
+def _sources() -> np.ndarray:
+    return np.array([f"source-{i % 10}" for i in range(90)])
+
+
 def test_cross_validate_reports_every_concept_and_is_deterministic() -> None:
     emb, signals, labels, folders = _synthetic_set()
-    kwargs = {"groups": folders, "folds": 3, "l2_grid": (0.1, 1.0), "inner_folds": 3}
+    kwargs = {
+        "groups": _sources(),
+        "folders": folders,
+        "folds": 3,
+        "l2_grid": (0.1, 1.0),
+        "inner_folds": 3,
+    }
     cv = cross_validate(emb, signals, labels, ("cat", "food"), **kwargs)  # type: ignore[arg-type]
     again = cross_validate(emb, signals, labels, ("cat", "food"), **kwargs)  # type: ignore[arg-type]
     assert np.array_equal(cv.oof_head, again.oof_head)
@@ -146,7 +145,8 @@ def test_fit_and_evaluate_makes_heads_with_calibrated_thresholds(tmp_path: Path)
         signals,
         labels,
         ("cat", "food"),
-        groups=folders,
+        groups=_sources(),
+        folders=folders,
         backbone="fake-1",
         folds=3,
         l2_grid=(0.1, 1.0),
@@ -271,3 +271,47 @@ def test_heads_on_unseen_dev_photos_against_the_rollup(
     assert macro(head_f1, HEAD_CONCEPTS) > macro(rollup_f1, HEAD_CONCEPTS), detail
     # Not a win where ImageNet has the very classes (cat and dog breeds): only "not far behind".
     assert macro(head_f1, ROLLUP_CONCEPTS) >= macro(rollup_f1, ROLLUP_CONCEPTS) - 0.05, detail
+
+
+def test_boosted_signals_make_the_same_model_as_scaled_features() -> None:
+    from mlmodels.training.solver import Setting, Standardiser, fit_all, predict
+
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(80, 12))
+    y = (x[:, -1] + 0.3 * rng.normal(size=80) > 0).astype(np.int8)[:, None]
+    std, fits = fit_all(x, y, [[Setting(0.1, 1.0), Setting(0.1, 10.0)]], n_signals=2)
+    scaled = Standardiser.of(x)(x)
+    scaled[:, -2:] *= 10.0
+    by_hand, bias = fit_logistic(scaled, y[:, 0], 0.1)
+    assert np.allclose(predict(std, fits[0][1], x), sigmoid(scaled @ by_hand + bias), atol=1e-6)
+    # A weaker penalty on the one informative signal gives it more weight than plain l2 does.
+    assert abs(fits[0][1][0][-1]) > abs(fits[0][0][0][-1])
+
+
+def test_inner_cv_boosts_a_signal_that_carries_the_label() -> None:
+    rng = np.random.default_rng(2)
+    n = 120
+    y = (rng.uniform(size=n) < 0.4).astype(np.int8)
+    emb = rng.normal(size=(n, 200)).astype(np.float32)  # noise the head could overfit
+    signals = [{"people:adult": float(v + 0.8 * rng.normal())} for v in y]
+    cv = cross_validate(
+        emb, signals, y[:, None], ("adult",), groups=np.array([f"s{i % 8}" for i in range(n)]),
+        folds=4, inner_folds=3, l2_grid=(0.1,), signal_keys=("people:adult",),
+    )  # fmt: skip
+    assert cv.fold_boost["adult"] == [10.0] * 4
+    assert cv.boost["adult"] == 10.0
+
+
+def test_positives_from_too_few_sources_keep_the_direct_evidence() -> None:
+    rng = np.random.default_rng(4)
+    n = 90
+    groups = np.array([f"s{i % 9}" for i in range(n)])
+    y = np.isin(groups, ["s0", "s1"]).astype(np.int8)  # every cat from two sources
+    emb = rng.normal(size=(n, 6)).astype(np.float32)
+    emb[:, 0] += 4 * y  # the head would separate them perfectly
+    signals = [{"imagenet:cat": float(v)} for v in rng.uniform(size=n)]  # a useless roll-up
+    cv = cross_validate(
+        emb, signals, y[:, None], ("cat",), groups=groups, folds=3, inner_folds=2, l2_grid=(1.0,)
+    )
+    assert cv.fold_sources["cat"] == ["imagenet"] * 3
+    assert cv.source["cat"] == "imagenet"

@@ -3,17 +3,21 @@ there; 503 JSON naming what is not."""
 
 from __future__ import annotations
 
-import shutil
+import functools
 from pathlib import Path
 
 import pytest
 from django.test import override_settings
 
+from mlmodels import ocr, tesseract
+from mlmodels.ocr import TesseractReader
+from mlmodels.tesseract import TesseractMissing
+
 pytestmark = pytest.mark.django_db
 
 
 def test_health_answers_200_json_with_every_check_passing(client, settings) -> None:
-    settings.TAGLENS_OCR = shutil.which("tesseract") is not None
+    settings.TAGLENS_OCR = TesseractReader().available()
     response = client.get("/health/")
     assert response.status_code == 200, response.content
     body = response.json()
@@ -58,10 +62,14 @@ def test_health_answers_503_when_the_cache_cannot_be_reached(client) -> None:
 
 
 def test_health_answers_503_when_tesseract_is_missing_and_ocr_is_on(
-    client, settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    client, settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    def missing() -> str:
+        raise TesseractMissing("libtesseract.so.5 was not found (test)")
+
     settings.TAGLENS_OCR = True
-    monkeypatch.setenv("PATH", str(tmp_path))  # no tesseract on it
+    monkeypatch.setattr(tesseract, "version", missing)
+    monkeypatch.setattr(ocr, "installed", functools.cache(ocr.installed.__wrapped__))
     response = client.get("/health/")
     assert response.status_code == 503
     assert response.json()["failed"] == ["tesseract"]

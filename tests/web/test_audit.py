@@ -241,7 +241,7 @@ def test_rule_create_update_and_delete_in_the_admin_are_audited(client, moderato
         reverse("admin:moderation_rule_change", args=[rule.pk]),
         {"hashtag": "디저트", "expression": "food or beverage", "description": "", "reason": ""},
     )
-    mapping = KeywordMapping.objects.create(word="케이크", rule=rule)
+    mapping = KeywordMapping.objects.create(word="생크림케이크", rule=rule)
     response = client.post(reverse("admin:moderation_rule_delete", args=[rule.pk]), {"post": "yes"})
     assert response.status_code == 302
     [created] = events(Action.RULE_CREATE)
@@ -255,7 +255,7 @@ def test_rule_create_update_and_delete_in_the_admin_are_audited(client, moderato
     # The mapping went with the rule (cascade) and is recorded, not lost silently.
     [mapping_gone] = events(Action.KEYWORD_DELETE)
     assert mapping_gone.object_id == str(mapping.pk)
-    assert mapping_gone.before == {"word": "케이크", "rule": "디저트"}
+    assert mapping_gone.before == {"word": "생크림케이크", "rule": "디저트"}
 
 
 def test_bulk_delete_in_the_admin_records_every_rule(client, moderator) -> None:
@@ -297,18 +297,18 @@ def test_keyword_mapping_changes_are_audited_in_admin_and_api(client, api, moder
     cafe = Rule.objects.get(hashtag="카페")
     client.post(
         reverse("admin:moderation_keywordmapping_add"),
-        {"word": "붕어빵", "rule": food.pk, "reason": "street food"},
+        {"word": "잉어빵", "rule": food.pk, "reason": "street food"},
     )
-    mapping = KeywordMapping.objects.get(word="붕어빵")
+    mapping = KeywordMapping.objects.get(word="잉어빵")
     api.patch(f"/api/keywords/{mapping.pk}/", {"rule": "카페"}, format="json")
     api.delete(f"/api/keywords/{mapping.pk}/")
     [created] = events(Action.KEYWORD_CREATE)
-    assert created.after == {"word": "붕어빵", "rule": "음식"}
+    assert created.after == {"word": "잉어빵", "rule": "음식"}
     assert created.reason == "street food"
     [updated] = events(Action.KEYWORD_UPDATE)
     assert updated.before["rule"] == food.hashtag and updated.after["rule"] == cafe.hashtag
     [deleted] = events(Action.KEYWORD_DELETE)
-    assert deleted.before == {"word": "붕어빵", "rule": "카페"}
+    assert deleted.before == {"word": "잉어빵", "rule": "카페"}
 
 
 def test_a_threshold_changed_in_the_concept_list_is_audited(client, moderator) -> None:

@@ -12,7 +12,6 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from mlmodels.base import ALL_CONCEPTS
 from mlmodels.training.metrics import PRECISION_TARGET, Metrics
-from mlmodels.training.report import format_table, targets_missed, write_report
 from moderation.ingest.classifier import score_embeddings
 from moderation.ingest.training import concepts_evaluate, training_set_build
 from moderation.models import Embedding, ModelVersion
@@ -45,12 +44,12 @@ class Command(BaseCommand):
         if options["model_version"]:
             self._score_with_version(options["model_version"], data, out)
             return
-        cv = concepts_evaluate(
+        evaluation = concepts_evaluate(
             data=data, folds=options["folds"], precision_target=options["precision_target"]
         )
-        write_report(out, cv, {"dir": str(root), **data.counts})
-        self.stdout.write(format_table(cv))
-        for reason in targets_missed(cv):
+        evaluation.write(out, {"dir": str(root), **data.counts})
+        self.stdout.write(evaluation.table())
+        for reason in evaluation.missed():
             self.stdout.write(self.style.WARNING(f"target missed: {reason}"))
         self.stdout.write(f"Report: {out / 'report.json'}  Chart: {out / 'chart.png'}")
 

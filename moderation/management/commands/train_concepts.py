@@ -10,7 +10,6 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from mlmodels.training.metrics import PRECISION_TARGET
-from mlmodels.training.report import format_table, targets_missed
 from moderation.ingest.activation import model_version_activate
 from moderation.ingest.classifier import get_backbone
 from moderation.ingest.training import model_version_train, training_set_build
@@ -80,7 +79,7 @@ class Command(BaseCommand):
             bar.total = total
             bar.update(done - bar.n)
 
-        version, cv = model_version_train(
+        version, evaluation = model_version_train(
             data=data,
             folds=options["folds"],
             precision_target=options["precision_target"],
@@ -88,8 +87,8 @@ class Command(BaseCommand):
             progress=progress,
         )
         bar.close()
-        self.stdout.write(format_table(cv))
-        for reason in targets_missed(cv):
+        self.stdout.write(evaluation.table())
+        for reason in evaluation.missed():
             self.stdout.write(self.style.WARNING(f"target missed: {reason}"))
         self.stdout.write(
             self.style.SUCCESS(

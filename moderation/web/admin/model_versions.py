@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, path
 from django.utils.html import format_html, format_html_join
 
+from mlmodels.heads import DIRECT_SIGNALS, SOURCE_HEAD, SOURCE_MEAN
 from moderation.ingest.activation import model_version_activate, model_version_rollback
 from moderation.models import (
     Classification,
@@ -36,11 +37,10 @@ class ClassificationAdmin(admin.ModelAdmin[Classification]):
 
 
 def _source_label(concept: str, source: str) -> str:
-    from mlmodels.heads import DIRECT_SIGNALS, SOURCE_HEAD
-
     if source == SOURCE_HEAD:
         return "trained head"
-    return "face + age model" if concept in DIRECT_SIGNALS else "ImageNet roll-up"
+    direct = "people model" if concept in DIRECT_SIGNALS else "ImageNet roll-up"
+    return f"mean of trained head and {direct}" if source == SOURCE_MEAN else direct
 
 
 @admin.register(ModelVersion)
@@ -171,13 +171,39 @@ class ModelVersionAdmin(admin.ModelAdmin[ModelVersion]):
                 for key, row in sorted(rows.items())
             ),
         )
+        searches = format_html_join(
+            "",
+            "<tr><td>#{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    hashtag,
+                    row["expression"],
+                    f"{row['precision']:.3f}",
+                    f"{row['recall']:.3f}",
+                    row["support"],
+                    "met" if row["passed"] else "MISSED",
+                )
+                for hashtag, row in metrics.get("hashtags", {}).items()
+            ),
+        )
+        checks = format_html_join(
+            "",
+            "<li>{}: {} of {}</li>",
+            ((c["name"], c["hits"], c["n"]) for c in metrics.get("checks", [])),
+        )
         return format_html(
+            "<p>{}</p>"
             "<table><tr><th>concept</th><th>precision</th><th>recall</th><th>F1</th>"
             "<th>support</th><th>source</th><th>target</th></tr>{}</table>"
-            "<p>macro F1 {} · adult vs child {}</p><p>{}</p>",
+            "<p>macro F1 {} · adult vs child {}</p>"
+            "<table><tr><th>hashtag</th><th>rule</th><th>search precision</th><th>recall</th>"
+            "<th>relevant photos</th><th>target</th></tr>{}</table><ul>{}</ul><p>{}</p>",
+            metrics.get("method", {}).get("cv", ""),
             table,
             metrics.get("macro_f1", "—"),
             ", ".join(f"{k} {v:.3f}" for k, v in metrics.get("adult_vs_child", {}).items()),
+            searches,
+            checks,
             "; ".join(metrics.get("targets_missed", [])) or "Every target met.",
         )
 

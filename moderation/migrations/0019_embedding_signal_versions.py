@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('moderation', '0016_training_run'),
+        ('moderation', '0018_food_lexicon'),
     ]
 
     operations = [
