@@ -52,7 +52,6 @@ import io
 import json
 import os
 import re
-import signal
 import statistics
 import subprocess
 import sys
@@ -110,7 +109,7 @@ os.environ["TAGLENS_Q_SYNC"] = "false"
 # log at INFO (their phase timings are read from their logs).
 os.environ["TAGLENS_LOG_LEVEL"] = "WARNING"
 os.environ["TAGLENS_UPLOADS_PER_HOUR"] = "0"  # no upload limit for the bench user
-os.environ["TAGLENS_SIGNAL_SOURCES"] = "mlmodels.people.PeopleSignals"  # this process: raw
+os.environ["TAGLENS_SIGNAL_SOURCES"] = "mlmodels.people.PeopleSignalsLite"  # this process: raw
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 import django  # noqa: E402
@@ -125,6 +124,8 @@ from django.utils import timezone  # noqa: E402
 from django_q.brokers import get_broker  # noqa: E402
 from django_q.models import OrmQ, Task  # noqa: E402
 from ingest_raw import heads_keys, photo_bytes, random_heads  # noqa: E402
+from workers import Cluster, cpu_seconds, wait  # noqa: E402
+from workers import phases as batch_phases  # noqa: E402
 
 from mlmodels.base import load_image  # noqa: E402
 from mlmodels.heads import ConceptHeads  # noqa: E402
@@ -137,13 +138,9 @@ from posts.services import post_create  # noqa: E402
 HASHTAGS = ["카페", "고양이", "음식"]
 PIPELINES = {
     "backbone+heads": {"TAGLENS_SIGNAL_SOURCES": "", "TAGLENS_OCR": "false"},
-    "full": {"TAGLENS_SIGNAL_SOURCES": "mlmodels.people.PeopleSignals", "TAGLENS_OCR": "true"},
+    "full": {"TAGLENS_SIGNAL_SOURCES": "mlmodels.people.PeopleSignalsLite", "TAGLENS_OCR": "true"},
 }
 WORKED = re.compile(r"network ran on [1-9]")
-ROLE = re.compile(r"(ready for work|monitoring|pushing tasks) at (\d+)")
-ROLES = {"ready for work": "workers", "monitoring": "monitor", "pushing tasks": "pusher"}
-TICK = os.sysconf("SC_CLK_TCK")
-PHASE = re.compile(r"(claim|decode|predict|text|store) ([0-9.]+) s")
 
 
 def activate(heads: ConceptHeads, name: str) -> None:
@@ -197,82 +194,11 @@ def raw_rates(pipeline: str, processes: int, batch: int, count: int) -> dict[str
     return {"model": model, "decode+model": decoding or None}
 
 
-class Cluster:
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.log = log
-        self.process = subprocess.Popen(
-            [sys.executable, "manage.py", "qcluster"],
-            cwd=REPO,
-            env=env,
-            stdout=log.open("wb"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    def text(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def stop(self) -> None:
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)  # the queue is empty: nothing to lose
-        except ProcessLookupError:
-            pass
-        self.process.wait()
-
-
-def _stat(pid: int) -> list[str] | None:
-    try:
-        # Fields after the command name: state, ppid, pgrp, ... utime (11), stime (12).
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
+def database() -> str | None:
+    """The bench database's name when its server processes can be told apart (PostgreSQL)."""
+    if connection.vendor != "postgresql":
         return None
-
-
-def cpu_seconds(clusters: list[Cluster]) -> dict[str, float]:
-    """CPU seconds (user + system) used so far by each kind of process: the clusters' workers,
-    pushers, monitors and sentinels (with their main processes), this bench process (uploads,
-    polling), the database's server processes serving the bench database, and redis-server
-    (the whole server: other work on the machine may use it too)."""
-    roles: dict[int, str] = {}
-    for cluster in clusters:
-        roles[cluster.process.pid] = "sentinel"
-        for name, pid in ROLE.findall(cluster.text()):
-            roles[int(pid)] = ROLES[name]
-    groups = {c.process.pid for c in clusters}
-    database = str(settings.DATABASES["default"]["NAME"])
-    out: dict[str, float] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        pid = int(entry.name)
-        fields = _stat(pid)
-        if fields is None:
-            continue
-        role = None
-        if int(fields[2]) in groups:
-            role = roles.get(pid, "sentinel")
-        elif pid == os.getpid():
-            role = "bench"
-        else:
-            try:
-                command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-            except OSError:
-                continue
-            if connection.vendor == "postgresql" and command.startswith("postgres:"):
-                role = "postgres" if f" {database} " in command else None
-            elif command.startswith("redis-server"):
-                role = "redis-server"
-        if role is not None:
-            out[role] = out.get(role, 0.0) + (int(fields[11]) + int(fields[12])) / TICK
-    return out
-
-
-def wait(condition: Any, timeout: float, what: str, every: float = 0.05) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise SystemExit(f"timed out waiting for {what}")
-        time.sleep(every)
+    return str(settings.DATABASES["default"]["NAME"])
 
 
 def upload(author: Any, files: list[bytes]) -> list[int]:
@@ -340,11 +266,11 @@ def round_(
             uploaded = time.perf_counter() - start_upload
             # From here: the commit queues the tasks (one per upload, in this process), which
             # is part of the round's time and CPU.
-            cpu_start = cpu_seconds(clusters)
+            cpu_start = cpu_seconds(clusters, database())
             queued_at = timezone.now()
         enqueued = time.perf_counter() - start_upload - uploaded
         wait(lambda: all_classified(ids), 600, "classification", every=0.2)
-        cpu_end = cpu_seconds(clusters)
+        cpu_end = cpu_seconds(clusters, database())
         # A task goes on with further batches while they come back full, so the tasks of the
         # posts it took along are still queued when the round ends; they find nothing to do.
         # Their cost is not in the round: run them out and report it beside.
@@ -352,7 +278,7 @@ def round_(
         tail = time.perf_counter()
         wait(lambda: queued_tasks() == 0, 300, "the queue to empty", every=0.2)
         tail_seconds = time.perf_counter() - tail
-        cpu_tail = cpu_seconds(clusters)
+        cpu_tail = cpu_seconds(clusters, database())
         span = Post.objects.filter(pk__in=ids).aggregate(
             first=Min("classified_at"), last=Max("classified_at")
         )
@@ -362,11 +288,10 @@ def round_(
         phases: dict[str, float] = {}
         tasks_with_work = 0
         for cluster, mark in zip(clusters, marks, strict=True):
-            for line in cluster.text()[mark:].splitlines():
-                if "network ran on" in line:
-                    tasks_with_work += 1
-                    for phase, value in PHASE.findall(line):
-                        phases[phase] = phases.get(phase, 0.0) + float(value)
+            found, count = batch_phases(cluster.text()[mark:])
+            tasks_with_work += count
+            for phase, value in found.items():
+                phases[phase] = phases.get(phase, 0.0) + value
     finally:
         for cluster in clusters:
             cluster.stop()

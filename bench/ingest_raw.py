@@ -97,9 +97,9 @@ def main() -> None:
     reader = None
     if args.pipeline == "full":
         from mlmodels.ocr import TesseractReader
-        from mlmodels.people import PeopleSignals
+        from mlmodels.people import PeopleSignalsLite
 
-        sources = [PeopleSignals(model_dir=str(args.model_dir / PeopleSignals.name))]
+        sources = [PeopleSignalsLite(args.model_dir / PeopleSignalsLite.model_subdir)]
         reader = TesseractReader(timeout=30)
         if not reader.available():
             reader = None

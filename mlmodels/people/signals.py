@@ -72,7 +72,7 @@ class Face:
     age: float  # expected age under the age softmax
 
 
-def _square_crop(img: Image.Image, box: tuple[float, float, float, float]) -> Image.Image:
+def square_crop(img: Image.Image, box: tuple[float, float, float, float]) -> Image.Image:
     x, y, w, h = box
     side = max(w, h) * FACE_CROP_SCALE
     cx, cy = x + w / 2, y + h / 2
@@ -87,6 +87,7 @@ class PeopleSignals:
     serialised because ``mtcnn`` does not promise thread safety."""
 
     name: str = NAME
+    model_subdir: str = DEFAULT_OUT.name  # under TAGLENS_MODEL_DIR
 
     def __init__(
         self,
@@ -197,7 +198,7 @@ class PeopleSignals:
 
         crops = [
             np.asarray(
-                _square_crop(img, box).resize(
+                square_crop(img, box).resize(
                     (FACERES_SIZE, FACERES_SIZE), Image.Resampling.BILINEAR
                 ),
                 np.float32,

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_q.tasks import async_task
 
+from moderation.ingest.completion import signals_complete_hashtags
 from moderation.ingest.queue import classification_queue
 from moderation.ingest.store import classifications_compute
 from moderation.judging.audit import audit_record
@@ -89,7 +90,9 @@ def model_version_rescore(*, version_id: int, batch_size: int = 2000) -> int:
     posts lacking this backbone's embedding are queued. Verdicts keep old scores till then."""
     version = ModelVersion.objects.get(pk=version_id)
     embeddings = Embedding.objects.filter(backbone=version.backbone).order_by("pk")
-    embeddings = embeddings.only("pk", "post_id", "base_scores", "signals", "vector")
+    embeddings = embeddings.only(
+        "pk", "post_id", "base_scores", "signals", "signal_versions", "vector"
+    )
     if version.kind == ModelVersion.Kind.ROLLUP:  # scores come from base_scores alone
         embeddings = embeddings.defer("vector")
     total = embeddings.count()
@@ -109,6 +112,7 @@ def model_version_rescore(*, version_id: int, batch_size: int = 2000) -> int:
             done += len(batch)
             ModelVersion.objects.filter(pk=version_id).update(rescore_done=done)
         judged = verdicts_reevaluate().total
+        completing = signals_complete_hashtags()  # its heads may read a source not yet run
         missing = Post.objects.exclude(embeddings__backbone=version.backbone)
         queued = 0
         for post in missing.only("pk"):
@@ -123,6 +127,8 @@ def model_version_rescore(*, version_id: int, batch_size: int = 2000) -> int:
     message = f"{done} posts rescored from stored embeddings, {judged} verdicts re-applied"
     if queued:
         message += f"; {queued} posts without an embedding from {version.backbone} queued"
+    if completing:
+        message += f"; {completing} posts queued for the signals their rules need"
     ModelVersion.objects.filter(pk=version_id).update(
         rescore_status=ModelVersion.Rescore.DONE, rescore_message=message[:300]
     )

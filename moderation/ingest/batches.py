@@ -13,20 +13,24 @@ from django.db import transaction
 from django.utils import timezone
 from PIL import Image
 
-from mlmodels.base import Classifier, ImageDecodeError, Prediction, load_image
+from mlmodels.base import Classifier, ImageDecodeError, Prediction, SignalSource, load_image
 from moderation.ingest.claims import (
     Claim,
     claimed_posts,
     classification_claim,
     classification_release,
+    completion_claim,
 )
 from moderation.ingest.classifier import (
+    backbone_predict,
+    classification_error,
+    embedding_vector,
     get_backbone,
-    get_signal_sources,
-    signal_keys_required,
+    signals_usable,
 )
 from moderation.ingest.model_versions import model_version_active
 from moderation.ingest.queue import classification_enqueue
+from moderation.ingest.signals import SignalPlan, signal_plan, signals_apply, signals_run
 from moderation.ingest.store import classifications_compute, embeddings_store
 from moderation.ingest.text import texts_extract
 from moderation.judging.verdicts import verdicts_evaluate
@@ -48,12 +52,14 @@ class BatchResult:
     classified: list[int] = field(default_factory=list)
     failed: dict[int, str] = field(default_factory=dict)
     predicted: int = 0  # images the backbone ran on
+    signalled: int = 0  # images a signal source ran on
     seconds: dict[str, float] = field(default_factory=dict)
 
     def summary(self) -> str:
         return (
             f"claimed {len(self.claimed)}: {len(self.classified)} classified, "
-            f"{len(self.failed)} failed, network ran on {self.predicted}"
+            f"{len(self.failed)} failed, network ran on {self.predicted}, "
+            f"signals on {self.signalled}"
         )
 
     def timing(self) -> str:
@@ -64,41 +70,6 @@ def _decode(post: Post) -> Image.Image:
     # Through the storage (local or S3), never a path; load_image decodes big JPEGs reduced.
     with post.image.open("rb") as handle:
         return load_image(handle)
-
-
-def _error(exc: BaseException) -> str:
-    return f"Classification error ({type(exc).__name__}): {exc}"[:500]
-
-
-def _predict(
-    backbone: Classifier, images: dict[int, Image.Image]
-) -> tuple[dict[int, Prediction], dict[int, str]]:
-    """Predict the batch; if it fails, each image alone so a bad image fails only its post.
-    Raises when every image fails alone too (the model's fault)."""
-    if not images:
-        return {}, {}
-    ids = list(images)
-    try:
-        predictions = backbone.predict([images[i] for i in ids])
-        if len(predictions) != len(ids):
-            raise RuntimeError(f"{len(predictions)} predictions for {len(ids)} images")
-        return dict(zip(ids, predictions, strict=True)), {}
-    except Exception:
-        if len(ids) == 1:
-            raise
-        logger.warning("Batch predict failed; predicting %d images one by one.", len(ids))
-    done: dict[int, Prediction] = {}
-    failed: dict[int, str] = {}
-    last: Exception | None = None
-    for post_id in ids:
-        try:
-            [done[post_id]] = backbone.predict([images[post_id]])
-        except Exception as exc:
-            failed[post_id] = _error(exc)
-            last = exc
-    if not done and last is not None:
-        raise last
-    return done, failed
 
 
 @dataclass
@@ -112,23 +83,34 @@ class _Batch:
     version: ModelVersion | None = None
     posts: list[Post] = field(default_factory=list)
     stored: dict[int, Embedding] = field(default_factory=dict)
-    required: set[str] = field(default_factory=set)
+    plan: SignalPlan = field(default_factory=SignalPlan)
+    wanted: dict[int, tuple[SignalSource, ...]] = field(default_factory=dict)
     images: dict[int, Image.Image] = field(default_factory=dict)
     predictions: dict[int, Prediction] = field(default_factory=dict)
     extra: dict[int, dict[str, float]] = field(default_factory=dict)
+    versions: dict[int, dict[str, str]] = field(default_factory=dict)
 
 
-def _batch_open(*, post_id: int | None, limit: int | None = None) -> _Batch:
-    """Claim a batch (``post_id`` first) and read its posts. Database: the caller's thread."""
+def _batch_open(
+    *, post_id: int | None, limit: int | None = None, completing: list[int] | None = None
+) -> _Batch:
+    """Claim a batch (``post_id`` first; or classified posts ``completing`` their signals) and
+    read its posts. Database: the caller's thread."""
     clock = time.perf_counter()
     try:
         backbone = get_backbone()  # built once per process; the network loads on first use
-        claim = classification_claim(
-            post_id=post_id,
-            limit=limit or settings.TAGLENS_CLASSIFY_BATCH,
-            lease_seconds=settings.TAGLENS_CLASSIFY_LEASE,
-            backbone=backbone.version,
-        )
+        lease = settings.TAGLENS_CLASSIFY_LEASE
+        if completing is not None:
+            claim = completion_claim(
+                post_ids=completing, lease_seconds=lease, backbone=backbone.version
+            )
+        else:
+            claim = classification_claim(
+                post_id=post_id,
+                limit=limit or settings.TAGLENS_CLASSIFY_BATCH,
+                lease_seconds=lease,
+                backbone=backbone.version,
+            )
     except Exception as exc:  # nothing claimed: a post another worker holds is left alone
         logger.exception("Claiming a batch (post %s first) failed.", post_id)
         _own_post_failed(post_id=post_id, claim=None, exc=exc)
@@ -155,15 +137,20 @@ def _batch_read(batch: _Batch) -> None:
         e.post_id: e
         for e in Embedding.objects.filter(post__in=batch.posts, backbone=backbone.version)
     }
-    batch.required = signal_keys_required(version)
+    batch.plan = signal_plan(version=version, post_ids=[post.pk for post in batch.posts])
+    ids = list(batch.stored)
+    batch.wanted = batch.plan.wanted(
+        ids,
+        [embedding_vector(batch.stored[pk]) for pk in ids],
+        [signals_usable(version, batch.stored[pk]) for pk in ids],
+    )
 
 
 def _batch_decode(batch: _Batch) -> None:
-    """Decode the images the network needs (read through the storage; no database)."""
+    """Decode the images the network or a signal source needs (read through the storage)."""
     clock = time.perf_counter()
     for post in batch.posts:
-        embedding = batch.stored.get(post.pk)
-        if embedding is not None and batch.required <= set(embedding.signals):
+        if post.pk in batch.stored and post.pk not in batch.wanted:
             continue  # the network ran for this post already: score it again only
         try:
             batch.images[post.pk] = _decode(post)
@@ -177,15 +164,22 @@ def _batch_predict(batch: _Batch) -> None:
     result, images = batch.result, batch.images
     clock = time.perf_counter()
     new = {pk: image for pk, image in images.items() if pk not in batch.stored}
-    batch.predictions, unpredictable = _predict(batch.backbone, new)
+    batch.predictions, unpredictable = backbone_predict(batch.backbone, new)
     result.failed.update(unpredictable)
     result.predicted = len(new)
-    batch.extra = {pk: {} for pk in images if pk not in result.failed}
-    for source in get_signal_sources():
-        ids = list(batch.extra)
-        for pk, found in zip(ids, source.signals([images[pk] for pk in ids]), strict=True):
-            batch.extra[pk].update({k: float(v) for k, v in found.items()})
+    ids = list(batch.predictions)
+    batch.wanted.update(
+        batch.plan.wanted(
+            ids,
+            [batch.predictions[pk].embedding for pk in ids],
+            [batch.predictions[pk].signals for pk in ids],
+        )
+    )
     result.seconds["predict"] = time.perf_counter() - clock
+    clock = time.perf_counter()
+    batch.extra, batch.versions = signals_run(batch.plan, batch.wanted, images)
+    result.signalled = len(batch.versions)
+    result.seconds["signals"] = time.perf_counter() - clock
 
 
 def _batch_read_text(batch: _Batch) -> None:
@@ -211,18 +205,22 @@ def _batch_store(batch: _Batch) -> None:
     with transaction.atomic():
         if not settings.TAGLENS_OCR:
             texts_extract(items=_texts(batch))
-        fresh = embeddings_store(predictions=batch.predictions, backbone=batch.backbone)
+        fresh = embeddings_store(
+            predictions=batch.predictions,
+            backbone=batch.backbone,
+            extra=batch.extra,
+            versions=batch.versions,
+        )
         embeddings = {e.post_id: e for e in fresh}
-        for pk, embedding in batch.stored.items():
-            if pk not in result.failed:
-                embeddings[pk] = embedding
         changed = []
-        for pk, signals in batch.extra.items():
-            if signals and pk in embeddings:
-                embedding = embeddings[pk]
-                embedding.signals = {**embedding.signals, **signals}
+        for pk, embedding in batch.stored.items():
+            if pk in result.failed:
+                continue
+            embeddings[pk] = embedding
+            if pk in batch.versions:
+                signals_apply(embedding, batch.extra[pk], batch.versions[pk])
                 changed.append(embedding)
-        Embedding.objects.bulk_update(changed, ["signals"])
+        Embedding.objects.bulk_update(changed, ["signals", "signal_versions"])
         ready = [embeddings[p.pk] for p in posts if p.pk in embeddings]
         scored = classifications_compute(version=batch.version, embeddings=ready)
         result.classified = [e.post_id for e in ready]
@@ -278,7 +276,10 @@ def _own_post_failed(*, post_id: int | None, claim: Claim | None, exc: BaseExcep
     else:  # failed before claiming: leave a post another worker holds alone
         own = own.filter(claimed_by="")
     own.update(
-        status=Post.Status.FAILED, failure_reason=_error(exc), claimed_by="", claimed_until=None
+        status=Post.Status.FAILED,
+        failure_reason=classification_error(exc),
+        claimed_by="",
+        claimed_until=None,
     )
 
 
@@ -290,11 +291,14 @@ def _guarded(batch: _Batch, step: Callable[[_Batch], None]) -> None:
         raise
 
 
-def classification_run_batch(*, post_id: int | None, limit: int | None = None) -> BatchResult:
+def classification_run_batch(
+    *, post_id: int | None, limit: int | None = None, completing: list[int] | None = None
+) -> BatchResult:
     """Classify ``post_id`` (if needed) and up to ``limit - 1`` other pending posts with one
-    network run. Idempotent per post and backbone. An unreadable image fails only its post;
-    a batch-wide error is raised after failing the own post and releasing the rest."""
-    batch = _batch_open(post_id=post_id, limit=limit)
+    network run; or run the signal sources classified posts ``completing`` now need. Idempotent
+    per post and backbone. An unreadable image fails only its post; a batch-wide error is
+    raised after failing the own post and releasing the rest."""
+    batch = _batch_open(post_id=post_id, limit=limit, completing=completing)
     if batch.result.claimed:
         for step in (_batch_decode, _batch_predict, _batch_read_text, _batch_store):
             _guarded(batch, step)

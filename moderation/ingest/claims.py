@@ -90,6 +90,32 @@ def classification_claim(
     return Claim(token=token, post_ids=ids, until=until)
 
 
+def completion_claim(*, post_ids: list[int], lease_seconds: float, backbone: str) -> Claim:
+    """Claim those of ``post_ids`` that are classified with this backbone's embedding and held
+    by no live lease, for their signal sources to run (`signals_complete`)."""
+    now = timezone.now()
+    until = now + timedelta(seconds=lease_seconds)
+    token = claim_token()
+    with transaction.atomic():
+        candidates = Post.objects.filter(
+            _unclaimed(now),
+            pk__in=post_ids,
+            status=Post.Status.CLASSIFIED,
+            embeddings__backbone=backbone,
+        )
+        if connection.features.has_select_for_update_skip_locked:
+            candidates = candidates.select_for_update(skip_locked=True, of=("self",))
+        ids = sorted(candidates.values_list("pk", flat=True))
+        if ids:
+            Post.objects.filter(_unclaimed(now), pk__in=ids).update(
+                claimed_by=token, claimed_until=until
+            )
+            ids = sorted(
+                Post.objects.filter(pk__in=ids, claimed_by=token).values_list("pk", flat=True)
+            )
+    return Claim(token=token, post_ids=ids, until=until)
+
+
 def claimed_posts(*, claim: Claim) -> list[Post]:
     """The claimed posts still held by this claim (a post deleted meanwhile is gone)."""
     by_pk = {p.pk: p for p in Post.objects.filter(pk__in=claim.post_ids, claimed_by=claim.token)}

@@ -11,6 +11,7 @@ from django_q.conf import Conf
 from django_q.signals import post_spawn
 from django_q.tasks import async_task
 
+from moderation.ingest.completion import signals_complete_queue
 from moderation.ingest.queue import classification_queue
 from moderation.judging.counts import hashtag_counts_refresh_on_commit
 from moderation.judging.verdicts import verdicts_create_pending, verdicts_evaluate
@@ -38,12 +39,15 @@ def on_post_created(sender: type[Post], post: Post, **kwargs: Any) -> None:
 def on_post_hashtags_changed(
     sender: type[Post], post: Post, added: list[str], removed: list[str], **kwargs: Any
 ) -> None:
-    # Verdicts of removed tags go with the tags; new ones are judged from stored scores.
+    # Verdicts of removed tags go with the tags; new ones are judged from stored scores, and
+    # a new tag whose rule needs people the upload skipped queues them (then judges again).
     gone = Verdict.objects.filter(post=post, hashtag__name__in=removed)
     hashtag_counts_refresh_on_commit(hashtag_ids=gone.values_list("hashtag_id", flat=True))
     gone.delete()
     verdicts_create_pending(post=post)
     verdicts_evaluate(posts=[post])
+    if added:
+        signals_complete_queue(post_ids=[post.pk])
 
 
 @receiver(post_caption_changed, dispatch_uid="moderation.post_caption_changed")

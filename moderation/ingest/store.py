@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -17,9 +17,15 @@ from moderation.ingest.classifier import (
 from moderation.models import Classification, Embedding, ModelVersion
 
 
-def _embedding_row(post_id: int, prediction: Prediction, backbone: Classifier) -> Embedding:
+def _embedding_row(
+    post_id: int,
+    prediction: Prediction,
+    backbone: Classifier,
+    extra: Mapping[str, float],
+    versions: Mapping[str, str],
+) -> Embedding:
     vector = np.asarray(prediction.embedding, dtype="<f4")
-    signals = getattr(prediction, "signals", {}) or {}
+    signals = {**(getattr(prediction, "signals", {}) or {}), **extra}
     return Embedding(
         post_id=post_id,
         backbone=backbone.version,
@@ -27,17 +33,27 @@ def _embedding_row(post_id: int, prediction: Prediction, backbone: Classifier) -
         dim=int(vector.size),
         base_scores={k: float(v) for k, v in prediction.scores.items()},
         signals={k: float(v) for k, v in signals.items()},
+        signal_versions=dict(versions),
         top_labels=[[name, float(p)] for name, p in prediction.top_labels],
     )
 
 
 def embeddings_store(
-    *, predictions: dict[int, Prediction], backbone: Classifier
+    *,
+    predictions: dict[int, Prediction],
+    backbone: Classifier,
+    extra: Mapping[int, Mapping[str, float]] | None = None,
+    versions: Mapping[int, Mapping[str, str]] | None = None,
 ) -> list[Embedding]:
-    """Upsert one embedding per post (by post and backbone), in one statement."""
+    """Upsert one embedding per post (by post and backbone), in one statement, with the
+    signal sources' ``extra`` signals and the ``versions`` that made them."""
     if not predictions:
         return []
-    rows = [_embedding_row(post_id, p, backbone) for post_id, p in predictions.items()]
+    extra, versions = extra or {}, versions or {}
+    rows = [
+        _embedding_row(post_id, p, backbone, extra.get(post_id, {}), versions.get(post_id, {}))
+        for post_id, p in predictions.items()
+    ]
     if connection.vendor == "postgresql":
         _embeddings_copy(rows)
         return rows
@@ -45,7 +61,7 @@ def embeddings_store(
         rows,
         update_conflicts=True,
         unique_fields=["post", "backbone"],
-        update_fields=["vector", "dim", "base_scores", "signals", "top_labels"],
+        update_fields=["vector", "dim", "base_scores", "signals", "signal_versions", "top_labels"],
     )
     if all(row.pk is not None for row in rows):
         # The database returns each row's id: no reading back 5 KB vectors.
@@ -94,7 +110,7 @@ def _embeddings_copy(rows: list[Embedding]) -> None:
         rows,
         load="taglens_embedding_load",
         columns="post_id bigint, backbone text, vector bytea, dim integer, base_scores text, "
-        "signals text, top_labels text",
+        "signals text, signal_versions text, top_labels text",
         values=lambda row: (
             row.post_id,
             row.backbone,
@@ -102,14 +118,16 @@ def _embeddings_copy(rows: list[Embedding]) -> None:
             row.dim,
             json.dumps(row.base_scores),
             json.dumps(row.signals),
+            json.dumps(row.signal_versions),
             json.dumps(row.top_labels),
         ),
         upsert=f"INSERT INTO {connection.ops.quote_name(Embedding._meta.db_table)} (post_id, "
-        "backbone, vector, dim, base_scores, signals, top_labels, created_at) SELECT post_id, "
-        "backbone, vector, dim, base_scores::jsonb, signals::jsonb, top_labels::jsonb, %s "
-        "FROM taglens_embedding_load ON CONFLICT (post_id, backbone) DO UPDATE SET "
-        "vector = EXCLUDED.vector, dim = EXCLUDED.dim, base_scores = EXCLUDED.base_scores, "
-        "signals = EXCLUDED.signals, top_labels = EXCLUDED.top_labels",
+        "backbone, vector, dim, base_scores, signals, signal_versions, top_labels, created_at) "
+        "SELECT post_id, backbone, vector, dim, base_scores::jsonb, signals::jsonb, "
+        "signal_versions::jsonb, top_labels::jsonb, %s FROM taglens_embedding_load "
+        "ON CONFLICT (post_id, backbone) DO UPDATE SET vector = EXCLUDED.vector, "
+        "dim = EXCLUDED.dim, base_scores = EXCLUDED.base_scores, signals = EXCLUDED.signals, "
+        "signal_versions = EXCLUDED.signal_versions, top_labels = EXCLUDED.top_labels",
         params=[],
         returning=True,
     )

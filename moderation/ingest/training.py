@@ -111,6 +111,7 @@ def training_set_build(
         folders.append(names)
         groups.append(photo_sources(photos, paths)[embedded.kept])
         counts["photos"] = len(embedded.kept)
+        # Heads read stored signals of these versions only (ingest/classifier.signals_usable).
         counts["signal_sources"] = [f"{s.name}@{getattr(s, 'version', '')}" for s in sources]
         counts["photo_sources"] = len(set(groups[-1].tolist()))
         counts["photo_folders"] = {str(n): int((names == n).sum()) for n in sorted(set(names))}

@@ -92,6 +92,7 @@ def _judge(
                     rule_hashtag=rule.hashtag,
                     via_word=via,
                     model_version=verdict.classification.model_version.name,
+                    unsupported=verdict.classification.unsupported,
                 )
                 result = Outcome.decided(decision.result, decision.margin)
                 verdict.explanation = decision.explanation

@@ -98,9 +98,12 @@ def decide(
     via_word: str | None,
     model_version: str,
     matches: Sequence[WordMatch] = (),
+    unsupported: Collection[str] | None = None,
 ) -> Decision:
     """The compiled rule evaluated on a post's scores and words, with one row per named concept
-    and the words that counted (``words``) or not (``words_not_counted``)."""
+    and the words that counted (``words``) or not (``words_not_counted``). A concept without a
+    score that the model supports (not in ``unsupported``) was not measured for this post:
+    people evidence runs only when a rule needs it (``not_measured``)."""
     expr = rule.expr
     evaluation = evaluate(rule, scores, word_kinds(matches))
     rows: list[dict[str, Any]] = []
@@ -114,6 +117,9 @@ def decide(
                 "score": round(float(scores[key]), 4) if key in scores else None,
                 "threshold": info.threshold if info else None,
                 "present": evaluation.present.get(key),
+                "not_measured": unsupported is not None
+                and key not in scores
+                and key not in unsupported,
             }
         )
     explanation: dict[str, Any] = {

@@ -118,3 +118,46 @@ def read_log(path: Path) -> list[tuple[int, str, list[int]]]:
         pid, what, keys = line.split(" ")
         rows.append((int(pid), what, [int(k) for k in keys.split(",") if k]))
     return rows
+
+
+def people_png(red: int, people: str = "", size: tuple[int, int] = (48, 48)) -> bytes:
+    """A lossless photo: red drives the fake embedding's first value, green says who
+    ``RecordingPeople`` finds ("adult", "child" or nobody)."""
+    green = {"adult": 240, "child": 150}.get(people, 20)
+    out = io.BytesIO()
+    Image.new("RGB", size, (red, green, 160)).save(out, format="PNG")
+    return out.getvalue()
+
+
+class RecordingPeople:
+    """A people ``SignalSource`` stand-in (NOT a model): reads who is there from the green
+    channel (``people_png``) and records the photos it was run on, by their red value."""
+
+    name = "people"
+    version = "fake-people-1"
+    model_subdir = "fake-people"
+    seen: ClassVar[list[int]] = []
+
+    def __init__(self, **options: object) -> None:
+        self.options = dict(options)
+
+    @classmethod
+    def reset(cls) -> None:
+        cls.seen = []
+
+    def signals(self, images: Sequence[Image.Image]) -> list[dict[str, float]]:
+        assert images, "the batch ran the people source on no photo"
+        out = []
+        for image in images:
+            red, green, _ = image.convert("RGB").getpixel((0, 0))  # type: ignore[misc]
+            type(self).seen.append(int(red))
+            adult, child = (0.9, 0.1) if green >= 200 else (0.2, 0.8) if green >= 100 else (0, 0)
+            out.append(
+                {
+                    "people:person": 0.9 if adult or child else 0.0,
+                    "people:faces": 1.0 if adult or child else 0.0,
+                    "people:adult": float(adult),
+                    "people:child": float(child),
+                }
+            )
+        return out

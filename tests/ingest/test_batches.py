@@ -66,9 +66,9 @@ def test_a_task_classifies_its_post_and_older_pending_ones_in_batches(
     # worker could take one), and the last two go together.
     assert recording.batches == [[17, 10, 11, 12], [13, 14], [15, 16]]
     assert summary.split("; ") == [
-        "claimed 4: 4 classified, 0 failed, network ran on 4",
-        "claimed 2: 2 classified, 0 failed, network ran on 2",
-        "claimed 2: 2 classified, 0 failed, network ran on 2",
+        "claimed 4: 4 classified, 0 failed, network ran on 4, signals on 0",
+        "claimed 2: 2 classified, 0 failed, network ran on 2, signals on 0",
+        "claimed 2: 2 classified, 0 failed, network ran on 2, signals on 0",
     ]
     assert statuses(posts) == ["classified"] * 8
     assert Embedding.objects.count() == Classification.objects.count() == 8
@@ -96,7 +96,9 @@ def test_running_a_task_again_takes_nothing_and_runs_no_network(
     tasks.classify_post(post.pk)
     before = list(Classification.objects.values_list("pk", "scores"))
 
-    assert tasks.classify_post(post.pk) == "claimed 0: 0 classified, 0 failed, network ran on 0"
+    assert tasks.classify_post(post.pk) == (
+        "claimed 0: 0 classified, 0 failed, network ran on 0, signals on 0"
+    )
 
     assert recording.calls == 1
     assert list(Classification.objects.values_list("pk", "scores")) == before

@@ -46,6 +46,7 @@ class PeopleStub:
     """A SignalSource stand-in: reports how bright the image is as a fake 'face' signal."""
 
     name = "people"
+    version = "stub-1"
 
     def signals(self, images: Sequence[Image.Image]) -> list[dict[str, float]]:
         return [{"people:faces": float(np.asarray(im).mean() / 255)} for im in images]
@@ -72,16 +73,63 @@ def test_to_from_bytes_round_trip_is_exact() -> None:
     assert back.digest() == heads.digest()
 
 
-def test_scores_use_each_concepts_source_and_missing_signals_read_as_zero() -> None:
-    heads = _heads(signal_keys=("people:faces",))
+def test_scores_use_each_concepts_source_and_a_key_missing_from_a_run_reads_zero() -> None:
+    heads = _heads(signal_keys=("people:faces", "people:person"))
     emb = np.ones((2, EMBEDDING_DIM), dtype=np.float32)
-    signals = [{"imagenet:cat": 0.7, "people:faces": 2.0}, {}]
+    signals = [{"imagenet:cat": 0.7, "people:faces": 2.0}, {"people:person": 0.0}]
     scores = heads.scores(emb, signals)
     assert scores[0]["cat"] == pytest.approx(0.7)  # the stored roll-up signal, unchanged
     assert scores[1]["cat"] == 0.0  # no roll-up signal for this photo
     assert 0.0 < scores[0]["food"] < 1.0
     assert scores[0]["food"] != scores[1]["food"]  # the signal feature matters
     assert signal_matrix(signals, ["people:faces"]).tolist() == [[2.0], [0.0]]
+
+
+def _people_heads() -> ConceptHeads:
+    keys = ("imagenet:food", "people:person")
+    n = EMBEDDING_DIM + 2
+    weights = np.zeros((n, 3), dtype=np.float32)
+    weights[0, 0] = 1.0  # food from the embedding only
+    weights[EMBEDDING_DIM + 1, 1] = 3.0  # gym leans on people:person
+    mean = np.zeros(n, dtype=np.float32)
+    scale = np.ones(n, dtype=np.float32)
+    mean[-1], scale[-1] = 0.4, 0.2
+    return ConceptHeads(
+        concepts=("food", "gym", "adult"),
+        source={"food": SOURCE_HEAD, "gym": SOURCE_HEAD, "adult": SOURCE_IMAGENET},
+        mean=mean,
+        scale=scale,
+        weights=weights,
+        bias=np.zeros(3, dtype=np.float32),
+        signal_keys=keys,
+        backbone="fake-1",
+        thresholds={"food": 0.5, "gym": 0.5, "adult": 0.5},
+    )
+
+
+def test_a_source_not_run_leaves_its_concepts_unscored_and_its_features_at_the_mean() -> None:
+    heads = _people_heads()
+    emb = np.zeros((3, EMBEDDING_DIM), dtype=np.float32)
+    ran, nobody, not_run = {"people:person": 1.0, "people:adult": 0.8}, {"people:person": 0.0}, {}
+    scores = heads.scores(emb, [ran, nobody, not_run])
+    assert heads.absent(not_run) == {"people"} and heads.absent(nobody) == frozenset()
+    assert scores[0]["adult"] == pytest.approx(0.8)
+    assert scores[1]["adult"] == 0.0  # the source ran and found nobody
+    assert "adult" not in scores[2]  # it did not run: unknown, not "nobody"
+    assert scores[2]["gym"] == pytest.approx(0.5)  # people:person at its mean: z = 0
+    assert scores[1]["gym"] == pytest.approx(1 / (1 + np.exp(6.0)))  # z = -2
+    assert scores[2]["food"] == scores[0]["food"]
+
+
+def test_score_ranges_span_nothing_found_to_two_sd_above_the_mean_for_absent_sources() -> None:
+    heads = _people_heads()
+    emb = np.zeros((2, EMBEDDING_DIM), dtype=np.float32)
+    ranges = heads.score_ranges(emb, [{}, {"people:person": 0.5}])
+    low, high = ranges[0]["gym"]
+    assert low == pytest.approx(1 / (1 + np.exp(6.0)))  # person 0: z = -2, logit -6
+    assert high == pytest.approx(1 / (1 + np.exp(-6.0)))  # z = +2, logit +6
+    assert set(ranges[0]) == {"gym"}  # food reads no people feature; adult is no head
+    assert ranges[1] == {}  # the source ran: nothing hangs on it
 
 
 def test_a_mean_source_averages_the_head_and_the_direct_evidence() -> None:

@@ -119,6 +119,10 @@ def test_missing_lite_models_name_the_build_command(tmp_path: Path) -> None:
         src.signals([Image.new("RGB", (64, 64))])
 
 
+def test_no_images_need_no_models(tmp_path: Path) -> None:
+    assert lite.PeopleSignalsLite(tmp_path / "nowhere").signals([]) == []
+
+
 def test_empty_dir_is_not_an_up_to_date_lite_build(tmp_path: Path) -> None:
     assert not lite_build.is_up_to_date(tmp_path)
 

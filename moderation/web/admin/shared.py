@@ -53,7 +53,9 @@ def explanation_text(verdict: Verdict) -> str:
         return str(explanation["reason"])
     parts = []
     for row in explanation.get("concepts", []):
-        if row["score"] is None:
+        if row["score"] is None and row.get("not_measured"):
+            parts.append(f"{row['name_en']}: not measured yet")
+        elif row["score"] is None:
             parts.append(f"{row['name_en']}: unsupported by this model")
         else:
             sign = "≥" if row["present"] else "<"

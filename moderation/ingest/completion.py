@@ -1,0 +1,108 @@
+"""Completing posts whose signal sources were skipped (lazy people) once their rules need
+them: a hashtag added, a rule or keyword mapping changed, another model version activated."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Collection
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django_q.tasks import async_task
+
+from mlmodels.heads import answered_by
+from moderation.ingest.batches import BatchResult, classification_run_batch
+from moderation.ingest.classifier import embedding_vector, signals_usable, version_heads
+from moderation.ingest.signals import hashtags_needing, signal_plan, sources_usable
+from moderation.judging.reevaluate import verdicts_reevaluate
+from moderation.models import Embedding, ModelVersion
+from posts.models import Post
+
+logger = logging.getLogger(__name__)
+
+COMPLETE_TASK = "moderation.tasks.complete_signals"
+
+
+def _queue(post_ids: list[int]) -> int:
+    """A task per batch of these posts, after commit; returns how many posts."""
+    chunk = settings.TAGLENS_CLASSIFY_BATCH
+    for start in range(0, len(post_ids), chunk):
+        transaction.on_commit(functools.partial(_enqueue, post_ids[start : start + chunk]))
+    return len(post_ids)
+
+
+def _enqueue(post_ids: list[int]) -> None:
+    async_task(COMPLETE_TASK, post_ids, group="complete")
+
+
+def _classified(version: ModelVersion) -> QuerySet[Embedding]:
+    return Embedding.objects.filter(backbone=version.backbone, post__status=Post.Status.CLASSIFIED)
+
+
+def signals_complete_queue(*, post_ids: list[int]) -> int:
+    """Queue completion for those of these posts whose rules now want a source their stored
+    signals lack (hashtags edited); returns how many."""
+    version = ModelVersion.objects.filter(is_active=True).first()
+    if version is None:
+        return 0
+    embeddings = list(_classified(version).filter(post_id__in=post_ids))
+    plan = signal_plan(version=version, post_ids=[e.post_id for e in embeddings])
+    wanted = plan.wanted(
+        [e.post_id for e in embeddings],
+        [embedding_vector(e) for e in embeddings],
+        [signals_usable(version, e) for e in embeddings],
+    )
+    return _queue(sorted(wanted))
+
+
+def signals_complete_hashtags(*, names: Collection[str] | None = None) -> int:
+    """Queue completion for the classified posts under these hashtags (None: all) whose rule
+    names a concept a source answers that did not run for them; returns how many posts.
+    (Posts whose heads would only be unsure are completed on upload and hashtag edits.)"""
+    version = ModelVersion.objects.filter(is_active=True).first()
+    if version is None:
+        return 0
+    sources = sources_usable(version, version_heads(version))
+    answered = frozenset().union(*(answered_by(s.name) for s in sources))
+    tags = set(hashtags_needing(answered)) if answered else set()
+    if names is not None:
+        tags &= set(names)
+    if not tags:
+        return 0
+    lacking = Q()
+    for source in sources:  # a missing key compares as NULL: asked for apart
+        lacking |= ~Q(signal_versions__has_key=source.name)
+        lacking |= ~Q(**{f"signal_versions__{source.name}": source.version})
+    rows = (
+        _classified(version)
+        .filter(lacking, post__post_hashtags__hashtag__name__in=tags)
+        .values_list("post_id", flat=True)
+        .distinct()
+        .order_by("post_id")
+    )
+    queued = _queue(list(rows))
+    if queued:
+        logger.info("%d posts queued to complete their signals (%d hashtags).", queued, len(tags))
+    return queued
+
+
+def signals_complete(*, post_ids: list[int]) -> BatchResult:
+    """Run the sources these posts now want and judge them again (a queued task's work)."""
+    return classification_run_batch(post_id=None, completing=post_ids)
+
+
+def verdicts_reevaluate_completing(scope: dict[str, Any]) -> int:
+    """Re-apply changed rules to stored scores (`verdicts_reevaluate`), then queue completion
+    for the posts of the hashtags whose rule now needs a skipped source; returns verdicts."""
+    total = verdicts_reevaluate(
+        rules=scope.get("rules"),
+        hashtags=scope.get("hashtags", ()),
+        word_keys=scope.get("word_keys", ()),
+        word_concepts=scope.get("word_concepts"),  # None (tasks queued before): every rule
+    ).total
+    everything = scope.get("rules") is None
+    signals_complete_hashtags(names=None if everything else scope.get("hashtags", ()))
+    return total

@@ -1,0 +1,172 @@
+"""Signal sources run lazily: for the posts whose rules need a concept a source answers (adult,
+child from people), or whose heads are unsure without it (docs/people.md, "Lazy people")."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from PIL import Image
+
+from mlmodels.base import SignalSource
+from mlmodels.heads import ConceptHeads, answered_by
+from moderation.ingest.classifier import get_signal_sources, signals_expected, version_heads
+from moderation.models import Embedding, ModelVersion
+from moderation.rules.compiled import ConceptInfo, compile_rule, presence_plan
+from moderation.rules.syntax import RuleSyntaxError, parse
+from moderation.selectors.catalog import RuleIndex, concept_catalog, concept_names, rule_index
+from posts.models import PostHashtag
+
+logger = logging.getLogger(__name__)
+
+
+def hashtag_needs(
+    names: Iterable[str], *, index: RuleIndex, catalog: Mapping[str, ConceptInfo]
+) -> dict[str, frozenset[str]]:
+    """Each hashtag's concepts its rule needs (named, and those under them); none without a
+    valid rule. Read from the current rules, so an edited rule counts at once."""
+    words = concept_names(dict(catalog))
+    plan = presence_plan(catalog)
+    by_rule: dict[int, frozenset[str]] = {}
+    out: dict[str, frozenset[str]] = {}
+    for name in names:
+        rule, _ = index.resolve(name)
+        if rule is None:
+            out[name] = frozenset()
+            continue
+        if rule.pk not in by_rule:
+            try:
+                compiled = compile_rule(parse(rule.expression, words), catalog, plan)
+                by_rule[rule.pk] = frozenset(p.key for p in compiled.presences)
+            except RuleSyntaxError:
+                by_rule[rule.pk] = frozenset()
+        out[name] = by_rule[rule.pk]
+    return out
+
+
+def hashtags_needing(concepts: frozenset[str]) -> list[str]:
+    """Hashtags (rules' and mapped words) whose rule needs one of ``concepts``."""
+    index = rule_index()
+    needs = hashtag_needs([*index.rules, *index.mappings], index=index, catalog=concept_catalog())
+    return sorted(name for name, needed in needs.items() if needed & concepts)
+
+
+def sources_usable(version: ModelVersion, heads: ConceptHeads | None) -> tuple[SignalSource, ...]:
+    """The configured sources these heads read, at the version they were trained on."""
+    if heads is None:
+        return ()
+    usable = []
+    for source in get_signal_sources():
+        if source.name not in heads.sources_read:
+            continue
+        expected = signals_expected(version, source.name)
+        if expected is not None and expected != source.version:
+            logger.warning(
+                "Model version %s was trained on %s signals %s, the configured source makes %s: "
+                "its concepts %s stay unknown until the heads are retrained.",
+                version.name,
+                source.name,
+                expected,
+                source.version,
+                sorted(answered_by(source.name)),
+            )
+            continue
+        usable.append(source)
+    return tuple(usable)
+
+
+@dataclass(frozen=True)
+class SignalPlan:
+    """What a batch needs to choose each post's sources: built in the database thread, read
+    in the network thread (no database)."""
+
+    heads: ConceptHeads | None = None
+    sources: tuple[SignalSource, ...] = ()
+    thresholds: Mapping[str, float] = field(default_factory=dict)
+    needs: Mapping[int, frozenset[str]] = field(default_factory=dict)
+
+    def wanted(
+        self,
+        post_ids: Sequence[int],
+        vectors: Sequence[np.ndarray],
+        signals: Sequence[Mapping[str, float]],
+    ) -> dict[int, tuple[SignalSource, ...]]:
+        """The sources to run now, for the posts that want any: absent for the post, and
+        answering a concept its rules need, or moving a needed score across its threshold."""
+        if self.heads is None or not self.sources or not post_ids:
+            return {}
+        ranges = self.heads.score_ranges(np.stack(vectors), signals)
+        out: dict[int, tuple[SignalSource, ...]] = {}
+        for pk, found, ranged in zip(post_ids, signals, ranges, strict=True):
+            need = self.needs.get(pk, frozenset())
+            missing = self.heads.absent(found)
+            if not need or not missing:
+                continue
+            unsure = any(
+                low < self.thresholds.get(c, 0.5) <= high
+                for c, (low, high) in ranged.items()
+                if c in need
+            )
+            run = tuple(
+                s
+                for s in self.sources
+                if s.name in missing and (unsure or need & answered_by(s.name))
+            )
+            if run:
+                out[pk] = run
+        return out
+
+
+def signal_plan(*, version: ModelVersion, post_ids: Sequence[int]) -> SignalPlan:
+    """The plan for these posts under ``version`` (four small reads when its heads read a
+    source; none for the backbone's roll-up)."""
+    heads = version_heads(version)
+    sources = sources_usable(version, heads)
+    if heads is None or not sources:
+        return SignalPlan()
+    catalog = concept_catalog()
+    tags = PostHashtag.objects.filter(post_id__in=post_ids).values_list("post_id", "hashtag__name")
+    rows = list(tags)
+    names = sorted({name for _, name in rows})
+    needs = hashtag_needs(names, index=rule_index(tags=names), catalog=catalog)
+    by_post: dict[int, frozenset[str]] = {}
+    for pk, name in rows:
+        by_post[pk] = by_post.get(pk, frozenset()) | needs[name]
+    return SignalPlan(
+        heads=heads,
+        sources=sources,
+        thresholds={key: info.threshold for key, info in catalog.items()},
+        needs=by_post,
+    )
+
+
+def signals_run(
+    plan: SignalPlan,
+    wanted: Mapping[int, tuple[SignalSource, ...]],
+    images: Mapping[int, Image.Image],
+) -> tuple[dict[int, dict[str, float]], dict[int, dict[str, str]]]:
+    """Each source once over the images of the posts that want it (no database): the signals
+    found and the versions that made them, per post."""
+    found: dict[int, dict[str, float]] = {}
+    made: dict[int, dict[str, str]] = {}
+    for source in plan.sources:
+        ids = [pk for pk, run in wanted.items() if source in run and pk in images]
+        if not ids:
+            continue
+        for pk, signals in zip(ids, source.signals([images[pk] for pk in ids]), strict=True):
+            found.setdefault(pk, {}).update({k: float(v) for k, v in signals.items()})
+            made.setdefault(pk, {})[source.name] = source.version
+    return found, made
+
+
+def signals_apply(
+    embedding: Embedding, found: Mapping[str, float], made: Mapping[str, str]
+) -> None:
+    """Replace the stored keys of the sources that ran (``made``: name → version) by ``found``:
+    keys a source no longer reports go (an age without a face would otherwise linger)."""
+    prefixes = tuple(f"{name}:" for name in made)
+    kept = {k: v for k, v in embedding.signals.items() if not k.startswith(prefixes)}
+    embedding.signals = {**kept, **found}
+    embedding.signal_versions = {**embedding.signal_versions, **made}

@@ -1,0 +1,275 @@
+"""Lazy people: the people source runs only for posts whose rules need adult or child (or whose
+heads are unsure without it); a post that comes to need it later is completed then."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from django.urls import reverse
+
+from mlmodels.fake import EMBEDDING_DIM, FakeClassifier
+from mlmodels.heads import ConceptHeads
+from moderation.ingest.activation import model_version_activate
+from moderation.ingest.classifier import score_embeddings
+from moderation.ingest.completion import signals_complete_hashtags
+from moderation.ingest.model_versions import model_version_register
+from moderation.judging.catalog import keyword_mapping_save, rule_save
+from moderation.judging.verdicts import verdicts_explain
+from moderation.models import Classification, Concept, Embedding, KeywordMapping, Rule, Verdict
+from moderation.rules.compiled import NOT_RELEVANT, RELEVANT, UNKNOWN
+from posts.models import Post
+from posts.services import post_create, post_update
+from tests.factories import UserFactory
+from tests.ingest.recording import RecordingPeople, people_png
+
+pytestmark = pytest.mark.django_db
+
+PEOPLE = "tests.ingest.recording.RecordingPeople"
+
+
+def lazy_heads() -> ConceptHeads:
+    """Hand-made heads on the fake embedding (mean red first): red means food and gym; gym also
+    leans on people:person, so a middling red leaves gym unsure without people."""
+    keys = ("people:person",)
+    n = EMBEDDING_DIM + len(keys)
+    weights = np.zeros((n, 4), dtype=np.float32)
+    weights[0, 0] = weights[0, 3] = 20.0  # red → food, gym
+    weights[EMBEDDING_DIM, 3] = 2.0  # people:person → gym
+    mean, scale = np.zeros(n, np.float32), np.ones(n, np.float32)
+    mean[EMBEDDING_DIM], scale[EMBEDDING_DIM] = 0.5, 0.5
+    return ConceptHeads(
+        concepts=("food", "adult", "child", "gym"),
+        source={"food": "head", "adult": "imagenet", "child": "imagenet", "gym": "head"},
+        mean=mean,
+        scale=scale,
+        weights=weights,
+        bias=np.array([-10.0, 0.0, 0.0, -10.0], dtype=np.float32),
+        signal_keys=keys,
+        backbone=FakeClassifier.version,
+        thresholds={"food": 0.5, "adult": 0.5, "child": 0.5, "gym": 0.5},
+    )
+
+
+def register(people_version: str = RecordingPeople.version):  # type: ignore[no-untyped-def]
+    heads = lazy_heads()
+    return model_version_register(
+        name=f"fake-1+lazy-{people_version}",
+        backbone=FakeClassifier.version,
+        concepts=list(heads.concepts),
+        heads=heads.to_bytes(),
+        thresholds=heads.thresholds,
+        metrics={},
+        training={"signal_sources": [f"people@{people_version}"]},
+    )
+
+
+@pytest.fixture
+def people(settings):  # type: ignore[no-untyped-def]
+    settings.TAGLENS_SIGNAL_SOURCES = [PEOPLE]
+    RecordingPeople.reset()
+    yield RecordingPeople
+    RecordingPeople.reset()
+
+
+@pytest.fixture
+def run(django_capture_on_commit_callbacks):  # type: ignore[no-untyped-def]
+    """``run(f, ...)``: call f as a request would, then what its commit queues (tasks inline)."""
+
+    def call(f, *args, **kwargs):  # type: ignore[no-untyped-def]
+        with django_capture_on_commit_callbacks(execute=True):
+            return f(*args, **kwargs)
+
+    return call
+
+
+@pytest.fixture
+def lazy(people):  # type: ignore[no-untyped-def]
+    """The heads above active (no rescoring: nothing is stored yet), thresholds 0.5."""
+    version = register()
+    version.is_active = True
+    version.save()
+    Concept.objects.filter(key__in=["food", "adult", "child", "gym"]).update(threshold=0.5)
+    return people
+
+
+def post(run, red: int, who: str, *tags: str) -> Post:  # type: ignore[no-untyped-def]
+    image = io.BytesIO(people_png(red, who))
+    made = run(post_create, author=UserFactory(), image=image, hashtags=list(tags))
+    made.refresh_from_db()
+    assert made.status == Post.Status.CLASSIFIED, made.failure_reason
+    return made
+
+
+def decision(post: Post, tag: str) -> str:
+    return Verdict.objects.get(post=post, hashtag__name=tag).decision
+
+
+def scores(post: Post) -> dict[str, float]:
+    return Classification.objects.get(post=post).scores
+
+
+def test_people_run_only_for_posts_whose_rules_need_adult_or_child(lazy, run) -> None:
+    food = post(run, 250, "adult", "음식")
+    fashion = post(run, 10, "adult", "패션")
+    mapped = post(run, 11, "child", "ootd")  # judged by the 패션 rule through its keyword mapping
+
+    assert lazy.seen == [10, 11]
+    assert decision(food, "음식") == RELEVANT
+    assert decision(fashion, "패션") == decision(mapped, "ootd") == RELEVANT
+    assert scores(fashion)["adult"] == pytest.approx(0.9)
+    assert Embedding.objects.get(post=fashion).signal_versions == {"people": "fake-people-1"}
+
+
+def test_a_batch_where_no_post_needs_people_runs_none(lazy, run, settings) -> None:
+    settings.TAGLENS_CLASSIFY_BATCH = 4
+    author = UserFactory()
+
+    def upload_three() -> list[Post]:
+        images = [people_png(red, "adult") for red in (250, 240, 10)]
+        return [post_create(author=author, image=io.BytesIO(i), hashtags=["음식"]) for i in images]
+
+    made = run(upload_three)
+
+    assert lazy.seen == []
+    assert set(
+        Post.objects.filter(pk__in=[p.pk for p in made]).values_list("status", flat=True)
+    ) == {Post.Status.CLASSIFIED}
+
+
+def test_a_post_without_people_signals_has_no_adult_score_and_the_rule_says_unknown(
+    lazy, run, monkeypatch, client
+) -> None:
+    from moderation.ingest import completion
+
+    food = post(run, 250, "", "음식")
+    assert Embedding.objects.get(post=food).signal_versions == {}
+    assert "adult" not in scores(food) and "child" not in scores(food)  # not 0: not measured
+    assert "adult" not in Classification.objects.get(post=food).unsupported
+    monkeypatch.setattr(completion, "_enqueue", lambda post_ids: None)  # completion held back
+
+    rule = Rule.objects.get(hashtag="음식")
+    rule.expression = "food and not child"
+    run(rule_save, rule=rule, by=None)
+
+    assert decision(food, "음식") == UNKNOWN  # never "no child" from a model that did not run
+    assert lazy.seen == []
+    verdict = Verdict.objects.get(post=food, hashtag__name="음식")
+    verdicts_explain([verdict])
+    rows = {row["key"]: row for row in verdict.explanation["concepts"]}
+    assert rows["child"]["not_measured"] and not rows["food"]["not_measured"]
+    page = client.get(reverse("post-detail", args=[food.pk])).content.decode()
+    assert "not measured for this post yet" in page
+
+
+def test_a_new_hashtag_whose_rule_needs_people_completes_the_post(lazy, run) -> None:
+    made = post(run, 250, "child", "음식")
+    assert lazy.seen == []
+
+    run(post_update, post=made, by=made.author, caption="우리 아기", hashtags=["음식", "육아"])
+
+    assert lazy.seen == [250]
+    assert decision(made, "육아") == RELEVANT
+    assert decision(made, "음식") == RELEVANT
+    assert scores(made)["child"] == pytest.approx(0.8)
+
+
+def test_a_caption_edit_alone_runs_no_people(lazy, run) -> None:
+    made = post(run, 250, "child", "음식")
+
+    run(post_update, post=made, by=made.author, caption="아기와 함께")
+
+    assert lazy.seen == []
+    assert "child" not in scores(made)
+
+
+def test_a_rule_changed_to_need_people_completes_its_posts(lazy, run) -> None:
+    adult, nobody = post(run, 250, "adult", "음식"), post(run, 240, "", "음식")
+    other = post(run, 245, "adult", "헬스")
+    assert lazy.seen == []
+
+    rule = Rule.objects.get(hashtag="음식")
+    rule.expression = "food and not child"
+    run(rule_save, rule=rule, by=None)
+
+    assert sorted(lazy.seen) == [240, 250]  # the 헬스 post's rule needs no people
+    assert decision(adult, "음식") == decision(nobody, "음식") == RELEVANT
+    assert "child" not in scores(other)
+
+
+def test_a_keyword_mapping_moved_to_a_people_rule_completes_its_posts(lazy, run) -> None:
+    brunch = KeywordMapping(word="주말기록", rule=Rule.objects.get(hashtag="음식"))
+    run(keyword_mapping_save, mapping=brunch, by=None)
+    made = post(run, 250, "child", "주말기록")
+    assert lazy.seen == []
+
+    mapping = KeywordMapping.objects.get(word="주말기록")
+    mapping.rule = Rule.objects.get(hashtag="육아")
+    run(keyword_mapping_save, mapping=mapping, by=None)
+
+    assert lazy.seen == [250]
+    assert decision(made, "주말기록") == RELEVANT
+
+
+def test_people_run_where_the_heads_are_unsure_of_a_needed_concept(lazy, run) -> None:
+    sure, unsure = post(run, 250, "", "헬스"), post(run, 128, "adult", "헬스")
+    absent = post(run, 10, "", "헬스")
+
+    assert lazy.seen == [128]  # a middling red: gym hangs on whether a person is there
+    assert decision(sure, "헬스") == RELEVANT
+    assert decision(absent, "헬스") == NOT_RELEVANT
+    assert decision(unsure, "헬스") == RELEVANT  # person 0.9 tipped it
+    assert "adult" in scores(unsure)
+
+
+def test_signals_of_another_people_version_are_not_read_and_are_replaced(lazy, run) -> None:
+    made = post(run, 10, "adult", "패션")
+    embedding = Embedding.objects.get(post=made)
+    embedding.signal_versions = {"people": "older-people"}
+    embedding.signals = {**embedding.signals, "people:age_min": 30.0}
+    embedding.save()
+    version = Classification.objects.get(post=made).model_version
+    [(scored, _)] = score_embeddings(version, [embedding])
+    assert "adult" not in scored  # made by another version: read as not run
+
+    Post.objects.filter(pk=made.pk).update(status=Post.Status.PENDING)
+    from moderation import tasks
+
+    run(tasks.classify_post, made.pk)
+
+    embedding.refresh_from_db()
+    assert embedding.signal_versions == {"people": "fake-people-1"}
+    assert "people:age_min" not in embedding.signals  # the new run reported no age
+    assert lazy.seen == [10, 10]
+
+
+def test_the_roll_up_version_runs_no_people(people, run) -> None:
+    post(run, 10, "adult", "패션")
+
+    assert people.seen == []
+
+
+def test_activating_heads_completes_the_posts_whose_rules_need_people(people, run) -> None:
+    fashion, food = post(run, 10, "adult", "패션"), post(run, 250, "adult", "음식")
+    assert people.seen == []  # the roll-up was active
+    assert decision(fashion, "패션") == UNKNOWN
+
+    run(model_version_activate, version=register())
+
+    assert people.seen == [10]
+    assert decision(fashion, "패션") == RELEVANT
+    assert decision(food, "음식") == RELEVANT
+
+
+def test_heads_trained_on_another_people_version_never_run_this_one(people, run, caplog) -> None:
+    version = register(people_version="people-other-9")
+    version.is_active = True
+    version.save()
+
+    made = post(run, 10, "adult", "패션")
+
+    assert people.seen == []
+    assert decision(made, "패션") == UNKNOWN
+    assert "retrained" in caplog.text
+    assert signals_complete_hashtags() == 0
