@@ -20,8 +20,7 @@ GATE_THRESHOLD = 0.1
 # gate let through.
 MENU_CLASS = 0.5
 MENU_PRICES = 3
-# Prices are read from words Tesseract is at least this sure of (below the words' threshold:
-# digits on menus come out less sure than letters, and a price says nothing on its own).
+# Digits on menus come out less sure than letters, and a price alone is no evidence.
 PRICE_CONFIDENCE = 40.0
 
 _PRICE = re.compile(

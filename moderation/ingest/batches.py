@@ -238,8 +238,7 @@ def _batch_store(batch: _Batch) -> None:
         for pk in result.failed:
             held += Post.objects.filter(pk=pk, claimed_by=claim.token).update(**written[pk])
         if held != len(written):
-            # The lease ran out and another worker took some posts: the rows stored here are
-            # upserts of the same results, so nothing is lost or doubled.
+            # Another worker took some posts: the rows stored here are upserts, nothing doubles.
             logger.warning(
                 "Claim %s lost %d posts to another worker.", claim.token, len(written) - held
             )
@@ -256,7 +255,6 @@ def _batch_store(batch: _Batch) -> None:
     result.seconds["store"] = time.perf_counter() - clock
     batch.images.clear()  # a batch's decoded photos are not held longer than needed
     if result.claimed:
-        # bench/ingest.py reads the phases from this line.
         logger.info("Post %s's task %s (%s).", batch.post_id, result.summary(), result.timing())
 
 
