@@ -292,7 +292,7 @@ if TAGLENS_REDIS_URL:
     Q_CLUSTER["redis"] = TAGLENS_REDIS_URL
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "config.redis_cache.RedisCache",
             "LOCATION": TAGLENS_REDIS_URL,
         }
     }
