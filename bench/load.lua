@@ -1,6 +1,20 @@
--- wrk script for bench/load.py: stops each thread after a number of requests, counts status
--- codes, and prints one JSON line of figures (latencies in microseconds) at the end.
--- Usage: wrk -t1 -c4 -d60s -s bench/load.lua URL -- MAX_REQUESTS_PER_THREAD
+-- wrk script for bench/load.py. Arguments after `--`: the most requests a thread sends, and
+-- the requests per second a thread paces itself to (0: as fast as its connections allow).
+-- Paced, each request gets the next slot of a fixed schedule and waits for it; a request sent
+-- more than 1 ms after its slot (every connection was still busy) is counted as late. Prints
+-- one JSON line of figures at the end (latencies in microseconds, from sending to answer).
+
+local ffi = require("ffi")
+ffi.cdef [[
+  typedef struct { long tv_sec; long tv_nsec; } load_timespec;
+  int clock_gettime(int clock, load_timespec *now);
+]]
+local clock = ffi.new("load_timespec")
+
+local function now_ms()
+  ffi.C.clock_gettime(1, clock) -- CLOCK_MONOTONIC
+  return tonumber(clock.tv_sec) * 1000 + tonumber(clock.tv_nsec) / 1e6
+end
 
 local threads = {}
 
@@ -10,8 +24,23 @@ end
 
 function init(args)
   limit = tonumber(args[1]) or 0
-  seen = 0
+  interval = (tonumber(args[2]) or 0) > 0 and 1000 / tonumber(args[2]) or 0
+  seen, sent, late, latest = 0, 0, 0, 0
   codes = {}
+end
+
+function delay()
+  if interval == 0 then
+    return 0
+  end
+  local now = now_ms()
+  slot = (slot or now) + interval
+  local wait = slot - now
+  if wait < -1 then
+    late = late + 1
+    latest = math.max(latest, -wait)
+  end
+  return math.max(0, wait)
 end
 
 function response(status, headers, body)
@@ -24,11 +53,13 @@ function response(status, headers, body)
 end
 
 function done(summary, latency, requests)
-  local merged = {}
+  local merged, late_sends, latest_ms = {}, 0, 0
   for _, thread in ipairs(threads) do
     for code, n in pairs(thread:get("codes") or {}) do
       merged[code] = (merged[code] or 0) + n
     end
+    late_sends = late_sends + (thread:get("late") or 0)
+    latest_ms = math.max(latest_ms, thread:get("latest") or 0)
   end
   local parts = {}
   for code, n in pairs(merged) do
@@ -36,10 +67,10 @@ function done(summary, latency, requests)
   end
   local e = summary.errors
   io.write(string.format(
-    '{"duration_us": %d, "requests": %d, "bytes": %d, "p50_us": %d, "p90_us": %d, ' ..
-    '"p95_us": %d, "p99_us": %d, "max_us": %d, "mean_us": %.1f, "errors": {"connect": %d, ' ..
-    '"read": %d, "write": %d, "status": %d, "timeout": %d}, "codes": {%s}}\n',
-    summary.duration, summary.requests, summary.bytes, latency:percentile(50),
-    latency:percentile(90), latency:percentile(95), latency:percentile(99), latency.max,
-    latency.mean, e.connect, e.read, e.write, e.status, e.timeout, table.concat(parts, ", ")))
+    '{"duration_us": %d, "requests": %d, "p50_us": %d, "p90_us": %d, "p95_us": %d, ' ..
+    '"p99_us": %d, "max_us": %d, "late_sends": %d, "latest_ms": %.1f, "errors": {"connect": ' ..
+    '%d, "read": %d, "write": %d, "status": %d, "timeout": %d}, "codes": {%s}}\n',
+    summary.duration, summary.requests, latency:percentile(50), latency:percentile(90),
+    latency:percentile(95), latency:percentile(99), latency.max, late_sends, latest_ms,
+    e.connect, e.read, e.write, e.status, e.timeout, table.concat(parts, ", ")))
 end

@@ -7,13 +7,17 @@ Usage (one command; seeding 1M posts the first time takes ~3 minutes more):
   TAGLENS_REDIS_URL=redis://127.0.0.1:6379/11 .venv/bin/python bench/load.py
 
 Migrates, seeds with `manage.py seed_bulk` when the database holds fewer than --posts posts,
-collects static files, then starts what `make serve` starts (gunicorn with config/gunicorn.conf.py,
-its workers as configured, and `manage.py qcluster`), DEBUG off. An uploader posts photos from
-the development set through the API every --upload-every seconds, tagged #카페, for the whole
-run. After --warmup seconds of load (not counted), two wrk processes (one per endpoint,
---connections each, closed loop; bench/load.lua) run for --seconds or --max-requests each,
-whichever comes first. Then the uploads get --drain seconds to be classified, the newest shown
-upload is looked for on both first pages, the figures are printed and written to
+collects static files, then starts what `make serve` starts (gunicorn with
+config/gunicorn.conf.py, its workers as configured, and `manage.py qcluster`), DEBUG off. An
+uploader posts photos from the development set through the API every --upload-every seconds,
+tagged #카페, for the whole run; the load starts once the worker has classified the first one.
+After --warmup seconds of load (not counted), two wrk processes (one per endpoint,
+--connections each; bench/load.lua) run for --seconds or --max-requests each, whichever comes
+first, paced together at --rate requests/s: each request waits for its slot on a fixed
+schedule, and one sent over 1 ms late (every connection busy) counts as a late send. --rate 0
+runs them as fast as their connections go (closed loop: capacity, not latency). Then the
+uploads get --drain seconds to be classified, both first pages are compared with the
+database's newest shown posts, the figures are printed and written to
 bench/results/load-<date>-<time>.json, what was started is stopped and the uploads are deleted
 (--keep-uploads keeps them).
 
@@ -68,7 +72,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seconds", type=int, default=60, help="measured load, per endpoint")
     parser.add_argument("--max-requests", type=int, default=100_000, help="per endpoint")
     parser.add_argument("--warmup", type=int, default=10)
-    parser.add_argument("--connections", type=int, default=4, help="per endpoint")
+    parser.add_argument("--rate", type=float, default=320, help="req/s, both; 0: closed loop")
+    parser.add_argument("--connections", type=int, default=16, help="per endpoint")
     parser.add_argument("--upload-every", type=float, default=2.0, help="seconds; 0: none")
     parser.add_argument("--drain", type=int, default=120, help="seconds to finish classifying")
     parser.add_argument("--search-rate", default="100000/second", help="throttle for the run")
@@ -217,7 +222,7 @@ def cpu_ticks(roots: dict[str, int], database: str) -> tuple[dict[str, int], int
 def wrk(port: int, path: str, args: argparse.Namespace, seconds: int, log: Path) -> Started:
     command = ["wrk", "-t1", f"-c{args.connections}", f"-d{seconds}s", "--timeout", "10s"]
     command += ["-s", str(REPO / "bench" / "load.lua"), "-H", "X-Forwarded-Proto: https"]
-    command += [f"http://127.0.0.1:{port}{path}", "--", str(args.max_requests)]
+    command += [f"http://127.0.0.1:{port}{path}", "--", str(args.max_requests), str(args.rate / 2)]
     return Started(command, dict(os.environ), log)
 
 
@@ -230,6 +235,8 @@ def wrk_figures(log: Path) -> dict[str, Any]:
         "seconds": round(seconds, 1),
         "requests_per_s": round(found["requests"] / seconds, 1),
         **{f"{q}_ms": round(found[f"{q}_us"] / 1000, 1) for q in ("p50", "p95", "p99", "max")},
+        "late_sends": found["late_sends"],
+        "latest_ms": found["latest_ms"],
         "errors": {k: v for k, v in found["errors"].items() if v},
         "codes": found["codes"],
     }
@@ -416,6 +423,7 @@ def main() -> None:
                 "ocr": settings.TAGLENS_OCR,
                 "signal_sources": settings.TAGLENS_SIGNAL_SOURCES,
                 "connections_per_endpoint": args.connections,
+                "paced_rate": args.rate,
                 "upload_every_s": args.upload_every,
             },
             "seconds_to_prepare": round(prepared),
@@ -440,30 +448,35 @@ def main() -> None:
 
 
 def report(results: dict[str, Any]) -> None:
-    page, api, tag = results["page"], results["api"], results["tag"]
+    page, api, tag, s = results["page"], results["api"], results["tag"], results["settings"]
     total = page["requests_per_s"] + api["requests_per_s"]
-    met = total >= 300 and page["p95_ms"] < 50 and api["p95_ms"] < 50
+    late = page["late_sends"] + api["late_sends"]
     results["requests_per_s_both"] = round(total, 1)
-    results["target_met"] = met
-    s, g = results["settings"], results["gunicorn"]
+    # Late sends: every connection was busy at a slot, so the latencies understate the wait.
+    results["target_met"] = total >= 300 and max(page["p95_ms"], api["p95_ms"]) < 50 and not late
+    g, pace = (
+        results["gunicorn"],
+        f"paced at {s['paced_rate']:g} req/s" if s["paced_rate"] else "closed loop",
+    )
     print(
         f"\nPostgreSQL, {results['posts']:,} posts. gunicorn {g['workers']} {g['worker_class']} "
         f"workers, search cache {s['search_cache_seconds']} s, CONN_MAX_AGE "
-        f"{s['conn_max_age']}, throttles {s['search_throttle']} (set for the run), "
-        f"{s['connections_per_endpoint']} wrk connections per endpoint, load average before "
+        f"{s['conn_max_age']}, throttles {s['search_throttle']} (set for the run). wrk {pace}, "
+        f"{s['connections_per_endpoint']} connections per endpoint. Load average before "
         f"{results['load_average_before']}"
     )
     heads = "".join(f"{h:>7}" for h in ("req/s", "p50", "p95", "p99", "max"))
-    print(f"{'ms':<30}{'requests':>9}{heads}  errors")
+    print(f"{'ms':<30}{'requests':>9}{heads}  late sends, errors")
     for label, row in ((f"page /explore/tags/{tag}/", page), (f"api /api/search/?tag={tag}", api)):
         errors = {**row["errors"], **{k: v for k, v in row["codes"].items() if k != "200"}}
         print(
-            f"{label:<30}{row['requests']:>9}{row['requests_per_s']:>8}{row['p50_ms']:>7}"
-            f"{row['p95_ms']:>7}{row['p99_ms']:>7}{row['max_ms']:>7}  {errors or 'none'}"
+            f"{label:<30}{row['requests']:>9}{row['requests_per_s']:>7}{row['p50_ms']:>7}"
+            f"{row['p95_ms']:>7}{row['p99_ms']:>7}{row['max_ms']:>7}  {row['late_sends']} "
+            f"(up to {row['latest_ms']} ms), {errors or 'none'}"
         )
     print(
-        f"both: {total:.0f} req/s. Target (>= 300 req/s together, p95 < 50 ms each): "
-        f"{'met' if met else 'NOT met'}"
+        f"both: {total:.0f} req/s. Target (>= 300 req/s together, p95 < 50 ms each, no late "
+        f"sends): {'met' if results['target_met'] else 'NOT met'}"
     )
     u, f = results["uploads"], results["fresh"]
     print(
