@@ -185,10 +185,10 @@ class Uploader(threading.Thread):
             self.done.wait(max(0.0, due - time.monotonic()))
 
 
-def cpu_ticks(roots: dict[str, int], database: str) -> tuple[dict[str, int], int]:
-    """CPU ticks (user + system, reaped children included) of our process trees, of this
-    database's PostgreSQL backends and of redis-server (shared with any other user), and the
-    machine's busy ticks."""
+def cpu_ticks(roots: dict[str, int], database: str) -> tuple[dict[int, tuple[str, int]], int]:
+    """Per process, its kind and CPU ticks (user + system, reaped children included): our
+    process trees, this database's PostgreSQL backends, redis-server (shared with any other
+    user); and the machine's busy ticks."""
     parent, times, commands = {}, {}, {}
     for entry in Path("/proc").iterdir():
         try:
@@ -199,22 +199,18 @@ def cpu_ticks(roots: dict[str, int], database: str) -> tuple[dict[str, int], int
         parent[int(entry.name)] = int(fields[1])
         times[int(entry.name)] = sum(int(value) for value in fields[11:15])
     named = {root: name for name, root in roots.items()}
-    out: dict[str, int] = {}
+    out: dict[int, tuple[str, int]] = {}
     for pid, command in commands.items():
         up = pid
         while up > 1 and up not in named:
             up = parent.get(up, 0)
         kind = named.get(up)
-        if (
-            kind is None
-            and command.startswith(b"postgres:")
-            and f" {database} ".encode() in command
-        ):
-            kind = "postgres (this database)"
+        if kind is None and command.startswith(b"postgres:"):
+            kind = "postgres (this database)" if f" {database} ".encode() in command else None
         elif kind is None and command.startswith(b"redis-server"):
             kind = "redis-server (shared)"
         if kind is not None:
-            out[kind] = out.get(kind, 0) + times[pid]
+            out[pid] = (kind, times[pid])
     first = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
     return out, sum(map(int, first)) - int(first[3]) - int(first[4])
 
@@ -340,7 +336,9 @@ def measure(args: argparse.Namespace, port: int, work: Path, started: list[Start
     (ours0, busy0), (ours1, busy1) = before[1], cpu_ticks(roots, database)
     window = (before[3], time.time())
     seconds = window[1] - window[0]
-    cores = {k: (v - ours0.get(k, 0)) / TICK / seconds for k, v in ours1.items()}
+    cores: dict[str, float] = {}
+    for pid, (kind, ticks) in ours1.items():  # a process gone meanwhile is missed
+        cores[kind] = cores.get(kind, 0.0) + (ticks - ours0.get(pid, (kind, 0))[1]) / TICK / seconds
     spent = [b - a for a, b in zip(before[2], os.times(), strict=True)]
     cores["wrk (both)"] = (spent[2] + spent[3]) / seconds  # waited-for children: only wrk
     cores["this bench (uploader)"] = (spent[0] + spent[1]) / seconds
