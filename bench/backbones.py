@@ -10,15 +10,15 @@ For each backbone (MobileNetV2, EfficientNet-Lite0; both TFLite, 2 threads):
   rounds and the median round is reported, because the machine is shared.
 - **accuracy**, on ONE stratified (by folder) k-fold split shared by all backbones:
   (a) the ImageNet roll-up: per concept, the threshold with the best F1 on the training folds
-      (grid 0.01..0.99; no "within 0.01, prefer higher" rule and no dog/cat -> animal rule, unlike
-      ``mlmodels.calibrate``) is applied to the held-out fold; F1 over the pooled held-out
-      predictions. Also the in-sample max F1 (optimistic, what calibrate reports);
+      (grid 0.01..0.99; not ``mlmodels.calibrate``'s precision-target rule, and no dog/cat ->
+      animal rule) is applied to the held-out fold; F1 over the pooled held-out predictions.
+      Also the in-sample max F1 (optimistic);
   (b) a linear head on the pooled embedding: per concept, L2-regularised logistic regression on
       standardised features (train-fold statistics), decided at p >= 0.5. ``mlmodels.training``
       did not exist when this was written, so a minimal numpy version is in this file.
   Average precision (threshold-free) is reported for both.
 
-Labels: folder -> concepts as ``mlmodels.calibrate.FOLDER_CONCEPTS`` (cat -> cat+animal, dog ->
+Labels: folder -> concepts as ``mlmodels.dataset.FOLDER_LABELS`` (cat -> cat+animal, dog ->
 dog+animal, other_animal -> animal, other -> none, the rest -> themselves); menu photos are left
 out of the food and beverage evaluation (neither positive nor negative) and are negatives
 elsewhere.
@@ -49,8 +49,7 @@ sys.path.insert(0, str(REPO))
 import numpy as np  # noqa: E402
 
 from mlmodels.base import ALL_CONCEPTS, Classifier, load_image  # noqa: E402
-from mlmodels.calibrate import FOLDER_CONCEPTS, labelled_files  # noqa: E402
-from mlmodels.dataset import default_photos_dir  # noqa: E402
+from mlmodels.dataset import default_photos_dir, load_labelled_folder  # noqa: E402
 
 BATCH = 16
 SEED = 20261126
@@ -228,16 +227,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3, help="timed passes per backbone")
     args = parser.parse_args(argv)
 
-    files = labelled_files(args.photos)
-    paths = [p for p, _ in files]
+    paths, labels = load_labelled_folder(args.photos, ALL_CONCEPTS, strict=False)
     folders = [p.parent.name for p in paths]
-    concepts = [c for c in ALL_CONCEPTS if any(c in t for _, t in files)]
-    truth = {c: np.array([c in t for _, t in files]) for c in concepts}
+    positive = {c: labels[:, j] == 1 for j, c in enumerate(ALL_CONCEPTS)}
+    concepts = [c for c in ALL_CONCEPTS if positive[c].any()]
+    truth = {c: positive[c] for c in concepts}
     valid = {c: np.array([c not in IGNORED.get(f, frozenset()) for f in folders]) for c in concepts}
     fold = stratified_folds(folders, args.folds, SEED)
     rollup_concepts = sorted(ROLLUP_CONCEPTS)
     print(f"{len(paths)} photos, {len(set(folders))} folders, {args.folds} folds, seed {SEED}")
-    assert set(FOLDER_CONCEPTS) >= set(folders)
 
     classifiers = make_classifiers(args.model_dir)
     runs: dict[str, BackboneRun] = {}

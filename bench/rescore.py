@@ -79,8 +79,8 @@ def every_rule() -> Any:
     return verdicts_reevaluate()
 
 
-def change_rule(keyword: str, expression: str) -> Any:
-    rule = Rule.objects.get(keyword=keyword)
+def change_rule(hashtag: str, expression: str) -> Any:
+    rule = Rule.objects.get(hashtag=hashtag)
     stored = Rule.objects.get(pk=rule.pk)
     Rule.objects.filter(pk=rule.pk).update(expression=expression)
     rule.refresh_from_db()
@@ -156,7 +156,7 @@ def main() -> None:
         # seed_bulk's decisions are random: bring the verdicts the changes below can touch in
         # line with the rules first (a live database always is), so that each change writes
         # what a change writes in production.
-        cafe = Rule.objects.get(keyword="카페").pk
+        cafe = Rule.objects.get(hashtag="카페").pk
         timed(
             "settle seeded rows (not a change)",
             results,

@@ -246,6 +246,13 @@ if not 0 < Q_TIMEOUT < Q_RETRY:
     raise ImproperlySetError(
         f"TAGLENS_Q_TIMEOUT ({Q_TIMEOUT}) must be positive and below TAGLENS_Q_RETRY ({Q_RETRY})."
     )
+# Training from the admin runs for minutes: its task has this timeout instead. Beyond
+# TAGLENS_Q_RETRY the ORM broker hands the task out again; the run's claim makes that a no-op.
+TAGLENS_TRAIN_TIMEOUT = env_int("TAGLENS_TRAIN_TIMEOUT", 1800)
+if TAGLENS_TRAIN_TIMEOUT < Q_TIMEOUT:
+    raise ImproperlySetError(
+        f"TAGLENS_TRAIN_TIMEOUT ({TAGLENS_TRAIN_TIMEOUT}) must be at least TAGLENS_Q_TIMEOUT."
+    )
 Q_CLUSTER = {
     "name": "taglens",
     "orm": "default",

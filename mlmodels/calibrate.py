@@ -1,65 +1,29 @@
-"""Calibrate per-concept thresholds on the labelled development photos."""
+"""Calibrate the roll-up's per-concept thresholds on the labelled development photos."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-from mlmodels.dataset import FOLDER_LABELS, IMAGE_SUFFIXES, default_photos_dir
-from mlmodels.rollup import CONCEPT_PARENTS, present_concepts
-from mlmodels.training.metrics import NEVER, Metrics
+import numpy as np
 
-# folder -> concepts true for its images: the same table as training
-FOLDER_CONCEPTS: dict[str, frozenset[str]] = FOLDER_LABELS
-CANDIDATES: tuple[float, ...] = tuple(round(0.1 + 0.05 * i, 2) for i in range(17))  # 0.10 .. 0.90
+from mlmodels.build import build
+from mlmodels.dataset import (
+    UnknownFolderError,
+    default_photos_dir,
+    embed_paths,
+    folder_names,
+    load_labelled_folder,
+)
+from mlmodels.rollup import CONCEPT_PARENTS, DEFAULT_THRESHOLDS, present_concepts
+from mlmodels.tf_mobilenet import SIGNAL_PREFIX, MobileNetV2RollupClassifier
+from mlmodels.training.crossval import stratified_folds
+from mlmodels.training.metrics import PRECISION_TARGET, Metrics, calibrate_threshold
 
-
-def labelled_files(root: Path) -> list[tuple[Path, frozenset[str]]]:
-    """All images under ``root/<folder>/`` with their true concepts; unknown folders are skipped."""
-    out = []
-    for folder in sorted(p for p in root.iterdir() if p.is_dir() and p.name in FOLDER_CONCEPTS):
-        for path in sorted(folder.iterdir()):
-            if path.suffix.lower() in IMAGE_SUFFIXES:
-                out.append((path, FOLDER_CONCEPTS[folder.name]))
-    return out
-
-
-F1_TOLERANCE = 0.01
-
-
-def metrics(
-    scores: Sequence[Mapping[str, float]],
-    truths: Sequence[frozenset[str]],
-    concept: str,
-    threshold: float,
-    others: Mapping[str, float] | None = None,
-) -> Metrics:
-    """Counts for ``concept`` at ``threshold``; ``others`` are the thresholds of the other concepts
-    (they matter through the child -> parent rule)."""
-    thresholds = {**(others or {}), concept: threshold}
-    tp = fp = fn = 0
-    for score, truth in zip(scores, truths, strict=True):
-        predicted = concept in present_concepts(score, thresholds)
-        actual = concept in truth
-        tp += predicted and actual
-        fp += predicted and not actual
-        fn += actual and not predicted
-    return Metrics(tp, fp, fn)
-
-
-def choose_threshold(
-    scores: Sequence[Mapping[str, float]],
-    truths: Sequence[frozenset[str]],
-    concept: str,
-    others: Mapping[str, float] | None = None,
-    candidates: Iterable[float] = CANDIDATES,
-) -> tuple[float, Metrics]:
-    """Highest threshold whose F1 is within ``F1_TOLERANCE`` of the best, and its counts."""
-    table = [(t, metrics(scores, truths, concept, t, others)) for t in candidates]
-    best_f1 = max(m.f1 for _, m in table)
-    return max(((t, m) for t, m in table if m.f1 >= best_f1 - F1_TOLERANCE), key=lambda tm: tm[0])
+DECIMALS = 4  # thresholds are cuts between scores; 2 decimals would move some across a photo
 
 
 def calibration_order(concepts: Iterable[str]) -> list[str]:
@@ -67,56 +31,115 @@ def calibration_order(concepts: Iterable[str]) -> list[str]:
     return sorted(concepts, key=lambda c: (c in set(CONCEPT_PARENTS.values()), c))
 
 
+def shown_scores(
+    scores: Sequence[Mapping[str, float]], concept: str, thresholds: Mapping[str, float]
+) -> np.ndarray:
+    """``concept``'s scores, 1.0 where a child concept with a threshold is present: there
+    ``present_concepts`` shows the parent whatever its own score."""
+    children = [c for c, p in CONCEPT_PARENTS.items() if p == concept and c in thresholds]
+    return np.array(
+        [1.0 if any(s[c] >= thresholds[c] for c in children) else s[concept] for s in scores]
+    )
+
+
 def calibrate(
-    scores: Sequence[Mapping[str, float]], truths: Sequence[frozenset[str]], concepts: Iterable[str]
-) -> dict[str, tuple[float, Metrics]]:
-    chosen: dict[str, float] = {c: NEVER for c in concepts}
-    result: dict[str, tuple[float, Metrics]] = {}
+    scores: Sequence[Mapping[str, float]],
+    labels: np.ndarray,
+    concepts: Sequence[str],
+    precision_target: float = PRECISION_TARGET,
+) -> dict[str, tuple[float, str]]:
+    """Per concept (threshold, rule) by the training rule, ``labels`` (N, C) int8 over
+    ``concepts``; children are chosen first so a parent's cut sees what the roll-up shows."""
+    chosen: dict[str, float] = {}
+    result: dict[str, tuple[float, str]] = {}
     for concept in calibration_order(concepts):
-        result[concept] = choose_threshold(scores, truths, concept, chosen)
+        y = labels[:, list(concepts).index(concept)]
+        thr, rule = calibrate_threshold(shown_scores(scores, concept, chosen), y, precision_target)
+        result[concept] = (round(thr, DECIMALS), rule)
         chosen[concept] = result[concept][0]
     return result
 
 
-def score_files(
-    paths: Sequence[Path], classifier: object, batch_size: int = 16
-) -> list[dict[str, float]]:
-    from mlmodels.base import load_image
+def evaluate(
+    scores: Sequence[Mapping[str, float]],
+    labels: np.ndarray,
+    concepts: Sequence[str],
+    thresholds: Mapping[str, float],
+) -> dict[str, Metrics]:
+    """Counts per concept of what ``present_concepts`` shows at ``thresholds``."""
+    present = [present_concepts(s, thresholds) for s in scores]
+    return {
+        c: Metrics.of(np.array([c in p for p in present]), labels[:, j])
+        for j, c in enumerate(concepts)
+    }
 
-    out: list[dict[str, float]] = []
-    for start in range(0, len(paths), batch_size):
-        images = [load_image(p) for p in paths[start : start + batch_size]]
-        out.extend(pred.scores for pred in classifier.predict(images))  # type: ignore[attr-defined]
-    return out
+
+@dataclass(frozen=True)
+class ScoredPhotos:
+    scores: Sequence[Mapping[str, float]]
+    labels: np.ndarray  # (N, C) int8 over ``concepts``
+    concepts: Sequence[str]
+    strata: np.ndarray  # each photo's folder, for stratified folds
 
 
-def report(
-    scores: Sequence[Mapping[str, float]], truths: Sequence[frozenset[str]], concepts: Iterable[str]
-) -> dict[str, float]:
-    """Print the per-concept tables and return the chosen thresholds."""
-    result = calibrate(scores, truths, concepts)
-    chosen = {c: t for c, (t, _) in result.items()}
-    for concept in calibration_order(concepts):
-        positives = sum(concept in t for t in truths)
-        print(f"\n{concept}  (positives {positives} / {len(truths)})")
-        print("  thr    P      R      F1     tp  fp  fn")
-        for t in CANDIDATES:
-            m = metrics(scores, truths, concept, t, chosen)
-            mark = "  <- chosen" if t == chosen[concept] else ""
-            print(
-                f"  {t:.2f}  {m.precision:.3f}  {m.recall:.3f}  {m.f1:.3f}"
-                f"  {m.tp:3d} {m.fp:3d} {m.fn:3d}{mark}"
+def held_out(
+    photos: ScoredPhotos,
+    precision_target: float = PRECISION_TARGET,
+    folds: int = 5,
+    repeats: int = 5,
+) -> dict[str, Metrics]:
+    """Counts on photos the thresholds were not chosen on: chosen on k-1 stratified folds,
+    applied to the k-th, summed over all folds of ``repeats`` splits."""
+    scores, labels, concepts = photos.scores, photos.labels, photos.concepts
+    totals = {c: np.zeros(3, dtype=np.int64) for c in concepts}
+    for seed in range(repeats):
+        fold = stratified_folds(photos.strata, folds, seed)
+        for k in range(folds):
+            train, test = np.flatnonzero(fold != k).tolist(), np.flatnonzero(fold == k).tolist()
+            result = calibrate(
+                [scores[i] for i in train], labels[train], concepts, precision_target
             )
-    print("\nsummary (chosen thresholds):")
-    for concept in calibration_order(concepts):
-        thr, m = result[concept]
-        print(f"  {concept:9s} {thr:.2f}  P {m.precision:.3f}  R {m.recall:.3f}  F1 {m.f1:.3f}")
+            chosen = {c: t for c, (t, _) in result.items()}
+            counts = evaluate([scores[i] for i in test], labels[test], concepts, chosen)
+            for c, m in counts.items():
+                totals[c] += (m.tp, m.fp, m.fn)
+    return {c: Metrics(*map(int, t)) for c, t in totals.items()}
+
+
+def _cells(m: Metrics) -> str:
+    return f"{m.precision:.3f} {m.recall:.3f} {m.f1:.3f}"
+
+
+def report(photos: ScoredPhotos, precision_target: float = PRECISION_TARGET) -> dict[str, float]:
+    """Print the current and the new thresholds' figures; return the new thresholds."""
+    scores, labels, concepts = photos.scores, photos.labels, photos.concepts
+    result = calibrate(scores, labels, concepts, precision_target)
+    chosen = {c: t for c, (t, _) in result.items()}
+    figures = {
+        "current": evaluate(scores, labels, concepts, DEFAULT_THRESHOLDS),
+        "new": evaluate(scores, labels, concepts, chosen),
+        "held out": held_out(photos, precision_target),
+    }
+    print(f"\nprecision target {precision_target:.2f}; P R F1 per column")
+    print(
+        "concept   pos  | current thr  P     R     F1    | new thr     P     R     F1    | held out"
+    )
+    for c in calibration_order(concepts):
+        b, a, h = (f[c] for f in figures.values())
+        print(
+            f"{c:9s} {b.support:4d} | {DEFAULT_THRESHOLDS.get(c, float('nan')):.4f}  {_cells(b)} | "
+            f"{chosen[c]:.4f}  {_cells(a)} | {_cells(h)}  ({result[c][1]})"
+        )
+    for name, f in figures.items():
+        means = [
+            np.mean([getattr(f[c], a) for c in concepts]) for a in ("precision", "recall", "f1")
+        ]
+        print(f"{name:8s} macro P {means[0]:.3f} R {means[1]:.3f} F1 {means[2]:.3f}")
+    print("current and new are in-sample (new was chosen on these photos); held out: 5 x 5-fold")
     return chosen
 
 
 def main(argv: list[str] | None = None) -> int:
-    from mlmodels.tf_mobilenet import MobileNetV2RollupClassifier
-
     parser = argparse.ArgumentParser(
         prog="python -m mlmodels.calibrate", description=__doc__.splitlines()[0]
     )
@@ -127,22 +150,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--preprocess", choices=("resize", "crop"), default=None, help="override preprocessing"
     )
+    parser.add_argument("--precision-target", type=float, default=PRECISION_TARGET)
     args = parser.parse_args(argv)
     if not args.photos.is_dir():
         parser.error(f"{args.photos} is not a directory")
 
-    from mlmodels.build import build
-
     build(args.model_dir)  # no-op when already built
     options = {"preprocess": args.preprocess} if args.preprocess else {}
     classifier = MobileNetV2RollupClassifier(args.model_dir, **options)
-    files = labelled_files(args.photos)
-    print(f"{classifier.version}: scoring {len(files)} images from {args.photos}")
-    scores = score_files([p for p, _ in files], classifier)
-    chosen = report(scores, [t for _, t in files], classifier.concepts)
+    concepts = sorted(classifier.concepts)
+    try:
+        paths, labels = load_labelled_folder(args.photos, concepts)
+    except UnknownFolderError as exc:
+        parser.error(str(exc))
+    print(f"{classifier.version}: scoring {len(paths)} images from {args.photos}")
+    emb = embed_paths(paths, classifier, cache_file=None)
+    scores = [{c: s[SIGNAL_PREFIX + c] for c in concepts} for s in emb.signals]
+    strata = folder_names(paths)[emb.kept]
+    chosen = report(ScoredPhotos(scores, labels[emb.kept], concepts, strata), args.precision_target)
     print("\nDEFAULT_THRESHOLDS = {")
     for concept, thr in sorted(chosen.items()):
-        print(f'    "{concept}": {thr:.2f},')
+        print(f'    "{concept}": {thr},')
     print("}")
     return 0
 

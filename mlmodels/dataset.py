@@ -7,7 +7,7 @@ import io
 import json
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -225,8 +225,10 @@ def embed_paths(
     hflip: bool = False,
     progress: bool = True,
     batch_size: int = BATCH_SIZE,
+    on_batch: Callable[[int, int], None] | None = None,
 ) -> Embedded:
-    """Embed image files with ``classifier`` (and ``signal_sources``), reusing a cache."""
+    """Embed image files with ``classifier`` (and ``signal_sources``), reusing a cache;
+    ``on_batch(done, total)`` after each batch of images not in the cache."""
     from tqdm import tqdm
 
     version = hflip_version(classifier.version) if hflip else classifier.version
@@ -254,6 +256,8 @@ def embed_paths(
                 cache[keys[i]] = (e, s)
             computed += len(batch)
         bar.update(len(todo[start : start + batch_size]))
+        if on_batch:
+            on_batch(min(start + batch_size, len(todo)), len(todo))
     bar.close()
     if cache_path and computed:
         _save_cache(cache_path, version, cache)

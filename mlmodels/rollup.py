@@ -135,16 +135,17 @@ ROLLUP_CONCEPTS: frozenset[str] = frozenset(CONCEPT_CLASSES)
 # pass the cat threshold while its (larger) animal score is still under the stricter animal one.
 CONCEPT_PARENTS: dict[str, str] = {"dog": "animal", "cat": "animal"}
 
+# From `python -m mlmodels.calibrate` (training's threshold rule); figures in docs/model.md.
 DEFAULT_THRESHOLDS: dict[str, float] = {
-    "animal": 0.90,  # P 0.984 R 1.000 F1 0.992 (with dog/cat implying animal)
-    "beverage": 0.10,  # P 0.977 R 0.894 F1 0.933 (dev set is coffee-heavy)
-    "cat": 0.30,  # P 1.000 R 0.953 F1 0.976
-    "dog": 0.90,  # P 0.964 R 0.982 F1 0.973
-    "flower": 0.10,  # P 0.977 R 0.729 F1 0.835 (ImageNet has few flower classes)
-    "food": 0.55,  # P 0.947 R 0.931 F1 0.939
-    "gym": 0.10,  # P 0.973 R 0.878 F1 0.923
-    "mountain": 0.40,  # P 0.961 R 0.980 F1 0.970
-    "sea": 0.35,  # P 0.982 R 0.887 F1 0.932
+    "animal": 0.9819,
+    "beverage": 0.1238,
+    "cat": 0.0827,
+    "dog": 0.968,
+    "flower": 0.1786,
+    "food": 0.5155,
+    "gym": 0.1878,
+    "mountain": 0.3935,
+    "sea": 0.2649,
 }
 
 

@@ -42,7 +42,7 @@ class Concept(models.Model):
 
 class Rule(models.Model):
     # The hashtag this rule judges, normalised: 카페, 패션 ...
-    keyword = models.CharField(max_length=100, unique=True)
+    hashtag = models.CharField(max_length=100, unique=True, db_column="keyword")
     expression = models.CharField(
         max_length=500,
         help_text="Concepts with and / or / not and parentheses, e.g. 'food or beverage'. "
@@ -55,14 +55,14 @@ class Rule(models.Model):
     )
 
     class Meta:
-        ordering = ["keyword"]
+        ordering = ["hashtag"]
 
     def __str__(self) -> str:
-        return f"#{self.keyword} = {self.expression}"
+        return f"#{self.hashtag} = {self.expression}"
 
 
 class KeywordMapping(models.Model):
-    """A word judged by another keyword's rule: #마라탕 is judged by the 음식 rule."""
+    """A word judged by another hashtag's rule: #마라탕 is judged by the 음식 rule."""
 
     word = models.CharField(max_length=100, unique=True)
     rule = models.ForeignKey(Rule, on_delete=models.CASCADE, related_name="keyword_mappings")
@@ -72,7 +72,7 @@ class KeywordMapping(models.Model):
         ordering = ["word"]
 
     def __str__(self) -> str:
-        return f"#{self.word} → #{self.rule.keyword}"
+        return f"#{self.word} → #{self.rule.hashtag}"
 
 
 class Embedding(models.Model):
@@ -119,6 +119,8 @@ class ModelVersion(models.Model):
     backbone = models.CharField(max_length=150)
     concepts = models.JSONField(default=list, help_text="Concepts this version can score.")
     heads = models.BinaryField(null=True, blank=True, editable=False)
+    # The cross-validated decisions and labels the report measures (npz), for rule figures.
+    predictions = models.BinaryField(null=True, blank=True, editable=False)
     thresholds = models.JSONField(default=dict, blank=True, help_text="Calibrated thresholds.")
     metrics = models.JSONField(default=dict, blank=True, help_text="Evaluation report.")
     training = models.JSONField(default=dict, blank=True, help_text="What trained it.")
@@ -145,6 +147,48 @@ class ModelVersion(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class TrainingRun(models.Model):
+    """One "train a new version" request: its progress while it runs, then the version it
+    registered or the error that stopped it. At most one is queued or running at a time."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    # True while queued or running: the unique constraint below refuses a second one.
+    in_progress = models.BooleanField(default=True)
+    stage = models.CharField(max_length=120, blank=True)
+    percent = models.PositiveSmallIntegerField(default=0)
+    error = models.TextField(blank=True)
+    options = models.JSONField(default=dict, blank=True, help_text="What it trains on.")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    model_version = models.ForeignKey(
+        ModelVersion, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["in_progress"],
+                condition=models.Q(in_progress=True),
+                name="one_training_in_progress",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Training {self.pk} ({self.status})"
 
 
 class Classification(models.Model):
@@ -260,7 +304,7 @@ class HashtagStats(models.Model):
 
 
 class TextExtraction(models.Model):
-    """Words read in a post's image (OCR), kept so keyword changes apply without re-reading."""
+    """Words read in a post's image (OCR), kept so rule changes apply without re-reading."""
 
     class Status(models.TextChoices):
         OK = "ok", "Read"
@@ -295,6 +339,7 @@ class AuditEvent(models.Model):
         CONCEPT_UPDATE = "concept_update", "Concept changed"
         CONCEPT_DELETE = "concept_delete", "Concept deleted"
         MODEL_ACTIVATE = "model_activate", "Model version activated"
+        MODEL_DISCARD = "model_discard", "Model version discarded"
         COMMENT_DELETE = "comment_delete", "Comment deleted by a moderator"
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -310,7 +355,7 @@ class AuditEvent(models.Model):
     reason = models.CharField(max_length=300, blank=True)
     # For overrides: the concept and rule involved, so the dashboard can count corrections.
     concept_keys = models.JSONField(default=list, blank=True)
-    rule_keyword = models.CharField(max_length=100, blank=True)
+    rule_hashtag = models.CharField(max_length=100, blank=True, db_column="rule_keyword")
 
     class Meta:
         ordering = ["-at", "-id"]
@@ -321,7 +366,7 @@ class AuditEvent(models.Model):
 
 
 class PostWord(models.Model):
-    """One word form of a post's text, kept so a rule or keyword change finds in SQL which
+    """One word form of a post's text, kept so a rule or mapping change finds in SQL which
     posts' words are evidence instead of reading every caption again."""
 
     MAX_KEY = 100

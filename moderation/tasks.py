@@ -7,6 +7,7 @@ from typing import Any
 from moderation.ingest.activation import model_version_rescore
 from moderation.ingest.batches import classification_run_task
 from moderation.ingest.queue import classification_sweep
+from moderation.ingest.training_runs import training_run_execute
 from moderation.judging.reevaluate import verdicts_reevaluate, verdicts_reevaluate_all
 
 
@@ -36,3 +37,7 @@ def reevaluate_verdicts(scope: dict[str, Any]) -> int:
 
 def rescore_model_version(version_id: int) -> int:
     return model_version_rescore(version_id=version_id)
+
+
+def train_model_version(run_id: int) -> str:
+    return training_run_execute(run_id=run_id)

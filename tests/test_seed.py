@@ -19,7 +19,7 @@ def test_every_seed_rule_parses_against_the_seed_concepts() -> None:
 
 
 def test_the_study_rules_are_seeded() -> None:
-    rules = {r.keyword: r.expression for r in Rule.objects.all()}
+    rules = {r.hashtag: r.expression for r in Rule.objects.all()}
     assert rules["패션"] == "adult or child or clothing"  # 0003: the clothing gap closed
     assert rules["연애"] == "adult and not child"
     assert rules["카페"] == "food or beverage"
@@ -32,13 +32,13 @@ def test_the_study_rules_are_seeded() -> None:
 )
 def test_food_words_are_judged_by_the_food_rule(word: str) -> None:
     rule, via = rule_index().resolve(word)
-    assert rule is not None and rule.keyword == "음식"
+    assert rule is not None and rule.hashtag == "음식"
     assert via == word
 
 
-def test_seed_words_and_keywords_are_already_normalised() -> None:
+def test_seed_words_and_hashtags_are_already_normalised() -> None:
     for value in [
-        *Rule.objects.values_list("keyword", flat=True),
+        *Rule.objects.values_list("hashtag", flat=True),
         *KeywordMapping.objects.values_list("word", flat=True),
     ]:
         assert normalize_hashtag(value) == value

@@ -71,7 +71,7 @@ def test_seeded_rows_are_consistent(portable: bool) -> None:
     # Zipf: the most popular tag is far ahead of the tenth.
     by_rank = list(Hashtag.objects.annotate(n=Count("verdicts")).order_by("-n"))
     assert by_rank[0].n > 3 * by_rank[9].n
-    assert Verdict.objects.filter(hashtag__name="카페", rule__keyword="카페").exists()
+    assert Verdict.objects.filter(hashtag__name="카페", rule__hashtag="카페").exists()
 
     # Every post classified by the active version, from its own embedding; verdicts use it.
     active = ModelVersion.objects.get(is_active=True)

@@ -14,6 +14,7 @@ from mlmodels.dataset import embed_paths, folder_names, load_labelled_folder
 from mlmodels.rollup import ROLLUP_CONCEPTS
 from mlmodels.tf_mobilenet import MobileNetV2RollupClassifier
 from mlmodels.training.fit import fit_and_evaluate
+from mlmodels.training.metrics import PRECISION_TARGET
 from mlmodels.training.report import format_table, targets_missed, write_report
 from mlmodels.training.solver import L2_GRID
 
@@ -28,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True, help="report folder (under var/)")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--precision-target", type=float, default=0.9)
+    parser.add_argument("--precision-target", type=float, default=PRECISION_TARGET)
     parser.add_argument("--model-dir", type=Path, default=repo / "var" / "models")
     parser.add_argument("--cache-dir", type=Path, default=repo / "var" / "cache")
     parser.add_argument(

@@ -9,7 +9,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from mlmodels.heads import SOURCE_HEAD, SOURCE_IMAGENET, imagenet_key, raw_features, signal_matrix
-from mlmodels.training.metrics import Metrics, average_precision, calibrate_threshold
+from mlmodels.training.metrics import (
+    PRECISION_TARGET,
+    Metrics,
+    average_precision,
+    calibrate_threshold,
+)
 from mlmodels.training.solver import L2_GRID, fit_all, predict
 
 PEOPLE = ("adult", "child")
@@ -49,6 +54,7 @@ class CVResult:
     oof_head: np.ndarray  # (N, C) head probabilities from the fold that held each row out
     oof_imagenet: np.ndarray  # (N, C) roll-up scores (0 where unsupported)
     decisions: np.ndarray  # (N, C) bool, the selected source with nested thresholds
+    imagenet_decisions: np.ndarray  # (N, C) bool, the roll-up alone (False where unsupported)
     head: dict[str, Metrics]
     imagenet: dict[str, Metrics]
     selected: dict[str, Metrics]
@@ -180,7 +186,7 @@ def cross_validate(
     groups: np.ndarray,
     folds: int = 5,
     seed: int = 0,
-    precision_target: float = 0.9,
+    precision_target: float = PRECISION_TARGET,
     signal_keys: Sequence[str] = (),
     l2_grid: Sequence[float] = L2_GRID,
     inner_folds: int = 4,
@@ -258,6 +264,7 @@ def cross_validate(
         oof_head=oof_head,
         oof_imagenet=imagenet,
         decisions=selected_dec,
+        imagenet_decisions=imagenet_dec,
         head={c: Metrics.of(head_dec[:, j], labels[:, j]) for j, c in enumerate(concepts)},
         imagenet={
             c: Metrics.of(imagenet_dec[:, j], labels[:, j])

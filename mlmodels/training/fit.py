@@ -9,6 +9,7 @@ import numpy as np
 
 from mlmodels.heads import SOURCE_HEAD, ConceptHeads, raw_features
 from mlmodels.training.crossval import CVResult, Progress, cross_validate
+from mlmodels.training.metrics import PRECISION_TARGET
 from mlmodels.training.solver import L2_GRID, fit_all
 
 
@@ -60,7 +61,7 @@ def fit_and_evaluate(
     signal_keys: Sequence[str] = (),
     folds: int = 5,
     seed: int = 0,
-    precision_target: float = 0.9,
+    precision_target: float = PRECISION_TARGET,
     l2_grid: Sequence[float] = L2_GRID,
     metadata: Mapping[str, Any] | None = None,
     progress: Progress | None = None,

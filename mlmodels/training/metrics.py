@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 NEVER = 2.0  # a threshold no score in 0..1 reaches (concept without positives)
+PRECISION_TARGET = 0.90  # of the trained heads and of the roll-up (mlmodels.calibrate)
 
 
 @dataclass(frozen=True)
@@ -58,8 +59,9 @@ RULE_NO_POSITIVES = "no positives"
 def calibrate_threshold(
     scores: np.ndarray, y: np.ndarray, precision_target: float
 ) -> tuple[float, str]:
-    """The lowest threshold whose precision reaches ``precision_target``, else the max-F1 one;
-    returns (threshold, rule). Present = score >= threshold."""
+    """Among the thresholds whose precision reaches ``precision_target``, the one with the best
+    F1 (the lowest on ties), else the max-F1 one; returns (threshold, rule). Present = score >=
+    threshold."""
     labelled = y >= 0
     s, t = scores[labelled].astype(np.float64), y[labelled] == 1
     if not t.any():
@@ -76,7 +78,8 @@ def calibrate_threshold(
     below = np.r_[cut[1:], cut[-1] - 1e-6]  # next lower distinct score
     reach = np.flatnonzero(precision >= precision_target)
     if reach.size:
-        i = int(reach[-1])  # lowest threshold = furthest down the ranking
+        # The last maximum: the lowest of equally good thresholds.
+        i = int(reach[len(reach) - 1 - int(np.argmax(f1[reach][::-1]))])
         rule = RULE_PRECISION
     else:
         i = int(np.argmax(f1))

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import logging
+import shutil
+from pathlib import Path
 from typing import Any
 
+from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
 from mlmodels.base import Classifier
-from moderation.models import ModelVersion
+from moderation.judging.audit import audit_record
+from moderation.models import AuditEvent, ModelVersion
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +56,7 @@ def model_version_register(
     thresholds: dict[str, float],
     metrics: dict[str, Any],
     training: dict[str, Any],
+    predictions: bytes | None = None,
 ) -> ModelVersion:
     """Store trained heads as a new, inactive version."""
     return ModelVersion.objects.create(
@@ -62,4 +68,40 @@ def model_version_register(
         thresholds=thresholds,
         metrics=metrics,
         training=training,
+        predictions=predictions,
     )
+
+
+class NotDiscardable(ValueError):
+    pass
+
+
+def model_version_discard(*, version: ModelVersion, by: User | None, reason: str = "") -> str:
+    """Delete a trained version that was never active, and its report files; audited.
+    A version that was ever active stays: rollback and stored scores point to it."""
+    if version.kind != ModelVersion.Kind.HEADS:
+        raise NotDiscardable(f"{version.name} is the backbone's roll-up, not a trained version.")
+    if version.is_active or version.activated_at is not None:
+        raise NotDiscardable(f"{version.name} has been active: it is kept for rollback.")
+    name = version.name
+    report_dir = Path(str(version.training.get("report_dir", "")))
+    reports = (Path(settings.VAR_DIR) / "reports").resolve()
+    with transaction.atomic():
+        audit_record(
+            action=AuditEvent.Action.MODEL_DISCARD,
+            obj=version,
+            actor=by,
+            before={
+                "version": name,
+                "version_id": version.pk,
+                "macro_f1": (version.metrics or {}).get("macro_f1"),
+                "report_dir": str(report_dir) if report_dir.parts else None,
+            },
+            after=None,
+            reason=reason,
+        )
+        version.delete()
+        # Only a folder of our own reports is removed, whatever the stored path says.
+        if report_dir.parts and report_dir.resolve().parent == reports:
+            transaction.on_commit(lambda: shutil.rmtree(report_dir, ignore_errors=True))
+    return name

@@ -17,6 +17,8 @@ from mlmodels.heads import ConceptHeads
 from mlmodels.rollup import ROLLUP_CONCEPTS
 from mlmodels.training.crossval import CVResult, cross_validate
 from mlmodels.training.fit import fit_and_evaluate
+from mlmodels.training.metrics import PRECISION_TARGET
+from mlmodels.training.predictions import predictions_of, predictions_to_bytes
 from mlmodels.training.report import report_json, write_report
 from moderation.ingest.classifier import embedding_vector, get_backbone, get_signal_sources
 from moderation.ingest.model_versions import model_version_register
@@ -52,7 +54,9 @@ def signal_keys_available() -> list[str]:
     return keys
 
 
-def training_set_build(*, photos: Path | None, include_overrides: bool) -> TrainingSet:
+def training_set_build(
+    *, photos: Path | None, include_overrides: bool, progress: Progress | None = None
+) -> TrainingSet:
     """Embed the labelled photos (cached under var/cache) and add every override label."""
     backbone = get_backbone()
     sources = get_signal_sources()
@@ -64,7 +68,15 @@ def training_set_build(*, photos: Path | None, include_overrides: bool) -> Train
     if photos is not None:
         paths, folder_labels = load_labelled_folder(photos, ALL_CONCEPTS)
         cache = Path(settings.VAR_DIR) / "cache" / "training-embeddings.npz"
-        embedded = embed_paths(paths, backbone, cache, signal_sources=sources)
+        embedded = embed_paths(
+            paths,
+            backbone,
+            cache,
+            signal_sources=sources,
+            on_batch=(lambda done, total: progress(done, total, "photos embedded"))
+            if progress
+            else None,
+        )
         parts_e.append(embedded.embeddings)
         signals += embedded.signals
         labels.append(folder_labels[embedded.kept])
@@ -116,7 +128,7 @@ def model_version_train(
     *,
     data: TrainingSet,
     folds: int = 5,
-    precision_target: float = 0.9,
+    precision_target: float = PRECISION_TARGET,
     name: str | None = None,
     progress: Progress | None = None,
 ) -> tuple[ModelVersion, CVResult]:
@@ -138,6 +150,9 @@ def model_version_train(
         progress=progress,
     )
     name = name or f"{backbone.version}+heads-{heads.digest()[:10]}"
+    if ModelVersion.objects.filter(name=name).exists():
+        # Same rows, same seed: the same heads. Nothing new to register or compare.
+        raise ValueError(f"The trained heads are those of {name}, which exists already.")
     meta = {
         "backbone": backbone.version,
         "signal_keys": keys,
@@ -154,6 +169,7 @@ def model_version_train(
         heads=heads.to_bytes(),
         thresholds={k: float(v) for k, v in heads.thresholds.items()},
         metrics=report,
+        predictions=predictions_to_bytes(predictions_of(cv)),
         training={
             **meta,
             "report_dir": str(report_dir),

@@ -27,7 +27,7 @@ def audit_record(
     after: dict[str, Any] | None,
     reason: str = "",
     concept_keys: list[str] | None = None,
-    rule_keyword: str = "",
+    rule_hashtag: str = "",
     object_repr: str = "",
 ) -> AuditEvent:
     """Append one event. `obj` may already be deleted (its pk is read before deletion)."""
@@ -43,17 +43,17 @@ def audit_record(
         after=after,
         reason=reason[:300],
         concept_keys=concept_keys or [],
-        rule_keyword=rule_keyword,
+        rule_hashtag=rule_hashtag,
     )
 
 
 def rule_snapshot(rule: Rule) -> dict[str, Any]:
-    return {"keyword": rule.keyword, "expression": rule.expression, "description": rule.description}
+    return {"hashtag": rule.hashtag, "expression": rule.expression, "description": rule.description}
 
 
 def keyword_mapping_snapshot(mapping: KeywordMapping) -> dict[str, Any]:
     rule = Rule.objects.filter(pk=mapping.rule_id).first()
-    return {"word": mapping.word, "rule": rule.keyword if rule else None}
+    return {"word": mapping.word, "rule": rule.hashtag if rule else None}
 
 
 def concept_snapshot(concept: Concept) -> dict[str, Any]:
@@ -99,6 +99,6 @@ def verdict_override_record(
         after=verdict_override_snapshot(verdict),
         reason=reason,
         concept_keys=rule_concept_keys(rule, names),
-        rule_keyword=rule.keyword if rule else "",
+        rule_hashtag=rule.hashtag if rule else "",
         object_repr=f"#{verdict.hashtag.name} on post {verdict.post_id}",
     )

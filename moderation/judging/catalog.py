@@ -64,10 +64,10 @@ def reevaluation_scope(obj: models.Model, stored: models.Model | None) -> dict[s
     ``verdicts_reevaluate``: ``stored`` is the row before the change (None when new)."""
     if isinstance(obj, Rule):
         mapped = KeywordMapping.objects.filter(rule=obj).values_list("word", flat=True)
-        words = {obj.keyword, *mapped}
+        words = {obj.hashtag, *mapped}
         expressions = [obj.expression]
         if isinstance(stored, Rule):
-            words.add(stored.keyword)
+            words.add(stored.hashtag)
             expressions.append(stored.expression)
         return {
             "rules": [obj.pk] if obj.pk else [],
@@ -131,7 +131,7 @@ def rule_delete(*, rule: Rule, by: User | None, reason: str = "") -> None:
     with transaction.atomic():
         for mapping in KeywordMapping.objects.filter(rule=rule):
             keyword_mapping_delete(
-                mapping=mapping, by=by, reason=reason or f"Rule #{rule.keyword} deleted"
+                mapping=mapping, by=by, reason=reason or f"Rule #{rule.hashtag} deleted"
             )
         _delete(rule, snapshot=rule_snapshot, action=Action.RULE_DELETE, by=by, reason=reason)
 

@@ -1,4 +1,4 @@
-"""What a rule, threshold or keyword change would do, judged in memory by the same code as
+"""What a rule, threshold or keyword-mapping change would do, judged in memory by the same code as
 saving (`verdicts_judge`); nothing is written, overrides never count as changed."""
 
 from __future__ import annotations
@@ -72,27 +72,27 @@ def _preview(
 
 
 def rule_change_preview(
-    *, rule: Rule, new_expression: str, new_keyword: str | None = None
+    *, rule: Rule, new_expression: str, new_hashtag: str | None = None
 ) -> Preview:
-    """Saving ``rule`` (new when it has no pk) with this expression and keyword. A saved rule
+    """Saving ``rule`` (new when it has no pk) with this expression and hashtag. A saved rule
     is compared as stored: a bound admin form has already written its input into it."""
     index = rule_index()
     old = Rule.objects.filter(pk=rule.pk).first() if rule.pk else None
     draft = Rule(
         pk=rule.pk,
-        keyword=new_keyword or (old.keyword if old else rule.keyword),
+        hashtag=new_hashtag or (old.hashtag if old else rule.hashtag),
         expression=new_expression,
         description=rule.description,
     )
     rules = {k: r for k, r in index.rules.items() if old is None or r.pk != old.pk}
-    rules[draft.keyword] = draft
+    rules[draft.hashtag] = draft
     mappings = {
         word: draft if old is not None and target.pk == old.pk else target
         for word, target in index.mappings.items()
     }
-    names = {draft.keyword} | {word for word, target in mappings.items() if target is draft}
+    names = {draft.hashtag} | {word for word, target in mappings.items() if target is draft}
     if old is not None:
-        names.add(old.keyword)
+        names.add(old.hashtag)
     return _preview(names=names, index=RuleIndex(rules=rules, mappings=mappings))
 
 
@@ -111,13 +111,13 @@ def concept_threshold_preview(*, concept: Concept, new_threshold: float) -> Prev
     names = concept_names(catalog)
     index = rule_index()
     judged_by: set[str] = set()
-    for keyword, rule in index.rules.items():
+    for hashtag, rule in index.rules.items():
         try:
             if parse(rule.expression, names).concepts() & affected:
-                judged_by.add(keyword)
+                judged_by.add(hashtag)
         except RuleSyntaxError:
             continue
-    tags = judged_by | {w for w, r in index.mappings.items() if r.keyword in judged_by}
+    tags = judged_by | {w for w, r in index.mappings.items() if r.hashtag in judged_by}
     return _preview(names=tags, index=index, catalog=changed)
 
 

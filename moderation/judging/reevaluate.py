@@ -100,7 +100,7 @@ REEVALUATE_TASK = "moderation.tasks.reevaluate_verdicts"
 
 
 def verdicts_reevaluate_all() -> int:
-    """Apply the current rules, keywords and thresholds to every post's stored scores."""
+    """Apply the current rules, keyword mappings and thresholds to every post's stored scores."""
     return verdicts_reevaluate().total
 
 
@@ -111,7 +111,7 @@ def verdicts_reevaluate_queue(
     word_keys: Collection[str] = (),
     word_concepts: Collection[str] | None = None,
 ) -> None:
-    """A rule, keyword or threshold changed: re-apply it after commit, in the background.
+    """A rule, keyword mapping or threshold changed: re-apply it after commit, in the background.
     The scope is as in :func:`verdicts_reevaluate`; ``rules=None`` is everything."""
     scope = {
         "rules": sorted(rules) if rules is not None else None,

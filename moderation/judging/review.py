@@ -81,7 +81,7 @@ def hashtag_rule_suggestions(
         fits = sum(1 for p in present if evaluate(expr, p) is True)
         if fits:
             found.append(Suggestion(rule=rule, fits=fits, of=len(scores)))
-    found.sort(key=lambda s: (-s.fits, s.rule.keyword))
+    found.sort(key=lambda s: (-s.fits, s.rule.hashtag))
     return found[:limit]
 
 
@@ -96,7 +96,7 @@ def hashtag_rule_create(
     """Give an unmapped hashtag a rule of its own and judge its posts by it now (saving also
     queues the usual re-evaluation of every verdict, which finds these already done)."""
     canonical = validate(expression, concept_names(concept_catalog()))
-    rule = Rule(keyword=hashtag.name, expression=canonical, description=description)
+    rule = Rule(hashtag=hashtag.name, expression=canonical, description=description)
     with transaction.atomic():
         rule_save(rule=rule, by=by, reason=reason)
         hashtag_reevaluate(hashtag=hashtag)
@@ -114,7 +114,7 @@ def hashtag_map(*, hashtag: Hashtag, rule: Rule, by: User, reason: str = "") -> 
 
 def hashtag_has_rule(*, hashtag: Hashtag) -> bool:
     return (
-        Rule.objects.filter(keyword=hashtag.name).exists()
+        Rule.objects.filter(hashtag=hashtag.name).exists()
         or KeywordMapping.objects.filter(word=hashtag.name).exists()
     )
 

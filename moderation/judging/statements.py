@@ -72,12 +72,12 @@ class ReevaluationRun:
         self.dialect = Dialect(connection.vendor)
         self.work_mem = settings.TAGLENS_REEVALUATE_WORK_MEM
         self.parsed: dict[str, Expr | None] = {}
-        for keyword, rule in self.index.rules.items():
+        for hashtag, rule in self.index.rules.items():
             try:
-                self.parsed[keyword] = parse(rule.expression, self.names)
+                self.parsed[hashtag] = parse(rule.expression, self.names)
             except RuleSyntaxError:
-                self.parsed[keyword] = None
-        mappings = {word: rule.keyword for word, rule in self.index.mappings.items()}
+                self.parsed[hashtag] = None
+        mappings = {word: rule.hashtag for word, rule in self.index.mappings.items()}
         self.words = word_index(self.parsed, mappings)
         self.plan = presence_plan(self.catalog)
 
@@ -271,7 +271,7 @@ class ReevaluationRun:
             if only_words:
                 where &= Q(post__word_keys__key__in=sorted(only_words))
             in_sql = f"v.hashtag_id IN ({_ids(hashtag_ids)}){self.having_words(only_words)}"
-            expr = self.parsed.get(rule.keyword) if rule is not None else None
+            expr = self.parsed.get(rule.hashtag) if rule is not None else None
             if rule is None:
                 self.report.set_based += self.constant(in_sql, UNRULED)
             elif expr is None:

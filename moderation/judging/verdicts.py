@@ -82,14 +82,14 @@ def _judge(
             found = compiled[rule.pk]
             if isinstance(found, RuleSyntaxError):
                 result, verdict.classification = UNDECIDED, None
-                verdict.explanation = {"reason": f"Rule #{rule.keyword} is invalid: {found}"}
+                verdict.explanation = {"reason": f"Rule #{rule.hashtag} is invalid: {found}"}
             else:
                 decision = decide(
                     rule=found,
                     matches=words.get(post.pk, []),
                     concepts=catalog,
                     scores=verdict.classification.scores,
-                    rule_keyword=rule.keyword,
+                    rule_hashtag=rule.hashtag,
                     via_word=via,
                     model_version=verdict.classification.model_version.name,
                 )

@@ -29,12 +29,12 @@ def text_matches(
     """Per post, the words (image text, caption, comments) pointing to a single-concept rule.
     Reads stored text (no OCR); no queries when the caller passes ``texts``."""
     parsed: dict[str, Expr | None] = {}
-    for keyword, rule in index.rules.items():
+    for hashtag, rule in index.rules.items():
         try:
-            parsed[keyword] = parse(rule.expression, names)
+            parsed[hashtag] = parse(rule.expression, names)
         except RuleSyntaxError:
-            parsed[keyword] = None
-    mappings = {word: rule.keyword for word, rule in index.mappings.items()}
+            parsed[hashtag] = None
+    mappings = {word: rule.hashtag for word, rule in index.mappings.items()}
     words = word_index(parsed, mappings)
     return {
         post_id: post_word_matches(

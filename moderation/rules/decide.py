@@ -94,7 +94,7 @@ def decide(
     rule: CompiledRule,
     concepts: Mapping[str, ConceptInfo],
     scores: Mapping[str, float],
-    rule_keyword: str,
+    rule_hashtag: str,
     via_word: str | None,
     model_version: str,
     matches: Sequence[WordMatch] = (),
@@ -117,7 +117,7 @@ def decide(
             }
         )
     explanation: dict[str, Any] = {
-        "rule": rule_keyword,
+        "rule": rule_hashtag,
         "via": via_word,
         "expression": str(expr),
         "model_version": model_version,

@@ -21,7 +21,7 @@ CONCEPTS: list[tuple[str, str, str, str, str | None]] = [
     ("gym", "헬스장", "gym", "scene", None),
 ]
 
-# hashtag keyword → expression, description
+# hashtag → expression, description
 RULES: list[tuple[str, str, str]] = [
     ("패션", "adult or child", "Fashion: a person is shown."),
     ("연애", "adult and not child", "Romance: adults, no children."),
@@ -39,7 +39,7 @@ RULES: list[tuple[str, str, str]] = [
     ("고양이", "cat", "Cats (not dogs)."),
 ]
 
-# word → the keyword whose rule judges it
+# word → the hashtag whose rule judges it
 KEYWORDS: dict[str, str] = {
     # English names of the rules
     "fashion": "패션",

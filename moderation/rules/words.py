@@ -29,8 +29,8 @@ _HASHTAG_OR_MENTION = re.compile(r"[#@]\S+")
 class WordMatch:
     word: str  # as written in the text (joined when it spanned two words)
     source: str  # IMAGE, CAPTION or COMMENT
-    keyword: str  # the rule keyword or mapping word it matched
-    rule: str  # the rule's keyword
+    keyword: str  # the keyword it matched: a rule's hashtag or a word mapped to it
+    rule: str  # the hashtag of the rule it points to
     concept: str  # the rule's single concept
 
 
@@ -69,7 +69,7 @@ WordIndex = Mapping[str, _Meaning]
 
 
 def evidence_concept(expr: Expr | None) -> str | None:
-    """The concept a rule's words (its keyword and mapped words) are evidence for: only a rule
+    """The concept a rule's words (its hashtag and mapped words) are evidence for: only a rule
     whose expression is one concept lends its words; None for any other (or an invalid one)."""
     return expr.key if isinstance(expr, ConceptRef) else None
 
@@ -77,12 +77,12 @@ def evidence_concept(expr: Expr | None) -> str | None:
 def word_index(
     rules: Mapping[str, Expr | None], mappings: Mapping[str, str]
 ) -> dict[str, _Meaning]:
-    """``rules``: rule keyword → parsed expression (None when invalid); ``mappings``: word →
-    rule keyword. Only rules naming one concept give evidence. A rule's own keyword wins over a
+    """``rules``: rule hashtag → parsed expression (None when invalid); ``mappings``: word →
+    rule hashtag. Only rules naming one concept give evidence. A rule's own hashtag wins over a
     mapping word with the same key."""
     concept_of = {
-        keyword: concept
-        for keyword, expr in rules.items()
+        hashtag: concept
+        for hashtag, expr in rules.items()
         if (concept := evidence_concept(expr)) is not None
     }
     index: dict[str, _Meaning] = {}

@@ -61,9 +61,9 @@ def rule_index(*, tags: list[str] | None = None) -> RuleIndex:
     rules = Rule.objects.all()
     mappings = KeywordMapping.objects.select_related("rule")
     if tags is not None:
-        rules, mappings = rules.filter(keyword__in=tags), mappings.filter(word__in=tags)
+        rules, mappings = rules.filter(hashtag__in=tags), mappings.filter(word__in=tags)
     return RuleIndex(
-        rules={rule.keyword: rule for rule in rules}, mappings={m.word: m.rule for m in mappings}
+        rules={rule.hashtag: rule for rule in rules}, mappings={m.word: m.rule for m in mappings}
     )
 
 
@@ -75,7 +75,7 @@ def rule_index_for(tag: str) -> tuple[Rule | None, str | None]:
 def hashtags_without_rule() -> QuerySet[Hashtag]:
     """Hashtags in use that neither have a rule nor map to one, most searched first."""
     return (
-        Hashtag.objects.exclude(name__in=Rule.objects.values("keyword"))
+        Hashtag.objects.exclude(name__in=Rule.objects.values("hashtag"))
         .exclude(name__in=KeywordMapping.objects.values("word"))
         .annotate(post_count=Count("post_hashtags"))
         .filter(post_count__gt=0)

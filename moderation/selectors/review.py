@@ -96,17 +96,17 @@ def override_rates() -> tuple[list[OverrideRate], list[OverrideRate]]:
     )
     counts = {row["rule"]: row["n"] for row in decided}
     for rule in Rule.objects.filter(pk__in=list(counts)):
-        decided_by_rule[rule.keyword] = counts[rule.pk]
+        decided_by_rule[rule.hashtag] = counts[rule.pk]
         for key in rule_concept_keys(rule, names):
             decided_by_concept[key] = decided_by_concept.get(key, 0) + counts[rule.pk]
     by_rule: dict[str, set[str]] = {}
     by_concept: dict[str, set[str]] = {}
-    rows = _override_events().values_list("object_id", "rule_keyword", "concept_keys", "after")
-    for object_id, rule_keyword, keys, after in rows:
+    rows = _override_events().values_list("object_id", "rule_hashtag", "concept_keys", "after")
+    for object_id, rule_hashtag, keys, after in rows:
         if not _sets_override(after):
             continue
-        if rule_keyword:
-            by_rule.setdefault(rule_keyword, set()).add(object_id)
+        if rule_hashtag:
+            by_rule.setdefault(rule_hashtag, set()).add(object_id)
         for key in keys or []:
             by_concept.setdefault(key, set()).add(object_id)
 

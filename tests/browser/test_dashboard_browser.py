@@ -23,7 +23,7 @@ def test_moderator_sees_the_dashboard_chart_and_counts(
 ) -> None:
     base = live_server.url
     moderator = ModeratorFactory(is_staff=True)
-    cafe = Rule.objects.get(keyword="카페")
+    cafe = Rule.objects.get(hashtag="카페")
     verdicts = [
         VerdictFactory(hashtag=HashtagFactory(name="카페"), rule=cafe, margin=0.4) for _ in range(3)
     ]

@@ -20,7 +20,7 @@ EXPECTED = {
     "mountain": ("mountain", 0.8),
     "sea": ("sea", 0.75),
     "gym": ("gym", 0.7),
-    "flower": ("flower", 0.5),  # ImageNet has few flower classes (dev-set recall 0.73)
+    "flower": ("flower", 0.35),  # few flower classes in ImageNet (recall 0.61 at precision 0.90)
 }
 
 

@@ -84,8 +84,11 @@ def test_threshold_reaches_the_precision_target_or_falls_back_to_max_f1() -> Non
     y = np.array([1, 1, 1, 0, 1, 0, 0, 1], dtype=np.int8)
     thr, rule = calibrate_threshold(scores, y, 0.75)
     assert rule == RULE_PRECISION
-    assert 0.5 < thr < 0.6  # lowest cut with precision >= 0.75: top five (4/5 = 0.8)
+    assert 0.5 < thr < 0.6  # best F1 with precision >= 0.75: top five (4/5 = 0.8)
     assert Metrics.of(scores >= thr, y).precision >= 0.75
+    # Top four (P 1.0, F1 0.89) beats top five (P 0.8, F1 0.8): not the lowest cut reaching 0.75.
+    thr, _ = calibrate_threshold(scores, np.array([1, 1, 1, 1, 0, 0, 1, 0], np.int8), 0.75)
+    assert 0.6 < thr < 0.7
     thr, rule = calibrate_threshold(scores, np.array([0, 1, 0, 1, 0, 1, 0, 1], np.int8), 0.99)
     assert rule == RULE_MAX_F1
     # Ignored rows are left out of the calibration.

@@ -129,32 +129,32 @@ def test_the_author_of_a_post_cannot_override_its_verdicts(api) -> None:
     [
         ("/api/concepts/", {"key": "cake", "name_ko": "케이크", "name_en": "cake"}),
         ("/api/keywords/", {"word": "tiramisu", "rule": "카페"}),
-        ("/api/rules/", {"keyword": "디저트", "expression": "food"}),
+        ("/api/rules/", {"hashtag": "디저트", "expression": "food"}),
     ],
 )
 def test_signed_in_users_cannot_change_the_catalog(api, url: str, payload: dict) -> None:
     counts = (Concept.objects.count(), KeywordMapping.objects.count(), Rule.objects.count())
     api.force_authenticate(UserFactory(is_staff=True))
     assert api.post(url, payload, format="json").status_code == 403
-    rule = Rule.objects.get(keyword="카페")
+    rule = Rule.objects.get(hashtag="카페")
     assert api.patch(f"/api/rules/{rule.pk}/", {"expression": "dog"}).status_code == 403
     assert api.delete(f"/api/rules/{rule.pk}/").status_code == 403
     assert (Concept.objects.count(), KeywordMapping.objects.count(), Rule.objects.count()) == (
         counts
     )
-    assert Rule.objects.get(keyword="카페").expression == "food or beverage"
+    assert Rule.objects.get(hashtag="카페").expression == "food or beverage"
 
 
 def test_staff_without_moderator_rights_cannot_edit_rules_in_the_admin(client) -> None:
     staff = UserFactory(is_staff=True)
     staff.user_permissions.add(Permission.objects.get(codename="view_rule"))
     client.force_login(staff)
-    rule = Rule.objects.get(keyword="카페")
+    rule = Rule.objects.get(hashtag="카페")
     url = reverse("admin:moderation_rule_change", args=[rule.pk])
     assert client.get(url).status_code == 200  # may look
-    response = client.post(url, {"keyword": "카페", "expression": "dog", "description": ""})
+    response = client.post(url, {"hashtag": "카페", "expression": "dog", "description": ""})
     assert response.status_code == 403
-    assert Rule.objects.get(keyword="카페").expression == "food or beverage"
+    assert Rule.objects.get(hashtag="카페").expression == "food or beverage"
 
 
 def test_a_token_authenticates_and_a_wrong_token_does_not(api) -> None:

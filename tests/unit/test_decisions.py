@@ -38,7 +38,7 @@ def test_decision_explains_each_concept_against_its_threshold() -> None:
         rule=compile_rule(parse("food or 동물", NAMES), CONCEPTS),
         concepts=CONCEPTS,
         scores={"food": 0.05, "animal": 0.8, "dog": 0.1, "cat": 0.7},
-        rule_keyword="카페",
+        rule_hashtag="카페",
         via_word=None,
         model_version="m1",
     )
@@ -61,7 +61,7 @@ def test_romance_is_unknown_while_the_model_cannot_see_people() -> None:
         rule=compile_rule(parse("adult and not child", NAMES), CONCEPTS),
         concepts=CONCEPTS,
         scores={"food": 0.9},
-        rule_keyword="연애",
+        rule_hashtag="연애",
         via_word=None,
         model_version="m1",
     )
@@ -75,7 +75,7 @@ def test_unknown_does_not_hide_a_false_conjunct() -> None:
         rule=compile_rule(parse("adult and food", NAMES), CONCEPTS),
         concepts=CONCEPTS,
         scores={"food": 0.0},
-        rule_keyword="x",
+        rule_hashtag="x",
         via_word=None,
         model_version="m1",
     )

@@ -113,34 +113,34 @@ def test_only_moderators_read_and_edit_rules(api, django_capture_on_commit_callb
     assert api.get("/api/rules/").status_code in (401, 403)
     api.force_authenticate(UserFactory())
     assert api.get("/api/rules/").status_code == 403
-    assert api.post("/api/rules/", {"keyword": "디저트", "expression": "food"}).status_code == 403
+    assert api.post("/api/rules/", {"hashtag": "디저트", "expression": "food"}).status_code == 403
     api.force_authenticate(ModeratorFactory())
     assert api.get("/api/rules/").status_code == 200
-    bad = api.post("/api/rules/", {"keyword": "디저트", "expression": "food or"}, format="json")
+    bad = api.post("/api/rules/", {"hashtag": "디저트", "expression": "food or"}, format="json")
     assert bad.status_code == 400 and "expression" in bad.json()
     with django_capture_on_commit_callbacks(execute=True):
         good = api.post(
-            "/api/rules/", {"keyword": "#디저트", "expression": "음식 OR 음료"}, format="json"
+            "/api/rules/", {"hashtag": "#디저트", "expression": "음식 OR 음료"}, format="json"
         )
     assert good.status_code == 201
-    assert Rule.objects.get(keyword="디저트").expression == "food or beverage"
+    assert Rule.objects.get(hashtag="디저트").expression == "food or beverage"
     mapping = api.post("/api/keywords/", {"word": "Tiramisu", "rule": "디저트"}, format="json")
     assert mapping.status_code == 201 and mapping.json()["word"] == "tiramisu"
 
     # The same hashtag or word again (after normalising) is a 400 that says so, not a 500.
-    again = api.post("/api/rules/", {"keyword": "#디저트", "expression": "food"}, format="json")
+    again = api.post("/api/rules/", {"hashtag": "#디저트", "expression": "food"}, format="json")
     assert again.status_code == 400
-    assert again.json()["keyword"] == ["This hashtag has a rule already."]
+    assert again.json()["hashtag"] == ["This hashtag has a rule already."]
     twice = api.post("/api/keywords/", {"word": "#TIRAMISU", "rule": "디저트"}, format="json")
     assert twice.status_code == 400
     assert twice.json()["word"] == ["This word is mapped to a rule already."]
     # Editing a rule or mapping keeps its own name.
     rule_id, mapping_id = good.json()["id"], mapping.json()["id"]
-    kept = api.patch(f"/api/rules/{rule_id}/", {"keyword": "디저트"}, format="json")
+    kept = api.patch(f"/api/rules/{rule_id}/", {"hashtag": "디저트"}, format="json")
     assert kept.status_code == 200
     kept = api.patch(f"/api/keywords/{mapping_id}/", {"word": "tiramisu"}, format="json")
     assert kept.status_code == 200
-    assert Rule.objects.filter(keyword="디저트").count() == 1
+    assert Rule.objects.filter(hashtag="디저트").count() == 1
 
 
 def test_moderator_changes_a_threshold_and_verdicts_follow(

@@ -26,7 +26,7 @@ Action = AuditEvent.Action
 def cafe_verdict(**kwargs: object) -> Verdict:
     """A verdict under #카페, decided by the seeded rule `food or beverage`."""
     return VerdictFactory(
-        hashtag=HashtagFactory(name="카페"), rule=Rule.objects.get(keyword="카페"), **kwargs
+        hashtag=HashtagFactory(name="카페"), rule=Rule.objects.get(hashtag="카페"), **kwargs
     )
 
 
@@ -61,7 +61,7 @@ def test_an_override_records_who_before_after_the_rules_concepts_and_the_reason(
     assert event.after["override_by"] == moderator.username
     assert event.reason == "an ad"  # the note, when no separate reason is given
     assert event.concept_keys == ["beverage", "food"]
-    assert event.rule_keyword == "카페"
+    assert event.rule_hashtag == "카페"
 
 
 def test_clearing_an_override_that_is_not_there_records_nothing(moderator) -> None:
@@ -139,7 +139,7 @@ def test_undo_restores_the_previous_override_and_is_itself_audited(moderator) ->
     [undo] = events(Action.OVERRIDE_UNDO)
     assert undo.actor == moderator and undo.reason == "too hasty"
     assert undo.before["override"] is False and undo.after["override"] is True
-    assert undo.rule_keyword == "카페"
+    assert undo.rule_hashtag == "카페"
 
 
 def test_undoing_the_first_override_returns_the_verdict_to_the_model(moderator) -> None:
@@ -162,7 +162,7 @@ def test_undo_is_refused_when_the_verdict_changed_since_the_event(moderator) -> 
 
 
 def test_only_overrides_can_be_undone(moderator) -> None:
-    rule = Rule.objects.get(keyword="카페")
+    rule = Rule.objects.get(hashtag="카페")
     from moderation.judging.catalog import rule_save
 
     rule.description = "changed"
@@ -234,12 +234,12 @@ def test_rule_create_update_and_delete_in_the_admin_are_audited(client, moderato
     client.force_login(moderator)
     client.post(
         reverse("admin:moderation_rule_add"),
-        {"keyword": "#디저트", "expression": "food", "description": "", "reason": "new menu"},
+        {"hashtag": "#디저트", "expression": "food", "description": "", "reason": "new menu"},
     )
-    rule = Rule.objects.get(keyword="디저트")
+    rule = Rule.objects.get(hashtag="디저트")
     client.post(
         reverse("admin:moderation_rule_change", args=[rule.pk]),
-        {"keyword": "디저트", "expression": "food or beverage", "description": "", "reason": ""},
+        {"hashtag": "디저트", "expression": "food or beverage", "description": "", "reason": ""},
     )
     mapping = KeywordMapping.objects.create(word="케이크", rule=rule)
     response = client.post(reverse("admin:moderation_rule_delete", args=[rule.pk]), {"post": "yes"})
@@ -260,18 +260,18 @@ def test_rule_create_update_and_delete_in_the_admin_are_audited(client, moderato
 
 def test_bulk_delete_in_the_admin_records_every_rule(client, moderator) -> None:
     client.force_login(moderator)
-    ids = list(Rule.objects.filter(keyword__in=["카페", "꽃"]).values_list("pk", flat=True))
+    ids = list(Rule.objects.filter(hashtag__in=["카페", "꽃"]).values_list("pk", flat=True))
     client.post(
         reverse("admin:moderation_rule_changelist"),
         {"action": "delete_selected", "_selected_action": ids, "post": "yes"},
     )
     assert not Rule.objects.filter(pk__in=ids).exists()
-    assert {e.before["keyword"] for e in events(Action.RULE_DELETE)} == {"카페", "꽃"}
+    assert {e.before["hashtag"] for e in events(Action.RULE_DELETE)} == {"카페", "꽃"}
 
 
 def test_rule_changes_through_the_api_are_audited_the_same_way(api, moderator) -> None:
     created = api.post(
-        "/api/rules/", {"keyword": "디저트", "expression": "food", "reason": "menu"}, format="json"
+        "/api/rules/", {"hashtag": "디저트", "expression": "food", "reason": "menu"}, format="json"
     )
     assert created.status_code == 201, created.content
     assert "reason" not in created.json()
@@ -283,18 +283,18 @@ def test_rule_changes_through_the_api_are_audited_the_same_way(api, moderator) -
         events(Action.RULE_UPDATE),
         events(Action.RULE_DELETE),
     )
-    assert create[0].after["keyword"] == "디저트" and create[0].reason == "menu"
+    assert create[0].after["hashtag"] == "디저트" and create[0].reason == "menu"
     assert update[0].before["expression"] == "food"
     assert update[0].after["expression"] == "food or beverage"
     assert delete[0].before["expression"] == "food or beverage" and delete[0].reason == "duplicate"
     assert {e.actor for e in [*create, *update, *delete]} == {moderator}
-    assert Rule.objects.get(keyword="카페").updated_by is None  # untouched rules keep theirs
+    assert Rule.objects.get(hashtag="카페").updated_by is None  # untouched rules keep theirs
 
 
 def test_keyword_mapping_changes_are_audited_in_admin_and_api(client, api, moderator) -> None:
     client.force_login(moderator)
-    food = Rule.objects.get(keyword="음식")
-    cafe = Rule.objects.get(keyword="카페")
+    food = Rule.objects.get(hashtag="음식")
+    cafe = Rule.objects.get(hashtag="카페")
     client.post(
         reverse("admin:moderation_keywordmapping_add"),
         {"word": "붕어빵", "rule": food.pk, "reason": "street food"},
@@ -306,7 +306,7 @@ def test_keyword_mapping_changes_are_audited_in_admin_and_api(client, api, moder
     assert created.after == {"word": "붕어빵", "rule": "음식"}
     assert created.reason == "street food"
     [updated] = events(Action.KEYWORD_UPDATE)
-    assert updated.before["rule"] == food.keyword and updated.after["rule"] == cafe.keyword
+    assert updated.before["rule"] == food.hashtag and updated.after["rule"] == cafe.hashtag
     [deleted] = events(Action.KEYWORD_DELETE)
     assert deleted.before == {"word": "붕어빵", "rule": "카페"}
 
@@ -400,11 +400,11 @@ def test_nobody_can_add_change_or_delete_audit_events_in_the_admin(client) -> No
 
 
 def test_the_audit_list_shows_before_and_after_and_filters_by_action(client, moderator) -> None:
-    rule = Rule.objects.get(keyword="꽃")
+    rule = Rule.objects.get(hashtag="꽃")
     client.force_login(moderator)
     client.post(
         reverse("admin:moderation_rule_change", args=[rule.pk]),
-        {"keyword": "꽃", "expression": "flower or food", "description": "", "reason": "bouquets"},
+        {"hashtag": "꽃", "expression": "flower or food", "description": "", "reason": "bouquets"},
     )
     listing = client.get(
         reverse("admin:moderation_auditevent_changelist"), {"action__exact": "rule_update"}
@@ -416,10 +416,10 @@ def test_the_audit_list_shows_before_and_after_and_filters_by_action(client, mod
 
 
 def test_a_rule_page_shows_its_history(client, moderator) -> None:
-    rule = Rule.objects.get(keyword="꽃")
+    rule = Rule.objects.get(hashtag="꽃")
     client.force_login(moderator)
     url = reverse("admin:moderation_rule_change", args=[rule.pk])
-    client.post(url, {"keyword": "꽃", "expression": "flower or food", "reason": "bouquets"})
+    client.post(url, {"hashtag": "꽃", "expression": "flower or food", "reason": "bouquets"})
     page = client.get(url).content.decode()
     assert "Rule changed" in page and "bouquets" in page
     assert f"object_type=rule&amp;object_id={rule.pk}" in page

@@ -21,7 +21,7 @@ DASHBOARD = "/admin/moderation/dashboard/"
 
 
 def make_verdict(tag: str, decision: str, margin: float | None = None) -> Verdict:
-    rule = Rule.objects.filter(keyword=tag).first()
+    rule = Rule.objects.filter(hashtag=tag).first()
     return VerdictFactory(
         hashtag=HashtagFactory(name=tag),
         rule=rule,

@@ -95,7 +95,7 @@ def test_a_rule_change_reevaluates_and_recounts(django_capture_on_commit_callbac
     judged_post(capture, ["카페"], beverage=0.9)
     judged_post(capture, ["카페"], food=0.9)
     assert assert_counts_fresh() == {"카페": (2, 0, 0)}
-    rule = Rule.objects.get(keyword="카페")
+    rule = Rule.objects.get(hashtag="카페")
     rule.expression = "beverage"
     with capture(execute=True):
         rule_save(rule=rule, by=ModeratorFactory())

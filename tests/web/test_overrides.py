@@ -66,7 +66,7 @@ def test_override_survives_re_evaluation_and_can_be_cleared(food_post: Post) -> 
 
 def test_a_changed_rule_is_applied_from_stored_scores_without_the_model(food_post: Post) -> None:
     calls = FakeClassifier.calls
-    Rule.objects.filter(keyword="꽃").update(expression="flower or food")
+    Rule.objects.filter(hashtag="꽃").update(expression="flower or food")
     verdicts_reevaluate_all()
     assert verdict(food_post, "꽃").shown is True
     assert FakeClassifier.calls == calls
@@ -107,11 +107,11 @@ def test_admin_rejects_a_malformed_rule_with_a_clear_message(client) -> None:
     client.force_login(ModeratorFactory(is_staff=True))
     response = client.post(
         reverse("admin:moderation_rule_add"),
-        {"keyword": "#디저트", "expression": "food and (beverage", "description": ""},
+        {"hashtag": "#디저트", "expression": "food and (beverage", "description": ""},
     )
     assert response.status_code == 200
     assert "position" in response.content.decode()
-    assert not Rule.objects.filter(keyword="디저트").exists()
+    assert not Rule.objects.filter(hashtag="디저트").exists()
 
 
 def test_admin_saves_a_valid_rule_normalised_and_re_applies_it(
@@ -120,11 +120,11 @@ def test_admin_saves_a_valid_rule_normalised_and_re_applies_it(
     client.force_login(ModeratorFactory(is_staff=True))
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
-            reverse("admin:moderation_rule_change", args=[Rule.objects.get(keyword="꽃").pk]),
-            {"keyword": "꽃", "expression": "꽃 OR 음식", "description": "test"},
+            reverse("admin:moderation_rule_change", args=[Rule.objects.get(hashtag="꽃").pk]),
+            {"hashtag": "꽃", "expression": "꽃 OR 음식", "description": "test"},
         )
     assert response.status_code == 302
-    assert Rule.objects.get(keyword="꽃").expression == "flower or food"
+    assert Rule.objects.get(hashtag="꽃").expression == "flower or food"
     assert verdict(food_post, "꽃").shown is True
 
 

@@ -100,14 +100,14 @@ def test_full_reevaluation_matches_the_python_path_after_random_changes(
         "food and",  # invalid: decided unknown with the reason
     ]
     for round_ in range(4):
-        for rule in Rule.objects.filter(keyword__in=["카페", "동물", "바다", "패션"]):
+        for rule in Rule.objects.filter(hashtag__in=["카페", "동물", "바다", "패션"]):
             rule.expression = rng.choice(expressions)
             Rule.objects.filter(pk=rule.pk).update(expression=rule.expression)
         for concept in Concept.objects.all():
             threshold = round(rng.uniform(0.05, 0.95), rng.choice([2, 17]))
             Concept.objects.filter(pk=concept.pk).update(threshold=threshold)
         if round_ == 2:  # a hashtag gains a rule through a mapping, another loses one
-            KeywordMapping.objects.create(word="일상", rule=Rule.objects.get(keyword="꽃"))
+            KeywordMapping.objects.create(word="일상", rule=Rule.objects.get(hashtag="꽃"))
             KeywordMapping.objects.filter(word="coffee").delete()
         expected = _expected()
         changing = sum(row != _row(v) for v in Verdict.objects.all() for row in [expected[v.pk]])
@@ -123,7 +123,7 @@ def test_full_reevaluation_matches_the_python_path_after_random_changes(
 def test_a_rule_change_is_a_few_statements_and_touches_only_that_rules_tags(
     posts: list[Post], django_capture_on_commit_callbacks: Any
 ) -> None:
-    rule = Rule.objects.get(keyword="카페")
+    rule = Rule.objects.get(hashtag="카페")
     others = {v.pk: v.decided_at for v in Verdict.objects.exclude(rule=rule)}
     stored = Rule.objects.get(pk=rule.pk)
     rule.expression = "beverage"
@@ -163,7 +163,7 @@ def test_a_rule_change_is_a_few_statements_and_touches_only_that_rules_tags(
 def test_explanations_follow_the_rules_and_say_when_a_change_is_not_applied_yet(
     posts: list[Post],
 ) -> None:
-    rule = Rule.objects.get(keyword="카페")
+    rule = Rule.objects.get(hashtag="카페")
     verdicts = list(Verdict.objects.filter(rule=rule, decision="relevant"))
     assert verdicts
     verdicts_explain(verdicts)
@@ -192,7 +192,7 @@ def test_catalog_writes_queue_a_scoped_reevaluation_that_runs(
     with django_capture_on_commit_callbacks(execute=True):
         concept_save(concept=food, by=moderator)
     _assert_same(_expected())
-    rule = Rule.objects.get(keyword="동물")
+    rule = Rule.objects.get(hashtag="동물")
     rule.expression = "dog"
     with django_capture_on_commit_callbacks(execute=True):
         rule_save(rule=rule, by=moderator)
@@ -214,7 +214,7 @@ def test_a_mapping_change_rejudges_other_rules_for_posts_with_that_word(
 ) -> None:
     # "점심" (lunch) becomes a food word: captions with it now count as weak evidence for food
     # under every rule about food, not only under #점심.
-    food_rule = Rule.objects.get(keyword="음식")
+    food_rule = Rule.objects.get(hashtag="음식")
     assert food_rule.expression == "food"
     Concept.objects.filter(key="food").update(threshold=0.5)
     verdicts_reevaluate()

@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
+from django.template.defaultfilters import floatformat
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from moderation.judging.overrides import verdict_override
-from moderation.models import Verdict
+from moderation.models import Concept, Verdict
 from moderation.rules.compiled import ConceptInfo, compile_rule, evaluate
 from moderation.rules.syntax import parse
 from moderation.selectors.cursor import SearchCursor
@@ -23,6 +24,10 @@ from tests.web.judged import judged_post, verdict
 
 REVIEW = "/admin/moderation/review/"
 STATIC = Path(__file__).resolve().parents[2] / "static"
+
+
+def food_threshold() -> float:
+    return Concept.objects.get(key="food").threshold
 
 
 def _margin(
@@ -61,7 +66,8 @@ def test_an_unknown_concept_needs_no_push_and_an_undecided_rule_has_no_margin() 
 def test_verdicts_store_their_margin_and_undecided_ones_none(
     django_capture_on_commit_callbacks,
 ) -> None:
-    post = judged_post(django_capture_on_commit_callbacks, ["카페", "패션", "라떼"], food=0.6)
+    food = round(food_threshold() + 0.05, 4)
+    post = judged_post(django_capture_on_commit_callbacks, ["카페", "패션", "라떼"], food=food)
     assert verdict(post, "카페").margin == pytest.approx(0.05)
     assert verdict(post, "패션").decision == Verdict.Decision.UNKNOWN
     assert verdict(post, "패션").margin is None
@@ -74,8 +80,9 @@ def test_queue_holds_borderline_unknown_and_unruled_verdicts_but_not_clear_ones(
     django_capture_on_commit_callbacks,
 ) -> None:
     capture = django_capture_on_commit_callbacks
-    borderline = judged_post(capture, ["카페"], food=0.6)  # 0.05 above food's 0.55
-    almost = judged_post(capture, ["음식"], food=0.5)  # 0.05 below: hidden, but close
+    food = food_threshold()
+    borderline = judged_post(capture, ["카페"], food=round(food + 0.05, 4))
+    almost = judged_post(capture, ["음식"], food=round(food - 0.05, 4))  # hidden, but close
     clear = judged_post(capture, ["카페", "산"], food=0.95, beverage=0.9)
     person = judged_post(capture, ["패션"], food=0.9)  # fashion needs concepts unseen
     latte = judged_post(capture, ["라떼"], beverage=0.9)
@@ -85,7 +92,7 @@ def test_queue_holds_borderline_unknown_and_unruled_verdicts_but_not_clear_ones(
     assert verdict(borderline, "카페").pk in queued
     assert verdict(almost, "음식").pk in queued
     assert verdict(clear, "카페").pk not in queued
-    assert verdict(clear, "산").pk not in queued  # mountain 0.0 is far from 0.40
+    assert verdict(clear, "산").pk not in queued  # mountain 0.0 is far from its threshold
     assert verdict(person, "패션").pk in queued
     assert verdict(latte, "라떼").pk in queued
     assert len(queued) == 4
@@ -161,7 +168,7 @@ def test_review_page_shows_one_item_with_a_large_photo_scores_and_keys(client, q
     assert queue[0].post.image.url in body and "moderation/admin.css" in body
     assert "width: 440px" in (STATIC / "moderation" / "admin.css").read_text()
     assert "#카페 = food or beverage" in body
-    assert "0.580" in body and "0.550" in body  # food's score against its threshold
+    assert "0.580" in body and floatformat(food_threshold(), 3) in body  # score, threshold
     for key in ("a", "r", "s"):
         assert f'accesskey="{key}"' in body
 

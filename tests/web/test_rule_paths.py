@@ -22,7 +22,7 @@ from tests.web.judged import judged_post
 
 pytestmark = pytest.mark.django_db(transaction=False)
 
-RULE, MAPPED = "규칙", "매핑"  # the random rule's keyword, and a hashtag mapped to it
+RULE, MAPPED = "규칙", "매핑"  # the random rule's hashtag, and a hashtag mapped to it
 TAGS = [RULE, MAPPED, "미정", "음식", "동물"]  # 미정: no rule judges it
 # A concept added under a random parent (a grandchild under dog, a child of food …).
 EXTRA = "extra"
@@ -31,7 +31,7 @@ CONCEPTS = [
     *("nail", "flower", "clothing", "mountain", "sea", "gym", EXTRA),
 ]
 # Words that point to single-concept rules (keywords, mappings, plural, particle), the
-# random rule's own keyword and mapped word, a word mapped at random, and noise.
+# random rule's own hashtag and mapped word, a word mapped at random, and noise.
 WORDS = [
     *("마라탕", "menu", "menus", "메뉴는", "강아지", "puppy", "고양이를", "꽃", "바다", "food"),
     *(RULE, MAPPED, "새말", "잡담", "오늘", "dog", "cat"),
@@ -66,7 +66,7 @@ def score(threshold: float) -> st.SearchStrategy[float | None]:
 @pytest.fixture
 def posts(django_capture_on_commit_callbacks: Any) -> list[Post]:
     Concept.objects.create(key=EXTRA, name_ko="추가", name_en="extra")
-    rule = Rule.objects.create(keyword=RULE, expression="food")
+    rule = Rule.objects.create(hashtag=RULE, expression="food")
     KeywordMapping.objects.create(word=MAPPED, rule=rule)
     return [judged_post(django_capture_on_commit_callbacks, TAGS) for _ in range(POSTS)]
 
@@ -100,9 +100,9 @@ def _example(posts: list[Post], data: st.DataObject) -> None:
     )
     valid = draw(st.integers(0, 9), label="rule kind") > 0
     expression = str(draw(expressions(), label="rule")) if valid else "food and"
-    Rule.objects.filter(keyword=RULE).update(expression=expression)
+    Rule.objects.filter(hashtag=RULE).update(expression=expression)
     target = draw(st.sampled_from(["음식", "강아지", "꽃", RULE, "동물"]), label="새말 →")
-    KeywordMapping.objects.create(word="새말", rule=Rule.objects.get(keyword=target))
+    KeywordMapping.objects.create(word="새말", rule=Rule.objects.get(hashtag=target))
     words = st.lists(st.sampled_from(WORDS), max_size=3)
     for post in posts:
         scores = {

@@ -98,7 +98,7 @@ def test_a_rule_change_is_re_applied_and_shows_on_the_very_next_request(
     food = judged_post(django_capture_on_commit_callbacks, ["카페"], food=0.9)
     drink = judged_post(django_capture_on_commit_callbacks, ["카페"], beverage=0.9)
     assert shown() == {food.pk, drink.pk}
-    rule = Rule.objects.get(keyword="카페")
+    rule = Rule.objects.get(hashtag="카페")
     changed = moderator_api().patch(
         f"/api/rules/{rule.pk}/", {"expression": "beverage"}, format="json"
     )
@@ -236,7 +236,7 @@ def test_a_changed_rule_is_shown_above_the_grid_before_its_re_evaluation_has_run
     assert '<code class="expr">food or beverage</code>' in Client().get(PAGE).content.decode()
     # In production the re-evaluation is a background task that may not have run yet.
     monkeypatch.setattr(catalog, "verdicts_reevaluate_queue", lambda **scope: None)
-    rule = Rule.objects.get(keyword="카페")
+    rule = Rule.objects.get(hashtag="카페")
     changed = moderator_api().patch(
         f"/api/rules/{rule.pk}/", {"expression": "beverage"}, format="json"
     )

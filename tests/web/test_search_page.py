@@ -49,7 +49,7 @@ def test_english_tag_is_judged_by_its_korean_rule(client) -> None:
     verdict = VerdictFactory(hashtag=HashtagFactory(name="cafe"))
     response = client.get(reverse("explore-tag", kwargs={"tag": "cafe"}))
     assert shown_ids(response) == [verdict.post_id]
-    assert response.context["rule"].keyword == "카페"
+    assert response.context["rule"].hashtag == "카페"
     assert response.context["via"] == "cafe"
 
 
@@ -111,7 +111,7 @@ def test_post_page_explains_each_verdict(client, django_capture_on_commit_callba
     assert "0.02 &lt; " + f"{food.threshold:.2f}" in body
     assert "being applied" not in body
     # A rule change not applied yet: the page explains by the current rule and says so.
-    Rule.objects.filter(keyword="카페").update(expression="not food")
+    Rule.objects.filter(hashtag="카페").update(expression="not food")
     body = client.get(reverse("post-detail", kwargs={"post_id": post.pk})).content.decode()
     assert "not food" in body and "being applied" in body
 

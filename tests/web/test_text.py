@@ -301,7 +301,7 @@ def test_dog_tag_shows_the_dog_and_hides_the_cat_while_animal_shows_both(
     dog = judged(
         django_capture_on_commit_callbacks,
         ["강아지", "동물"],
-        {**NOTHING, "animal": 0.9, "dog": 0.9},
+        {**NOTHING, "animal": 0.99, "dog": 0.99},
     )
     cat = judged(django_capture_on_commit_callbacks, ["강아지", "동물"], CAT)
     under_dog = set(posts_relevant_for_hashtag(hashtag=Hashtag.objects.get(name="강아지")).posts)

@@ -31,7 +31,7 @@ def lattes(django_capture_on_commit_callbacks):  # type: ignore[no-untyped-def]
 def test_suggestions_are_the_rules_its_posts_fit_most_often(lattes) -> None:
     calls = FakeClassifier.calls
     suggestions = hashtag_rule_suggestions(hashtag=Hashtag.objects.get(name="라떼"))
-    assert [(s.rule.keyword, s.fits, s.of) for s in suggestions] == [
+    assert [(s.rule.hashtag, s.fits, s.of) for s in suggestions] == [
         ("음료", 9, 10),
         ("카페", 9, 10),
         ("산", 1, 10),
@@ -64,7 +64,7 @@ def test_mapping_from_the_queue_judges_its_posts_again_at_once(client, lattes) -
     latte = Hashtag.objects.get(name="라떼")
     assert all(v.decision == Verdict.Decision.NO_RULE for v in latte.verdicts.all())
     calls = FakeClassifier.calls
-    cafe = Rule.objects.get(keyword="카페")
+    cafe = Rule.objects.get(hashtag="카페")
 
     response = client.post(
         reverse("moderation-unruled-hashtag", args=[latte.pk]),
@@ -88,10 +88,10 @@ def test_a_rule_of_its_own_judges_its_posts_and_a_bad_one_is_explained(client, l
 
     bad = client.post(url, {"action": "rule", "expression": "beverage and ("})
     assert bad.status_code == 400 and "position" in bad.content.decode()
-    assert not Rule.objects.filter(keyword="라떼").exists()
+    assert not Rule.objects.filter(hashtag="라떼").exists()
 
     client.post(url, {"action": "rule", "expression": "음료", "description": "Lattes"})
-    rule = Rule.objects.get(keyword="라떼")
+    rule = Rule.objects.get(hashtag="라떼")
     assert rule.expression == "beverage"
     assert latte.verdicts.filter(shown=True, rule=rule).count() == 9
     assert verdict(lattes[-1], "라떼").decision == Verdict.Decision.NOT_RELEVANT
@@ -105,7 +105,7 @@ def test_a_hashtag_that_has_a_rule_already_is_left_alone(client, lattes) -> None
         {"action": "rule", "expression": "food"},
     )
     assert response.status_code == 302
-    assert Rule.objects.get(keyword="카페").expression == "food or beverage"
+    assert Rule.objects.get(hashtag="카페").expression == "food or beverage"
 
 
 def test_only_moderators_may_map_hashtags(client, lattes) -> None:
@@ -113,7 +113,7 @@ def test_only_moderators_may_map_hashtags(client, lattes) -> None:
     latte = Hashtag.objects.get(name="라떼")
     response = client.post(
         reverse("moderation-unruled-hashtag", args=[latte.pk]),
-        {"action": "map", "rule": Rule.objects.get(keyword="카페").pk},
+        {"action": "map", "rule": Rule.objects.get(hashtag="카페").pk},
     )
     assert response.status_code == 403
     assert not KeywordMapping.objects.filter(word="라떼").exists()

@@ -84,7 +84,7 @@ def test_food_keyword_is_judged_by_the_food_rule(
     with django_capture_on_commit_callbacks(execute=True):
         client.post(reverse("post-upload"), {"image": upload(), "hashtags": "마라탕"})
     verdict = Verdict.objects.get(hashtag__name="마라탕")
-    assert verdict.rule.keyword == "음식"
+    assert verdict.rule.hashtag == "음식"
     assert verdict.shown is True
 
 

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from mlmodels.base import ALL_CONCEPTS
-from mlmodels.training.metrics import Metrics
+from mlmodels.training.metrics import PRECISION_TARGET, Metrics
 from mlmodels.training.report import format_table, targets_missed, write_report
 from moderation.ingest.classifier import score_embeddings
 from moderation.ingest.training import concepts_evaluate, training_set_build
@@ -31,7 +31,7 @@ class Command(BaseCommand):
         parser.add_argument("dir", type=Path)
         parser.add_argument("--out", type=Path, default=None)
         parser.add_argument("--folds", type=int, default=5)
-        parser.add_argument("--precision-target", type=float, default=0.9)
+        parser.add_argument("--precision-target", type=float, default=PRECISION_TARGET)
         parser.add_argument(
             "--model-version", default=None, help="score with this stored model version"
         )

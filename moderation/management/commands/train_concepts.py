@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
+from mlmodels.training.metrics import PRECISION_TARGET
 from mlmodels.training.report import format_table, targets_missed
 from moderation.ingest.activation import model_version_activate
 from moderation.ingest.classifier import get_backbone
@@ -33,7 +34,7 @@ class Command(BaseCommand):
         parser.add_argument("--no-photos", action="store_true", help="train on overrides only")
         parser.add_argument("--no-overrides", action="store_true")
         parser.add_argument("--folds", type=int, default=5)
-        parser.add_argument("--precision-target", type=float, default=0.9)
+        parser.add_argument("--precision-target", type=float, default=PRECISION_TARGET)
         parser.add_argument("--name", default=None)
         parser.add_argument("--activate", action="store_true")
         parser.add_argument(

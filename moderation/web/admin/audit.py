@@ -112,7 +112,7 @@ AUDIT_FIELDS: tuple[str, ...] = (
     "changes",
     "reason",
     "concept_keys",
-    "rule_keyword",
+    "rule_hashtag",
     "before",
     "after",
     "undo_link",
@@ -129,7 +129,7 @@ class AuditEventAdmin(admin.ModelAdmin[AuditEvent]):
 
     list_display = ["at", "actor", "action", "object_link", "changes", "reason", "undo_link"]
     list_filter = ["action", ("actor", admin.RelatedOnlyFieldListFilter), "at", "object_type"]
-    search_fields = ["object_repr", "reason", "rule_keyword"]
+    search_fields = ["object_repr", "reason", "rule_hashtag"]
     list_select_related = ["actor"]
     date_hierarchy = "at"
     fields = AUDIT_FIELDS

@@ -29,7 +29,7 @@ from moderation.web.admin.audit import audit_history
 from moderation.web.admin.preview import (
     ChangePreviewMixin,
     concept_preview,
-    keyword_preview,
+    mapping_preview,
     rule_preview,
 )
 from moderation.web.admin.shared import (
@@ -100,11 +100,11 @@ class ConceptAdmin(ChangePreviewMixin, AuditedCatalogMixin, admin.ModelAdmin[Con
 class RuleForm(AuditReasonForm):
     class Meta:
         model = Rule
-        fields = ["keyword", "expression", "description"]
+        fields = ["hashtag", "expression", "description"]
 
-    def clean_keyword(self) -> str:
+    def clean_hashtag(self) -> str:
         try:
-            return normalize_hashtag(self.cleaned_data["keyword"])
+            return normalize_hashtag(self.cleaned_data["hashtag"])
         except InvalidHashtag as exc:
             raise forms.ValidationError(str(exc)) from exc
 
@@ -118,8 +118,8 @@ class RuleForm(AuditReasonForm):
 @admin.register(Rule)
 class RuleAdmin(ChangePreviewMixin, AuditedCatalogMixin, admin.ModelAdmin[Rule]):
     form = RuleForm
-    list_display = ["keyword", "expression", "description", "words", "updated_at", "updated_by"]
-    search_fields = ["keyword", "expression", "keyword_mappings__word"]
+    list_display = ["hashtag", "expression", "description", "words", "updated_at", "updated_by"]
+    search_fields = ["hashtag", "expression", "keyword_mappings__word"]
     readonly_fields = ["updated_at", "updated_by", "history"]
 
     def change_preview(self, obj: Rule, form: Any) -> Preview:
@@ -134,7 +134,7 @@ class RuleAdmin(ChangePreviewMixin, AuditedCatalogMixin, admin.ModelAdmin[Rule])
     def get_queryset(self, request: HttpRequest) -> QuerySet[Rule]:
         return super().get_queryset(request).prefetch_related("keyword_mappings")
 
-    @admin.display(description="keywords judged by it")
+    @admin.display(description="words mapped to it")
     def words(self, rule: Rule) -> str:
         return ", ".join(f"#{m.word}" for m in rule.keyword_mappings.all())
 
@@ -149,7 +149,7 @@ class KeywordMappingForm(AuditReasonForm):
             word = normalize_hashtag(self.cleaned_data["word"])
         except InvalidHashtag as exc:
             raise forms.ValidationError(str(exc)) from exc
-        if Rule.objects.filter(keyword=word).exists():
+        if Rule.objects.filter(hashtag=word).exists():
             raise forms.ValidationError(f"#{word} has a rule of its own; edit that rule instead.")
         return word
 
@@ -161,13 +161,13 @@ class KeywordMappingAdmin(
     form = KeywordMappingForm
     list_display = ["word", "rule", "updated_at"]
     list_filter = ["rule"]
-    search_fields = ["word", "rule__keyword"]
+    search_fields = ["word", "rule__hashtag"]
     list_select_related = ["rule"]
     autocomplete_fields = ["rule"]
     readonly_fields = ["history"]
 
     def change_preview(self, obj: KeywordMapping, form: Any) -> Preview:
-        return keyword_preview(obj, form)
+        return mapping_preview(obj, form)
 
     def _save(self, obj: KeywordMapping, by: Any, reason: str) -> None:
         keyword_mapping_save(mapping=obj, by=by, reason=reason)

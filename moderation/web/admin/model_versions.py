@@ -1,10 +1,13 @@
-"""Model versions and their scores in the admin: reports, activation, rollback."""
+"""Model versions and their scores in the admin: reports, training, activation, rollback."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.urls import URLPattern, path
 from django.utils.html import format_html, format_html_join
 
 from moderation.ingest.activation import model_version_activate, model_version_rollback
@@ -12,6 +15,8 @@ from moderation.models import (
     Classification,
     ModelVersion,
 )
+from moderation.web.admin import training
+from moderation.web.admin.review import moderator_view
 from moderation.web.admin.shared import (
     ReasonActionForm,
     action_reason,
@@ -40,8 +45,13 @@ def _source_label(concept: str, source: str) -> str:
 
 @admin.register(ModelVersion)
 class ModelVersionAdmin(admin.ModelAdmin[ModelVersion]):
-    """Versions with their evaluation; activating one rescores every post from stored
-    embeddings in the background (progress shown here); rollback is one action."""
+    """Versions with their evaluation; "Train a new version" queues a training whose progress
+    shows above the list; a trained version's page compares it with the active one.
+    Activating one rescores every post from stored embeddings in the background (progress
+    shown here); rollback is one action."""
+
+    change_list_template = "admin/moderation/modelversion/change_list.html"
+    change_form_template = "admin/moderation/modelversion/change_form.html"
 
     list_display = [
         "name",
@@ -68,12 +78,60 @@ class ModelVersionAdmin(admin.ModelAdmin[ModelVersion]):
         "report",
         "training",
     ]
-    exclude = ["heads", "metrics", "rescore_status", "rescore_done", "rescore_total"]
+    exclude = [
+        "heads",
+        "predictions",
+        "metrics",
+        "rescore_status",
+        "rescore_done",
+        "rescore_total",
+    ]
     actions = ["activate", "rollback"]
     action_form = ReasonActionForm
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # versions come from training (manage.py train_concepts)
+        return False  # versions come from training (the button above the list, or the CLI)
+
+    def get_urls(self) -> list[URLPattern]:
+        own = [
+            path("train/", moderator_view(training.training_start), name="moderation_train"),
+            path(
+                "train/<int:run_id>/status/",
+                moderator_view(training.training_status),
+                name="moderation_train_status",
+            ),
+            path(
+                "<int:version_id>/activate/",
+                moderator_view(training.version_activate),
+                name="moderation_modelversion_activate",
+            ),
+            path(
+                "<int:version_id>/discard/",
+                moderator_view(training.version_discard),
+                name="moderation_modelversion_discard",
+            ),
+        ]
+        return own + super().get_urls()
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        context = {**(extra_context or {}), **training.training_context(request)}
+        return super().changelist_view(request, context)
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        version = self.get_object(request, object_id)
+        context = dict(extra_context or {})
+        if version is not None and version.kind == ModelVersion.Kind.HEADS:
+            context.update(training.comparison_context(version))
+            context["decide_allowed"] = is_moderator(request.user)
+        return super().change_view(request, object_id, form_url, context)
 
     def has_activate_permission(self, request: HttpRequest) -> bool:
         return is_moderator(request.user)

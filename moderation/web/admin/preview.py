@@ -86,7 +86,7 @@ def rule_preview(obj: Rule, form: Any) -> Preview:
     return rule_change_preview(
         rule=obj,
         new_expression=form.cleaned_data["expression"],
-        new_keyword=form.cleaned_data["keyword"],
+        new_hashtag=form.cleaned_data["hashtag"],
     )
 
 
@@ -94,7 +94,7 @@ def concept_preview(obj: Concept, form: Any) -> Preview:
     return concept_threshold_preview(concept=obj, new_threshold=form.cleaned_data["threshold"])
 
 
-def keyword_preview(obj: KeywordMapping, form: Any) -> Preview:
+def mapping_preview(obj: KeywordMapping, form: Any) -> Preview:
     return keyword_mapping_preview(
         mapping=obj, word=form.cleaned_data["word"], rule=form.cleaned_data["rule"]
     )

@@ -36,7 +36,7 @@ def moderator_view(view: View) -> View:
     @wraps(view)
     def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not is_moderator(request.user):
-            raise PermissionDenied("Only moderators may review verdicts.")
+            raise PermissionDenied("Only moderators may do this.")
         return view(request, *args, **kwargs)
 
     return admin.site.admin_view(checked)
@@ -151,7 +151,7 @@ def unruled_hashtag(request: HttpRequest, hashtag_id: int) -> HttpResponse:
                     by=request.user,  # type: ignore[arg-type]
                     reason="hashtag without a rule",
                 )
-                messages.success(request, f"#{hashtag.name} is judged by #{rule.keyword} now.")
+                messages.success(request, f"#{hashtag.name} is judged by #{rule.hashtag} now.")
                 return _back(request, back)
             context["map_form"] = map_form
         else:

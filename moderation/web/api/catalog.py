@@ -113,7 +113,7 @@ class ConceptViewSet(CatalogViewSet):
 
 class RuleViewSet(CatalogViewSet):
     serializer_class = s.RuleSerializer
-    queryset = Rule.objects.order_by("keyword")
+    queryset = Rule.objects.order_by("hashtag")
 
     def write_save(self, instance: Rule, reason: str) -> Rule:
         return rule_save(rule=instance, by=self.request.user, reason=reason)  # type: ignore[arg-type]

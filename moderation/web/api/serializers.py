@@ -31,7 +31,7 @@ class VerdictSerializer(serializers.ModelSerializer[Verdict]):
         "counted. Computed from the stored scores and the current rules; `stale` is true while "
         "a rule change is being applied and the rules now decide otherwise."
     )
-    rule = serializers.CharField(source="rule.keyword", read_only=True, allow_null=True)
+    rule = serializers.CharField(source="rule.hashtag", read_only=True, allow_null=True)
     override_by = serializers.CharField(
         source="override_by.username",
         read_only=True,
@@ -223,7 +223,7 @@ class AuditEventSerializer(serializers.ModelSerializer[AuditEvent]):
             "after",
             "reason",
             "concept_keys",
-            "rule_keyword",
+            "rule_hashtag",
         ]
         read_only_fields = fields
 
@@ -262,7 +262,7 @@ class NormalizedTagField(serializers.CharField):
 class RuleSerializer(serializers.ModelSerializer[Rule]):
     # Declared fields get no unique check of their own: without it a second rule for a hashtag
     # reached the database's constraint, a 500 (found by tests/security/test_api_fuzz.py).
-    keyword = NormalizedTagField(
+    hashtag = NormalizedTagField(
         max_length=100,
         validators=[
             UniqueValidator(Rule.objects.all(), message="This hashtag has a rule already.")
@@ -272,7 +272,7 @@ class RuleSerializer(serializers.ModelSerializer[Rule]):
 
     class Meta:
         model = Rule
-        fields = ["id", "keyword", "expression", "description", "updated_at", "reason"]
+        fields = ["id", "hashtag", "expression", "description", "updated_at", "reason"]
         read_only_fields = ["updated_at"]
 
     def validate_expression(self, value: str) -> str:
@@ -291,7 +291,7 @@ class KeywordMappingSerializer(serializers.ModelSerializer[KeywordMapping]):
             )
         ],
     )
-    rule = serializers.SlugRelatedField(slug_field="keyword", queryset=Rule.objects.all())
+    rule = serializers.SlugRelatedField(slug_field="hashtag", queryset=Rule.objects.all())
     reason = _reason_field()
 
     class Meta:
@@ -300,7 +300,7 @@ class KeywordMappingSerializer(serializers.ModelSerializer[KeywordMapping]):
         read_only_fields = ["updated_at"]
 
     def validate_word(self, value: str) -> str:
-        if Rule.objects.filter(keyword=value).exists():
+        if Rule.objects.filter(hashtag=value).exists():
             raise serializers.ValidationError(f"#{value} has a rule of its own.")
         return value
 

@@ -220,7 +220,7 @@ class SearchView(APIView):
         rule, via = rule_index_for(tag)
         head: dict[str, Any] = {
             "tag": tag,
-            "rule": rule.keyword if rule else None,
+            "rule": rule.hashtag if rule else None,
             "expression": rule.expression if rule else None,
             "via": via,
         }
