@@ -38,6 +38,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import http.client
+import itertools
 import json
 import os
 import random
@@ -155,7 +156,7 @@ class Uploader(threading.Thread):
 
     def run(self) -> None:
         due = time.monotonic()
-        for n in range(10**9):
+        for n in itertools.count():
             if self.done.is_set():
                 return
             photo = self.photos[n % len(self.photos)]

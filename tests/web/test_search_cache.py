@@ -39,7 +39,7 @@ def cache_on(settings: Any) -> None:
 def shown(tag: str = "카페") -> set[int]:
     """The posts on the tag's first page, asked anonymously; the page and the API agree."""
     page = Client().get(reverse("explore-tag", kwargs={"tag": tag}))
-    api = APIClient().get("/api/search/", {"tag": tag})
+    api = APIClient().get("/api/search/", {"tag": f"#{tag}"})  # kept under the tag's name
     assert page.status_code == 200 and api.status_code == 200
     on_page = {int(pk) for pk in POST_LINK.findall(page.content.decode())}
     assert on_page == {row["id"] for row in api.json()["results"]}
@@ -60,7 +60,7 @@ def test_a_cached_first_page_is_answered_without_the_database(
     client, api = Client(), APIClient()
     with django_assert_num_queries(0):
         assert str(post.pk) in client.get(PAGE).content.decode()
-        assert api.get("/api/search/", {"tag": "카페"}).json()["results"][0]["id"] == post.pk
+        assert api.get("/api/search/", {"tag": "#카페"}).json()["results"][0]["id"] == post.pk
 
 
 def test_an_override_in_the_admin_and_its_undo_show_on_the_very_next_request(
