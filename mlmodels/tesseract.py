@@ -1,8 +1,5 @@
-"""Tesseract's C API (libtesseract, Debian's ``libtesseract5``) through ctypes, in process.
-
-A persistent engine per thread and language set: the ``tesseract`` program loaded its models
-on every photo, which cost more than reading a sign (docs/moderation.md, "Reading the text").
-"""
+"""libtesseract through ctypes, in process: a persistent engine per thread and language set
+(the ``tesseract`` program loaded its models on every photo; docs/moderation.md)."""
 
 from __future__ import annotations
 

@@ -1,8 +1,5 @@
-"""Whether a photo is worth reading (the OCR gate) and whether its text is a menu (prices).
-
-Pure functions over the backbone's signals and Tesseract's words; thresholds measured on the
-development photos (docs/moderation.md, "The gate" and "Menus").
-"""
+"""The OCR gate and menu recognition over the backbone's signals and Tesseract's words
+(thresholds measured in docs/moderation.md, "The gate" and "Menus")."""
 
 from __future__ import annotations
 
