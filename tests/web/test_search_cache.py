@@ -121,13 +121,13 @@ def test_a_threshold_change_shows_on_the_very_next_request(
 def test_a_keyword_mapping_shows_on_the_very_next_request(
     django_capture_on_commit_callbacks: Any,
 ) -> None:
-    post = judged_post(django_capture_on_commit_callbacks, ["디저트"], sea=0.9)
-    assert shown("디저트") == {post.pk}  # no rule judges #디저트: every post is shown
+    post = judged_post(django_capture_on_commit_callbacks, ["티타임"], sea=0.9)
+    assert shown("티타임") == {post.pk}  # no rule judges #티타임: every post is shown
     mapped = moderator_api().post(
-        "/api/keywords/", {"word": "디저트", "rule": "카페"}, format="json"
+        "/api/keywords/", {"word": "티타임", "rule": "카페"}, format="json"
     )
     assert mapped.status_code == 201
-    assert shown("디저트") == set()
+    assert shown("티타임") == set()
 
 
 def test_a_new_classification_shows_on_the_very_next_request(monkeypatch: Any) -> None:
