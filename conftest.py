@@ -51,6 +51,10 @@ def _media_and_classifier(settings, tmp_path: Path) -> Iterator[None]:  # type: 
     settings.TAGLENS_SIGNAL_SOURCES = []
     # Tesseract takes ~0.2-1 s an image; tests that read text turn it on (tests/web/test_text.py).
     settings.TAGLENS_OCR = False
+    if "TAGLENS_SEARCH_CACHE_SECONDS" not in os.environ:
+        # Off (it is on with Redis): tests that write without committing, or read a view's
+        # context, would see the cached page. tests/web/test_search_cache.py turns it on.
+        settings.TAGLENS_SEARCH_CACHE_SECONDS = 0
     from django.core.cache import cache
 
     cache.clear()  # throttle counters: in Redis on the scaled-out run, they would outlive a test

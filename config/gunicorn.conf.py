@@ -13,6 +13,8 @@ wsgi_app = "config.wsgi:application"
 bind = [env_str("TAGLENS_BIND", "127.0.0.1:8000")]
 # Web workers only parse, query and render (the model runs in qcluster): a few per core.
 workers = env_int("TAGLENS_WEB_WORKERS", 2)
+# gthread: a thread waiting on Redis or the database leaves the core to another (1: sync).
+threads = env_int("TAGLENS_WEB_THREADS", 4)
 # Below the reverse proxy's own timeout; an upload is read and re-encoded well within it.
 timeout = env_int("TAGLENS_WEB_TIMEOUT", 30)
 graceful_timeout = 20

@@ -247,8 +247,7 @@ if not 0 < Q_TIMEOUT < Q_RETRY:
     raise ImproperlySetError(
         f"TAGLENS_Q_TIMEOUT ({Q_TIMEOUT}) must be positive and below TAGLENS_Q_RETRY ({Q_RETRY})."
     )
-# Training from the admin runs for minutes: its task has this timeout instead. Beyond
-# TAGLENS_Q_RETRY the ORM broker hands the task out again; the run's claim makes that a no-op.
+# Training runs for minutes; a redelivered task finds the run claimed and does nothing.
 TAGLENS_TRAIN_TIMEOUT = env_int("TAGLENS_TRAIN_TIMEOUT", 1800)
 if TAGLENS_TRAIN_TIMEOUT < Q_TIMEOUT:
     raise ImproperlySetError(
@@ -300,7 +299,7 @@ if TAGLENS_REDIS_URL:
     Q_CLUSTER["redis"] = TAGLENS_REDIS_URL
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "config.redis_cache.RedisCache",
             "LOCATION": TAGLENS_REDIS_URL,
         }
     }
@@ -310,6 +309,21 @@ else:
     AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
 
 TAGLENS_SEARCH_COUNT_WINDOW = env_int("TAGLENS_SEARCH_COUNT_WINDOW", 3600)
+# On by default only with Redis: a per-process cache would not hear of the workers' changes.
+TAGLENS_SEARCH_CACHE_SECONDS = env_int(
+    "TAGLENS_SEARCH_CACHE_SECONDS", 60 if TAGLENS_REDIS_URL else 0
+)
+_media_options = MEDIA_STORAGE.get("OPTIONS", {})
+if (
+    isinstance(_media_options, dict)
+    and _media_options.get("querystring_auth")
+    and 2 * TAGLENS_SEARCH_CACHE_SECONDS > int(_media_options["querystring_expire"])
+):
+    # A cached page links photos with signed URLs: they must outlive the page by far.
+    raise ImproperlySetError(
+        f"TAGLENS_SEARCH_CACHE_SECONDS ({TAGLENS_SEARCH_CACHE_SECONDS}) must be at most half of "
+        f"TAGLENS_S3_URL_EXPIRY ({_media_options['querystring_expire']})."
+    )
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

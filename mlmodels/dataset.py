@@ -55,8 +55,7 @@ FOLDER_LABELS: dict[str, frozenset[str]] = {
     "other": frozenset(),
 }
 
-# Gym, sea, mountain and other photos with people are listed in ALSO.csv, or left out (-1) in
-# label_decisions.csv where the people are small; a nail photo's hand says nothing either way.
+# A nail photo's hand says nothing about adults either way (other folders: ALSO.csv, decisions).
 IGNORE_LABELS: dict[str, frozenset[str]] = {
     "menu": frozenset({"food", "beverage"}),
     "nail": frozenset({"adult", "child"}),

@@ -35,10 +35,8 @@ _HANGUL = re.compile(r"[\uac00-\ud7a3]")
 # The script probe: this many of the Latin pass's least sure words, read by the other languages.
 PROBE_WORDS = 8
 PROBE_CONFIDENCE = 75.0
-# Hangul needs more pixels than Latin letters: the Korean pass reads the photo scaled so that
-# the first pass's median word is this tall, up to 2x. On three printed Korean menus and the
-# tests' lines, 20/24/28/32/40 px found 29/30/30/26/29 of 36 words; a fixed 1.5x 30, but it
-# misread 44 px letters (마라탕 as 바라).
+# Hangul needs more pixels than Latin letters: the Korean pass scales the photo so that the
+# first pass's median word is this tall, up to 2x (measured in docs/moderation.md).
 HANGUL_HEIGHT = 28
 MAX_HANGUL_SCALE = 2.0
 
@@ -111,8 +109,7 @@ def preprocess(image: Image.Image) -> Image.Image:
 
 
 def _word_crop(gray: Image.Image, box: tuple[int, int, int, int], pad: int) -> Image.Image:
-    """A word's box with a margin, dark letters on light. Clamped to the photo: past its edge
-    crop() pads with black, which would pass for ink."""
+    """A word's box with a margin, dark on light; clamped, since black padding passes for ink."""
     x, y, w, h = box
     crop = gray.crop(
         (
@@ -131,8 +128,7 @@ def _word_crop(gray: Image.Image, box: tuple[int, int, int, int], pad: int) -> I
 def probe_image(
     gray: Image.Image, tokens: Sequence[Token], count: int = PROBE_WORDS
 ) -> Image.Image:
-    """The Latin pass's ``count`` least sure word-like boxes, stacked on white: where Hangul
-    would be, since the English model reads it as low-confidence noise."""
+    """The Latin pass's ``count`` least sure word boxes on white: where Hangul would be."""
     boxes = sorted((t for t in tokens if t.box[2] >= t.box[3] >= 8), key=lambda t: t.conf)
     pad = 4
     crops = [_word_crop(gray, t.box, pad) for t in boxes[:count]]
@@ -146,8 +142,7 @@ def probe_image(
 
 
 def other_script_found(probe: Sequence[Token]) -> bool:
-    """Two sure syllables of another script (Hangul, ...) among the probe's words: the
-    Korean model reads a stray Latin stroke as one syllable now and then, not twice."""
+    """Two sure syllables of another script: a stray Latin stroke reads as one, not two."""
     sure = [t.text for t in probe if t.conf >= PROBE_CONFIDENCE]
     return sum(len(_OTHER_SCRIPT.findall(text)) for text in sure) >= 2
 
@@ -179,8 +174,7 @@ def merged(first: Sequence[Token], second: Sequence[Token], min_confidence: floa
 
 
 def hangul_scale(gray: Image.Image, tokens: Sequence[Token]) -> float:
-    """How much larger the Korean pass reads: to HANGUL_HEIGHT for the median word height,
-    never smaller, at most MAX_HANGUL_SCALE and DOWNSCALE_TO."""
+    """The Korean pass's scale: the median word to HANGUL_HEIGHT, within 1 and the caps."""
     heights = sorted(t.box[3] for t in tokens)
     median = heights[len(heights) // 2] if heights else HANGUL_HEIGHT
     wanted = min(HANGUL_HEIGHT / max(1, median), MAX_HANGUL_SCALE, DOWNSCALE_TO / max(gray.size))
@@ -208,9 +202,8 @@ def installed(languages: tuple[str, ...]) -> tuple[str, str]:
 
 
 class TesseractReader:
-    """Reads with the last language (the Latin one, ``eng``) first; the others join only when
-    a probe of the unsure words finds their script. Korean + English together cost 2.5x
-    English alone on the Latin menu photos (docs/moderation.md)."""
+    """Reads with the Latin language (``eng``, last) first; the others join only when a probe of
+    the unsure words finds their script (docs/moderation.md)."""
 
     def __init__(
         self,

@@ -1,8 +1,5 @@
-"""Tesseract's C API (libtesseract, Debian's ``libtesseract5``) through ctypes, in process.
-
-A persistent engine per thread and language set: the ``tesseract`` program loaded its models
-on every photo, which cost more than reading a sign (docs/moderation.md, "Reading the text").
-"""
+"""libtesseract through ctypes, in process: a persistent engine per thread and language set
+(the ``tesseract`` program loaded its models on every photo; docs/moderation.md)."""
 
 from __future__ import annotations
 
@@ -16,8 +13,7 @@ from PIL import Image
 
 LIBRARY = "libtesseract.so.5"
 SPARSE_TEXT = 11  # page segmentation: text scattered over a photo (signs, menus)
-# Lines read below this mean confidence are read again inverted (light letters on a dark sign):
-# Tesseract's 0.7 cost a sixth more on the menu photos for no word more; 0.3 lost dark menus.
+# Lines read below this mean confidence are read again inverted (light letters on a dark sign).
 INVERT_BELOW = "0.5"
 
 _VOID = ctypes.c_void_p

@@ -1,8 +1,5 @@
-"""Whether a photo is worth reading (the OCR gate) and whether its text is a menu (prices).
-
-Pure functions over the backbone's signals and Tesseract's words; thresholds measured on the
-development photos (docs/moderation.md, "The gate" and "Menus").
-"""
+"""The OCR gate and menu recognition over the backbone's signals and Tesseract's words
+(thresholds measured in docs/moderation.md, "The gate" and "Menus")."""
 
 from __future__ import annotations
 
@@ -20,8 +17,7 @@ GATE_THRESHOLD = 0.1
 # gate let through.
 MENU_CLASS = 0.5
 MENU_PRICES = 3
-# Prices are read from words Tesseract is at least this sure of (below the words' threshold:
-# digits on menus come out less sure than letters, and a price says nothing on its own).
+# Digits on menus come out less sure than letters, and a price alone is no evidence.
 PRICE_CONFIDENCE = 40.0
 
 _PRICE = re.compile(

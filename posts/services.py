@@ -43,7 +43,7 @@ def hashtags_get_or_create(*, names: list[str]) -> list[Hashtag]:
     return [existing[name] for name in normalized]
 
 
-def hashtag_search_record(*, hashtag: Hashtag, client: str) -> bool:
+def hashtag_search_record(*, hashtag_id: int, client: str) -> bool:
     """Count a search for the tag once per client per TAGLENS_SEARCH_COUNT_WINDOW seconds, so
     one client reloading (or a script) cannot push a tag up the review queue. ``client`` names
     who searched (``posts.clients.client_key``). True when this search was counted.
@@ -51,10 +51,10 @@ def hashtag_search_record(*, hashtag: Hashtag, client: str) -> bool:
     The mark is an atomic cache ``add`` (shared across processes with Redis); the count is a
     single UPDATE, so concurrent searches never lose one."""
     window = settings.TAGLENS_SEARCH_COUNT_WINDOW
-    digest = hashlib.sha256(f"{hashtag.pk}:{client}".encode()).hexdigest()[:32]
+    digest = hashlib.sha256(f"{hashtag_id}:{client}".encode()).hexdigest()[:32]
     if window > 0 and not cache.add(f"search-counted:{digest}", 1, timeout=window):
         return False
-    Hashtag.objects.filter(pk=hashtag.pk).update(search_count=F("search_count") + 1)
+    Hashtag.objects.filter(pk=hashtag_id).update(search_count=F("search_count") + 1)
     return True
 
 

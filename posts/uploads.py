@@ -1,8 +1,4 @@
-"""Upload validation: decide from the bytes what a file is, and make a clean copy to store.
-
-Nothing a user sends is stored as sent (docs/security.md, "Uploads"); every refusal is an
-:class:`UploadRejected` whose message is fit to show the user.
-"""
+"""Upload validation: what a file is, from its bytes, and a clean copy (docs/security.md)."""
 
 from __future__ import annotations
 

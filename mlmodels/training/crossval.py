@@ -279,8 +279,7 @@ def cross_validate(
             oof_head[:, j], direct, labels[:, j], groups, precision_target
         )
         final_thr[c], final_rule[c] = calibrated[source[c]]
-        # Most often chosen setting; ties go to the stronger penalty (the full set is only 25 %
-        # bigger), then to the weaker boost.
+        # Most often chosen; ties go to the stronger penalty, then to the weaker boost.
         counts = Counter(zip(fold_l2[c], fold_boost[c], strict=True))
         final_l2[c], final_boost[c] = max(counts, key=lambda v: (counts[v], v[0], -v[1]))
 

@@ -10,9 +10,8 @@ import numpy as np
 from mlmodels.heads import sigmoid
 
 L2_GRID: tuple[float, ...] = (0.01, 0.1, 1.0)  # on standardised features, loss averaged
-# Signals (roll-up scores, people evidence) scaled by this after standardising, so their penalty
-# is boost^2 times weaker than the embedding's: a handful of meaningful numbers among 1280
-# anonymous ones. Chosen per concept by the inner CV (docs/model.md).
+# Signals are scaled by this after standardising: a few meaningful numbers among 1280 anonymous
+# ones get a boost^2 times weaker penalty. Chosen per concept by the inner CV (docs/model.md).
 BOOST_GRID: tuple[float, ...] = (1.0, 10.0)
 
 

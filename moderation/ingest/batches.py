@@ -35,6 +35,7 @@ from moderation.ingest.store import classifications_compute, embeddings_store
 from moderation.ingest.text import texts_extract
 from moderation.judging.verdicts import verdicts_evaluate
 from moderation.models import Embedding, ModelVersion
+from moderation.selectors.search_cache import search_cache_stale_posts
 from posts.models import Post
 
 logger = logging.getLogger(__name__)
@@ -238,8 +239,7 @@ def _batch_store(batch: _Batch) -> None:
         for pk in result.failed:
             held += Post.objects.filter(pk=pk, claimed_by=claim.token).update(**written[pk])
         if held != len(written):
-            # The lease ran out and another worker took some posts: the rows stored here are
-            # upserts of the same results, so nothing is lost or doubled.
+            # Another worker took some posts: the rows stored here are upserts, nothing doubles.
             logger.warning(
                 "Claim %s lost %d posts to another worker.", claim.token, len(written) - held
             )
@@ -256,7 +256,6 @@ def _batch_store(batch: _Batch) -> None:
     result.seconds["store"] = time.perf_counter() - clock
     batch.images.clear()  # a batch's decoded photos are not held longer than needed
     if result.claimed:
-        # bench/ingest.py reads the phases from this line.
         logger.info("Post %s's task %s (%s).", batch.post_id, result.summary(), result.timing())
 
 
@@ -275,12 +274,9 @@ def _own_post_failed(*, post_id: int | None, claim: Claim | None, exc: BaseExcep
         own = own.filter(claimed_by=claim.token)
     else:  # failed before claiming: leave a post another worker holds alone
         own = own.filter(claimed_by="")
-    own.update(
-        status=Post.Status.FAILED,
-        failure_reason=classification_error(exc),
-        claimed_by="",
-        claimed_until=None,
-    )
+    failed = {"status": Post.Status.FAILED, "failure_reason": classification_error(exc)}
+    if own.update(**failed, claimed_by="", claimed_until=None):
+        search_cache_stale_posts(post_ids=[post_id])  # the API shows its status
 
 
 def _guarded(batch: _Batch, step: Callable[[_Batch], None]) -> None:

@@ -17,6 +17,7 @@ from django_q.tasks import async_task
 from moderation.ingest.claims import (
     posts_abandoned,
 )
+from moderation.selectors.search_cache import search_cache_stale_posts
 from posts.models import Post
 
 logger = logging.getLogger(__name__)
@@ -97,6 +98,7 @@ def classification_retry(*, posts: QuerySet[Post]) -> int:
         post.failure_reason = ""
         post.save(update_fields=["status", "failure_reason"])
         classification_queue(post=post)
+        search_cache_stale_posts(post_ids=[post.pk])  # the API shows its status
         count += 1
     return count
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.db.models.signals import pre_delete
+from django.db.models.signals import post_delete, post_save, pre_delete
 from django.dispatch import receiver
 from django_q.conf import Conf
 from django_q.signals import post_spawn
@@ -16,7 +16,8 @@ from moderation.ingest.queue import classification_queue
 from moderation.judging.counts import hashtag_counts_refresh_on_commit
 from moderation.judging.verdicts import verdicts_create_pending, verdicts_evaluate
 from moderation.models import Verdict
-from posts.models import Post
+from moderation.selectors.search_cache import search_cache_stale
+from posts.models import Hashtag, Post
 from posts.signals import (
     post_caption_changed,
     post_comments_changed,
@@ -68,6 +69,14 @@ def on_post_deleted(sender: type[Post], instance: Post, **kwargs: Any) -> None:
     hashtag_counts_refresh_on_commit(
         hashtag_ids=Verdict.objects.filter(post=instance).values_list("hashtag_id", flat=True)
     )
+
+
+@receiver(post_save, sender=Hashtag, dispatch_uid="moderation.hashtag_saved")
+@receiver(post_delete, sender=Hashtag, dispatch_uid="moderation.hashtag_deleted")
+def on_hashtag_changed(sender: type[Hashtag], instance: Hashtag, **kwargs: Any) -> None:
+    # Renamed or deleted in the admin (uploads link tags with bulk_create, which sends nothing):
+    # rare, and the old name is gone, so every hashtag's cached page goes.
+    search_cache_stale(hashtag_ids=None)
 
 
 @receiver(post_spawn, dispatch_uid="moderation.worker_spawned")

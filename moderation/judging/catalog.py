@@ -19,6 +19,7 @@ from moderation.models import AuditEvent, Concept, KeywordMapping, Rule
 from moderation.rules.syntax import RuleSyntaxError, parse
 from moderation.rules.words import evidence_concept, keyword_key
 from moderation.selectors.catalog import concept_catalog, concept_names, rules_about_concept
+from moderation.selectors.search_cache import search_cache_stale
 
 Action = AuditEvent.Action
 M = TypeVar("M", bound=models.Model)
@@ -114,6 +115,8 @@ def _evidence_concepts(expressions: list[str]) -> set[str]:
 def _queue(obj: models.Model, stored: models.Model | None) -> None:
     """Re-evaluate, after commit, the verdicts this change can alter (and only those)."""
     verdicts_reevaluate_queue(**reevaluation_scope(obj, stored))
+    # Search pages show the rule that judges the tag (or the mapping to it) at once.
+    search_cache_stale(hashtag_ids=None)
 
 
 def rule_save(*, rule: Rule, by: User | None, reason: str = "") -> Rule:

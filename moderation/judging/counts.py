@@ -10,6 +10,7 @@ from django.db import transaction
 
 from moderation.models import HashtagStats
 from moderation.selectors.search import HashtagSummary, hashtag_counts_aggregate
+from moderation.selectors.search_cache import search_cache_stale
 from posts.models import Hashtag
 
 _deferred = threading.local()
@@ -22,6 +23,8 @@ def hashtag_counts_refresh(*, hashtag_ids: Iterable[int] | None = None) -> int:
     if wanted == []:
         return 0
     with transaction.atomic():
+        # Every change of verdicts refreshes the counts: their cached pages go stale with them.
+        search_cache_stale(hashtag_ids=wanted)
         stats = HashtagStats.objects.select_for_update().order_by("pk")
         existing: list[int] = []
         if wanted is not None:

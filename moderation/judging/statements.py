@@ -29,6 +29,7 @@ from moderation.rules.sql import Dialect, rule_sql, shown_sql
 from moderation.rules.syntax import RuleSyntaxError, parse
 from moderation.rules.words import word_index
 from moderation.selectors.catalog import RuleIndex, concept_catalog, concept_names, rule_index
+from moderation.selectors.search_cache import search_cache_stale
 from posts.models import Post
 
 PYTHON_BATCH = 2000
@@ -279,4 +280,6 @@ class ReevaluationRun:
                 keys = self.evidence_keys(expr)
                 self.report.set_based += self.rule_statement(expr, hashtag_ids, keys, only_words)
             self.python_judge(self.unscored_posts(where))
+            # Each group commits on its own; the counts follow at the end of the run.
+            search_cache_stale(hashtag_ids=hashtag_ids)
         self.report.hashtag_ids.update(hashtag_ids)

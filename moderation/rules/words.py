@@ -1,11 +1,5 @@
-"""Words as evidence: which rule (and so which concept) a word from the image, the caption or
-a comment points to. Pure functions, no Django.
-
-A word points to a rule when it is the rule's keyword (``음식``) or a keyword mapping's word
-(``마라탕 → 음식``), compared by :func:`keyword_key`; it gives evidence for a concept only when
-that rule names a single concept (``#음식 = food``; ``#카페 = food or beverage`` says nothing
-about which one).
-"""
+"""Words as evidence, no Django: a word points to a rule when it is the rule's hashtag or a
+mapped word, and to a concept only when that rule names one concept (docs/moderation.md)."""
 
 from __future__ import annotations
 

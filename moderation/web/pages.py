@@ -6,6 +6,7 @@ from urllib.parse import urlencode
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 
 from moderation.judging.verdicts import verdicts_explain
@@ -19,6 +20,7 @@ from moderation.selectors.search import (
     posts_recent_shown,
     posts_relevant_for_hashtag,
 )
+from moderation.selectors.search_cache import CachedSearch, search_cached
 from moderation.selectors.text import post_comments, text_extraction_for
 from moderation.web.permissions import is_moderator
 from moderation.web.search_throttle import search_throttled
@@ -68,13 +70,21 @@ def explore_tag(request: HttpRequest, tag: str) -> HttpResponse:
             {"query": name, "error": exc, "newest": reverse("explore-tag", kwargs={"tag": name})},
             status=400,
         )
+    if asked.cursor is None:
+        found = search_cached(kind="page", name=name, build=lambda: _tag_content(name, None))
+    else:
+        found = _tag_content(name, asked.cursor)
+    if found.hashtag_id is not None and asked.is_new_search:
+        hashtag_search_record(hashtag_id=found.hashtag_id, client=client_key(request))
+    return render(request, "moderation/explore_tag.html", {"tag": name, "body": found.content})
+
+
+def _tag_content(name: str, cursor: SearchCursor | None) -> CachedSearch:
     hashtag = hashtag_lookup(name)
     context: dict[str, object] = {"tag": name, "hashtag": hashtag}
     if hashtag is not None:
-        if asked.is_new_search:
-            hashtag_search_record(hashtag=hashtag, client=client_key(request))
         rule, via = rule_index_for(name)
-        page = posts_relevant_for_hashtag(hashtag=hashtag, cursor=asked.cursor)
+        page = posts_relevant_for_hashtag(hashtag=hashtag, cursor=cursor)
         context.update(
             page=page,
             next_url=_cursor_query(page.next),
@@ -83,7 +93,9 @@ def explore_tag(request: HttpRequest, tag: str) -> HttpResponse:
             rule=rule,
             via=via,
         )
-    return render(request, "moderation/explore_tag.html", context)
+    # Without the request: no user, token or nonce can reach what is shared between users.
+    content = render_to_string("moderation/explore_tag_body.html", context)
+    return CachedSearch(hashtag_id=hashtag.pk if hashtag else None, content=content)
 
 
 def _cursor_query(cursor: SearchCursor | None) -> str | None:

@@ -103,6 +103,16 @@ def test_search_is_throttled_for_anonymous_and_signed_in_clients(settings) -> No
     assert codes == [200] * 5 + [429]
 
 
+def test_the_signed_in_rate_does_not_limit_anonymous_clients(settings) -> None:
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"search_anon": "4/minute", "search_user": "2/minute"},
+    }
+    anonymous = APIClient()
+    codes = [anonymous.get("/api/search/", {"tag": "카페"}).status_code for _ in range(5)]
+    assert codes == [200] * 4 + [429]
+
+
 @pytest.mark.parametrize(
     "name",
     [

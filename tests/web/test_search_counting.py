@@ -42,10 +42,10 @@ def test_different_clients_and_signed_in_users_are_each_counted(client) -> None:
 def test_a_client_is_counted_again_after_the_window(settings) -> None:
     settings.TAGLENS_SEARCH_COUNT_WINDOW = 3600
     tag = HashtagFactory(name="바다")
-    assert hashtag_search_record(hashtag=tag, client="addr:192.0.2.1") is True
-    assert hashtag_search_record(hashtag=tag, client="addr:192.0.2.1") is False
+    assert hashtag_search_record(hashtag_id=tag.pk, client="addr:192.0.2.1") is True
+    assert hashtag_search_record(hashtag_id=tag.pk, client="addr:192.0.2.1") is False
     cache.clear()  # the window has passed
-    assert hashtag_search_record(hashtag=tag, client="addr:192.0.2.1") is True
+    assert hashtag_search_record(hashtag_id=tag.pk, client="addr:192.0.2.1") is True
     assert count() == 2
 
 

@@ -1,10 +1,4 @@
-"""OpenAPI schema post-processing: document the error answers every operation can give.
-
-drf-spectacular documents the success response of each operation; DRF also answers 400
-(invalid input), 401/403 (authentication and permission), 404 (no such object, or a page
-past the end) and 429 (throttled). Clients and the schemathesis fuzz test rely on them
-being listed.
-"""
+"""OpenAPI post-processing: list the 400/401/403/404/429 answers every operation can give."""
 
 from __future__ import annotations
 

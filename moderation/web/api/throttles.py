@@ -31,6 +31,13 @@ class SearchUserThrottle(_RateFromSettings, UserRateThrottle):
 
     scope = "search_user"
 
+    def get_cache_key(self, request: Request, view: Any) -> str | None:
+        # DRF's would also count anonymous clients by address, already SearchAnonThrottle's
+        # job: two more cache calls on every anonymous search.
+        if not request.user or not request.user.is_authenticated:
+            return None
+        return super().get_cache_key(request, view)
+
 
 class _PerHourThrottle(BaseThrottle):
     """A signed-in user's POSTs, limited per hour from stored rows (the same check as the page),

@@ -23,6 +23,7 @@ from moderation.models import Verdict
 from moderation.selectors.catalog import rule_index_for
 from moderation.selectors.cursor import InvalidCursor, SearchCursor, page_request
 from moderation.selectors.search import hashtag_lookup, hashtag_summary, posts_relevant_for_hashtag
+from moderation.selectors.search_cache import CachedSearch, search_cached
 from moderation.web.api import serializers as s
 from moderation.web.api.throttles import SearchAnonThrottle, SearchUserThrottle, UploadThrottle
 from posts.clients import client_key
@@ -199,6 +200,22 @@ class SearchView(APIView):
         except InvalidCursor as exc:
             raise serializers.ValidationError({"cursor": [str(exc)]}) from exc
         tag = query.validated_data["tag"]
+        if asked.cursor is None:
+            # The links in the answer repeat the address asked: it is part of the key.
+            found = search_cached(
+                kind="api",
+                name=tag,
+                variant=request.build_absolute_uri(),
+                build=lambda: self.answer(request, tag, None),
+            )
+        else:
+            found = self.answer(request, tag, asked.cursor)
+        if found.hashtag_id is not None and asked.is_new_search:
+            hashtag_search_record(hashtag_id=found.hashtag_id, client=client_key(request))
+        return Response(found.content)
+
+    @classmethod
+    def answer(cls, request: Request, tag: str, cursor: SearchCursor | None) -> CachedSearch:
         hashtag = hashtag_lookup(tag)
         rule, via = rule_index_for(tag)
         head: dict[str, Any] = {
@@ -208,35 +225,24 @@ class SearchView(APIView):
             "via": via,
         }
         if hashtag is None:
-            return Response(
-                {
-                    **head,
-                    "shown": 0,
-                    "hidden": 0,
-                    "pending": 0,
-                    "count": 0,
-                    "next": None,
-                    "previous": None,
-                    "results": [],
-                }
+            nothing = {"shown": 0, "hidden": 0, "pending": 0, "count": 0, "results": []}
+            return CachedSearch(
+                hashtag_id=None, content={**head, **nothing, "next": None, "previous": None}
             )
-        if asked.is_new_search:
-            hashtag_search_record(hashtag=hashtag, client=client_key(request))
         summary = hashtag_summary(hashtag=hashtag)
-        page = posts_relevant_for_hashtag(hashtag=hashtag, cursor=asked.cursor)
+        page = posts_relevant_for_hashtag(hashtag=hashtag, cursor=cursor)
         data = s.PostSummarySerializer(page.posts, many=True, context={"request": request}).data
-        return Response(
-            {
-                **head,
-                "shown": summary.shown,
-                "hidden": summary.hidden,
-                "pending": summary.pending,
-                "count": summary.shown,
-                "next": self.link(request, page.next),
-                "previous": self.link(request, page.previous),
-                "results": data,
-            }
-        )
+        content = {
+            **head,
+            "shown": summary.shown,
+            "hidden": summary.hidden,
+            "pending": summary.pending,
+            "count": summary.shown,
+            "next": cls.link(request, page.next),
+            "previous": cls.link(request, page.previous),
+            "results": data,
+        }
+        return CachedSearch(hashtag_id=hashtag.pk, content=content)
 
     @staticmethod
     def link(request: Request, cursor: SearchCursor | None) -> str | None:
