@@ -189,7 +189,9 @@ def heads_activate(held_out: set[Path]) -> ModelVersion:
     paths, labels = load_labelled_folder(ARGS.photos, ALL_CONCEPTS, strict=False)
     keep = [i for i, p in enumerate(paths) if p not in held_out]
     paths, labels = [paths[i] for i in keep], labels[keep]
-    made_by = [backbone.version, *(s.version for s in sources), *map(str, paths)]
+    # The training code too: a change there must not reuse heads trained before it.
+    code = sorted(p.read_bytes() for p in (REPO / "mlmodels" / "training").glob("*.py"))
+    made_by = [backbone.version, *(s.version for s in sources), *map(str, paths), *code]
     stored = CACHE.with_name(
         f"bench-pipeline-heads-{hashlib.sha1(str(made_by).encode()).hexdigest()[:12]}.npz"
     )
