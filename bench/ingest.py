@@ -55,10 +55,12 @@ import re
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from workers import Cluster, bench_environment, cpu_seconds, wait
+from workers import phases as batch_phases
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -93,18 +95,7 @@ def parse_args() -> argparse.Namespace:
 
 
 ARGS = parse_args()
-VAR = Path(tempfile.mkdtemp(prefix="taglens-bench-ingest-"))
-sys.path.insert(0, str(REPO))
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-os.environ["TAGLENS_VAR_DIR"] = str(VAR)
-os.environ["TAGLENS_MEDIA_ROOT"] = str(VAR / "media")
-os.environ.setdefault("TAGLENS_MODEL_DIR", str(REPO / "var" / "models"))
-os.environ["DATABASE_URL"] = ARGS.database_url or f"sqlite:///{VAR / 'bench.sqlite3'}"
-if ARGS.redis_url:
-    os.environ["TAGLENS_REDIS_URL"] = ARGS.redis_url
-else:
-    os.environ.pop("TAGLENS_REDIS_URL", None)
-os.environ["TAGLENS_Q_SYNC"] = "false"
+VAR = bench_environment("taglens-bench-ingest-", ARGS.database_url, ARGS.redis_url)
 # This process only uploads: django-q2's "Enqueued" line per upload is noise here. The workers
 # log at INFO (their phase timings are read from their logs).
 os.environ["TAGLENS_LOG_LEVEL"] = "WARNING"
@@ -124,8 +115,6 @@ from django.utils import timezone  # noqa: E402
 from django_q.brokers import get_broker  # noqa: E402
 from django_q.models import OrmQ, Task  # noqa: E402
 from ingest_raw import heads_keys, photo_bytes, random_heads  # noqa: E402
-from workers import Cluster, cpu_seconds, wait  # noqa: E402
-from workers import phases as batch_phases  # noqa: E402
 
 from mlmodels.base import load_image  # noqa: E402
 from mlmodels.heads import ConceptHeads  # noqa: E402

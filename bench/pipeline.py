@@ -59,11 +59,12 @@ import secrets
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
+
+from workers import Cluster, bench_environment, cpu_seconds, phases, wait
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -85,19 +86,8 @@ def parse_args() -> argparse.Namespace:
 ARGS = parse_args()
 if not ARGS.photos.is_dir():
     raise SystemExit(f"{ARGS.photos}: the development photos are needed for the mix")
-VAR = Path(tempfile.mkdtemp(prefix="taglens-bench-pipeline-"))
+VAR = bench_environment("taglens-bench-pipeline-", ARGS.database_url, ARGS.redis_url)
 CACHE = REPO / "var" / "cache" / "bench-pipeline-embeddings.npz"
-sys.path.insert(0, str(REPO))
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-os.environ["TAGLENS_VAR_DIR"] = str(VAR)
-os.environ["TAGLENS_MEDIA_ROOT"] = str(VAR / "media")
-os.environ.setdefault("TAGLENS_MODEL_DIR", str(REPO / "var" / "models"))
-os.environ["DATABASE_URL"] = ARGS.database_url or f"sqlite:///{VAR / 'bench.sqlite3'}"
-if ARGS.redis_url:
-    os.environ["TAGLENS_REDIS_URL"] = ARGS.redis_url
-else:
-    os.environ.pop("TAGLENS_REDIS_URL", None)
-os.environ["TAGLENS_Q_SYNC"] = "false"
 os.environ["TAGLENS_LOG_LEVEL"] = "WARNING"  # this process; the workers log at INFO
 os.environ["TAGLENS_UPLOADS_PER_HOUR"] = "0"
 # As served (make serve): DEBUG off, so no query is kept or formatted for the debug log.
@@ -116,7 +106,6 @@ from django.db.models import Max  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from django_q.brokers import get_broker  # noqa: E402
 from django_q.models import OrmQ  # noqa: E402
-from workers import Cluster, cpu_seconds, phases, wait  # noqa: E402
 
 from mlmodels.base import ALL_CONCEPTS  # noqa: E402
 from mlmodels.dataset import embed_paths, folder_names, load_labelled_folder  # noqa: E402

@@ -8,6 +8,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -18,6 +19,23 @@ ROLES = {"ready for work": "workers", "monitoring": "monitor", "pushing tasks": 
 TICK = os.sysconf("SC_CLK_TCK")
 # The phases a batch logs (moderation/ingest/batches.py, BatchResult.timing).
 PHASE = re.compile(r"(claim|decode|predict|signals|text|store) ([0-9.]+) s")
+
+
+def bench_environment(prefix: str, database_url: str | None, redis_url: str | None) -> Path:
+    """A temporary var folder and the environment a bench's Django and workers share."""
+    var = Path(tempfile.mkdtemp(prefix=prefix))
+    sys.path.insert(0, str(REPO))
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ["TAGLENS_VAR_DIR"] = str(var)
+    os.environ["TAGLENS_MEDIA_ROOT"] = str(var / "media")
+    os.environ.setdefault("TAGLENS_MODEL_DIR", str(REPO / "var" / "models"))
+    os.environ["DATABASE_URL"] = database_url or f"sqlite:///{var / 'bench.sqlite3'}"
+    if redis_url:
+        os.environ["TAGLENS_REDIS_URL"] = redis_url
+    else:
+        os.environ.pop("TAGLENS_REDIS_URL", None)
+    os.environ["TAGLENS_Q_SYNC"] = "false"
+    return var
 
 
 class Cluster:
