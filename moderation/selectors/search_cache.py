@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +19,10 @@ from posts.models import Hashtag
 # Marks outlive the answers they guard; an expired one is drawn afresh (a miss, never stale).
 MARK_SECONDS = 24 * 3600
 EVERY_HASHTAG = "search-mark"
+# One request builds a stale page; the others asking meanwhile get the one before, or with
+# none stored, wait this long at most.
+BUILD_WAIT_SECONDS = 0.5
+POLL_SECONDS = 0.004
 
 
 @dataclass(frozen=True)
@@ -54,10 +59,31 @@ def search_cached(
     stored = found.get(key)
     if stored is not None and stored[0] == current:
         return stored[1]  # type: ignore[no-any-return]
+    if None in current:
+        return build()
+    building = f"{key}:building:{_digest(repr(current))}"
+    if not cache.add(building, 1, timeout=10):
+        # Another request is building it: until it is stored, the page before the change.
+        if stored is not None:
+            return stored[1]  # type: ignore[no-any-return]
+        waited = _built_meanwhile(key, current)
+        if waited is not None:
+            return waited
     answer = build()  # from rows read after the marks: a commit in between left them changed
-    if None not in current:
-        cache.set(key, (current, answer), settings.TAGLENS_SEARCH_CACHE_SECONDS)
+    cache.set(key, (current, answer), settings.TAGLENS_SEARCH_CACHE_SECONDS)
     return answer
+
+
+def _built_meanwhile(key: str, current: tuple[str | None, ...]) -> CachedSearch | None:
+    """The answer another request is building for the same marks, once stored; None when it
+    is not there within BUILD_WAIT_SECONDS (that request failed or is slow: build here)."""
+    deadline = time.monotonic() + BUILD_WAIT_SECONDS
+    while time.monotonic() < deadline:
+        time.sleep(POLL_SECONDS)
+        stored = cache.get(key)
+        if stored is not None and stored[0] == current:
+            return stored[1]  # type: ignore[no-any-return]
+    return None
 
 
 def _mark_drawn(mark: str) -> str | None:
