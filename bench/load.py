@@ -25,9 +25,12 @@ Set for the run, and printed: the search throttles (one wrk client would be refu
 60/minute: TAGLENS_THROTTLE_SEARCH_ANON/_USER, --search-rate; they still run on every request),
 TAGLENS_UPLOADS_PER_HOUR (the uploader is one user), DJANGO_DEBUG=false, a random
 DJANGO_SECRET_KEY unless one is set, a temporary TAGLENS_MEDIA_ROOT. Requests carry
-`X-Forwarded-Proto: https`, as the TLS proxy in front of gunicorn would add. Everything else
-(TAGLENS_WEB_WORKERS, TAGLENS_SEARCH_CACHE_SECONDS, DATABASE_CONN_MAX_AGE, ...) is taken from
-the environment as `make serve` would.
+`X-Forwarded-Proto: https`, as the TLS proxy in front of gunicorn would add, and
+`Connection: close`, as that proxy's default upstream connections (nginx's) are one per request
+(--keep-alive reuses them: gunicorn's workers then keep whichever connections they accepted
+first). --upload-tag sends the uploads under another hashtag (the popular page stays fresh).
+Everything else (TAGLENS_WEB_WORKERS, TAGLENS_SEARCH_CACHE_SECONDS, DATABASE_CONN_MAX_AGE, ...)
+is taken from the environment as `make serve` would.
 
 Why wrk: a C load generator using a few percent of a core at these rates, where a Python client
 would take a good part of one of the two cores the server is measured on.
@@ -76,6 +79,14 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--rate", type=float, default=320, help="req/s, both; 0: closed loop")
     parser.add_argument("--connections", type=int, default=16, help="per endpoint")
     parser.add_argument("--upload-every", type=float, default=2.0, help="seconds; 0: none")
+    parser.add_argument(
+        "--keep-alive",
+        action="store_true",
+        help="reuse connections (default: one per request, as a proxy such as nginx opens them)",
+    )
+    parser.add_argument(
+        "--upload-tag", help="the uploads' hashtag (default --tag: each upload makes it stale)"
+    )
     parser.add_argument("--drain", type=int, default=120, help="seconds to finish classifying")
     parser.add_argument("--search-rate", default="100000/second", help="throttle for the run")
     parser.add_argument("--photos", type=Path, default=REPO.parent / "shared" / "photos")
@@ -219,6 +230,8 @@ def cpu_ticks(roots: dict[str, int], database: str) -> tuple[dict[int, tuple[str
 def wrk(port: int, path: str, args: argparse.Namespace, seconds: int, log: Path) -> Started:
     command = ["wrk", "-t1", f"-c{args.connections}", f"-d{seconds}s", "--timeout", "10s"]
     command += ["-s", str(REPO / "bench" / "load.lua"), "-H", "X-Forwarded-Proto: https"]
+    if not args.keep_alive:
+        command += ["-H", "Connection: close"]
     command += [f"http://127.0.0.1:{port}{path}", "--", str(args.max_requests), str(args.rate / 2)]
     return Started(command, dict(os.environ), log)
 
@@ -382,7 +395,7 @@ def main() -> None:
     prepared = time.perf_counter() - began
     author, _ = User.objects.get_or_create(username="loadbench-uploader")
     token = Token.objects.get_or_create(user=author)[0].key
-    uploader = Uploader(port, token, photos, args.upload_every, args.tag)
+    uploader = Uploader(port, token, photos, args.upload_every, args.upload_tag or args.tag)
     started = serve(env, work, port)
     try:
         if args.upload_every > 0:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 from pathlib import Path
 
@@ -24,3 +25,8 @@ forwarded_allow_ips = env_str("TAGLENS_FORWARDED_ALLOW_IPS", "127.0.0.1")
 limit_request_field_size = 8190
 accesslog = "-"
 errorlog = "-"
+
+
+def post_worker_init(worker: object) -> None:
+    # The app's objects live as long as the worker: full collections need not walk them.
+    gc.freeze()
