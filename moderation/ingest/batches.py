@@ -67,7 +67,7 @@ class BatchResult:
         return ", ".join(f"{phase} {seconds:.4f} s" for phase, seconds in self.seconds.items())
 
 
-def _decode(post: Post) -> Image.Image:
+def post_image(post: Post) -> Image.Image:
     # Through the storage (local or S3), never a path; load_image decodes big JPEGs reduced.
     with post.image.open("rb") as handle:
         return load_image(handle)
@@ -154,7 +154,7 @@ def _batch_decode(batch: _Batch) -> None:
         if post.pk in batch.stored and post.pk not in batch.wanted:
             continue  # the network ran for this post already: score it again only
         try:
-            batch.images[post.pk] = _decode(post)
+            batch.images[post.pk] = post_image(post)
         except (ImageDecodeError, OSError) as exc:
             batch.result.failed[post.pk] = f"The image could not be read: {exc}"
     batch.result.seconds["decode"] = time.perf_counter() - clock

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from django.conf import settings
+from PIL import Image
 
-from mlmodels.base import ALL_CONCEPTS
+from mlmodels.base import ALL_CONCEPTS, ImageDecodeError, SignalSource
 from mlmodels.dataset import (
     embed_paths,
     folder_names,
@@ -28,11 +30,14 @@ from mlmodels.training.fit import fit_and_evaluate
 from mlmodels.training.metrics import PRECISION_TARGET
 from mlmodels.training.predictions import predictions_of, predictions_to_bytes
 from mlmodels.training.report import format_table, report_json, targets_missed, write_report
+from moderation.ingest.batches import post_image
 from moderation.ingest.classifier import embedding_vector, get_backbone, get_signal_sources
 from moderation.ingest.model_versions import model_version_register
 from moderation.ingest.search_cv import hashtag_results, menu_check
 from moderation.models import ModelVersion
-from moderation.selectors.training import override_training_examples
+from moderation.selectors.training import OverrideExample, override_training_examples
+
+logger = logging.getLogger(__name__)
 
 Progress = Callable[[int, int, str], None]
 
@@ -119,7 +124,7 @@ def training_set_build(
         examples = override_training_examples(backbone=backbone.version)
         if examples:
             parts_e.append(np.stack([embedding_vector(e.embedding) for e in examples]))
-            signals += [dict(e.embedding.signals) for e in examples]
+            signals += override_signals(examples, sources)
             rows = np.full((len(examples), len(ALL_CONCEPTS)), -1, dtype=np.int8)
             for i, example in enumerate(examples):
                 for key, value in example.labels.items():
@@ -214,3 +219,30 @@ def model_version_train(
         },
     )
     return version, evaluation
+
+
+def override_signals(
+    examples: Sequence[OverrideExample], sources: Sequence[SignalSource]
+) -> list[dict[str, float]]:
+    """Each override post's stored signals, with every source that did not run on it (lazy
+    people) or ran at another version run now on its image: an absent key would read as 0,
+    "nobody", and teach the heads that the adult a moderator saw is not there."""
+    signals = [dict(e.embedding.signals) for e in examples]
+    for source in sources:
+        lacking = [
+            i
+            for i, e in enumerate(examples)
+            if (e.embedding.signal_versions or {}).get(source.name) != source.version
+        ]
+        images: dict[int, Image.Image] = {}
+        for i in lacking:
+            try:
+                images[i] = post_image(examples[i].embedding.post)
+            except (OSError, ImageDecodeError):
+                logger.warning("Override post %s: image unreadable.", examples[i].post_id)
+        found = source.signals(list(images.values())) if images else []
+        prefix = f"{source.name}:"
+        for i, values in zip(images, found, strict=True):
+            kept = {k: v for k, v in signals[i].items() if not k.startswith(prefix)}
+            signals[i] = {**kept, **{k: float(v) for k, v in values.items()}}
+    return signals

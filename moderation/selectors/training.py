@@ -50,9 +50,8 @@ def override_training_examples(*, backbone: str) -> list[OverrideExample]:
             if held.get(key, value) != value:
                 conflicted.add(verdict.post_id)
             held[key] = value
-    embeddings = {
-        e.post_id: e for e in Embedding.objects.filter(backbone=backbone, post_id__in=list(labels))
-    }
+    stored = Embedding.objects.filter(backbone=backbone, post_id__in=list(labels))
+    embeddings = {e.post_id: e for e in stored.select_related("post")}
     return [
         OverrideExample(post_id=post_id, labels=values, embedding=embeddings[post_id])
         for post_id, values in sorted(labels.items())

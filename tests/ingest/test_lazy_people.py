@@ -12,16 +12,19 @@ from django.urls import reverse
 from mlmodels.fake import EMBEDDING_DIM, FakeClassifier
 from mlmodels.heads import ConceptHeads
 from moderation.ingest.activation import model_version_activate
-from moderation.ingest.classifier import score_embeddings
+from moderation.ingest.classifier import get_signal_sources, score_embeddings
 from moderation.ingest.completion import signals_complete_hashtags
 from moderation.ingest.model_versions import model_version_register
+from moderation.ingest.training import override_signals
 from moderation.judging.catalog import keyword_mapping_save, rule_save
+from moderation.judging.overrides import verdict_override
 from moderation.judging.verdicts import verdicts_explain
 from moderation.models import Classification, Concept, Embedding, KeywordMapping, Rule, Verdict
 from moderation.rules.compiled import NOT_RELEVANT, RELEVANT, UNKNOWN
+from moderation.selectors.training import override_training_examples
 from posts.models import Post
 from posts.services import post_create, post_update
-from tests.factories import UserFactory
+from tests.factories import ModeratorFactory, UserFactory
 from tests.ingest.recording import RecordingPeople, people_png
 
 pytestmark = pytest.mark.django_db
@@ -273,3 +276,20 @@ def test_heads_trained_on_another_people_version_never_run_this_one(people, run,
     assert decision(made, "패션") == UNKNOWN
     assert "retrained" in caplog.text
     assert signals_complete_hashtags() == 0
+
+
+def test_training_from_overrides_runs_people_where_they_did_not_run(lazy, run) -> None:
+    fashion = post(run, 10, "adult", "패션")  # people ran
+    food = post(run, 250, "adult", "음식")  # people skipped: absent, not "nobody"
+    moderator = ModeratorFactory()
+    for made, tag in ((fashion, "패션"), (food, "음식")):
+        verdict_override(verdict=made.verdicts.get(hashtag__name=tag), relevant=False, by=moderator)
+    lazy.reset()
+
+    examples = override_training_examples(backbone=FakeClassifier.version)
+    found = override_signals(examples, get_signal_sources())
+    signals = {e.post_id: values for e, values in zip(examples, found, strict=True)}
+
+    assert lazy.seen == [250]  # only the post it had not run on, on its stored image
+    assert signals[food.pk]["people:adult"] == pytest.approx(0.9)
+    assert signals[fashion.pk] == Embedding.objects.get(post=fashion).signals
