@@ -58,10 +58,17 @@ class RuleIndex:
 
 def rule_index(*, tags: list[str] | None = None) -> RuleIndex:
     """Every rule and mapping, or only those that can judge `tags`."""
+    if tags is None:
+        # One Rule object per rule, shared by its mappings (hundreds of dish words).
+        by_id = Rule.objects.in_bulk()
+        words = KeywordMapping.objects.values_list("word", "rule_id")
+        return RuleIndex(
+            rules={rule.hashtag: rule for rule in by_id.values()},
+            mappings={word: by_id[rule_id] for word, rule_id in words if rule_id in by_id},
+        )
     rules = Rule.objects.all()
     mappings = KeywordMapping.objects.select_related("rule")
-    if tags is not None:
-        rules, mappings = rules.filter(hashtag__in=tags), mappings.filter(word__in=tags)
+    rules, mappings = rules.filter(hashtag__in=tags), mappings.filter(word__in=tags)
     return RuleIndex(
         rules={rule.hashtag: rule for rule in rules}, mappings={m.word: m.rule for m in mappings}
     )
