@@ -12,10 +12,11 @@ from config.env import env_int, env_str
 
 wsgi_app = "config.wsgi:application"
 bind = [env_str("TAGLENS_BIND", "127.0.0.1:8000")]
-# Web workers only parse, query and render (the model runs in qcluster): a few per core.
-workers = env_int("TAGLENS_WEB_WORKERS", 2)
-# gthread: a thread waiting on Redis or the database leaves the core to another (1: sync).
-threads = env_int("TAGLENS_WEB_THREADS", 4)
+# Sync workers (threads 1), three per core to cover waits on Redis and the database: the kernel
+# hands each new connection to a free process. They need a proxy that buffers request bodies
+# (nginx does by default). Measured against gthread in docs/scaling.md, "Load".
+workers = env_int("TAGLENS_WEB_WORKERS", 6)
+threads = env_int("TAGLENS_WEB_THREADS", 1)
 # Below the reverse proxy's own timeout; an upload is read and re-encoded well within it.
 timeout = env_int("TAGLENS_WEB_TIMEOUT", 30)
 graceful_timeout = 20
