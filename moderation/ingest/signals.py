@@ -161,12 +161,19 @@ def signals_run(
     return found, made
 
 
+def signals_replaced(
+    stored: Mapping[str, float], found: Mapping[str, float], made: Mapping[str, str]
+) -> dict[str, float]:
+    """``stored`` with the keys of the sources that ran (``made``: name → version) replaced by
+    ``found``: keys a source no longer reports go (an age without a face would otherwise linger)."""
+    prefixes = tuple(f"{name}:" for name in made)
+    kept = {k: v for k, v in stored.items() if not k.startswith(prefixes)}
+    return {**kept, **found}
+
+
 def signals_apply(
     embedding: Embedding, found: Mapping[str, float], made: Mapping[str, str]
 ) -> None:
-    """Replace the stored keys of the sources that ran (``made``: name → version) by ``found``:
-    keys a source no longer reports go (an age without a face would otherwise linger)."""
-    prefixes = tuple(f"{name}:" for name in made)
-    kept = {k: v for k, v in embedding.signals.items() if not k.startswith(prefixes)}
-    embedding.signals = {**kept, **found}
+    """Replace the stored keys of the sources that ran by ``found`` (``signals_replaced``)."""
+    embedding.signals = signals_replaced(embedding.signals, found, made)
     embedding.signal_versions = {**embedding.signal_versions, **made}

@@ -34,6 +34,7 @@ from moderation.ingest.batches import post_image
 from moderation.ingest.classifier import embedding_vector, get_backbone, get_signal_sources
 from moderation.ingest.model_versions import model_version_register
 from moderation.ingest.search_cv import hashtag_results, menu_check
+from moderation.ingest.signals import SignalPlan, signals_replaced, signals_run
 from moderation.models import ModelVersion
 from moderation.selectors.training import OverrideExample, override_training_examples
 
@@ -227,22 +228,20 @@ def override_signals(
     """Each override post's stored signals, with every source that did not run on it (lazy
     people) or ran at another version run now on its image: an absent key would read as 0,
     "nobody", and teach the heads that the adult a moderator saw is not there."""
-    signals = [dict(e.embedding.signals) for e in examples]
-    for source in sources:
-        lacking = [
-            i
-            for i, e in enumerate(examples)
-            if (e.embedding.signal_versions or {}).get(source.name) != source.version
-        ]
-        images: dict[int, Image.Image] = {}
-        for i in lacking:
-            try:
-                images[i] = post_image(examples[i].embedding.post)
-            except (OSError, ImageDecodeError):
-                logger.warning("Override post %s: image unreadable.", examples[i].post_id)
-        found = source.signals(list(images.values())) if images else []
-        prefix = f"{source.name}:"
-        for i, values in zip(images, found, strict=True):
-            kept = {k: v for k, v in signals[i].items() if not k.startswith(prefix)}
-            signals[i] = {**kept, **{k: float(v) for k, v in values.items()}}
-    return signals
+    wanted: dict[int, tuple[SignalSource, ...]] = {}
+    for i, example in enumerate(examples):
+        made = example.embedding.signal_versions or {}
+        stale = tuple(s for s in sources if made.get(s.name) != s.version)
+        if stale:
+            wanted[i] = stale
+    images: dict[int, Image.Image] = {}
+    for i in wanted:
+        try:
+            images[i] = post_image(examples[i].embedding.post)
+        except (OSError, ImageDecodeError):
+            logger.warning("Override post %s: image unreadable.", examples[i].post_id)
+    found, made = signals_run(SignalPlan(sources=tuple(sources)), wanted, images)
+    return [
+        signals_replaced(e.embedding.signals, found.get(i, {}), made.get(i, {}))
+        for i, e in enumerate(examples)
+    ]
