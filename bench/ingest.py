@@ -114,13 +114,11 @@ from django.db.models import Max, Min  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from django_q.brokers import get_broker  # noqa: E402
 from django_q.models import OrmQ, Task  # noqa: E402
+from heads_version import heads_activated  # noqa: E402
 from ingest_raw import heads_keys, photo_bytes, random_heads  # noqa: E402
 
 from mlmodels.base import load_image  # noqa: E402
-from mlmodels.heads import ConceptHeads  # noqa: E402
 from moderation.ingest.classifier import get_backbone  # noqa: E402
-from moderation.ingest.model_versions import model_version_register  # noqa: E402
-from moderation.models import ModelVersion  # noqa: E402
 from posts.models import Post  # noqa: E402
 from posts.services import post_create  # noqa: E402
 
@@ -130,21 +128,6 @@ PIPELINES = {
     "full": {"TAGLENS_SIGNAL_SOURCES": "mlmodels.people.PeopleSignalsLite", "TAGLENS_OCR": "true"},
 }
 WORKED = re.compile(r"network ran on [1-9]")
-
-
-def activate(heads: ConceptHeads, name: str) -> None:
-    """Make these heads the active version (no rescoring task: there is nothing to rescore)."""
-    version = ModelVersion.objects.filter(name=name).first() or model_version_register(
-        name=name,
-        backbone=heads.backbone,
-        concepts=list(heads.concepts),
-        heads=heads.to_bytes(),
-        thresholds=heads.thresholds,
-        metrics={},
-        training={"source": "bench/ingest.py: random weights"},
-    )
-    ModelVersion.objects.exclude(pk=version.pk).update(is_active=False)
-    ModelVersion.objects.filter(pk=version.pk).update(is_active=True, activated_at=timezone.now())
 
 
 def raw_rates(pipeline: str, processes: int, batch: int, count: int) -> dict[str, float | None]:
@@ -365,9 +348,10 @@ def main() -> None:
         # People signals and OCR take ~1 s a photo: fewer photos, batched rounds only.
         plans["full"] = (ARGS.full_posts, (slow,), 16)
     for pipeline, (count, batches, raw_count) in plans.items():
-        activate(
+        heads_activated(
             random_heads(backbone.version, heads_keys(backbone.concepts, pipeline), dim),
             f"bench-{pipeline}",
+            {"source": "bench/ingest.py: random weights"},
         )
         files = files_all[:count]
         print(f"\n{pipeline}")

@@ -106,6 +106,7 @@ from django.db.models import Max  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from django_q.brokers import get_broker  # noqa: E402
 from django_q.models import OrmQ  # noqa: E402
+from heads_version import heads_activated  # noqa: E402
 
 from mlmodels.base import ALL_CONCEPTS  # noqa: E402
 from mlmodels.dataset import embed_paths, folder_names, load_labelled_folder  # noqa: E402
@@ -113,7 +114,6 @@ from mlmodels.heads import ConceptHeads, answered_by  # noqa: E402
 from mlmodels.training.fit import fit_and_evaluate  # noqa: E402
 from moderation.ingest.batches import classification_run_batch  # noqa: E402
 from moderation.ingest.classifier import get_backbone, get_signal_sources  # noqa: E402
-from moderation.ingest.model_versions import model_version_register  # noqa: E402
 from moderation.ingest.signals import hashtag_needs  # noqa: E402
 from moderation.ingest.training import signal_keys_available  # noqa: E402
 from moderation.models import Concept, ModelVersion, Verdict  # noqa: E402
@@ -206,17 +206,9 @@ def heads_activate(held_out: set[Path]) -> ModelVersion:
             f"{cv.macro_f1:.3f}"
         )
     name = f"bench-pipeline-{heads.digest()}"
-    version = ModelVersion.objects.filter(name=name).first() or model_version_register(
-        name=name,
-        backbone=backbone.version,
-        concepts=list(heads.concepts),
-        heads=heads.to_bytes(),
-        thresholds=heads.thresholds,
-        metrics={},
-        training={"signal_sources": [f"{s.name}@{s.version}" for s in sources]},
+    version = heads_activated(
+        heads, name, {"signal_sources": [f"{s.name}@{s.version}" for s in sources]}
     )
-    ModelVersion.objects.exclude(pk=version.pk).update(is_active=False)
-    ModelVersion.objects.filter(pk=version.pk).update(is_active=True, activated_at=timezone.now())
     for key, threshold in heads.thresholds.items():
         Concept.objects.filter(key=key).update(threshold=threshold)
     print(f"signal keys the heads read: {list(heads.signal_keys)}")
