@@ -1,14 +1,18 @@
-"""Per-hashtag counts (HashtagStats), recomputed from the verdicts in the changing transaction."""
+"""Per-hashtag counts (HashtagStats): moved by each verdict change, or recounted from the
+verdicts in the changing transaction."""
 
 from __future__ import annotations
 
 import threading
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import asdict
 
 from django.db import transaction
+from django.db.models import F
+from django.db.models.functions import Greatest
 
-from moderation.models import HashtagStats
+from moderation.models import HashtagStats, Verdict
 from moderation.selectors.search import HashtagSummary, hashtag_counts_aggregate
 from moderation.selectors.search_cache import search_cache_stale
 from posts.models import Hashtag
@@ -48,6 +52,52 @@ def hashtag_counts_refresh(*, hashtag_ids: Iterable[int] | None = None) -> int:
             update_fields=["shown", "hidden", "pending"],
         )
     return len(rows)
+
+
+def verdict_bucket(*, shown: bool, decision: str) -> str:
+    """Which count a verdict is in: what `hashtag_counts_aggregate` counts it as."""
+    if shown:
+        return "shown"
+    return "pending" if decision == Verdict.Decision.PENDING else "hidden"
+
+
+class CountMoves:
+    """Verdicts moved between counts, gathered per hashtag, then added in one `apply`."""
+
+    def __init__(self) -> None:
+        self.by_hashtag: dict[int, dict[str, int]] = defaultdict(
+            lambda: {"shown": 0, "hidden": 0, "pending": 0}
+        )
+
+    def move(self, hashtag_id: int, *, old: str | None, new: str | None) -> None:
+        """A verdict went from count `old` to `new` (None: it was not there, or is gone)."""
+        # Noted even if no count moves: a touched tag's cached page goes stale.
+        counts = self.by_hashtag[hashtag_id]
+        if old != new:
+            if old is not None:
+                counts[old] -= 1
+            if new is not None:
+                counts[new] += 1
+
+    def apply(self) -> None:
+        """Add the moves to the stored counts inside the caller's transaction. Callers read each
+        verdict's old state under a row lock, so concurrent writers each add their own moves."""
+        if not self.by_hashtag:
+            return
+        search_cache_stale(hashtag_ids=self.by_hashtag)
+        missing = []
+        for pk in sorted(self.by_hashtag):  # rows locked in id order, as the recount does
+            counts = {k: n for k, n in self.by_hashtag[pk].items() if n}
+            if not counts:
+                continue
+            # Set-based re-evaluations recount only when their run ends, so a count can lag
+            # until then: it is never made negative meanwhile.
+            updated = HashtagStats.objects.filter(pk=pk).update(
+                **{k: Greatest(F(k) + n, 0) for k, n in counts.items()}
+            )
+            if not updated:
+                missing.append(pk)
+        hashtag_counts_refresh(hashtag_ids=missing)  # a tag's first verdict: count it whole
 
 
 def hashtag_counts_refresh_on_commit(*, hashtag_ids: Iterable[int]) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
-from moderation.judging.counts import hashtag_counts_refresh
+from moderation.judging.counts import CountMoves, verdict_bucket
 from moderation.judging.words import comments_cite, post_words_store, text_matches
 from moderation.models import Classification, Verdict
 from moderation.rules.compiled import (
@@ -34,16 +34,21 @@ from posts.models import Hashtag, Post, PostHashtag
 
 def verdicts_create_pending(*, post: Post) -> None:
     """One pending verdict per hashtag, so a post exists under its tags before it is judged."""
-    links = list(PostHashtag.objects.filter(post=post))
     with transaction.atomic():
-        Verdict.objects.bulk_create(
+        # The post's row lock keeps a concurrent call from adding the same verdicts uncounted.
+        list(Post.objects.select_for_update().filter(pk=post.pk).values_list("pk"))
+        have = set(Verdict.objects.filter(post=post).values_list("hashtag_id", flat=True))
+        links = PostHashtag.objects.filter(post=post).exclude(hashtag_id__in=have)
+        added = Verdict.objects.bulk_create(
             [
                 Verdict(post=post, hashtag_id=link.hashtag_id, post_created_at=post.created_at)
                 for link in links
-            ],
-            ignore_conflicts=True,
+            ]
         )
-        hashtag_counts_refresh(hashtag_ids=[link.hashtag_id for link in links])
+        moves = CountMoves()
+        for verdict in added:
+            moves.move(verdict.hashtag_id, old=None, new="pending")
+        moves.apply()
 
 
 def _judge(
@@ -212,23 +217,27 @@ def verdicts_evaluate(
         changed = verdicts_judge(
             posts=posts, index=index, texts=texts, classifications=classifications
         )
-        verdicts_write(changed)
-        if refresh_counts:
-            hashtag_counts_refresh(hashtag_ids={v.hashtag_id for v in changed})
+        verdicts_write(changed, count=refresh_counts)
     return len(changed)
 
 
 _WRITE_BATCH = 1000
 
 
-def verdicts_write(verdicts: list[Verdict]) -> None:
+def verdicts_write(verdicts: list[Verdict], *, count: bool = False) -> None:
     """Save judged verdicts with one ``UPDATE … FROM (VALUES …)`` per thousand rows (linear,
-    where ``bulk_update``'s CASE per column grows with the square of the batch)."""
+    where ``bulk_update``'s CASE per column grows with the square of the batch). Each row is
+    read again under a lock first: ``shown`` follows the override stored now, and with
+    ``count`` the verdicts' moves are added to the hashtag counts."""
     table = connection.ops.quote_name(Verdict._meta.db_table)
     pg = connection.vendor == "postgresql"
     row = "(%s, %s, %s, %s, %s, %s, %s)"
+    moves = CountMoves()
+    verdicts = sorted(verdicts, key=lambda v: v.pk)  # one lock order for every writer
     for start in range(0, len(verdicts), _WRITE_BATCH):
-        chunk = verdicts[start : start + _WRITE_BATCH]
+        chunk = _locked_again(verdicts[start : start + _WRITE_BATCH], moves)
+        if not chunk:
+            continue
         params: list[Any] = []
         for v in chunk:
             params += [
@@ -271,3 +280,30 @@ def verdicts_write(verdicts: list[Verdict]) -> None:
             ]
         with connection.cursor() as cursor:
             cursor.execute(f"UPDATE {table} SET {sets} FROM {source} WHERE {where}", params)
+    if count:
+        moves.apply()
+
+
+def _locked_again(chunk: list[Verdict], moves: CountMoves) -> list[Verdict]:
+    """These verdicts as stored, locked until commit: the ones still there, their ``shown``
+    recomputed from the stored override, each one's move between counts noted."""
+    stored = {
+        pk: rest
+        for pk, *rest in Verdict.objects.select_for_update()
+        .filter(pk__in=[v.pk for v in chunk])
+        .order_by("pk")
+        .values_list("pk", "hashtag_id", "shown", "decision", "override")
+    }
+    kept = []
+    for verdict in chunk:
+        if verdict.pk not in stored:
+            continue  # deleted meanwhile with its post or hashtag
+        hashtag_id, shown, decision, verdict.override = stored[verdict.pk]
+        verdict.shown = verdict.effective_shown()
+        moves.move(
+            hashtag_id,
+            old=verdict_bucket(shown=shown, decision=decision),
+            new=verdict_bucket(shown=verdict.shown, decision=verdict.decision),
+        )
+        kept.append(verdict)
+    return kept

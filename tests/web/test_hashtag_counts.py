@@ -19,6 +19,7 @@ from moderation.judging.overrides import (
     verdict_override_undo,
     verdicts_override_bulk,
 )
+from moderation.judging.verdicts import verdicts_evaluate
 from moderation.models import AuditEvent, HashtagStats, Rule, Verdict
 from moderation.selectors.search import HashtagSummary, hashtag_counts_aggregate, hashtag_summary
 from posts.models import Hashtag, Post
@@ -173,34 +174,10 @@ def test_concurrent_overrides_of_one_tag_never_leave_a_stale_count() -> None:
     cafe = HashtagFactory(name="카페")
     first, second = VerdictFactory(hashtag=cafe), VerdictFactory(hashtag=cafe)
     moderator = UserFactory()  # the service takes anyone; permissions are the views' job
-    t1_holds, errors = threading.Event(), []
-
-    def t1() -> None:
-        try:
-            with transaction.atomic():
-                verdict_override(verdict=first, relevant=False, by=moderator)
-                t1_holds.set()
-                _wait_for_a_lock_waiter()
-        except Exception as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    def t2() -> None:
-        try:
-            t1_holds.wait(10)
-            verdict_override(verdict=second, relevant=False, by=moderator)
-        except Exception as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=t1), threading.Thread(target=t2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
-    assert errors == []
+    _two_writers(
+        lambda: verdict_override(verdict=first, relevant=False, by=moderator),
+        lambda: verdict_override(verdict=second, relevant=False, by=moderator),
+    )
     assert hashtag_summary(hashtag=Hashtag.objects.get(pk=cafe.pk)) == HashtagSummary(0, 2, 0)
 
 
@@ -216,3 +193,74 @@ def _wait_for_a_lock_waiter(limit: float = 10.0) -> Any:
             if cursor.fetchone()[0]:
                 return
             time.sleep(0.02)
+
+
+def _two_writers(first: Any, second: Any) -> None:
+    """Run `first` in a transaction held open until `second`, in another thread, waits for a
+    row lock; then both finish. Any exception fails the test."""
+    holds, errors = threading.Event(), []
+
+    def t1() -> None:
+        try:
+            with transaction.atomic():
+                first()
+                holds.set()
+                _wait_for_a_lock_waiter()
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    def t2() -> None:
+        try:
+            holds.wait(10)
+            second()
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=t1), threading.Thread(target=t2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert errors == []
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_concurrent_judging_of_one_tag_adds_both_moves(django_capture_on_commit_callbacks) -> None:
+    """Two posts of #카페 judged again at once (a rule now hides both): each writer moves its
+    own verdict, the second waiting for the first's lock on the counts."""
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite runs one writer at a time: there is no interleaving to test")
+    capture = django_capture_on_commit_callbacks
+    posts = [judged_post(capture, ["카페"], food=0.9) for _ in range(2)]
+    assert assert_counts_fresh() == {"카페": (2, 0, 0)}
+    Rule.objects.filter(hashtag="카페").update(expression="beverage")  # no re-evaluation
+    _two_writers(
+        lambda: verdicts_evaluate(posts=[posts[0]]),
+        lambda: verdicts_evaluate(posts=[posts[1]]),
+    )
+    assert assert_counts_fresh() == {"카페": (0, 2, 0)}
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_judging_that_read_an_old_override_follows_the_stored_one(
+    django_capture_on_commit_callbacks,
+) -> None:
+    """A moderator shows a verdict while the post is judged again from what it read before:
+    the judging waits for the verdict's lock and keeps the moderator's word and its count."""
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite runs one writer at a time: there is no interleaving to test")
+    capture = django_capture_on_commit_callbacks
+    post = judged_post(capture, ["카페"], food=0.9)
+    Rule.objects.filter(hashtag="카페").update(expression="beverage")
+    _two_writers(
+        lambda: verdict_override(verdict=verdict(post, "카페"), relevant=True, by=UserFactory()),
+        lambda: verdicts_evaluate(posts=[post]),
+    )
+    judged = verdict(post, "카페")
+    assert judged.decision == Verdict.Decision.NOT_RELEVANT
+    assert (judged.override, judged.shown) == (True, True)
+    assert assert_counts_fresh() == {"카페": (1, 0, 0)}
