@@ -155,6 +155,13 @@ def verdicts_explain(verdicts: Iterable[Verdict]) -> None:
     moves). A few queries for any number of verdicts. When the current rules decide otherwise
     than the stored decision (a change not yet applied), the explanation says so (``stale``)."""
     verdicts = list(verdicts)
+    posts = Post.objects.in_bulk({v.post_id for v in verdicts})
+    # A post waiting for its model is explained by that alone (every upload's answer): no
+    # rules, scores or words to read.
+    waiting = [v for v in verdicts if posts[v.post_id].status == Post.Status.PENDING]
+    for verdict in waiting:
+        verdict.explanation = {} if verdict.decision == WAITING.decision else {"stale": True}
+    verdicts = [v for v in verdicts if posts[v.post_id].status != Post.Status.PENDING]
     if not verdicts:
         return
     catalog = concept_catalog()
@@ -165,7 +172,6 @@ def verdicts_explain(verdicts: Iterable[Verdict]) -> None:
     used = Classification.objects.select_related("model_version").in_bulk(
         {v.classification_id for v in verdicts if v.classification_id is not None}
     )
-    posts = Post.objects.in_bulk(post_ids)
     hashtags = Hashtag.objects.in_bulk({v.hashtag_id for v in verdicts})
     probes = []
     for verdict in verdicts:

@@ -36,7 +36,7 @@ def verdicts_of(post: Post) -> dict[str, Verdict]:
 
 
 def test_upload_is_stored_pending_and_classified_after_commit(
-    client, django_capture_on_commit_callbacks
+    client, django_capture_on_commit_callbacks, django_assert_num_queries
 ) -> None:
     FakeClassifier.next_scores = CAT_SCORES
     client.force_login(UserFactory())
@@ -52,6 +52,10 @@ def test_upload_is_stored_pending_and_classified_after_commit(
     assert post.status == Post.Status.PENDING
     assert set(verdicts_of(post)) == {"카페", "고양이", "cat"}
     assert not any(v.shown for v in verdicts_of(post).values())
+    waiting = list(post.verdicts.all())
+    with django_assert_num_queries(1):  # the posts' status: no rules, scores or words read
+        verdicts_explain(waiting)
+    assert [v.explanation for v in waiting] == [{}, {}, {}]
     assert FakeClassifier.calls == 0
     assert len(callbacks) == 1
 
