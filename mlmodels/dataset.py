@@ -203,7 +203,7 @@ class Embedded(NamedTuple):
     kept: np.ndarray  # (N,) int64 indices into the input paths
 
 
-def _sha1(path: Path) -> str:
+def file_sha1(path: Path) -> str:
     return hashlib.sha1(path.read_bytes()).hexdigest()
 
 
@@ -311,7 +311,7 @@ def embed_paths(
     version += "".join(f"|{_source_key(s)}" for s in signal_sources)
     cache_path = Path(cache_file) if cache_file is not None else None
     cache = _load_cache(cache_path, version) if cache_path else {}
-    keys = [_sha1(p) if p.is_file() else "" for p in paths]
+    keys = [file_sha1(p) if p.is_file() else "" for p in paths]
     todo = [i for i, k in enumerate(keys) if k not in cache]
     failed: set[int] = set()
     computed = 0

@@ -4,7 +4,8 @@ relevant when the same rule holds over its labels."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 import numpy as np
 
@@ -12,12 +13,16 @@ from mlmodels.training.checks import Check, HashtagResult
 from mlmodels.training.crossval import CVResult
 from mlmodels.training.predictions import Predictions, predictions_of
 from moderation.ingest.comparison import DECIDED, relevant_to, rule_figures, shown_on
+from moderation.judging.words import rules_word_index
 from moderation.rules.compiled import CompiledRule, ConceptInfo, compile_rule, presence_plan
+from moderation.rules.decide import apply_text_evidence
 from moderation.rules.starter import CONCEPTS, RULES
 from moderation.rules.syntax import parse
-from moderation.selectors.catalog import concept_names
+from moderation.rules.words import IMAGE, match_words
+from moderation.selectors.catalog import concept_catalog, concept_names, rule_index
 
 FOOD_HASHTAG = "음식"
+MENUS_SHOWN = 0.90  # at least: development menu photos shown under #음식, their text read
 
 
 def starter_rules() -> dict[str, CompiledRule]:
@@ -47,14 +52,42 @@ def hashtag_search(
     return results
 
 
-def hashtag_results(cv: CVResult) -> list[HashtagResult]:
-    return hashtag_search(predictions_of(cv), starter_rules())
+def hashtag_results(cv: CVResult, decisions: np.ndarray | None = None) -> list[HashtagResult]:
+    """Per starter hashtag; ``decisions`` in place of the CV's (``decisions_with_text``)."""
+    predictions = predictions_of(cv)
+    if decisions is not None:
+        predictions = replace(predictions, decisions=decisions)
+    return hashtag_search(predictions, starter_rules())
 
 
-def menu_check(cv: CVResult) -> list[Check]:
-    """Menu photos shown under #음식 from the image's decisions alone: this CV reads no text."""
+def decisions_with_text(cv: CVResult, image_words: Sequence[Sequence[str]]) -> np.ndarray:
+    """The CV's decisions with each photo's words read in the image counted as an upload's
+    are (``rules.decide.apply_text_evidence``), matched through the stored keyword mappings."""
+    index = rules_word_index(rule_index(), concept_names(concept_catalog()))
+    columns = {concept: j for j, concept in enumerate(cv.concepts)}
+    at = dict.fromkeys(columns, 0.5)  # decisions are 0 or 1: a counted word lifts to the threshold
+    decisions = cv.decisions.copy()
+    for i, words in enumerate(image_words):
+        matches = [m for m in match_words(list(words), index, IMAGE) if m.concept in columns]
+        if not matches:
+            continue
+        scores = {c: float(decisions[i, j]) for c, j in columns.items()}
+        lifted, _ = apply_text_evidence(scores, at, matches)
+        for concept, score in lifted.items():
+            decisions[i, columns[concept]] = score >= at[concept]
+    return decisions
+
+
+def menu_check(cv: CVResult, read: np.ndarray | None = None) -> list[Check]:
+    """Menu photos shown under #음식 from the image's decisions alone, and with the text read
+    in them (``read``: ``decisions_with_text``; None when no OCR ran)."""
     rule = starter_rules()[FOOD_HASHTAG]
     menus = np.flatnonzero(np.asarray(cv.folders) == "menu")
     hits = sum(shown_on(rule, cv.decisions[i], cv.concepts, cv.concepts) for i in menus)
-    name = f"menu photos shown under #{FOOD_HASHTAG} (image only, no text read)"
-    return [Check(name, hits, len(menus))]
+    checks = [Check(f"menu photos shown under #{FOOD_HASHTAG} (image only)", hits, len(menus))]
+    if read is None:
+        name = f"menu photos shown under #{FOOD_HASHTAG} with their text (not read: no OCR)"
+        return [*checks, Check(name, 0, 0, MENUS_SHOWN)]
+    hits = sum(shown_on(rule, read[i], cv.concepts, cv.concepts) for i in menus)
+    name = f"menu photos shown under #{FOOD_HASHTAG} with their text read"
+    return [*checks, Check(name, hits, len(menus), MENUS_SHOWN)]

@@ -10,7 +10,7 @@ from django.conf import settings
 from PIL import Image
 
 from mlmodels.base import ImageDecodeError, load_image
-from mlmodels.ocr import OcrError, TesseractReader
+from mlmodels.ocr import OcrError, TesseractReader, TextRead
 from mlmodels.textlike import MENU_SIGNAL, TEXT_SIGNAL, is_menu, prices, text_expected
 from moderation.models import TextExtraction
 from posts.models import Post
@@ -113,16 +113,25 @@ def text_extract(
             message=str(exc)[:300],
         )
     logger.info("Read %d words in post %s in %.2f s.", len(read.words), post.pk, read.seconds)
-    words, found = read.words, prices(read.tokens)
-    menu = is_menu(signals, len(found))
+    words, found, menu = read_words(read, signals)
     return _store(
         post,
         engine=reader.version,
         status=TextExtraction.Status.OK,
         text=read.text,
-        words=[*words, MENU_WORD] if menu and MENU_WORD not in words else words,
+        words=words,
         message=_menu_note(signals, found) if menu else "",
     )
+
+
+def read_words(read: TextRead, signals: Mapping[str, float]) -> tuple[list[str], list[str], bool]:
+    """The words a read counts (with the menu word on a menu), the prices found, and whether
+    the photo is a menu."""
+    words, found = read.words, prices(read.tokens)
+    menu = is_menu(signals, len(found))
+    if menu and MENU_WORD not in words:
+        words = [*words, MENU_WORD]
+    return words, found, menu
 
 
 def texts_extract(*, items: Sequence[tuple[Post, Image.Image, Mapping[str, float]]]) -> None:

@@ -33,8 +33,9 @@ from mlmodels.training.report import format_table, report_json, targets_missed, 
 from moderation.ingest.batches import post_image
 from moderation.ingest.classifier import embedding_vector, get_backbone, get_signal_sources
 from moderation.ingest.model_versions import model_version_register
-from moderation.ingest.search_cv import hashtag_results, menu_check
+from moderation.ingest.search_cv import decisions_with_text, hashtag_results, menu_check
 from moderation.ingest.signals import SignalPlan, signals_replaced, signals_run
+from moderation.ingest.training_text import override_words, photo_words
 from moderation.models import ModelVersion
 from moderation.selectors.training import OverrideExample, override_training_examples
 
@@ -51,6 +52,8 @@ class TrainingSet:
     groups: np.ndarray  # per row its source (MANIFEST.csv), or the overridden post
     folders: np.ndarray  # per row the photo folder, or "override"
     counts: dict[str, Any] = field(default_factory=dict)
+    # Per row the words read in the image, as an upload's; None: no OCR here.
+    image_words: list[list[str]] | None = None
 
 
 @dataclass(frozen=True)
@@ -62,9 +65,12 @@ class Evaluation:
     hashtags: list[HashtagResult]
 
     @classmethod
-    def of(cls, cv: CVResult) -> Evaluation:
+    def of(cls, cv: CVResult, image_words: list[list[str]] | None) -> Evaluation:
+        """``image_words``: per row the words read in the photo, weighed as the product weighs
+        them in every hashtag's search; None: the image alone."""
         scenes = people_in_scene(np.asarray(cv.folders), np.asarray(cv.groups))
-        return cls(cv, concept_checks(cv, scenes) + menu_check(cv), hashtag_results(cv))
+        read = None if image_words is None else decisions_with_text(cv, image_words)
+        return cls(cv, concept_checks(cv, scenes) + menu_check(cv, read), hashtag_results(cv, read))
 
     def table(self) -> str:
         return format_table(self.cv, self.checks, self.hashtags)
@@ -98,6 +104,7 @@ def training_set_build(
     groups: list[np.ndarray] = []
     folders: list[np.ndarray] = []
     counts: dict[str, Any] = {}
+    words: list[list[str]] | None = []
     if photos is not None:
         paths, folder_labels = load_labelled_folder(photos, ALL_CONCEPTS)
         cache = Path(settings.VAR_DIR) / "cache" / "training-embeddings.npz"
@@ -121,6 +128,15 @@ def training_set_build(
         counts["signal_sources"] = [f"{s.name}@{getattr(s, 'version', '')}" for s in sources]
         counts["photo_sources"] = len(set(groups[-1].tolist()))
         counts["photo_folders"] = {str(n): int((names == n).sum()) for n in sorted(set(names))}
+        words = photo_words(
+            [paths[i] for i in embedded.kept],
+            embedded.signals,
+            Path(settings.VAR_DIR) / "cache" / "training-text.json",
+            on_photo=(lambda done, total: progress(done, total, "photos read"))
+            if progress
+            else None,
+        )
+        counts["photos_with_text"] = None if words is None else sum(map(bool, words))
     if include_overrides:
         examples = override_training_examples(backbone=backbone.version)
         if examples:
@@ -134,6 +150,8 @@ def training_set_build(
             labels.append(rows)
             groups.append(np.array([f"post:{e.post_id}" for e in examples]))
             folders.append(np.array(["override"] * len(examples)))
+            if words is not None:
+                words += override_words([e.post_id for e in examples])
         counts["override_posts"] = len(examples)
     if not parts_e:
         raise ValueError("Nothing to train on: give a photo folder or record some overrides.")
@@ -144,6 +162,7 @@ def training_set_build(
         groups=np.concatenate(groups),
         folders=np.concatenate(folders),
         counts=counts,
+        image_words=words,
     )
 
 
@@ -162,7 +181,7 @@ def concepts_evaluate(
         signal_keys=signal_keys_available(),
         progress=progress,
     )
-    return Evaluation.of(cv)
+    return Evaluation.of(cv, data.image_words)
 
 
 def model_version_train(
@@ -201,7 +220,7 @@ def model_version_train(
         "trained_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         **data.counts,
     }
-    evaluation = Evaluation.of(cv)
+    evaluation = Evaluation.of(cv, data.image_words)
     report_dir = Path(settings.VAR_DIR) / "reports" / name
     evaluation.write(report_dir, meta)
     version = model_version_register(

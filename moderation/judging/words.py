@@ -10,6 +10,7 @@ from moderation.rules.expr import Expr
 from moderation.rules.syntax import RuleSyntaxError, parse
 from moderation.rules.words import (
     COMMENT,
+    WordIndex,
     WordMatch,
     candidate_keys,
     post_word_matches,
@@ -28,6 +29,17 @@ def text_matches(
 ) -> dict[int, list[WordMatch]]:
     """Per post, the words (image text, caption, comments) pointing to a single-concept rule.
     Reads stored text (no OCR); no queries when the caller passes ``texts``."""
+    words = rules_word_index(index, names)
+    return {
+        post_id: post_word_matches(
+            index=words, image_words=t.image_words, caption=t.caption, comments=t.comments
+        )
+        for post_id, t in (post_texts(post_ids=post_ids) if texts is None else texts).items()
+    }
+
+
+def rules_word_index(index: RuleIndex, names: dict[str, str]) -> WordIndex:
+    """What each hashtag and mapped word is evidence for under these rules."""
     parsed: dict[str, Expr | None] = {}
     for hashtag, rule in index.rules.items():
         try:
@@ -35,13 +47,7 @@ def text_matches(
         except RuleSyntaxError:
             parsed[hashtag] = None
     mappings = {word: rule.hashtag for word, rule in index.mappings.items()}
-    words = word_index(parsed, mappings)
-    return {
-        post_id: post_word_matches(
-            index=words, image_words=t.image_words, caption=t.caption, comments=t.comments
-        )
-        for post_id, t in (post_texts(post_ids=post_ids) if texts is None else texts).items()
-    }
+    return word_index(parsed, mappings)
 
 
 def post_words_store(*, post_ids: list[int], texts: dict[int, PostText] | None = None) -> None:

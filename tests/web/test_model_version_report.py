@@ -24,7 +24,7 @@ def test_the_version_page_lists_search_precision_per_hashtag(client) -> None:
         groups=np.array([f"repo-{i % 6}" for i in range(60)]), folds=3, inner_folds=2,
         l2_grid=(1.0,),
     )  # fmt: skip
-    evaluation = Evaluation.of(cv)
+    evaluation = Evaluation.of(cv, None)
     version = model_version_register(
         name="synthetic+heads",
         backbone="fake",
