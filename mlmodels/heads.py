@@ -20,7 +20,8 @@ HEADS_FORMAT = 1
 SOURCE_HEAD = "head"
 SOURCE_IMAGENET = "imagenet"
 SOURCE_MEAN = "mean"  # the mean of the head's probability and the direct evidence
-SOURCES = (SOURCE_HEAD, SOURCE_IMAGENET, SOURCE_MEAN)
+SOURCE_MAX = "max"  # the higher of the two: either one sure enough decides
+SOURCES = (SOURCE_HEAD, SOURCE_IMAGENET, SOURCE_MEAN, SOURCE_MAX)
 # Signals the backbone itself puts into Prediction.signals ("imagenet:<concept>" roll-up scores).
 BACKBONE_SIGNAL_PREFIX = "imagenet"
 
@@ -55,6 +56,8 @@ def source_score(source: str, head: Any, direct: Any) -> Any:
         return head
     if source == SOURCE_IMAGENET:
         return direct
+    if source == SOURCE_MAX:
+        return np.maximum(head, direct)
     return (head + direct) / 2
 
 

@@ -11,6 +11,7 @@ import numpy as np
 from mlmodels.heads import (
     SOURCE_HEAD,
     SOURCE_IMAGENET,
+    SOURCE_MAX,
     SOURCE_MEAN,
     imagenet_key,
     raw_features,
@@ -130,6 +131,7 @@ def _calibrate_sources(
     candidates = {SOURCE_HEAD: head}
     if direct is not None:
         candidates[SOURCE_MEAN] = source_score(SOURCE_MEAN, head, direct)
+        candidates[SOURCE_MAX] = source_score(SOURCE_MAX, head, direct)
         candidates[SOURCE_IMAGENET] = direct
     calibrated: dict[str, Calibrated] = {}
     best, best_f1 = SOURCE_HEAD, -1.0

@@ -61,8 +61,7 @@ def hashtag_results(cv: CVResult, decisions: np.ndarray | None = None) -> list[H
 
 
 def decisions_with_text(cv: CVResult, image_words: Sequence[Sequence[str]]) -> np.ndarray:
-    """The CV's decisions with each photo's words read in the image counted as an upload's
-    are (``rules.decide.apply_text_evidence``), matched through the stored keyword mappings."""
+    """The CV's decisions with the words read in each photo weighed as an upload's are."""
     index = rules_word_index(rule_index(), concept_names(concept_catalog()))
     columns = {concept: j for j, concept in enumerate(cv.concepts)}
     at = dict.fromkeys(columns, 0.5)  # decisions are 0 or 1: a counted word lifts to the threshold
@@ -79,8 +78,7 @@ def decisions_with_text(cv: CVResult, image_words: Sequence[Sequence[str]]) -> n
 
 
 def menu_check(cv: CVResult, read: np.ndarray | None = None) -> list[Check]:
-    """Menu photos shown under #음식 from the image's decisions alone, and with the text read
-    in them (``read``: ``decisions_with_text``; None when no OCR ran)."""
+    """Menu photos shown under #음식 from the image alone, and with ``read`` (the text's)."""
     rule = starter_rules()[FOOD_HASHTAG]
     menus = np.flatnonzero(np.asarray(cv.folders) == "menu")
     hits = sum(shown_on(rule, cv.decisions[i], cv.concepts, cv.concepts) for i in menus)

@@ -125,8 +125,7 @@ def text_extract(
 
 
 def read_words(read: TextRead, signals: Mapping[str, float]) -> tuple[list[str], list[str], bool]:
-    """The words a read counts (with the menu word on a menu), the prices found, and whether
-    the photo is a menu."""
+    """The words a read counts (the menu word added on a menu), its prices, whether a menu."""
     words, found = read.words, prices(read.tokens)
     menu = is_menu(signals, len(found))
     if menu and MENU_WORD not in words:

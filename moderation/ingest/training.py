@@ -52,8 +52,7 @@ class TrainingSet:
     groups: np.ndarray  # per row its source (MANIFEST.csv), or the overridden post
     folders: np.ndarray  # per row the photo folder, or "override"
     counts: dict[str, Any] = field(default_factory=dict)
-    # Per row the words read in the image, as an upload's; None: no OCR here.
-    image_words: list[list[str]] | None = None
+    image_words: list[list[str]] | None = None  # read as an upload's; None: no OCR here
 
 
 @dataclass(frozen=True)
@@ -66,8 +65,7 @@ class Evaluation:
 
     @classmethod
     def of(cls, cv: CVResult, image_words: list[list[str]] | None) -> Evaluation:
-        """``image_words``: per row the words read in the photo, weighed as the product weighs
-        them in every hashtag's search; None: the image alone."""
+        """``image_words``: per row the words read in the photo (None: the image alone)."""
         scenes = people_in_scene(np.asarray(cv.folders), np.asarray(cv.groups))
         read = None if image_words is None else decisions_with_text(cv, image_words)
         return cls(cv, concept_checks(cv, scenes) + menu_check(cv, read), hashtag_results(cv, read))

@@ -1,5 +1,4 @@
-"""Words read in the training photos as an upload's would be (the gate, Tesseract, the menu
-word), so a cross-validation weighs the text in a photo as the product does."""
+"""Words read in the training photos as an upload's would be, for the cross-validation."""
 
 from __future__ import annotations
 
@@ -26,9 +25,8 @@ def photo_words(
     cache_file: Path,
     on_photo: Callable[[int, int], None] | None = None,
 ) -> list[list[str]] | None:
-    """Per photo, the words an upload of it would count; None when OCR is off or Tesseract
-    is not installed. Reads are kept in ``cache_file`` per file, Tesseract version and
-    menu class (whether a read counts as a menu depends on it)."""
+    """Per photo, the words an upload of it would count (None: no OCR here); cached per file,
+    Tesseract version and menu class."""
     reader = text_reader(float(settings.TAGLENS_OCR_TIMEOUT))
     if not settings.TAGLENS_OCR or not reader.available():
         return None

@@ -1,5 +1,4 @@
-"""Per-hashtag counts (HashtagStats): moved by each verdict change, or recounted from the
-verdicts in the changing transaction."""
+"""Per-hashtag counts (HashtagStats), moved or recounted in the transaction changing verdicts."""
 
 from __future__ import annotations
 
@@ -71,8 +70,7 @@ class CountMoves:
 
     def move(self, hashtag_id: int, *, old: str | None, new: str | None) -> None:
         """A verdict went from count `old` to `new` (None: it was not there, or is gone)."""
-        # Noted even if no count moves: a touched tag's cached page goes stale.
-        counts = self.by_hashtag[hashtag_id]
+        counts = self.by_hashtag[hashtag_id]  # its cached page goes stale, moved or not
         if old != new:
             if old is not None:
                 counts[old] -= 1
@@ -81,23 +79,23 @@ class CountMoves:
 
     def apply(self) -> None:
         """Add the moves to the stored counts inside the caller's transaction. Callers read each
-        verdict's old state under a row lock, so concurrent writers each add their own moves."""
+        verdict's old state under a row lock, so concurrent writers each add their own moves;
+        counts are locked in id order, as the recount locks them."""
         if not self.by_hashtag:
             return
         search_cache_stale(hashtag_ids=self.by_hashtag)
         missing = []
-        for pk in sorted(self.by_hashtag):  # rows locked in id order, as the recount does
+        for pk in sorted(self.by_hashtag):
             counts = {k: n for k, n in self.by_hashtag[pk].items() if n}
             if not counts:
                 continue
-            # Set-based re-evaluations recount only when their run ends, so a count can lag
-            # until then: it is never made negative meanwhile.
+            # Set-based re-evaluations recount when done: never below zero until then.
             updated = HashtagStats.objects.filter(pk=pk).update(
                 **{k: Greatest(F(k) + n, 0) for k, n in counts.items()}
             )
             if not updated:
                 missing.append(pk)
-        hashtag_counts_refresh(hashtag_ids=missing)  # a tag's first verdict: count it whole
+        hashtag_counts_refresh(hashtag_ids=missing)  # a tag's first verdict
 
 
 def hashtag_counts_refresh_on_commit(*, hashtag_ids: Iterable[int]) -> None:

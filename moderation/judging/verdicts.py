@@ -149,15 +149,12 @@ def verdicts_judge(
 
 
 def verdicts_explain(verdicts: Iterable[Verdict]) -> None:
-    """Set ``explanation`` on each verdict, for display: why it is decided as it is, computed
-    from the scores it was decided on, the post's words and the current rules and thresholds
-    (the explanation is not stored, so a rule change rewrites only the verdicts whose outcome
-    moves). A few queries for any number of verdicts. When the current rules decide otherwise
-    than the stored decision (a change not yet applied), the explanation says so (``stale``)."""
+    """Set ``explanation`` on each verdict, for display, from the scores it was decided on, the
+    post's words and the current rules (not stored: a rule change rewrites only the verdicts
+    whose outcome moves); ``stale`` where those rules decide otherwise. A few queries for any
+    number of verdicts; one for posts waiting for their model (every upload's answer)."""
     verdicts = list(verdicts)
     posts = Post.objects.in_bulk({v.post_id for v in verdicts})
-    # A post waiting for its model is explained by that alone (every upload's answer): no
-    # rules, scores or words to read.
     waiting = [v for v in verdicts if posts[v.post_id].status == Post.Status.PENDING]
     for verdict in waiting:
         verdict.explanation = {} if verdict.decision == WAITING.decision else {"stale": True}
@@ -232,14 +229,13 @@ _WRITE_BATCH = 1000
 
 def verdicts_write(verdicts: list[Verdict], *, count: bool = False) -> None:
     """Save judged verdicts with one ``UPDATE … FROM (VALUES …)`` per thousand rows (linear,
-    where ``bulk_update``'s CASE per column grows with the square of the batch). Each row is
-    read again under a lock first: ``shown`` follows the override stored now, and with
-    ``count`` the verdicts' moves are added to the hashtag counts."""
+    where ``bulk_update``'s CASE per column grows with the square of the batch), each row first
+    locked in id order and read again (``_locked_again``); ``count``: add their moves."""
     table = connection.ops.quote_name(Verdict._meta.db_table)
     pg = connection.vendor == "postgresql"
     row = "(%s, %s, %s, %s, %s, %s, %s)"
     moves = CountMoves()
-    verdicts = sorted(verdicts, key=lambda v: v.pk)  # one lock order for every writer
+    verdicts = sorted(verdicts, key=lambda v: v.pk)
     for start in range(0, len(verdicts), _WRITE_BATCH):
         chunk = _locked_again(verdicts[start : start + _WRITE_BATCH], moves)
         if not chunk:
@@ -291,8 +287,7 @@ def verdicts_write(verdicts: list[Verdict], *, count: bool = False) -> None:
 
 
 def _locked_again(chunk: list[Verdict], moves: CountMoves) -> list[Verdict]:
-    """These verdicts as stored, locked until commit: the ones still there, their ``shown``
-    recomputed from the stored override, each one's move between counts noted."""
+    """The verdicts still stored, locked, ``shown`` from the stored override, moves noted."""
     stored = {
         pk: rest
         for pk, *rest in Verdict.objects.select_for_update()
@@ -303,7 +298,7 @@ def _locked_again(chunk: list[Verdict], moves: CountMoves) -> list[Verdict]:
     kept = []
     for verdict in chunk:
         if verdict.pk not in stored:
-            continue  # deleted meanwhile with its post or hashtag
+            continue
         hashtag_id, shown, decision, verdict.override = stored[verdict.pk]
         verdict.shown = verdict.effective_shown()
         moves.move(

@@ -16,6 +16,7 @@ from mlmodels.fake import EMBEDDING_DIM, FakeClassifier
 from mlmodels.heads import (
     SOURCE_HEAD,
     SOURCE_IMAGENET,
+    SOURCE_MAX,
     SOURCE_MEAN,
     BackboneMismatch,
     ConceptHeads,
@@ -141,6 +142,17 @@ def test_a_mean_source_averages_the_head_and_the_direct_evidence() -> None:
     assert ConceptHeads.from_bytes(mixed.to_bytes()).source["cat"] == SOURCE_MEAN
     with pytest.raises(ValueError, match="source"):
         ConceptHeads(**{**heads.__dict__, "source": {"cat": "median", "food": "head"}})
+
+
+def test_a_max_source_takes_whichever_of_the_head_and_the_direct_evidence_is_higher() -> None:
+    heads = _heads()
+    mixed = ConceptHeads(**{**heads.__dict__, "source": {"cat": SOURCE_MAX, "food": "head"}})
+    emb = np.ones((1, EMBEDDING_DIM), dtype=np.float32)
+    head = float(heads.head_probabilities(emb, [{}])[0, 0])
+    for direct in (0.0, 0.99):
+        score = mixed.scores(emb, [{"imagenet:cat": direct}])[0]["cat"]
+        assert score == pytest.approx(max(head, direct))
+    assert ConceptHeads.from_bytes(mixed.to_bytes()).source["cat"] == SOURCE_MAX
 
 
 def test_heads_classifier_refuses_a_mismatched_backbone() -> None:

@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, path
 from django.utils.html import format_html, format_html_join
 
-from mlmodels.heads import DIRECT_SIGNALS, SOURCE_HEAD, SOURCE_MEAN
+from mlmodels.heads import DIRECT_SIGNALS, SOURCE_HEAD, SOURCE_MAX, SOURCE_MEAN
 from moderation.ingest.activation import model_version_activate, model_version_rollback
 from moderation.models import (
     Classification,
@@ -40,7 +40,9 @@ def _source_label(concept: str, source: str) -> str:
     if source == SOURCE_HEAD:
         return "trained head"
     direct = "people model" if concept in DIRECT_SIGNALS else "ImageNet roll-up"
-    return f"mean of trained head and {direct}" if source == SOURCE_MEAN else direct
+    if source == SOURCE_MEAN:
+        return f"mean of trained head and {direct}"
+    return f"higher of trained head and {direct}" if source == SOURCE_MAX else direct
 
 
 @admin.register(ModelVersion)
