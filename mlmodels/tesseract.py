@@ -98,8 +98,24 @@ def library() -> ctypes.CDLL:
             for name, (args, result) in _SIGNATURES.items():
                 function = getattr(lib, name)
                 function.argtypes, function.restype = args, result
+            _leptonica_quiet()
             _lib = lib
         return _lib
+
+
+LEPTONICA = "liblept.so.5"
+LEPTONICA_SILENT = 6  # L_SEVERITY_NONE
+
+
+def _leptonica_quiet() -> None:
+    """Leptonica, under Tesseract's layout analysis, prints "Error in boxClipToRectangle" and
+    the like to stderr on ordinary photos; Tesseract's own failures come back as results."""
+    try:
+        lept = ctypes.CDLL(ctypes.util.find_library("lept") or LEPTONICA)
+    except OSError:
+        return
+    lept.setMsgSeverity.argtypes, lept.setMsgSeverity.restype = [ctypes.c_int], ctypes.c_int
+    lept.setMsgSeverity(LEPTONICA_SILENT)
 
 
 def version() -> str:

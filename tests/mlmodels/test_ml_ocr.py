@@ -189,3 +189,15 @@ def test_a_real_menu_photo_yields_food_words() -> None:
     read = READER.read(load_image(photo, draft_size=None))
     # Tesseract's English model drops most Vietnamese accents: bánh → banh, phở → pho.
     assert {"banh", "pho"} & set(read.words), read.words
+
+
+@needs_tesseract
+def test_leptonica_prints_nothing_once_tesseract_is_loaded() -> None:
+    import ctypes
+    import ctypes.util
+
+    tesseract.library()
+    lept = ctypes.CDLL(ctypes.util.find_library("lept") or tesseract.LEPTONICA)
+    lept.setMsgSeverity.argtypes, lept.setMsgSeverity.restype = [ctypes.c_int], ctypes.c_int
+    before = lept.setMsgSeverity(tesseract.LEPTONICA_SILENT)  # returns the severity it replaces
+    assert before == tesseract.LEPTONICA_SILENT
