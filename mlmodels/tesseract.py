@@ -108,8 +108,7 @@ LEPTONICA_SILENT = 6  # L_SEVERITY_NONE
 
 
 def _leptonica_quiet() -> None:
-    """Leptonica, under Tesseract's layout analysis, prints "Error in boxClipToRectangle" and
-    the like to stderr on ordinary photos; Tesseract's own failures come back as results."""
+    """Silence Leptonica's "Error in …" lines on ordinary photos (Tesseract reports failures)."""
     try:
         lept = ctypes.CDLL(ctypes.util.find_library("lept") or LEPTONICA)
     except OSError:
