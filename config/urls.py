@@ -3,12 +3,20 @@ from __future__ import annotations
 from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
+from django.http import HttpRequest, HttpResponsePermanentRedirect
+from django.templatetags.static import static as static_url
 from django.urls import include, path
 
 from config.health import health
 
+
+def favicon(request: HttpRequest) -> HttpResponsePermanentRedirect:  # the admin has no link
+    return HttpResponsePermanentRedirect(static_url("favicon.svg"))
+
+
 urlpatterns = [
     path("health/", health, name="health"),
+    path("favicon.ico", favicon),
     # Moderator pages that are not model lists; before the admin so they are not shadowed.
     path("admin/moderation/", include("moderation.web.admin.urls")),
     path("admin/", admin.site.urls),

@@ -125,3 +125,10 @@ def test_post_page_escapes_captions(client) -> None:
 
 def test_missing_post_is_404(client) -> None:
     assert client.get(reverse("post-detail", kwargs={"post_id": 999})).status_code == 404
+
+
+def test_pages_name_their_icon_and_the_browsers_default_request_finds_it(client) -> None:
+    home = client.get(reverse("home")).content.decode()
+    assert '<link rel="icon" href="/static/favicon.svg"' in home
+    answer = client.get("/favicon.ico")  # asked by pages without the link: the admin's
+    assert (answer.status_code, answer["Location"]) == (301, "/static/favicon.svg")
