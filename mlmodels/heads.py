@@ -211,6 +211,28 @@ class ConceptHeads:
             out.append(found)
         return out
 
+    def unsure_bounds(self, thresholds: Mapping[str, float]) -> dict[str, tuple[float, float]]:
+        """Per concept, the scores stored without the other sources for which `score_ranges`
+        can hold its threshold (a superset for the mean source): unsure posts, set-based."""
+        cols = self._columns(self.sources_read)
+        if not len(cols):
+            return {}
+        ends = np.stack([-self.mean[cols] / self.scale[cols], np.full(len(cols), ABSENT_SPREAD)])
+        moves = ends[:, :, None] * self.weights[cols][None].astype(np.float64)
+        low, high = moves.min(axis=0).sum(axis=0), moves.max(axis=0).sum(axis=0)
+        out: dict[str, tuple[float, float]] = {}
+        for j, c in enumerate(self.concepts):
+            if self.source[c] == SOURCE_IMAGENET or low[j] >= high[j] or c not in thresholds:
+                continue
+            t = min(max(float(thresholds[c]), 1e-6), 1 - 1e-6)
+            if self.source[c] == SOURCE_MEAN:  # a head's own range is at most tanh(spread / 4)
+                half = float(np.tanh((high[j] - low[j]) / 4)) / 2
+                out[c] = (t - half, t + half)
+            else:  # head, or max: its score is the head's wherever the head can decide
+                logit = float(np.log(t / (1 - t)))
+                out[c] = (float(sigmoid(logit - high[j])), float(sigmoid(logit - low[j])))
+        return out
+
     def present(self, scores: Mapping[str, float]) -> list[str]:
         """Concepts whose score reaches their calibrated threshold (sorted)."""
         return sorted(

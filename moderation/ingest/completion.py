@@ -13,12 +13,13 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django_q.tasks import async_task
 
-from mlmodels.heads import answered_by
+from mlmodels.heads import ConceptHeads, answered_by
 from moderation.ingest.batches import BatchResult, classification_run_batch
 from moderation.ingest.classifier import embedding_vector, signals_usable, version_heads
 from moderation.ingest.signals import hashtags_needing, signal_plan, sources_usable
 from moderation.judging.reevaluate import verdicts_reevaluate
-from moderation.models import Embedding, ModelVersion
+from moderation.models import Classification, Embedding, ModelVersion
+from moderation.selectors.catalog import concept_catalog
 from posts.models import Post
 
 logger = logging.getLogger(__name__)
@@ -59,34 +60,69 @@ def signals_complete_queue(*, post_ids: list[int]) -> int:
 
 
 def signals_complete_hashtags(*, names: Collection[str] | None = None) -> int:
-    """Queue completion for the classified posts under these hashtags (None: all) whose rule
-    names a concept a source answers that did not run for them; returns how many posts.
-    (Posts whose heads would only be unsure are completed on upload and hashtag edits.)"""
+    """Queue completion for the classified posts under these hashtags (None: all) that lack a
+    source their rule now wants: one answering a concept it names, or one without which the
+    heads are unsure of a concept it needs; returns how many posts."""
     version = ModelVersion.objects.filter(is_active=True).first()
-    if version is None:
+    heads = None if version is None else version_heads(version)
+    sources = () if version is None else sources_usable(version, heads)
+    if version is None or heads is None or not sources:
         return 0
-    sources = sources_usable(version, version_heads(version))
     answered = frozenset().union(*(answered_by(s.name) for s in sources))
     tags = set(hashtags_needing(answered)) if answered else set()
     if names is not None:
         tags &= set(names)
-    if not tags:
-        return 0
     lacking = Q()
     for source in sources:  # a missing key compares as NULL: asked for apart
         lacking |= ~Q(signal_versions__has_key=source.name)
         lacking |= ~Q(**{f"signal_versions__{source.name}": source.version})
-    rows = (
-        _classified(version)
-        .filter(lacking, post__post_hashtags__hashtag__name__in=tags)
-        .values_list("post_id", flat=True)
-        .distinct()
-        .order_by("post_id")
+    lacking_posts = _classified(version).filter(lacking)
+    rows = set(
+        lacking_posts.filter(post__post_hashtags__hashtag__name__in=tags).values_list(
+            "post_id", flat=True
+        )
+        if tags
+        else ()
     )
-    queued = _queue(list(rows))
+    queued = _queue(sorted(rows))
+    unsure = _unsure_posts(version, heads, lacking_posts, names) - rows
+    for start in range(0, len(unsure), UNSURE_CHUNK):  # read and checked a chunk at a time
+        queued += signals_complete_queue(post_ids=sorted(unsure)[start : start + UNSURE_CHUNK])
     if queued:
-        logger.info("%d posts queued to complete their signals (%d hashtags).", queued, len(tags))
+        logger.info("%d posts queued to complete their signals.", queued)
     return queued
+
+
+UNSURE_CHUNK = 2000
+
+
+def _unsure_posts(
+    version: ModelVersion,
+    heads: ConceptHeads,
+    lacking: QuerySet[Embedding],
+    names: Collection[str] | None,
+) -> set[int]:
+    """Posts under these hashtags with a stored score where the heads could be unsure of a
+    concept the rule needs (`ConceptHeads.unsure_bounds`), to be checked exactly."""
+    catalog = concept_catalog()
+    bounds = heads.unsure_bounds({key: info.threshold for key, info in catalog.items()})
+    found: set[int] = set()
+    for concept, (low, high) in bounds.items():
+        tags = set(hashtags_needing(frozenset({concept})))
+        if names is not None:
+            tags &= set(names)
+        if not tags:
+            continue
+        scored = Classification.objects.filter(
+            model_version=version,
+            **{f"scores__{concept}__gte": low, f"scores__{concept}__lte": high},
+        )
+        found |= set(
+            lacking.filter(
+                post__post_hashtags__hashtag__name__in=tags, post__in=scored.values("post_id")
+            ).values_list("post_id", flat=True)
+        )
+    return found
 
 
 def signals_complete(*, post_ids: list[int]) -> BatchResult:

@@ -226,6 +226,36 @@ def test_people_run_where_the_heads_are_unsure_of_a_needed_concept(lazy, run) ->
     assert "adult" in scores(unsure)
 
 
+def test_a_rule_changed_to_need_an_unsure_concept_completes_only_its_unsure_posts(
+    lazy, run
+) -> None:
+    sure, unsure, absent = (post(run, red, "adult", "음식") for red in (250, 128, 10))
+    assert lazy.seen == []  # #음식 = food, which reads no people
+
+    rule = Rule.objects.get(hashtag="음식")
+    rule.expression = "gym"
+    run(rule_save, rule=rule, by=None)
+
+    assert lazy.seen == [128]  # gym hangs on people only for the middling red
+    assert decision(unsure, "음식") == RELEVANT  # person 0.9 tipped it
+    assert decision(sure, "음식") == RELEVANT and decision(absent, "음식") == NOT_RELEVANT
+
+
+def test_unsure_bounds_hold_every_stored_score_whose_range_holds_the_threshold() -> None:
+    heads = lazy_heads()
+    low, high = heads.unsure_bounds({"gym": 0.5, "food": 0.5})["gym"]
+    assert "food" not in heads.unsure_bounds({"gym": 0.5, "food": 0.5})  # reads no people
+    reds = np.linspace(0.0, 1.0, 401)
+    vectors = np.zeros((len(reds), EMBEDDING_DIM), dtype=np.float32)
+    vectors[:, 0] = reds
+    stored = heads.scores(vectors, [{}] * len(reds))
+    ranges = heads.score_ranges(vectors, [{}] * len(reds))
+    unsure = [r["gym"][0] < 0.5 <= r["gym"][1] for r in ranges]
+    inside = [low <= s["gym"] <= high for s in stored]
+    assert any(unsure) and not all(inside)
+    assert all(i for u, i in zip(unsure, inside, strict=True) if u)  # a superset, never fewer
+
+
 def test_signals_of_another_people_version_are_not_read_and_are_replaced(lazy, run) -> None:
     made = post(run, 10, "adult", "패션")
     embedding = Embedding.objects.get(post=made)
