@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from django.core.cache import cache
+from django.db import connections
 
 from moderation.selectors import search_cache
 from moderation.selectors.search_cache import CachedSearch, search_cache_stale, search_cached
@@ -27,6 +28,18 @@ def ask(build: Callable[[], CachedSearch]) -> Any:
     return search_cached(kind="page", name="카페", build=build).content
 
 
+def thread(answers: list[Any], build: Callable[[], CachedSearch]) -> threading.Thread:
+    """A request in another thread; its database connection is closed after it."""
+
+    def run() -> None:
+        try:
+            answers.append(ask(build))
+        finally:
+            connections.close_all()
+
+    return threading.Thread(target=run)
+
+
 def never() -> CachedSearch:
     raise AssertionError("built while another request was building")
 
@@ -38,7 +51,7 @@ class SlowBuild:
         self.started, self.release = threading.Event(), threading.Event()
         self.content = content
         self.answer: list[Any] = []
-        self.thread = threading.Thread(target=lambda: self.answer.append(ask(self.build)))
+        self.thread = thread(self.answer, self.build)
 
     def build(self) -> CachedSearch:
         self.started.set()
@@ -72,7 +85,7 @@ def test_while_one_request_builds_the_changed_page_the_others_get_the_one_before
 def test_with_nothing_stored_the_others_wait_for_the_build() -> None:
     with SlowBuild("first") as building:
         waiting: list[Any] = []
-        asker = threading.Thread(target=lambda: waiting.append(ask(never)))
+        asker = thread(waiting, never)
         asker.start()
         asker.join(0.05)
         assert asker.is_alive()  # waiting, not building
