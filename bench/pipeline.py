@@ -27,10 +27,10 @@ every other photo its folder's tags (#음식 #맛집, #카페 #커피, #강아�
 The share of posts whose rules need people is printed: the lazy rule runs people for those,
 and for posts whose heads are unsure of a needed concept without people.
 
-**Model version.** Concept heads trained here (``mlmodels.training``, 3 folds) on the backbone
-and the people source over the development photos *not* in the mix, so the heads' doubts on the
-mix are those of unseen photos; activated with their thresholds, as ``train_concepts
---activate`` does.
+**Model version.** Concept heads trained here (``mlmodels.training``, 3 folds grouped by
+source) on the backbone and the people source over the development photos *not* in the mix, so
+the heads' doubts on the mix are those of unseen photos; activated with their thresholds, as
+``train_concepts --activate`` does.
 
 **Reference.** bench/keras_reference.py in a fresh process (TensorFlow's default threads) on
 160 of the mix's photos, before the rounds and after them; the ratio uses the mean. Printed
@@ -109,7 +109,7 @@ from django_q.models import OrmQ  # noqa: E402
 from heads_version import heads_activated  # noqa: E402
 
 from mlmodels.base import ALL_CONCEPTS  # noqa: E402
-from mlmodels.dataset import embed_paths, folder_names, load_labelled_folder  # noqa: E402
+from mlmodels.dataset import embed_paths, load_labelled_folder, photo_sources  # noqa: E402
 from mlmodels.heads import ConceptHeads, answered_by  # noqa: E402
 from mlmodels.training.fit import fit_and_evaluate  # noqa: E402
 from moderation.ingest.batches import classification_run_batch  # noqa: E402
@@ -178,8 +178,9 @@ def heads_activate(held_out: set[Path]) -> ModelVersion:
     paths, labels = load_labelled_folder(ARGS.photos, ALL_CONCEPTS, strict=False)
     keep = [i for i, p in enumerate(paths) if p not in held_out]
     paths, labels = [paths[i] for i in keep], labels[keep]
-    # The training code too: a change there must not reuse heads trained before it.
-    code = sorted(p.read_bytes() for p in (REPO / "mlmodels" / "training").glob("*.py"))
+    # The training code and this bench: a change there must not reuse heads trained before it.
+    made = [*(REPO / "mlmodels" / "training").glob("*.py"), Path(__file__)]
+    code = sorted(p.read_bytes() for p in made)
     made_by = [backbone.version, *(s.version for s in sources), *map(str, paths), *code]
     stored = CACHE.with_name(
         f"bench-pipeline-heads-{hashlib.sha1(str(made_by).encode()).hexdigest()[:12]}.npz"
@@ -195,7 +196,7 @@ def heads_activate(held_out: set[Path]) -> ModelVersion:
             embedded.signals,
             labels[embedded.kept],
             ALL_CONCEPTS,
-            groups=folder_names(paths)[embedded.kept],
+            groups=photo_sources(ARGS.photos, paths)[embedded.kept],
             backbone=backbone.version,
             signal_keys=signal_keys_available(),
             folds=3,
