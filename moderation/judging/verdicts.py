@@ -288,12 +288,15 @@ def verdicts_write(verdicts: list[Verdict], *, count: bool = False) -> None:
 
 def _locked_again(chunk: list[Verdict], moves: CountMoves) -> list[Verdict]:
     """The verdicts still stored, locked, ``shown`` from the stored override, moves noted."""
-    stored = {
-        pk: rest
-        for pk, *rest in Verdict.objects.select_for_update()
+    rows = (
+        Verdict.objects.select_for_update()
         .filter(pk__in=[v.pk for v in chunk])
         .order_by("pk")
         .values_list("pk", "hashtag_id", "shown", "decision", "override")
+    )
+    stored = {
+        pk: (hashtag_id, shown, decision, override)
+        for pk, hashtag_id, shown, decision, override in rows
     }
     kept = []
     for verdict in chunk:
