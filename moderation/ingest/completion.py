@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from django.conf import settings
@@ -16,7 +16,7 @@ from django_q.tasks import async_task
 from mlmodels.heads import ConceptHeads, answered_by
 from moderation.ingest.batches import BatchResult, classification_run_batch
 from moderation.ingest.classifier import embedding_vector, signals_usable, version_heads
-from moderation.ingest.signals import hashtags_needing, signal_plan, sources_usable
+from moderation.ingest.signals import every_hashtag_needs, signal_plan, sources_usable
 from moderation.judging.reevaluate import verdicts_reevaluate
 from moderation.models import Classification, Embedding, ModelVersion
 from moderation.selectors.catalog import concept_catalog
@@ -68,10 +68,9 @@ def signals_complete_hashtags(*, names: Collection[str] | None = None) -> int:
     sources = () if version is None else sources_usable(version, heads)
     if version is None or heads is None or not sources:
         return 0
+    needs = {n: c for n, c in every_hashtag_needs().items() if names is None or n in names}
     answered = frozenset().union(*(answered_by(s.name) for s in sources))
-    tags = set(hashtags_needing(answered)) if answered else set()
-    if names is not None:
-        tags &= set(names)
+    tags = {name for name, needed in needs.items() if needed & answered}
     lacking = Q()
     for source in sources:  # a missing key compares as NULL: asked for apart
         lacking |= ~Q(signal_versions__has_key=source.name)
@@ -85,7 +84,7 @@ def signals_complete_hashtags(*, names: Collection[str] | None = None) -> int:
         else ()
     )
     queued = _queue(sorted(rows))
-    unsure = _unsure_posts(version, heads, lacking_posts, names) - rows
+    unsure = _unsure_posts(version, heads, lacking_posts, needs) - rows
     for start in range(0, len(unsure), UNSURE_CHUNK):  # read and checked a chunk at a time
         queued += signals_complete_queue(post_ids=sorted(unsure)[start : start + UNSURE_CHUNK])
     if queued:
@@ -100,17 +99,15 @@ def _unsure_posts(
     version: ModelVersion,
     heads: ConceptHeads,
     lacking: QuerySet[Embedding],
-    names: Collection[str] | None,
+    needs: Mapping[str, frozenset[str]],
 ) -> set[int]:
-    """Posts under these hashtags with a stored score where the heads could be unsure of a
-    concept the rule needs (`ConceptHeads.unsure_bounds`), to be checked exactly."""
+    """Posts under these hashtags (``needs``: each one's needed concepts) with a stored score
+    where the heads could be unsure of one (`ConceptHeads.unsure_bounds`), to check exactly."""
     catalog = concept_catalog()
     bounds = heads.unsure_bounds({key: info.threshold for key, info in catalog.items()})
     found: set[int] = set()
     for concept, (low, high) in bounds.items():
-        tags = set(hashtags_needing(frozenset({concept})))
-        if names is not None:
-            tags &= set(names)
+        tags = {name for name, needed in needs.items() if concept in needed}
         if not tags:
             continue
         scored = Classification.objects.filter(

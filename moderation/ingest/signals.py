@@ -46,11 +46,10 @@ def hashtag_needs(
     return out
 
 
-def hashtags_needing(concepts: frozenset[str]) -> list[str]:
-    """Hashtags (rules' and mapped words) whose rule needs one of ``concepts``."""
+def every_hashtag_needs() -> dict[str, frozenset[str]]:
+    """``hashtag_needs`` of every hashtag a rule judges: its own and its mapped words."""
     index = rule_index()
-    needs = hashtag_needs([*index.rules, *index.mappings], index=index, catalog=concept_catalog())
-    return sorted(name for name, needed in needs.items() if needed & concepts)
+    return hashtag_needs([*index.rules, *index.mappings], index=index, catalog=concept_catalog())
 
 
 def sources_usable(version: ModelVersion, heads: ConceptHeads | None) -> tuple[SignalSource, ...]:
