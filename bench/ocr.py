@@ -1,6 +1,6 @@
 """Text only where there is text: the OCR gate, its cost and what it shows, on the dev photos.
 
-    .venv/bin/python bench/ocr.py [--photos ../shared/photos] [--before-sample 8]
+    .venv/bin/python bench/ocr.py [--photos ../shared/photos] [--before-sample 8] [--settings]
 
 Prints the gate's firing rate per folder, OCR time per photo averaged over a mix (half with
 people: adult/ and child/; a tenth with text: menu/; the rest the other folders), menu photos
@@ -9,6 +9,7 @@ kor+eng, every photo at 1024 px, every word shown, the starter mappings) and now
 Tesseract in process, confident words, menus, the food lexicon of migration 0018). "Before" is
 read on ``--before-sample`` photos a folder (all of menu/): at ~1.5 s a photo all would take
 half an hour. Times are CPU seconds of the reading thread (the 2 cores are shared).
+``--settings``: only the menu photos, read under Tesseract settings that read less (SETTINGS).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import resource
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -30,7 +32,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
-from mlmodels import rollup
+from mlmodels import rollup, tesseract
 from mlmodels.base import load_image
 from mlmodels.dataset import default_photos_dir
 from mlmodels.ocr import MIN_CONFIDENCE, TesseractReader, confident_text, text_words
@@ -84,7 +86,15 @@ def main() -> None:
     parser.add_argument("--photos", type=Path, default=default_photos_dir())
     parser.add_argument("--model-dir", type=Path, default=Path("var/models"))
     parser.add_argument("--before-sample", type=int, default=8)
+    parser.add_argument(
+        "--settings",
+        action="store_true",
+        help="only: Tesseract settings that read less, on the menu photos (SETTINGS)",
+    )
     args = parser.parse_args()
+    if args.settings:
+        settings_on_menus(args.photos)
+        return
     files = sorted(p for p in args.photos.glob("*/*") if p.suffix.lower() in {".jpg", ".png"})
     if not files:
         sys.exit(f"no photos under {args.photos}")
@@ -194,6 +204,49 @@ def main() -> None:
             f"sampled photos outside menu/ showing text {noise} of {len(open_gate)}"
         )
     korean_menu(reader)
+
+
+# Tesseract parameters that make it read less (fewer, larger or cleaner candidate lines).
+SETTINGS: dict[str, dict[str, str]] = {
+    "as shipped": {},
+    "no inverted second reading": {"tessedit_do_invert": "0"},
+    "text rows from 14 px x-height": {"textord_min_xheight": "14"},
+    "text rows from 20 px x-height": {"textord_min_xheight": "20"},
+    "stricter noise blobs": {"textord_noise_sizelimit": "1.0"},
+    "automatic layout (psm 3)": {"tessedit_pageseg_mode": "3"},
+}
+
+
+def settings_on_menus(photos: Path) -> None:
+    """Per setting, in a thread of its own (fresh engines): CPU ms a menu photo, photos with a
+    food word, photos with at least 3 prices. The menu class needs no reading."""
+    files = sorted((photos / TEXT[0]).glob("*"))
+    images = [load_image(p, draft_size=None) for p in files]
+    index = food_index(LEXICON)
+    print(f"{len(files)} menu photos; load average {os.getloadavg()[0]:.1f}")
+
+    def run(variables: dict[str, str], out: list[str]) -> None:
+        reader = TesseractReader()
+        reader.read(images[0])  # makes this thread's engines
+        for language in ("eng", "kor"):
+            for name, value in variables.items():
+                tesseract.engine(language).set_variable(name, value)
+        spent, food, priced = 0.0, 0, 0
+        for image in images:
+            clock = time.thread_time()
+            read = reader.read(image)
+            spent += time.thread_time() - clock
+            food += bool(match_words(read.words, index, IMAGE))
+            priced += len(prices(read.tokens)) >= 3
+        ms = spent / len(images) * 1000
+        out.append(f"{ms:6.0f} ms   food word {food:2d}   3 prices {priced:2d}")
+
+    for label, variables in SETTINGS.items():
+        out: list[str] = []
+        worker = threading.Thread(target=run, args=(variables, out))
+        worker.start()
+        worker.join()
+        print(f"  {label:32s} {out[0]}")
 
 
 def korean_menu(reader: TesseractReader) -> None:

@@ -139,6 +139,11 @@ class Engine:
         ):
             lib.TessBaseAPISetVariable(self._handle, name.encode(), value.encode())
 
+    def set_variable(self, name: str, value: str) -> None:
+        """Set one of Tesseract's parameters (``tesseract --print-parameters``)."""
+        if not self._lib.TessBaseAPISetVariable(self._handle, name.encode(), value.encode()):
+            raise ValueError(f"tesseract has no parameter {name!r}")
+
     def __del__(self) -> None:
         handle = getattr(self, "_handle", None)
         if handle:

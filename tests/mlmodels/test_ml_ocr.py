@@ -9,7 +9,7 @@ import unicodedata
 from pathlib import Path
 
 import pytest
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from mlmodels import ocr, tesseract
 from mlmodels.base import load_image
@@ -179,6 +179,18 @@ def test_a_blank_photo_shows_no_text() -> None:
 def test_a_run_longer_than_the_timeout_is_an_ocr_error() -> None:
     with pytest.raises(OcrError, match="took longer than"):
         TesseractReader(timeout=0.001).read(printed(["마라탕"]))
+
+
+@needs_tesseract
+def test_a_setting_changes_the_reading_and_an_unknown_one_is_refused() -> None:
+    image = printed(["Today special", "Fried rice with egg"])
+    engine = tesseract.Engine("eng")
+    gray = ImageOps.grayscale(image)
+    assert {t.text for t in engine.read(gray, 10_000)} >= {"Today", "special"}
+    engine.set_variable("textord_min_xheight", "200")  # no row of these letters is that tall
+    assert engine.read(gray, 10_000) == []
+    with pytest.raises(ValueError, match="no parameter 'no_such_knob'"):
+        engine.set_variable("no_such_knob", "1")
 
 
 @needs_tesseract
