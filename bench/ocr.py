@@ -17,12 +17,12 @@ from __future__ import annotations
 import argparse
 import importlib
 import io
+import multiprocessing
 import os
 import resource
 import statistics
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -218,35 +218,33 @@ SETTINGS: dict[str, dict[str, str]] = {
 
 
 def settings_on_menus(photos: Path) -> None:
-    """Per setting, in a thread of its own (fresh engines): CPU ms a menu photo, photos with a
-    food word, photos with at least 3 prices. The menu class needs no reading."""
+    """Per setting, in a process of its own (Tesseract's textord_* parameters are process-wide):
+    CPU ms a menu photo, photos with a food word, photos with at least 3 prices. The menu class
+    needs no reading."""
     files = sorted((photos / TEXT[0]).glob("*"))
+    print(f"{len(files)} menu photos; load average {os.getloadavg()[0]:.1f}")
+    for label, variables in SETTINGS.items():
+        with multiprocessing.get_context("fork").Pool(1) as pool:
+            print(f"  {label:32s} {pool.apply(_read_menus, (files, variables))}")
+
+
+def _read_menus(files: list[Path], variables: dict[str, str]) -> str:
     images = [load_image(p, draft_size=None) for p in files]
     index = food_index(LEXICON)
-    print(f"{len(files)} menu photos; load average {os.getloadavg()[0]:.1f}")
-
-    def run(variables: dict[str, str], out: list[str]) -> None:
-        reader = TesseractReader()
-        reader.read(images[0])  # makes this thread's engines
-        for language in ("eng", "kor"):
-            for name, value in variables.items():
-                tesseract.engine(language).set_variable(name, value)
-        spent, food, priced = 0.0, 0, 0
-        for image in images:
-            clock = time.thread_time()
-            read = reader.read(image)
-            spent += time.thread_time() - clock
-            food += bool(match_words(read.words, index, IMAGE))
-            priced += len(prices(read.tokens)) >= 3
-        ms = spent / len(images) * 1000
-        out.append(f"{ms:6.0f} ms   food word {food:2d}   3 prices {priced:2d}")
-
-    for label, variables in SETTINGS.items():
-        out: list[str] = []
-        worker = threading.Thread(target=run, args=(variables, out))
-        worker.start()
-        worker.join()
-        print(f"  {label:32s} {out[0]}")
+    reader = TesseractReader()
+    reader.read(images[0])  # makes this process's engines
+    for language in ("eng", "kor"):
+        for name, value in variables.items():
+            tesseract.engine(language).set_variable(name, value)
+    spent, food, priced = 0.0, 0, 0
+    for image in images:
+        clock = time.thread_time()
+        read = reader.read(image)
+        spent += time.thread_time() - clock
+        food += bool(match_words(read.words, index, IMAGE))
+        priced += len(prices(read.tokens)) >= 3
+    ms = spent / len(images) * 1000
+    return f"{ms:6.0f} ms   food word {food:2d}   3 prices {priced:2d}"
 
 
 def korean_menu(reader: TesseractReader) -> None:
