@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -58,8 +59,13 @@ def test_evaluate_concepts_prints_a_table_and_writes_a_report(
     clear_classifier_cache()
     out = tmp_path / "report"
 
-    call_command("evaluate_concepts", str(small_photo_set), out=out, folds=3)
+    call_command("evaluate_concepts", str(small_photo_set), out=out, folds=3, seeds=[0, 1])
 
     printed = capsys.readouterr().out
     assert "macro F1" in printed and "food" in printed
     assert (out / "report.json").is_file() and (out / "chart.png").is_file()
+    assert (out / "seed-1" / "report.json").is_file()
+    assert json.loads((out / "seed-1" / "report.json").read_text())["method"]["seed"] == 1
+    deals = json.loads((out / "deals.json").read_text())
+    assert deals["seeds"] == [0, 1] and len(deals["hashtags"]["카페"]) == 2
+    assert "over deals of the folds" in printed

@@ -26,6 +26,7 @@ from mlmodels.people.signals import HEAD_SIGNAL_KEYS
 from mlmodels.rollup import ROLLUP_CONCEPTS
 from mlmodels.training.checks import Check, HashtagResult, checks_missed, concept_checks
 from mlmodels.training.crossval import CVResult, cross_validate
+from mlmodels.training.deals import Deal
 from mlmodels.training.fit import fit_and_evaluate
 from mlmodels.training.metrics import PRECISION_TARGET
 from mlmodels.training.predictions import predictions_of, predictions_to_bytes
@@ -81,6 +82,9 @@ class Evaluation:
 
     def write(self, out: Path, meta: dict[str, Any]) -> None:
         write_report(out, self.cv, meta, self.checks, self.hashtags)
+
+    def deal(self) -> Deal:
+        return Deal(self.cv.seed, self.cv.macro_f1, self.checks, self.hashtags)
 
 
 def signal_keys_available() -> list[str]:
@@ -165,7 +169,12 @@ def training_set_build(
 
 
 def concepts_evaluate(
-    *, data: TrainingSet, folds: int, precision_target: float, progress: Progress | None = None
+    *,
+    data: TrainingSet,
+    folds: int,
+    precision_target: float,
+    seed: int = 0,
+    progress: Progress | None = None,
 ) -> Evaluation:
     cv = cross_validate(
         data.embeddings,
@@ -175,6 +184,7 @@ def concepts_evaluate(
         groups=data.groups,
         folders=data.folders,
         folds=folds,
+        seed=seed,
         precision_target=precision_target,
         signal_keys=signal_keys_available(),
         progress=progress,

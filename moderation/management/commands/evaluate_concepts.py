@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from mlmodels.base import ALL_CONCEPTS
+from mlmodels.training.deals import deals_json, deals_table
 from mlmodels.training.metrics import PRECISION_TARGET, Metrics
 from moderation.ingest.classifier import score_embeddings
 from moderation.ingest.training import concepts_evaluate, training_set_build
@@ -34,6 +35,14 @@ class Command(BaseCommand):
         parser.add_argument(
             "--model-version", default=None, help="score with this stored model version"
         )
+        parser.add_argument(
+            "--seeds",
+            type=int,
+            nargs="+",
+            default=[0],
+            help="deal the sources to folds once per seed; more than one adds a table over the "
+            "deals (deals.json; the first seed's report in --out, the others' in seed-N/)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         root: Path = options["dir"]
@@ -44,14 +53,26 @@ class Command(BaseCommand):
         if options["model_version"]:
             self._score_with_version(options["model_version"], data, out)
             return
-        evaluation = concepts_evaluate(
-            data=data, folds=options["folds"], precision_target=options["precision_target"]
-        )
-        evaluation.write(out, {"dir": str(root), **data.counts})
-        self.stdout.write(evaluation.table())
-        for reason in evaluation.missed():
-            self.stdout.write(self.style.WARNING(f"target missed: {reason}"))
-        self.stdout.write(f"Report: {out / 'report.json'}  Chart: {out / 'chart.png'}")
+        deals = []
+        for i, seed in enumerate(options["seeds"]):
+            evaluation = concepts_evaluate(
+                data=data,
+                folds=options["folds"],
+                precision_target=options["precision_target"],
+                seed=seed,
+            )
+            deals.append(evaluation.deal())
+            where = out if i == 0 else out / f"seed-{seed}"
+            evaluation.write(where, {"dir": str(root), **data.counts})
+            if i == 0:
+                self.stdout.write(evaluation.table())
+                for reason in evaluation.missed():
+                    self.stdout.write(self.style.WARNING(f"target missed: {reason}"))
+            self.stdout.write(f"Report: {where / 'report.json'}  Chart: {where / 'chart.png'}")
+        if len(deals) > 1:
+            self.stdout.write(deals_table(deals))
+            (out / "deals.json").write_text(json.dumps(deals_json(deals), ensure_ascii=False))
+            self.stdout.write(f"Over the deals: {out / 'deals.json'}")
 
     def _score_with_version(self, name: str, data: Any, out: Path) -> None:
         version = ModelVersion.objects.filter(name=name).first()
