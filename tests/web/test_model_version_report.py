@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from html import unescape
+
 import numpy as np
 import pytest
 from django.urls import reverse
@@ -30,7 +32,7 @@ def test_the_version_page_lists_search_precision_per_hashtag(client) -> None:
         backbone="fake",
         concepts=list(keys),
         heads=b"",
-        thresholds={},
+        thresholds={"food": 0.7550994662503308, "adult": 0.5},
         metrics=evaluation.report({"backbone": "fake"}),
         training={},
     )
@@ -43,3 +45,14 @@ def test_the_version_page_lists_search_precision_per_hashtag(client) -> None:
     romance = next(h for h in evaluation.hashtags if h.hashtag == "연애")
     assert "#연애" in html and f"{romance.metrics.precision:.3f}" in html
     assert "gym on photos of people that are not gym photos" in html
+    gym = next(c for c in evaluation.checks if c.name.startswith("gym on photos"))
+    outcome = "target met" if gym.passed else "target MISSED"
+    assert (
+        f"gym on photos of people that are not gym photos: {gym.hits} of {gym.n} ({outcome})"
+        in html
+    )
+    assert "food 0.755 · adult 0.500" in html and "0.7550994662503308" not in html
+    n = evaluation.cv.adult_child["n"]
+    assert f"adult vs child n {n}, accuracy" in html
+    for reason in evaluation.missed():
+        assert f"<li>{reason}</li>" in unescape(html)

@@ -36,6 +36,9 @@ class ClassificationAdmin(admin.ModelAdmin[Classification]):
         return False
 
 
+_CHECK_OUTCOME = {True: " (target met)", False: " (target MISSED)", None: ""}
+
+
 def _source_label(concept: str, source: str) -> str:
     if source == SOURCE_HEAD:
         return "trained head"
@@ -76,7 +79,7 @@ class ModelVersionAdmin(admin.ModelAdmin[ModelVersion]):
         "activated_by",
         "rescore_progress",
         "rescore_message",
-        "thresholds",
+        "thresholds_shown",
         "report",
         "training",
     ]
@@ -87,6 +90,7 @@ class ModelVersionAdmin(admin.ModelAdmin[ModelVersion]):
         "rescore_status",
         "rescore_done",
         "rescore_total",
+        "thresholds",
     ]
     actions = ["activate", "rollback"]
     action_form = ReasonActionForm
@@ -151,6 +155,11 @@ class ModelVersionAdmin(admin.ModelAdmin[ModelVersion]):
             f"{version.get_rescore_status_display()} {version.rescore_done}/{version.rescore_total}"
         )
 
+    @admin.display(description="thresholds")
+    def thresholds_shown(self, version: ModelVersion) -> str:
+        shown = version.thresholds or {}
+        return " · ".join(f"{c} {t:.3f}" for c, t in shown.items()) or "—"
+
     @admin.display(description="evaluation report (cross-validated)")
     def report(self, version: ModelVersion) -> str:
         metrics = version.metrics or {}
@@ -190,8 +199,14 @@ class ModelVersionAdmin(admin.ModelAdmin[ModelVersion]):
         )
         checks = format_html_join(
             "",
-            "<li>{}: {} of {}</li>",
-            ((c["name"], c["hits"], c["n"]) for c in metrics.get("checks", [])),
+            "<li>{}: {} of {}{}</li>",
+            (
+                (c["name"], c["hits"], c["n"], _CHECK_OUTCOME[c.get("passed")])
+                for c in metrics.get("checks", [])
+            ),
+        )
+        missed = format_html_join(
+            "", "<li>{}</li>", ((line,) for line in metrics.get("targets_missed", []))
         )
         return format_html(
             "<p>{}</p>"
@@ -199,14 +214,18 @@ class ModelVersionAdmin(admin.ModelAdmin[ModelVersion]):
             "<th>support</th><th>source</th><th>target</th></tr>{}</table>"
             "<p>macro F1 {} · adult vs child {}</p>"
             "<table><tr><th>hashtag</th><th>rule</th><th>search precision</th><th>recall</th>"
-            "<th>relevant photos</th><th>target</th></tr>{}</table><ul>{}</ul><p>{}</p>",
+            "<th>relevant photos</th><th>target</th></tr>{}</table><ul>{}</ul>"
+            "<p>Targets missed:</p><ul>{}</ul>",
             metrics.get("method", {}).get("cv", ""),
             table,
             metrics.get("macro_f1", "—"),
-            ", ".join(f"{k} {v:.3f}" for k, v in metrics.get("adult_vs_child", {}).items()),
+            ", ".join(
+                f"{k} {v:.0f}" if k == "n" else f"{k} {v:.3f}"
+                for k, v in metrics.get("adult_vs_child", {}).items()
+            ),
             searches,
             checks,
-            "; ".join(metrics.get("targets_missed", [])) or "Every target met.",
+            missed or format_html("<li>none: every target met</li>"),
         )
 
     @admin.action(
