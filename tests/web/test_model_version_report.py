@@ -34,7 +34,7 @@ def test_the_version_page_lists_search_precision_per_hashtag(client) -> None:
         heads=b"",
         thresholds={"food": 0.7550994662503308, "adult": 0.5},
         metrics=evaluation.report({"backbone": "fake"}),
-        training={},
+        training={"photos": 60, "signal_sources": ["people@v1", "x@v2"], "folders": {"food": 3}},
     )
     client.force_login(ModeratorFactory(is_staff=True))
 
@@ -56,3 +56,6 @@ def test_the_version_page_lists_search_precision_per_hashtag(client) -> None:
     assert f"adult vs child n {n}, accuracy" in html
     for reason in evaluation.missed():
         assert f"<li>{reason}</li>" in unescape(html)
+    assert "<strong>signal_sources</strong>: people@v1, x@v2" in html
+    assert "<strong>folders</strong>: food 3" in html
+    assert 'name="_save"' not in html and 'name="_continue"' not in html  # nothing to save here

@@ -39,6 +39,15 @@ class ClassificationAdmin(admin.ModelAdmin[Classification]):
 _CHECK_OUTCOME = {True: " (target met)", False: " (target MISSED)", None: ""}
 
 
+def _plain(value: object) -> str:
+    """A stored training detail in words: lists joined, mappings as "key value"."""
+    if isinstance(value, dict):
+        return " · ".join(f"{k} {_plain(v)}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return ", ".join(_plain(v) for v in value)
+    return str(value)
+
+
 def _source_label(concept: str, source: str) -> str:
     if source == SOURCE_HEAD:
         return "trained head"
@@ -81,7 +90,7 @@ class ModelVersionAdmin(admin.ModelAdmin[ModelVersion]):
         "rescore_message",
         "thresholds_shown",
         "report",
-        "training",
+        "training_shown",
     ]
     exclude = [
         "heads",
@@ -91,6 +100,7 @@ class ModelVersionAdmin(admin.ModelAdmin[ModelVersion]):
         "rescore_done",
         "rescore_total",
         "thresholds",
+        "training",
     ]
     actions = ["activate", "rollback"]
     action_form = ReasonActionForm
@@ -133,7 +143,8 @@ class ModelVersionAdmin(admin.ModelAdmin[ModelVersion]):
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
         version = self.get_object(request, object_id)
-        context = dict(extra_context or {})
+        # Nothing on a version is edited here: activating and discarding have their own forms.
+        context = {"show_save": False, "show_save_and_continue": False, **(extra_context or {})}
         if version is not None and version.kind == ModelVersion.Kind.HEADS:
             context.update(training.comparison_context(version))
             context["decide_allowed"] = is_moderator(request.user)
@@ -159,6 +170,11 @@ class ModelVersionAdmin(admin.ModelAdmin[ModelVersion]):
     def thresholds_shown(self, version: ModelVersion) -> str:
         shown = version.thresholds or {}
         return " · ".join(f"{c} {t:.3f}" for c, t in shown.items()) or "—"
+
+    @admin.display(description="training")
+    def training_shown(self, version: ModelVersion) -> str:
+        lines = ((key, _plain(value)) for key, value in (version.training or {}).items())
+        return format_html_join("", "<div><strong>{}</strong>: {}</div>", lines) or "—"
 
     @admin.display(description="evaluation report (cross-validated)")
     def report(self, version: ModelVersion) -> str:
