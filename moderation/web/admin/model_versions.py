@@ -48,6 +48,13 @@ def _plain(value: object) -> str:
     return str(value)
 
 
+def _adult_vs_child(figures: dict[str, float]) -> str:
+    # A fixed order: PostgreSQL's jsonb keeps keys sorted by length, not as written.
+    shown = [f"n {figures['n']:.0f}"] if "n" in figures else []
+    shown += [f"{k} {figures[k]:.3f}" for k in ("accuracy", "f1") if k in figures]
+    return ", ".join(shown)
+
+
 def _source_label(concept: str, source: str) -> str:
     if source == SOURCE_HEAD:
         return "trained head"
@@ -235,10 +242,7 @@ class ModelVersionAdmin(admin.ModelAdmin[ModelVersion]):
             metrics.get("method", {}).get("cv", ""),
             table,
             metrics.get("macro_f1", "—"),
-            ", ".join(
-                f"{k} {v:.0f}" if k == "n" else f"{k} {v:.3f}"
-                for k, v in metrics.get("adult_vs_child", {}).items()
-            ),
+            _adult_vs_child(metrics.get("adult_vs_child", {})),
             searches,
             checks,
             missed or format_html("<li>none: every target met</li>"),
