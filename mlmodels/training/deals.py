@@ -1,7 +1,7 @@
 """One cross-validation under several deals of sources to folds: how much the deal decides.
 
-With a few large sources per concept, which fold holds which source moves a hashtag's precision
-by up to 0.13 (docs/model.md, "Sixth session"); a target is read over several deals.
+With a few large sources per concept, which fold holds which source moves the figures a lot
+(docs/model.md, "Sixth session"); a target is read over several deals.
 """
 
 from __future__ import annotations
