@@ -35,10 +35,10 @@ from mlmodels.people.signals import (
     FACE_MIN_SIDE,
     MAX_FACES,
     NAME,
-    square_crop,
+    face_input,
 )
 
-LITE_PIPELINE_REVISION = 1  # bump when preprocessing, thresholds or key meanings change
+LITE_PIPELINE_REVISION = 2  # bump when preprocessing, thresholds or key meanings change
 
 # Decisions measured on the dev photos (docs/people.md, "TFLite people source").
 FACE_MIN_SCORE = 0.6  # BlazeFace P(face), and the face's centre inside a person box ...
@@ -216,12 +216,7 @@ class PeopleSignalsLite:
         ages = np.arange(100, dtype=np.float64)
         faces = []
         for box, score in boxes:
-            crop = square_crop(im, box).resize(
-                (FACERES.size, FACERES.size), Image.Resampling.BILINEAR
-            )
-            p = np.asarray(
-                runners[FACERES.file].run(np.asarray(crop, np.float32)[None])[0][0], np.float64
-            )
+            p = np.asarray(runners[FACERES.file].run(face_input(im, box)[None])[0][0], np.float64)
             faces.append(LiteFace(box, score, float(p[: CHILD_MAX_AGE + 1].sum()), float(p @ ages)))
         return faces
 

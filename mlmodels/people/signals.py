@@ -29,12 +29,12 @@ from mlmodels.people.build import (
 from mlmodels.tfjs import graph_function
 
 NAME = "people"
-PIPELINE_REVISION = 1  # bump when preprocessing, in-pipeline thresholds or key meanings change
+PIPELINE_REVISION = 2  # bump when preprocessing, in-pipeline thresholds or key meanings change
 
 CENTERNET_INPUT = "tower_0/images:0"  # (1, 512, 512, 3) float RGB 0..255
 CENTERNET_SIZE = 512
 COCO_PERSON = 0
-FACERES_INPUT = "input_1:0"  # (N, 224, 224, 3) float RGB 0..255
+FACERES_INPUT = "input_1:0"  # (N, 224, 224, 3) float BGR 0..255
 FACERES_SIZE = 224
 
 # Decisions, each measured on the dev photos (docs/people.md, "Which faces count").
@@ -80,6 +80,13 @@ def square_crop(img: Image.Image, box: tuple[float, float, float, float]) -> Ima
     return img.crop(
         (round(cx - side / 2), round(cy - side / 2), round(cx + side / 2), round(cy + side / 2))
     )
+
+
+def face_input(img: Image.Image, box: tuple[float, float, float, float]) -> np.ndarray:
+    """FaceRes' input for one face: (224, 224, 3) float32 0..255 in BGR order, the order its
+    ages are right in (UTKFace's true ages, docs/people.md "FaceRes reads BGR")."""
+    crop = square_crop(img, box).resize((FACERES_SIZE, FACERES_SIZE), Image.Resampling.BILINEAR)
+    return np.ascontiguousarray(np.asarray(crop, np.float32)[..., ::-1])
 
 
 class PeopleSignals:
@@ -196,15 +203,7 @@ class PeopleSignals:
     ) -> np.ndarray:
         import tensorflow as tf
 
-        crops = [
-            np.asarray(
-                square_crop(img, box).resize(
-                    (FACERES_SIZE, FACERES_SIZE), Image.Resampling.BILINEAR
-                ),
-                np.float32,
-            )
-            for box, _ in faces
-        ]
+        crops = [face_input(img, box) for box, _ in faces]
         return np.asarray(faceres(tf.constant(np.stack(crops)))[0].numpy(), np.float64)
 
     def analyse(self, image: Image.Image) -> tuple[list[tuple[float, np.ndarray]], list[Face]]:
