@@ -11,7 +11,7 @@ from tqdm import tqdm
 
 from mlmodels.training.metrics import PRECISION_TARGET
 from moderation.ingest.activation import model_version_activate
-from moderation.ingest.classifier import get_backbone
+from moderation.ingest.classifier import get_backbone, get_signal_sources
 from moderation.ingest.training import model_version_train, training_set_build
 from moderation.models import ModelVersion
 
@@ -39,18 +39,29 @@ class Command(BaseCommand):
         parser.add_argument(
             "--if-missing",
             action="store_true",
-            help="do nothing when a trained version for the configured backbone exists "
+            help="do nothing when a trained version for the configured backbone and signal "
+            "source versions exists "
             "(or, without a photo folder, say what stays unsupported)",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["if_missing"]:
             backbone = get_backbone().version
-            if ModelVersion.objects.filter(
-                kind=ModelVersion.Kind.HEADS, backbone=backbone
-            ).exists():
+            wanted = sorted(f"{s.name}@{getattr(s, 'version', '')}" for s in get_signal_sources())
+            trained = [
+                sorted((v.training or {}).get("signal_sources") or [])
+                for v in ModelVersion.objects.filter(
+                    kind=ModelVersion.Kind.HEADS, backbone=backbone
+                ).only("training")
+            ]
+            if wanted in trained:
                 self.stdout.write("Trained concept heads exist already; not training again.")
                 return
+            if trained:
+                self.stdout.write(
+                    "The trained concept heads read other signal versions than these "
+                    f"({', '.join(wanted)}): training again."
+                )
             photos_dir = options["photos"] or Path(settings.TAGLENS_PHOTOS_DIR)
             if not photos_dir.is_dir():
                 self.stdout.write(
