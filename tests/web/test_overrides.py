@@ -86,6 +86,18 @@ def test_moderator_overrides_in_bulk_from_the_admin(client, food_post: Post) -> 
     assert not Verdict.objects.filter(shown=True).exists()
 
 
+def test_the_post_page_leads_moderators_to_its_verdicts_in_the_admin(
+    client, food_post: Post
+) -> None:
+    link = reverse("admin:posts_post_change", args=[food_post.pk])
+    page = reverse("post-detail", args=[food_post.pk])
+    assert link not in client.get(page).content.decode()  # the uploader is no moderator
+    client.force_login(ModeratorFactory(is_staff=True))
+    assert link in client.get(page).content.decode()
+    found = client.get(reverse("admin:moderation_verdict_changelist"), {"q": str(food_post.pk)})
+    assert found.context["cl"].result_count == food_post.verdicts.count() == 2
+
+
 def test_staff_without_the_moderator_permission_cannot_override(client, food_post: Post) -> None:
     staff = UserFactory(is_staff=True)
     staff.user_permissions.add(

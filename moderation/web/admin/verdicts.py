@@ -38,7 +38,7 @@ class VerdictAdmin(OverridePermissionMixin, admin.ModelAdmin[Verdict]):
         "post_created_at",
     ]
     list_filter = ["decision", "shown", ("override", admin.EmptyFieldListFilter), "rule"]
-    search_fields = ["hashtag__name", "post__caption"]
+    search_fields = ["hashtag__name", "post__caption", "=post__id"]
     list_select_related = ["post", "hashtag", "rule", "override_by"]
     readonly_fields = [
         "big_thumb",
