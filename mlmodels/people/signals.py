@@ -83,8 +83,7 @@ def square_crop(img: Image.Image, box: tuple[float, float, float, float]) -> Ima
 
 
 def face_input(img: Image.Image, box: tuple[float, float, float, float]) -> np.ndarray:
-    """FaceRes' input for one face: (224, 224, 3) float32 0..255 in BGR order, the order its
-    ages are right in (UTKFace's true ages, docs/people.md "FaceRes reads BGR")."""
+    """FaceRes' input for one face, 0..255 in BGR: its ages are right in that order (docs)."""
     crop = square_crop(img, box).resize((FACERES_SIZE, FACERES_SIZE), Image.Resampling.BILINEAR)
     return np.ascontiguousarray(np.asarray(crop, np.float32)[..., ::-1])
 

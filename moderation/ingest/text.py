@@ -24,8 +24,7 @@ NOT_INSTALLED = "OCR is not installed (see README)"
 TURNED_OFF = "OCR is turned off (TAGLENS_OCR=false)"
 
 
-# What a photo recognised as a menu says among its words: the food rule's keyword mapping
-# 메뉴 → 음식 (migration 0006; moderators may change it) makes a menu evidence for food.
+# A menu's added word: the mapping 메뉴 → 음식 (migration 0006, editable) makes it food evidence.
 MENU_WORD = "메뉴"
 
 

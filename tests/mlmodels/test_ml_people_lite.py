@@ -192,7 +192,6 @@ def test_concurrent_calls_agree(source: lite.PeopleSignalsLite, astronaut: Image
 def test_faceres_ages_utkface_faces_within_their_true_age(
     source: lite.PeopleSignalsLite, photos_dir: Path
 ) -> None:
-    # UTKFace names each photo by its true age; in RGB order the mean error was 5.4 years.
     errors = []
     for path in sorted(photos_dir.glob("*/utk_*.jpg")):
         with Image.open(path) as img:
@@ -201,4 +200,4 @@ def test_faceres_ages_utkface_faces_within_their_true_age(
             errors.append(abs(faces[0].age - int(path.name.split("_")[2])))
     if len(errors) < 40:
         pytest.skip(f"only {len(errors)} UTKFace photos with a face found under {photos_dir}")
-    assert float(np.mean(errors)) < 4.5, np.mean(errors)
+    assert float(np.mean(errors)) < 4.5, f"{np.mean(errors):.1f} years off (RGB order: 5.4)"

@@ -91,7 +91,7 @@ def test_the_post_page_leads_moderators_to_its_verdicts_in_the_admin(
 ) -> None:
     link = reverse("admin:posts_post_change", args=[food_post.pk])
     page = reverse("post-detail", args=[food_post.pk])
-    assert link not in client.get(page).content.decode()  # the uploader is no moderator
+    assert link not in client.get(page).content.decode()
     client.force_login(ModeratorFactory(is_staff=True))
     assert link in client.get(page).content.decode()
     found = client.get(reverse("admin:moderation_verdict_changelist"), {"q": str(food_post.pk)})
