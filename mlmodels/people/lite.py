@@ -38,7 +38,7 @@ from mlmodels.people.signals import (
     face_input,
 )
 
-LITE_PIPELINE_REVISION = 2  # bump when preprocessing, thresholds or key meanings change
+LITE_PIPELINE_REVISION = 3  # bump when preprocessing, thresholds or key meanings change
 
 # Decisions measured on the dev photos (docs/people.md, "TFLite people source").
 FACE_MIN_SCORE = 0.6  # BlazeFace P(face), and the face's centre inside a person box ...
@@ -226,15 +226,15 @@ class PeopleSignalsLite:
             bodies = adult_bodies(persons, faces)
             adult_faces = [f for f in faces if f.p_child < self.child_threshold]
             person = max([p.score for p in persons] + [f.confidence for f in faces] + [0.0])
+            adult_face = max([1.0 - f.p_child for f in faces] + [0.0])
             sig: dict[str, float] = {
                 "people:person": round(person, 4),
                 "people:faces": float(len(faces)),
                 "people:child": round(max([f.p_child for f in faces] + [0.0]), 4),
-                "people:adult": round(
-                    max([1.0 - f.p_child for f in faces] + [b.score for b in bodies] + [0.0]), 4
-                ),
+                "people:adult": round(max([adult_face] + [b.score for b in bodies]), 4),
                 "people:children": float(len(faces) - len(adult_faces)),
                 "people:adults": float(len(adult_faces) + len(bodies)),
+                "people:adult_face": round(adult_face, 4),
             }
             if faces:
                 sig["people:age_min"] = round(min(f.age for f in faces), 1)

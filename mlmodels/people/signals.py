@@ -29,7 +29,7 @@ from mlmodels.people.build import (
 from mlmodels.tfjs import graph_function
 
 NAME = "people"
-PIPELINE_REVISION = 2  # bump when preprocessing, in-pipeline thresholds or key meanings change
+PIPELINE_REVISION = 3  # bump when preprocessing, in-pipeline thresholds or key meanings change
 
 CENTERNET_INPUT = "tower_0/images:0"  # (1, 512, 512, 3) float RGB 0..255
 CENTERNET_SIZE = 512
@@ -57,6 +57,7 @@ SIGNAL_KEYS: dict[str, str] = {
     "people:adult": "max over counted faces of 1 - P(age < 13), 0..1; 0 without faces",
     "people:children": "counted faces with P(child) >= child_threshold",
     "people:adults": "counted faces with P(child) < child_threshold",
+    "people:adult_face": "people:adult from the faces alone (the lite source adds bodies there)",
     "people:age_min": "smallest expected age over counted faces (absent without faces)",
     "people:age_max": "largest expected age over counted faces (absent without faces)",
 }
@@ -234,6 +235,7 @@ class PeopleSignals:
                 "people:adult": round(max([1.0 - f.p_child for f in faces] + [0.0]), 4),
                 "people:children": float(sum(f.p_child >= self.child_threshold for f in faces)),
                 "people:adults": float(sum(f.p_child < self.child_threshold for f in faces)),
+                "people:adult_face": round(max([1.0 - f.p_child for f in faces] + [0.0]), 4),
             }
             if faces:
                 sig["people:age_min"] = round(min(f.age for f in faces), 1)

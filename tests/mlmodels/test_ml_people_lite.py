@@ -157,6 +157,7 @@ def test_astronaut_is_one_adult_and_coffee_nobody(
     assert ALWAYS_KEYS <= set(cup) <= set(SIGNAL_KEYS)
     assert person["people:adults"] >= 1 and person["people:children"] == 0
     assert person["people:faces"] == 1 and 20 < person["people:age_max"] < 60
+    assert person["people:adult_face"] == person["people:adult"] > 0.8
     assert cup["people:adults"] == cup["people:children"] == cup["people:faces"] == 0
 
 
@@ -164,8 +165,10 @@ def test_adults_are_found_in_scenes_without_readable_faces(
     source: lite.PeopleSignalsLite, photos_dir: Path
 ) -> None:
     scenes = _spread(photos_dir, ("adult",), 10)
-    found = [s["people:adults"] >= 1 for s in source.signals(scenes)]
-    assert sum(found) >= 9, found
+    signals = source.signals(scenes)
+    assert sum(s["people:adults"] >= 1 for s in signals) >= 9, signals
+    bodies_alone = [s for s in signals if s["people:adult_face"] == 0 < s["people:adult"]]
+    assert bodies_alone and all(s["people:faces"] == 0 for s in bodies_alone), signals
 
 
 def test_no_adult_or_child_on_photos_without_people(
