@@ -228,14 +228,15 @@ class PeopleSignals:
         for image in images:
             persons, faces = self.analyse(image)
             person = max([s for s, _ in persons] + [f.confidence for f in faces] + [0.0])
+            adult = round(max([1.0 - f.p_child for f in faces] + [0.0]), 4)
             sig: dict[str, float] = {
                 "people:person": round(person, 4),
                 "people:faces": float(len(faces)),
                 "people:child": round(max([f.p_child for f in faces] + [0.0]), 4),
-                "people:adult": round(max([1.0 - f.p_child for f in faces] + [0.0]), 4),
+                "people:adult": adult,
                 "people:children": float(sum(f.p_child >= self.child_threshold for f in faces)),
                 "people:adults": float(sum(f.p_child < self.child_threshold for f in faces)),
-                "people:adult_face": round(max([1.0 - f.p_child for f in faces] + [0.0]), 4),
+                "people:adult_face": adult,
             }
             if faces:
                 sig["people:age_min"] = round(min(f.age for f in faces), 1)
