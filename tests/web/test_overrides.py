@@ -98,6 +98,14 @@ def test_the_post_page_leads_moderators_to_its_verdicts_in_the_admin(
     assert found.context["cl"].result_count == food_post.verdicts.count() == 2
 
 
+def test_the_admin_post_page_offers_model_decides_show_and_hide(client, food_post: Post) -> None:
+    client.force_login(ModeratorFactory(is_staff=True))
+    page = client.get(reverse("admin:posts_post_change", args=[food_post.pk])).content.decode()
+    for value, label in (("unknown", "Model decides"), ("true", "Show"), ("false", "Hide")):
+        assert f'<option value="{value}"' in page and f">{label}</option>" in page
+    assert ">Unknown</option>" not in page
+
+
 def test_staff_without_the_moderator_permission_cannot_override(client, food_post: Post) -> None:
     staff = UserFactory(is_staff=True)
     staff.user_permissions.add(

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
@@ -24,12 +26,19 @@ from moderation.web.permissions import is_moderator
 from posts.models import Post
 
 
+class OverrideSelect(forms.NullBooleanSelect):
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs)
+        self.choices = [("unknown", "Model decides"), ("true", "Show"), ("false", "Hide")]
+
+
 class VerdictInline(admin.TabularInline[Verdict, Post]):
-    """A post's verdicts; moderators override one by choosing Yes (show) / No (hide)."""
+    """A post's verdicts; moderators override one by choosing Show or Hide."""
 
     model = Verdict
     extra = 0
     can_delete = False
+    formfield_overrides = {models.BooleanField: {"widget": OverrideSelect}}
     fields = [
         "hashtag",
         "decision",
