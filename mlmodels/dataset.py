@@ -207,7 +207,7 @@ def file_sha1(path: Path) -> str:
     return hashlib.sha1(path.read_bytes()).hexdigest()
 
 
-def _source_key(source: SignalSource) -> str:
+def source_key(source: SignalSource) -> str:
     # A source may carry a version; results of another version must not be reused.
     return f"{source.name}@{getattr(source, 'version', '')}"
 
@@ -308,7 +308,7 @@ def embed_paths(
     from tqdm import tqdm
 
     version = hflip_version(classifier.version) if hflip else classifier.version
-    version += "".join(f"|{_source_key(s)}" for s in signal_sources)
+    version += "".join(f"|{source_key(s)}" for s in signal_sources)
     cache_path = Path(cache_file) if cache_file is not None else None
     cache = _load_cache(cache_path, version) if cache_path else {}
     keys = [file_sha1(p) if p.is_file() else "" for p in paths]

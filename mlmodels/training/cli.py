@@ -16,6 +16,7 @@ from mlmodels.dataset import (
     load_labelled_folder,
     people_in_scene,
     photo_sources,
+    source_key,
 )
 from mlmodels.people.lite import PeopleSignalsLite
 from mlmodels.people.signals import HEAD_SIGNAL_KEYS
@@ -125,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     meta = {
         "backbone": classifier.version,
-        "signal_sources": [f"{s.name}@{getattr(s, 'version', '')}" for s in sources],
+        "signal_sources": [source_key(s) for s in sources],
         "photos": len(emb.kept),
         "signal_keys": signal_keys,
         "hflip": bool(args.hflip),

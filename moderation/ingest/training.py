@@ -20,6 +20,7 @@ from mlmodels.dataset import (
     load_labelled_folder,
     people_in_scene,
     photo_sources,
+    source_key,
 )
 from mlmodels.heads import ConceptHeads
 from mlmodels.people.signals import HEAD_SIGNAL_KEYS
@@ -127,7 +128,7 @@ def training_set_build(
         groups.append(photo_sources(photos, paths)[embedded.kept])
         counts["photos"] = len(embedded.kept)
         # Heads read stored signals of these versions only (ingest/classifier.signals_usable).
-        counts["signal_sources"] = [f"{s.name}@{getattr(s, 'version', '')}" for s in sources]
+        counts["signal_sources"] = [source_key(s) for s in sources]
         counts["photo_sources"] = len(set(groups[-1].tolist()))
         counts["photo_folders"] = {str(n): int((names == n).sum()) for n in sorted(set(names))}
         words = photo_words(

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
+from mlmodels.dataset import source_key
 from mlmodels.training.metrics import PRECISION_TARGET
 from moderation.ingest.activation import model_version_activate
 from moderation.ingest.classifier import get_backbone, get_signal_sources
@@ -47,7 +48,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if options["if_missing"]:
             backbone = get_backbone().version
-            wanted = sorted(f"{s.name}@{getattr(s, 'version', '')}" for s in get_signal_sources())
+            wanted = sorted(source_key(s) for s in get_signal_sources())
             trained = [
                 sorted((v.training or {}).get("signal_sources") or [])
                 for v in ModelVersion.objects.filter(
