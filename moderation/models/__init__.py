@@ -1,0 +1,26 @@
+"""Concepts, rules, keyword mappings, classifications and verdicts. Sits above posts/."""
+
+from moderation.models.catalog import Concept, KeywordMapping, Rule
+from moderation.models.ingest import (
+    Classification,
+    Embedding,
+    ModelVersion,
+    TextExtraction,
+    TrainingRun,
+)
+from moderation.models.judging import AuditEvent, HashtagStats, PostWord, Verdict
+
+__all__ = [
+    "AuditEvent",
+    "Classification",
+    "Concept",
+    "Embedding",
+    "HashtagStats",
+    "KeywordMapping",
+    "ModelVersion",
+    "PostWord",
+    "Rule",
+    "TextExtraction",
+    "TrainingRun",
+    "Verdict",
+]
