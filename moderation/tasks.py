@@ -6,7 +6,11 @@ from typing import Any
 
 from moderation.ingest.activation import model_version_rescore
 from moderation.ingest.batches import classification_run_task
-from moderation.ingest.completion import signals_complete, verdicts_reevaluate_completing
+from moderation.ingest.completion import (
+    signals_complete,
+    signals_complete_sweep,
+    verdicts_reevaluate_completing,
+)
 from moderation.ingest.queue import classification_sweep
 from moderation.ingest.training_runs import training_run_execute
 from moderation.judging.reevaluate import verdicts_reevaluate_all
@@ -23,8 +27,10 @@ def complete_signals(post_ids: list[int]) -> str:
     return signals_complete(post_ids=post_ids).summary()
 
 
-def classify_sweep() -> int:
-    return classification_sweep()
+def classify_sweep() -> str:
+    # Posts left pending by lost tasks, and classified posts still owed their signals.
+    tasks, owed = classification_sweep(), signals_complete_sweep()
+    return f"{tasks} classification tasks queued, {owed} posts queued to complete"
 
 
 def reevaluate_all_verdicts() -> int:

@@ -6,11 +6,13 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Collection, Mapping
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 from django_q.tasks import async_task
 
 from mlmodels.heads import ConceptHeads, answered_by
@@ -27,11 +29,15 @@ logger = logging.getLogger(__name__)
 COMPLETE_TASK = "moderation.tasks.complete_signals"
 
 
-def _queue(post_ids: list[int]) -> int:
-    """A task per batch of these posts, after commit; returns how many posts."""
-    chunk = settings.TAGLENS_CLASSIFY_BATCH
+def _queue(post_ids: list[int], backbone: str) -> int:
+    """A task per batch of these posts, after commit, each marked owed until one runs."""
+    chunk, now = settings.TAGLENS_CLASSIFY_BATCH, timezone.now()
     for start in range(0, len(post_ids), chunk):
-        transaction.on_commit(functools.partial(_enqueue, post_ids[start : start + chunk]))
+        ids = post_ids[start : start + chunk]
+        Embedding.objects.filter(post_id__in=ids, backbone=backbone).update(
+            completion_queued_at=now
+        )
+        transaction.on_commit(functools.partial(_enqueue, ids))
     return len(post_ids)
 
 
@@ -56,7 +62,7 @@ def signals_complete_queue(*, post_ids: list[int]) -> int:
         [embedding_vector(e) for e in embeddings],
         [signals_usable(version, e) for e in embeddings],
     )
-    return _queue(sorted(wanted))
+    return _queue(sorted(wanted), version.backbone)
 
 
 def signals_complete_hashtags(*, names: Collection[str] | None = None) -> int:
@@ -83,7 +89,7 @@ def signals_complete_hashtags(*, names: Collection[str] | None = None) -> int:
         if tags
         else ()
     )
-    queued = _queue(sorted(rows))
+    queued = _queue(sorted(rows), version.backbone)
     unsure = _unsure_posts(version, heads, lacking_posts, needs) - rows
     for start in range(0, len(unsure), UNSURE_CHUNK):  # read and checked a chunk at a time
         queued += signals_complete_queue(post_ids=sorted(unsure)[start : start + UNSURE_CHUNK])
@@ -123,8 +129,31 @@ def _unsure_posts(
 
 
 def signals_complete(*, post_ids: list[int]) -> BatchResult:
-    """Run the sources these posts now want and judge them again (a queued task's work)."""
-    return classification_run_batch(post_id=None, completing=post_ids)
+    """Run the sources these posts now want and judge them again (a queued task's work); one
+    another worker held, or queued again meanwhile, stays owed."""
+    started = timezone.now()
+    result = classification_run_batch(post_id=None, completing=post_ids)
+    Embedding.objects.filter(post_id__in=result.claimed, completion_queued_at__lte=started).update(
+        completion_queued_at=None
+    )
+    return result
+
+
+def signals_complete_sweep(*, max_posts: int = 2000) -> int:
+    """Queue again the posts owed completion for over a lease (task lost, post held); count."""
+    version = ModelVersion.objects.filter(is_active=True).first()
+    if version is None:
+        return 0
+    stale = timezone.now() - timedelta(seconds=settings.TAGLENS_CLASSIFY_LEASE)
+    owed = list(
+        Embedding.objects.filter(completion_queued_at__lte=stale, backbone=version.backbone)
+        .order_by("completion_queued_at")
+        .values_list("post_id", flat=True)[:max_posts]
+    )
+    queued = _queue(owed, version.backbone)
+    if queued:
+        logger.info("Sweep: %d posts owed their signals, queued again.", queued)
+    return queued
 
 
 def verdicts_reevaluate_completing(scope: dict[str, Any]) -> int:

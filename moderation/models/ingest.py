@@ -1,5 +1,4 @@
-"""What the models made of each post's image: embeddings, model versions and their training,
-concept scores, the text read."""
+"""What the models made of each post's image: embeddings, model versions, scores, text."""
 
 from __future__ import annotations
 
@@ -28,12 +27,21 @@ class Embedding(models.Model):
     )
     top_labels = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # When completion of its signals was last queued; cleared once done (a lost task's is swept).
+    completion_queued_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(
                 fields=["post", "backbone"], name="unique_embedding_per_backbone"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["completion_queued_at"],
+                condition=models.Q(completion_queued_at__isnull=False),
+                name="embedding_completion_due",
             )
         ]
 

@@ -1,5 +1,4 @@
-"""Whether a post is shown under each hashtag, the counts pages read, the words rules match,
-and the audit trail of every change."""
+"""Verdicts under each hashtag, the counts pages read, the words rules match, the audit."""
 
 from __future__ import annotations
 

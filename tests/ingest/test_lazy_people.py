@@ -4,10 +4,12 @@ heads are unsure without it); a post that comes to need it later is completed th
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 
 import numpy as np
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from mlmodels.fake import EMBEDDING_DIM, FakeClassifier
 from mlmodels.heads import ConceptHeads
@@ -323,3 +325,47 @@ def test_training_from_overrides_runs_people_where_they_did_not_run(lazy, run) -
     assert lazy.seen == [250]  # only the post it had not run on, on its stored image
     assert signals[food.pk]["people:adult"] == pytest.approx(0.9)
     assert signals[fashion.pk] == Embedding.objects.get(post=fashion).signals
+
+
+def owed(made: Post) -> bool:
+    return Embedding.objects.get(post=made).completion_queued_at is not None
+
+
+def test_a_completion_lost_with_its_task_is_queued_again_by_the_sweep(
+    lazy, run, monkeypatch, settings
+) -> None:
+    from moderation import tasks
+    from moderation.ingest import completion
+
+    made = post(run, 250, "child", "음식")
+    enqueue = completion._enqueue
+    monkeypatch.setattr(completion, "_enqueue", lambda post_ids: None)
+    run(post_update, post=made, by=made.author, caption="", hashtags=["음식", "육아"])
+    assert lazy.seen == [] and decision(made, "육아") == UNKNOWN and owed(made)
+    monkeypatch.setattr(completion, "_enqueue", enqueue)
+
+    assert run(completion.signals_complete_sweep) == 0
+    Embedding.objects.filter(post=made).update(
+        completion_queued_at=timezone.now() - timedelta(seconds=settings.TAGLENS_CLASSIFY_LEASE)
+    )
+    assert run(tasks.classify_sweep) == "0 classification tasks queued, 1 posts queued to complete"
+
+    assert lazy.seen == [250]
+    assert decision(made, "육아") == RELEVANT
+    assert not owed(made)
+    assert run(completion.signals_complete_sweep) == 0
+
+
+def test_a_post_another_worker_holds_stays_owed_its_completion(lazy, run, monkeypatch) -> None:
+    from moderation.ingest import completion
+
+    made = post(run, 250, "child", "음식")
+    held = {"claimed_by": "another", "claimed_until": timezone.now() + timedelta(minutes=5)}
+    Post.objects.filter(pk=made.pk).update(**held)
+
+    run(post_update, post=made, by=made.author, caption="", hashtags=["음식", "육아"])
+
+    assert lazy.seen == [] and owed(made)
+    Post.objects.filter(pk=made.pk).update(claimed_by="", claimed_until=None)
+    run(completion.signals_complete, post_ids=[made.pk])
+    assert lazy.seen == [250] and not owed(made)
