@@ -5,6 +5,7 @@ Every variable is described in docs/configuration.md.
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 from pathlib import Path
@@ -223,8 +224,14 @@ TAGLENS_CLASSIFIER = env_str(
     "TAGLENS_CLASSIFIER", "mlmodels.tf_mobilenet.MobileNetV2RollupClassifier"
 )
 TAGLENS_MODEL_DIR = Path(env_str("TAGLENS_MODEL_DIR", str(VAR_DIR / "models")))
-# CPU threads of the backbone in each worker process: workers x threads ~ the machine's cores.
-TAGLENS_MODEL_THREADS = env_int("TAGLENS_MODEL_THREADS", 2)
+# Worker processes and each one's backbone threads: workers x threads ~ the machine's cores.
+# Two workers of one thread beat one of two (Tesseract and people run on one core each).
+TAGLENS_Q_WORKERS = env_int("TAGLENS_Q_WORKERS", min(2, os.cpu_count() or 1))
+if TAGLENS_Q_WORKERS < 1:
+    raise ImproperlySetError(f"TAGLENS_Q_WORKERS={TAGLENS_Q_WORKERS} must be >= 1.")
+TAGLENS_MODEL_THREADS = env_int(
+    "TAGLENS_MODEL_THREADS", max(1, (os.cpu_count() or 1) // TAGLENS_Q_WORKERS)
+)
 if TAGLENS_MODEL_THREADS < 1:
     raise ImproperlySetError(f"TAGLENS_MODEL_THREADS={TAGLENS_MODEL_THREADS} must be >= 1.")
 # Dotted paths of mlmodels SignalSource classes; set and empty for none. The TFLite people
@@ -256,7 +263,7 @@ if TAGLENS_TRAIN_TIMEOUT < Q_TIMEOUT:
 Q_CLUSTER = {
     "name": "taglens",
     "orm": "default",
-    "workers": env_int("TAGLENS_Q_WORKERS", 1),
+    "workers": TAGLENS_Q_WORKERS,
     "timeout": Q_TIMEOUT,
     "retry": Q_RETRY,
     "max_attempts": env_int("TAGLENS_Q_MAX_ATTEMPTS", 3),

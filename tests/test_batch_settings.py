@@ -1,5 +1,6 @@
 """TAGLENS_CLASSIFY_BATCH follows the pipeline unless set: 64 photos a batch for the backbone
-and heads alone, 16 with people signals or OCR. Settings are built in a fresh process."""
+and heads alone, 16 with people signals or OCR; workers and model threads share the cores.
+Settings are built in a fresh process."""
 
 from __future__ import annotations
 
@@ -36,3 +37,34 @@ def test_the_batch_follows_the_pipeline_unless_set(
     tmp_path: Path, env: dict[str, str], batch: int
 ) -> None:
     assert batch_with(tmp_path, **env) == batch
+
+
+WORKERS = (
+    "import django, os; os.cpu_count = lambda: {cores}; django.setup(); "
+    "from django.conf import settings; "
+    "print(settings.Q_CLUSTER['workers'], settings.TAGLENS_MODEL_THREADS)"
+)
+
+
+@pytest.mark.parametrize(
+    ("cores", "env", "expected"),
+    [
+        (2, {}, "2 1"),  # the measured best on two cores (docs/scaling.md)
+        (1, {}, "1 1"),
+        (8, {}, "2 4"),
+        (8, {"TAGLENS_Q_WORKERS": "4"}, "4 2"),
+        (2, {"TAGLENS_Q_WORKERS": "1", "TAGLENS_MODEL_THREADS": "2"}, "1 2"),
+    ],
+)
+def test_workers_and_their_threads_share_the_cores(
+    tmp_path: Path, cores: int, env: dict[str, str], expected: str
+) -> None:
+    done = settings_process(WORKERS.format(cores=cores), tmp_path, **env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == expected
+
+
+def test_no_workers_is_refused(tmp_path: Path) -> None:
+    done = settings_process(WORKERS.format(cores=2), tmp_path, TAGLENS_Q_WORKERS="0")
+    assert done.returncode != 0
+    assert "TAGLENS_Q_WORKERS=0 must be >= 1" in done.stderr
