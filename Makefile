@@ -30,7 +30,7 @@ run: model
 	$(PY) manage.py train_concepts --activate --if-missing
 	$(PY) manage.py seed_demo
 	$(PY) manage.py demo_accounts
-	@echo "Serving on http://$(HOST):$(PORT)/ with a django-q2 worker beside it (Ctrl-C stops both)."
+	@echo "Serving on http://$(HOST):$(PORT)/ with django-q2 workers beside it (Ctrl-C stops both)."
 	@$(PY) manage.py qcluster & QPID=$$!; \
 	  trap 'kill $$QPID 2>/dev/null; wait $$QPID 2>/dev/null' EXIT INT TERM; \
 	  $(PY) manage.py runserver $(HOST):$(PORT) --noreload

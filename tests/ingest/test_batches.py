@@ -362,10 +362,11 @@ def test_a_failure_to_claim_the_next_batch_still_stores_the_one_in_hand(
 
 
 def test_a_failed_store_gives_back_the_next_batch_the_task_had_claimed(
-    recording, monkeypatch, django_capture_on_commit_callbacks
+    recording, settings, monkeypatch, django_capture_on_commit_callbacks
 ) -> None:
     from moderation.ingest import batches
 
+    settings.TAGLENS_MODEL_THREADS = 2  # overlapped: the next batch is claimed meanwhile
     posts = pending_posts(django_capture_on_commit_callbacks, list(range(160, 170)))
 
     def store(batch):  # type: ignore[no-untyped-def]
