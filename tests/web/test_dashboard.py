@@ -1,5 +1,5 @@
-"""The moderator dashboard: review-queue size, overrides per day, override rates per rule and
-per concept, for moderators only."""
+"""The moderator dashboard: review-queue size, the workers' backlog, overrides per day,
+override rates per rule and per concept, for moderators only."""
 
 from __future__ import annotations
 
@@ -10,10 +10,17 @@ from django.urls import reverse
 from django.utils import timezone
 
 from moderation.judging.overrides import verdict_override
-from moderation.models import AuditEvent, Rule, Verdict
+from moderation.models import AuditEvent, Embedding, Rule, Verdict
 from moderation.selectors.review import override_rates, overrides_per_day, review_queue_size
 from moderation.web.admin.dashboard import day_bars
-from tests.factories import HashtagFactory, ModeratorFactory, UserFactory, VerdictFactory
+from posts.models import Post
+from tests.factories import (
+    HashtagFactory,
+    ModeratorFactory,
+    PostFactory,
+    UserFactory,
+    VerdictFactory,
+)
 
 pytestmark = pytest.mark.django_db
 Decision = Verdict.Decision
@@ -127,3 +134,26 @@ def test_bars_are_scaled_to_the_busiest_day() -> None:
     bars = day_bars([(today - dt.timedelta(days=1), 2), (today, 4)])
     assert bars[1]["height"] == 2 * bars[0]["height"] and bars[1]["y"] < bars[0]["y"]
     assert day_bars([(today, 0)])[0]["height"] == 0
+
+
+def test_the_dashboard_shows_the_workers_backlog(client) -> None:
+    waiting = PostFactory(status=Post.Status.PENDING)
+    Post.objects.filter(pk=waiting.pk).update(created_at=timezone.now() - dt.timedelta(minutes=7))
+    PostFactory(status=Post.Status.FAILED)
+    owed = PostFactory(status=Post.Status.CLASSIFIED)
+    Embedding.objects.create(
+        post=owed,
+        backbone="b",
+        vector=b"",
+        dim=0,
+        base_scores={},
+        completion_queued_at=timezone.now() - dt.timedelta(minutes=3),
+    )
+    client.force_login(ModeratorFactory(is_staff=True))
+
+    body = client.get(DASHBOARD).content.decode()
+
+    for figure in ("backlog-pending", "backlog-failed", "backlog-owed"):
+        assert f'id="{figure}">\n    <b data-count="1">1</b>' in body
+    assert "the oldest for 7 min" in body and "the oldest for 3 min" in body
+    assert "?status__exact=pending" in body

@@ -1,14 +1,16 @@
-"""The moderator dashboard: queue size, overrides per day, override rates; SVG, no scripts."""
+"""The moderator dashboard: review queue, workers' backlog, overrides per day and rates; no JS."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from moderation.selectors.backlog import ingest_backlog
 from moderation.selectors.review import override_rates, overrides_per_day, review_queue_size
 from moderation.web.permissions import is_moderator
 
@@ -46,6 +48,8 @@ def _dashboard(request: HttpRequest) -> HttpResponse:
         **admin.site.each_context(request),
         "title": "Moderation dashboard",
         "queue_size": review_queue_size(),
+        "backlog": ingest_backlog(),
+        "lease_seconds": settings.TAGLENS_CLASSIFY_LEASE,
         "days": days,
         "overrides_30d": sum(count for _, count in days),
         "bars": day_bars(days),
