@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from django.db.models import Min
 from django.utils import timezone
 
-from moderation.models import Embedding
+from moderation.models import Embedding, ModelVersion
 from posts.models import Post
 
 
@@ -28,7 +28,9 @@ def _minutes(since: dt.datetime | None) -> int | None:
 def ingest_backlog() -> Backlog:
     """Counts from the status and partial completion indexes: cheap at a million posts."""
     pending = Post.objects.filter(status=Post.Status.PENDING).order_by()
-    owed = Embedding.objects.filter(completion_queued_at__isnull=False).order_by()
+    active = ModelVersion.objects.filter(is_active=True).values("backbone")[:1]
+    owed = Embedding.objects.filter(completion_queued_at__isnull=False, backbone__in=active)
+    owed = owed.order_by()
     return Backlog(
         pending=pending.count(),
         pending_minutes=_minutes(pending.aggregate(at=Min("created_at"))["at"]),

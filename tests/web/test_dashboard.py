@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from moderation.judging.overrides import verdict_override
-from moderation.models import AuditEvent, Embedding, Rule, Verdict
+from moderation.models import AuditEvent, Embedding, ModelVersion, Rule, Verdict
 from moderation.selectors.review import override_rates, overrides_per_day, review_queue_size
 from moderation.web.admin.dashboard import day_bars
 from posts.models import Post
@@ -141,6 +141,7 @@ def test_the_dashboard_shows_the_workers_backlog(client) -> None:
     Post.objects.filter(pk=waiting.pk).update(created_at=timezone.now() - dt.timedelta(minutes=7))
     PostFactory(status=Post.Status.FAILED)
     owed = PostFactory(status=Post.Status.CLASSIFIED)
+    ModelVersion.objects.create(name="v", kind="heads", backbone="b", is_active=True)
     Embedding.objects.create(
         post=owed,
         backbone="b",
