@@ -232,6 +232,13 @@ class TesseractReader:
         number = self._probe[0] or "not installed"
         return f"tesseract {number} {'+'.join(self.languages)}"
 
+    def warm(self) -> None:
+        """Load this thread's engines now (a worker starting), not on the first photo read."""
+        if self.available():
+            tesseract.engine(self.languages[-1])
+            if self.languages[:-1]:
+                tesseract.engine("+".join(self.languages[:-1]))
+
     def read(self, image: Image.Image) -> TextRead:
         """OCR one image. Raises :class:`OcrError` past the timeout or on a failed run."""
         started = time.perf_counter()

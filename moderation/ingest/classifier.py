@@ -87,6 +87,14 @@ def get_signal_sources() -> tuple[SignalSource, ...]:
     )
 
 
+def models_warm() -> None:
+    """Load the backbone and signal sources now (a worker starting), not on a user's upload."""
+    blank = Image.new("RGB", (64, 64), "white")
+    get_backbone().predict([blank])
+    for source in get_signal_sources():
+        source.signals([blank])
+
+
 def version_heads(version: ModelVersion) -> ConceptHeads | None:
     """The version's trained heads; None for the backbone's roll-up."""
     if version.kind != ModelVersion.Kind.HEADS:

@@ -129,8 +129,7 @@ def _unsure_posts(
 
 
 def signals_complete(*, post_ids: list[int]) -> BatchResult:
-    """Run the sources these posts now want and judge them again (a queued task's work); one
-    another worker held, or queued again meanwhile, stays owed."""
+    """The task: run the sources these posts want, judge again; held or re-queued stay owed."""
     started = timezone.now()
     result = classification_run_batch(post_id=None, completing=post_ids)
     Embedding.objects.filter(post_id__in=result.claimed, completion_queued_at__lte=started).update(

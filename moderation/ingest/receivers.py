@@ -11,8 +11,10 @@ from django_q.conf import Conf
 from django_q.signals import post_spawn
 from django_q.tasks import async_task
 
+from moderation.ingest.classifier import models_warm
 from moderation.ingest.completion import signals_complete_queue
 from moderation.ingest.queue import classification_queue
+from moderation.ingest.text import text_reader_warm
 from moderation.judging.counts import hashtag_counts_refresh_on_commit
 from moderation.judging.verdicts import verdicts_create_pending, verdicts_evaluate
 from moderation.models import Verdict
@@ -81,10 +83,15 @@ def on_hashtag_changed(sender: type[Hashtag], instance: Hashtag, **kwargs: Any) 
 
 @receiver(post_spawn, dispatch_uid="moderation.worker_spawned")
 def on_worker_spawned(sender: str, proc_name: str, **kwargs: Any) -> None:
-    # Sweep now, not in a minute (Redis never redelivers); sync mode spawns a worker per task.
+    # Sweep now (Redis never redelivers) and load the models; sync mode spawns one per task.
     if Conf.SYNC:
         return
     try:
         async_task(SWEEP_TASK, group="classify-sweep")
     except Exception:  # never keep a worker from starting
         logger.exception("Could not queue the classification sweep.")
+    try:
+        models_warm()
+        text_reader_warm()
+    except Exception:  # the first batch will say what is wrong, on the posts it fails
+        logger.exception("Could not load the models at worker start.")

@@ -34,6 +34,12 @@ def text_reader(timeout: float) -> TesseractReader:
     return TesseractReader(timeout=timeout)
 
 
+def text_reader_warm() -> None:
+    """Tesseract's engines for the thread that reads (a worker starting); none with OCR off."""
+    if settings.TAGLENS_OCR:
+        text_reader(float(settings.TAGLENS_OCR_TIMEOUT)).warm()
+
+
 def _store(post: Post, **fields: object) -> TextExtraction:
     row, _ = TextExtraction.objects.update_or_create(post=post, defaults=fields)
     return row
