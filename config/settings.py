@@ -226,12 +226,11 @@ TAGLENS_CLASSIFIER = env_str(
 TAGLENS_MODEL_DIR = Path(env_str("TAGLENS_MODEL_DIR", str(VAR_DIR / "models")))
 # Worker processes and each one's backbone threads: workers x threads ~ the machine's cores.
 # Two workers of one thread beat one of two (Tesseract and people run on one core each).
-TAGLENS_Q_WORKERS = env_int("TAGLENS_Q_WORKERS", min(2, os.cpu_count() or 1))
+CORES = os.cpu_count() or 1
+TAGLENS_Q_WORKERS = env_int("TAGLENS_Q_WORKERS", min(2, CORES))
 if TAGLENS_Q_WORKERS < 1:
     raise ImproperlySetError(f"TAGLENS_Q_WORKERS={TAGLENS_Q_WORKERS} must be >= 1.")
-TAGLENS_MODEL_THREADS = env_int(
-    "TAGLENS_MODEL_THREADS", max(1, (os.cpu_count() or 1) // TAGLENS_Q_WORKERS)
-)
+TAGLENS_MODEL_THREADS = env_int("TAGLENS_MODEL_THREADS", max(1, CORES // TAGLENS_Q_WORKERS))
 if TAGLENS_MODEL_THREADS < 1:
     raise ImproperlySetError(f"TAGLENS_MODEL_THREADS={TAGLENS_MODEL_THREADS} must be >= 1.")
 # Dotted paths of mlmodels SignalSource classes; set and empty for none. The TFLite people

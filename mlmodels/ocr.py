@@ -232,12 +232,15 @@ class TesseractReader:
         number = self._probe[0] or "not installed"
         return f"tesseract {number} {'+'.join(self.languages)}"
 
+    @property
+    def _passes(self) -> tuple[str, str]:
+        return self.languages[-1], "+".join(self.languages[:-1])  # Latin first, then the rest
+
     def warm(self) -> None:
         """Load this thread's engines now (a worker starting), not on the first photo read."""
         if self.available():
-            tesseract.engine(self.languages[-1])
-            if self.languages[:-1]:
-                tesseract.engine("+".join(self.languages[:-1]))
+            for languages in filter(None, self._passes):
+                tesseract.engine(languages)
 
     def read(self, image: Image.Image) -> TextRead:
         """OCR one image. Raises :class:`OcrError` past the timeout or on a failed run."""
@@ -248,7 +251,7 @@ class TesseractReader:
             return int((deadline - time.perf_counter()) * 1000)
 
         gray = preprocess(image)
-        first, others = self.languages[-1], "+".join(self.languages[:-1])
+        first, others = self._passes
         try:
             tokens = tesseract.engine(first).read(gray, left_ms())
             languages = first
