@@ -1,4 +1,5 @@
-"""Measure MobileNetV2 inference speed: Keras (tf.function, optionally XLA) vs TFLite (XNNPACK).
+"""Measure MobileNetV2 inference speed: Keras (tf.function, optionally XLA) vs TFLite (XNNPACK),
+float32 and int8 (mlmodels.quantize).
 
 Usage: ``python bench/model_speed.py [--model-dir var/models] [--photos DIR] [--seconds 8]``
 
@@ -30,6 +31,7 @@ import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from mlmodels import rollup  # noqa: E402
+from mlmodels.backbones import MOBILENET_V2  # noqa: E402
 from mlmodels.base import load_image  # noqa: E402
 from mlmodels.build import build  # noqa: E402
 from mlmodels.engines import Engine, KerasEngine, TFLiteEngine  # noqa: E402
@@ -122,6 +124,9 @@ def main(argv: list[str] | None = None) -> int:
         sizes = sorted({Image.open(p).size for p in paths})
         engines: dict[str, Callable[[], Engine]] = {
             "tflite": lambda: TFLiteEngine(args.model_dir, args.threads),
+            "tflite_int8": lambda: TFLiteEngine(
+                args.model_dir, args.threads, filename=MOBILENET_V2.int8_file
+            ),
             "keras": lambda: KerasEngine(args.model_dir, args.threads),
         }
         if args.xla:

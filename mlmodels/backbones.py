@@ -16,6 +16,7 @@ class Backbone:
     tflite_file: str
     manifest_file: str
     build_format: str  # bump when the conversion changes, so old builds are redone
+    int8_file: str = ""  # the full-integer TFLite file, for the backbone that is served
 
     @property
     def weights_tag(self) -> str:
@@ -24,7 +25,7 @@ class Backbone:
 
     @property
     def outputs(self) -> tuple[str, ...]:
-        return (self.weights_file, self.tflite_file)
+        return (self.weights_file, self.tflite_file, *filter(None, [self.int8_file]))
 
 
 MOBILENET_V2 = Backbone(
@@ -37,6 +38,7 @@ MOBILENET_V2 = Backbone(
     tflite_file="mobilenet_v2_tv.tflite",
     manifest_file="manifest.json",
     build_format="mobilenet_v2-tv-imagenet-keras-tflite-1",
+    int8_file="mobilenet_v2_tv_int8.tflite",
 )
 EFFICIENTNET_LITE0 = Backbone(
     key="efficientnet_lite0",

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from mlmodels import efficientnet_lite, keras_mobilenet
+from mlmodels import efficientnet_lite, keras_mobilenet, quantize
 from mlmodels.backbones import EFFICIENTNET_LITE0, MOBILENET_V2, Backbone
 from mlmodels.engines import run_flatbuffer
 from mlmodels.modelfiles import (
@@ -110,11 +110,19 @@ def _build(
     }
     if check:
         fields["tflite_vs_keras_max_abs_logit_diff"] = _check_tflite_matches(model, flatbuffer)
+    int8 = b""
+    if backbone.int8_file:
+        views = quantize.calibration_views(quantize.calibration_photos())
+        int8 = quantize.convert_int8(model, views)
+        fields["int8_vs_float32"] = quantize.agreement(flatbuffer, int8, views)
+        quantize.check(fields["int8_vs_float32"])
     # Keras insists on the .weights.h5 suffix, so write to a temp name that keeps it, then rename.
     tmp_weights = out / f".tmp-{os.getpid()}-{backbone.weights_file}"
     model.save_weights(tmp_weights)
     os.replace(tmp_weights, out / backbone.weights_file)
     atomic_write(out / backbone.tflite_file, flatbuffer)
+    if int8:
+        atomic_write(out / backbone.int8_file, int8)
     manifest = write_manifest(out, backbone.manifest_file, fields, backbone.outputs)
     return BuildResult(out, manifest, rebuilt=True)
 

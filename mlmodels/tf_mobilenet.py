@@ -12,9 +12,10 @@ from PIL import Image
 from mlmodels import rollup
 from mlmodels.backbones import MOBILENET_V2, Backbone
 from mlmodels.base import Prediction
-from mlmodels.engines import DEFAULT_BACKEND, Engine, make_engine
+from mlmodels.engines import DEFAULT_BACKEND, Engine, TFLiteEngine, make_engine
 from mlmodels.modelfiles import ModelFilesMissing, read_manifest, require_files
 from mlmodels.preprocess import DEFAULT_MODE, to_batch
+from mlmodels.quantize import INT8_REVISION
 
 BATCH_SIZE = 16
 SIGNAL_PREFIX = "imagenet:"
@@ -128,3 +129,31 @@ class MobileNetV2RollupClassifier(RollupClassifier):
             self.backbone.tflite_file if self.backend == "tflite" else self.backbone.weights_file
         )
         return [self.backbone.manifest_file, weights]
+
+
+class MobileNetV2Int8RollupClassifier(MobileNetV2RollupClassifier):
+    """The same network in 8-bit integers (:mod:`mlmodels.quantize`), TFLite only: its own
+    embeddings and scores, hence its own version and heads (docs/backbones.md, "int8")."""
+
+    version_prefix = "mobilenet_v2-tv-int8"
+
+    def __init__(
+        self,
+        model_dir: str | Path,
+        threads: int = 2,
+        backend: str = DEFAULT_BACKEND,
+        preprocess: str = DEFAULT_MODE,
+    ) -> None:
+        if backend != "tflite":
+            raise ValueError(f"the int8 backbone runs on TFLite only, not {backend!r}")
+        super().__init__(model_dir, threads, backend, preprocess)
+        self.version += f"-q{INT8_REVISION}"
+
+    def __repr__(self) -> str:
+        return f"MobileNetV2Int8RollupClassifier({str(self.model_dir)!r})"
+
+    def _needed_files(self) -> list[str]:
+        return [self.backbone.manifest_file, self.backbone.int8_file]
+
+    def _make_engine(self) -> Engine:
+        return TFLiteEngine(self.model_dir, self.threads, filename=self.backbone.int8_file)

@@ -1,0 +1,151 @@
+"""The backbone in 8-bit integers up to its last stage: TFLite with float input and outputs.
+
+Calibrated on the photos that ship inside scikit-image, cut into fixed crops and mirrors, so
+every machine builds the same file with or without the development photos. What it costs the
+heads is measured by the source-grouped CV (docs/backbones.md, "int8").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from mlmodels.engines import run_flatbuffer
+from mlmodels.preprocess import INPUT_SIZE, to_batch
+
+INT8_REVISION = 1  # bump when the calibration or the conversion changes: embeddings change
+FLOAT_FROM = 14  # from this block on (the 7x7 stage, the classifier) float32: int8 erred most
+LAST_BLOCK = 18
+
+CALIBRATION_PHOTOS = (
+    "astronaut",
+    "chelsea",
+    "coffee",
+    "rocket",
+    "hubble_deep_field",
+    "retina",
+    "immunohistochemistry",
+    "colorwheel",
+    "camera",
+    "coins",
+    "moon",
+    "page",
+    "text",
+    "brick",
+    "grass",
+    "gravel",
+    "horse",
+    "cell",
+    "clock",
+)
+MIN_MEDIAN_COSINE = 0.8  # on the calibration views (built: 0.97): below, a broken converter
+MIN_TOP1_AGREEMENT = 0.3  # (built: 0.68)
+
+
+def calibration_photos() -> list[Image.Image]:
+    from skimage import data
+
+    photos = []
+    for name in CALIBRATION_PHOTOS:
+        pixels = np.asarray(getattr(data, name)())
+        if pixels.dtype == bool:
+            pixels = pixels.astype(np.uint8) * 255
+        elif pixels.dtype != np.uint8:
+            low, span = pixels.min(), float(np.ptp(pixels)) or 1.0
+            pixels = (255 * (pixels - low) / span).astype(np.uint8)
+        photos.append(Image.fromarray(pixels).convert("RGB"))
+    return photos
+
+
+def calibration_views(photos: list[Image.Image]) -> list[Image.Image]:
+    """Each photo whole, its four quarters and its centre, each also mirrored."""
+    views = []
+    for photo in photos:
+        w, h = photo.size
+        for box in (
+            (0, 0, w, h),
+            (0, 0, w // 2, h // 2),
+            (w // 2, 0, w, h // 2),
+            (0, h // 2, w // 2, h),
+            (w // 2, h // 2, w, h),
+            (w // 4, h // 4, 3 * w // 4, 3 * h // 4),
+        ):
+            crop = photo.crop(box)
+            views += [crop, ImageOps.mirror(crop)]
+    return views
+
+
+def convert_int8(model: Any, views: list[Image.Image]) -> bytes:
+    """``model`` (Keras, outputs logits and embedding) as a TFLite flatbuffer in int8 up to
+    FLOAT_FROM, float32 from there on: the quantization debugger converts it again with those
+    ops denylisted (selective quantization)."""
+    import tensorflow as tf
+    from tensorflow.python.framework.convert_to_constants import (
+        convert_variables_to_constants_v2,
+    )
+
+    def forward(x: Any) -> dict[str, Any]:
+        logits, embedding = model(x, training=False)
+        return {"logits": logits, "embedding": embedding}
+
+    def representative() -> Iterator[list[np.ndarray]]:
+        for view in views:
+            yield [to_batch([view])]
+
+    spec = tf.TensorSpec([None, INPUT_SIZE, INPUT_SIZE, 3], tf.float32, name="image")
+    frozen = convert_variables_to_constants_v2(
+        tf.function(forward, input_signature=[spec]).get_concrete_function()
+    )
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([frozen])
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = representative
+    kept = [name for name in _tensor_names(converter.convert()) if _stays_float(name)]
+    debugger = tf.lite.experimental.QuantizationDebugger(
+        converter=converter,
+        debug_dataset=representative,
+        debug_options=tf.lite.experimental.QuantizationDebugOptions(denylisted_nodes=kept),
+    )
+    return bytes(debugger.get_nondebug_quantized_model())
+
+
+def _stays_float(tensor: str) -> bool:
+    blocks = (f"features_{i}_" for i in range(FLOAT_FROM, LAST_BLOCK + 1))
+    return tensor.startswith("Identity") or any(block in tensor for block in blocks)
+
+
+def _tensor_names(flatbuffer: bytes) -> list[str]:
+    import tensorflow as tf
+
+    interpreter = tf.lite.Interpreter(model_content=flatbuffer)
+    return [detail["name"] for detail in interpreter.get_tensor_details()]
+
+
+def _logits_and_embedding(outputs: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    by_width = {out.shape[-1]: out for out in outputs.values()}
+    return by_width[1000], by_width[1280]
+
+
+def agreement(float_model: bytes, int8_model: bytes, views: list[Image.Image]) -> dict[str, float]:
+    """Median and least embedding cosine, and top-1 ImageNet agreement, int8 against float."""
+    batch = to_batch(views)
+    logits_f, emb_f = _logits_and_embedding(run_flatbuffer(float_model, batch))
+    logits_q, emb_q = _logits_and_embedding(run_flatbuffer(int8_model, batch))
+    cos = (emb_f * emb_q).sum(1) / (
+        np.linalg.norm(emb_f, axis=1) * np.linalg.norm(emb_q, axis=1) + 1e-12
+    )
+    return {
+        "median_embedding_cosine": round(float(np.median(cos)), 4),
+        "least_embedding_cosine": round(float(cos.min()), 4),
+        "top1_agreement": round(float(np.mean(logits_f.argmax(1) == logits_q.argmax(1))), 4),
+    }
+
+
+def check(figures: dict[str, float]) -> None:
+    if not (
+        figures["median_embedding_cosine"] >= MIN_MEDIAN_COSINE
+        and figures["top1_agreement"] >= MIN_TOP1_AGREEMENT
+    ):
+        raise RuntimeError(f"the int8 backbone disagrees with float32: {figures}")
