@@ -219,9 +219,9 @@ TAGLENS_COMMENTS_PER_HOUR = env_int("TAGLENS_COMMENTS_PER_HOUR", 60)
 DATA_UPLOAD_MAX_MEMORY_SIZE = TAGLENS_MAX_UPLOAD_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
-# The concept classifier: a dotted path to a class implementing mlmodels.base.Classifier.
+# A class implementing mlmodels.base.Classifier: MobileNetV2, int8 up to its last stage.
 TAGLENS_CLASSIFIER = env_str(
-    "TAGLENS_CLASSIFIER", "mlmodels.tf_mobilenet.MobileNetV2RollupClassifier"
+    "TAGLENS_CLASSIFIER", "mlmodels.tf_mobilenet.MobileNetV2Int8RollupClassifier"
 )
 TAGLENS_MODEL_DIR = Path(env_str("TAGLENS_MODEL_DIR", str(VAR_DIR / "models")))
 # Worker processes and each one's backbone threads: workers x threads ~ the machine's cores.
