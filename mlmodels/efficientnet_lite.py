@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -114,17 +113,7 @@ class EfficientNetLite0RollupClassifier(RollupClassifier):
 
     backbone = EFFICIENTNET_LITE0
     version_prefix = "efficientnet_lite0-tf"
-
-    def __init__(
-        self,
-        model_dir: str | Path,
-        threads: int = 2,
-        backend: str = "tflite",
-        preprocess: str = DEFAULT_MODE,
-    ) -> None:
-        if backend != "tflite":
-            raise ValueError(f"EfficientNet-Lite0 supports backend 'tflite' only, not {backend!r}")
-        super().__init__(model_dir, threads, backend, preprocess)
+    backends = ("tflite",)
 
     def __repr__(self) -> str:
         return f"EfficientNetLite0RollupClassifier({str(self.model_dir)!r})"

@@ -53,6 +53,8 @@ class RollupClassifier:
     backbone: Backbone = MOBILENET_V2
     version_prefix = "mobilenet_v2-tv"
     pipeline_revision = 1  # bump when preprocessing or the pipeline changes scores
+    version_suffix = ""
+    backends: tuple[str, ...] = ("tflite", "keras")
 
     def __init__(
         self,
@@ -61,6 +63,10 @@ class RollupClassifier:
         backend: str = DEFAULT_BACKEND,
         preprocess: str = DEFAULT_MODE,
     ) -> None:
+        if backend not in self.backends:
+            raise ValueError(
+                f"{type(self).__name__} runs on {'/'.join(self.backends)}, not {backend!r}"
+            )
         self.model_dir = Path(model_dir)
         self.threads = threads
         self.backend = backend  # same scores to ~1e-5 either way, so not part of the version
@@ -72,6 +78,7 @@ class RollupClassifier:
         )
         if preprocess != DEFAULT_MODE:
             self.version += f"-{preprocess}"
+        self.version += self.version_suffix
         self._engine: Engine | None = None
         self._init_lock = threading.Lock()
 
@@ -137,17 +144,8 @@ class MobileNetV2Int8RollupClassifier(MobileNetV2RollupClassifier):
 
     version_prefix = "mobilenet_v2-tv-int8"
 
-    def __init__(
-        self,
-        model_dir: str | Path,
-        threads: int = 2,
-        backend: str = DEFAULT_BACKEND,
-        preprocess: str = DEFAULT_MODE,
-    ) -> None:
-        if backend != "tflite":
-            raise ValueError(f"the int8 backbone runs on TFLite only, not {backend!r}")
-        super().__init__(model_dir, threads, backend, preprocess)
-        self.version += f"-q{INT8_REVISION}"
+    version_suffix = f"-q{INT8_REVISION}"
+    backends = ("tflite",)
 
     def __repr__(self) -> str:
         return f"MobileNetV2Int8RollupClassifier({str(self.model_dir)!r})"

@@ -54,7 +54,7 @@ def test_int8_has_its_own_version(model_dir: Path, int8: MobileNetV2Int8RollupCl
     assert int8.version != float_version
     assert int8.version.startswith("mobilenet_v2-tv-int8-b0353104-imagenet-rollup-")
     assert int8.version.endswith(f"-q{quantize.INT8_REVISION}")
-    with pytest.raises(ValueError, match="TFLite only"):
+    with pytest.raises(ValueError, match="runs on tflite, not 'keras'"):
         MobileNetV2Int8RollupClassifier(model_dir, backend="keras")
 
 
