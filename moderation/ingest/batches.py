@@ -130,7 +130,8 @@ def _batch_read(batch: _Batch) -> None:
     if version.backbone != backbone.version:
         raise BackboneMismatch(
             f"The active model version {version.name} needs backbone "
-            f"{version.backbone}, but TAGLENS_CLASSIFIER gives {backbone.version}."
+            f"{version.backbone}, but TAGLENS_CLASSIFIER gives {backbone.version}: train and "
+            "activate heads for it (admin: Model versions), or set TAGLENS_CLASSIFIER back."
         )
     batch.version = version
     batch.posts = claimed_posts(claim=batch.claim)

@@ -274,6 +274,7 @@ def test_a_model_version_of_another_backbone_fails_the_post_with_the_reason(
     rows = {p.pk: p for p in Post.objects.filter(pk__in=[p.pk for p in posts])}
     assert rows[posts[0].pk].status == Post.Status.FAILED
     assert "needs backbone another-backbone-1" in rows[posts[0].pk].failure_reason
+    assert "train and activate heads for it" in rows[posts[0].pk].failure_reason
     assert (rows[posts[1].pk].status, rows[posts[1].pk].claimed_by) == ("pending", "")
     assert recording.calls == 0
 
