@@ -22,8 +22,8 @@ from moderation.ingest.claims import (
     completion_claim,
 )
 from moderation.ingest.classifier import (
+    BATCH_FAILURE,
     backbone_predict,
-    classification_error,
     embedding_vector,
     get_backbone,
     signals_usable,
@@ -112,9 +112,9 @@ def _batch_open(
                 lease_seconds=lease,
                 backbone=backbone.version,
             )
-    except Exception as exc:  # nothing claimed: a post another worker holds is left alone
+    except Exception:  # nothing claimed: a post another worker holds is left alone
         logger.exception("Claiming a batch (post %s first) failed.", post_id)
-        _own_post_failed(post_id=post_id, claim=None, exc=exc)
+        _own_post_failed(post_id=post_id, claim=None)
         raise
     batch = _Batch(post_id=post_id, backbone=backbone, claim=claim, result=BatchResult())
     batch.result.claimed = claim.post_ids
@@ -263,11 +263,11 @@ def _batch_store(batch: _Batch) -> None:
 def _batch_failed(batch: _Batch, exc: BaseException) -> None:
     """Fail the task's own post (until a retry) and release the others to the next worker."""
     logger.error("Classifying a batch (post %s first) failed.", batch.post_id, exc_info=exc)
-    _own_post_failed(post_id=batch.post_id, claim=batch.claim, exc=exc)
+    _own_post_failed(post_id=batch.post_id, claim=batch.claim)
     classification_release(claim=batch.claim)
 
 
-def _own_post_failed(*, post_id: int | None, claim: Claim | None, exc: BaseException) -> None:
+def _own_post_failed(*, post_id: int | None, claim: Claim | None) -> None:
     if post_id is None:
         return
     own = Post.objects.filter(pk=post_id).exclude(status=Post.Status.CLASSIFIED)
@@ -275,7 +275,7 @@ def _own_post_failed(*, post_id: int | None, claim: Claim | None, exc: BaseExcep
         own = own.filter(claimed_by=claim.token)
     else:  # failed before claiming: leave a post another worker holds alone
         own = own.filter(claimed_by="")
-    failed = {"status": Post.Status.FAILED, "failure_reason": classification_error(exc)}
+    failed = {"status": Post.Status.FAILED, "failure_reason": BATCH_FAILURE}
     if own.update(**failed, claimed_by="", claimed_until=None):
         search_cache_stale_posts(post_ids=[post_id])  # the API shows its status
 

@@ -32,6 +32,12 @@ def classification_error(exc: BaseException) -> str:
     return f"Classification error ({type(exc).__name__}): {exc}"[:500]
 
 
+BATCH_FAILURE = (  # a whole batch's error is the operators' (in the workers' log), not the post's
+    "TagLens could not check photos just then, for a reason on its side, not this photo's. "
+    "A moderator can have it checked again."
+)
+
+
 def backbone_predict(
     backbone: Classifier, images: dict[int, Image.Image]
 ) -> tuple[dict[int, Prediction], dict[int, str]]:

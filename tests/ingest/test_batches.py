@@ -11,6 +11,7 @@ from django.utils import timezone
 from mlmodels.fake import FakeClassifier
 from moderation import tasks
 from moderation.ingest.claims import classification_claim
+from moderation.ingest.classifier import BATCH_FAILURE
 from moderation.ingest.queue import classification_sweep
 from moderation.models import Classification, Embedding, TextExtraction
 from posts.models import Post
@@ -189,7 +190,7 @@ def test_a_failed_batch_marks_its_own_post_and_gives_the_others_back(
 
     rows = {p.pk: p for p in Post.objects.filter(pk__in=[p.pk for p in posts])}
     assert rows[posts[1].pk].status == Post.Status.FAILED
-    assert rows[posts[1].pk].failure_reason.startswith("Classification error (ValueError)")
+    assert rows[posts[1].pk].failure_reason == BATCH_FAILURE
     assert [rows[posts[0].pk].status, rows[posts[2].pk].status] == ["pending", "pending"]
     assert all(r.claimed_by == "" and r.claimed_until is None for r in rows.values())
     assert not Embedding.objects.exists()
@@ -257,8 +258,8 @@ def test_the_classifier_sees_a_reduced_photo_and_the_text_reader_the_full_one(
     assert read_sizes == [(1600, 1200)]  # OCR reads every pixel
 
 
-def test_a_model_version_of_another_backbone_fails_the_post_with_the_reason(
-    recording, django_capture_on_commit_callbacks
+def test_a_model_version_of_another_backbone_fails_the_post_and_logs_the_reason(
+    recording, django_capture_on_commit_callbacks, caplog
 ) -> None:
     from moderation.ingest.batches import BackboneMismatch
     from moderation.models import ModelVersion
@@ -273,8 +274,10 @@ def test_a_model_version_of_another_backbone_fails_the_post_with_the_reason(
 
     rows = {p.pk: p for p in Post.objects.filter(pk__in=[p.pk for p in posts])}
     assert rows[posts[0].pk].status == Post.Status.FAILED
-    assert "needs backbone another-backbone-1" in rows[posts[0].pk].failure_reason
-    assert "train and activate heads for it" in rows[posts[0].pk].failure_reason
+    assert rows[posts[0].pk].failure_reason == BATCH_FAILURE
+    logged = [r for r in caplog.records if r.exc_info and r.exc_info[0] is BackboneMismatch]
+    assert "needs backbone another-backbone-1" in str(logged[0].exc_info[1])
+    assert "train and activate heads for it" in str(logged[0].exc_info[1])
     assert (rows[posts[1].pk].status, rows[posts[1].pk].claimed_by) == ("pending", "")
     assert recording.calls == 0
 
@@ -382,7 +385,7 @@ def test_a_failed_store_gives_back_the_next_batch_the_task_had_claimed(
     # and sent to the network while the first was stored) are pending and free again.
     rows = {p.pk: p for p in Post.objects.filter(pk__in=[p.pk for p in posts])}
     assert rows[posts[0].pk].status == Post.Status.FAILED
-    assert "disk full" in rows[posts[0].pk].failure_reason
+    assert rows[posts[0].pk].failure_reason == BATCH_FAILURE
     assert statuses(posts)[1:] == ["pending"] * 9
     assert not Post.objects.exclude(claimed_by="").exists()
     assert len(recording.batches) == 2  # the next batch had been sent to the network
