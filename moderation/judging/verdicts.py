@@ -197,7 +197,8 @@ def verdicts_explain(verdicts: Iterable[Verdict]) -> None:
     for verdict, probe in zip(verdicts, probes, strict=True):
         explanation = dict(probe.explanation or {})
         comments_cite(explanation, texts.get(verdict.post_id))
-        if probe.decision != verdict.decision:
+        undecided = verdict.decision == WAITING.decision  # a failed post's, till it is checked
+        if probe.decision != verdict.decision and not undecided:
             explanation["stale"] = True
         verdict.explanation = explanation
 

@@ -13,7 +13,8 @@ from moderation import tasks
 from moderation.ingest.claims import classification_claim
 from moderation.ingest.classifier import BATCH_FAILURE
 from moderation.ingest.queue import classification_sweep
-from moderation.models import Classification, Embedding, TextExtraction
+from moderation.judging.verdicts import verdicts_explain
+from moderation.models import Classification, Embedding, TextExtraction, Verdict
 from posts.models import Post
 from posts.services import post_create
 from tests.factories import UserFactory
@@ -191,6 +192,10 @@ def test_a_failed_batch_marks_its_own_post_and_gives_the_others_back(
     rows = {p.pk: p for p in Post.objects.filter(pk__in=[p.pk for p in posts])}
     assert rows[posts[1].pk].status == Post.Status.FAILED
     assert rows[posts[1].pk].failure_reason == BATCH_FAILURE
+    (verdict,) = rows[posts[1].pk].verdicts.all()
+    verdicts_explain([verdict])  # as the post page does: the failure, not a rule change
+    assert verdict.decision == Verdict.Decision.PENDING
+    assert verdict.explanation == {"reason": BATCH_FAILURE}
     assert [rows[posts[0].pk].status, rows[posts[2].pk].status] == ["pending", "pending"]
     assert all(r.claimed_by == "" and r.claimed_until is None for r in rows.values())
     assert not Embedding.objects.exists()
