@@ -113,7 +113,7 @@ def _build(
     int8 = b""
     if backbone.int8_file:
         views = quantize.calibration_views(quantize.calibration_photos())
-        int8 = quantize.convert_int8(model, views)
+        int8 = quantize.convert_int8(model, views, flatbuffer)
         fields["int8_vs_float32"] = quantize.agreement(flatbuffer, int8, views)
         quantize.check(fields["int8_vs_float32"])
     # Keras insists on the .weights.h5 suffix, so write to a temp name that keeps it, then rename.

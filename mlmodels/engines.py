@@ -126,13 +126,22 @@ def make_engine(backend: str, model_dir: Path, threads: int) -> Engine:
     raise ValueError(f"unknown backend {backend!r} (expected 'tflite' or 'keras')")
 
 
-def run_flatbuffer(flatbuffer: bytes, x: np.ndarray) -> dict[str, np.ndarray]:
-    """Each output of a TFLite model on the batch ``x``, by output name (build-time checks)."""
+def _flatbuffer_interpreter(flatbuffer: bytes) -> Any:
     import tensorflow as tf
 
     with warnings.catch_warnings():  # tf.lite.Interpreter's deprecation notice
         warnings.simplefilter("ignore")
-        interp = tf.lite.Interpreter(model_content=flatbuffer, num_threads=2)
+        return tf.lite.Interpreter(model_content=flatbuffer, num_threads=2)
+
+
+def flatbuffer_tensor_names(flatbuffer: bytes) -> list[str]:
+    """The names of a TFLite model's tensors (build time)."""
+    return [detail["name"] for detail in _flatbuffer_interpreter(flatbuffer).get_tensor_details()]
+
+
+def run_flatbuffer(flatbuffer: bytes, x: np.ndarray) -> dict[str, np.ndarray]:
+    """Each output of a TFLite model on the batch ``x``, by output name (build-time checks)."""
+    interp = _flatbuffer_interpreter(flatbuffer)
     index = interp.get_input_details()[0]["index"]
     interp.resize_tensor_input(index, list(x.shape))
     interp.allocate_tensors()

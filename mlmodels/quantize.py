@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageOps
 
-from mlmodels.engines import run_flatbuffer
+from mlmodels.engines import flatbuffer_tensor_names, run_flatbuffer
 from mlmodels.preprocess import INPUT_SIZE, to_batch
 
 INT8_REVISION = 1  # bump when the calibration or the conversion changes: embeddings change
@@ -78,10 +78,10 @@ def calibration_views(photos: list[Image.Image]) -> list[Image.Image]:
     return views
 
 
-def convert_int8(model: Any, views: list[Image.Image]) -> bytes:
+def convert_int8(model: Any, views: list[Image.Image], float_model: bytes) -> bytes:
     """``model`` (Keras, outputs logits and embedding) as a TFLite flatbuffer in int8 up to
-    FLOAT_FROM, float32 from there on: the quantization debugger converts it again with those
-    ops denylisted (selective quantization)."""
+    FLOAT_FROM, float32 from there on: the quantization debugger converts it with those ops,
+    named as in ``float_model`` (its float32 conversion), denylisted (selective quantization)."""
     import tensorflow as tf
     from tensorflow.python.framework.convert_to_constants import (
         convert_variables_to_constants_v2,
@@ -102,7 +102,7 @@ def convert_int8(model: Any, views: list[Image.Image]) -> bytes:
     converter = tf.lite.TFLiteConverter.from_concrete_functions([frozen])
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
     converter.representative_dataset = representative
-    kept = [name for name in _tensor_names(converter.convert()) if _stays_float(name)]
+    kept = [name for name in flatbuffer_tensor_names(float_model) if _stays_float(name)]
     debugger = tf.lite.experimental.QuantizationDebugger(
         converter=converter,
         debug_dataset=representative,
@@ -114,13 +114,6 @@ def convert_int8(model: Any, views: list[Image.Image]) -> bytes:
 def _stays_float(tensor: str) -> bool:
     blocks = (f"features_{i}_" for i in range(FLOAT_FROM, LAST_BLOCK + 1))
     return tensor.startswith("Identity") or any(block in tensor for block in blocks)
-
-
-def _tensor_names(flatbuffer: bytes) -> list[str]:
-    import tensorflow as tf
-
-    interpreter = tf.lite.Interpreter(model_content=flatbuffer)
-    return [detail["name"] for detail in interpreter.get_tensor_details()]
 
 
 def _logits_and_embedding(outputs: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
