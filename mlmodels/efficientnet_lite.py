@@ -10,7 +10,6 @@ from PIL import Image
 
 from mlmodels import keras_mobilenet
 from mlmodels.backbones import EFFICIENTNET_LITE0
-from mlmodels.engines import Engine, TFLiteEngine
 from mlmodels.preprocess import DEFAULT_MODE, IMAGENET_MEAN, IMAGENET_STD, INPUT_SIZE, to_batch
 from mlmodels.tf_mobilenet import RollupClassifier
 
@@ -122,9 +121,6 @@ class EfficientNetLite0RollupClassifier(RollupClassifier):
         return (
             f"run `python -m mlmodels.build --out {self.model_dir} --backbone efficientnet_lite0`"
         )
-
-    def _make_engine(self) -> Engine:
-        return TFLiteEngine(self.model_dir, self.threads, self.backbone.tflite_file)
 
     def _to_batch(self, images: Sequence[Image.Image]) -> np.ndarray:
         return to_batch_lite(images, self.preprocess)

@@ -118,9 +118,11 @@ class KerasEngine:
         return np.asarray(logits), np.asarray(embedding)
 
 
-def make_engine(backend: str, model_dir: Path, threads: int) -> Engine:
+def make_engine(
+    backend: str, model_dir: Path, threads: int, tflite_file: str = MOBILENET_V2.tflite_file
+) -> Engine:
     if backend == "tflite":
-        return TFLiteEngine(model_dir, threads)
+        return TFLiteEngine(model_dir, threads, tflite_file)
     if backend == "keras":
         return KerasEngine(model_dir, threads)
     raise ValueError(f"unknown backend {backend!r} (expected 'tflite' or 'keras')")

@@ -12,7 +12,7 @@ from PIL import Image
 from mlmodels import rollup
 from mlmodels.backbones import MOBILENET_V2, Backbone
 from mlmodels.base import Prediction
-from mlmodels.engines import DEFAULT_BACKEND, Engine, TFLiteEngine, make_engine
+from mlmodels.engines import DEFAULT_BACKEND, Engine, make_engine
 from mlmodels.modelfiles import ModelFilesMissing, read_manifest, require_files
 from mlmodels.preprocess import DEFAULT_MODE, to_batch
 from mlmodels.quantize import INT8_REVISION
@@ -85,8 +85,12 @@ class RollupClassifier:
     def _build_hint(self) -> str:
         return f"run `python -m mlmodels.build --out {self.model_dir}`"
 
+    @property
+    def tflite_file(self) -> str:
+        return self.backbone.tflite_file
+
     def _needed_files(self) -> list[str]:
-        return [self.backbone.manifest_file, self.backbone.tflite_file]
+        return [self.backbone.manifest_file, self.tflite_file]
 
     def _check_files(self) -> None:
         hint = self._build_hint()
@@ -99,7 +103,7 @@ class RollupClassifier:
             )
 
     def _make_engine(self) -> Engine:
-        return make_engine(self.backend, self.model_dir, self.threads)
+        return make_engine(self.backend, self.model_dir, self.threads, self.tflite_file)
 
     def _to_batch(self, images: Sequence[Image.Image]) -> np.ndarray:
         return to_batch(images, self.preprocess)
@@ -132,9 +136,7 @@ class MobileNetV2RollupClassifier(RollupClassifier):
         return f"MobileNetV2RollupClassifier({str(self.model_dir)!r}, backend={self.backend!r})"
 
     def _needed_files(self) -> list[str]:
-        weights = (
-            self.backbone.tflite_file if self.backend == "tflite" else self.backbone.weights_file
-        )
+        weights = self.tflite_file if self.backend == "tflite" else self.backbone.weights_file
         return [self.backbone.manifest_file, weights]
 
 
@@ -143,15 +145,12 @@ class MobileNetV2Int8RollupClassifier(MobileNetV2RollupClassifier):
     embeddings and scores, hence its own version and heads (docs/backbones.md, "int8")."""
 
     version_prefix = "mobilenet_v2-tv-int8"
-
     version_suffix = f"-q{INT8_REVISION}"
     backends = ("tflite",)
 
     def __repr__(self) -> str:
         return f"MobileNetV2Int8RollupClassifier({str(self.model_dir)!r})"
 
-    def _needed_files(self) -> list[str]:
-        return [self.backbone.manifest_file, self.backbone.int8_file]
-
-    def _make_engine(self) -> Engine:
-        return TFLiteEngine(self.model_dir, self.threads, filename=self.backbone.int8_file)
+    @property
+    def tflite_file(self) -> str:
+        return self.backbone.int8_file
