@@ -137,7 +137,6 @@ def _flatbuffer_interpreter(flatbuffer: bytes) -> Any:
 
 
 def flatbuffer_tensor_names(flatbuffer: bytes) -> list[str]:
-    """The names of a TFLite model's tensors (build time)."""
     return [detail["name"] for detail in _flatbuffer_interpreter(flatbuffer).get_tensor_details()]
 
 
