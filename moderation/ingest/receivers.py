@@ -18,6 +18,7 @@ from moderation.ingest.text import text_reader_warm
 from moderation.judging.counts import hashtag_counts_refresh_on_commit
 from moderation.judging.verdicts import verdicts_create_pending, verdicts_evaluate
 from moderation.models import Verdict
+from moderation.rules.analyzer import analyzer_warm
 from moderation.selectors.search_cache import search_cache_stale
 from posts.models import Hashtag, Post
 from posts.signals import (
@@ -93,5 +94,6 @@ def on_worker_spawned(sender: str, proc_name: str, **kwargs: Any) -> None:
     try:
         models_warm()
         text_reader_warm()
+        analyzer_warm()
     except Exception:  # the first batch will say what is wrong, on the posts it fails
         logger.exception("Could not load the models at worker start.")

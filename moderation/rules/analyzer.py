@@ -45,6 +45,12 @@ def analyzer() -> Kiwi:
     return _kiwi
 
 
+def analyzer_warm() -> None:
+    """Build the analyzer and run it once (a worker starting): its first text costs about 3 s,
+    which a batch would otherwise wait for."""
+    content_terms("준비 ready")
+
+
 def _tokens(text: str) -> list[_Token]:
     """Every token, content words with their form as written, anything else with none."""
     kiwi = analyzer()

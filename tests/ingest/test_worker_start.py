@@ -9,6 +9,7 @@ import pytest
 
 from mlmodels.base import clear_classifier_cache
 from moderation.ingest import receivers
+from moderation.rules import analyzer
 from tests.ingest.recording import RecordingClassifier, RecordingPeople
 
 WHITE = 255
@@ -36,6 +37,14 @@ def test_a_starting_worker_sweeps_and_loads_its_models(worker_start) -> None:
     assert worker_start == [receivers.SWEEP_TASK]
     assert RecordingClassifier.batches == [[WHITE]]  # one blank photo through the backbone
     assert RecordingPeople.seen == [WHITE]
+
+
+def test_a_starting_worker_loads_the_word_analyzer(worker_start, monkeypatch) -> None:
+    monkeypatch.setattr(analyzer, "_kiwi", None)
+
+    receivers.on_worker_spawned(sender="django_q", proc_name="Process-1")
+
+    assert analyzer._kiwi is not None  # the first captioned post does not wait for it
 
 
 def test_a_model_that_cannot_load_is_logged_not_raised(worker_start, settings, caplog) -> None:
