@@ -84,7 +84,7 @@ def on_hashtag_changed(sender: type[Hashtag], instance: Hashtag, **kwargs: Any) 
 
 @receiver(post_spawn, dispatch_uid="moderation.worker_spawned")
 def on_worker_spawned(sender: str, proc_name: str, **kwargs: Any) -> None:
-    # Sweep now (Redis never redelivers) and load the models; sync mode spawns one per task.
+    # Sweep now (Redis never redelivers), load models and analyzer; sync mode spawns one per task.
     if Conf.SYNC:
         return
     try:

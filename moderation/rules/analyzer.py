@@ -46,8 +46,6 @@ def analyzer() -> Kiwi:
 
 
 def analyzer_warm() -> None:
-    """Build the analyzer and run it once (a worker starting): its first text costs about 3 s,
-    which a batch would otherwise wait for."""
     content_terms("준비 ready")
 
 
