@@ -118,9 +118,7 @@ class KerasEngine:
         return np.asarray(logits), np.asarray(embedding)
 
 
-def make_engine(
-    backend: str, model_dir: Path, threads: int, tflite_file: str = MOBILENET_V2.tflite_file
-) -> Engine:
+def make_engine(backend: str, model_dir: Path, threads: int, tflite_file: str) -> Engine:
     if backend == "tflite":
         return TFLiteEngine(model_dir, threads, tflite_file)
     if backend == "keras":
