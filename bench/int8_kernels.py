@@ -1,0 +1,119 @@
+"""How far the backbone's scores depend on the kernels that run it: the same TFLite file under
+XNNPACK (what the product runs) and under TFLite's own optimized kernels, float32 and int8.
+
+Usage: ``python bench/int8_kernels.py [--model-dir var/models] [--photos ../shared/photos]
+[--count 400]``
+
+XNNPACK picks its micro-kernels by CPU, so two machines may run one file with different
+kernels; two kernel libraries on one machine show how much that can move. Prints, per file: the
+file's sha256 (to compare builds across machines), ImageNet top-1 agreement, embedding cosine
+(median / least) and roll-up decisions at the shipped thresholds that differ, of ``--count``
+evenly spaced development photos times the roll-up concepts. Figures in docs/backbones.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+import numpy as np  # noqa: E402
+
+from mlmodels import rollup  # noqa: E402
+from mlmodels.backbones import MOBILENET_V2  # noqa: E402
+from mlmodels.base import load_image  # noqa: E402
+from mlmodels.dataset import default_photos_dir  # noqa: E402
+from mlmodels.preprocess import to_batch  # noqa: E402
+
+BATCH = 8
+CPU_FLAGS = ("avx512_vnni", "avx_vnni", "avx512_bf16", "avx512_fp16", "amx_int8")
+
+
+def cpu_summary() -> str:
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return "unknown CPU"
+    name = next((ln.split(":", 1)[1].strip() for ln in info.splitlines() if "model name" in ln), "")
+    flags = next((ln.split(":", 1)[1].split() for ln in info.splitlines() if "flags" in ln), [])
+    return f"{name}; {' '.join(f for f in CPU_FLAGS if f in flags) or 'no VNNI/AMX flags'}"
+
+
+def run(model: Path, resolver: object, batches: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    import tensorflow as tf
+
+    interp = tf.lite.Interpreter(
+        model_path=str(model), num_threads=1, experimental_op_resolver_type=resolver
+    )
+    index = interp.get_input_details()[0]["index"]
+    interp.resize_tensor_input(index, [BATCH, *interp.get_input_details()[0]["shape"][1:]])
+    interp.allocate_tensors()
+    outputs = {int(d["shape"][-1]): d["index"] for d in interp.get_output_details()}
+    logits, embeddings = [], []
+    for batch in batches:
+        interp.set_tensor(index, batch)
+        interp.invoke()
+        logits.append(interp.get_tensor(outputs[1000]).copy())
+        embeddings.append(interp.get_tensor(outputs[1280]).copy())
+    return np.concatenate(logits), np.concatenate(embeddings)
+
+
+def decisions(logits: np.ndarray) -> np.ndarray:
+    scores = rollup.rollup_scores(rollup.softmax(logits.astype(np.float64)))
+    concepts = sorted(rollup.DEFAULT_THRESHOLDS)
+    return np.array([[s[c] >= rollup.DEFAULT_THRESHOLDS[c] for c in concepts] for s in scores])
+
+
+def compare(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]) -> str:
+    (la, ea), (lb, eb) = a, b
+    cos = (ea * eb).sum(1) / (np.linalg.norm(ea, axis=1) * np.linalg.norm(eb, axis=1) + 1e-12)
+    differ, total = int((decisions(la) != decisions(lb)).sum()), decisions(la).size
+    return (
+        f"top-1 same {np.mean(la.argmax(1) == lb.argmax(1)):.3f}, embedding cosine median "
+        f"{np.median(cos):.4f} / least {cos.min():.4f}, max |logit difference| "
+        f"{np.abs(la - lb).max():.3f}, roll-up decisions that differ {differ} of {total}"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model-dir", type=Path, default=REPO / "var" / "models")
+    parser.add_argument("--photos", type=Path, default=default_photos_dir())
+    parser.add_argument("--count", type=int, default=400)
+    args = parser.parse_args(argv)
+
+    files = sorted(args.photos.glob("*/*.jpg"))
+    if not files:
+        print(f"no photos under {args.photos}", file=sys.stderr)
+        return 2
+    step = max(len(files) / args.count, 1.0)
+    chosen = [files[int(i * step)] for i in range(min(args.count, len(files)))]
+    chosen = chosen[: len(chosen) // BATCH * BATCH]
+    pixels = to_batch([load_image(p) for p in chosen])
+    batches = [pixels[i : i + BATCH] for i in range(0, len(pixels), BATCH)]
+
+    import tensorflow as tf
+
+    kinds = tf.lite.experimental.OpResolverType
+    print(f"{cpu_summary()}; TensorFlow {tf.__version__}; {len(chosen)} photos")
+    for name in (MOBILENET_V2.tflite_file, MOBILENET_V2.int8_file):
+        if name is None or not (args.model_dir / name).exists():
+            print(f"{name}: not built (python -m mlmodels.build --out {args.model_dir})")
+            continue
+        model = args.model_dir / name
+        digest = hashlib.sha256(model.read_bytes()).hexdigest()
+        xnnpack = run(model, kinds.AUTO, batches)
+        builtin = run(model, kinds.BUILTIN_WITHOUT_DEFAULT_DELEGATES, batches)
+        print(f"{name} (sha256 {digest[:16]}): XNNPACK vs TFLite's kernels:")
+        print(f"  {compare(xnnpack, builtin)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
