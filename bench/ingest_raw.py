@@ -96,8 +96,8 @@ def main() -> None:
     sources = []
     reader = None
     if args.pipeline == "full":
-        from mlmodels.ocr import TesseractReader
         from mlmodels.people import PeopleSignalsLite
+        from mlmodels.text.ocr import TesseractReader
 
         sources = [PeopleSignalsLite(args.model_dir / PeopleSignalsLite.model_subdir)]
         reader = TesseractReader(timeout=30)

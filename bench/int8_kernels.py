@@ -1,14 +1,10 @@
-"""How far the backbone's scores depend on the kernels that run it: the same TFLite file under
-XNNPACK (what the product runs) and under TFLite's own optimized kernels, float32 and int8.
+"""The backbone's scores under two kernel libraries: one TFLite file run by XNNPACK (what the
+product runs; it picks kernels by CPU) and by TFLite's own kernels, float32 and int8.
 
-Usage: ``python bench/int8_kernels.py [--model-dir var/models] [--photos ../shared/photos]
-[--count 400]``
+Usage: ``python bench/int8_kernels.py [--model-dir var/models] [--photos DIR] [--count 400]``
 
-XNNPACK picks its micro-kernels by CPU, so two machines may run one file with different
-kernels; two kernel libraries on one machine show how much that can move. Prints, per file: the
-file's sha256 (to compare builds across machines), ImageNet top-1 agreement, embedding cosine
-(median / least) and roll-up decisions at the shipped thresholds that differ, of ``--count``
-evenly spaced development photos times the roll-up concepts. Figures in docs/backbones.md.
+Prints each file's sha256, top-1 agreement, embedding cosine and the roll-up decisions at the
+shipped thresholds that differ (docs/backbones.md).
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET
 from django_q.brokers import get_broker
 
 from mlmodels.modelfiles import read_manifest
-from mlmodels.ocr import TesseractReader
+from mlmodels.text.ocr import TesseractReader
 
 
 def _database() -> str:

@@ -13,7 +13,7 @@ from PIL import Image
 from skimage import data as skdata
 
 from mlmodels.base import clear_classifier_cache
-from mlmodels.ocr import TesseractReader
+from mlmodels.text.ocr import TesseractReader
 from moderation.judging.verdicts import verdicts_explain
 from moderation.models import TextExtraction, Verdict
 from posts.models import Post

@@ -10,8 +10,8 @@ from django.conf import settings
 from PIL import Image
 
 from mlmodels.base import ImageDecodeError, load_image
-from mlmodels.ocr import OcrError, TesseractReader, TextRead
-from mlmodels.textlike import MENU_SIGNAL, TEXT_SIGNAL, is_menu, prices, text_expected
+from mlmodels.text.ocr import OcrError, TesseractReader, TextRead
+from mlmodels.text.textlike import MENU_SIGNAL, TEXT_SIGNAL, is_menu, prices, text_expected
 from moderation.models import TextExtraction
 from posts.models import Post
 
@@ -67,7 +67,7 @@ def text_extract(
 ) -> TextExtraction:
     """Read and store the post's TextExtraction. Idempotent per engine; OCR off, no Tesseract
     or a failed read is stored as such and never stops classification. ``signals``: the
-    backbone's, whose text-likeness decides whether Tesseract runs (``mlmodels.textlike``)."""
+    backbone's, whose text-likeness decides whether Tesseract runs (``mlmodels.text.textlike``)."""
     signals = signals or {}
     if not settings.TAGLENS_OCR:
         return _store(

@@ -11,8 +11,8 @@ from django.conf import settings
 
 from mlmodels.base import ImageDecodeError, load_image
 from mlmodels.dataset import file_sha1
-from mlmodels.ocr import OcrError
-from mlmodels.textlike import MENU_SIGNAL, text_expected
+from mlmodels.text.ocr import OcrError
+from mlmodels.text.textlike import MENU_SIGNAL, text_expected
 from moderation.ingest.text import read_words, text_reader
 from moderation.models import TextExtraction
 

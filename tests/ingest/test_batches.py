@@ -231,7 +231,7 @@ def test_the_sweep_queues_posts_left_behind_and_leaves_live_claims(
 def test_the_classifier_sees_a_reduced_photo_and_the_text_reader_the_full_one(
     recording, settings, monkeypatch, django_capture_on_commit_callbacks
 ) -> None:
-    from mlmodels.ocr import TextRead
+    from mlmodels.text.ocr import TextRead
     from moderation.ingest import text
 
     read_sizes: list[tuple[int, int]] = []

@@ -11,7 +11,7 @@ from django.db.models.fields.files import FieldFile
 from django.urls import reverse
 from PIL import Image
 
-from mlmodels.ocr import TextRead
+from mlmodels.text.ocr import TextRead
 from moderation.ingest import text
 from moderation.models import TextExtraction
 from posts.models import Post

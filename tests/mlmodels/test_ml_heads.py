@@ -201,7 +201,7 @@ def test_real_classifier_stores_rollup_scores_as_signals(
     assert isinstance(classifier, Classifier)
     (pred,) = classifier.predict([coffee])
     rolled_up = {f"imagenet:{c}": v for c, v in pred.scores.items()}
-    # and beside them the OCR gate's text-likeness (mlmodels.textlike): no coffee has text
+    # and beside them the OCR gate's text-likeness (mlmodels.text.textlike): no coffee has text
     assert pred.signals == {
         **rolled_up,
         "imagenet:text": pytest.approx(0, abs=0.01),

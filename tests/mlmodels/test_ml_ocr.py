@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
-from mlmodels import ocr, tesseract
 from mlmodels.base import load_image
-from mlmodels.ocr import (
+from mlmodels.text import ocr, tesseract
+from mlmodels.text.ocr import (
     OcrError,
     TesseractReader,
     confident_text,
@@ -23,7 +23,7 @@ from mlmodels.ocr import (
     preprocess,
     text_words,
 )
-from mlmodels.tesseract import TesseractMissing, Token, parse_tsv
+from mlmodels.text.tesseract import TesseractMissing, Token, parse_tsv
 
 REPO = Path(__file__).resolve().parents[2]
 PHOTOS = Path(os.environ.get("TAGLENS_PHOTOS", str(REPO.parent / "shared" / "photos")))

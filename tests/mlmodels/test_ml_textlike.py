@@ -12,8 +12,8 @@ import pytest
 from mlmodels import rollup
 from mlmodels.base import load_image
 from mlmodels.imagenet import class_names
-from mlmodels.tesseract import Token
-from mlmodels.textlike import (
+from mlmodels.text.tesseract import Token
+from mlmodels.text.textlike import (
     GATE_THRESHOLD,
     MENU_SIGNAL,
     TEXT_SIGNAL,

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from django.test import override_settings
 
-from mlmodels import ocr, tesseract
-from mlmodels.ocr import TesseractReader
-from mlmodels.tesseract import TesseractMissing
+from mlmodels.text import ocr, tesseract
+from mlmodels.text.ocr import TesseractReader
+from mlmodels.text.tesseract import TesseractMissing
 
 pytestmark = pytest.mark.django_db
 

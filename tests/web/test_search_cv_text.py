@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mlmodels.ocr import TesseractReader
-from mlmodels.textlike import MENU_SIGNAL, TEXT_SIGNAL
+from mlmodels.text.ocr import TesseractReader
+from mlmodels.text.textlike import MENU_SIGNAL, TEXT_SIGNAL
 from mlmodels.training.crossval import cross_validate
 from moderation.ingest.search_cv import decisions_with_text, hashtag_results, menu_check
 from moderation.ingest.text import MENU_WORD

@@ -11,7 +11,7 @@ from django.urls import reverse
 from PIL import Image, ImageDraw, ImageFont
 
 from mlmodels.fake import FakeClassifier
-from mlmodels.ocr import TesseractReader
+from mlmodels.text.ocr import TesseractReader
 from moderation.ingest.text import NOT_INSTALLED, text_extract
 from moderation.judging.verdicts import verdicts_evaluate, verdicts_explain
 from moderation.models import Concept, PostWord, TextExtraction, Verdict

@@ -9,8 +9,8 @@ import pytest
 from django.urls import reverse
 
 from mlmodels.fake import FakeClassifier
-from mlmodels.ocr import TesseractReader
-from mlmodels.textlike import MENU_SIGNAL, TEXT_SIGNAL
+from mlmodels.text.ocr import TesseractReader
+from mlmodels.text.textlike import MENU_SIGNAL, TEXT_SIGNAL
 from moderation.ingest.text import MENU_WORD
 from moderation.judging.catalog import keyword_mapping_delete
 from moderation.models import KeywordMapping, Rule, TextExtraction, Verdict

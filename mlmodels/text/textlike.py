@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
-from mlmodels.tesseract import Token
+from mlmodels.text.tesseract import Token
 
 TEXT_SIGNAL = "imagenet:text"  # menu, website, scoreboard, book jacket, packet, street sign
 MENU_SIGNAL = "imagenet:menu"

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 
 from PIL import Image, ImageOps
 
-from mlmodels import tesseract
-from mlmodels.tesseract import RecognitionFailed, TesseractMissing, Token
+from mlmodels.text import tesseract
+from mlmodels.text.tesseract import RecognitionFailed, TesseractMissing, Token
 
 # Runs of Hangul syllables or of Latin letters (with Vietnamese / European accents after NFC).
 # Digits, prices and punctuation are dropped: they carry no concept.
@@ -183,9 +183,8 @@ def hangul_scale(gray: Image.Image, tokens: Sequence[Token]) -> float:
 
 @functools.cache
 def installed(languages: tuple[str, ...]) -> tuple[str, str]:
-    """(version, problem) of libtesseract and the languages' data; problem is "" when all are
-    there. Checked once a process: loading a language takes up to 0.2 s (the health check
-    asks on every call), and the models loaded here are let go (a web process reads none)."""
+    """(version, problem or "") of libtesseract and the languages' data, once a process: the
+    health check asks on every call, and loading a language takes up to 0.2 s."""
     try:
         number = tesseract.version()
     except TesseractMissing as exc:

@@ -1,5 +1,4 @@
-"""libtesseract through ctypes, in process: a persistent engine per thread and language set
-(the ``tesseract`` program loaded its models on every photo; docs/moderation.md)."""
+"""libtesseract through ctypes, in process: one persistent engine per thread and language set."""
 
 from __future__ import annotations
 
