@@ -1,5 +1,5 @@
 """Measure MobileNetV2 inference speed: Keras (tf.function, optionally XLA) vs TFLite (XNNPACK),
-float32 and int8 (mlmodels.quantize).
+float32 and int8 (mlmodels.convert.quantize).
 
 Usage: ``python bench/model_speed.py [--model-dir var/models] [--photos DIR] [--seconds 8]``
 

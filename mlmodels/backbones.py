@@ -16,7 +16,9 @@ class Backbone:
     tflite_file: str
     manifest_file: str
     build_format: str  # bump when the conversion changes, so old builds are redone
-    int8_file: str = ""  # the TFLite file in int8 (mlmodels.quantize), for the served backbone
+    int8_file: str = (
+        ""  # the TFLite file in int8 (mlmodels.convert.quantize), for the served backbone
+    )
 
     @property
     def weights_tag(self) -> str:

@@ -10,8 +10,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from mlmodels import efficientnet_lite, keras_mobilenet, quantize
+from mlmodels import efficientnet_lite
 from mlmodels.backbones import EFFICIENTNET_LITE0, MOBILENET_V2, Backbone
+from mlmodels.convert import keras_mobilenet, quantize
+from mlmodels.convert.torch_legacy import load_legacy_state_dict
 from mlmodels.engines import run_flatbuffer
 from mlmodels.modelfiles import (
     BuildResult,
@@ -21,7 +23,6 @@ from mlmodels.modelfiles import (
     write_manifest,
 )
 from mlmodels.preprocess import INPUT_SIZE
-from mlmodels.torch_legacy import load_legacy_state_dict
 
 
 def source_weights_path(backbone: Backbone = MOBILENET_V2) -> Path:

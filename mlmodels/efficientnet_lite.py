@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from PIL import Image
 
-from mlmodels import keras_mobilenet
 from mlmodels.backbones import EFFICIENTNET_LITE0
+from mlmodels.convert import keras_mobilenet
 from mlmodels.preprocess import DEFAULT_MODE, IMAGENET_MEAN, IMAGENET_STD, INPUT_SIZE, to_batch
 from mlmodels.tf_mobilenet import RollupClassifier
 

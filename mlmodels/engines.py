@@ -102,7 +102,7 @@ class KerasEngine:
         _quiet_tf()
         import tensorflow as tf
 
-        from mlmodels.keras_mobilenet import build_model
+        from mlmodels.convert.keras_mobilenet import build_model
 
         try:
             tf.config.threading.set_intra_op_parallelism_threads(threads)

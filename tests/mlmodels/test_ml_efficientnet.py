@@ -24,9 +24,9 @@ from mlmodels import efficientnet_lite as lite
 from mlmodels.backbones import EFFICIENTNET_LITE0, MOBILENET_V2
 from mlmodels.base import Classifier
 from mlmodels.build import build_efficientnet_lite0, source_weights_path
+from mlmodels.convert.torch_legacy import load_legacy_state_dict
 from mlmodels.modelfiles import ModelFilesMissing, read_manifest
 from mlmodels.rollup import DEFAULT_THRESHOLDS, present_concepts
-from mlmodels.torch_legacy import load_legacy_state_dict
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -1,4 +1,4 @@
-"""People evidence (``mlmodels.people``) and the TF.js loader (``mlmodels.tfjs``).
+"""People evidence (``mlmodels.people``) and the TF.js loader (``mlmodels.convert.tfjs``).
 
 The model tests need the built people models (``python -m mlmodels.people build --out
 var/models/people``; ``$TAGLENS_PEOPLE_MODEL_DIR`` overrides the place) and skip with that command
@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mlmodels import tfjs
+from mlmodels.convert import tfjs
 from mlmodels.modelfiles import MANIFEST_FILE, ModelFilesMissing
 from mlmodels.people import build as people_build
 from mlmodels.people import signals as people

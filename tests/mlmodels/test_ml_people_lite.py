@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mlmodels import tfjs
+from mlmodels.convert import tfjs
 from mlmodels.modelfiles import MANIFEST_FILE, ModelFilesMissing
 from mlmodels.people import build as people_build
 from mlmodels.people import decode, lite, lite_build

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mlmodels import quantize
 from mlmodels.backbones import MOBILENET_V2
 from mlmodels.base import load_image
+from mlmodels.convert import quantize
 from mlmodels.modelfiles import ModelFilesMissing, read_manifest
 from mlmodels.rollup import DEFAULT_THRESHOLDS, present_concepts
 from mlmodels.tf_mobilenet import MobileNetV2Int8RollupClassifier, MobileNetV2RollupClassifier

@@ -8,7 +8,11 @@ import numpy as np
 import pytest
 
 from mlmodels.build import source_weights_path
-from mlmodels.torch_legacy import LEGACY_MAGIC, TorchLegacyFormatError, load_legacy_state_dict
+from mlmodels.convert.torch_legacy import (
+    LEGACY_MAGIC,
+    TorchLegacyFormatError,
+    load_legacy_state_dict,
+)
 
 
 @pytest.fixture(scope="module")
