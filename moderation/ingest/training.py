@@ -169,6 +169,17 @@ def training_set_build(
     )
 
 
+class HeadsUnchanged(Exception):
+    """Training gave an existing version's heads (same rows, same seed): nothing to register."""
+
+    def __init__(self, version: ModelVersion) -> None:
+        self.version = version
+        super().__init__(
+            f"Nothing changed since {version.name} was trained: the same photos and overrides "
+            "gave the same heads, so no new version was made."
+        )
+
+
 def concepts_evaluate(
     *,
     data: TrainingSet,
@@ -220,9 +231,9 @@ def model_version_train(
         progress=progress,
     )
     name = name or f"{backbone.version}+heads-{heads.digest()[:10]}"
-    if ModelVersion.objects.filter(name=name).exists():
-        # Same rows, same seed: the same heads. Nothing new to register or compare.
-        raise ValueError(f"The trained heads are those of {name}, which exists already.")
+    existing = ModelVersion.objects.filter(name=name).first()
+    if existing is not None:
+        raise HeadsUnchanged(existing)
     meta = {
         "backbone": backbone.version,
         "signal_keys": keys,

@@ -16,7 +16,12 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from mlmodels.training.metrics import PRECISION_TARGET
-from moderation.ingest.training import Progress, model_version_train, training_set_build
+from moderation.ingest.training import (
+    HeadsUnchanged,
+    Progress,
+    model_version_train,
+    training_set_build,
+)
 from moderation.models import TrainingRun
 
 logger = logging.getLogger(__name__)
@@ -26,6 +31,7 @@ FOLDS = 5
 # Share of the bar per stage; embedding is quick once the photos are in the cache.
 EMBED_SPAN = (2, 35)
 CV_SPAN = (35, 95)
+UNCHANGED = "unchanged: the heads of an existing version"
 
 
 class TrainingBusy(Exception):
@@ -138,6 +144,8 @@ def training_run_execute(*, run_id: int) -> str:
                 after="training the final heads on every row; writing the report",
             ),
         )
+    except HeadsUnchanged as exc:
+        version, stage = exc.version, UNCHANGED
     except Exception as exc:  # recorded on the run for the page; the active version is untouched
         logger.exception("Training %s failed", run_id)
         running.update(
@@ -147,12 +155,16 @@ def training_run_execute(*, run_id: int) -> str:
             error=f"{type(exc).__name__}: {exc}"[:2000],
         )
         return f"training {run_id} failed: {exc}"
+    else:
+        stage = "done"
     running.update(
         status=TrainingRun.Status.DONE,
         in_progress=False,
         finished_at=timezone.now(),
         percent=100,
-        stage="done",
+        stage=stage,
         model_version=version,
     )
+    if stage == UNCHANGED:
+        return f"training {run_id}: same heads as {version.name}"
     return f"training {run_id} registered {version.name}"

@@ -6,12 +6,14 @@ embedded by the fake backbone (mean colour): plumbing, not accuracy."""
 from __future__ import annotations
 
 import re
+from io import StringIO
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 from django.contrib.auth.models import Permission
+from django.core.management import call_command
 from django.urls import reverse
 from django_q.brokers import get_broker
 from django_q.conf import Conf
@@ -327,6 +329,42 @@ def test_a_failed_training_shows_its_error_and_leaves_the_active_version(
     Conf.SYNC = False
     client.post(reverse("admin:moderation_train"))
     assert TrainingRun.objects.filter(status="queued").count() == 1
+
+
+def test_training_again_on_the_same_rows_names_the_version_it_gave_again(
+    client, moderator, photos: Path, rollup: ModelVersion, django_capture_on_commit_callbacks
+) -> None:
+    train(client, django_capture_on_commit_callbacks)
+    first = ModelVersion.objects.get(kind="heads")
+
+    page = train(client, django_capture_on_commit_callbacks).content.decode()
+
+    assert TrainingRun.objects.count() == 2
+    latest = TrainingRun.objects.first()
+    assert latest is not None
+    assert (latest.status, latest.in_progress, latest.model_version) == ("done", False, first)
+    assert "Training failed" not in page
+    link = reverse("admin:moderation_modelversion_change", args=[first.pk])
+    assert f'Nothing changed since <a href="{link}">{first.name}</a>' in page
+    assert ModelVersion.objects.filter(kind="heads").count() == 1
+    assert ModelVersion.objects.get(is_active=True) == rollup
+
+
+def test_the_command_trained_again_on_the_same_rows_activates_what_it_gave(
+    photos: Path, rollup: ModelVersion
+) -> None:
+    call_command("train_concepts", photos=photos, no_overrides=True, folds=3, stdout=StringIO())
+    first = ModelVersion.objects.get(kind="heads")
+    out = StringIO()
+
+    call_command(
+        "train_concepts", photos=photos, no_overrides=True, folds=3, activate=True, stdout=out
+    )
+
+    assert f"Nothing changed since {first.name} was trained" in out.getvalue()
+    assert ModelVersion.objects.filter(kind="heads").count() == 1
+    first.refresh_from_db()
+    assert first.is_active
 
 
 def test_a_run_that_stopped_reporting_is_failed_so_another_can_start(

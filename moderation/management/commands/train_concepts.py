@@ -13,7 +13,12 @@ from mlmodels.dataset import source_key
 from mlmodels.training.metrics import PRECISION_TARGET
 from moderation.ingest.activation import model_version_activate
 from moderation.ingest.classifier import get_backbone, get_signal_sources
-from moderation.ingest.training import model_version_train, training_set_build
+from moderation.ingest.training import (
+    Evaluation,
+    HeadsUnchanged,
+    model_version_train,
+    training_set_build,
+)
 from moderation.models import ModelVersion
 
 
@@ -91,22 +96,31 @@ class Command(BaseCommand):
             bar.total = total
             bar.update(done - bar.n)
 
-        version, evaluation = model_version_train(
-            data=data,
-            folds=options["folds"],
-            precision_target=options["precision_target"],
-            name=options["name"],
-            progress=progress,
-        )
-        bar.close()
-        self.stdout.write(evaluation.table())
-        for reason in evaluation.missed():
-            self.stdout.write(self.style.WARNING(f"target missed: {reason}"))
-        self.stdout.write(
-            self.style.SUCCESS(
-                f"Registered {version.name} (report in {version.training['report_dir']})."
+        evaluation: Evaluation | None
+        try:
+            version, evaluation = model_version_train(
+                data=data,
+                folds=options["folds"],
+                precision_target=options["precision_target"],
+                name=options["name"],
+                progress=progress,
             )
-        )
-        if options["activate"]:
+        except HeadsUnchanged as exc:
+            version, evaluation = exc.version, None
+            self.stdout.write(self.style.WARNING(str(exc)))
+        finally:
+            bar.close()
+        if evaluation is not None:
+            self.stdout.write(evaluation.table())
+            for reason in evaluation.missed():
+                self.stdout.write(self.style.WARNING(f"target missed: {reason}"))
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"Registered {version.name} (report in {version.training['report_dir']})."
+                )
+            )
+        if options["activate"] and version.is_active:
+            self.stdout.write(f"{version.name} is already active.")
+        elif options["activate"]:
             model_version_activate(version=version)
             self.stdout.write("Activated; every post is being rescored from stored embeddings.")

@@ -15,7 +15,12 @@ from mlmodels.training.metrics import Metrics
 from moderation.ingest.activation import model_version_activate
 from moderation.ingest.comparison import Comparison, Side, version_comparison
 from moderation.ingest.model_versions import NotDiscardable, model_version_discard
-from moderation.ingest.training_runs import TrainingBusy, training_request, training_run_current
+from moderation.ingest.training_runs import (
+    UNCHANGED,
+    TrainingBusy,
+    training_request,
+    training_run_current,
+)
 from moderation.models import ModelVersion, TrainingRun
 from moderation.web.admin.shared import action_reason
 from moderation.web.permissions import is_moderator
@@ -32,6 +37,7 @@ def run_state(run: TrainingRun) -> dict[str, Any]:
         "status_label": run.get_status_display(),
         "in_progress": run.in_progress,
         "stage": run.stage,
+        "unchanged": run.stage == UNCHANGED,
         "percent": run.percent,
         "error": run.error,
         "version": version.name if version else None,
