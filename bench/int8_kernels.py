@@ -10,6 +10,7 @@ shipped thresholds that differ (docs/backbones.md).
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import os
 import sys
@@ -24,7 +25,9 @@ import numpy as np  # noqa: E402
 from mlmodels import rollup  # noqa: E402
 from mlmodels.backbones import MOBILENET_V2  # noqa: E402
 from mlmodels.base import load_image  # noqa: E402
+from mlmodels.convert.quantize import outputs_agreement  # noqa: E402
 from mlmodels.dataset import default_photos_dir  # noqa: E402
+from mlmodels.engines import _FixedBatchInterpreter  # noqa: E402
 from mlmodels.preprocess import to_batch  # noqa: E402
 
 BATCH = 8
@@ -44,20 +47,10 @@ def cpu_summary() -> str:
 def run(model: Path, resolver: object, batches: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     import tensorflow as tf
 
-    interp = tf.lite.Interpreter(
-        model_path=str(model), num_threads=1, experimental_op_resolver_type=resolver
-    )
-    index = interp.get_input_details()[0]["index"]
-    interp.resize_tensor_input(index, [BATCH, *interp.get_input_details()[0]["shape"][1:]])
-    interp.allocate_tensors()
-    outputs = {int(d["shape"][-1]): d["index"] for d in interp.get_output_details()}
-    logits, embeddings = [], []
-    for batch in batches:
-        interp.set_tensor(index, batch)
-        interp.invoke()
-        logits.append(interp.get_tensor(outputs[1000]).copy())
-        embeddings.append(interp.get_tensor(outputs[1280]).copy())
-    return np.concatenate(logits), np.concatenate(embeddings)
+    interpreter = functools.partial(tf.lite.Interpreter, experimental_op_resolver_type=resolver)
+    runner = _FixedBatchInterpreter(interpreter, model, threads=1, batch=BATCH)
+    outputs = [runner.run(batch) for batch in batches]
+    return np.concatenate([o[0] for o in outputs]), np.concatenate([o[1] for o in outputs])
 
 
 def decisions(logits: np.ndarray) -> np.ndarray:
@@ -67,13 +60,13 @@ def decisions(logits: np.ndarray) -> np.ndarray:
 
 
 def compare(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]) -> str:
-    (la, ea), (lb, eb) = a, b
-    cos = (ea * eb).sum(1) / (np.linalg.norm(ea, axis=1) * np.linalg.norm(eb, axis=1) + 1e-12)
-    differ, total = int((decisions(la) != decisions(lb)).sum()), decisions(la).size
+    figures = outputs_agreement(a, b)
+    differ, total = int((decisions(a[0]) != decisions(b[0])).sum()), decisions(a[0]).size
     return (
-        f"top-1 same {np.mean(la.argmax(1) == lb.argmax(1)):.3f}, embedding cosine median "
-        f"{np.median(cos):.4f} / least {cos.min():.4f}, max |logit difference| "
-        f"{np.abs(la - lb).max():.3f}, roll-up decisions that differ {differ} of {total}"
+        f"top-1 same {figures['top1_agreement']:.3f}, embedding cosine median "
+        f"{figures['median_embedding_cosine']:.4f} / least {figures['least_embedding_cosine']:.4f}"
+        f", max |logit difference| {np.abs(a[0] - b[0]).max():.3f}, roll-up decisions that "
+        f"differ {differ} of {total}"
     )
 
 

@@ -16,9 +16,7 @@ class Backbone:
     tflite_file: str
     manifest_file: str
     build_format: str  # bump when the conversion changes, so old builds are redone
-    int8_file: str = (
-        ""  # the TFLite file in int8 (mlmodels.convert.quantize), for the served backbone
-    )
+    int8_file: str = ""  # the int8 TFLite file (mlmodels.convert.quantize), for the served one
 
     @property
     def weights_tag(self) -> str:

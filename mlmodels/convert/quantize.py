@@ -124,8 +124,17 @@ def _logits_and_embedding(outputs: dict[str, np.ndarray]) -> tuple[np.ndarray, n
 def agreement(float_model: bytes, int8_model: bytes, views: list[Image.Image]) -> dict[str, float]:
     """Median and least embedding cosine, and top-1 ImageNet agreement, int8 against float."""
     batch = to_batch(views)
-    logits_f, emb_f = _logits_and_embedding(run_flatbuffer(float_model, batch))
-    logits_q, emb_q = _logits_and_embedding(run_flatbuffer(int8_model, batch))
+    return outputs_agreement(
+        _logits_and_embedding(run_flatbuffer(float_model, batch)),
+        _logits_and_embedding(run_flatbuffer(int8_model, batch)),
+    )
+
+
+def outputs_agreement(
+    a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]
+) -> dict[str, float]:
+    """The same figures for two runs' (logits, embeddings) of the same images."""
+    (logits_f, emb_f), (logits_q, emb_q) = a, b
     cos = (emb_f * emb_q).sum(1) / (
         np.linalg.norm(emb_f, axis=1) * np.linalg.norm(emb_q, axis=1) + 1e-12
     )
