@@ -24,9 +24,10 @@ _WRITES = {"post", "put", "patch"}
 _THROTTLED = {("get", "/api/search/"), ("post", "/api/posts/"), ("post", "/api/auth/token/")}
 
 
-def _codes(method: str, path: str) -> list[str]:
+def _codes(method: str, path: str, operation: dict[str, Any]) -> list[str]:
     codes = ["401", "403", "404"]
-    if method in _WRITES or method == "get":
+    takes_query = any(p.get("in") == "query" for p in operation.get("parameters", []))
+    if method in _WRITES or method == "get" or takes_query:  # a delete's ?reason= too
         codes.append("400")
     if method in _WRITES:
         codes.append("415")
@@ -46,7 +47,7 @@ def add_error_responses(
     for path, item in result.get("paths", {}).items():
         for method, operation in item.items():
             responses = operation.setdefault("responses", {})
-            for code in _codes(method, path):
+            for code in _codes(method, path, operation):
                 responses.setdefault(code, {"description": _DESCRIPTIONS[code]})
                 responses[code].setdefault("content", reference)
     return result
