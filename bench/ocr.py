@@ -171,10 +171,13 @@ def main() -> None:
         mean = statistics.mean(cost[name])
         print(f"  {name:7s} weight {weight:.1f}: {mean:7.1f} ms over {len(cost[name])}")
     mixed = sum(weight * statistics.mean(cost[name]) for name, weight in MIX.items())
-    before = sum(weight * statistics.mean(cost_before[name]) for name, weight in MIX.items())
     read_ms = cost["text"]
     print(f"  mix (half people, a tenth text): {mixed:.1f} ms a photo")
-    print(f"  before, every photo read (the sampled ones): {before:.0f} ms a photo")
+    if all(cost_before.values()):
+        before = sum(weight * statistics.mean(cost_before[n]) for n, weight in MIX.items())
+        print(f"  before, every photo read (the sampled ones): {before:.0f} ms a photo")
+    else:
+        print("  before: not measured outside menu/ (--before-sample 0)")
     print(f"  a menu photo read: mean {statistics.mean(read_ms):.0f} ms, max {max(read_ms):.0f} ms")
 
     n_menu = len(after_food)
