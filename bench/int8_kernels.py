@@ -1,10 +1,12 @@
 """The backbone's scores under two kernel libraries: one TFLite file run by XNNPACK (what the
 product runs; it picks kernels by CPU) and by TFLite's own kernels, float32 and int8.
 
-Usage: ``python bench/int8_kernels.py [--model-dir var/models] [--photos DIR] [--count 400]``
+Usage: ``python bench/int8_kernels.py [--model-dir var/models] [--photos DIR] [--count 400]
+[--reference]``
 
 Prints each file's sha256, top-1 agreement, embedding cosine and the roll-up decisions at the
-shipped thresholds that differ (docs/backbones.md).
+shipped thresholds that differ, and each path's CPU ms an image (one thread, batch 8).
+``--reference``: TFLite's own kernels against its reference kernels too (~160 ms an image).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import functools
 import hashlib
 import os
 import sys
+import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -31,6 +34,7 @@ from mlmodels.engines import _FixedBatchInterpreter  # noqa: E402
 from mlmodels.preprocess import to_batch  # noqa: E402
 
 BATCH = 8
+Outputs = tuple[np.ndarray, np.ndarray, float]  # logits, embeddings, CPU ms an image
 CPU_FLAGS = ("avx512_vnni", "avx_vnni", "avx512_bf16", "avx512_fp16", "amx_int8")
 
 
@@ -44,13 +48,16 @@ def cpu_summary() -> str:
     return f"{name}; {' '.join(f for f in CPU_FLAGS if f in flags) or 'no VNNI/AMX flags'}"
 
 
-def run(model: Path, resolver: object, batches: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+def run(model: Path, resolver: object, batches: list[np.ndarray]) -> Outputs:
     import tensorflow as tf
 
     interpreter = functools.partial(tf.lite.Interpreter, experimental_op_resolver_type=resolver)
     runner = _FixedBatchInterpreter(interpreter, model, threads=1, batch=BATCH)
+    runner.run(batches[0])  # XNNPACK plans its kernels on the first invoke
+    started = time.process_time()
     outputs = [runner.run(batch) for batch in batches]
-    return np.concatenate([o[0] for o in outputs]), np.concatenate([o[1] for o in outputs])
+    ms = (time.process_time() - started) * 1000 / (len(batches) * BATCH)
+    return np.concatenate([o[0] for o in outputs]), np.concatenate([o[1] for o in outputs]), ms
 
 
 def decisions(logits: np.ndarray) -> np.ndarray:
@@ -59,8 +66,8 @@ def decisions(logits: np.ndarray) -> np.ndarray:
     return np.array([[s[c] >= rollup.DEFAULT_THRESHOLDS[c] for c in concepts] for s in scores])
 
 
-def compare(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]) -> str:
-    figures = outputs_agreement(a, b)
+def compare(a: Outputs, b: Outputs) -> str:
+    figures = outputs_agreement(a[:2], b[:2])
     differ, total = int((decisions(a[0]) != decisions(b[0])).sum()), decisions(a[0]).size
     return (
         f"top-1 same {figures['top1_agreement']:.3f}, embedding cosine median "
@@ -75,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model-dir", type=Path, default=REPO / "var" / "models")
     parser.add_argument("--photos", type=Path, default=default_photos_dir())
     parser.add_argument("--count", type=int, default=400)
+    parser.add_argument("--reference", action="store_true")
     args = parser.parse_args(argv)
 
     files = sorted(args.photos.glob("*/*.jpg"))
@@ -101,6 +109,11 @@ def main(argv: list[str] | None = None) -> int:
         builtin = run(model, kinds.BUILTIN_WITHOUT_DEFAULT_DELEGATES, batches)
         print(f"{name} (sha256 {digest[:16]}): XNNPACK vs TFLite's kernels:")
         print(f"  {compare(xnnpack, builtin)}")
+        print(f"  CPU ms an image: XNNPACK {xnnpack[2]:.1f}, TFLite's kernels {builtin[2]:.1f}")
+        if args.reference:
+            reference = run(model, kinds.BUILTIN_REF, batches)
+            print(f"  TFLite's kernels vs its reference kernels ({reference[2]:.0f} ms an image):")
+            print(f"  {compare(builtin, reference)}")
     return 0
 
 
