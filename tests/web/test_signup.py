@@ -1,0 +1,29 @@
+"""Signing up makes the account and signs it in, with the lockout backend configured first."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+pytestmark = pytest.mark.django_db
+
+
+def test_signing_up_creates_the_account_and_signs_it_in(client: Client) -> None:
+    response = client.post(
+        "/accounts/signup/",
+        {"username": "walker", "password1": "Xk29!abcQ-long", "password2": "Xk29!abcQ-long"},
+    )
+    assert response.status_code == 302 and response.url == "/"
+    user = get_user_model().objects.get(username="walker")
+    assert client.session["_auth_user_id"] == str(user.pk)
+    assert client.get("/upload/").status_code == 200
+
+
+def test_a_signup_with_mismatched_passwords_makes_no_account(client: Client) -> None:
+    response = client.post(
+        "/accounts/signup/",
+        {"username": "walker", "password1": "Xk29!abcQ-long", "password2": "other-Xk29!"},
+    )
+    assert response.status_code == 200
+    assert not get_user_model().objects.filter(username="walker").exists()
