@@ -47,6 +47,21 @@ def test_user_uploads_through_the_api_with_a_token(api, django_capture_on_commit
     assert {v["hashtag"]: v["shown"] for v in post["verdicts"]} == {"카페": True, "coffee": True}
 
 
+def test_a_form_upload_may_repeat_the_hashtags_field_for_a_list(api) -> None:
+    api.force_authenticate(UserFactory())
+    response = api.post(
+        "/api/posts/",
+        {"image": upload(), "hashtags": ["고양이", "#Cat"]},
+        format="multipart",
+    )
+    assert response.status_code == 201, response.content
+    assert sorted(response.json()["hashtags"]) == ["cat", "고양이"]
+    one = api.post(
+        "/api/posts/", {"image": upload(), "hashtags": "#카페 #cafe"}, format="multipart"
+    )
+    assert sorted(one.json()["hashtags"]) == ["cafe", "카페"]
+
+
 def test_api_rejects_a_file_that_is_not_an_image(api) -> None:
     api.force_authenticate(UserFactory())
     response = api.post(

@@ -4,6 +4,7 @@ from typing import Any
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.utils import html
 from rest_framework.validators import UniqueValidator
 
 from moderation.judging.verdicts import verdicts_explain
@@ -138,6 +139,13 @@ class PostSummarySerializer(serializers.ModelSerializer[Post]):
 )
 class HashtagListField(serializers.Field):  # type: ignore[type-arg]
     """Hashtags as a list of strings or one string such as "#카페 #cafe"."""
+
+    def get_value(self, dictionary: Any) -> Any:
+        # A form body sends a list as the field repeated; QueryDict.get would keep the last.
+        if html.is_html_input(dictionary) and self.field_name in dictionary:
+            values = dictionary.getlist(self.field_name)
+            return values[0] if len(values) == 1 else values
+        return super().get_value(dictionary)
 
     def to_internal_value(self, data: Any) -> list[str]:
         try:
