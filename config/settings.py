@@ -332,9 +332,11 @@ if (
     )
 
 REST_FRAMEWORK = {
+    # Token first: a request without credentials, or with a wrong token, gets 401 and
+    # "WWW-Authenticate: Token" (the first class names the challenge), not 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -349,9 +351,23 @@ REST_FRAMEWORK = {
     },
 }
 
+API_DESCRIPTION = """Hashtag search that shows only photos whose content fits the hashtag's rule.
+
+**Reading** (search, posts, rules) needs no account. **Writing** needs a token: send your user
+name and password to `POST /api/auth/token/` (form or JSON; a wrong pair is a 400, and repeated
+failures lock the account for a while, 429), then send `Authorization: Token <key>` with every
+request. Missing or wrong credentials get 401; a signed-in user who may not do something gets
+403 (overrides, rules, keyword mappings and the audit are for moderators).
+
+**Uploads** (`POST /api/posts/`, multipart: `image`, `hashtags`, optional `caption`) answer
+201 at once with `status: "pending"`: the photo is judged in the background, usually within
+seconds. Read `GET /api/posts/{id}/` until `status` is `classified`; its `verdicts` then say,
+per hashtag, whether the post is shown and why. Repeat the `hashtags` field for several tags,
+or send them in one value such as `#카페 #cafe`.
+"""
 SPECTACULAR_SETTINGS = {
     "TITLE": "TagLens API",
-    "DESCRIPTION": "Hashtag search that shows only photos whose content fits the hashtag's rule.",
+    "DESCRIPTION": API_DESCRIPTION,
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     # Our own static files, so the Content-Security-Policy allows no other origin.

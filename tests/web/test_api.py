@@ -82,6 +82,19 @@ def test_anonymous_may_search_and_read_but_not_upload(api) -> None:
     assert response.status_code in (401, 403)
 
 
+def test_missing_or_wrong_credentials_get_401_with_the_token_challenge(api) -> None:
+    """401 says "authenticate" (and how); 403 is kept for a known user who may not."""
+    anonymous = api.post("/api/posts/", {"image": upload(), "hashtags": "카페"}, format="multipart")
+    api.credentials(HTTP_AUTHORIZATION="Token deadbeef")
+    wrong = api.get("/api/posts/")
+    for response in (anonymous, wrong):
+        assert response.status_code == 401, response.content
+        assert response["WWW-Authenticate"] == "Token"
+    api.credentials()
+    api.force_authenticate(UserFactory())
+    assert api.get("/api/rules/").status_code == 403
+
+
 def test_search_api_and_page_show_the_same_posts(api, client) -> None:
     tag = HashtagFactory(name="카페")
     for shown in (True, True, False, True):
@@ -239,3 +252,11 @@ def test_post_list_explains_every_verdict_in_a_constant_number_of_queries(
     posts, more = listed()
     assert sum(len(post["verdicts"]) for post in posts) == 12
     assert more == few
+
+
+def test_every_page_links_the_api_docs_which_say_how_to_authenticate(api, client) -> None:
+    assert 'href="/api/docs/"' in client.get("/").content.decode()
+    schema = api.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    description = schema["info"]["description"]
+    assert "POST /api/auth/token/" in description and "Authorization: Token" in description
+    assert 'status: "pending"' in description

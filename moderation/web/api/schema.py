@@ -12,7 +12,7 @@ ERROR_SCHEMA: dict[str, Any] = {
 
 _DESCRIPTIONS = {
     "400": "Invalid input; each field's problem is named.",
-    "401": "The credentials given are wrong.",
+    "401": 'No credentials, or a wrong token: send "Authorization: Token <key>".',
     "403": "Not allowed: sign in, or the action is for moderators or the author only.",
     "404": "No such object, or a page past the end.",
     "409": "Still in use (a concept under it, a rule naming it), so it cannot be deleted.",
