@@ -402,4 +402,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("TAGLENS_LOG_LEVEL", "INFO")},
+    # Django's own console handler (debug only) printed each of its lines a second time.
+    "loggers": {"django": {"handlers": [], "propagate": True}},
 }
