@@ -103,7 +103,7 @@ def text_extract(
             status=TextExtraction.Status.SKIPPED,
             text="",
             words=[],
-            message=f"no text expected (text-like classes {signals[TEXT_SIGNAL]:.2f})",
+            message=f"its text-like classes (menu, sign …) sum to {signals[TEXT_SIGNAL]:.2f}",
         )
     try:
         read = reader.read(_full_resolution(post, image))

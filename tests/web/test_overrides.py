@@ -184,3 +184,21 @@ def test_moderator_overrides_one_verdict_on_the_post_page_of_the_admin(
     assert flower.shown is True and flower.override is True and flower.override_by == moderator
     assert flower.override_note == "hand-checked"
     assert cafe.override is None and cafe.shown is True
+
+
+def test_the_post_page_names_the_moderators_decision_beside_the_models(
+    client, food_post: Post
+) -> None:
+    verdict_override(verdict=verdict(food_post, "꽃"), relevant=True, by=ModeratorFactory())
+    page = client.get(reverse("post-detail", args=[food_post.pk])).content.decode()
+    assert "by a moderator · the model's verdict: Not relevant" in page
+    assert page.count("badge-shown") == 2  # 카페 by the model, 꽃 by the moderator
+
+
+def test_a_verdict_not_yet_judged_is_marked_as_such_not_as_hidden(client) -> None:
+    client.force_login(UserFactory())
+    client.post(reverse("post-upload"), {"image": upload(), "hashtags": "#카페"})  # no commit
+    post = Post.objects.get()
+    page = client.get(reverse("post-detail", args=[post.pk])).content.decode()
+    assert "판정 중 Being judged" in page and "badge-hidden" not in page
+    assert "TagLens will look for text in this photo." in page
