@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 from datetime import timedelta
 from typing import IO
 
@@ -11,7 +12,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from posts.hashtags import InvalidHashtag, normalize_hashtag
@@ -157,17 +158,31 @@ def post_update(
     return post
 
 
-def uploads_allowed(*, author: AbstractBaseUser) -> bool:
-    """Whether the author is under the hourly upload limit (TAGLENS_UPLOADS_PER_HOUR).
+def _hourly_wait(rows: QuerySet[Post] | QuerySet[Comment], limit: int) -> int:
+    """Seconds until ``rows`` (one author's) fall under ``limit`` in the last hour; 0: now.
 
-    Counted from stored posts, so the limit holds across processes without a shared cache;
-    refused uploads store nothing and do not count.
+    Counted from stored rows, so the limit holds across processes without a shared cache;
+    refused writes store nothing and do not count.
     """
-    limit = settings.TAGLENS_UPLOADS_PER_HOUR
     if limit <= 0:
-        return True
-    since = timezone.now() - timedelta(hours=1)
-    return Post.objects.filter(author_id=author.pk, created_at__gte=since).count() < limit
+        return 0
+    now = timezone.now()
+    recent = rows.filter(created_at__gte=now - timedelta(hours=1)).order_by("-created_at")
+    # When the limit-th newest row leaves the hour, limit - 1 remain.
+    edge = recent.values_list("created_at", flat=True)[limit - 1 : limit].first()
+    if edge is None:
+        return 0
+    return max(1, math.ceil((edge + timedelta(hours=1) - now).total_seconds()))
+
+
+def try_again_in(seconds: int) -> str:
+    minutes = max(1, math.ceil(seconds / 60))
+    return f"Try again in {minutes} minute{'s' if minutes > 1 else ''}."
+
+
+def uploads_wait(*, author: AbstractBaseUser) -> int:
+    """Seconds until the author may upload again (TAGLENS_UPLOADS_PER_HOUR); 0: now."""
+    return _hourly_wait(Post.objects.filter(author_id=author.pk), settings.TAGLENS_UPLOADS_PER_HOUR)
 
 
 class CommentRejected(ValueError):
@@ -182,7 +197,7 @@ class CommentDeleteDenied(PermissionError):
     """Someone other than the author (or a moderator) tried to delete a comment."""
 
 
-TOO_MANY_COMMENTS = "You have written many comments in the last hour; try again later."
+TOO_MANY_COMMENTS = "You have written many comments in the last hour."
 
 
 def comment_max_chars() -> int:
@@ -203,8 +218,8 @@ def comment_create(*, post: Post, author: User, text: str) -> Comment:
             f"A comment can be at most {limit} characters; this one has {len(text)}.",
             code="too_long",
         )
-    if not comments_allowed(author=author):
-        raise CommentRejected(TOO_MANY_COMMENTS, code="too_many")
+    if wait := comments_wait(author=author):
+        raise CommentRejected(f"{TOO_MANY_COMMENTS} {try_again_in(wait)}", code="too_many")
     with transaction.atomic():
         comment = Comment.objects.create(post=post, author=author, text=text)
         post_comments_changed.send(sender=Post, post=post)
@@ -224,11 +239,7 @@ def comment_delete(
         post_comments_changed.send(sender=Post, post=post)
 
 
-def comments_allowed(*, author: AbstractBaseUser) -> bool:
-    """Whether the author is under the hourly comment limit (TAGLENS_COMMENTS_PER_HOUR),
-    counted from stored comments like uploads, so it holds across processes."""
+def comments_wait(*, author: AbstractBaseUser) -> int:
+    """Seconds until the author may comment again (TAGLENS_COMMENTS_PER_HOUR); 0: now."""
     limit = settings.TAGLENS_COMMENTS_PER_HOUR
-    if limit <= 0:
-        return True
-    since = timezone.now() - timedelta(hours=1)
-    return Comment.objects.filter(author_id=author.pk, created_at__gte=since).count() < limit
+    return _hourly_wait(Comment.objects.filter(author_id=author.pk), limit)

@@ -11,10 +11,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from posts.forms import PostUploadForm
-from posts.services import PostRejected, post_create, uploads_allowed
+from posts.services import PostRejected, post_create, try_again_in, uploads_wait
 from posts.uploads import request_body_too_large
 
-TOO_MANY_UPLOADS = "You have uploaded many photos in the last hour; try again later."
+TOO_MANY_UPLOADS = "You have uploaded many photos in the last hour."
 
 
 @login_required
@@ -24,11 +24,11 @@ def post_upload(request: HttpRequest) -> HttpResponse:
         messages.error(request, "The upload is larger than the limit; nothing was stored.")
         return render(request, "posts/upload.html", {"form": PostUploadForm()}, status=413)
     form = PostUploadForm(request.POST or None, request.FILES or None)
-    status = 200
+    status, wait = 200, 0
     if request.method == "POST":
         status = 400
-        if not uploads_allowed(author=request.user):  # type: ignore[arg-type]
-            form.add_error(None, TOO_MANY_UPLOADS)
+        if wait := uploads_wait(author=request.user):  # type: ignore[arg-type]
+            form.add_error(None, f"{TOO_MANY_UPLOADS} {try_again_in(wait)}")
             status = 429
         elif form.is_valid():
             try:
@@ -44,7 +44,10 @@ def post_upload(request: HttpRequest) -> HttpResponse:
             else:
                 messages.success(request, "Uploaded. TagLens is looking at the photo now.")
                 return redirect("post-detail", post_id=post.pk)
-    return render(request, "posts/upload.html", {"form": form}, status=status)
+    response = render(request, "posts/upload.html", {"form": form}, status=status)
+    if wait:
+        response["Retry-After"] = str(wait)
+    return response
 
 
 def signup(request: HttpRequest) -> HttpResponse:

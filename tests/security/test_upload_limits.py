@@ -4,11 +4,13 @@ fails: an accepted upload is never lost."""
 from __future__ import annotations
 
 import html
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from mlmodels.fake import FakeClassifier
@@ -84,10 +86,26 @@ def test_uploads_per_hour_are_limited_per_user_on_the_form_and_the_api(client, s
     assert api_upload(photo(), user).status_code == 201
     third_page = form_upload(client, photo(), user)
     assert third_page.status_code == 429
-    assert "try again later" in text(third_page)
-    assert api_upload(photo(), user).status_code == 429
+    assert "Try again in 60 minutes." in text(third_page)
+    assert 3590 <= int(third_page["Retry-After"]) <= 3600
+    third_api = api_upload(photo(), user)
+    assert third_api.status_code == 429 and 3590 <= int(third_api["Retry-After"]) <= 3600
     assert Post.objects.filter(author=user).count() == 2
     assert api_upload(photo()).status_code == 201  # another user is not affected
+
+
+def test_the_wait_ends_when_the_older_upload_leaves_the_hour(client, settings) -> None:
+    settings.TAGLENS_UPLOADS_PER_HOUR = 2
+    user = UserFactory()
+    assert api_upload(photo(), user).status_code == 201
+    assert api_upload(photo(), user).status_code == 201
+    older = Post.objects.filter(author=user).earliest("created_at")
+    Post.objects.filter(pk=older.pk).update(created_at=timezone.now() - timedelta(minutes=50))
+    page = form_upload(client, photo(), user)
+    assert page.status_code == 429 and "Try again in 10 minutes." in text(page)
+    assert 590 <= int(page["Retry-After"]) <= 600
+    Post.objects.filter(pk=older.pk).update(created_at=timezone.now() - timedelta(minutes=61))
+    assert api_upload(photo(), user).status_code == 201
 
 
 def test_search_is_throttled_for_anonymous_and_signed_in_clients(settings) -> None:

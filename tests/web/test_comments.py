@@ -85,11 +85,11 @@ def test_comments_are_throttled_per_user_per_hour(settings) -> None:
     settings.TAGLENS_COMMENTS_PER_HOUR = 2
     post = PostFactory()
     user = UserFactory()
-    codes = [
-        api(user).post("/api/comments/", {"post": post.pk, "text": f"c{i}"}).status_code
-        for i in range(3)
+    answers = [
+        api(user).post("/api/comments/", {"post": post.pk, "text": f"c{i}"}) for i in range(3)
     ]
-    assert codes == [201, 201, 429]
+    assert [a.status_code for a in answers] == [201, 201, 429]
+    assert 3590 <= int(answers[2]["Retry-After"]) <= 3600
     assert Comment.objects.count() == 2
     # Someone else is not held back by this user's comments.
     assert (

@@ -8,7 +8,7 @@ from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import AnonRateThrottle, BaseThrottle, UserRateThrottle
 
-from posts.services import comments_allowed, uploads_allowed
+from posts.services import comments_wait, uploads_wait
 
 
 class _RateFromSettings:
@@ -43,27 +43,31 @@ class _PerHourThrottle(BaseThrottle):
     """A signed-in user's POSTs, limited per hour from stored rows (the same check as the page),
     so the limit holds across processes without a shared cache."""
 
-    def allowed(self, user: Any) -> bool:
+    def __init__(self) -> None:
+        self._wait = 0
+
+    def seconds_to_wait(self, user: Any) -> int:
         raise NotImplementedError
 
     def allow_request(self, request: Request, view: Any) -> bool:
         if request.method != "POST" or not request.user.is_authenticated:
             return True
-        return self.allowed(request.user)
+        self._wait = self.seconds_to_wait(request.user)
+        return not self._wait
 
     def wait(self) -> float | None:
-        return 3600.0
+        return float(self._wait)
 
 
 class UploadThrottle(_PerHourThrottle):
     """Uploads per user per hour (TAGLENS_UPLOADS_PER_HOUR)."""
 
-    def allowed(self, user: Any) -> bool:
-        return uploads_allowed(author=user)
+    def seconds_to_wait(self, user: Any) -> int:
+        return uploads_wait(author=user)
 
 
 class CommentThrottle(_PerHourThrottle):
     """Comments per user per hour (TAGLENS_COMMENTS_PER_HOUR)."""
 
-    def allowed(self, user: Any) -> bool:
-        return comments_allowed(author=user)
+    def seconds_to_wait(self, user: Any) -> int:
+        return comments_wait(author=user)
