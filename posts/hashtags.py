@@ -1,6 +1,7 @@
 """Hashtags: one normal form for storing, searching and matching rules.
 
-NFC and case-folded, not NFKC; what a tag may hold: docs/security.md, "Notes moved from the code".
+NFC, fullwidth Latin letters and digits as ASCII, case-folded; not NFKC. What a tag may hold:
+docs/security.md, "Notes moved from the code".
 """
 
 from __future__ import annotations
@@ -23,6 +24,11 @@ MAX_HASHTAG_LENGTH = 100
 MAX_HASHTAGS = 30
 
 _HASH_SIGNS = "#＃"
+# Fullwidth digits, letters and underscore (U+FF10-FF5A) as their ASCII forms: ｃａｆｅ is cafe.
+_FULLWIDTH = {
+    code: code - 0xFEE0
+    for code in (*range(0xFF10, 0xFF1A), *range(0xFF21, 0xFF3B), 0xFF3F, *range(0xFF41, 0xFF5B))
+}
 # Separators in a typed list of tags: whitespace, ASCII/fullwidth/ideographic commas, and
 # the hash signs themselves, so "#카페#cafe" is two tags.
 _LIST_TOKEN = re.compile(r"[^\s,，、#＃]+")
@@ -47,7 +53,8 @@ def _is_tag_char(ch: str, *, first: bool) -> bool:
 def _normalize(raw: str) -> tuple[str, str | None]:
     """The normalised tag and, when it is not a valid hashtag, the reason why."""
     text = raw.strip().lstrip(_HASH_SIGNS).strip()
-    tag = unicodedata.normalize("NFC", unicodedata.normalize("NFC", text).casefold())
+    text = unicodedata.normalize("NFC", text).translate(_FULLWIDTH)
+    tag = unicodedata.normalize("NFC", text.casefold())
     if not tag:
         return tag, "it has no letters or digits"
     if any(ch.isspace() for ch in tag):

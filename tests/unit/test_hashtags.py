@@ -57,10 +57,14 @@ def test_decomposed_accents_are_composed() -> None:
     assert normalize_hashtag("Cafe\u0301") == "café"
 
 
-def test_fullwidth_latin_is_folded_in_case_but_kept_apart_from_ascii() -> None:
-    # NFC, not NFKC: fullwidth letters stay fullwidth, so they are a different tag.
-    assert normalize_hashtag("ＣＡＦＥ") == "ｃａｆｅ"
-    assert normalize_hashtag("ＣＡＦＥ") != "cafe"
+def test_fullwidth_latin_letters_and_digits_are_the_ascii_tag() -> None:
+    # A keyboard in fullwidth mode types ｃａｆｅ: it is searched and judged as cafe.
+    assert normalize_hashtag("ＣＡＦＥ") == "cafe"
+    assert normalize_hashtag("＃ｏｏｔｄ＿２０２４") == "ootd_2024"
+    assert parse_hashtags("#ｃａｆｅ #카페") == ["cafe", "카페"]
+    # Other fullwidth forms are not letters: still refused, not folded by NFKC.
+    with pytest.raises(InvalidHashtag):
+        normalize_hashtag("cafe！")
 
 
 def test_compatibility_jamo_are_kept_as_typed() -> None:
