@@ -363,7 +363,8 @@ request. Missing or wrong credentials get 401; a signed-in user who may not do s
 201 at once with `status: "pending"`: the photo is judged in the background, usually within
 seconds. Read `GET /api/posts/{id}/` until `status` is `classified`; its `verdicts` then say,
 per hashtag, whether the post is shown and why. Repeat the `hashtags` field for several tags,
-or send them in one value such as `#카페 #cafe`.
+or send them in one value such as `#카페 #cafe`. The author may change the caption and
+hashtags (`PATCH`) or delete the post (`DELETE`).
 """
 SPECTACULAR_SETTINGS = {
     "TITLE": "TagLens API",

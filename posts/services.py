@@ -175,6 +175,22 @@ def _hourly_wait(rows: QuerySet[Post] | QuerySet[Comment], limit: int) -> int:
     return max(1, math.ceil((edge + timedelta(hours=1) - now).total_seconds()))
 
 
+def post_delete(*, post: Post, by: AbstractBaseUser | AnonymousUser) -> None:
+    """The author deletes their post: its verdicts, comments and words go with it (cascade),
+    its hashtags are counted again, and its files are removed once the deletion is committed."""
+    if not by.is_authenticated or post.author_id != by.pk:
+        raise PostEditDenied("Only the author may delete a post.")
+    files = [(field.storage, field.name) for field in (post.image, post.thumbnail) if field.name]
+
+    def remove_files() -> None:
+        for storage, name in files:
+            storage.delete(name)
+
+    with transaction.atomic():
+        post.delete()
+        transaction.on_commit(remove_files)
+
+
 def try_again_in(seconds: int) -> str:
     minutes = max(1, math.ceil(seconds / 60))
     return f"Try again in {minutes} minute{'s' if minutes > 1 else ''}."

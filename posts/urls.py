@@ -6,5 +6,6 @@ from posts import views
 
 urlpatterns = [
     path("upload/", views.post_upload, name="post-upload"),
+    path("p/<int:post_id>/delete/", views.post_remove, name="post-delete"),
     path("accounts/signup/", views.signup, name="signup"),
 ]

@@ -8,10 +8,18 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import UserCreationForm
 from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 
 from posts.forms import PostUploadForm
-from posts.services import PostRejected, post_create, try_again_in, uploads_wait
+from posts.models import Post
+from posts.services import (
+    PostEditDenied,
+    PostRejected,
+    post_create,
+    post_delete,
+    try_again_in,
+    uploads_wait,
+)
 from posts.uploads import request_body_too_large
 
 TOO_MANY_UPLOADS = "You have uploaded many photos in the last hour."
@@ -58,3 +66,20 @@ def signup(request: HttpRequest) -> HttpResponse:
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         return redirect("home")
     return render(request, "registration/signup.html", {"form": form})
+
+
+@login_required
+def post_remove(request: HttpRequest, post_id: int) -> HttpResponse:
+    """GET asks the author to confirm; POST deletes. Others get 403 and nothing changes."""
+    post = get_object_or_404(Post, pk=post_id)
+    if post.author_id != request.user.pk:
+        return render(request, "posts/delete.html", {"post": post, "denied": True}, status=403)
+    if request.method == "POST":
+        try:
+            post_delete(post=post, by=request.user)
+        except PostEditDenied as exc:  # the author changed in between: refuse, keep the post
+            messages.error(request, str(exc))
+            return redirect("post-detail", post_id=post_id)
+        messages.success(request, "Post deleted, with its photo, verdicts and comments.")
+        return redirect("home")
+    return render(request, "posts/delete.html", {"post": post})

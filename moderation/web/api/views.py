@@ -33,6 +33,7 @@ from posts.services import (
     PostRejected,
     hashtag_search_record,
     post_create,
+    post_delete,
     post_update,
 )
 from posts.uploads import request_body_too_large
@@ -76,13 +77,13 @@ class PostViewSet(
     viewsets.GenericViewSet,  # type: ignore[type-arg]
 ):
     """Posts with their verdicts. Anyone may read; signed-in users may upload; the author
-    may change the caption and hashtags."""
+    may change the caption and hashtags, or delete the post."""
 
     serializer_class = s.PostSerializer
     # Uploads are multipart; an edit may also be JSON.
     parser_classes = [MultiPartParser, FormParser, JSONParser]
     permission_classes = [permissions.IsAuthenticatedOrReadOnly, IsAuthorOrReadOnly]
-    http_method_names = ["get", "post", "patch", "head", "options"]
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def get_queryset(self) -> QuerySet[Post]:
         return _posts_with_verdicts()
@@ -148,6 +149,20 @@ class PostViewSet(
             raise serializers.ValidationError({"hashtags": [str(exc)]}) from exc
         post = _posts_with_verdicts().get(pk=post.pk)
         return Response(s.PostSerializer(post, context={"request": request}).data)
+
+    @extend_schema(
+        responses={
+            204: OpenApiResponse(description="Deleted, with its verdicts, comments and files."),
+            403: OpenApiResponse(description="Not your post."),
+        }
+    )
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        post = self.get_object()  # checks IsAuthorOrReadOnly
+        try:
+            post_delete(post=post, by=request.user)
+        except PostEditDenied as exc:
+            raise exceptions.PermissionDenied(str(exc)) from exc
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class SearchView(APIView):
