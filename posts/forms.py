@@ -7,13 +7,9 @@ from posts.hashtags import InvalidHashtag, parse_hashtags
 from posts.uploads import ACCEPTED_TEXT
 
 
-class PostUploadForm(forms.Form):
-    # The file itself is judged by posts.uploads (through post_create), from its bytes.
-    image = forms.FileField(
-        widget=forms.ClearableFileInput(
-            attrs={"accept": "image/jpeg,image/png,image/webp,image/gif"}
-        ),
-    )
+class PostTextForm(forms.Form):
+    """What the author may change after uploading: the caption and the hashtags."""
+
     caption = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=2200
     )
@@ -23,11 +19,6 @@ class PostUploadForm(forms.Form):
         widget=forms.TextInput(attrs={"placeholder": "#카페 #cafe"}),
     )
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        limit_mb = settings.TAGLENS_MAX_UPLOAD_BYTES / 1e6
-        self.fields["image"].help_text = f"{ACCEPTED_TEXT}, up to {limit_mb:.1f} MB."
-
     def clean_hashtags(self) -> list[str]:
         try:
             tags = parse_hashtags(self.cleaned_data["hashtags"])
@@ -36,3 +27,18 @@ class PostUploadForm(forms.Form):
         if not tags:
             raise forms.ValidationError("Add at least one hashtag.")
         return tags
+
+
+class PostUploadForm(PostTextForm):
+    # The file itself is judged by posts.uploads (through post_create), from its bytes.
+    image = forms.FileField(
+        widget=forms.ClearableFileInput(
+            attrs={"accept": "image/jpeg,image/png,image/webp,image/gif"}
+        ),
+    )
+    field_order = ["image", "caption", "hashtags"]
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        limit_mb = settings.TAGLENS_MAX_UPLOAD_BYTES / 1e6
+        self.fields["image"].help_text = f"{ACCEPTED_TEXT}, up to {limit_mb:.1f} MB."

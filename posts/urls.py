@@ -6,6 +6,7 @@ from posts import views
 
 urlpatterns = [
     path("upload/", views.post_upload, name="post-upload"),
+    path("p/<int:post_id>/edit/", views.post_edit, name="post-edit"),
     path("p/<int:post_id>/delete/", views.post_remove, name="post-delete"),
     path("accounts/signup/", views.signup, name="signup"),
 ]

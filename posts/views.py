@@ -10,13 +10,14 @@ from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
-from posts.forms import PostUploadForm
+from posts.forms import PostTextForm, PostUploadForm
 from posts.models import Post
 from posts.services import (
     PostEditDenied,
     PostRejected,
     post_create,
     post_delete,
+    post_update,
     try_again_in,
     uploads_wait,
 )
@@ -83,3 +84,33 @@ def post_remove(request: HttpRequest, post_id: int) -> HttpResponse:
         messages.success(request, "Post deleted, with its photo, verdicts and comments.")
         return redirect("home")
     return render(request, "posts/delete.html", {"post": post})
+
+
+@login_required
+def post_edit(request: HttpRequest, post_id: int) -> HttpResponse:
+    """The author changes the caption and hashtags; the post is judged again from its scores."""
+    post = get_object_or_404(Post, pk=post_id)
+    if post.author_id != request.user.pk:
+        return render(request, "posts/edit.html", {"post": post, "denied": True}, status=403)
+    tags = " ".join(
+        f"#{name}"
+        for name in post.hashtags.order_by("post_hashtags__position").values_list("name", flat=True)
+    )
+    form = PostTextForm(request.POST or None, initial={"caption": post.caption, "hashtags": tags})
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                post_update(
+                    post=post,
+                    by=request.user,
+                    caption=form.cleaned_data["caption"],
+                    hashtags=form.cleaned_data["hashtags"],
+                )
+            except (PostRejected, PostEditDenied) as exc:
+                form.add_error("hashtags", str(exc))
+            else:
+                messages.success(request, "Saved. The post's hashtags were judged again.")
+                return redirect("post-detail", post_id=post.pk)
+    return render(request, "posts/edit.html", {"post": post, "form": form}, status=status)

@@ -1,5 +1,5 @@
-"""The author deletes their post (page and API): the row, its verdicts, comments and files go,
-its hashtags are counted again; anyone else gets 403 and nothing changes."""
+"""The author edits or deletes their post (page and API): a deletion takes the row, its verdicts,
+comments and files, and counts its hashtags again; anyone else gets 403 and nothing changes."""
 
 from __future__ import annotations
 
@@ -73,3 +73,31 @@ def test_the_api_deletes_for_the_author_and_refuses_others(
         assert api.delete(f"/api/posts/{post.pk}/").status_code == 204
     assert not Post.objects.filter(pk=post.pk).exists()
     assert api.delete(f"/api/posts/{post.pk}/").status_code == 404
+
+
+def test_the_author_edits_caption_and_hashtags_on_the_web(
+    client, post: Post, django_capture_on_commit_callbacks
+) -> None:
+    url = reverse("post-edit", args=[post.pk])
+    form = client.get(url).content.decode()
+    assert 'value="#카페"' in form
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url, {"caption": "아이스 라떼", "hashtags": "#카페 #고양이"})
+    assert response.status_code == 302
+    post.refresh_from_db()
+    assert post.caption == "아이스 라떼"
+    shown = dict(Verdict.objects.filter(post=post).values_list("hashtag__name", "shown"))
+    assert shown == {"카페": True, "고양이": False}
+
+
+def test_a_bad_edit_says_why_and_changes_nothing(client, post: Post) -> None:
+    url = reverse("post-edit", args=[post.pk])
+    response = client.post(url, {"caption": "x", "hashtags": "#카페 #cafe!"})
+    assert response.status_code == 400
+    assert "use only letters, digits and _" in response.content.decode()
+    post.refresh_from_db()
+    assert post.caption == "" and list(post.hashtags.values_list("name", flat=True)) == ["카페"]
+    client.force_login(UserFactory())
+    assert client.post(url, {"caption": "mine now", "hashtags": "#x"}).status_code == 403
+    post.refresh_from_db()
+    assert post.caption == ""
