@@ -12,6 +12,7 @@ from moderation.rules.compiled import (
     evaluate,
     word_evidence_of,
 )
+from moderation.rules.expr import wanted
 from moderation.rules.words import WordMatch
 
 
@@ -106,6 +107,7 @@ def decide(
     people evidence runs only when a rule needs it (``not_measured``)."""
     expr = rule.expr
     evaluation = evaluate(rule, scores, word_kinds(matches))
+    polarity = wanted(expr)
     rows: list[dict[str, Any]] = []
     for key in sorted(expr.concepts()):
         info = concepts.get(key)
@@ -117,6 +119,7 @@ def decide(
                 "score": round(float(scores[key]), 4) if key in scores else None,
                 "threshold": info.threshold if info else None,
                 "present": evaluation.present.get(key),
+                "wanted": polarity.get(key, True),
                 "not_measured": unsupported is not None
                 and key not in scores
                 and key not in unsupported,

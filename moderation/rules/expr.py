@@ -108,6 +108,24 @@ def explain(expr: Expr, present: Mapping[str, bool | None]) -> list[tuple[str, b
     return rows
 
 
+def wanted(expr: Expr) -> dict[str, bool | None]:
+    """Per concept, whether the rule wants it present (True), absent (under an odd number of
+    ``not``: False), or both in different places (None): how its row reads on the post page."""
+    out: dict[str, bool | None] = {}
+
+    def walk(node: Expr, positive: bool) -> None:
+        if isinstance(node, ConceptRef):
+            out[node.key] = positive if out.get(node.key, positive) == positive else None
+        elif isinstance(node, Not):
+            walk(node.item, not positive)
+        else:
+            for item in node.items:
+                walk(item, positive)
+
+    walk(expr, True)
+    return out
+
+
 def forced_values(expr: Expr, value: bool) -> dict[str, bool] | None:
     """The concept values that a rule's known outcome forces, or None if it forces nothing.
 

@@ -51,6 +51,7 @@ def test_decision_explains_each_concept_against_its_threshold() -> None:
         "score": 0.05,
         "threshold": 0.3,
         "present": False,
+        "wanted": True,
         "not_measured": False,
     }
     assert rows["animal"]["present"] is True

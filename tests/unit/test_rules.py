@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from moderation.rules.expr import And, ConceptRef, Expr, Not, Or, evaluate, explain
+from moderation.rules.expr import And, ConceptRef, Expr, Not, Or, evaluate, explain, wanted
 from moderation.rules.syntax import MAX_DEPTH, RuleSyntaxError, parse, validate
 
 # Shaped like moderation.selectors.concept_names: key, Korean and English names → key.
@@ -383,3 +383,9 @@ def test_an_ambiguous_outcome_forces_nothing() -> None:
     assert forced_values(parse("food or beverage", FORCE_NAMES), True) is None
     assert forced_values(parse("adult and not child", FORCE_NAMES), False) is None
     assert forced_values(parse("food and not food", FORCE_NAMES), True) is None
+
+
+def test_wanted_says_which_concepts_a_rule_asks_to_be_absent() -> None:
+    assert wanted(p("adult and not child")) == {"adult": True, "child": False}
+    assert wanted(p("not (food or not beverage)")) == {"food": False, "beverage": True}
+    assert wanted(p("(adult and not child) or child")) == {"adult": True, "child": None}

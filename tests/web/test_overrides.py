@@ -202,3 +202,24 @@ def test_a_verdict_not_yet_judged_is_marked_as_such_not_as_hidden(client) -> Non
     page = client.get(reverse("post-detail", args=[post.pk])).content.decode()
     assert "판정 중 Being judged" in page and "badge-hidden" not in page
     assert "TagLens will look for text in this photo." in page
+
+
+def test_a_concept_the_rule_wants_absent_is_marked_against_it_when_present(
+    client, django_capture_on_commit_callbacks
+) -> None:
+    Rule.objects.create(hashtag="밥스타그램", expression="food and not beverage")
+    FakeClassifier.next_scores = {**FOOD, "beverage": 0.95}
+    client.force_login(UserFactory())
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("post-upload"), {"image": upload(), "hashtags": "#밥스타그램"})
+    post = Post.objects.get()
+    page = client.get(reverse("post-detail", args=[post.pk])).content.decode()
+    assert "present, and the rule asks for none" in page
+    assert "absent, as the rule asks" not in page
+    assert "The photo does not fit the rule" in page
+    FakeClassifier.next_scores = FOOD
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("post-upload"), {"image": upload(), "hashtags": "#밥스타그램"})
+    post = Post.objects.latest("pk")
+    page = client.get(reverse("post-detail", args=[post.pk])).content.decode()
+    assert "absent, as the rule asks" in page and "The photo fits the rule" in page
