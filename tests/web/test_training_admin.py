@@ -294,6 +294,9 @@ def test_activate_from_the_page_uses_the_activation_path(
     version.refresh_from_db()
     assert version.is_active and version.rescore_status == ModelVersion.Rescore.DONE
     assert "is active; rescoring" in page and "Activate this version" not in page
+    panel = client.get(reverse(CHANGELIST)).content.decode()
+    assert "which is\n    now the active version" in panel
+    assert "then activate or discard" not in panel
     event = AuditEvent.objects.get(action=AuditEvent.Action.MODEL_ACTIVATE)
     assert (event.actor, event.reason) == (moderator, "better on every rule")
     assert Concept.objects.get(key="food").threshold == pytest.approx(version.thresholds["food"])

@@ -42,6 +42,7 @@ def run_state(run: TrainingRun) -> dict[str, Any]:
         "error": run.error,
         "version": version.name if version else None,
         "version_url": reverse(CHANGE, args=[version.pk]) if version else None,
+        "version_active": bool(version and version.is_active),
     }
 
 
