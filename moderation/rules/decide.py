@@ -157,5 +157,10 @@ def decide(
         if key in scores and adjusted[key] != float(scores[key]):
             concept["by_words"] = True
     explanation["words"] = [row for row in about if row["counted"]]
-    explanation["words_not_counted"] = [row for row in about if not row["counted"]]
+    # A word that did not count says nothing where its concept is present anyway.
+    explanation["words_not_counted"] = [
+        row
+        for row in about
+        if not row["counted"] and evaluation.present.get(row["concept"]) is not True
+    ]
     return decision

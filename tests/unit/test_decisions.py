@@ -3,6 +3,7 @@ from __future__ import annotations
 from moderation.rules.compiled import ConceptInfo, compile_rule, concepts_present
 from moderation.rules.decide import decide
 from moderation.rules.syntax import parse
+from moderation.rules.words import CAPTION, WordMatch
 
 CONCEPTS = {
     "animal": ConceptInfo("animal", "동물", "animal", 0.5),
@@ -82,3 +83,25 @@ def test_unknown_does_not_hide_a_false_conjunct() -> None:
         model_version="m1",
     )
     assert decision.result is False
+
+
+def test_a_word_that_did_not_count_is_not_listed_where_its_concept_is_present_anyway() -> None:
+    scores = {"animal": 0.1, "dog": 0.9, "cat": 0.0, "food": 0.0}
+    word = {"source": CAPTION, "keyword": "동물", "rule": "동물", "concept": "animal"}
+
+    def explained(expression: str, s: dict[str, float]) -> dict[str, object]:
+        return decide(
+            rule=compile_rule(parse(expression, NAMES), CONCEPTS),
+            concepts=CONCEPTS,
+            scores=s,
+            rule_hashtag="동물",
+            via_word=None,
+            model_version="m1",
+            matches=[WordMatch(word="동물", **word)],
+        ).explanation
+
+    # The caption's 동물 cannot count (the photo shows too little animal), but the dog makes
+    # animal present: listing the word as "not counted" beside a fitting photo says nothing.
+    assert explained("animal", scores)["words_not_counted"] == []
+    no_dog = explained("animal", {**scores, "dog": 0.0})
+    assert [w["word"] for w in no_dog["words_not_counted"]] == ["동물"]  # type: ignore[index]
