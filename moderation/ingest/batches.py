@@ -257,7 +257,8 @@ def _batch_store(batch: _Batch) -> None:
     result.seconds["store"] = time.perf_counter() - clock
     batch.images.clear()  # a batch's decoded photos are not held longer than needed
     if result.claimed:
-        logger.info("Post %s's task %s (%s).", batch.post_id, result.summary(), result.timing())
+        task = f"Post {batch.post_id}'s task" if batch.post_id else "A batch task"
+        logger.info("%s %s (%s).", task, result.summary(), result.timing())
 
 
 def _batch_failed(batch: _Batch, exc: BaseException) -> None:

@@ -117,7 +117,9 @@ def text_extract(
             words=[],
             message=str(exc)[:300],
         )
-    logger.info("Read %d words in post %s in %.2f s.", len(read.words), post.pk, read.seconds)
+    count = len(read.words)
+    plural = "" if count == 1 else "s"
+    logger.info("Read %d word%s in post %s in %.2f s.", count, plural, post.pk, read.seconds)
     words, found, menu = read_words(read, signals)
     return _store(
         post,
