@@ -71,7 +71,9 @@ class Verdict(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.post_id} #{self.hashtag_id}: {self.decision}"
+        # Ids only: admin messages and logs name verdicts by the hundred without a query each.
+        decision = self.get_decision_display().lower()
+        return f"post {self.post_id}, hashtag {self.hashtag_id}: {decision}"
 
     def effective_shown(self) -> bool:
         """What ``shown`` should hold: the moderator's word, else the decision."""
