@@ -59,6 +59,16 @@ def hashtag_search_record(*, hashtag_id: int, client: str) -> bool:
     return True
 
 
+# Bidi embeddings, overrides and isolates (U+202A-202E, U+2066-2069) let a caption show its
+# letters in another order than they are stored ("Trojan Source"); right-to-left text needs none.
+_BIDI_CONTROLS = dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
+
+
+def plain_text(text: str) -> str:
+    """A caption or comment as written, without the bidi controls that reorder what it shows."""
+    return text.translate(_BIDI_CONTROLS)
+
+
 def post_create(
     *,
     author: User | None,
@@ -84,7 +94,7 @@ def post_create(
         clean = image_clean(image)
     except UploadRejected as exc:
         raise PostRejected(str(exc), code=exc.code) from exc
-    post = Post(author=author, caption=caption, width=clean.width, height=clean.height)
+    post = Post(author=author, caption=plain_text(caption), width=clean.width, height=clean.height)
     try:
         with transaction.atomic():
             post.image.save(f"upload{clean.suffix}", ContentFile(clean.data), save=False)
@@ -136,6 +146,7 @@ def post_update(
             raise PostRejected(str(exc), code="hashtags") from exc
     with transaction.atomic():
         caption_changed = False
+        caption = None if caption is None else plain_text(caption)
         if caption is not None and caption != post.caption:
             caption_changed = True
             post.caption = caption
@@ -223,7 +234,7 @@ def comment_max_chars() -> int:
 def comment_create(*, post: Post, author: User, text: str) -> Comment:
     """Store a comment and hand the post up to be judged again (``post_comments_changed``):
     its words may be evidence for a hashtag."""
-    text = text.strip()
+    text = plain_text(text).strip()
     limit = comment_max_chars()
     if not text:
         raise CommentRejected(

@@ -154,3 +154,21 @@ def test_a_hashtag_cannot_carry_markup() -> None:
     )
     assert response.status_code == 400
     assert Post.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_bidi_controls_are_taken_out_of_captions_and_comments(client) -> None:
+    """U+202E would show "txet LTR" for what is stored as "RTL text" (Trojan Source)."""
+    author = UserFactory()
+    client.force_login(author)
+    hostile = "good \u202eRTL text\u202c and \u2067isolated\u2069 שלום"
+    client.post(reverse("post-upload"), {"image": upload(), "hashtags": "#x", "caption": hostile})
+    post = Post.objects.get()
+    assert post.caption == "good RTL text and isolated שלום"  # right-to-left letters stay
+    api = APIClient()
+    api.force_authenticate(author)
+    api.patch(f"/api/posts/{post.pk}/", {"caption": "\u202dnew"}, format="json")
+    post.refresh_from_db()
+    assert post.caption == "new"
+    api.post("/api/comments/", {"post": post.pk, "text": "\u202eok"})
+    assert post.comments.get().text == "ok"
