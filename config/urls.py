@@ -20,9 +20,9 @@ urlpatterns = [
     # Moderator pages that are not model lists; before the admin so they are not shadowed.
     path("admin/moderation/", include("moderation.web.admin.urls")),
     path("admin/", admin.site.urls),
+    path("", include("posts.urls")),  # its sign-in page before Django's
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/", include("config.api_urls")),
-    path("", include("posts.urls")),
     path("", include("moderation.web.urls")),
 ]
 if settings.DEBUG and settings.TAGLENS_STORAGE == "local":

@@ -2,9 +2,10 @@ from __future__ import annotations
 
 from django import forms
 from django.conf import settings
+from django.contrib.auth.forms import AuthenticationForm
 
 from posts.hashtags import InvalidHashtag, parse_hashtags
-from posts.uploads import ACCEPTED_TEXT
+from posts.uploads import ACCEPTED_TEXT, EMPTY_FILE
 
 
 class PostTextForm(forms.Form):
@@ -35,6 +36,7 @@ class PostUploadForm(PostTextForm):
         widget=forms.ClearableFileInput(
             attrs={"accept": "image/jpeg,image/png,image/webp,image/gif"}
         ),
+        error_messages={"empty": EMPTY_FILE},
     )
     field_order = ["image", "caption", "hashtags"]
 
@@ -42,3 +44,13 @@ class PostUploadForm(PostTextForm):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         limit_mb = settings.TAGLENS_MAX_UPLOAD_BYTES / 1e6
         self.fields["image"].help_text = f"{ACCEPTED_TEXT}, up to {limit_mb:.1f} MB."
+
+
+class SignInForm(AuthenticationForm):
+    """Django's sign-in form with its refusal in Korean too, like the rest of the pages."""
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": "아이디 또는 비밀번호가 맞지 않습니다. The user name or password is wrong "
+        "(both are case-sensitive).",
+    }

@@ -31,6 +31,7 @@ ACCEPTED_FORMATS: Final[dict[str, tuple[str, str]]] = {
     "WEBP": ("WEBP", ".webp"),
     "GIF": ("PNG", ".png"),
 }
+EMPTY_FILE = "The file is empty (0 bytes)."
 ACCEPTED_TEXT: Final = "JPEG, PNG, WebP or GIF"
 
 # Refused formats we recognise, with the reason shown to the user.
@@ -211,7 +212,7 @@ def image_clean(file: IO[bytes]) -> CleanImage:
     limit = settings.TAGLENS_MAX_UPLOAD_BYTES
     data = _read_limited(file, limit)
     if not data:
-        raise UploadRejected("The file is empty (0 bytes).", code="empty")
+        raise UploadRejected(EMPTY_FILE, code="empty")
     fmt = sniff_format(data[:512])
     if fmt is None:
         raise UploadRejected(

@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+from django.contrib.auth.views import LoginView
 from django.urls import path
 
 from posts import views
+from posts.forms import SignInForm
 
 urlpatterns = [
     path("upload/", views.post_upload, name="post-upload"),
     path("p/<int:post_id>/edit/", views.post_edit, name="post-edit"),
     path("p/<int:post_id>/delete/", views.post_remove, name="post-delete"),
     path("accounts/signup/", views.signup, name="signup"),
+    path("accounts/login/", LoginView.as_view(authentication_form=SignInForm), name="login"),
 ]

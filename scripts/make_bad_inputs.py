@@ -340,7 +340,7 @@ def cases() -> list[tuple[Case, Callable[[], bytes]]]:
             lambda: _save(Image.new("RGB", (32, 32), (10, 10, 10)), "PNG"),
         ),
         # ---- refused ---------------------------------------------------------------------
-        (Case("empty.jpg", "empty", "empty", "zero bytes"), lambda: b""),
+        (Case("empty.jpg", "empty", "is empty (0 bytes)", "zero bytes"), lambda: b""),
         (
             Case("truncated.jpg", "corrupt", "damaged or incomplete", "a photo cut in half"),
             lambda: coffee_jpeg()[: len(coffee_jpeg()) // 2],

@@ -1,4 +1,5 @@
-"""Signing up makes the account and signs it in, with the lockout backend configured first."""
+"""Signing up makes the account and signs it in, with the lockout backend configured first;
+signing in with a wrong password says so in both languages."""
 
 from __future__ import annotations
 
@@ -27,3 +28,12 @@ def test_a_signup_with_mismatched_passwords_makes_no_account(client: Client) -> 
     )
     assert response.status_code == 200
     assert not get_user_model().objects.filter(username="walker").exists()
+
+
+def test_a_wrong_password_is_refused_in_both_languages(client: Client) -> None:
+    get_user_model().objects.create_user("mina", password="right-password-123")
+    response = client.post("/accounts/login/", {"username": "mina", "password": "wrong"})
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "아이디 또는 비밀번호가 맞지 않습니다." in body and "password is wrong" in body
+    assert "_auth_user_id" not in client.session

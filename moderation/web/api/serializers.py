@@ -14,6 +14,7 @@ from moderation.selectors.catalog import concept_catalog, concept_names
 from moderation.web.permissions import is_moderator
 from posts.hashtags import InvalidHashtag, normalize_hashtag, parse_hashtags
 from posts.models import Post
+from posts.uploads import EMPTY_FILE
 
 
 class VerdictListSerializer(serializers.ListSerializer):  # type: ignore[type-arg]
@@ -163,7 +164,8 @@ class HashtagListField(serializers.Field):  # type: ignore[type-arg]
 
 class PostCreateSerializer(serializers.Serializer):  # type: ignore[type-arg]
     image = serializers.FileField(
-        help_text="JPEG, PNG, WebP or GIF, judged from its bytes; see docs/security.md for limits."
+        help_text="JPEG, PNG, WebP or GIF, judged from its bytes; see docs/security.md for limits.",
+        error_messages={"empty": EMPTY_FILE},
     )
     caption = serializers.CharField(required=False, allow_blank=True, max_length=2200, default="")
     hashtags = HashtagListField(help_text='"#카페 #cafe" or ["카페", "cafe"]')
