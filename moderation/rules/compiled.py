@@ -88,6 +88,12 @@ MAX_MARGIN = 1.0
 ROUNDING = 10_000.0  # margins (and the scores they come from) to four places
 
 
+def margin_room(threshold: float, *, above: bool) -> float:
+    """How far a score can be on its side of ``threshold``: margins are that share of it, so
+    0.0 against a threshold of 0.057 is as sure as 1.0 against 0.5 (docs/moderation.md)."""
+    return 1.0 - threshold if above else threshold
+
+
 def round4(value: float) -> float:
     """Half up, in double arithmetic that SQL repeats to the bit (Python's round and SQL's
     go through decimals differently: 0.00015 is 0.0001 to one and 0.0002 to the other)."""
@@ -223,7 +229,9 @@ def evaluate(
             rounded = None if score is None else round4(float(score))
             if rounded is None or (rounded >= threshold) != now:
                 return float("inf")
-            return abs(rounded - threshold)
+            room = margin_room(threshold, above=rounded >= threshold)
+            gap = abs(rounded - threshold)
+            return gap / room if room > 0 else gap
         values = [cost(item) for item in node.items]
         return max(values) if isinstance(node, Every) else min(values)
 

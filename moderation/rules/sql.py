@@ -18,6 +18,7 @@ from moderation.rules.compiled import (
     Cost,
     Every,
     Flip,
+    margin_room,
 )
 from moderation.rules.expr import And, ConceptRef, Expr, Not
 
@@ -149,7 +150,8 @@ def rule_sql(
         if result is not None
     )
     decision = f"CASE {whens} ELSE {d.text(DECISIONS[None])} END"
-    thresholds = {node.key: d.number(node.threshold) for node in rule.presences}
+    raw = {node.key: node.threshold for node in rule.presences}
+    thresholds = {key: d.number(value) for key, value in raw.items()}
 
     def cost(node: Cost) -> str:
         if isinstance(node, Flip):
@@ -157,10 +159,16 @@ def rule_sql(
                 return "0"
             now, rounded = p(node.key), d.round4(f"s{alias[node.key]}")
             threshold = thresholds[node.key]
+            gap = f"abs({rounded} - {threshold})"
+
+            def share(above: bool) -> str:
+                room = margin_room(raw[node.key], above=above)
+                return f"{gap} / {d.number(room)}" if room > 0 else gap
+
             return (
                 f"(CASE WHEN {now} IS NULL OR {now} = {boolean(node.target)} THEN 0 "
                 f"WHEN {rounded} IS NULL OR (({rounded} >= {threshold}) <> {now}) THEN {INFINITE} "
-                f"ELSE abs({rounded} - {threshold}) END)"
+                f"WHEN {rounded} >= {threshold} THEN {share(True)} ELSE {share(False)} END)"
             )
         costs = [cost(item) for item in node.items]
         return d.greatest(costs) if isinstance(node, Every) else d.least(costs)

@@ -42,24 +42,32 @@ def _margin(
 
 
 def test_margin_of_an_or_is_the_farthest_present_item_to_push_below_its_threshold() -> None:
+    # Each as a share of the room above its threshold: 0.05 / 0.45 and 0.2 / 0.9.
     rows = {"food": (0.6, 0.55), "beverage": (0.3, 0.1)}
-    assert _margin("food or beverage", rows, True) == pytest.approx(0.2)
+    assert _margin("food or beverage", rows, True) == pytest.approx(0.2222)
 
 
 def test_margin_of_an_and_is_the_closest_item_to_flip() -> None:
-    rows = {"adult": (0.7, 0.5), "child": (0.45, 0.5)}
-    assert _margin("adult and not child", rows, True) == pytest.approx(0.05)
+    rows = {"adult": (0.7, 0.5), "child": (0.45, 0.5)}  # 0.2 / 0.5 above, 0.05 / 0.5 below
+    assert _margin("adult and not child", rows, True) == pytest.approx(0.1)
 
 
 def test_margin_of_a_rejection_is_the_closest_item_to_reach_its_threshold() -> None:
-    rows = {"food": (0.5, 0.55), "beverage": (0.0, 0.1)}
-    assert _margin("food or beverage", rows, False) == pytest.approx(0.05)
+    rows = {"food": (0.5, 0.55), "beverage": (0.0, 0.1)}  # 0.05 / 0.55 below; 0.1 / 0.1
+    assert _margin("food or beverage", rows, False) == pytest.approx(0.0909)
 
 
 def test_an_unknown_concept_needs_no_push_and_an_undecided_rule_has_no_margin() -> None:
     rows = {"food": (0.9, 0.55), "adult": (None, 0.5)}
-    assert _margin("food or adult", rows, True) == pytest.approx(0.35)
+    assert _margin("food or adult", rows, True) == pytest.approx(0.7778)
     assert _margin("food and adult", rows, None) is None
+
+
+def test_a_score_at_the_far_end_is_sure_however_close_the_threshold_sits_to_it() -> None:
+    # Seen in a walk: cat 0.000 against 0.057 and dog 0.967 against 0.923 were "borderline".
+    assert _margin("cat", {"cat": (0.0, 0.057)}, False) == pytest.approx(1.0)
+    assert _margin("dog", {"dog": (0.967, 0.923)}, True) == pytest.approx(0.5714)
+    assert _margin("dog", {"dog": (0.93, 0.923)}, True) == pytest.approx(0.0909)
 
 
 @pytest.mark.django_db
@@ -68,7 +76,7 @@ def test_verdicts_store_their_margin_and_undecided_ones_none(
 ) -> None:
     food = round(food_threshold() + 0.05, 4)
     post = judged_post(django_capture_on_commit_callbacks, ["카페", "패션", "라떼"], food=food)
-    assert verdict(post, "카페").margin == pytest.approx(0.05)
+    assert verdict(post, "카페").margin == pytest.approx(0.05 / (1 - food_threshold()), abs=1e-4)
     assert verdict(post, "패션").decision == Verdict.Decision.UNKNOWN
     assert verdict(post, "패션").margin is None
     assert verdict(post, "라떼").decision == Verdict.Decision.NO_RULE
