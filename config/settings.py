@@ -332,10 +332,8 @@ if (
     )
 
 REST_FRAMEWORK = {
-    # Token first: a request without credentials, or with a wrong token, gets 401 and
-    # "WWW-Authenticate: Token" (the first class names the challenge), not 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.TokenAuthentication",  # first: its challenge makes 401s
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
@@ -351,24 +349,9 @@ REST_FRAMEWORK = {
     },
 }
 
-API_DESCRIPTION = """Hashtag search that shows only photos whose content fits the hashtag's rule.
-
-**Reading** (search, posts, rules) needs no account. **Writing** needs a token: send your user
-name and password to `POST /api/auth/token/` (form or JSON; a wrong pair is a 400, and repeated
-failures lock the account for a while, 429), then send `Authorization: Token <key>` with every
-request. Missing or wrong credentials get 401; a signed-in user who may not do something gets
-403 (overrides, rules, keyword mappings and the audit are for moderators).
-
-**Uploads** (`POST /api/posts/`, multipart: `image`, `hashtags`, optional `caption`) answer
-201 at once with `status: "pending"`: the photo is judged in the background, usually within
-seconds. Read `GET /api/posts/{id}/` until `status` is `classified`; its `verdicts` then say,
-per hashtag, whether the post is shown and why. Repeat the `hashtags` field for several tags,
-or send them in one value such as `#카페 #cafe`. The author may change the caption and
-hashtags (`PATCH`) or delete the post (`DELETE`).
-"""
 SPECTACULAR_SETTINGS = {
     "TITLE": "TagLens API",
-    "DESCRIPTION": API_DESCRIPTION,
+    "DESCRIPTION": (BASE_DIR / "config" / "api.md").read_text(encoding="utf-8"),
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     # Our own static files, so the Content-Security-Policy allows no other origin.
@@ -403,6 +386,5 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("TAGLENS_LOG_LEVEL", "INFO")},
-    # Django's own console handler (debug only) printed each of its lines a second time.
-    "loggers": {"django": {"handlers": [], "propagate": True}},
+    "loggers": {"django": {"handlers": [], "propagate": True}},  # its own printed lines twice
 }

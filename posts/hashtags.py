@@ -24,8 +24,7 @@ MAX_HASHTAG_LENGTH = 100
 MAX_HASHTAGS = 30
 
 _HASH_SIGNS = "#＃"
-# Fullwidth digits, letters and underscore (U+FF10-FF5A) as their ASCII forms: ｃａｆｅ is cafe.
-_FULLWIDTH = {
+_FULLWIDTH = {  # fullwidth digits, letters and _ (U+FF10-FF5A) as ASCII: ｃａｆｅ is cafe
     code: code - 0xFEE0
     for code in (*range(0xFF10, 0xFF1A), *range(0xFF21, 0xFF3B), 0xFF3F, *range(0xFF41, 0xFF5B))
 }

@@ -59,8 +59,7 @@ def hashtag_search_record(*, hashtag_id: int, client: str) -> bool:
     return True
 
 
-# Bidi embeddings, overrides and isolates (U+202A-202E, U+2066-2069) let a caption show its
-# letters in another order than they are stored ("Trojan Source"); right-to-left text needs none.
+# Bidi embeddings, overrides, isolates: they show text in another order than it is stored.
 _BIDI_CONTROLS = dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
 
 
@@ -179,7 +178,6 @@ def _hourly_wait(rows: QuerySet[Post] | QuerySet[Comment], limit: int) -> int:
         return 0
     now = timezone.now()
     recent = rows.filter(created_at__gte=now - timedelta(hours=1)).order_by("-created_at")
-    # When the limit-th newest row leaves the hour, limit - 1 remain.
     edge = recent.values_list("created_at", flat=True)[limit - 1 : limit].first()
     if edge is None:
         return 0

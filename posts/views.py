@@ -63,18 +63,24 @@ def signup(request: HttpRequest) -> HttpResponse:
     form: UserCreationForm[User] = UserCreationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = form.save()
-        # Several backends are configured (lockout first): name the one that knows this user.
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")  # 2 backends
         return redirect("home")
     return render(request, "registration/signup.html", {"form": form})
+
+
+def _not_yours(request: HttpRequest, post: Post) -> HttpResponse | None:
+    """A 403 page for anyone but the post's author, who gets None."""
+    if post.author_id == request.user.pk:
+        return None
+    return render(request, "posts/not_yours.html", {"post": post}, status=403)
 
 
 @login_required
 def post_remove(request: HttpRequest, post_id: int) -> HttpResponse:
     """GET asks the author to confirm; POST deletes. Others get 403 and nothing changes."""
     post = get_object_or_404(Post, pk=post_id)
-    if post.author_id != request.user.pk:
-        return render(request, "posts/delete.html", {"post": post, "denied": True}, status=403)
+    if refused := _not_yours(request, post):
+        return refused
     if request.method == "POST":
         try:
             post_delete(post=post, by=request.user)
@@ -90,8 +96,8 @@ def post_remove(request: HttpRequest, post_id: int) -> HttpResponse:
 def post_edit(request: HttpRequest, post_id: int) -> HttpResponse:
     """The author changes the caption and hashtags; the post is judged again from its scores."""
     post = get_object_or_404(Post, pk=post_id)
-    if post.author_id != request.user.pk:
-        return render(request, "posts/edit.html", {"post": post, "denied": True}, status=403)
+    if refused := _not_yours(request, post):
+        return refused
     tags = " ".join(
         f"#{name}"
         for name in post.hashtags.order_by("post_hashtags__position").values_list("name", flat=True)

@@ -71,8 +71,7 @@ class Verdict(models.Model):
         ]
 
     def __str__(self) -> str:
-        # Ids only: admin messages and logs name verdicts by the hundred without a query each.
-        decision = self.get_decision_display().lower()
+        decision = self.get_decision_display().lower()  # ids: no query per verdict named
         return f"post {self.post_id}, hashtag {self.hashtag_id}: {decision}"
 
     def effective_shown(self) -> bool:

@@ -157,8 +157,7 @@ def decide(
         if key in scores and adjusted[key] != float(scores[key]):
             concept["by_words"] = True
     explanation["words"] = [row for row in about if row["counted"]]
-    # A word that did not count says nothing where its concept is present anyway.
-    explanation["words_not_counted"] = [
+    explanation["words_not_counted"] = [  # only where the concept is not present anyway
         row
         for row in about
         if not row["counted"] and evaluation.present.get(row["concept"]) is not True

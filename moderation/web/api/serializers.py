@@ -142,8 +142,7 @@ class HashtagListField(serializers.Field):  # type: ignore[type-arg]
     """Hashtags as a list of strings or one string such as "#카페 #cafe"."""
 
     def get_value(self, dictionary: Any) -> Any:
-        # A form body sends a list as the field repeated; QueryDict.get would keep the last.
-        if html.is_html_input(dictionary) and self.field_name in dictionary:
+        if html.is_html_input(dictionary) and self.field_name in dictionary:  # a repeated field
             values = dictionary.getlist(self.field_name)
             return values[0] if len(values) == 1 else values
         return super().get_value(dictionary)
