@@ -221,7 +221,9 @@ def test_the_comparison_shows_the_reports_figures_per_concept_and_per_rule(
 
     # Activate it, train again on more photos: now the comparison is against the first.
     with django_capture_on_commit_callbacks(execute=True):
-        client.post(reverse("admin:moderation_modelversion_activate", args=[first.pk]))
+        client.post(
+            reverse("admin:moderation_modelversion_activate", args=[first.pk]), {"confirm": "on"}
+        )
     write_photos(photos, {"beverage": 12, "food": 6}, seed=2)
     train(client, django_capture_on_commit_callbacks)
     second = ModelVersion.objects.filter(kind="heads").exclude(pk=first.pk).get()
@@ -285,11 +287,14 @@ def test_activate_from_the_page_uses_the_activation_path(
 ) -> None:
     train(client, django_capture_on_commit_callbacks)
     version = ModelVersion.objects.get(kind="heads")
+    activate = reverse("admin:moderation_modelversion_activate", args=[version.pk])
+    unticked = client.post(activate, {"reason": "oops"}, follow=True).content.decode()
+    assert "Tick the box to confirm" in unticked
+    version.refresh_from_db()
+    assert not version.is_active and not AuditEvent.objects.exists()
     with django_capture_on_commit_callbacks(execute=True):
         page = client.post(
-            reverse("admin:moderation_modelversion_activate", args=[version.pk]),
-            {"reason": "better on every rule"},
-            follow=True,
+            activate, {"reason": "better on every rule", "confirm": "on"}, follow=True
         ).content.decode()
     version.refresh_from_db()
     assert version.is_active and version.rescore_status == ModelVersion.Rescore.DONE

@@ -84,6 +84,8 @@ def version_activate(request: HttpRequest, version_id: int) -> HttpResponse:
     version = get_object_or_404(ModelVersion, pk=version_id)
     if version.is_active:
         messages.warning(request, f"{version.name} is already active.")
+    elif request.POST.get("confirm") != "on":
+        messages.error(request, "Tick the box to confirm: activating rescores every post.")
     else:
         model_version_activate(
             version=version,
