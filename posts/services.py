@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 from datetime import timedelta
@@ -11,6 +12,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from django.core.cache import cache
 from django.core.files.base import ContentFile
+from django.core.files.storage import Storage
 from django.db import transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
@@ -102,12 +104,18 @@ def post_create(
             _hashtags_link(post=post, names=names)
             post_created.send(sender=Post, post=post)
     except BaseException:
-        # A failed write leaves no file behind.
-        for field in (post.image, post.thumbnail):
-            if field.name:
-                field.storage.delete(field.name)
+        _files_delete(_files_of(post))  # a failed write leaves no file behind
         raise
     return post
+
+
+def _files_of(post: Post) -> list[tuple[Storage, str]]:
+    return [(field.storage, field.name) for field in (post.image, post.thumbnail) if field.name]
+
+
+def _files_delete(files: list[tuple[Storage, str]]) -> None:
+    for storage, name in files:
+        storage.delete(name)
 
 
 def _hashtags_link(*, post: Post, names: list[str]) -> None:
@@ -189,15 +197,10 @@ def post_delete(*, post: Post, by: AbstractBaseUser | AnonymousUser) -> None:
     its hashtags are counted again, and its files are removed once the deletion is committed."""
     if not by.is_authenticated or post.author_id != by.pk:
         raise PostEditDenied("Only the author may delete a post.")
-    files = [(field.storage, field.name) for field in (post.image, post.thumbnail) if field.name]
-
-    def remove_files() -> None:
-        for storage, name in files:
-            storage.delete(name)
-
+    files = _files_of(post)
     with transaction.atomic():
         post.delete()
-        transaction.on_commit(remove_files)
+        transaction.on_commit(functools.partial(_files_delete, files))
 
 
 def try_again_in(seconds: int) -> str:

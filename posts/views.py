@@ -13,7 +13,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from posts.forms import PostTextForm, PostUploadForm
 from posts.models import Post
 from posts.services import (
-    PostEditDenied,
     PostRejected,
     post_create,
     post_delete,
@@ -82,11 +81,7 @@ def post_remove(request: HttpRequest, post_id: int) -> HttpResponse:
     if refused := _not_yours(request, post):
         return refused
     if request.method == "POST":
-        try:
-            post_delete(post=post, by=request.user)
-        except PostEditDenied as exc:  # the author changed in between: refuse, keep the post
-            messages.error(request, str(exc))
-            return redirect("post-detail", post_id=post_id)
+        post_delete(post=post, by=request.user)
         messages.success(request, "Post deleted, with its photo, verdicts and comments.")
         return redirect("home")
     return render(request, "posts/delete.html", {"post": post})
@@ -114,7 +109,7 @@ def post_edit(request: HttpRequest, post_id: int) -> HttpResponse:
                     caption=form.cleaned_data["caption"],
                     hashtags=form.cleaned_data["hashtags"],
                 )
-            except (PostRejected, PostEditDenied) as exc:
+            except PostRejected as exc:
                 form.add_error("hashtags", str(exc))
             else:
                 messages.success(request, "Saved. The post's hashtags were judged again.")
