@@ -111,6 +111,7 @@ def decide(
     rows: list[dict[str, Any]] = []
     for key in sorted(expr.concepts()):
         info = concepts.get(key)
+        present = evaluation.present.get(key)
         rows.append(
             {
                 "key": key,
@@ -118,8 +119,9 @@ def decide(
                 "name_en": info.name_en if info else key,
                 "score": round(float(scores[key]), 4) if key in scores else None,
                 "threshold": info.threshold if info else None,
-                "present": evaluation.present.get(key),
+                "present": present,
                 "wanted": polarity.get(key, True),
+                "helps": None if present is None else present != (polarity.get(key) is False),
                 "not_measured": unsupported is not None
                 and key not in scores
                 and key not in unsupported,

@@ -53,6 +53,7 @@ def test_decision_explains_each_concept_against_its_threshold() -> None:
         "threshold": 0.3,
         "present": False,
         "wanted": True,
+        "helps": False,
         "not_measured": False,
     }
     assert rows["animal"]["present"] is True
