@@ -24,7 +24,7 @@ class PostTextForm(forms.Form):
         try:
             tags = parse_hashtags(self.cleaned_data["hashtags"])
         except InvalidHashtag as exc:
-            raise forms.ValidationError(str(exc)) from exc
+            raise forms.ValidationError(exc.messages) from exc
         if not tags:
             raise forms.ValidationError("Add at least one hashtag.")
         return tags

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 
 from posts.hashtag_scripts import lookalike_problem
 
@@ -17,6 +18,7 @@ __all__ = [
     "InvalidHashtag",
     "extract_hashtags",
     "normalize_hashtag",
+    "normalize_hashtags",
     "parse_hashtags",
 ]
 
@@ -37,7 +39,11 @@ _CAPTION_RUN = re.compile(r"(?<![\w&/#＃])((?:[#＃]+\w+)+)")
 
 
 class InvalidHashtag(ValueError):
-    """A hashtag that cannot be stored or searched; the message says why."""
+    """Hashtags that cannot be stored or searched; ``messages`` says why, one per tag."""
+
+    def __init__(self, *messages: str) -> None:
+        super().__init__(" ".join(messages))
+        self.messages = list(messages)
 
 
 def _is_tag_char(ch: str, *, first: bool) -> bool:
@@ -65,6 +71,8 @@ def _normalize(raw: str) -> tuple[str, str | None]:
     if bad:
         shown = " ".join(repr(ch) for ch in dict.fromkeys(bad))
         return tag, f"it contains {shown}; use only letters, digits and _"
+    if not any(unicodedata.category(ch).startswith("L") for ch in tag):
+        return tag, "it has no letter; a hashtag needs at least one"
     if len(tag) > MAX_HASHTAG_LENGTH:
         return tag, f"it is {len(tag)} characters long; the limit is {MAX_HASHTAG_LENGTH}"
     return tag, None
@@ -85,31 +93,41 @@ def normalize_hashtag(raw: str) -> str:
     return tag
 
 
+def normalize_hashtags(names: Iterable[str]) -> list[str]:
+    """The stored forms, unique, first-seen order; InvalidHashtag names every bad one."""
+    tags: dict[str, None] = {}
+    problems: dict[str, None] = {}
+    for name in names:
+        try:
+            tags[normalize_hashtag(name)] = None
+        except InvalidHashtag as exc:
+            problems.update(dict.fromkeys(exc.messages))
+    if problems:
+        raise InvalidHashtag(*problems)
+    return list(tags)
+
+
 def parse_hashtags(text: str) -> list[str]:
     """Tags typed by a user ("#카페 #cafe, latte"): unique, normalised, first-seen order.
 
-    Raises InvalidHashtag naming the first bad token, or when more than MAX_HASHTAGS
-    distinct tags are given. Empty input gives an empty list.
+    Raises InvalidHashtag naming every bad token, or when more than MAX_HASHTAGS distinct
+    tags are given. Empty input gives an empty list.
     """
-    tags: dict[str, None] = {}
-    for token in _LIST_TOKEN.findall(text):
-        tags[normalize_hashtag(token)] = None
-        if len(tags) > MAX_HASHTAGS:
-            raise InvalidHashtag(f"Too many hashtags: at most {MAX_HASHTAGS} per post.")
-    return list(tags)
+    tags = normalize_hashtags(_LIST_TOKEN.findall(text))
+    if len(tags) > MAX_HASHTAGS:
+        raise InvalidHashtag(f"Too many hashtags: at most {MAX_HASHTAGS} per post.")
+    return tags
 
 
 def extract_hashtags(caption: str) -> list[str]:
     """``#word`` occurrences in free text, normalised, unique, in order.
 
-    Malformed ones (too long, only digits: ``#1`` is a rank) are skipped silently.
+    Malformed ones (too long, no letter: ``#1`` is a rank) are skipped silently.
     """
     tags: dict[str, None] = {}
     text = unicodedata.normalize("NFC", caption)
     for run in _CAPTION_RUN.findall(text):
         for word in re.split(r"[#＃]+", run):
-            if not word or word.isdigit():
-                continue
             tag, problem = _normalize(word)
             if problem is None:
                 tags[tag] = None

@@ -17,7 +17,7 @@ from django.db import transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
-from posts.hashtags import InvalidHashtag, normalize_hashtag
+from posts.hashtags import InvalidHashtag, normalize_hashtags
 from posts.models import Comment, Hashtag, Post, PostHashtag
 from posts.signals import (
     post_caption_changed,
@@ -37,7 +37,7 @@ class PostRejected(ValueError):
 
 
 def hashtags_get_or_create(*, names: list[str]) -> list[Hashtag]:
-    normalized = list(dict.fromkeys(normalize_hashtag(name) for name in names))
+    normalized = normalize_hashtags(names)
     existing = {tag.name: tag for tag in Hashtag.objects.filter(name__in=normalized)}
     missing = [Hashtag(name=name) for name in normalized if name not in existing]
     if missing:
@@ -88,7 +88,7 @@ def post_create(
         raise PostRejected("Add at least one hashtag.", code="hashtags")
     try:
         # Validate every tag before anything is decoded or written.
-        names = [normalize_hashtag(name) for name in hashtags]
+        names = normalize_hashtags(hashtags)
     except InvalidHashtag as exc:
         raise PostRejected(str(exc), code="hashtags") from exc
     try:
@@ -148,7 +148,7 @@ def post_update(
         if not hashtags:
             raise PostRejected("Add at least one hashtag.", code="hashtags")
         try:
-            names = list(dict.fromkeys(normalize_hashtag(name) for name in hashtags))
+            names = normalize_hashtags(hashtags)
         except InvalidHashtag as exc:
             raise PostRejected(str(exc), code="hashtags") from exc
     with transaction.atomic():

@@ -71,10 +71,17 @@ def test_compatibility_jamo_are_kept_as_typed() -> None:
     assert normalize_hashtag("ㅋㅋㅋ") == "ㅋㅋㅋ"
 
 
-def test_digits_and_underscores_are_allowed() -> None:
+def test_digits_and_underscores_are_allowed_beside_a_letter() -> None:
     assert normalize_hashtag("#ootd_2024") == "ootd_2024"
-    assert normalize_hashtag("_") == "_"
-    assert normalize_hashtag("2024") == "2024"
+    assert normalize_hashtag("#2024여행") == "2024여행"
+    assert normalize_hashtag("_카페_") == "_카페_"
+
+
+@pytest.mark.parametrize("raw", ["_", "#_", "#123", "2024", "__1__", "＃１２３", "_\u0301"])
+def test_a_hashtag_without_a_letter_is_refused(raw: str) -> None:
+    # Instagram links no such tag: #2024 is a year, #1 a rank.
+    with pytest.raises(InvalidHashtag, match="no letter"):
+        normalize_hashtag(raw)
 
 
 def test_letters_of_other_scripts_are_allowed() -> None:
@@ -167,6 +174,17 @@ def test_an_invalid_token_is_named_in_the_error() -> None:
         parse_hashtags("#ok #bad! #fine")
 
 
+def test_every_invalid_token_is_named_in_the_error() -> None:
+    with pytest.raises(InvalidHashtag) as info:
+        parse_hashtags("#_ #ok #123 #bad! #_ #2024여행")
+    assert info.value.messages == [
+        "'_' is not a valid hashtag: it has no letter; a hashtag needs at least one.",
+        "'123' is not a valid hashtag: it has no letter; a hashtag needs at least one.",
+        "'bad!' is not a valid hashtag: it contains '!'; use only letters, digits and _.",
+    ]
+    assert str(info.value) == " ".join(info.value.messages)
+
+
 def test_an_emoji_token_is_refused() -> None:
     with pytest.raises(InvalidHashtag, match="☕"):
         parse_hashtags("#카페 ☕")
@@ -218,7 +236,7 @@ def test_hashes_inside_words_urls_and_entities_are_not_hashtags() -> None:
 
 
 def test_malformed_hashtags_are_skipped_silently() -> None:
-    caption = "#1 fan # alone #" + "a" * (MAX_HASHTAG_LENGTH + 1) + " #ok"
+    caption = "#1 fan # alone #_ #" + "a" * (MAX_HASHTAG_LENGTH + 1) + " #ok"
     assert extract_hashtags(caption) == ["ok"]
 
 

@@ -47,6 +47,20 @@ def test_user_uploads_through_the_api_with_a_token(api, django_capture_on_commit
     assert {v["hashtag"]: v["shown"] for v in post["verdicts"]} == {"카페": True, "coffee": True}
 
 
+def test_the_api_names_every_refused_hashtag(api) -> None:
+    api.force_authenticate(UserFactory())
+    for hashtags in ["#_ #ootd_2024 #123", ["_", "ootd_2024", "#123"]]:
+        response = api.post(
+            "/api/posts/", {"image": upload(), "hashtags": hashtags}, format="multipart"
+        )
+        assert response.status_code == 400
+        assert response.json()["hashtags"] == [
+            "'_' is not a valid hashtag: it has no letter; a hashtag needs at least one.",
+            "'123' is not a valid hashtag: it has no letter; a hashtag needs at least one.",
+        ]
+    assert Post.objects.count() == 0
+
+
 def test_a_form_upload_may_repeat_the_hashtags_field_for_a_list(api) -> None:
     api.force_authenticate(UserFactory())
     response = api.post(

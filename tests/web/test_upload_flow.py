@@ -174,3 +174,16 @@ def test_anonymous_visitors_are_sent_to_log_in_before_uploading(client) -> None:
     response = client.get(reverse("post-upload"))
     assert response.status_code == 302
     assert reverse("login") in response["Location"]
+
+
+def test_the_upload_form_names_every_hashtag_without_a_letter(client) -> None:
+    client.force_login(UserFactory())
+    response = client.post(
+        reverse("post-upload"), {"image": upload(), "hashtags": "#카페 #_ #2024여행 #123"}
+    )
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "&#x27;_&#x27; is not a valid hashtag: it has no letter" in page
+    assert "&#x27;123&#x27; is not a valid hashtag: it has no letter" in page
+    assert "2024여행&#x27; is not" not in page
+    assert Post.objects.count() == 0

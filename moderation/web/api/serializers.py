@@ -154,7 +154,7 @@ class HashtagListField(serializers.Field):  # type: ignore[type-arg]
             if isinstance(data, list) and all(isinstance(item, str) for item in data):
                 return parse_hashtags(" ".join(data))
         except InvalidHashtag as exc:
-            raise serializers.ValidationError(str(exc)) from exc
+            raise serializers.ValidationError(exc.messages) from exc
         raise serializers.ValidationError("Give hashtags as a string or a list of strings.")
 
     def to_representation(self, value: list[str]) -> list[str]:

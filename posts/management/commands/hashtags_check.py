@@ -1,4 +1,4 @@
-"""Report stored hashtags the current rules refuse (invisible characters, look-alikes)."""
+"""Report stored hashtags the current rules refuse (invisible, look-alike, no letter)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from posts.selectors import hashtags_refused_now
 class Command(BaseCommand):
     help = (
         "List stored hashtags that would be refused today (invisible or filler characters, "
-        "mixed-script look-alikes), with their posts. Nothing is changed or deleted: a "
-        "moderator decides what to do with each (the admin's Hashtags list)."
+        "mixed-script look-alikes, no letter such as #2024), with their posts. Nothing is "
+        "changed or deleted: a moderator decides what to do with each (the admin's Hashtags list)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
