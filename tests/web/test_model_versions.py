@@ -11,7 +11,7 @@ from mlmodels.heads import ConceptHeads
 from moderation.ingest.activation import model_version_activate, model_version_rollback
 from moderation.ingest.model_versions import model_version_register
 from moderation.judging.verdicts import verdicts_explain
-from moderation.models import Concept, ModelVersion, Verdict
+from moderation.models import AuditEvent, Concept, ModelVersion, Verdict
 from posts.models import Post
 from tests.factories import ModeratorFactory, UserFactory, jpeg_bytes, upload
 
@@ -132,7 +132,9 @@ def test_moderators_activate_and_roll_back_in_the_admin(
     url = reverse("admin:moderation_modelversion_changelist")
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
-            url, {"action": "activate", "_selected_action": [version.pk]}, follow=True
+            url,
+            {"action": "activate", "_selected_action": [version.pk], "confirm": "yes"},
+            follow=True,
         )
     assert "is active; rescoring" in response.content.decode()
     assert food_verdict(red_post).shown is True
@@ -141,6 +143,47 @@ def test_moderators_activate_and_roll_back_in_the_admin(
     with django_capture_on_commit_callbacks(execute=True):
         client.post(url, {"action": "rollback", "_selected_action": [version.pk]}, follow=True)
     assert food_verdict(red_post).shown is False
+
+
+def test_the_activate_action_asks_first_and_changes_nothing_until_confirmed(
+    client, red_post: Post, django_capture_on_commit_callbacks
+) -> None:
+    version = heads_version()
+    client.force_login(ModeratorFactory(is_staff=True))
+    url = reverse("admin:moderation_modelversion_changelist")
+    chosen = {"action": "activate", "_selected_action": [version.pk], "reason": "better #카페"}
+    with django_capture_on_commit_callbacks(execute=True):
+        asked = client.post(url, chosen)
+    page = asked.content.decode()
+    assert asked.status_code == 200 and "Activate fake-1+heads-test?" in page
+    assert 'name="confirm" value="yes"' in page and 'value="better #카페"' in page
+    version.refresh_from_db()
+    assert version.is_active is False and food_verdict(red_post).shown is False
+    assert not AuditEvent.objects.filter(action=AuditEvent.Action.MODEL_ACTIVATE).exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        done = client.post(url, {**chosen, "confirm": "yes"}, follow=True)
+    assert "is active; rescoring" in done.content.decode()
+    version.refresh_from_db()
+    assert version.is_active is True and food_verdict(red_post).shown is True
+    event = AuditEvent.objects.get(action=AuditEvent.Action.MODEL_ACTIVATE)
+    assert event.reason == "better #카페"
+
+
+def test_the_activate_action_refuses_several_versions_or_the_active_one(
+    client, red_post: Post
+) -> None:
+    active = ModelVersion.objects.get(is_active=True)
+    other = heads_version()
+    client.force_login(ModeratorFactory(is_staff=True))
+    url = reverse("admin:moderation_modelversion_changelist")
+    both = {"action": "activate", "_selected_action": [active.pk, other.pk], "confirm": "yes"}
+    page = client.post(url, both, follow=True).content.decode()
+    assert "Choose one version: only one is active at a time." in page
+    again = {"action": "activate", "_selected_action": [active.pk], "confirm": "yes"}
+    page = client.post(url, again, follow=True).content.decode()
+    assert "is already active." in page  # the admin capitalises the name
+    assert ModelVersion.objects.get(is_active=True) == active
+    assert not AuditEvent.objects.filter(action=AuditEvent.Action.MODEL_ACTIVATE).exists()
 
 
 def test_staff_without_moderator_rights_cannot_activate(client, red_post: Post) -> None:

@@ -176,7 +176,7 @@ def test_a_model_version_activation_shows_on_the_very_next_request(
     admin.force_login(ModeratorFactory(is_staff=True))
     admin.post(
         reverse("admin:moderation_modelversion_changelist"),
-        {"action": "activate", "_selected_action": [heads_version().pk]},
+        {"action": "activate", "_selected_action": [heads_version().pk], "confirm": "yes"},
     )
     assert shown("음식") == {created.json()["id"]}
 

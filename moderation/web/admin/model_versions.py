@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 from django.utils.html import format_html, format_html_join
 
@@ -251,16 +253,37 @@ class ModelVersionAdmin(admin.ModelAdmin[ModelVersion]):
     @admin.action(
         description="Activate (rescore every post from stored embeddings)", permissions=["activate"]
     )
-    def activate(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> None:
+    def activate(
+        self, request: HttpRequest, queryset: QuerySet[ModelVersion]
+    ) -> TemplateResponse | None:
         if queryset.count() != 1:
-            self.message_user(request, "Choose exactly one version.", messages.ERROR)
-            return
+            self.message_user(
+                request, "Choose one version: only one is active at a time.", messages.ERROR
+            )
+            return None
+        version = queryset.get()
+        if version.is_active:
+            self.message_user(request, f"{version.name} is already active.", messages.WARNING)
+            return None
+        if request.POST.get("confirm") != "yes":  # asks first, as delete_selected does
+            context = {
+                **self.admin_site.each_context(request),
+                "opts": self.opts,
+                "title": f"Activate {version.name}?",
+                "version": version,
+                "active": ModelVersion.objects.filter(is_active=True).first(),
+                "reason": action_reason(request),
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            }
+            template = "admin/moderation/modelversion/activate_confirmation.html"
+            return TemplateResponse(request, template, context)
         version = model_version_activate(
-            version=queryset.get(),
+            version=version,
             by=request.user,  # type: ignore[arg-type]
             reason=action_reason(request),
         )
         self.message_user(request, f"{version.name} is active; rescoring in the background.")
+        return None
 
     @admin.action(
         description="Roll back to the previously active version", permissions=["activate"]
