@@ -55,7 +55,7 @@ def _is_tag_char(ch: str, *, first: bool) -> bool:
     return not first and category.startswith("M")
 
 
-def _normalize(raw: str) -> tuple[str, str | None]:
+def _normalize(raw: str, *, searched: bool = False) -> tuple[str, str | None]:
     """The normalised tag and, when it is not a valid hashtag, the reason why."""
     text = raw.strip().lstrip(_HASH_SIGNS).strip()
     text = unicodedata.normalize("NFC", text).translate(_FULLWIDTH)
@@ -71,7 +71,7 @@ def _normalize(raw: str) -> tuple[str, str | None]:
     if bad:
         shown = " ".join(repr(ch) for ch in dict.fromkeys(bad))
         return tag, f"it contains {shown}; use only letters, digits and _"
-    if not any(unicodedata.category(ch).startswith("L") for ch in tag):
+    if not searched and not any(unicodedata.category(ch).startswith("L") for ch in tag):
         return tag, "it has no letter; a hashtag needs at least one"
     if len(tag) > MAX_HASHTAG_LENGTH:
         return tag, f"it is {len(tag)} characters long; the limit is {MAX_HASHTAG_LENGTH}"
@@ -83,9 +83,10 @@ def _shown(raw: str) -> str:
     return repr(text if len(text) <= 40 else text[:40] + "…")
 
 
-def normalize_hashtag(raw: str) -> str:
-    """The stored form of a hashtag, or InvalidHashtag saying what is wrong."""
-    tag, problem = _normalize(raw)
+def normalize_hashtag(raw: str, *, searched: bool = False) -> str:
+    """The stored form of a hashtag, or InvalidHashtag saying what is wrong. ``searched``: a
+    tag looked up, not given, may lack a letter (posts kept tags such as #2024 from before)."""
+    tag, problem = _normalize(raw, searched=searched)
     if problem is not None:
         if not raw.strip():
             raise InvalidHashtag("The hashtag is empty.")

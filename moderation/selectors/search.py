@@ -20,7 +20,7 @@ from posts.models import Hashtag, Post
 
 def hashtag_lookup(raw: str) -> Hashtag | None:
     try:
-        name = normalize_hashtag(raw)
+        name = normalize_hashtag(raw, searched=True)
     except InvalidHashtag:
         return None
     return Hashtag.objects.select_related("stats").filter(name=name).first()

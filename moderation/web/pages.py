@@ -43,7 +43,7 @@ def home(request: HttpRequest) -> HttpResponse:
 def search(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "")
     try:
-        tag = normalize_hashtag(query)
+        tag = normalize_hashtag(query, searched=True)
     except InvalidHashtag as exc:
         return render(
             request, "moderation/search_error.html", {"query": query, "error": exc}, status=400
@@ -54,7 +54,7 @@ def search(request: HttpRequest) -> HttpResponse:
 @search_throttled
 def explore_tag(request: HttpRequest, tag: str) -> HttpResponse:
     try:
-        name = normalize_hashtag(tag)
+        name = normalize_hashtag(tag, searched=True)
     except InvalidHashtag as exc:
         return render(
             request, "moderation/search_error.html", {"query": tag, "error": exc}, status=400

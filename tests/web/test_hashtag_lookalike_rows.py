@@ -39,3 +39,16 @@ def test_hashtags_check_reports_stored_look_alikes_and_keeps_them() -> None:
     assert Hashtag.objects.filter(pk=bad.pk).exists() and post.hashtags.get() == bad
     with pytest.raises(CommandError):
         call_command("hashtags_check", "--fail", stdout=io.StringIO())
+
+
+def test_a_stored_tag_without_a_letter_is_still_searched_though_no_longer_given(client) -> None:
+    year = HashtagFactory(name="2024")  # stored before tags needed a letter
+    PostFactory().hashtags.add(year)
+    assert client.get("/explore/tags/2024/").status_code == 200
+    assert client.get("/search/", {"q": "#2024"})["Location"].endswith("/explore/tags/2024/")
+    found = APIClient().get("/api/search/", {"tag": "2024"})
+    assert found.status_code == 200 and found.json()["tag"] == "2024"
+    api = APIClient()
+    api.force_authenticate(UserFactory())
+    refused = api.post("/api/posts/", {"image": upload(), "hashtags": "#2024"}, format="multipart")
+    assert refused.status_code == 400 and "no letter" in str(refused.json())

@@ -260,10 +260,14 @@ class ConceptSerializer(serializers.ModelSerializer[Concept]):
 
 
 class NormalizedTagField(serializers.CharField):
+    def __init__(self, *, searched: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.searched = searched
+
     def to_internal_value(self, data: Any) -> str:
         value = super().to_internal_value(data)
         try:
-            return normalize_hashtag(value)
+            return normalize_hashtag(value, searched=self.searched)
         except InvalidHashtag as exc:
             raise serializers.ValidationError(str(exc)) from exc
 
@@ -315,4 +319,6 @@ class KeywordMappingSerializer(serializers.ModelSerializer[KeywordMapping]):
 
 
 class SearchQuerySerializer(serializers.Serializer):  # type: ignore[type-arg]
-    tag = NormalizedTagField(max_length=101, help_text="A hashtag, with or without #.")
+    tag = NormalizedTagField(
+        searched=True, max_length=101, help_text="A hashtag, with or without #."
+    )
