@@ -7,7 +7,7 @@ heads is measured by the source-grouped CV (docs/backbones.md, "int8").
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -100,9 +100,19 @@ def convert_int8(model: Any, views: list[Image.Image], float_model: bytes) -> by
         tf.function(forward, input_signature=[spec]).get_concrete_function()
     )
     converter = tf.lite.TFLiteConverter.from_concrete_functions([frozen])
+    kept = [name for name in flatbuffer_tensor_names(float_model) if _stays_float(name)]
+    return selective_int8(converter, representative, kept)
+
+
+def selective_int8(
+    converter: Any, representative: Callable[[], Iterator[list[np.ndarray]]], kept: list[str]
+) -> bytes:
+    """``converter``'s model in int8, calibrated on ``representative``, but for the tensors
+    named in ``kept`` (as named in its float32 conversion), which stay float32."""
+    import tensorflow as tf
+
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
     converter.representative_dataset = representative
-    kept = [name for name in flatbuffer_tensor_names(float_model) if _stays_float(name)]
     debugger = tf.lite.experimental.QuantizationDebugger(
         converter=converter,
         debug_dataset=representative,

@@ -38,7 +38,7 @@ from mlmodels.people.signals import (
     face_input,
 )
 
-LITE_PIPELINE_REVISION = 3  # bump when preprocessing, thresholds or key meanings change
+LITE_PIPELINE_REVISION = 4  # bump when preprocessing, thresholds or key meanings change
 
 # Decisions measured on the dev photos (docs/people.md, "TFLite people source").
 FACE_MIN_SCORE = 0.6  # BlazeFace P(face), and the face's centre inside a person box ...

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-LITE_BUILD_FORMAT = "people-tflite-1"
+LITE_BUILD_FORMAT = "people-tflite-2"
 DEFAULT_LITE_OUT = Path("var/models/people-lite")
 LICENSE_FILE = "LICENSE.human-models.txt"
 DETECTOR_SIZE = 256  # MoveNet and BlazeFace both take 256 px: one letterboxed image feeds both

