@@ -180,6 +180,43 @@ def unfuse(graph_def: Any, ops: frozenset[str] = frozenset(_UNFUSED)) -> None:
     graph_def.node.extend(nodes)
 
 
+def relu6_from_clip(graph_def: Any) -> int:
+    """Rewrite old Keras' ReLU6, ``Maximum(Minimum(Relu(x), 6), 0)``, as ``Relu6(x)``; the
+    number rewritten. TFLite fuses Relu6 into the convolution before it; left as three ops, they
+    became separate RELU6 ops that keep an int8 model off XNNPACK (4x slower, docs/people.md)."""
+    import tensorflow as tf
+
+    nodes = {node.name: node for node in graph_def.node}
+
+    def feeds(node: Any, op: str) -> Any:
+        found = nodes.get(node.input[0].split(":")[0]) if node.input else None
+        return found if found is not None and found.op == op else None
+
+    def constant(name: str) -> float | None:
+        node = nodes.get(name.split(":")[0])
+        if node is None or node.op != "Const":
+            return None
+        value = tf.make_ndarray(node.attr["value"].tensor)
+        return float(value) if value.size == 1 else None
+
+    rewritten = 0
+    for node in graph_def.node:
+        low = feeds(node, "Minimum") if node.op == "Maximum" else None
+        relu = feeds(low, "Relu") if low is not None else None
+        if low is None or relu is None:
+            continue
+        if constant(node.input[1]) != 0 or constant(low.input[1]) != 6:
+            continue
+        dtype = node.attr["T"]
+        node.op = "Relu6"
+        del node.input[:]
+        node.input.append(relu.input[0])
+        node.attr.clear()
+        node.attr["T"].CopyFrom(dtype)
+        rewritten += 1
+    return rewritten
+
+
 def load_graph_def(model_json: str | Path) -> tuple[Any, dict[str, Any]]:
     """Return ``(tf.compat.v1.GraphDef, model.json dict)`` with every weight filled in."""
     import tensorflow as tf

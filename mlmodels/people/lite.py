@@ -133,9 +133,11 @@ class PeopleSignalsLite:
         self.model_dir = Path(model_dir)
         self.threads = threads
         self.child_threshold = child_threshold
+        # a build whose FaceRes is int8 ages a little differently: its signals are not the same
+        faceres = str((read_manifest(self.model_dir) or {}).get("faceres", "float32"))
         self.version: str = (
             f"people-lite-{NPM_VERSION}-{NPM_TARBALL_SHA256[:8]}-{LITE_PIPELINE_REVISION}"
-            f"-c{child_threshold:g}"
+            f"{'-faceres8' if faceres.startswith('int8') else ''}-c{child_threshold:g}"
         )
         self._runners: dict[str, _Runner] | None = None
         self._load_lock = threading.Lock()

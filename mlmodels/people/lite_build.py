@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image
 
 from mlmodels.convert.quantize import calibration_photos, calibration_views, selective_int8
-from mlmodels.convert.tfjs import graph_function, load_graph_def, unfuse
+from mlmodels.convert.tfjs import graph_function, load_graph_def, relu6_from_clip, unfuse
 from mlmodels.engines import flatbuffer_tensor_names, run_flatbuffer
 from mlmodels.modelfiles import (
     MANIFEST_FILE,
@@ -38,6 +38,7 @@ from mlmodels.people.decode import BLAZEFACE_SIZE, movenet_decode, sigmoid
 from mlmodels.people.lite_models import (
     BLAZEFACE,
     DEFAULT_LITE_OUT,
+    FACERES,
     LICENSE_FILE,
     LITE_BUILD_FORMAT,
     LITE_MODELS,
@@ -49,6 +50,7 @@ from mlmodels.people.lite_models import (
     letterbox,
     output_order,
 )
+from mlmodels.people.signals import CHILD_MAX_AGE, face_input
 
 # float32 conversions: the check below then bounds the conversion error by rounding alone
 MAX_DIFFERENCE = 1e-3
@@ -56,6 +58,10 @@ MAX_DIFFERENCE = 1e-3
 # where int8 found people that are not there (docs/people.md, "MoveNet's backbone in int8")
 MOVENET_INT8_PART = "/model_1/model/"
 MAX_INT8_MEAN_DIFFERENCE = 0.02  # worst mean |P| over MoveNet's two heatmaps (built: ~0.003)
+# FaceRes in int8 (a third of its time) needs faces to calibrate on: the development set's UTKFace
+# crops. Without them it stays float32, and the manifest says which.
+FACE_CALIBRATION = "*/utk_*.jpg"
+MAX_FACERES_CHILD_DIFFERENCE = 0.05  # mean |P(child)| int8 vs float32 (built: ~0.01)
 CHECK_PHOTOS = 20
 _CHECK_FOLDERS = ("adult", "child", "gym", "food", "other", "sea")
 
@@ -72,6 +78,29 @@ def movenet_int8(model_json: Path, float_model: bytes) -> bytes:
     views = [letterbox(v, MOVENET.size)[None].astype(np.int32) for v in _calibration()]
     kept = [n for n in flatbuffer_tensor_names(float_model) if MOVENET_INT8_PART not in n]
     return selective_int8(_converter(model_json, MOVENET), lambda: ([v] for v in views), kept)
+
+
+def calibration_faces(photos_dir: Path | None) -> list[np.ndarray]:
+    """FaceRes' inputs for the development set's face crops (none without the set)."""
+    if photos_dir is None or not photos_dir.is_dir():
+        return []
+    faces = []
+    for path in sorted(photos_dir.glob(FACE_CALIBRATION)):
+        with Image.open(path) as img:
+            rgb = img.convert("RGB")
+        faces.append(face_input(rgb, (0.0, 0.0, float(rgb.width), float(rgb.height)))[None])
+    return faces
+
+
+def faceres_int8(model_json: Path, faces: list[np.ndarray]) -> bytes:
+    return selective_int8(_converter(model_json, FACERES), lambda: ([f] for f in faces), [])
+
+
+def child_difference(float_model: bytes, int8_model: bytes, faces: list[np.ndarray]) -> float:
+    """Mean |float - int8| of FaceRes' P(child) over ``faces``."""
+    batch = np.concatenate(faces)
+    a, b = (next(iter(run_flatbuffer(m, batch).values())) for m in (float_model, int8_model))
+    return float(np.abs(a[:, : CHILD_MAX_AGE + 1].sum(1) - b[:, : CHILD_MAX_AGE + 1].sum(1)).mean())
 
 
 def _calibration() -> list[Image.Image]:
@@ -95,6 +124,7 @@ def _converter(model_json: Path, model: LiteModel) -> Any:
 
     graph_def, _ = load_graph_def(model_json)
     unfuse(graph_def)
+    relu6_from_clip(graph_def)
     shape = [-1, model.size, model.size, 3]
     for node in graph_def.node:
         if node.op == "Placeholder" and node.name == model.input.split(":")[0]:
@@ -206,6 +236,14 @@ def build_lite(
         )
         if not int8_diff <= MAX_INT8_MEAN_DIFFERENCE:
             raise BuildError(f"MoveNet in int8 strays from float32: {int8_diff:.4f}")
+        faces = calibration_faces(photos_dir)
+        child_diff = None
+        if faces:
+            float_faceres = flatbuffers[FACERES.file]
+            flatbuffers[FACERES.file] = faceres_int8(work / f"{FACERES.source}.json", faces)
+            child_diff = child_difference(float_faceres, flatbuffers[FACERES.file], faces)
+            if not child_diff <= MAX_FACERES_CHILD_DIFFERENCE:
+                raise BuildError(f"FaceRes in int8 strays from float32: {child_diff:.4f}")
         license_text = (work / "LICENSE").read_bytes()
     for name, data in flatbuffers.items():
         atomic_write(out / name, data)
@@ -219,7 +257,9 @@ def build_lite(
             "photos": len(photos) or "noise",
             "max_abs_difference": diffs,
             "movenet_int8_mean_difference": round(int8_diff, 5),
+            "faceres_int8_child_difference": child_diff and round(child_diff, 5),
         },
+        "faceres": f"int8, calibrated on {len(faces)} faces" if faces else "float32",
     }
     manifest = write_manifest(out, MANIFEST_FILE, fields, LITE_OUTPUT_FILES)
     print(f"TFLite vs TF.js graph, max |difference|: {json.dumps(diffs)}")

