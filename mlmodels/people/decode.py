@@ -68,15 +68,30 @@ def movenet_decode(
     in_cols = (cols[:, None] >= box[:, 1]) & (cols[:, None] < box[:, 3])  # (W, 6)
     fy = np.exp(-((rows[:, None, None] - ky) ** 2) / scale) * in_rows[..., None]  # (H, 6, 17)
     fx = np.exp(-((cols[:, None, None] - kx) ** 2) / scale) * in_cols[..., None]  # (W, 6, 17)
-    weighted = heat[:, :, None, :] * fy[:, None] * fx[None, :]  # (H, W, 6, 17)
-    best = weighted.max(axis=2)  # (H, W, 17): the graph scores a keypoint over all people
-    arg = weighted.reshape(h * w, -1).argmax(axis=0)  # (102,)
-    py, px = arg // w, arg % w
+    # The graph weighs the heat-map by every person over the whole grid, (H, W, 6, 17), and takes
+    # each (person, joint)'s argmax; the weights are zero outside the person's box, so the search
+    # runs there alone (an empty box or all-zero weights: cell 0, as argmax gives).
+    py = np.zeros((MOVENET_MAX_PEOPLE, MOVENET_KEYPOINTS), np.int64)
+    px = np.zeros_like(py)
+    for p in range(MOVENET_MAX_PEOPLE):
+        r, q = np.flatnonzero(in_rows[:, p]), np.flatnonzero(in_cols[:, p])
+        if not r.size or not q.size:
+            continue
+        r0, r1, c0, c1 = r[0], r[-1] + 1, q[0], q[-1] + 1
+        weighted = (heat[r0:r1, c0:c1] * fy[r0:r1, None, p]) * fx[None, c0:c1, p]
+        flat_w = weighted.reshape(-1, MOVENET_KEYPOINTS)
+        arg = flat_w.argmax(axis=0)
+        hit = flat_w[arg, np.arange(MOVENET_KEYPOINTS)] > 0
+        py[p] = np.where(hit, r0 + arg // (c1 - c0), 0)
+        px[p] = np.where(hit, c0 + arg % (c1 - c0), 0)
+    py, px = py.reshape(-1), px.reshape(-1)
     joint = np.tile(np.arange(MOVENET_KEYPOINTS), MOVENET_MAX_PEOPLE)
     kp_off = offset.reshape(h, w, MOVENET_KEYPOINTS, 2)[py, px, joint]
     kp_y = (py + kp_off[:, 0]) / h
     kp_x = (px + kp_off[:, 1]) / w
-    kp_s = best[py, px, joint].reshape(MOVENET_MAX_PEOPLE, MOVENET_KEYPOINTS)
+    # the graph scores a keypoint by its cell's best weight over all people
+    best = (heat[py, px, joint][:, None] * fy[py, :, joint]) * fx[px, :, joint]  # (102, 6)
+    kp_s = best.max(axis=1).reshape(MOVENET_MAX_PEOPLE, MOVENET_KEYPOINTS)
     valid = kp_s > _KEYPOINT_MIN
     person = scores * (kp_s * valid).sum(axis=1) / np.maximum(valid.sum(axis=1), 1.0)
     kps = np.stack([kp_y, kp_x, kp_s.reshape(-1)], axis=1).reshape(MOVENET_MAX_PEOPLE, -1)

@@ -130,6 +130,60 @@ def test_movenet_decode_finds_the_peak_person() -> None:
     assert out[1:, 55].max() < 0.1
 
 
+def _snapped_over_the_whole_grid(heads: list[np.ndarray]) -> np.ndarray:
+    """The graph's keypoint snapping as written there: every person over the whole grid."""
+    center, heat, regress, _, box_scale, box_offset = heads
+    h, w = center.shape[:2]
+    c = center[..., 0]
+    peaks = c * (np.abs(c - decode._max_pool_same(c, 5)) < decode._PEAK_EPS)
+    idx = np.argsort(-peaks.reshape(-1), kind="stable")[:6]
+    cy, cx = (idx // w).astype(np.float32), (idx % w).astype(np.float32)
+    size, off = np.maximum(box_scale[idx // w, idx % w], 0.0), box_offset[idx // w, idx % w]
+    y0, y1 = (np.clip(cy + off[:, 0] + k * size[:, 0] * 0.5, 0.0, h) for k in (-1, 1))
+    x0, x1 = (np.clip(cx + off[:, 1] + k * size[:, 1] * 0.5, 0.0, w) for k in (-1, 1))
+    reg = regress[idx // w, idx % w].reshape(-1, 17, 2)
+    ky, kx = cy[:, None] + reg[..., 0], cx[:, None] + reg[..., 1]
+    yy, xx = np.meshgrid(
+        np.arange(h, dtype=np.float32), np.arange(w, dtype=np.float32), indexing="ij"
+    )
+    inside = (
+        (yy[..., None] >= y0) & (yy[..., None] < y1) & (xx[..., None] >= x0) & (xx[..., None] < x1)
+    )
+    scale = min(h, w) * decode._SNAP_SIGMA2
+    fy = np.exp(-((yy[..., None, None] - ky) ** 2) / scale)
+    fx = np.exp(-((xx[..., None, None] - kx) ** 2) / scale)
+    weighted = (heat[:, :, None, :] * (fy * inside[..., None])) * fx  # (H, W, 6, 17)
+    arg = weighted.reshape(h * w, -1).argmax(axis=0)
+    joint = np.tile(np.arange(17), 6)
+    best = weighted.max(axis=2)[arg // w, arg % w, joint]
+    return np.stack([arg // w, arg % w, best], axis=1)
+
+
+def test_keypoints_searched_in_each_box_are_those_of_the_whole_grid() -> None:
+    rng = np.random.default_rng(0)
+    h = w = 16
+    for trial in range(40):
+        heads = [
+            rng.random((h, w, 1)).astype(np.float32),
+            rng.random((h, w, 17)).astype(np.float32) * (trial % 2),  # all zero: argmax 0
+            rng.normal(size=(h, w, 34)).astype(np.float32) * 3,
+            rng.normal(size=(h, w, 34)).astype(np.float32) * 0.3,
+            rng.normal(size=(h, w, 2)).astype(np.float32) * 6,  # negative sizes: empty boxes
+            rng.normal(size=(h, w, 2)).astype(np.float32) * 2,
+        ]
+        want = _snapped_over_the_whole_grid(heads)
+        got = decode.movenet_decode(*heads)[:, :51].reshape(-1, 3)
+        cells = want[:, :2].astype(int)
+        offsets = heads[3].reshape(h, w, 17, 2)[cells[:, 0], cells[:, 1], np.tile(np.arange(17), 6)]
+        np.testing.assert_array_equal(
+            got[:, 0], ((cells[:, 0] + offsets[:, 0]) / h).astype(np.float32)
+        )
+        np.testing.assert_array_equal(
+            got[:, 1], ((cells[:, 1] + offsets[:, 1]) / w).astype(np.float32)
+        )
+        np.testing.assert_allclose(got[:, 2], want[:, 2], rtol=1e-6, atol=0)
+
+
 def test_blazeface_anchors_and_nms() -> None:
     assert decode.blazeface_anchors().shape == (896, 2)
     boxes = np.array([[0, 0, 1, 1], [0.05, 0, 1, 1], [2, 2, 3, 3]], np.float32)
