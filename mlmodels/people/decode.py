@@ -71,8 +71,7 @@ def movenet_decode(
     # The graph weighs the heat-map by every person over the whole grid, (H, W, 6, 17), and takes
     # each (person, joint)'s argmax; the weights are zero outside the person's box, so the search
     # runs there alone (an empty box or all-zero weights: cell 0, as argmax gives).
-    py = np.zeros((MOVENET_MAX_PEOPLE, MOVENET_KEYPOINTS), np.int64)
-    px = np.zeros_like(py)
+    cells = np.zeros((2, MOVENET_MAX_PEOPLE, MOVENET_KEYPOINTS), np.int64)  # (y, x) of each
     for p in range(MOVENET_MAX_PEOPLE):
         r, q = np.flatnonzero(in_rows[:, p]), np.flatnonzero(in_cols[:, p])
         if not r.size or not q.size:
@@ -82,9 +81,9 @@ def movenet_decode(
         flat_w = weighted.reshape(-1, MOVENET_KEYPOINTS)
         arg = flat_w.argmax(axis=0)
         hit = flat_w[arg, np.arange(MOVENET_KEYPOINTS)] > 0
-        py[p] = np.where(hit, r0 + arg // (c1 - c0), 0)
-        px[p] = np.where(hit, c0 + arg % (c1 - c0), 0)
-    py, px = py.reshape(-1), px.reshape(-1)
+        cells[0, p] = np.where(hit, r0 + arg // (c1 - c0), 0)
+        cells[1, p] = np.where(hit, c0 + arg % (c1 - c0), 0)
+    py, px = cells.reshape(2, -1)
     joint = np.tile(np.arange(MOVENET_KEYPOINTS), MOVENET_MAX_PEOPLE)
     kp_off = offset.reshape(h, w, MOVENET_KEYPOINTS, 2)[py, px, joint]
     kp_y = (py + kp_off[:, 0]) / h
