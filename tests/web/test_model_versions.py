@@ -140,8 +140,9 @@ def test_moderators_activate_and_roll_back_in_the_admin(
     assert food_verdict(red_post).shown is True
     page = client.get(url).content.decode()
     assert "Done 1/1" in page
+    rollback = {"action": "rollback", "_selected_action": [version.pk], "confirm": "yes"}
     with django_capture_on_commit_callbacks(execute=True):
-        client.post(url, {"action": "rollback", "_selected_action": [version.pk]}, follow=True)
+        client.post(url, rollback, follow=True)
     assert food_verdict(red_post).shown is False
 
 
@@ -184,6 +185,66 @@ def test_the_activate_action_refuses_several_versions_or_the_active_one(
     assert "is already active." in page  # the admin capitalises the name
     assert ModelVersion.objects.get(is_active=True) == active
     assert not AuditEvent.objects.filter(action=AuditEvent.Action.MODEL_ACTIVATE).exists()
+
+
+def test_the_roll_back_action_asks_first_and_changes_nothing_until_confirmed(
+    client, red_post: Post, django_capture_on_commit_callbacks
+) -> None:
+    baseline = ModelVersion.objects.get(is_active=True)
+    version = heads_version()
+    with django_capture_on_commit_callbacks(execute=True):
+        model_version_activate(version=version)
+    client.force_login(ModeratorFactory(is_staff=True))
+    url = reverse("admin:moderation_modelversion_changelist")
+    chosen = {"action": "rollback", "_selected_action": [version.pk], "reason": "too eager #카페"}
+    with django_capture_on_commit_callbacks() as queued:
+        asked = client.post(url, chosen)
+    page = asked.content.decode()
+    assert asked.status_code == 200 and f"Roll back fake-1+heads-test to {baseline.name}?" in page
+    assert 'name="action" value="rollback"' in page and 'name="confirm" value="yes"' in page
+    assert 'value="too eager #카페"' in page
+    assert queued == []  # no rescoring was queued
+    assert ModelVersion.objects.get(is_active=True) == version
+    assert food_verdict(red_post).shown is True
+    assert AuditEvent.objects.filter(action=AuditEvent.Action.MODEL_ACTIVATE).count() == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        done = client.post(url, {**chosen, "confirm": "yes"}, follow=True)
+    assert f"Rolled back to {baseline.name}; rescoring" in done.content.decode()
+    assert ModelVersion.objects.get(is_active=True) == baseline
+    assert food_verdict(red_post).shown is False
+    event = AuditEvent.objects.filter(action=AuditEvent.Action.MODEL_ACTIVATE).latest("pk")
+    assert event.reason == "too eager #카페"
+    assert (event.before["version"], event.after["version"]) == (version.name, baseline.name)
+
+
+def test_the_roll_back_action_says_when_there_is_no_earlier_version(client, red_post: Post) -> None:
+    baseline = ModelVersion.objects.get(is_active=True)
+    client.force_login(ModeratorFactory(is_staff=True))
+    url = reverse("admin:moderation_modelversion_changelist")
+    chosen = {"action": "rollback", "_selected_action": [baseline.pk]}
+    page = client.post(url, chosen, follow=True).content.decode()
+    assert "There is no earlier version to roll back to" in page
+    assert f"{baseline.name} is the only version that has been active." in page
+    assert 'name="confirm"' not in page
+    assert ModelVersion.objects.get(is_active=True) == baseline
+    assert not AuditEvent.objects.filter(action=AuditEvent.Action.MODEL_ACTIVATE).exists()
+
+
+def test_the_roll_back_action_refuses_a_selection_other_than_the_active_version(
+    client, red_post: Post, django_capture_on_commit_callbacks
+) -> None:
+    baseline = ModelVersion.objects.get(is_active=True)
+    version = heads_version()
+    with django_capture_on_commit_callbacks(execute=True):
+        model_version_activate(version=version)
+    client.force_login(ModeratorFactory(is_staff=True))
+    url = reverse("admin:moderation_modelversion_changelist")
+    for selected in ([baseline.pk], [baseline.pk, version.pk]):
+        chosen = {"action": "rollback", "_selected_action": selected, "confirm": "yes"}
+        page = client.post(url, chosen, follow=True).content.decode()
+        assert "Select the active version, fake-1+heads-test, to roll it back." in page
+    assert ModelVersion.objects.get(is_active=True) == version
+    assert AuditEvent.objects.filter(action=AuditEvent.Action.MODEL_ACTIVATE).count() == 1
 
 
 def test_staff_without_moderator_rights_cannot_activate(client, red_post: Post) -> None:

@@ -13,7 +13,11 @@ from django.urls import URLPattern, path
 from django.utils.html import format_html, format_html_join
 
 from mlmodels.heads import DIRECT_SIGNALS, SOURCE_HEAD, SOURCE_MAX, SOURCE_MEAN
-from moderation.ingest.activation import model_version_activate, model_version_rollback
+from moderation.ingest.activation import (
+    model_version_activate,
+    model_version_previous,
+    model_version_rollback,
+)
 from moderation.models import (
     Classification,
     ModelVersion,
@@ -71,7 +75,7 @@ class ModelVersionAdmin(admin.ModelAdmin[ModelVersion]):
     """Versions with their evaluation; "Train a new version" queues a training whose progress
     shows above the list; a trained version's page compares it with the active one.
     Activating one rescores every post from stored embeddings in the background (progress
-    shown here); rollback is one action."""
+    shown here). Both "Activate" and "Roll back" show a confirmation page first."""
 
     change_list_template = "admin/moderation/modelversion/change_list.html"
     change_form_template = "admin/moderation/modelversion/change_form.html"
@@ -250,6 +254,30 @@ class ModelVersionAdmin(admin.ModelAdmin[ModelVersion]):
             missed or format_html("<li>none: every target met</li>"),
         )
 
+    def _confirmation(
+        self,
+        request: HttpRequest,
+        *,
+        action: str,
+        title: str,
+        version: ModelVersion,
+        active: ModelVersion | None,
+        selected: ModelVersion,
+    ) -> TemplateResponse:
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": title,
+            "action": action,
+            "version": version,
+            "active": active,
+            "selected": selected,
+            "reason": action_reason(request),
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        template = "admin/moderation/modelversion/activate_confirmation.html"
+        return TemplateResponse(request, template, context)
+
     @admin.action(
         description="Activate (rescore every post from stored embeddings)", permissions=["activate"]
     )
@@ -266,17 +294,14 @@ class ModelVersionAdmin(admin.ModelAdmin[ModelVersion]):
             self.message_user(request, f"{version.name} is already active.", messages.WARNING)
             return None
         if request.POST.get("confirm") != "yes":  # asks first, as delete_selected does
-            context = {
-                **self.admin_site.each_context(request),
-                "opts": self.opts,
-                "title": f"Activate {version.name}?",
-                "version": version,
-                "active": ModelVersion.objects.filter(is_active=True).first(),
-                "reason": action_reason(request),
-                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-            }
-            template = "admin/moderation/modelversion/activate_confirmation.html"
-            return TemplateResponse(request, template, context)
+            return self._confirmation(
+                request,
+                action="activate",
+                title=f"Activate {version.name}?",
+                version=version,
+                active=ModelVersion.objects.filter(is_active=True).first(),
+                selected=version,
+            )
         version = model_version_activate(
             version=version,
             by=request.user,  # type: ignore[arg-type]
@@ -286,16 +311,46 @@ class ModelVersionAdmin(admin.ModelAdmin[ModelVersion]):
         return None
 
     @admin.action(
-        description="Roll back to the previously active version", permissions=["activate"]
+        description=(
+            "Roll back the selected active version to the one active before it "
+            "(rescore every post from stored embeddings)"
+        ),
+        permissions=["activate"],
     )
-    def rollback(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> None:
-        version = model_version_rollback(
+    def rollback(
+        self, request: HttpRequest, queryset: QuerySet[ModelVersion]
+    ) -> TemplateResponse | None:
+        active = ModelVersion.objects.filter(is_active=True).first()
+        if active is None or list(queryset.values_list("pk", flat=True)) != [active.pk]:
+            named = f"the active version, {active.name}," if active else "the active version"
+            self.message_user(request, f"Select {named} to roll it back.", messages.ERROR)
+            return None
+        previous = model_version_previous(current=active)
+        if previous is None:
+            self.message_user(
+                request,
+                "There is no earlier version to roll back to: "
+                f"{active.name} is the only version that has been active.",
+                messages.WARNING,
+            )
+            return None
+        if request.POST.get("confirm") != "yes":
+            return self._confirmation(
+                request,
+                action="rollback",
+                title=f"Roll back {active.name} to {previous.name}?",
+                version=previous,
+                active=active,
+                selected=active,
+            )
+        restored = model_version_rollback(
             by=request.user,  # type: ignore[arg-type]
             reason=action_reason(request),
         )
-        if version is None:
+        if restored is None:  # the service reads both versions again: a race since the check
             self.message_user(
                 request, "There is no earlier version to roll back to.", messages.WARNING
             )
-        else:
-            self.message_user(request, f"Rolled back to {version.name}; rescoring.")
+            return None
+        self.message_user(request, f"Rolled back to {restored.name}; rescoring in the background.")
+        return None
