@@ -68,9 +68,8 @@ def movenet_decode(
     in_cols = (cols[:, None] >= box[:, 1]) & (cols[:, None] < box[:, 3])  # (W, 6)
     fy = np.exp(-((rows[:, None, None] - ky) ** 2) / scale) * in_rows[..., None]  # (H, 6, 17)
     fx = np.exp(-((cols[:, None, None] - kx) ** 2) / scale) * in_cols[..., None]  # (W, 6, 17)
-    # The graph weighs the heat-map by every person over the whole grid, (H, W, 6, 17), and takes
-    # each (person, joint)'s argmax; the weights are zero outside the person's box, so the search
-    # runs there alone (an empty box or all-zero weights: cell 0, as argmax gives).
+    # The graph takes each (person, joint)'s argmax over the whole grid; the weights are zero
+    # outside the person's box, so only the box is searched (nothing there: cell 0, as argmax).
     cells = np.zeros((2, MOVENET_MAX_PEOPLE, MOVENET_KEYPOINTS), np.int64)  # (y, x) of each
     for p in range(MOVENET_MAX_PEOPLE):
         r, q = np.flatnonzero(in_rows[:, p]), np.flatnonzero(in_cols[:, p])
@@ -88,8 +87,7 @@ def movenet_decode(
     kp_off = offset.reshape(h, w, MOVENET_KEYPOINTS, 2)[py, px, joint]
     kp_y = (py + kp_off[:, 0]) / h
     kp_x = (px + kp_off[:, 1]) / w
-    # the graph scores a keypoint by its cell's best weight over all people
-    best = (heat[py, px, joint][:, None] * fy[py, :, joint]) * fx[px, :, joint]  # (102, 6)
+    best = (heat[py, px, joint][:, None] * fy[py, :, joint]) * fx[px, :, joint]  # over people
     kp_s = best.max(axis=1).reshape(MOVENET_MAX_PEOPLE, MOVENET_KEYPOINTS)
     valid = kp_s > _KEYPOINT_MIN
     person = scores * (kp_s * valid).sum(axis=1) / np.maximum(valid.sum(axis=1), 1.0)

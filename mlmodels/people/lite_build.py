@@ -54,12 +54,10 @@ from mlmodels.people.signals import CHILD_MAX_AGE, face_input
 
 # float32 conversions: the check below then bounds the conversion error by rounding alone
 MAX_DIFFERENCE = 1e-3
-# MoveNet's MobileNetV2 runs in int8 (half MoveNet's time); its FPN and heads stay float32,
-# where int8 found people that are not there (docs/people.md, "MoveNet's backbone in int8")
+# int8 only in MoveNet's MobileNetV2: int8 heads found people that are not there (docs/people.md)
 MOVENET_INT8_PART = "/model_1/model/"
 MAX_INT8_MEAN_DIFFERENCE = 0.02  # worst mean |P| over MoveNet's two heatmaps (built: ~0.003)
-# FaceRes in int8 (a third of its time) needs faces to calibrate on: the development set's UTKFace
-# crops. Without them it stays float32, and the manifest says which.
+# FaceRes' int8 calibration faces; without them it stays float32 (the manifest says which)
 FACE_CALIBRATION = "*/utk_*.jpg"
 MAX_FACERES_CHILD_DIFFERENCE = 0.05  # mean |P(child)| int8 vs float32 (built: ~0.01)
 CHECK_PHOTOS = 20
@@ -73,8 +71,7 @@ def convert(model_json: Path, model: LiteModel) -> bytes:
 
 
 def movenet_int8(model_json: Path, float_model: bytes) -> bytes:
-    """MoveNet with its backbone in int8, calibrated on scikit-image's photos as the image
-    backbone is (the same file on every machine)."""
+    """MoveNet with its backbone in int8, calibrated as the image backbone is."""
     views = [letterbox(v, MOVENET.size)[None].astype(np.int32) for v in _calibration()]
     kept = [n for n in flatbuffer_tensor_names(float_model) if MOVENET_INT8_PART not in n]
     return selective_int8(_converter(model_json, MOVENET), lambda: ([v] for v in views), kept)
