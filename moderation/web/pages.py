@@ -81,7 +81,12 @@ def explore_tag(request: HttpRequest, tag: str) -> HttpResponse:
 
 def _tag_content(name: str, cursor: SearchCursor | None) -> CachedSearch:
     hashtag = hashtag_lookup(name)
-    context: dict[str, object] = {"tag": name, "hashtag": hashtag}
+    refused = None
+    try:
+        normalize_hashtag(name)
+    except InvalidHashtag as exc:  # searched, but no longer given (#2024)
+        refused = str(exc)
+    context: dict[str, object] = {"tag": name, "hashtag": hashtag, "refused": refused}
     if hashtag is not None:
         rule, via = rule_index_for(name)
         page = posts_relevant_for_hashtag(hashtag=hashtag, cursor=cursor)

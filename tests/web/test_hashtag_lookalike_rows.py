@@ -52,3 +52,10 @@ def test_a_stored_tag_without_a_letter_is_still_searched_though_no_longer_given(
     api.force_authenticate(UserFactory())
     refused = api.post("/api/posts/", {"image": upload(), "hashtags": "#2024"}, format="multipart")
     assert refused.status_code == 400 and "no letter" in str(refused.json())
+
+
+def test_the_empty_page_of_a_tag_that_cannot_be_given_does_not_invite_an_upload(client) -> None:
+    page = client.get("/explore/tags/123/").content.decode()
+    assert "No posts with #123 yet." in page and "it has no letter" in page
+    assert "Upload</a> one?" not in page
+    assert "Upload</a> one?" in client.get("/explore/tags/latte/").content.decode()
