@@ -187,15 +187,25 @@ def test_the_activate_action_refuses_several_versions_or_the_active_one(
     assert not AuditEvent.objects.filter(action=AuditEvent.Action.MODEL_ACTIVATE).exists()
 
 
-def test_the_roll_back_action_asks_first_and_changes_nothing_until_confirmed(
-    client, red_post: Post, django_capture_on_commit_callbacks
-) -> None:
+@pytest.fixture
+def heads_active(client, red_post: Post, django_capture_on_commit_callbacks):  # type: ignore[no-untyped-def]
+    """(the version active before, the heads version now active), a moderator signed in."""
     baseline = ModelVersion.objects.get(is_active=True)
     version = heads_version()
     with django_capture_on_commit_callbacks(execute=True):
         model_version_activate(version=version)
     client.force_login(ModeratorFactory(is_staff=True))
-    url = reverse("admin:moderation_modelversion_changelist")
+    return baseline, version
+
+
+CHANGELIST = "admin:moderation_modelversion_changelist"
+
+
+def test_the_roll_back_action_asks_first_and_changes_nothing_until_confirmed(
+    client, red_post: Post, heads_active, django_capture_on_commit_callbacks
+) -> None:
+    baseline, version = heads_active
+    url = reverse(CHANGELIST)
     chosen = {"action": "rollback", "_selected_action": [version.pk], "reason": "too eager #카페"}
     with django_capture_on_commit_callbacks() as queued:
         asked = client.post(url, chosen)
@@ -231,14 +241,10 @@ def test_the_roll_back_action_says_when_there_is_no_earlier_version(client, red_
 
 
 def test_the_roll_back_action_refuses_a_selection_other_than_the_active_version(
-    client, red_post: Post, django_capture_on_commit_callbacks
+    client, heads_active
 ) -> None:
-    baseline = ModelVersion.objects.get(is_active=True)
-    version = heads_version()
-    with django_capture_on_commit_callbacks(execute=True):
-        model_version_activate(version=version)
-    client.force_login(ModeratorFactory(is_staff=True))
-    url = reverse("admin:moderation_modelversion_changelist")
+    baseline, version = heads_active
+    url = reverse(CHANGELIST)
     for selected in ([baseline.pk], [baseline.pk, version.pk]):
         chosen = {"action": "rollback", "_selected_action": selected, "confirm": "yes"}
         page = client.post(url, chosen, follow=True).content.decode()
