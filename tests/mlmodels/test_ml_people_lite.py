@@ -8,6 +8,7 @@ and the dev photos. Each skips with the reason when its inputs are absent; none 
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from pathlib import Path
@@ -204,6 +205,32 @@ def test_no_images_need_no_models(tmp_path: Path) -> None:
 
 def test_empty_dir_is_not_an_up_to_date_lite_build(tmp_path: Path) -> None:
     assert not lite_build.is_up_to_date(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("faceres", "suffix"),
+    [("int8, calibrated on 99 faces", "-4-faceres8-c0.15"), ("float32", "-4-c0.15")],
+)
+def test_the_source_version_says_whether_faceres_is_int8(
+    tmp_path: Path, faceres: str, suffix: str
+) -> None:
+    (tmp_path / MANIFEST_FILE).write_text(json.dumps({"faceres": faceres}))
+    assert lite.PeopleSignalsLite(tmp_path).version.endswith(suffix)
+    assert lite.PeopleSignalsLite(tmp_path / "absent").version.endswith("-4-c0.15")
+
+
+def test_without_the_development_photos_faceres_is_built_in_float32(tmp_path: Path) -> None:
+    tarball = Path(
+        os.environ.get("TAGLENS_HUMAN_MODELS_TARBALL")
+        or REPO / people_build.DEFAULT_CACHE / people_build.NPM_TARBALL
+    )
+    if not tarball.is_file():
+        pytest.skip(f"npm tarball not at {tarball} (set TAGLENS_HUMAN_MODELS_TARBALL)")
+    built = lite_build.build_lite(tmp_path / "out", tmp_path, tarball, photos_dir=None)
+    assert built.manifest["faceres"] == "float32"
+    assert built.manifest["check"]["photos"] == "noise"
+    assert 0 < built.manifest["check"]["movenet_int8_mean_difference"] <= 0.02
+    assert "faceres8" not in lite.PeopleSignalsLite(tmp_path / "out").version
 
 
 # ------------------------------------------------------------------ with the converted models
