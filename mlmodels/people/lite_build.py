@@ -72,7 +72,8 @@ def convert(model_json: Path, model: LiteModel) -> bytes:
 
 def movenet_int8(model_json: Path, float_model: bytes) -> bytes:
     """MoveNet with its backbone in int8, calibrated as the image backbone is."""
-    views = [letterbox(v, MOVENET.size)[None].astype(np.int32) for v in _calibration()]
+    photos = calibration_views(calibration_photos())
+    views = [letterbox(v, MOVENET.size)[None].astype(np.int32) for v in photos]
     kept = [n for n in flatbuffer_tensor_names(float_model) if MOVENET_INT8_PART not in n]
     return selective_int8(_converter(model_json, MOVENET), lambda: ([v] for v in views), kept)
 
@@ -100,20 +101,16 @@ def child_difference(float_model: bytes, int8_model: bytes, faces: list[np.ndarr
     return float(np.abs(a[:, : CHILD_MAX_AGE + 1].sum(1) - b[:, : CHILD_MAX_AGE + 1].sum(1)).mean())
 
 
-def _calibration() -> list[Image.Image]:
-    return calibration_views(calibration_photos())
-
-
 def int8_difference(float_model: bytes, int8_model: bytes, photos: Sequence[Path]) -> float:
     """Worst mean |float - int8| of MoveNet's two heatmaps (P(person centre), P(joint))."""
-    worst = 0.0
+    boxed = []
     for path in photos:
         with Image.open(path) as img:
-            x = letterbox(img, MOVENET.size)[None].astype(np.int32)
-        a, b = (run_flatbuffer(m, x) for m in (float_model, int8_model))
-        heads = sorted(a, key=output_order)[:2]
-        worst = max(worst, *(float(np.abs(a[h] - b[h]).mean()) for h in heads))
-    return worst
+            boxed.append(letterbox(img, MOVENET.size))
+    batch = np.stack(boxed).astype(np.int32)
+    a, b = (run_flatbuffer(m, batch) for m in (float_model, int8_model))
+    heads = sorted(a, key=output_order)[:2]
+    return max(float(np.abs(a[h] - b[h]).mean(axis=(1, 2, 3)).max()) for h in heads)
 
 
 def _converter(model_json: Path, model: LiteModel) -> Any:
@@ -222,15 +219,14 @@ def build_lite(
         work = Path(tmp)
         extract_members(src, work, TARBALL_MEMBERS)
         flatbuffers = {m.file: convert(work / f"{m.source}.json", m) for m in LITE_MODELS}
-        diffs = check(work, flatbuffers, photos or _noise_photos(work))
+        checked = photos or _noise_photos(work)
+        diffs = check(work, flatbuffers, checked)
         bad = {k: v for k, v in diffs.items() if not v <= MAX_DIFFERENCE}
         if bad:
             raise BuildError(f"TFLite disagrees with the TF.js graph: {bad} > {MAX_DIFFERENCE}")
         float_movenet = flatbuffers[MOVENET.file]
         flatbuffers[MOVENET.file] = movenet_int8(work / f"{MOVENET.source}.json", float_movenet)
-        int8_diff = int8_difference(
-            float_movenet, flatbuffers[MOVENET.file], photos or _noise_photos(work)
-        )
+        int8_diff = int8_difference(float_movenet, flatbuffers[MOVENET.file], checked)
         if not int8_diff <= MAX_INT8_MEAN_DIFFERENCE:
             raise BuildError(f"MoveNet in int8 strays from float32: {int8_diff:.4f}")
         faces = calibration_faces(photos_dir)
@@ -254,7 +250,7 @@ def build_lite(
             "photos": len(photos) or "noise",
             "max_abs_difference": diffs,
             "movenet_int8_mean_difference": round(int8_diff, 5),
-            "faceres_int8_child_difference": child_diff and round(child_diff, 5),
+            "faceres_int8_child_difference": None if child_diff is None else round(child_diff, 5),
         },
         "faceres": f"int8, calibrated on {len(faces)} faces" if faces else "float32",
     }
