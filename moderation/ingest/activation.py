@@ -74,15 +74,20 @@ def model_version_previous(*, current: ModelVersion) -> ModelVersion | None:
     )
 
 
-def model_version_rollback(*, by: User | None = None, reason: str = "") -> ModelVersion | None:
-    """Activate the version that was active before the current one."""
-    current = ModelVersion.objects.filter(is_active=True).first()
-    if current is None:
-        return None
-    previous = model_version_previous(current=current)
-    if previous is None:
-        return None
-    return model_version_activate(version=previous, by=by, reason=reason or "Rollback")
+def model_version_rollback(
+    *, by: User | None = None, reason: str = "", to: ModelVersion | None = None
+) -> ModelVersion | None:
+    """Activate the version that was active before the current one. None when there is none,
+    or when it is no longer `to` (the version a moderator confirmed: another activation since
+    changed what "before" means)."""
+    with transaction.atomic():
+        current = ModelVersion.objects.select_for_update().filter(is_active=True).first()
+        if current is None:
+            return None
+        previous = model_version_previous(current=current)
+        if previous is None or (to is not None and previous.pk != to.pk):
+            return None
+        return model_version_activate(version=previous, by=by, reason=reason or "Rollback")
 
 
 def model_version_rescore(*, version_id: int, batch_size: int = 2000) -> int:

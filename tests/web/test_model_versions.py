@@ -8,7 +8,11 @@ from django.urls import reverse
 
 from mlmodels.fake import EMBEDDING_DIM, FakeClassifier
 from mlmodels.heads import ConceptHeads
-from moderation.ingest.activation import model_version_activate, model_version_rollback
+from moderation.ingest.activation import (
+    model_version_activate,
+    model_version_previous,
+    model_version_rollback,
+)
 from moderation.ingest.model_versions import model_version_register
 from moderation.judging.verdicts import verdicts_explain
 from moderation.models import AuditEvent, Concept, ModelVersion, Verdict
@@ -47,10 +51,10 @@ def red_post(client, django_capture_on_commit_callbacks) -> Post:  # type: ignor
     return Post.objects.get()
 
 
-def heads_version() -> ModelVersion:
+def heads_version(name: str = "fake-1+heads-test") -> ModelVersion:
     heads = red_means_food_heads()
     return model_version_register(
-        name="fake-1+heads-test",
+        name=name,
         backbone=FakeClassifier.version,
         concepts=list(heads.concepts),
         heads=heads.to_bytes(),
@@ -140,7 +144,10 @@ def test_moderators_activate_and_roll_back_in_the_admin(
     assert food_verdict(red_post).shown is True
     page = client.get(url).content.decode()
     assert "Done 1/1" in page
+    baseline = model_version_previous(current=version)
+    assert baseline is not None
     rollback = {"action": "rollback", "_selected_action": [version.pk], "confirm": "yes"}
+    rollback["target"] = baseline.pk
     with django_capture_on_commit_callbacks(execute=True):
         client.post(url, rollback, follow=True)
     assert food_verdict(red_post).shown is False
@@ -217,14 +224,49 @@ def test_the_roll_back_action_asks_first_and_changes_nothing_until_confirmed(
     assert ModelVersion.objects.get(is_active=True) == version
     assert food_verdict(red_post).shown is True
     assert AuditEvent.objects.filter(action=AuditEvent.Action.MODEL_ACTIVATE).count() == 1
+    assert f'name="target" value="{baseline.pk}"' in page
     with django_capture_on_commit_callbacks(execute=True):
-        done = client.post(url, {**chosen, "confirm": "yes"}, follow=True)
+        done = client.post(url, {**chosen, "confirm": "yes", "target": baseline.pk}, follow=True)
     assert f"Rolled back to {baseline.name}; rescoring" in done.content.decode()
     assert ModelVersion.objects.get(is_active=True) == baseline
     assert food_verdict(red_post).shown is False
     event = AuditEvent.objects.filter(action=AuditEvent.Action.MODEL_ACTIVATE).latest("pk")
     assert event.reason == "too eager #카페"
     assert (event.before["version"], event.after["version"]) == (version.name, baseline.name)
+
+
+def test_a_confirmed_roll_back_does_nothing_when_the_version_before_changed_meanwhile(
+    client, heads_active, django_capture_on_commit_callbacks
+) -> None:
+    baseline, version = heads_active
+    url = reverse(CHANGELIST)
+    chosen = {"action": "rollback", "_selected_action": [version.pk]}
+    asked = client.post(url, chosen).content.decode()
+    assert f'name="target" value="{baseline.pk}"' in asked
+    other = heads_version("fake-1+heads-other")
+    with django_capture_on_commit_callbacks(execute=True):  # another moderator, meanwhile
+        model_version_activate(version=other)
+        model_version_activate(version=version)
+    events = AuditEvent.objects.filter(action=AuditEvent.Action.MODEL_ACTIVATE).count()
+
+    with django_capture_on_commit_callbacks(execute=True) as queued:
+        page = client.post(url, {**chosen, "confirm": "yes", "target": baseline.pk}).content
+    text = page.decode()
+    assert "The versions changed since you were asked" in text
+    assert f"Roll back fake-1+heads-test to {other.name}?" in text
+    assert queued == []
+    assert ModelVersion.objects.get(is_active=True) == version
+    assert AuditEvent.objects.filter(action=AuditEvent.Action.MODEL_ACTIVATE).count() == events
+
+
+def test_the_service_rolls_back_only_to_the_version_it_was_told(
+    heads_active, django_capture_on_commit_callbacks
+) -> None:
+    baseline, version = heads_active
+    assert model_version_rollback(to=version) is None
+    assert ModelVersion.objects.get(is_active=True) == version
+    with django_capture_on_commit_callbacks(execute=True):
+        assert model_version_rollback(to=baseline) == baseline
 
 
 def test_the_roll_back_action_says_when_there_is_no_earlier_version(client, red_post: Post) -> None:

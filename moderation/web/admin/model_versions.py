@@ -334,7 +334,16 @@ class ModelVersionAdmin(admin.ModelAdmin[ModelVersion]):
                 messages.WARNING,
             )
             return None
-        if request.POST.get("confirm") != "yes":
+        confirmed = request.POST.get("confirm") == "yes"
+        if confirmed and request.POST.get("target") != str(previous.pk):
+            self.message_user(
+                request,
+                f"The versions changed since you were asked: rolling back {active.name} now "
+                f"makes {previous.name} active. Nothing was changed; confirm again.",
+                messages.WARNING,
+            )
+            confirmed = False
+        if not confirmed:
             return self._confirmation(
                 request,
                 action="rollback",
@@ -346,10 +355,13 @@ class ModelVersionAdmin(admin.ModelAdmin[ModelVersion]):
         restored = model_version_rollback(
             by=request.user,  # type: ignore[arg-type]
             reason=action_reason(request),
+            to=previous,
         )
-        if restored is None:  # the service reads both versions again: a race since the check
+        if restored is None:  # another activation landed between this check and the service's
             self.message_user(
-                request, "There is no earlier version to roll back to.", messages.WARNING
+                request,
+                "The versions changed while rolling back: nothing was changed.",
+                messages.WARNING,
             )
             return None
         self.message_user(request, f"Rolled back to {restored.name}; rescoring in the background.")
