@@ -27,6 +27,8 @@ BACKBONE_SIGNAL_PREFIX = "imagenet"
 
 
 DIRECT_SIGNALS: dict[str, str] = {"adult": "people:adult", "child": "people:child"}
+ADULT_EVIDENCE = DIRECT_SIGNALS["adult"]
+ANIMAL_EVIDENCE = f"{BACKBONE_SIGNAL_PREFIX}:animal"
 # A source that did not run for a photo (no key of it) leaves its features at their training
 # mean; its features' bounds then run from "nothing found" (0) to this many sd above the mean.
 ABSENT_SPREAD = 2.0
@@ -61,12 +63,22 @@ def source_score(source: str, head: Any, direct: Any) -> Any:
     return (head + direct) / 2
 
 
+def signal_value(sig: Mapping[str, float], key: str) -> float:
+    """A stored signal as heads read it (0 when missing: "not measured/not found"). The people's
+    adult evidence counts only as far as the backbone sees no animal: BlazeFace finds faces on
+    pets and MoveNet fits bodies on dogs (docs/people.md, "Fourteenth session")."""
+    value = float(sig.get(key, 0.0))
+    if key == ADULT_EVIDENCE:
+        value *= 1.0 - float(sig.get(ANIMAL_EVIDENCE, 0.0))
+    return value
+
+
 def signal_matrix(signals: Sequence[Mapping[str, float]], keys: Sequence[str]) -> np.ndarray:
-    """(N, K) float32 of the named signals; a missing signal is 0 ("not measured/not found")."""
+    """(N, K) float32 of the named signals, as :func:`signal_value` reads them."""
     out = np.zeros((len(signals), len(keys)), dtype=np.float32)
     for i, sig in enumerate(signals):
         for j, key in enumerate(keys):
-            out[i, j] = sig.get(key, 0.0)
+            out[i, j] = signal_value(sig, key)
     return out
 
 
@@ -174,7 +186,7 @@ class ConceptHeads:
             out.append(
                 {
                     c: float(
-                        source_score(self.source[c], row[j], float(sig.get(imagenet_key(c), 0.0)))
+                        source_score(self.source[c], row[j], signal_value(sig, imagenet_key(c)))
                     )
                     for j, c in enumerate(self.concepts)
                     if c not in unanswered
@@ -203,7 +215,7 @@ class ConceptHeads:
                 for j in read:
                     c = self.concepts[j]
                     if low[j] < high[j]:
-                        direct = float(sig.get(imagenet_key(c), 0.0))
+                        direct = signal_value(sig, imagenet_key(c))
                         found[c] = (
                             float(source_score(self.source[c], low[j], direct)),
                             float(source_score(self.source[c], high[j], direct)),

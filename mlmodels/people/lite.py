@@ -38,7 +38,7 @@ from mlmodels.people.signals import (
     face_input,
 )
 
-LITE_PIPELINE_REVISION = 4  # bump when preprocessing, thresholds or key meanings change
+LITE_PIPELINE_REVISION = 5  # bump when preprocessing, thresholds or key meanings change
 
 # Decisions measured on the dev photos (docs/people.md, "TFLite people source").
 FACE_MIN_SCORE = 0.6  # BlazeFace P(face), and the face's centre inside a person box ...
@@ -233,7 +233,8 @@ class PeopleSignalsLite:
                 "people:person": round(person, 4),
                 "people:faces": float(len(faces)),
                 "people:child": round(max([f.p_child for f in faces] + [0.0]), 4),
-                "people:adult": round(max([adult_face] + [b.score for b in bodies]), 4),
+                # A faceless clear body is presumed adult outright, as people:adults counts it.
+                "people:adult": 1.0 if bodies else round(adult_face, 4),
                 "people:children": float(len(faces) - len(adult_faces)),
                 "people:adults": float(len(adult_faces) + len(bodies)),
                 "people:adult_face": round(adult_face, 4),

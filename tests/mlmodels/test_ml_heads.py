@@ -22,6 +22,7 @@ from mlmodels.heads import (
     ConceptHeads,
     HeadsClassifier,
     signal_matrix,
+    signal_value,
 )
 from mlmodels.training.fit import train_heads
 
@@ -120,6 +121,21 @@ def test_a_source_not_run_leaves_its_concepts_unscored_and_its_features_at_the_m
     assert scores[2]["gym"] == pytest.approx(0.5)  # people:person at its mean: z = 0
     assert scores[1]["gym"] == pytest.approx(1 / (1 + np.exp(6.0)))  # z = -2
     assert scores[2]["food"] == scores[0]["food"]
+
+
+def test_adult_evidence_counts_only_as_far_as_the_backbone_sees_no_animal() -> None:
+    heads = _people_heads()  # adult answered by people:adult directly
+    emb = np.zeros((3, EMBEDDING_DIM), dtype=np.float32)
+    person = {"people:person": 0.6, "people:adult": 1.0, "imagenet:animal": 0.0}
+    pet = {"people:person": 0.6, "people:adult": 1.0, "imagenet:animal": 0.9}
+    no_rollup = {"people:person": 0.6, "people:adult": 1.0}
+    scores = heads.scores(emb, [person, pet, no_rollup])
+    assert scores[0]["adult"] == 1.0 and scores[2]["adult"] == 1.0
+    assert scores[1]["adult"] == pytest.approx(0.1)
+    assert signal_value(pet, "people:adult") == pytest.approx(0.1)
+    assert signal_value(pet, "imagenet:animal") == pytest.approx(0.9)  # only adult is read so
+    keys = ("people:adult", "people:person")
+    assert signal_matrix([pet], keys).tolist() == [[pytest.approx(0.1), pytest.approx(0.6)]]
 
 
 def test_score_ranges_span_nothing_found_to_two_sd_above_the_mean_for_absent_sources() -> None:

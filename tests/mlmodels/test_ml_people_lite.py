@@ -288,6 +288,7 @@ def test_adults_are_found_in_scenes_without_readable_faces(
     assert sum(s["people:adults"] >= 1 for s in signals) >= 9, signals
     bodies_alone = [s for s in signals if s["people:adult_face"] == 0 < s["people:adult"]]
     assert bodies_alone and all(s["people:faces"] == 0 for s in bodies_alone), signals
+    assert all(s["people:adult"] == 1.0 for s in bodies_alone), signals
 
 
 def test_no_adult_or_child_on_photos_without_people(
