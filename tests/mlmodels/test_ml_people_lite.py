@@ -209,14 +209,15 @@ def test_empty_dir_is_not_an_up_to_date_lite_build(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("faceres", "suffix"),
-    [("int8, calibrated on 99 faces", "-4-faceres8-c0.15"), ("float32", "-4-c0.15")],
+    [("int8, calibrated on 99 faces", "-faceres8-c0.15"), ("float32", "-c0.15")],
 )
 def test_the_source_version_says_whether_faceres_is_int8(
     tmp_path: Path, faceres: str, suffix: str
 ) -> None:
+    revision = f"-{lite.LITE_PIPELINE_REVISION}"
     (tmp_path / MANIFEST_FILE).write_text(json.dumps({"faceres": faceres}))
-    assert lite.PeopleSignalsLite(tmp_path).version.endswith(suffix)
-    assert lite.PeopleSignalsLite(tmp_path / "absent").version.endswith("-4-c0.15")
+    assert lite.PeopleSignalsLite(tmp_path).version.endswith(revision + suffix)
+    assert lite.PeopleSignalsLite(tmp_path / "absent").version.endswith(revision + "-c0.15")
 
 
 def test_without_the_development_photos_faceres_is_built_in_float32(tmp_path: Path) -> None:
