@@ -29,6 +29,11 @@ BACKBONE_SIGNAL_PREFIX = "imagenet"
 DIRECT_SIGNALS: dict[str, str] = {"adult": "people:adult", "child": "people:child"}
 ADULT_EVIDENCE = DIRECT_SIGNALS["adult"]
 ANIMAL_EVIDENCE = f"{BACKBONE_SIGNAL_PREFIX}:animal"
+# Adult evidence x (1 - animal ** power): pets (0.95+) lose it, people by a horse or a dog
+# (0.6-0.9) keep most; an adult face on a clear body, unless an animal is all but sure.
+ANIMAL_VETO_POWER = 3.0
+ADULT_IN_BODY = "people:adult_in_body"
+IN_BODY_VETO_POWER = 10.0
 # A source that did not run for a photo (no key of it) leaves its features at their training
 # mean; its features' bounds then run from "nothing found" (0) to this many sd above the mean.
 ABSENT_SPREAD = 2.0
@@ -63,33 +68,45 @@ def source_score(source: str, head: Any, direct: Any) -> Any:
     return (head + direct) / 2
 
 
-def signal_value(sig: Mapping[str, float], key: str) -> float:
+def signal_value(
+    sig: Mapping[str, float], key: str, veto_power: float = ANIMAL_VETO_POWER
+) -> float:
     """A stored signal as heads read it (0 when missing: "not measured/not found"). The people's
     adult evidence counts only as far as the backbone sees no animal: BlazeFace finds faces on
-    pets and MoveNet fits bodies on dogs (docs/people.md, "Fourteenth session")."""
+    pets and MoveNet fits bodies on dogs (docs/people.md, "Fifteenth session")."""
     value = float(sig.get(key, 0.0))
     if key == ADULT_EVIDENCE:
-        value *= 1.0 - float(sig.get(ANIMAL_EVIDENCE, 0.0))
+        animal = float(sig.get(ANIMAL_EVIDENCE, 0.0))
+        value *= 1.0 - animal**veto_power
+        in_body = float(sig.get(ADULT_IN_BODY, 0.0)) * (1.0 - animal**IN_BODY_VETO_POWER)
+        value = max(value, in_body)
     return value
 
 
-def signal_matrix(signals: Sequence[Mapping[str, float]], keys: Sequence[str]) -> np.ndarray:
+def signal_matrix(
+    signals: Sequence[Mapping[str, float]],
+    keys: Sequence[str],
+    veto_power: float = ANIMAL_VETO_POWER,
+) -> np.ndarray:
     """(N, K) float32 of the named signals, as :func:`signal_value` reads them."""
     out = np.zeros((len(signals), len(keys)), dtype=np.float32)
     for i, sig in enumerate(signals):
         for j, key in enumerate(keys):
-            out[i, j] = signal_value(sig, key)
+            out[i, j] = signal_value(sig, key, veto_power)
     return out
 
 
 def raw_features(
-    embeddings: np.ndarray, signals: Sequence[Mapping[str, float]], signal_keys: Sequence[str]
+    embeddings: np.ndarray,
+    signals: Sequence[Mapping[str, float]],
+    signal_keys: Sequence[str],
+    veto_power: float = ANIMAL_VETO_POWER,
 ) -> np.ndarray:
     """Embedding followed by the named signals, unstandardised: (N, D + K) float32."""
     emb = np.asarray(embeddings, dtype=np.float32)
     if emb.ndim != 2 or emb.shape[0] != len(signals):
         raise ValueError(f"embeddings {emb.shape} do not match {len(signals)} signal dicts")
-    return np.concatenate([emb, signal_matrix(signals, signal_keys)], axis=1)
+    return np.concatenate([emb, signal_matrix(signals, signal_keys, veto_power)], axis=1)
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
@@ -113,6 +130,7 @@ class ConceptHeads:
     backbone: str
     thresholds: dict[str, float]
     metadata: dict[str, Any] = field(default_factory=dict)
+    veto_power: float = ANIMAL_VETO_POWER  # as trained; heads saved without it were trained on 1
 
     def __post_init__(self) -> None:
         n_features, n_concepts = self.weights.shape
@@ -132,7 +150,7 @@ class ConceptHeads:
         self, embeddings: np.ndarray, signals: Sequence[Mapping[str, float]]
     ) -> np.ndarray:
         """Standardised (N, F) features: the embedding, then ``signal_keys`` (missing -> 0)."""
-        raw = raw_features(embeddings, signals, self.signal_keys)
+        raw = raw_features(embeddings, signals, self.signal_keys, self.veto_power)
         if raw.shape[1] != self.weights.shape[0]:
             raise ValueError(
                 f"embedding has {raw.shape[1] - len(self.signal_keys)} dimensions, the heads "
@@ -149,6 +167,9 @@ class ConceptHeads:
     def absent(self, signals: Mapping[str, float]) -> frozenset[str]:
         """Sources the heads read that did not run for this photo (no key of theirs)."""
         return self.sources_read - sources_in(signals)
+
+    def _direct(self, sig: Mapping[str, float], concept: str) -> float:
+        return signal_value(sig, imagenet_key(concept), self.veto_power)
 
     def _columns(self, sources: frozenset[str]) -> np.ndarray:
         start = self.embedding_dim
@@ -185,9 +206,7 @@ class ConceptHeads:
             unanswered = frozenset().union(*(answered_by(s) for s in missing))
             out.append(
                 {
-                    c: float(
-                        source_score(self.source[c], row[j], signal_value(sig, imagenet_key(c)))
-                    )
+                    c: float(source_score(self.source[c], row[j], self._direct(sig, c)))
                     for j, c in enumerate(self.concepts)
                     if c not in unanswered
                 }
@@ -215,7 +234,7 @@ class ConceptHeads:
                 for j in read:
                     c = self.concepts[j]
                     if low[j] < high[j]:
-                        direct = signal_value(sig, imagenet_key(c))
+                        direct = self._direct(sig, c)
                         found[c] = (
                             float(source_score(self.source[c], low[j], direct)),
                             float(source_score(self.source[c], high[j], direct)),
@@ -260,6 +279,7 @@ class ConceptHeads:
             "backbone": self.backbone,
             "thresholds": self.thresholds,
             "metadata": self.metadata,
+            "veto_power": self.veto_power,
         }
         buffer = io.BytesIO()
         np.savez(
@@ -289,6 +309,7 @@ class ConceptHeads:
                 backbone=meta["backbone"],
                 thresholds={k: float(v) for k, v in meta["thresholds"].items()},
                 metadata=dict(meta["metadata"]),
+                veto_power=float(meta.get("veto_power", 1.0)),
             )
 
     def save(self, path: str | Path) -> None:

@@ -15,6 +15,7 @@ import numpy as np
 from PIL import Image
 
 from mlmodels.engines import tflite_interpreter_class
+from mlmodels.heads import ADULT_IN_BODY
 from mlmodels.modelfiles import MANIFEST_FILE, ModelFilesMissing, read_manifest, require_files
 from mlmodels.people.build import NPM_TARBALL_SHA256, NPM_VERSION
 from mlmodels.people.decode import MOVENET_KEYPOINTS, blazeface_decode, movenet_decode
@@ -38,7 +39,7 @@ from mlmodels.people.signals import (
     face_input,
 )
 
-LITE_PIPELINE_REVISION = 5  # bump when preprocessing, thresholds or key meanings change
+LITE_PIPELINE_REVISION = 6  # bump when preprocessing, thresholds or key meanings change
 
 # Decisions measured on the dev photos (docs/people.md, "TFLite people source").
 FACE_MIN_SCORE = 0.6  # BlazeFace P(face), and the face's centre inside a person box ...
@@ -227,6 +228,7 @@ class PeopleSignalsLite:
         for persons, faces in self.analyse(images):
             bodies = adult_bodies(persons, faces)
             adult_faces = [f for f in faces if f.p_child < self.child_threshold]
+            clear = clear_bodies(persons)
             person = max([p.score for p in persons] + [f.confidence for f in faces] + [0.0])
             adult_face = max([1.0 - f.p_child for f in faces] + [0.0])
             sig: dict[str, float] = {
@@ -238,6 +240,7 @@ class PeopleSignalsLite:
                 "people:children": float(len(faces) - len(adult_faces)),
                 "people:adults": float(len(adult_faces) + len(bodies)),
                 "people:adult_face": round(adult_face, 4),
+                ADULT_IN_BODY: float(any(face_in(f, p) for f in adult_faces for p in clear)),
             }
             if faces:
                 sig["people:age_min"] = round(min(f.age for f in faces), 1)

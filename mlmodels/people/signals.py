@@ -13,6 +13,7 @@ import numpy as np
 from PIL import Image
 
 from mlmodels.convert.tfjs import graph_function
+from mlmodels.heads import ADULT_IN_BODY
 from mlmodels.modelfiles import MANIFEST_FILE, ModelFilesMissing, read_manifest, require_files
 from mlmodels.people.build import (
     BUILD_FORMAT,
@@ -58,11 +59,15 @@ SIGNAL_KEYS: dict[str, str] = {
     "people:children": "counted faces with P(child) >= child_threshold",
     "people:adults": "counted faces with P(child) < child_threshold",
     "people:adult_face": "people:adult from the faces alone (the lite source adds bodies there)",
+    ADULT_IN_BODY: "1 when an adult's face lies inside a clear body (lite source only)",
     "people:age_min": "smallest expected age over counted faces (absent without faces)",
     "people:age_max": "largest expected age over counted faces (absent without faces)",
 }
-# The keys heads read: ages are absent without a face, and absent reads as 0 (a baby).
-HEAD_SIGNAL_KEYS = tuple(k for k in SIGNAL_KEYS if not k.startswith("people:age_"))
+# The keys heads read: ages are absent without a face, and absent reads as 0 (a baby); the
+# adult in a body only within the adult evidence (heads.signal_value).
+HEAD_SIGNAL_KEYS = tuple(
+    k for k in SIGNAL_KEYS if not k.startswith("people:age_") and k != ADULT_IN_BODY
+)
 
 
 @dataclass(frozen=True)

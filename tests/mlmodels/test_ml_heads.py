@@ -5,6 +5,8 @@ The numeric features here are synthetic: they test the plumbing, not any accurac
 
 from __future__ import annotations
 
+import io
+import json
 from collections.abc import Sequence
 
 import numpy as np
@@ -14,6 +16,9 @@ from PIL import Image
 from mlmodels.base import Classifier, Prediction, SignalSource
 from mlmodels.fake import EMBEDDING_DIM, FakeClassifier
 from mlmodels.heads import (
+    ADULT_IN_BODY,
+    ANIMAL_VETO_POWER,
+    IN_BODY_VETO_POWER,
     SOURCE_HEAD,
     SOURCE_IMAGENET,
     SOURCE_MAX,
@@ -125,17 +130,51 @@ def test_a_source_not_run_leaves_its_concepts_unscored_and_its_features_at_the_m
 
 def test_adult_evidence_counts_only_as_far_as_the_backbone_sees_no_animal() -> None:
     heads = _people_heads()  # adult answered by people:adult directly
-    emb = np.zeros((3, EMBEDDING_DIM), dtype=np.float32)
+    emb = np.zeros((4, EMBEDDING_DIM), dtype=np.float32)
     person = {"people:person": 0.6, "people:adult": 1.0, "imagenet:animal": 0.0}
-    pet = {"people:person": 0.6, "people:adult": 1.0, "imagenet:animal": 0.9}
+    pet = {"people:person": 0.6, "people:adult": 1.0, "imagenet:animal": 0.99}
+    with_horse = {"people:person": 0.6, "people:adult": 1.0, "imagenet:animal": 0.6}
     no_rollup = {"people:person": 0.6, "people:adult": 1.0}
-    scores = heads.scores(emb, [person, pet, no_rollup])
-    assert scores[0]["adult"] == 1.0 and scores[2]["adult"] == 1.0
-    assert scores[1]["adult"] == pytest.approx(0.1)
-    assert signal_value(pet, "people:adult") == pytest.approx(0.1)
-    assert signal_value(pet, "imagenet:animal") == pytest.approx(0.9)  # only adult is read so
+    scores = heads.scores(emb, [person, pet, with_horse, no_rollup])
+    assert scores[0]["adult"] == 1.0 and scores[3]["adult"] == 1.0
+    assert scores[1]["adult"] == pytest.approx(1 - 0.99**3) and scores[1]["adult"] < 0.03
+    assert scores[2]["adult"] == pytest.approx(1 - 0.6**3)  # 0.784: most of it is kept
+    assert signal_value(pet, "people:adult") == pytest.approx(1 - 0.99**3)
+    assert signal_value(pet, "imagenet:animal") == pytest.approx(0.99)  # only adult is read so
     keys = ("people:adult", "people:person")
-    assert signal_matrix([pet], keys).tolist() == [[pytest.approx(0.1), pytest.approx(0.6)]]
+    assert signal_matrix([with_horse], keys).tolist() == [
+        [pytest.approx(0.784), pytest.approx(0.6)]
+    ]
+
+
+def test_an_adult_face_on_a_body_is_vetoed_only_where_an_animal_is_all_but_sure() -> None:
+    dog = {"people:adult": 1.0, ADULT_IN_BODY: 1.0, "imagenet:animal": 0.99}
+    with_horse = {"people:adult": 1.0, ADULT_IN_BODY: 1.0, "imagenet:animal": 0.6}
+    face_alone = {"people:adult": 1.0, ADULT_IN_BODY: 0.0, "imagenet:animal": 0.6}
+    assert signal_value(dog, "people:adult") == pytest.approx(1 - 0.99**IN_BODY_VETO_POWER)
+    assert signal_value(dog, "people:adult") < 0.1
+    assert signal_value(with_horse, "people:adult") > 0.99
+    assert signal_value(face_alone, "people:adult") == pytest.approx(1 - 0.6**3)
+    assert signal_value(with_horse, ADULT_IN_BODY) == 1.0  # read as itself elsewhere
+
+
+def test_heads_read_the_adult_evidence_with_the_veto_they_were_trained_with() -> None:
+    heads = _people_heads()
+    emb = np.zeros((1, EMBEDDING_DIM), dtype=np.float32)
+    with_horse = {"people:person": 0.6, "people:adult": 1.0, "imagenet:animal": 0.6}
+    again = ConceptHeads.from_bytes(heads.to_bytes())
+    assert again.veto_power == heads.veto_power == ANIMAL_VETO_POWER
+    assert again.scores(emb, [with_horse])[0]["adult"] == pytest.approx(1 - 0.6**3)
+    # heads saved before the power was kept were trained on the plain 1 - animal
+    blob = np.load(io.BytesIO(heads.to_bytes()))
+    meta = json.loads(str(blob["meta"]))
+    del meta["veto_power"]
+    arrays = {k: blob[k] for k in blob.files if k != "meta"}
+    buffer = io.BytesIO()
+    np.savez(buffer, meta=np.array(json.dumps(meta)), **arrays)
+    older = ConceptHeads.from_bytes(buffer.getvalue())
+    assert older.veto_power == 1.0
+    assert older.scores(emb, [with_horse])[0]["adult"] == pytest.approx(0.4)
 
 
 def test_score_ranges_span_nothing_found_to_two_sd_above_the_mean_for_absent_sources() -> None:

@@ -18,6 +18,7 @@ import pytest
 from PIL import Image
 
 from mlmodels.convert import tfjs
+from mlmodels.heads import ADULT_IN_BODY
 from mlmodels.modelfiles import MANIFEST_FILE, ModelFilesMissing, read_manifest
 from mlmodels.people import build as people_build
 from mlmodels.people import decode, lite, lite_build
@@ -290,6 +291,8 @@ def test_adults_are_found_in_scenes_without_readable_faces(
     bodies_alone = [s for s in signals if s["people:adult_face"] == 0 < s["people:adult"]]
     assert bodies_alone and all(s["people:faces"] == 0 for s in bodies_alone), signals
     assert all(s["people:adult"] == 1.0 for s in bodies_alone), signals
+    in_body = [s for s in signals if s[ADULT_IN_BODY] == 1.0]
+    assert in_body and all(s["people:adult_face"] > 0 for s in in_body), signals
 
 
 def test_no_adult_or_child_on_photos_without_people(
@@ -298,6 +301,7 @@ def test_no_adult_or_child_on_photos_without_people(
     photos = _spread(photos_dir, ("food", "mountain", "flower"), 10)
     sigs = source.signals(photos)
     assert [s["people:adults"] + s["people:children"] for s in sigs] == [0.0] * 10
+    assert [s[ADULT_IN_BODY] for s in sigs] == [0.0] * 10
 
 
 def test_concurrent_calls_agree(source: lite.PeopleSignalsLite, astronaut: Image.Image) -> None:
