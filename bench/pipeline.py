@@ -117,6 +117,7 @@ from moderation.ingest.classifier import get_backbone, get_signal_sources  # noq
 from moderation.ingest.signals import hashtag_needs  # noqa: E402
 from moderation.ingest.training import signal_keys_available  # noqa: E402
 from moderation.models import Concept, ModelVersion, Verdict  # noqa: E402
+from moderation.rules.analyzer import analyzer_warm  # noqa: E402
 from moderation.selectors.catalog import concept_catalog, rule_index  # noqa: E402
 from posts.models import Post  # noqa: E402
 from posts.services import post_create  # noqa: E402
@@ -279,6 +280,7 @@ def profile(author: Any, plan: list[tuple[bytes, list[str]]]) -> None:
     """The workers' functions in this process, batches in turn, under cProfile."""
     ids = upload(author, plan)  # no worker runs: the tasks stay queued
     classification_run_batch(post_id=None, limit=1)  # models loaded outside the profile
+    analyzer_warm()  # as a worker does at start: Kiwi's first analysis takes seconds
     profiler = cProfile.Profile()
     profiler.enable()
     while pending(ids):
