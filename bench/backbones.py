@@ -10,9 +10,9 @@ For each backbone (MobileNetV2, EfficientNet-Lite0; both TFLite, 2 threads):
   rounds and the median round is reported, because the machine is shared.
 - **accuracy**, on ONE stratified (by folder) k-fold split shared by all backbones:
   (a) the ImageNet roll-up: per concept, the threshold with the best F1 on the training folds
-      (grid 0.01..0.99; not ``mlmodels.calibrate``'s precision-target rule, and no dog/cat ->
-      animal rule) is applied to the held-out fold; F1 over the pooled held-out predictions.
-      Also the in-sample max F1 (optimistic);
+      (grid 0.01..0.99; not ``mlmodels.training.calibrate``'s precision-target rule, and no
+      dog/cat -> animal rule) is applied to the held-out fold; F1 over the pooled held-out
+      predictions. Also the in-sample max F1 (optimistic);
   (b) a linear head on the pooled embedding: per concept, L2-regularised logistic regression on
       standardised features (train-fold statistics), decided at p >= 0.5. ``mlmodels.training``
       did not exist when this was written, so a minimal numpy version is in this file.
@@ -74,8 +74,8 @@ class BackboneRun:
 
 def make_classifiers(model_dir: Path) -> dict[str, Classifier]:
     from mlmodels.build import build, build_efficientnet_lite0
-    from mlmodels.efficientnet_lite import EfficientNetLite0RollupClassifier
-    from mlmodels.tf_mobilenet import MobileNetV2RollupClassifier
+    from mlmodels.network.efficientnet_lite import EfficientNetLite0RollupClassifier
+    from mlmodels.network.tf_mobilenet import MobileNetV2RollupClassifier
 
     build(model_dir)  # both no-ops when already built
     build_efficientnet_lite0(model_dir)
@@ -218,7 +218,7 @@ def evaluate(
 
 
 def main(argv: list[str] | None = None) -> int:
-    from mlmodels.rollup import ROLLUP_CONCEPTS
+    from mlmodels.concepts.rollup import ROLLUP_CONCEPTS
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photos", type=Path, default=default_photos_dir())

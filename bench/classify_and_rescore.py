@@ -45,7 +45,7 @@ from PIL import Image  # noqa: E402
 from skimage import data as skdata  # noqa: E402
 
 from mlmodels.base import ALL_CONCEPTS, load_image  # noqa: E402
-from mlmodels.heads import ConceptHeads, HeadsClassifier  # noqa: E402
+from mlmodels.concepts.heads import ConceptHeads, HeadsClassifier  # noqa: E402
 from moderation.ingest.activation import model_version_rescore  # noqa: E402
 from moderation.ingest.classifier import get_backbone, get_signal_sources  # noqa: E402
 from moderation.ingest.model_versions import model_version_register  # noqa: E402

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from mlmodels.heads import ConceptHeads
+from mlmodels.concepts.heads import ConceptHeads
 from moderation.ingest.model_versions import model_version_register
 from moderation.models import ModelVersion
 

@@ -28,7 +28,7 @@ import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from mlmodels.base import ALL_CONCEPTS, load_image  # noqa: E402
-from mlmodels.heads import ConceptHeads, HeadsClassifier  # noqa: E402
+from mlmodels.concepts.heads import ConceptHeads, HeadsClassifier  # noqa: E402
 
 PEOPLE_KEYS = ["people:person", "people:faces", "people:adult", "people:child"]
 
@@ -87,7 +87,7 @@ def main() -> None:
     parser.add_argument("--no-decode-pass", action="store_true", help="skip the pass with decoding")
     args = parser.parse_args()
 
-    from mlmodels.tf_mobilenet import MobileNetV2RollupClassifier
+    from mlmodels.network.tf_mobilenet import MobileNetV2RollupClassifier
 
     files, _ = photo_bytes(args.photos, args.count)
     decoded = [load_image(io.BytesIO(b)) for b in files]

@@ -25,13 +25,13 @@ sys.path.insert(0, str(REPO))
 
 import numpy as np  # noqa: E402
 
-from mlmodels import rollup  # noqa: E402
-from mlmodels.backbones import MOBILENET_V2  # noqa: E402
 from mlmodels.base import load_image  # noqa: E402
+from mlmodels.concepts import rollup  # noqa: E402
 from mlmodels.convert.quantize import outputs_agreement  # noqa: E402
 from mlmodels.dataset import default_photos_dir  # noqa: E402
-from mlmodels.engines import _FixedBatchInterpreter  # noqa: E402
-from mlmodels.preprocess import to_batch  # noqa: E402
+from mlmodels.network.backbones import MOBILENET_V2  # noqa: E402
+from mlmodels.network.engines import _FixedBatchInterpreter  # noqa: E402
+from mlmodels.network.preprocess import to_batch  # noqa: E402
 
 BATCH = 8
 Outputs = tuple[np.ndarray, np.ndarray, float]  # logits, embeddings, CPU ms an image

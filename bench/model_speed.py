@@ -30,12 +30,12 @@ sys.path.insert(0, str(REPO))
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from mlmodels import rollup  # noqa: E402
-from mlmodels.backbones import MOBILENET_V2  # noqa: E402
 from mlmodels.base import load_image  # noqa: E402
 from mlmodels.build import build  # noqa: E402
-from mlmodels.engines import Engine, KerasEngine, TFLiteEngine  # noqa: E402
-from mlmodels.preprocess import to_batch  # noqa: E402
+from mlmodels.concepts import rollup  # noqa: E402
+from mlmodels.network.backbones import MOBILENET_V2  # noqa: E402
+from mlmodels.network.engines import Engine, KerasEngine, TFLiteEngine  # noqa: E402
+from mlmodels.network.preprocess import to_batch  # noqa: E402
 
 SAMPLE_PHOTOS = (
     "coffee",

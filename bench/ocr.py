@@ -32,14 +32,14 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
-from mlmodels import rollup
 from mlmodels.base import load_image
+from mlmodels.concepts import rollup
 from mlmodels.dataset import default_photos_dir
+from mlmodels.network.tf_mobilenet import MobileNetV2RollupClassifier
 from mlmodels.text import tesseract
 from mlmodels.text.ocr import MIN_CONFIDENCE, TesseractReader, confident_text, text_words
 from mlmodels.text.tesseract import Token
 from mlmodels.text.textlike import is_menu, prices, text_expected
-from mlmodels.tf_mobilenet import MobileNetV2RollupClassifier
 from moderation.rules.expr import ConceptRef
 from moderation.rules.starter import KEYWORDS, MENU_KEYWORDS
 from moderation.rules.words import IMAGE, match_words, word_index

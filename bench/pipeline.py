@@ -109,8 +109,8 @@ from django_q.models import OrmQ  # noqa: E402
 from heads_version import heads_activated  # noqa: E402
 
 from mlmodels.base import ALL_CONCEPTS  # noqa: E402
+from mlmodels.concepts.heads import ConceptHeads, answered_by  # noqa: E402
 from mlmodels.dataset import embed_paths, load_labelled_folder, photo_sources  # noqa: E402
-from mlmodels.heads import ConceptHeads, answered_by  # noqa: E402
 from mlmodels.training.fit import fit_and_evaluate  # noqa: E402
 from moderation.ingest.batches import classification_run_batch  # noqa: E402
 from moderation.ingest.classifier import get_backbone, get_signal_sources  # noqa: E402

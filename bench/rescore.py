@@ -97,7 +97,7 @@ def change_threshold(key: str, delta: float) -> Any:
 
 def bench_heads_version() -> ModelVersion:
     """Heads over the stored vectors' dimension, fitted to nothing in particular."""
-    from mlmodels.heads import SOURCE_HEAD, ConceptHeads
+    from mlmodels.concepts.heads import SOURCE_HEAD, ConceptHeads
 
     active = ModelVersion.objects.get(is_active=True)
     sample = Embedding.objects.filter(backbone=active.backbone).first()

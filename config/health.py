@@ -15,7 +15,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from django_q.brokers import get_broker
 
-from mlmodels.modelfiles import read_manifest
+from mlmodels.network.modelfiles import read_manifest
 from mlmodels.text.ocr import TesseractReader
 
 

@@ -221,7 +221,7 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
 # A class implementing mlmodels.base.Classifier: MobileNetV2, int8 up to its last stage.
 TAGLENS_CLASSIFIER = env_str(
-    "TAGLENS_CLASSIFIER", "mlmodels.tf_mobilenet.MobileNetV2Int8RollupClassifier"
+    "TAGLENS_CLASSIFIER", "mlmodels.network.tf_mobilenet.MobileNetV2Int8RollupClassifier"
 )
 TAGLENS_MODEL_DIR = Path(env_str("TAGLENS_MODEL_DIR", str(VAR_DIR / "models")))
 # Worker processes and each one's backbone threads: workers x threads ~ the machine's cores.

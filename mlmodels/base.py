@@ -133,8 +133,18 @@ _classifier_cache: dict[tuple[str, str], Classifier] = {}
 _classifier_lock = threading.Lock()
 
 
-def _import_dotted(dotted_path: str) -> Any:
+# Modules that moved into packages (2026-12-05): a site's TAGLENS_CLASSIFIER may still name them.
+MOVED_MODULES = {
+    "mlmodels.tf_mobilenet": "mlmodels.network.tf_mobilenet",
+    "mlmodels.efficientnet_lite": "mlmodels.network.efficientnet_lite",
+}
+
+
+def import_dotted(dotted_path: str) -> Any:
+    """The object a setting names (``package.module.Name``), under its module's new name if the
+    module moved."""
     module_name, sep, attr = dotted_path.replace(":", ".").rpartition(".")
+    module_name = MOVED_MODULES.get(module_name, module_name)
     if not sep or not module_name:
         raise ImportError(f"{dotted_path!r} is not a dotted path like 'package.module.ClassName'")
     module = importlib.import_module(module_name)
@@ -150,7 +160,7 @@ def load_classifier(dotted_path: str, **options: Any) -> Classifier:
     with _classifier_lock:
         cached = _classifier_cache.get(key)
         if cached is None:
-            cls = _import_dotted(dotted_path)
+            cls = import_dotted(dotted_path)
             cached = cls(**options)
             if not isinstance(cached, Classifier):
                 raise TypeError(f"{dotted_path} does not implement the Classifier protocol")

@@ -10,19 +10,19 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from mlmodels import efficientnet_lite
-from mlmodels.backbones import EFFICIENTNET_LITE0, MOBILENET_V2, Backbone
 from mlmodels.convert import keras_mobilenet, quantize
 from mlmodels.convert.torch_legacy import load_legacy_state_dict
-from mlmodels.engines import run_flatbuffer
-from mlmodels.modelfiles import (
+from mlmodels.network import efficientnet_lite
+from mlmodels.network.backbones import EFFICIENTNET_LITE0, MOBILENET_V2, Backbone
+from mlmodels.network.engines import run_flatbuffer
+from mlmodels.network.modelfiles import (
     BuildResult,
     atomic_write,
     read_manifest,
     sha256_file,
     write_manifest,
 )
-from mlmodels.preprocess import INPUT_SIZE
+from mlmodels.network.preprocess import INPUT_SIZE
 
 
 def source_weights_path(backbone: Backbone = MOBILENET_V2) -> Path:

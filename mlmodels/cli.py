@@ -10,7 +10,7 @@ from typing import Any
 from PIL import Image
 
 from mlmodels.base import ALL_CONCEPTS, Classifier, ImageDecodeError, load_image
-from mlmodels.rollup import present_concepts
+from mlmodels.concepts.rollup import present_concepts
 
 BATCH_SIZE = 16
 

@@ -21,7 +21,7 @@ from tests.factories import UserFactory, upload
 
 pytestmark = [pytest.mark.django_db, pytest.mark.model]
 
-REAL = "mlmodels.tf_mobilenet.MobileNetV2RollupClassifier"
+REAL = "mlmodels.network.tf_mobilenet.MobileNetV2RollupClassifier"
 
 
 def photo(name: str) -> bytes:

@@ -32,7 +32,7 @@ def small_photo_set(photos_dir: Path, tmp_path: Path) -> Path:
 def test_training_registers_a_version_that_beats_the_roll_up_on_its_cv(
     settings, built_model_dir: Path, small_photo_set: Path, tmp_path: Path
 ) -> None:
-    settings.TAGLENS_CLASSIFIER = "mlmodels.tf_mobilenet.MobileNetV2RollupClassifier"
+    settings.TAGLENS_CLASSIFIER = "mlmodels.network.tf_mobilenet.MobileNetV2RollupClassifier"
     settings.TAGLENS_MODEL_DIR = built_model_dir
     settings.VAR_DIR = tmp_path / "var"
     clear_classifier_cache()
@@ -53,7 +53,7 @@ def test_training_registers_a_version_that_beats_the_roll_up_on_its_cv(
 def test_evaluate_concepts_prints_a_table_and_writes_a_report(
     settings, built_model_dir: Path, small_photo_set: Path, tmp_path: Path, capsys
 ) -> None:
-    settings.TAGLENS_CLASSIFIER = "mlmodels.tf_mobilenet.MobileNetV2RollupClassifier"
+    settings.TAGLENS_CLASSIFIER = "mlmodels.network.tf_mobilenet.MobileNetV2RollupClassifier"
     settings.TAGLENS_MODEL_DIR = built_model_dir
     settings.VAR_DIR = tmp_path / "var"
     clear_classifier_cache()

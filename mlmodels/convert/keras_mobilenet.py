@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mlmodels.preprocess import INPUT_SIZE
+from mlmodels.network.preprocess import INPUT_SIZE
 
 if TYPE_CHECKING:
     import keras

@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageOps
 
-from mlmodels.engines import flatbuffer_tensor_names, run_flatbuffer
-from mlmodels.preprocess import INPUT_SIZE, to_batch
+from mlmodels.network.engines import flatbuffer_tensor_names, run_flatbuffer
+from mlmodels.network.preprocess import INPUT_SIZE, to_batch
 
 INT8_REVISION = 1  # bump when the calibration or the conversion changes: embeddings change
 FLOAT_FROM = 14  # from this block on (the 7x7 stage, the classifier) float32: int8 erred most

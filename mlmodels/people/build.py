@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 
 from mlmodels.convert.tfjs import load_graph_def
-from mlmodels.modelfiles import (
+from mlmodels.network.modelfiles import (
     MANIFEST_FILE,
     BuildResult,
     atomic_write,

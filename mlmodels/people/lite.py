@@ -14,9 +14,14 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from mlmodels.engines import tflite_interpreter_class
-from mlmodels.heads import ADULT_IN_BODY
-from mlmodels.modelfiles import MANIFEST_FILE, ModelFilesMissing, read_manifest, require_files
+from mlmodels.concepts.heads import ADULT_IN_BODY
+from mlmodels.network.engines import tflite_interpreter_class
+from mlmodels.network.modelfiles import (
+    MANIFEST_FILE,
+    ModelFilesMissing,
+    read_manifest,
+    require_files,
+)
 from mlmodels.people.build import NPM_TARBALL_SHA256, NPM_VERSION
 from mlmodels.people.decode import MOVENET_KEYPOINTS, blazeface_decode, movenet_decode
 from mlmodels.people.lite_models import (

@@ -16,8 +16,8 @@ from PIL import Image
 
 from mlmodels.convert.quantize import calibration_photos, calibration_views, selective_int8
 from mlmodels.convert.tfjs import graph_function, load_graph_def, relu6_from_clip, unfuse
-from mlmodels.engines import flatbuffer_tensor_names, run_flatbuffer
-from mlmodels.modelfiles import (
+from mlmodels.network.engines import flatbuffer_tensor_names, run_flatbuffer
+from mlmodels.network.modelfiles import (
     MANIFEST_FILE,
     BuildResult,
     atomic_write,

@@ -12,9 +12,14 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from mlmodels.concepts.heads import ADULT_IN_BODY
 from mlmodels.convert.tfjs import graph_function
-from mlmodels.heads import ADULT_IN_BODY
-from mlmodels.modelfiles import MANIFEST_FILE, ModelFilesMissing, read_manifest, require_files
+from mlmodels.network.modelfiles import (
+    MANIFEST_FILE,
+    ModelFilesMissing,
+    read_manifest,
+    require_files,
+)
 from mlmodels.people.build import (
     BUILD_FORMAT,
     CENTERNET_FILE,

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from mlmodels.rollup import CONCEPT_PARENTS
+from mlmodels.concepts.rollup import CONCEPT_PARENTS
 from mlmodels.training.crossval import CVResult
 from mlmodels.training.metrics import Metrics
 

@@ -10,6 +10,7 @@ from tqdm import tqdm
 
 from mlmodels.base import ALL_CONCEPTS, SignalSource
 from mlmodels.build import build
+from mlmodels.concepts.rollup import ROLLUP_CONCEPTS
 from mlmodels.dataset import (
     embed_paths,
     folder_names,
@@ -18,10 +19,9 @@ from mlmodels.dataset import (
     photo_sources,
     source_key,
 )
+from mlmodels.network.tf_mobilenet import MobileNetV2RollupClassifier
 from mlmodels.people.lite import PeopleSignalsLite
 from mlmodels.people.signals import HEAD_SIGNAL_KEYS
-from mlmodels.rollup import ROLLUP_CONCEPTS
-from mlmodels.tf_mobilenet import MobileNetV2RollupClassifier
 from mlmodels.training.checks import checks_missed, concept_checks
 from mlmodels.training.fit import fit_and_evaluate
 from mlmodels.training.metrics import PRECISION_TARGET

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from mlmodels.heads import (
+from mlmodels.concepts.heads import (
     SOURCE_HEAD,
     SOURCE_IMAGENET,
     SOURCE_MAX,

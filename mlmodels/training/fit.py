@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from mlmodels.heads import SOURCE_HEAD, ConceptHeads, raw_features
+from mlmodels.concepts.heads import SOURCE_HEAD, ConceptHeads, raw_features
 from mlmodels.training.crossval import CVResult, Progress, cross_validate
 from mlmodels.training.metrics import PRECISION_TARGET
 from mlmodels.training.solver import BOOST_GRID, L2_GRID, Setting, fit_all

@@ -1,5 +1,5 @@
 """Cross-validation folds: grouped (a source on one side only) for the heads, stratified for the
-roll-up's threshold check (mlmodels.calibrate)."""
+roll-up's threshold check (mlmodels.training.calibrate)."""
 
 from __future__ import annotations
 

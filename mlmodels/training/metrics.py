@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 NEVER = 2.0  # a threshold no score in 0..1 reaches (concept without positives)
-PRECISION_TARGET = 0.90  # of the trained heads and of the roll-up (mlmodels.calibrate)
+PRECISION_TARGET = 0.90  # of the trained heads and of the roll-up (mlmodels.training.calibrate)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mlmodels.heads import sigmoid
+from mlmodels.concepts.heads import sigmoid
 
 L2_GRID: tuple[float, ...] = (0.01, 0.1, 1.0)  # on standardised features, loss averaged
 # Signals are scaled by this after standardising: a few meaningful numbers among 1280 anonymous

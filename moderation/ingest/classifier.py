@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import importlib
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -12,8 +11,15 @@ import numpy as np
 from django.conf import settings
 from PIL import Image
 
-from mlmodels.base import ALL_CONCEPTS, Classifier, Prediction, SignalSource, load_classifier
-from mlmodels.heads import ConceptHeads, HeadsClassifier, source_of
+from mlmodels.base import (
+    ALL_CONCEPTS,
+    Classifier,
+    Prediction,
+    SignalSource,
+    import_dotted,
+    load_classifier,
+)
+from mlmodels.concepts.heads import ConceptHeads, HeadsClassifier, source_of
 from moderation.models import Embedding, ModelVersion
 
 logger = logging.getLogger(__name__)
@@ -75,8 +81,7 @@ def _signal_sources(
 ) -> tuple[SignalSource, ...]:
     sources = []
     for path in paths:
-        module_name, _, attr = path.rpartition(".")
-        cls = getattr(importlib.import_module(module_name), attr)
+        cls = import_dotted(path)
         # Each source's files sit in their own folder (people-lite's differ from people's).
         folder = getattr(cls, "model_subdir", cls.name)
         sources.append(cls(model_dir=str(Path(model_dir) / folder), threads=threads))

@@ -15,7 +15,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from mlmodels.heads import ConceptHeads, answered_by
+from mlmodels.concepts.heads import ConceptHeads, answered_by
 from moderation.ingest.batches import BatchResult, classification_run_batch
 from moderation.ingest.classifier import embedding_vector, signals_usable, version_heads
 from moderation.ingest.signals import every_hashtag_needs, signal_plan, sources_usable

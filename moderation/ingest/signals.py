@@ -11,7 +11,7 @@ import numpy as np
 from PIL import Image
 
 from mlmodels.base import SignalSource
-from mlmodels.heads import ConceptHeads, answered_by
+from mlmodels.concepts.heads import ConceptHeads, answered_by
 from moderation.ingest.classifier import get_signal_sources, signals_expected, version_heads
 from moderation.models import Embedding, ModelVersion
 from moderation.rules.compiled import ConceptInfo, compile_rule, presence_plan

@@ -14,6 +14,8 @@ from django.conf import settings
 from PIL import Image
 
 from mlmodels.base import ALL_CONCEPTS, ImageDecodeError, SignalSource
+from mlmodels.concepts.heads import ConceptHeads
+from mlmodels.concepts.rollup import ROLLUP_CONCEPTS
 from mlmodels.dataset import (
     embed_paths,
     folder_names,
@@ -22,9 +24,7 @@ from mlmodels.dataset import (
     photo_sources,
     source_key,
 )
-from mlmodels.heads import ConceptHeads
 from mlmodels.people.signals import HEAD_SIGNAL_KEYS
-from mlmodels.rollup import ROLLUP_CONCEPTS
 from mlmodels.training.checks import Check, HashtagResult, checks_missed, concept_checks
 from mlmodels.training.crossval import CVResult, cross_validate
 from mlmodels.training.deals import Deal

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mlmodels.rollup import DEFAULT_THRESHOLDS
+from mlmodels.concepts.rollup import DEFAULT_THRESHOLDS
 
 # key, 한국어, English, kind, parent
 CONCEPTS: list[tuple[str, str, str, str, str | None]] = [

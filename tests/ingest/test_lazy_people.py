@@ -11,8 +11,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from mlmodels.concepts.heads import ConceptHeads
 from mlmodels.fake import EMBEDDING_DIM, FakeClassifier
-from mlmodels.heads import ConceptHeads
 from moderation.ingest.activation import model_version_activate
 from moderation.ingest.classifier import get_signal_sources, score_embeddings
 from moderation.ingest.completion import signals_complete_hashtags

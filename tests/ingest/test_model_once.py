@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from mlmodels import base, tf_mobilenet
+from mlmodels import base
+from mlmodels.network import tf_mobilenet
 from posts.models import Post
 from posts.services import post_create
 from tests.factories import UserFactory
@@ -20,7 +21,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.model]
 
 @pytest.fixture
 def real_backbone(settings, built_model_dir: Path) -> Iterator[None]:  # type: ignore[no-untyped-def]
-    settings.TAGLENS_CLASSIFIER = "mlmodels.tf_mobilenet.MobileNetV2RollupClassifier"
+    settings.TAGLENS_CLASSIFIER = "mlmodels.network.tf_mobilenet.MobileNetV2RollupClassifier"
     settings.TAGLENS_MODEL_DIR = built_model_dir
     base.clear_classifier_cache()
     yield

@@ -46,7 +46,7 @@ def model_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def classifier(model_dir: Path) -> object:
-    from mlmodels.tf_mobilenet import MobileNetV2RollupClassifier
+    from mlmodels.network.tf_mobilenet import MobileNetV2RollupClassifier
 
     return MobileNetV2RollupClassifier(model_dir)
 

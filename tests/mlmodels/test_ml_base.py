@@ -9,10 +9,12 @@ from mlmodels.base import (
     Classifier,
     Prediction,
     clear_classifier_cache,
+    import_dotted,
     load_classifier,
 )
+from mlmodels.concepts.rollup import ROLLUP_CONCEPTS
 from mlmodels.fake import FakeClassifier
-from mlmodels.rollup import ROLLUP_CONCEPTS
+from mlmodels.network.tf_mobilenet import MobileNetV2RollupClassifier
 
 
 def test_all_concepts() -> None:
@@ -32,6 +34,13 @@ def test_load_classifier_caches_by_path_and_options() -> None:
     assert load_classifier("mlmodels.fake.FakeClassifier") is not a
 
 
+def test_a_setting_naming_a_moved_module_still_loads() -> None:
+    old = "mlmodels.tf_mobilenet.MobileNetV2RollupClassifier"  # before network/ (2026-12-05)
+    assert import_dotted(old) is MobileNetV2RollupClassifier
+    with pytest.raises(ModuleNotFoundError):
+        import_dotted("mlmodels.tf_mobilenet_gone.MobileNetV2RollupClassifier")
+
+
 def test_load_classifier_errors() -> None:
     with pytest.raises(ImportError):
         load_classifier("mlmodels.fake.NoSuchClass")
@@ -43,7 +52,7 @@ def test_load_classifier_errors() -> None:
 
 def test_load_classifier_does_not_load_the_model(tmp_path: object) -> None:
     clf = load_classifier(
-        "mlmodels.tf_mobilenet.MobileNetV2RollupClassifier", model_dir=str(tmp_path)
+        "mlmodels.network.tf_mobilenet.MobileNetV2RollupClassifier", model_dir=str(tmp_path)
     )
     assert isinstance(clf, Classifier)
     assert clf.concepts == ROLLUP_CONCEPTS

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mlmodels.calibrate import (
+from mlmodels.training.calibrate import (
     ScoredPhotos,
     calibrate,
     calibration_order,

@@ -5,9 +5,9 @@ from pathlib import Path
 from PIL import Image
 
 from mlmodels.cli import classify_paths
+from mlmodels.concepts.rollup import DEFAULT_THRESHOLDS
 from mlmodels.fake import FakeClassifier
-from mlmodels.rollup import DEFAULT_THRESHOLDS
-from mlmodels.tf_mobilenet import MobileNetV2RollupClassifier
+from mlmodels.network.tf_mobilenet import MobileNetV2RollupClassifier
 
 
 def test_real_model_on_a_folder_with_a_broken_file(

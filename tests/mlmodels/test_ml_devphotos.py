@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from mlmodels.base import load_image
-from mlmodels.rollup import DEFAULT_THRESHOLDS, present_concepts
-from mlmodels.tf_mobilenet import MobileNetV2RollupClassifier
+from mlmodels.concepts.rollup import DEFAULT_THRESHOLDS, present_concepts
+from mlmodels.network.tf_mobilenet import MobileNetV2RollupClassifier
 
 SAMPLE = 24  # images per folder, evenly spread; keeps the test at a few seconds
 

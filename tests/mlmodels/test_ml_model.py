@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mlmodels.backbones import MOBILENET_V2
 from mlmodels.base import Classifier, Prediction
 from mlmodels.build import build
-from mlmodels.modelfiles import ModelFilesMissing, read_manifest
-from mlmodels.rollup import DEFAULT_THRESHOLDS, present_concepts, table_hash
-from mlmodels.tf_mobilenet import MobileNetV2RollupClassifier
+from mlmodels.concepts.rollup import DEFAULT_THRESHOLDS, present_concepts, table_hash
+from mlmodels.network.backbones import MOBILENET_V2
+from mlmodels.network.modelfiles import ModelFilesMissing, read_manifest
+from mlmodels.network.tf_mobilenet import MobileNetV2RollupClassifier
 
 
 def _present(pred: Prediction) -> list[str]:

@@ -17,7 +17,7 @@ import pytest
 from PIL import Image
 
 from mlmodels.convert import tfjs
-from mlmodels.modelfiles import MANIFEST_FILE, ModelFilesMissing
+from mlmodels.network.modelfiles import MANIFEST_FILE, ModelFilesMissing
 from mlmodels.people import build as people_build
 from mlmodels.people import signals as people
 

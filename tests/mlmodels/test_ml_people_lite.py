@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from mlmodels.concepts.heads import ADULT_IN_BODY
 from mlmodels.convert import tfjs
-from mlmodels.heads import ADULT_IN_BODY
-from mlmodels.modelfiles import MANIFEST_FILE, ModelFilesMissing, read_manifest
+from mlmodels.network.modelfiles import MANIFEST_FILE, ModelFilesMissing, read_manifest
 from mlmodels.people import build as people_build
 from mlmodels.people import decode, lite, lite_build
 from mlmodels.people.signals import SIGNAL_KEYS

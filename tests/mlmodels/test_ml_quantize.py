@@ -9,12 +9,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mlmodels.backbones import MOBILENET_V2
 from mlmodels.base import load_image
+from mlmodels.concepts.rollup import DEFAULT_THRESHOLDS, present_concepts
 from mlmodels.convert import quantize
-from mlmodels.modelfiles import ModelFilesMissing, read_manifest
-from mlmodels.rollup import DEFAULT_THRESHOLDS, present_concepts
-from mlmodels.tf_mobilenet import MobileNetV2Int8RollupClassifier, MobileNetV2RollupClassifier
+from mlmodels.network.backbones import MOBILENET_V2
+from mlmodels.network.modelfiles import ModelFilesMissing, read_manifest
+from mlmodels.network.tf_mobilenet import (
+    MobileNetV2Int8RollupClassifier,
+    MobileNetV2RollupClassifier,
+)
 
 
 @pytest.fixture(scope="module")

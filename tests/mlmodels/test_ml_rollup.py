@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mlmodels import rollup
 from mlmodels.base import ALL_CONCEPTS
-from mlmodels.imagenet import class_names
+from mlmodels.concepts import rollup
+from mlmodels.concepts.imagenet import class_names
 
 
 def test_every_table_entry_resolves_to_an_imagenet_class() -> None:
@@ -84,8 +84,8 @@ def test_table_hash_is_stable_and_short() -> None:
 
 def test_rollup_does_not_import_tensorflow() -> None:
     code = (
-        "import sys, mlmodels.rollup, mlmodels.base, mlmodels.cli, mlmodels.fake,"
-        " mlmodels.tf_mobilenet; print('tensorflow' in sys.modules)"
+        "import sys, mlmodels.concepts.rollup, mlmodels.base, mlmodels.cli, mlmodels.fake,"
+        " mlmodels.network.tf_mobilenet; print('tensorflow' in sys.modules)"
     )
     repo = Path(__file__).resolve().parents[2]
     out = subprocess.run(

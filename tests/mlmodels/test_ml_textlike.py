@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mlmodels import rollup
 from mlmodels.base import load_image
-from mlmodels.imagenet import class_names
+from mlmodels.concepts import rollup
+from mlmodels.concepts.imagenet import class_names
 from mlmodels.text.tesseract import Token
 from mlmodels.text.textlike import (
     GATE_THRESHOLD,

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from mlmodels.concepts.heads import sigmoid
 from mlmodels.dataset import (
     FOLDER_LABELS,
     UnknownFolderError,
@@ -21,7 +22,6 @@ from mlmodels.dataset import (
     load_labelled_folder,
 )
 from mlmodels.fake import FakeClassifier
-from mlmodels.heads import sigmoid
 from mlmodels.training.crossval import cross_validate
 from mlmodels.training.fit import fit_and_evaluate, train_heads
 from mlmodels.training.metrics import RULE_MAX_F1, RULE_PRECISION, Metrics, calibrate_threshold
@@ -225,7 +225,7 @@ def test_heads_on_unseen_dev_photos_against_the_rollup(
     roll-up with its shipped thresholds. Those thresholds were calibrated on ALL dev photos, the
     evaluation photos included, so the baseline is a generous one."""
     from mlmodels.base import Classifier
-    from mlmodels.rollup import DEFAULT_THRESHOLDS, present_concepts
+    from mlmodels.concepts.rollup import DEFAULT_THRESHOLDS, present_concepts
 
     assert isinstance(classifier, Classifier)
     paths, labels = load_labelled_folder(photos_dir, REAL_CONCEPTS)

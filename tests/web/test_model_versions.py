@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from django.urls import reverse
 
+from mlmodels.concepts.heads import ConceptHeads
 from mlmodels.fake import EMBEDDING_DIM, FakeClassifier
-from mlmodels.heads import ConceptHeads
 from moderation.ingest.activation import (
     model_version_activate,
     model_version_previous,

@@ -12,7 +12,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 from django.utils.html import format_html, format_html_join
 
-from mlmodels.heads import DIRECT_SIGNALS, SOURCE_HEAD, SOURCE_MAX, SOURCE_MEAN
+from mlmodels.concepts.heads import DIRECT_SIGNALS, SOURCE_HEAD, SOURCE_MAX, SOURCE_MEAN
 from moderation.ingest.activation import (
     model_version_activate,
     model_version_previous,

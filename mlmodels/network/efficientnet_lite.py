@@ -8,10 +8,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from PIL import Image
 
-from mlmodels.backbones import EFFICIENTNET_LITE0
 from mlmodels.convert import keras_mobilenet
-from mlmodels.preprocess import DEFAULT_MODE, IMAGENET_MEAN, IMAGENET_STD, INPUT_SIZE, to_batch
-from mlmodels.tf_mobilenet import RollupClassifier
+from mlmodels.network.backbones import EFFICIENTNET_LITE0
+from mlmodels.network.preprocess import (
+    DEFAULT_MODE,
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    INPUT_SIZE,
+    to_batch,
+)
+from mlmodels.network.tf_mobilenet import RollupClassifier
 
 if TYPE_CHECKING:
     import keras
@@ -100,7 +106,8 @@ _REMAP_SHIFT = ((IMAGENET_MEAN * 255.0 - LITE_MEAN) / LITE_STD).astype(np.float3
 
 
 def to_batch_lite(images: Sequence[Image.Image], mode: str = DEFAULT_MODE) -> np.ndarray:
-    """Like :func:`mlmodels.preprocess.to_batch` (same resize/crop) but scaled ``(p-127)/128``."""
+    """Like :func:`mlmodels.network.preprocess.to_batch` (same resize and crop), scaled
+    ``(p-127)/128``."""
     batch = to_batch(images, mode)
     batch *= _REMAP_SCALE
     batch += _REMAP_SHIFT

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from mlmodels.build import build
+from mlmodels.concepts.rollup import CONCEPT_PARENTS, DEFAULT_THRESHOLDS, present_concepts
 from mlmodels.dataset import (
     UnknownFolderError,
     default_photos_dir,
@@ -18,8 +19,7 @@ from mlmodels.dataset import (
     folder_names,
     load_labelled_folder,
 )
-from mlmodels.rollup import CONCEPT_PARENTS, DEFAULT_THRESHOLDS, present_concepts
-from mlmodels.tf_mobilenet import SIGNAL_PREFIX, MobileNetV2RollupClassifier
+from mlmodels.network.tf_mobilenet import SIGNAL_PREFIX, MobileNetV2RollupClassifier
 from mlmodels.training.folds import stratified_folds
 from mlmodels.training.metrics import PRECISION_TARGET, Metrics, calibrate_threshold
 
@@ -141,11 +141,11 @@ def report(photos: ScoredPhotos, precision_target: float = PRECISION_TARGET) -> 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m mlmodels.calibrate", description=__doc__.splitlines()[0]
+        prog="python -m mlmodels.training.calibrate", description=__doc__.splitlines()[0]
     )
     parser.add_argument("photos", nargs="?", type=Path, default=default_photos_dir())
     parser.add_argument(
-        "--model-dir", type=Path, default=Path(__file__).resolve().parents[1] / "var" / "models"
+        "--model-dir", type=Path, default=Path(__file__).resolve().parents[2] / "var" / "models"
     )
     parser.add_argument(
         "--preprocess", choices=("resize", "crop"), default=None, help="override preprocessing"

@@ -9,13 +9,13 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from mlmodels import rollup
-from mlmodels.backbones import MOBILENET_V2, Backbone
 from mlmodels.base import Prediction
+from mlmodels.concepts import rollup
 from mlmodels.convert.quantize import INT8_REVISION
-from mlmodels.engines import DEFAULT_BACKEND, Engine, make_engine
-from mlmodels.modelfiles import ModelFilesMissing, read_manifest, require_files
-from mlmodels.preprocess import DEFAULT_MODE, to_batch
+from mlmodels.network.backbones import MOBILENET_V2, Backbone
+from mlmodels.network.engines import DEFAULT_BACKEND, Engine, make_engine
+from mlmodels.network.modelfiles import ModelFilesMissing, read_manifest, require_files
+from mlmodels.network.preprocess import DEFAULT_MODE, to_batch
 
 BATCH_SIZE = 16
 SIGNAL_PREFIX = "imagenet:"
@@ -48,7 +48,8 @@ def rollup_predictions(logits: np.ndarray, embeddings: np.ndarray) -> list[Predi
 
 
 class RollupClassifier:
-    """An ImageNet backbone with :mod:`mlmodels.rollup` on top; loads lazily (thread-safe)."""
+    """An ImageNet backbone with :mod:`mlmodels.concepts.rollup` on top; loads lazily
+    (thread-safe)."""
 
     backbone: Backbone = MOBILENET_V2
     version_prefix = "mobilenet_v2-tv"

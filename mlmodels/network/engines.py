@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from mlmodels.backbones import MOBILENET_V2
+from mlmodels.network.backbones import MOBILENET_V2
 
 DEFAULT_BACKEND = "tflite"
 

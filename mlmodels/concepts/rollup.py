@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from mlmodels.imagenet import NUM_CLASSES, class_names
+from mlmodels.concepts.imagenet import NUM_CLASSES, class_names
 
 Entry = str | range
 
@@ -149,7 +149,8 @@ TEXT_CLASSES: dict[str, tuple[Entry, ...]] = {
 # pass the cat threshold while its (larger) animal score is still under the stricter animal one.
 CONCEPT_PARENTS: dict[str, str] = {"dog": "animal", "cat": "animal"}
 
-# From `python -m mlmodels.calibrate` (training's threshold rule); figures in docs/model.md.
+# From `python -m mlmodels.training.calibrate` (training's threshold rule); figures in
+# docs/model.md.
 DEFAULT_THRESHOLDS: dict[str, float] = {
     "animal": 0.9819,
     "beverage": 0.1238,
