@@ -133,7 +133,6 @@ _classifier_cache: dict[tuple[str, str], Classifier] = {}
 _classifier_lock = threading.Lock()
 
 
-# Modules that moved into packages (2026-12-05): a site's TAGLENS_CLASSIFIER may still name them.
 MOVED_MODULES = {
     "mlmodels.tf_mobilenet": "mlmodels.network.tf_mobilenet",
     "mlmodels.efficientnet_lite": "mlmodels.network.efficientnet_lite",
@@ -141,8 +140,7 @@ MOVED_MODULES = {
 
 
 def import_dotted(dotted_path: str) -> Any:
-    """The object a setting names (``package.module.Name``), under its module's new name if the
-    module moved."""
+    """The object a setting names (``package.module.Name``), also by a moved module's old name."""
     module_name, sep, attr = dotted_path.replace(":", ".").rpartition(".")
     module_name = MOVED_MODULES.get(module_name, module_name)
     if not sep or not module_name:

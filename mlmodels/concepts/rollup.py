@@ -149,8 +149,7 @@ TEXT_CLASSES: dict[str, tuple[Entry, ...]] = {
 # pass the cat threshold while its (larger) animal score is still under the stricter animal one.
 CONCEPT_PARENTS: dict[str, str] = {"dog": "animal", "cat": "animal"}
 
-# From `python -m mlmodels.training.calibrate` (training's threshold rule); figures in
-# docs/model.md.
+# From `python -m mlmodels.training.calibrate` (training's threshold rule); docs/model.md.
 DEFAULT_THRESHOLDS: dict[str, float] = {
     "animal": 0.9819,
     "beverage": 0.1238,

@@ -1,2 +1,1 @@
-"""The ImageNet network at run time: the converted MobileNetV2 (and EfficientNet-Lite0), its
-engines (TFLite, Keras), preprocessing, and the built files it loads."""
+"""The ImageNet network at run time: MobileNetV2, its engines, preprocessing and files."""

@@ -106,8 +106,7 @@ _REMAP_SHIFT = ((IMAGENET_MEAN * 255.0 - LITE_MEAN) / LITE_STD).astype(np.float3
 
 
 def to_batch_lite(images: Sequence[Image.Image], mode: str = DEFAULT_MODE) -> np.ndarray:
-    """Like :func:`mlmodels.network.preprocess.to_batch` (same resize and crop), scaled
-    ``(p-127)/128``."""
+    """Like :func:`preprocess.to_batch` (same resize and crop), scaled ``(p-127)/128``."""
     batch = to_batch(images, mode)
     batch *= _REMAP_SCALE
     batch += _REMAP_SHIFT

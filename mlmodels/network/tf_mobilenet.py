@@ -48,8 +48,7 @@ def rollup_predictions(logits: np.ndarray, embeddings: np.ndarray) -> list[Predi
 
 
 class RollupClassifier:
-    """An ImageNet backbone with :mod:`mlmodels.concepts.rollup` on top; loads lazily
-    (thread-safe)."""
+    """An ImageNet backbone with ``concepts.rollup`` on top; loads lazily (thread-safe)."""
 
     backbone: Backbone = MOBILENET_V2
     version_prefix = "mobilenet_v2-tv"

@@ -35,7 +35,7 @@ def test_load_classifier_caches_by_path_and_options() -> None:
 
 
 def test_a_setting_naming_a_moved_module_still_loads() -> None:
-    old = "mlmodels.tf_mobilenet.MobileNetV2RollupClassifier"  # before network/ (2026-12-05)
+    old = "mlmodels.tf_mobilenet.MobileNetV2RollupClassifier"
     assert import_dotted(old) is MobileNetV2RollupClassifier
     with pytest.raises(ModuleNotFoundError):
         import_dotted("mlmodels.tf_mobilenet_gone.MobileNetV2RollupClassifier")
