@@ -59,8 +59,7 @@ def _convert_tflite(model: Any) -> bytes:
     from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
     def forward(x: Any) -> dict[str, Any]:
-        logits, embedding = model(x, training=False)
-        return {"logits": logits, "embedding": embedding}
+        return keras_mobilenet.named_outputs(model(x, training=False))
 
     spec = tf.TensorSpec([None, INPUT_SIZE, INPUT_SIZE, 3], tf.float32, name="image")
     serve = tf.function(forward, input_signature=[spec])  # dynamic batch dimension

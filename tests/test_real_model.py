@@ -71,7 +71,7 @@ def test_a_coffee_photo_is_shown_under_cafe(
     post = upload_and_classify(client, django_capture_on_commit_callbacks, "coffee", "#카페 cafe")
     assert shown(post) == {"카페": True, "cafe": True}
     classification = post.classifications.select_related("embedding", "model_version").get()
-    assert classification.embedding.dim == 1280
+    assert classification.embedding.dim == 1280 + 96  # the embedding, then the texture
     assert classification.model_version.name.startswith("mobilenet_v2")
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -23,8 +23,16 @@ INVERTED_RESIDUAL_SETTING: tuple[tuple[int, int, int, int], ...] = (
     (6, 320, 1, 1),
 )
 EMBEDDING_DIM = 1280
+# The 14x14 stage's last block, averaged: what the 7x7 embedding loses (docs/backbones.md).
+TEXTURE_BLOCK = 13
+TEXTURE_DIM = 96
 NUM_CLASSES = 1000
 BN_EPSILON = 1e-5
+
+
+def named_outputs(outputs: Sequence[Any]) -> dict[str, Any]:
+    """A converted network's outputs by name (EfficientNet-Lite0 has no texture)."""
+    return dict(zip(("logits", "embedding", "texture"), outputs, strict=False))
 
 
 def _torch_name(keras_name: str) -> str:
@@ -32,7 +40,7 @@ def _torch_name(keras_name: str) -> str:
 
 
 def build_model() -> keras.Model:
-    """An uninitialised Keras MobileNetV2 with outputs ``[logits(1000), embedding(1280)]``."""
+    """An uninitialised Keras MobileNetV2: ``[logits(1000), embedding(1280), texture(96)]``."""
     import keras
     from keras import layers
 
@@ -85,12 +93,14 @@ def build_model() -> keras.Model:
             if stride == 1 and in_ch == c:
                 x = layers.Add(name=f"features_{idx}_add")([block_in, x])
             in_ch = c
+            if idx == TEXTURE_BLOCK:
+                texture = layers.GlobalAveragePooling2D(name="texture")(x)
             idx += 1
     x = conv_bn(x, EMBEDDING_DIM, 1, 1, "features_18")
     embedding = layers.GlobalAveragePooling2D(name="embedding")(x)
     # torchvision has Dropout(0.2) at classifier.0; it is a no-op at inference so it is omitted.
     logits = layers.Dense(NUM_CLASSES, name="classifier_1")(embedding)
-    return keras.Model(inputs, [logits, embedding], name="mobilenet_v2_tv")
+    return keras.Model(inputs, [logits, embedding, texture], name="mobilenet_v2_tv")
 
 
 def _conv_kernel(w: np.ndarray, depthwise: bool) -> np.ndarray:

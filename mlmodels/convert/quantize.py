@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageOps
 
+from mlmodels.convert import keras_mobilenet
 from mlmodels.network.engines import flatbuffer_tensor_names, run_flatbuffer
 from mlmodels.network.preprocess import INPUT_SIZE, to_batch
 
@@ -79,7 +80,7 @@ def calibration_views(photos: list[Image.Image]) -> list[Image.Image]:
 
 
 def convert_int8(model: Any, views: list[Image.Image], float_model: bytes) -> bytes:
-    """``model`` (Keras, outputs logits and embedding) as a TFLite flatbuffer in int8 up to
+    """``model`` (Keras, outputs logits, embedding, texture) as a TFLite flatbuffer in int8 up to
     FLOAT_FROM, float32 from there on: the quantization debugger converts it with those ops,
     named as in ``float_model`` (its float32 conversion), denylisted (selective quantization)."""
     import tensorflow as tf
@@ -88,8 +89,7 @@ def convert_int8(model: Any, views: list[Image.Image], float_model: bytes) -> by
     )
 
     def forward(x: Any) -> dict[str, Any]:
-        logits, embedding = model(x, training=False)
-        return {"logits": logits, "embedding": embedding}
+        return keras_mobilenet.named_outputs(model(x, training=False))
 
     def representative() -> Iterator[list[np.ndarray]]:
         for view in views:

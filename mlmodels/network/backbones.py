@@ -37,7 +37,7 @@ MOBILENET_V2 = Backbone(
     weights_file="mobilenet_v2_tv.weights.h5",
     tflite_file="mobilenet_v2_tv.tflite",
     manifest_file="manifest.json",
-    build_format="mobilenet_v2-tv-imagenet-keras-tflite-1",
+    build_format="mobilenet_v2-tv-imagenet-keras-tflite-2",  # 2: the texture output
     int8_file="mobilenet_v2_tv_int8.tflite",
 )
 EFFICIENTNET_LITE0 = Backbone(

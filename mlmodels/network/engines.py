@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from mlmodels.convert.keras_mobilenet import EMBEDDING_DIM, NUM_CLASSES, TEXTURE_DIM, build_model
 from mlmodels.network.backbones import MOBILENET_V2
 
 DEFAULT_BACKEND = "tflite"
@@ -17,6 +18,11 @@ DEFAULT_BACKEND = "tflite"
 
 class Engine(Protocol):
     def run(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+def with_texture(embedding: np.ndarray, texture: np.ndarray | None) -> np.ndarray:
+    """The embedding the heads read: the network's, then its texture where it has one."""
+    return embedding if texture is None else np.concatenate([embedding, texture], axis=-1)
 
 
 def _quiet_tf() -> None:
@@ -49,12 +55,15 @@ class _FixedBatchInterpreter:
         self._interp.allocate_tensors()
         # Outputs are told apart by width: the converter does not keep the signature's order.
         outputs = {int(d["shape"][-1]): d["index"] for d in self._interp.get_output_details()}
-        self._logits, self._embedding = outputs[1000], outputs[1280]
+        self._logits, self._embedding = outputs[NUM_CLASSES], outputs[EMBEDDING_DIM]
+        self._texture = outputs.get(TEXTURE_DIM)  # EfficientNet-Lite0's files have none
 
     def run(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         self._interp.set_tensor(self._input, np.ascontiguousarray(batch, dtype=np.float32))
         self._interp.invoke()
-        return self._interp.get_tensor(self._logits), self._interp.get_tensor(self._embedding)
+        texture = None if self._texture is None else self._interp.get_tensor(self._texture)
+        embedding = with_texture(self._interp.get_tensor(self._embedding), texture)
+        return self._interp.get_tensor(self._logits), embedding
 
 
 class TFLiteEngine:
@@ -102,8 +111,6 @@ class KerasEngine:
         _quiet_tf()
         import tensorflow as tf
 
-        from mlmodels.convert.keras_mobilenet import build_model
-
         try:
             tf.config.threading.set_intra_op_parallelism_threads(threads)
             tf.config.threading.set_inter_op_parallelism_threads(1)
@@ -114,8 +121,8 @@ class KerasEngine:
         self._fn = tf.function(lambda x: self._model(x, training=False), reduce_retracing=True)
 
     def run(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        logits, embedding = self._fn(batch)
-        return np.asarray(logits), np.asarray(embedding)
+        logits, embedding, texture = self._fn(batch)
+        return np.asarray(logits), with_texture(np.asarray(embedding), np.asarray(texture))
 
 
 def make_engine(backend: str, model_dir: Path, threads: int, tflite_file: str) -> Engine:

@@ -101,6 +101,11 @@ class RollupClassifier:
                 f"{self.model_dir} holds a model built from other weights than "
                 f"{self.backbone.source_file}: {hint} --force"
             )
+        if manifest.get("build_format") != self.backbone.build_format:
+            raise ModelFilesMissing(
+                f"{self.model_dir} holds a model built by an older conversion "
+                f"({manifest.get('build_format')}): {hint}"
+            )
 
     def _make_engine(self) -> Engine:
         return make_engine(self.backend, self.model_dir, self.threads, self.tflite_file)
@@ -132,6 +137,8 @@ class RollupClassifier:
 class MobileNetV2RollupClassifier(RollupClassifier):
     """ImageNet MobileNetV2 (torchvision weights, converted): the classifier the app serves."""
 
+    pipeline_revision = 2  # 2: the embedding ends with the texture (keras_mobilenet)
+
     def __repr__(self) -> str:
         return f"MobileNetV2RollupClassifier({str(self.model_dir)!r}, backend={self.backend!r})"
 
@@ -141,8 +148,7 @@ class MobileNetV2RollupClassifier(RollupClassifier):
 
 
 class MobileNetV2Int8RollupClassifier(MobileNetV2RollupClassifier):
-    """The same network in 8-bit integers (:mod:`mlmodels.convert.quantize`), TFLite only: its own
-    embeddings and scores, hence its own version and heads (docs/backbones.md, "int8")."""
+    """The same network in int8 (``convert.quantize``), TFLite only: its own version and heads."""
 
     version_prefix = "mobilenet_v2-tv-int8"
     version_suffix = f"-q{INT8_REVISION}"

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -9,8 +10,10 @@ from PIL import Image
 from mlmodels.base import Classifier, Prediction
 from mlmodels.build import build
 from mlmodels.concepts.rollup import DEFAULT_THRESHOLDS, present_concepts, table_hash
+from mlmodels.convert.keras_mobilenet import EMBEDDING_DIM, TEXTURE_BLOCK, TEXTURE_DIM, build_model
 from mlmodels.network.backbones import MOBILENET_V2
 from mlmodels.network.modelfiles import ModelFilesMissing, read_manifest
+from mlmodels.network.preprocess import to_batch
 from mlmodels.network.tf_mobilenet import MobileNetV2RollupClassifier
 
 
@@ -58,7 +61,9 @@ def test_prediction_shape(
     for pred in preds:
         assert set(pred.scores) == classifier.concepts
         assert all(0.0 <= v <= 1.0 for v in pred.scores.values())
-        assert pred.embedding.shape == (1280,) and pred.embedding.dtype == np.float32
+        assert pred.embedding.shape == (EMBEDDING_DIM + TEXTURE_DIM,)
+        assert pred.embedding.dtype == np.float32
+        assert pred.embedding[EMBEDDING_DIM:].std() > 0  # the texture is there, not padding
         assert not pred.embedding.flags.writeable
         assert len(pred.top_labels) == 5
         assert sum(p for _, p in pred.top_labels) <= 1.0 + 1e-6
@@ -87,6 +92,31 @@ def test_keras_backend_matches_tflite(
         for concept in a.scores:
             assert a.scores[concept] == pytest.approx(b.scores[concept], abs=1e-4)
         np.testing.assert_allclose(a.embedding, b.embedding, rtol=1e-3, atol=1e-3)
+
+
+def test_the_texture_is_block_13_averaged(model_dir: Path, coffee: Image.Image) -> None:
+    import keras
+
+    model = build_model()
+    model.load_weights(str(model_dir / MOBILENET_V2.weights_file))
+    block = keras.Model(model.inputs, model.get_layer(f"features_{TEXTURE_BLOCK}_add").output)
+    batch = to_batch([coffee])
+    expected = np.asarray(block([batch], training=False)).mean(axis=(1, 2))
+    (pred,) = MobileNetV2RollupClassifier(model_dir, backend="keras").predict([coffee])
+    np.testing.assert_allclose(pred.embedding[EMBEDDING_DIM:], expected[0], rtol=1e-4, atol=1e-4)
+
+
+def test_files_of_an_older_conversion_ask_for_a_build(
+    model_dir: Path, tmp_path: Path, coffee: Image.Image
+) -> None:
+    old = tmp_path / "models"
+    old.mkdir()
+    manifest = read_manifest(model_dir) or {}
+    manifest["build_format"] = "mobilenet_v2-tv-imagenet-keras-tflite-1"  # before the texture
+    (old / MOBILENET_V2.manifest_file).write_text(json.dumps(manifest))
+    (old / MOBILENET_V2.tflite_file).symlink_to(model_dir / MOBILENET_V2.tflite_file)
+    with pytest.raises(ModelFilesMissing, match=r"older conversion.*python -m mlmodels\.build"):
+        MobileNetV2RollupClassifier(old).predict([coffee])
 
 
 def test_version_tracks_weights_and_table(model_dir: Path) -> None:
