@@ -109,7 +109,10 @@ def rules(child_t: float) -> dict[str, tuple[Rule, Rule]]:
     def body(no_child: bool) -> Rule:
         return lambda r: (
             adult_face(r)
-            or (bool(lite.adult_bodies(r[0], r[1])) and not (no_child and child_face(r)))
+            or (
+                bool(lite.adult_bodies(lite.clear_bodies(r[0]), r[1]))
+                and not (no_child and child_face(r))
+            )
         )
 
     def any_body(r: Result) -> bool:  # the chosen rule without its limb-joint test

@@ -97,9 +97,9 @@ def clear_bodies(persons: Sequence[Person]) -> list[Person]:
     ]
 
 
-def adult_bodies(persons: Sequence[Person], faces: Sequence[LiteFace]) -> list[Person]:
-    """Clear bodies with no face of their own, presumed adult (measured: docs/people.md)."""
-    return [p for p in clear_bodies(persons) if not any(face_in(f, p) for f in faces)]
+def adult_bodies(clear: Sequence[Person], faces: Sequence[LiteFace]) -> list[Person]:
+    """Of the clear bodies, those with no face of their own, presumed adult (docs/people.md)."""
+    return [p for p in clear if not any(face_in(f, p) for f in faces)]
 
 
 class _Runner:
@@ -231,9 +231,9 @@ class PeopleSignalsLite:
     def signals(self, images: Sequence[Image.Image]) -> list[dict[str, float]]:
         out = []
         for persons, faces in self.analyse(images):
-            bodies = adult_bodies(persons, faces)
-            adult_faces = [f for f in faces if f.p_child < self.child_threshold]
             clear = clear_bodies(persons)
+            bodies = adult_bodies(clear, faces)
+            adult_faces = [f for f in faces if f.p_child < self.child_threshold]
             person = max([p.score for p in persons] + [f.confidence for f in faces] + [0.0])
             adult_face = max([1.0 - f.p_child for f in faces] + [0.0])
             sig: dict[str, float] = {
