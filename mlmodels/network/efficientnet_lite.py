@@ -107,7 +107,11 @@ _REMAP_SHIFT = ((IMAGENET_MEAN * 255.0 - LITE_MEAN) / LITE_STD).astype(np.float3
 
 def to_batch_lite(images: Sequence[Image.Image], mode: str = DEFAULT_MODE) -> np.ndarray:
     """Like :func:`preprocess.to_batch` (same resize and crop), scaled ``(p-127)/128``."""
-    batch = to_batch(images, mode)
+    return remapped(to_batch(images, mode))
+
+
+def remapped(batch: np.ndarray) -> np.ndarray:
+    """A :func:`preprocess.to_batch` batch rescaled in place for Lite0 (returned)."""
     batch *= _REMAP_SCALE
     batch += _REMAP_SHIFT
     return batch

@@ -24,10 +24,17 @@ SIGNAL_PREFIX = "imagenet:"
 def rollup_predictions(logits: np.ndarray, embeddings: np.ndarray) -> list[Prediction]:
     """Predictions of an ImageNet backbone: roll-up scores, top labels, its embedding."""
     probs = rollup.softmax(logits.astype(np.float64))
+    return probability_predictions(probs, probs, embeddings)
+
+
+def probability_predictions(
+    probs: np.ndarray, text_probs: np.ndarray, embeddings: np.ndarray
+) -> list[Prediction]:
+    """Roll-up scores and top labels from ``probs``, the OCR gate's signals from ``text_probs``."""
     out: list[Prediction] = []
     for scores, texts, labels, emb in zip(
         rollup.rollup_scores(probs),
-        rollup.text_scores(probs),
+        rollup.text_scores(text_probs),
         rollup.top_labels(probs),
         embeddings,
         strict=True,
@@ -39,8 +46,7 @@ def rollup_predictions(logits: np.ndarray, embeddings: np.ndarray) -> list[Predi
                 scores=scores,
                 embedding=emb,
                 top_labels=labels,
-                # the same keys for every backbone, so trained heads read either
-                # "imagenet:text" and "imagenet:menu" beside them gate the OCR (moderation/ingest)
+                # the same keys for every backbone; imagenet:text and :menu gate the OCR
                 signals={f"{SIGNAL_PREFIX}{c}": v for c, v in {**scores, **texts}.items()},
             )
         )
@@ -123,14 +129,18 @@ class RollupClassifier:
                 engine = self._engine
         return engine
 
+    def run_batch(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The network on a preprocessed batch: (logits, embeddings)."""
+        return self._get_engine().run(batch)
+
     def predict(self, images: Sequence[Image.Image]) -> list[Prediction]:
         if not images:
             return []
-        engine = self._get_engine()
+        self._get_engine()
         out: list[Prediction] = []
         for start in range(0, len(images), BATCH_SIZE):
             chunk = images[start : start + BATCH_SIZE]
-            out += rollup_predictions(*engine.run(self._to_batch(chunk)))
+            out += rollup_predictions(*self.run_batch(self._to_batch(chunk)))
         return out
 
 
