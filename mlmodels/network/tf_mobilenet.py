@@ -130,7 +130,6 @@ class RollupClassifier:
         return engine
 
     def run_batch(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The network on a preprocessed batch: (logits, embeddings)."""
         return self._get_engine().run(batch)
 
     def predict(self, images: Sequence[Image.Image]) -> list[Prediction]:
@@ -139,9 +138,11 @@ class RollupClassifier:
         self._get_engine()
         out: list[Prediction] = []
         for start in range(0, len(images), BATCH_SIZE):
-            chunk = images[start : start + BATCH_SIZE]
-            out += rollup_predictions(*self.run_batch(self._to_batch(chunk)))
+            out += self._predict_batch(self._to_batch(images[start : start + BATCH_SIZE]))
         return out
+
+    def _predict_batch(self, batch: np.ndarray) -> list[Prediction]:
+        return rollup_predictions(*self.run_batch(batch))
 
 
 class MobileNetV2RollupClassifier(RollupClassifier):
