@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import numpy as np
 
 from mlmodels.base import Prediction
@@ -21,7 +24,11 @@ class MobileNetV2Lite0Classifier(MobileNetV2Int8RollupClassifier):
     version_prefix = "mobilenet_v2-tv-int8+efficientnet_lite0"
     version_suffix = f"-q{INT8_REVISION}-{EFFICIENTNET_LITE0.weights_tag}"
 
-    lite: EfficientNetLite0RollupClassifier  # made by _check_files, before any run
+    def __init__(self, model_dir: str | Path, **options: Any) -> None:
+        super().__init__(model_dir, **options)
+        self.lite = EfficientNetLite0RollupClassifier(
+            model_dir, threads=self.threads, backend=self.backend, preprocess=self.preprocess
+        )
 
     def __repr__(self) -> str:
         return f"MobileNetV2Lite0Classifier({str(self.model_dir)!r})"
@@ -31,9 +38,6 @@ class MobileNetV2Lite0Classifier(MobileNetV2Int8RollupClassifier):
 
     def _check_files(self) -> None:
         super()._check_files()
-        self.lite = EfficientNetLite0RollupClassifier(
-            self.model_dir, self.threads, self.backend, self.preprocess
-        )
         self.lite._check_files()
 
     def _predict_batch(self, batch: np.ndarray) -> list[Prediction]:

@@ -135,7 +135,6 @@ class RollupClassifier:
     def predict(self, images: Sequence[Image.Image]) -> list[Prediction]:
         if not images:
             return []
-        self._get_engine()
         out: list[Prediction] = []
         for start in range(0, len(images), BATCH_SIZE):
             out += self._predict_batch(self._to_batch(images[start : start + BATCH_SIZE]))
