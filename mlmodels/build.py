@@ -91,6 +91,7 @@ def _build(
     force: bool,
     make_model: Callable[[dict[str, Any]], Any],
     check: bool,
+    int8_recipe: quantize.Int8Recipe,
 ) -> BuildResult:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -110,21 +111,21 @@ def _build(
     }
     if check:
         fields["tflite_vs_keras_max_abs_logit_diff"] = _check_tflite_matches(model, flatbuffer)
-    int8 = b""
-    if backbone.int8_file:
-        views = quantize.calibration_views(quantize.calibration_photos())
-        int8 = quantize.convert_int8(model, views, flatbuffer)
-        fields["int8_vs_float32"] = quantize.agreement(flatbuffer, int8, views)
-        quantize.check(fields["int8_vs_float32"])
+    views = quantize.calibration_views(quantize.calibration_photos())
+    int8 = quantize.convert_int8(model, views, flatbuffer, int8_recipe)
+    fields["int8_vs_float32"] = quantize.agreement(flatbuffer, int8, views, int8_recipe)
+    quantize.check(fields["int8_vs_float32"])
     # Keras insists on the .weights.h5 suffix, so write to a temp name that keeps it, then rename.
     tmp_weights = out / f".tmp-{os.getpid()}-{backbone.weights_file}"
     model.save_weights(tmp_weights)
     os.replace(tmp_weights, out / backbone.weights_file)
     atomic_write(out / backbone.tflite_file, flatbuffer)
-    if int8:
-        atomic_write(out / backbone.int8_file, int8)
+    atomic_write(out / backbone.int8_file, int8)
     manifest = write_manifest(out, backbone.manifest_file, fields, backbone.outputs)
     return BuildResult(out, manifest, rebuilt=True)
+
+
+LITE0_INT8 = quantize.Int8Recipe(efficientnet_lite.to_batch_lite, quantize.outputs_stay_float)
 
 
 def _mobilenet_v2(state_dict: dict[str, Any]) -> Any:
@@ -141,12 +142,21 @@ def _efficientnet_lite0(state_dict: dict[str, Any]) -> Any:
 
 def build(out_dir: str | Path, force: bool = False) -> BuildResult:
     """Build MobileNetV2's files into ``out_dir`` unless they are already up to date."""
-    return _build(MOBILENET_V2, out_dir, force, _mobilenet_v2, check=False)
+    return _build(
+        MOBILENET_V2,
+        out_dir,
+        force,
+        _mobilenet_v2,
+        check=False,
+        int8_recipe=quantize.MOBILENET_V2_INT8,
+    )
 
 
 def build_efficientnet_lite0(out_dir: str | Path, force: bool = False) -> BuildResult:
     """EfficientNet-Lite0's files (own names and manifest), TFLite checked against Keras."""
-    return _build(EFFICIENTNET_LITE0, out_dir, force, _efficientnet_lite0, check=True)
+    return _build(
+        EFFICIENTNET_LITE0, out_dir, force, _efficientnet_lite0, check=True, int8_recipe=LITE0_INT8
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,6 +8,7 @@ heads is measured by the source-grouped CV (docs/backbones.md, "int8").
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -46,6 +47,14 @@ MIN_MEDIAN_COSINE = 0.8  # on the calibration views (built: 0.97): below, a brok
 MIN_TOP1_AGREEMENT = 0.3  # (built: 0.68)
 
 
+@dataclass(frozen=True)
+class Int8Recipe:
+    """How one backbone goes to int8: its preprocessing, and the tensors that stay float32."""
+
+    to_input: Callable[[list[Image.Image]], np.ndarray]
+    stays_float: Callable[[str], bool]  # by the name in the float32 conversion
+
+
 def calibration_photos() -> list[Image.Image]:
     from skimage import data
 
@@ -79,9 +88,11 @@ def calibration_views(photos: list[Image.Image]) -> list[Image.Image]:
     return views
 
 
-def convert_int8(model: Any, views: list[Image.Image], float_model: bytes) -> bytes:
-    """``model`` (Keras, outputs logits, embedding, texture) as a TFLite flatbuffer in int8 up to
-    FLOAT_FROM, float32 from there on: the quantization debugger converts it with those ops,
+def convert_int8(
+    model: Any, views: list[Image.Image], float_model: bytes, recipe: Int8Recipe
+) -> bytes:
+    """``model`` (Keras, outputs logits, embedding[, texture]) as a TFLite flatbuffer in int8 but
+    for the ops ``recipe`` keeps float32: the quantization debugger converts it with those ops,
     named as in ``float_model`` (its float32 conversion), denylisted (selective quantization)."""
     import tensorflow as tf
     from tensorflow.python.framework.convert_to_constants import (
@@ -93,14 +104,14 @@ def convert_int8(model: Any, views: list[Image.Image], float_model: bytes) -> by
 
     def representative() -> Iterator[list[np.ndarray]]:
         for view in views:
-            yield [to_batch([view])]
+            yield [recipe.to_input([view])]
 
     spec = tf.TensorSpec([None, INPUT_SIZE, INPUT_SIZE, 3], tf.float32, name="image")
     frozen = convert_variables_to_constants_v2(
         tf.function(forward, input_signature=[spec]).get_concrete_function()
     )
     converter = tf.lite.TFLiteConverter.from_concrete_functions([frozen])
-    kept = [name for name in flatbuffer_tensor_names(float_model) if _stays_float(name)]
+    kept = [name for name in flatbuffer_tensor_names(float_model) if recipe.stays_float(name)]
     return selective_int8(converter, representative, kept)
 
 
@@ -121,9 +132,16 @@ def selective_int8(
     return bytes(debugger.get_nondebug_quantized_model())
 
 
-def _stays_float(tensor: str) -> bool:
+def outputs_stay_float(tensor: str) -> bool:
+    return tensor.startswith("Identity")
+
+
+def _mobilenet_stays_float(tensor: str) -> bool:
     blocks = (f"features_{i}_" for i in range(FLOAT_FROM, LAST_BLOCK + 1))
-    return tensor.startswith("Identity") or any(block in tensor for block in blocks)
+    return outputs_stay_float(tensor) or any(block in tensor for block in blocks)
+
+
+MOBILENET_V2_INT8 = Int8Recipe(to_batch, _mobilenet_stays_float)
 
 
 def _logits_and_embedding(outputs: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -131,9 +149,11 @@ def _logits_and_embedding(outputs: dict[str, np.ndarray]) -> tuple[np.ndarray, n
     return by_width[1000], by_width[1280]
 
 
-def agreement(float_model: bytes, int8_model: bytes, views: list[Image.Image]) -> dict[str, float]:
+def agreement(
+    float_model: bytes, int8_model: bytes, views: list[Image.Image], recipe: Int8Recipe
+) -> dict[str, float]:
     """Median and least embedding cosine, and top-1 ImageNet agreement, int8 against float."""
-    batch = to_batch(views)
+    batch = recipe.to_input(views)
     return outputs_agreement(
         _logits_and_embedding(run_flatbuffer(float_model, batch)),
         _logits_and_embedding(run_flatbuffer(int8_model, batch)),

@@ -16,7 +16,7 @@ class Backbone:
     tflite_file: str
     manifest_file: str
     build_format: str  # bump when the conversion changes, so old builds are redone
-    int8_file: str = ""  # the int8 TFLite file (mlmodels.convert.quantize), for the served one
+    int8_file: str  # the int8 TFLite file (mlmodels.convert.quantize)
 
     @property
     def weights_tag(self) -> str:
@@ -25,7 +25,7 @@ class Backbone:
 
     @property
     def outputs(self) -> tuple[str, ...]:
-        return (self.weights_file, self.tflite_file, *filter(None, [self.int8_file]))
+        return (self.weights_file, self.tflite_file, self.int8_file)
 
 
 MOBILENET_V2 = Backbone(
@@ -49,5 +49,6 @@ EFFICIENTNET_LITE0 = Backbone(
     weights_file="efficientnet_lite0.weights.h5",
     tflite_file="efficientnet_lite0.tflite",
     manifest_file="efficientnet_lite0.manifest.json",
-    build_format="efficientnet_lite0-tf-imagenet-keras-tflite-1",
+    build_format="efficientnet_lite0-tf-imagenet-keras-tflite-2",  # 2: the int8 file
+    int8_file="efficientnet_lite0_int8.tflite",
 )

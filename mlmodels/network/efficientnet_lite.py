@@ -9,6 +9,7 @@ import numpy as np
 from PIL import Image
 
 from mlmodels.convert import keras_mobilenet
+from mlmodels.convert.quantize import INT8_REVISION
 from mlmodels.network.backbones import EFFICIENTNET_LITE0
 from mlmodels.network.preprocess import (
     DEFAULT_MODE,
@@ -134,3 +135,17 @@ class EfficientNetLite0RollupClassifier(RollupClassifier):
 
     def _to_batch(self, images: Sequence[Image.Image]) -> np.ndarray:
         return to_batch_lite(images, self.preprocess)
+
+
+class EfficientNetLite0Int8RollupClassifier(EfficientNetLite0RollupClassifier):
+    """The same network in int8 but for its outputs (``build.LITE0_INT8``): its own version."""
+
+    version_prefix = "efficientnet_lite0-tf-int8"
+    version_suffix = f"-q{INT8_REVISION}"
+
+    def __repr__(self) -> str:
+        return f"EfficientNetLite0Int8RollupClassifier({str(self.model_dir)!r})"
+
+    @property
+    def tflite_file(self) -> str:
+        return self.backbone.int8_file

@@ -11,7 +11,7 @@ from mlmodels.base import Prediction
 from mlmodels.concepts import rollup
 from mlmodels.convert.quantize import INT8_REVISION
 from mlmodels.network.backbones import EFFICIENTNET_LITE0
-from mlmodels.network.efficientnet_lite import EfficientNetLite0RollupClassifier, remapped
+from mlmodels.network.efficientnet_lite import EfficientNetLite0Int8RollupClassifier, remapped
 from mlmodels.network.tf_mobilenet import (
     MobileNetV2Int8RollupClassifier,
     probability_predictions,
@@ -19,14 +19,14 @@ from mlmodels.network.tf_mobilenet import (
 
 
 class MobileNetV2Lite0Classifier(MobileNetV2Int8RollupClassifier):
-    """Both networks' probabilities averaged, both embeddings (docs/backbones.md, "…beside…")."""
+    """Both networks in int8, probabilities averaged, both embeddings (docs/backbones.md)."""
 
-    version_prefix = "mobilenet_v2-tv-int8+efficientnet_lite0"
+    version_prefix = "mobilenet_v2-tv-int8+efficientnet_lite0-int8"
     version_suffix = f"-q{INT8_REVISION}-{EFFICIENTNET_LITE0.weights_tag}"
 
     def __init__(self, model_dir: str | Path, **options: Any) -> None:
         super().__init__(model_dir, **options)
-        self.lite = EfficientNetLite0RollupClassifier(
+        self.lite = EfficientNetLite0Int8RollupClassifier(
             model_dir, threads=self.threads, backend=self.backend, preprocess=self.preprocess
         )
 

@@ -19,7 +19,7 @@ pytest.importorskip(
 
 from mlmodels.base import Classifier
 from mlmodels.build import build_efficientnet_lite0
-from mlmodels.network.efficientnet_lite import EfficientNetLite0RollupClassifier
+from mlmodels.network.efficientnet_lite import EfficientNetLite0Int8RollupClassifier
 from mlmodels.network.modelfiles import ModelFilesMissing
 from mlmodels.network.pair import MobileNetV2Lite0Classifier
 from mlmodels.network.tf_mobilenet import MobileNetV2Int8RollupClassifier
@@ -39,7 +39,7 @@ def test_roll_up_averages_the_two_networks_and_embeddings_follow_each_other(
     assert isinstance(pair, Classifier)
     got = pair.predict(photos)
     mobilenet = MobileNetV2Int8RollupClassifier(both).predict(photos)
-    lite = EfficientNetLite0RollupClassifier(both).predict(photos)
+    lite = EfficientNetLite0Int8RollupClassifier(both).predict(photos)
     for p, m, e in zip(got, mobilenet, lite, strict=True):
         assert p.embedding.shape == (m.embedding.size + e.embedding.size,)
         np.testing.assert_allclose(p.embedding[: m.embedding.size], m.embedding, atol=1e-6)
@@ -59,7 +59,7 @@ def test_roll_up_averages_the_two_networks_and_embeddings_follow_each_other(
 def test_its_own_version_names_both_weights(both: Path) -> None:
     version = MobileNetV2Lite0Classifier(both).version
     assert version != MobileNetV2Int8RollupClassifier(both).version
-    assert version.startswith("mobilenet_v2-tv-int8+efficientnet_lite0-b0353104-")
+    assert version.startswith("mobilenet_v2-tv-int8+efficientnet_lite0-int8-b0353104-")
     assert version.endswith("-57934424")
 
 
