@@ -7,7 +7,7 @@ import io
 import os
 import struct
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Protocol, runtime_checkable
@@ -52,6 +52,7 @@ class Prediction:
 class Classifier(Protocol):
     version: str  # changes whenever weights or score mapping change
     concepts: frozenset[str]  # concept keys this classifier can score
+    thresholds: Mapping[str, float]  # cuts calibrated for its own scores; empty: the concepts'
 
     def predict(self, images: Sequence[Image.Image]) -> list[Prediction]: ...
 

@@ -18,6 +18,7 @@ class FakeClassifier:
 
     version: str = "fake-1"
     concepts: frozenset[str] = frozenset(ALL_CONCEPTS) - {"adult", "child", "nail", "clothing"}
+    thresholds: ClassVar[Mapping[str, float]] = {}
 
     next_scores: ClassVar[Mapping[str, float]] = {}
     next_signals: ClassVar[Mapping[str, float]] = {}  # e.g. "imagenet:text" for the OCR gate

@@ -356,6 +356,7 @@ class HeadsClassifier:
         self.version = version
         self.signal_sources = tuple(signal_sources)
         self.concepts: frozenset[str] = frozenset(heads.concepts)
+        self.thresholds: Mapping[str, float] = heads.thresholds
 
     def __repr__(self) -> str:
         return f"HeadsClassifier({self.backbone!r}, version={self.version!r})"

@@ -23,6 +23,7 @@ class MobileNetV2Lite0Classifier(MobileNetV2Int8RollupClassifier):
 
     version_prefix = "mobilenet_v2-tv-int8+efficientnet_lite0-int8"
     version_suffix = f"-q{INT8_REVISION}-{EFFICIENTNET_LITE0.weights_tag}"
+    thresholds = rollup.AVERAGED_THRESHOLDS
 
     def __init__(self, model_dir: str | Path, **options: Any) -> None:
         super().__init__(model_dir, **options)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -61,6 +61,7 @@ class RollupClassifier:
     pipeline_revision = 1  # bump when preprocessing or the pipeline changes scores
     version_suffix = ""
     backends: tuple[str, ...] = ("tflite", "keras")
+    thresholds: Mapping[str, float] = rollup.DEFAULT_THRESHOLDS
 
     def __init__(
         self,

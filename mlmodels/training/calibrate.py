@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mlmodels.build import build
+from mlmodels.build import build, build_efficientnet_lite0
 from mlmodels.concepts.rollup import CONCEPT_PARENTS, DEFAULT_THRESHOLDS, present_concepts
 from mlmodels.dataset import (
     UnknownFolderError,
@@ -19,6 +19,7 @@ from mlmodels.dataset import (
     folder_names,
     load_labelled_folder,
 )
+from mlmodels.network.pair import MobileNetV2Lite0Classifier
 from mlmodels.network.tf_mobilenet import SIGNAL_PREFIX, MobileNetV2RollupClassifier
 from mlmodels.training.folds import stratified_folds
 from mlmodels.training.metrics import PRECISION_TARGET, Metrics, calibrate_threshold
@@ -110,13 +111,17 @@ def _cells(m: Metrics) -> str:
     return f"{m.precision:.3f} {m.recall:.3f} {m.f1:.3f}"
 
 
-def report(photos: ScoredPhotos, precision_target: float = PRECISION_TARGET) -> dict[str, float]:
+def report(
+    photos: ScoredPhotos,
+    precision_target: float = PRECISION_TARGET,
+    current: Mapping[str, float] = DEFAULT_THRESHOLDS,
+) -> dict[str, float]:
     """Print the current and the new thresholds' figures; return the new thresholds."""
     scores, labels, concepts = photos.scores, photos.labels, photos.concepts
     result = calibrate(scores, labels, concepts, precision_target)
     chosen = {c: t for c, (t, _) in result.items()}
     figures = {
-        "current": evaluate(scores, labels, concepts, DEFAULT_THRESHOLDS),
+        "current": evaluate(scores, labels, concepts, current),
         "new": evaluate(scores, labels, concepts, chosen),
         "held out": held_out(photos, precision_target),
     }
@@ -127,7 +132,7 @@ def report(photos: ScoredPhotos, precision_target: float = PRECISION_TARGET) -> 
     for c in calibration_order(concepts):
         b, a, h = (f[c] for f in figures.values())
         print(
-            f"{c:9s} {b.support:4d} | {DEFAULT_THRESHOLDS.get(c, float('nan')):.4f}  {_cells(b)} | "
+            f"{c:9s} {b.support:4d} | {current.get(c, float('nan')):.4f}  {_cells(b)} | "
             f"{chosen[c]:.4f}  {_cells(a)} | {_cells(h)}  ({result[c][1]})"
         )
     for name, f in figures.items():
@@ -151,13 +156,21 @@ def main(argv: list[str] | None = None) -> int:
         "--preprocess", choices=("resize", "crop"), default=None, help="override preprocessing"
     )
     parser.add_argument("--precision-target", type=float, default=PRECISION_TARGET)
+    parser.add_argument(
+        "--pair",
+        action="store_true",
+        help="the two networks' averaged scores (mlmodels.network.pair), not MobileNetV2's",
+    )
     args = parser.parse_args(argv)
     if not args.photos.is_dir():
         parser.error(f"{args.photos} is not a directory")
 
     build(args.model_dir)  # no-op when already built
+    if args.pair:
+        build_efficientnet_lite0(args.model_dir)
     options = {"preprocess": args.preprocess} if args.preprocess else {}
-    classifier = MobileNetV2RollupClassifier(args.model_dir, **options)
+    kind = MobileNetV2Lite0Classifier if args.pair else MobileNetV2RollupClassifier
+    classifier = kind(args.model_dir, **options)
     concepts = sorted(classifier.concepts)
     try:
         paths, labels = load_labelled_folder(args.photos, concepts)
@@ -167,8 +180,9 @@ def main(argv: list[str] | None = None) -> int:
     emb = embed_paths(paths, classifier, cache_file=None)
     scores = [{c: s[SIGNAL_PREFIX + c] for c in concepts} for s in emb.signals]
     strata = folder_names(paths)[emb.kept]
-    chosen = report(ScoredPhotos(scores, labels[emb.kept], concepts, strata), args.precision_target)
-    print("\nDEFAULT_THRESHOLDS = {")
+    photos = ScoredPhotos(scores, labels[emb.kept], concepts, strata)
+    chosen = report(photos, args.precision_target, classifier.thresholds)
+    print(f"\n{'AVERAGED' if args.pair else 'DEFAULT'}_THRESHOLDS = {{")
     for concept, thr in sorted(chosen.items()):
         print(f'    "{concept}": {thr},')
     print("}")

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from moderation.ingest.completion import signals_complete_hashtags
+from moderation.ingest.model_versions import concept_thresholds_set
 from moderation.ingest.queue import classification_queue
 from moderation.ingest.store import classifications_compute
 from moderation.judging.audit import audit_record
@@ -40,8 +41,7 @@ def model_version_activate(
         version.rescore_done = 0
         version.rescore_message = ""
         version.save()
-        for key, threshold in version.thresholds.items():
-            Concept.objects.filter(key=key).update(threshold=float(threshold))
+        concept_thresholds_set(version.thresholds)
         audit_record(
             action=AuditEvent.Action.MODEL_ACTIVATE,
             obj=version,

