@@ -16,7 +16,7 @@ from moderation.ingest.store import classifications_compute
 from moderation.judging.audit import audit_record
 from moderation.judging.counts import hashtag_counts_refresh
 from moderation.judging.reevaluate import verdicts_reevaluate
-from moderation.models import AuditEvent, Concept, Embedding, ModelVersion
+from moderation.models import AuditEvent, Embedding, ModelVersion
 from posts.models import Post
 
 logger = logging.getLogger(__name__)
@@ -31,8 +31,6 @@ def model_version_activate(
     background. Audited with the previous version and thresholds as "before"."""
     with transaction.atomic():
         previous = ModelVersion.objects.filter(is_active=True).first()
-        keys = list(version.thresholds)
-        old_thresholds = dict(Concept.objects.filter(key__in=keys).values_list("key", "threshold"))
         ModelVersion.objects.filter(is_active=True).exclude(pk=version.pk).update(is_active=False)
         version.is_active = True
         version.activated_at = timezone.now()
@@ -41,7 +39,7 @@ def model_version_activate(
         version.rescore_done = 0
         version.rescore_message = ""
         version.save()
-        concept_thresholds_set(version.thresholds)
+        old_thresholds = concept_thresholds_set(version.thresholds)
         audit_record(
             action=AuditEvent.Action.MODEL_ACTIVATE,
             obj=version,

@@ -46,14 +46,30 @@ def model_version_active(*, backbone: Classifier) -> ModelVersion:
             baseline.is_active = True
             baseline.activated_at = timezone.now()
             baseline.save(update_fields=["is_active", "activated_at"])
-            concept_thresholds_set(baseline.thresholds)
+            before = concept_thresholds_set(baseline.thresholds)
+            if before != baseline.thresholds:  # audited only where a threshold moved
+                audit_record(
+                    action=AuditEvent.Action.MODEL_ACTIVATE,
+                    obj=baseline,
+                    actor=None,
+                    before={"version": None, "thresholds": before},
+                    after={
+                        "version": baseline.name,
+                        "version_id": baseline.pk,
+                        "thresholds": baseline.thresholds,
+                    },
+                    reason="first use: the backbone's roll-up, at the thresholds calibrated for it",
+                )
         return ModelVersion.objects.get(is_active=True)
 
 
-def concept_thresholds_set(thresholds: dict[str, float]) -> None:
-    """The concepts' thresholds become an activated version's (those it names)."""
+def concept_thresholds_set(thresholds: dict[str, float]) -> dict[str, float]:
+    """The concepts' thresholds become an activated version's (those it names); returns what
+    they were."""
+    before = dict(Concept.objects.filter(key__in=thresholds).values_list("key", "threshold"))
     for key, threshold in thresholds.items():
         Concept.objects.filter(key=key).update(threshold=float(threshold))
+    return before
 
 
 def model_version_register(

@@ -1,6 +1,6 @@
 """A backbone's roll-up comes with the thresholds calibrated for its own scores: they become the
-concepts' when that roll-up is activated, first use included; a backbone without them (the
-stand-in) leaves the concepts' thresholds as they are."""
+concepts' when that roll-up is activated, first use included (audited where one moved); a
+backbone without them (the stand-in) leaves the concepts' thresholds as they are."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from mlmodels.fake import FakeClassifier
 from moderation.ingest.activation import model_version_activate
 from moderation.ingest.model_versions import model_version_active
-from moderation.models import Concept, ModelVersion
+from moderation.models import AuditEvent, Concept, ModelVersion
 
 pytestmark = pytest.mark.django_db
 
@@ -35,6 +35,10 @@ def test_first_use_activates_the_roll_up_with_its_thresholds() -> None:
     assert version.name == "fake-calibrated-1" and version.thresholds == CALIBRATED
     after = thresholds()
     assert after == {**before, **CALIBRATED}
+    (event,) = AuditEvent.objects.filter(action=AuditEvent.Action.MODEL_ACTIVATE)
+    assert event.actor is None and event.reason.startswith("first use")
+    assert event.before == {"version": None, "thresholds": {k: before[k] for k in CALIBRATED}}
+    assert event.after["thresholds"] == CALIBRATED
 
 
 def test_a_backbone_without_thresholds_leaves_the_concepts_alone() -> None:
@@ -42,6 +46,7 @@ def test_a_backbone_without_thresholds_leaves_the_concepts_alone() -> None:
     before = thresholds()
     assert model_version_active(backbone=FakeClassifier()).thresholds == {}
     assert thresholds() == before
+    assert not AuditEvent.objects.exists()  # nothing moved
 
 
 def test_an_active_version_stays_with_its_thresholds() -> None:
