@@ -1,4 +1,4 @@
-"""The backbone in 8-bit integers up to its last stage: TFLite with float input and outputs.
+"""The backbones in 8-bit integers (MobileNetV2 up to its last stage, Lite0 all but its outputs).
 
 Calibrated on the photos that ship inside scikit-image, cut into fixed crops and mirrors, so
 every machine builds the same file with or without the development photos. What it costs the
