@@ -193,3 +193,14 @@ def test_the_dev_set_reads_also_and_every_photo_has_a_source(photos_dir: Path) -
     sources = photo_sources(photos_dir, paths)
     assert not any(s.startswith("unlisted:") for s in sources.tolist())
     assert len(set(sources.tolist())) >= 50
+
+
+def test_every_label_decision_names_a_dev_photo_and_a_concept(photos_dir: Path) -> None:
+    from mlmodels.base import ALL_CONCEPTS
+
+    decided = label_decisions()
+    assert decided, "mlmodels/label_decisions.csv holds no rows"
+    missing = [key for key in decided if not (photos_dir / key).is_file()]
+    unknown = {c for labels in decided.values() for c in labels} - set(ALL_CONCEPTS)
+    assert not missing, f"decisions for photos the dev set does not hold: {missing}"
+    assert not unknown, f"decisions for unknown concepts: {sorted(unknown)}"
