@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps
 
 from mlmodels.concepts.heads import ADULT_IN_BODY
 from mlmodels.network.engines import tflite_interpreter_class
@@ -44,7 +44,7 @@ from mlmodels.people.signals import (
     face_input,
 )
 
-LITE_PIPELINE_REVISION = 6  # bump when preprocessing, thresholds or key meanings change
+LITE_PIPELINE_REVISION = 7  # bump when preprocessing, thresholds or key meanings change
 
 # Decisions measured on the dev photos (docs/people.md, "TFLite people source").
 FACE_MIN_SCORE = 0.6  # BlazeFace P(face), and the face's centre inside a person box ...
@@ -56,6 +56,8 @@ BODY_MIN_KEYPOINTS = 6  # fewer visible joints: too often a dog, a poster or noi
 BODY_MIN_LIMB_JOINTS = 3  # ... and so are bodies without elbows, wrists, hips, knees or ankles
 _LIMBS = slice(7, 17)  # COCO order: nose, eyes, ears, shoulders, then the limb joints
 MOVENET_SUB_BATCH = 1  # batches of 4-8 ran no faster per image on 2 cores
+ZOOM_OUT_MARGIN = 0.25  # a face filling the frame is past BlazeFace's anchors (docs, "Close-ups")
+ZOOM_OUT_FILL = (128, 128, 128)
 
 
 @dataclass(frozen=True)
@@ -202,23 +204,12 @@ class PeopleSignalsLite:
     def _faces(
         self, runners: dict[str, _Runner], im: Image.Image, arr: np.ndarray, persons: list[Person]
     ) -> list[LiteFace]:
-        s512, s384, r512, r384 = runners[BLAZEFACE.file].run(blazeface_input(arr[None]))
-        found = blazeface_decode(
-            np.concatenate([s512[0, :, 0], s384[0, :, 0]]),
-            np.concatenate([r512[0], r384[0]]),
-            FACE_MIN_SCORE,
-        )
-        side = max(im.size)
         bodies = [p.box for p in persons if p.score >= PERSON_BOX_MIN]
-        boxes = []
-        for score, b in found:
-            x1, y1, x2, y2 = (float(v) * side for v in b)
-            cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
-            x1, y1 = max(x1, 0.0), max(y1, 0.0)
-            w, h = min(x2, im.width) - x1, min(y2, im.height) - y1
-            in_body = any(bx[0] <= cx <= bx[2] and bx[1] <= cy <= bx[3] for bx in bodies)
-            if min(w, h) >= FACE_MIN_SIDE and (in_body or score >= FACE_ALONE_SCORE):
-                boxes.append(((x1, y1, w, h), score))
+        boxes = _face_boxes(runners[BLAZEFACE.file], arr, im.size, 0.0, bodies)
+        if not boxes:
+            margin = round(max(im.size) * ZOOM_OUT_MARGIN)
+            wide = ImageOps.expand(im, border=margin, fill=ZOOM_OUT_FILL)
+            boxes = _face_boxes(runners[BLAZEFACE.file], letterbox(wide), im.size, margin, bodies)
         boxes.sort(key=lambda f: -f[0][2] * f[0][3])
         boxes = boxes[:MAX_FACES]
         ages = np.arange(100, dtype=np.float64)
@@ -252,6 +243,34 @@ class PeopleSignalsLite:
                 sig["people:age_max"] = round(max(f.age for f in faces), 1)
             out.append(sig)
         return out
+
+
+def _face_boxes(
+    blazeface: _Runner,
+    boxed: np.ndarray,
+    size: tuple[int, int],
+    margin: float,
+    bodies: Sequence[tuple[float, float, float, float]],
+) -> list[tuple[tuple[float, float, float, float], float]]:
+    """Counted faces of ``boxed`` (the photo letterboxed, ``margin`` px around it), photo px."""
+    s512, s384, r512, r384 = blazeface.run(blazeface_input(boxed[None]))
+    found = blazeface_decode(
+        np.concatenate([s512[0, :, 0], s384[0, :, 0]]),
+        np.concatenate([r512[0], r384[0]]),
+        FACE_MIN_SCORE,
+    )
+    width, height = size
+    side = max(size) + 2 * margin
+    boxes = []
+    for score, b in found:
+        x1, y1, x2, y2 = (float(v) * side - margin for v in b)
+        cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+        x1, y1 = max(x1, 0.0), max(y1, 0.0)
+        w, h = min(x2, width) - x1, min(y2, height) - y1
+        in_body = any(bx[0] <= cx <= bx[2] and bx[1] <= cy <= bx[3] for bx in bodies)
+        if min(w, h) >= FACE_MIN_SIDE and (in_body or score >= FACE_ALONE_SCORE):
+            boxes.append(((x1, y1, w, h), score))
+    return boxes
 
 
 def _persons(decoded: np.ndarray, side: float) -> list[Person]:

@@ -282,6 +282,36 @@ def test_astronaut_is_one_adult_and_coffee_nobody(
     assert cup["people:adults"] == cup["people:children"] == cup["people:faces"] == 0
 
 
+def test_a_face_filling_the_frame_is_found_by_looking_again_with_a_margin(
+    source: lite.PeopleSignalsLite, astronaut: Image.Image, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ((_, faces),) = source.analyse([astronaut])
+    x, y, w, h = faces[0].box
+    close_up = astronaut.crop(
+        (round(x + w / 10), round(y + h / 10), round(x + w * 0.9), round(y + h * 0.9))
+    )
+    ((_, found),) = source.analyse([close_up])
+    assert len(found) == 1 and found[0].p_child < 0.15 and 20 < found[0].age < 60, found
+    monkeypatch.setattr(lite, "ZOOM_OUT_MARGIN", 0.0)
+    ((_, without),) = source.analyse([close_up])
+    assert without == []  # the first look alone misses it
+
+
+def test_utkface_adults_whose_face_fills_the_crop_are_found(
+    source: lite.PeopleSignalsLite, photos_dir: Path
+) -> None:
+    paths = sorted((photos_dir / "adult").glob("utk_*.jpg"))
+    if len(paths) < 40:
+        pytest.skip(f"only {len(paths)} UTKFace adult crops under {photos_dir}")
+    images = []
+    for path in paths:
+        with Image.open(path) as img:
+            images.append(img.convert("RGB"))
+    signals = source.signals(images)
+    found = sum(s["people:adult_face"] >= 0.5 for s in signals)
+    assert found >= len(paths) - 1, f"{found} of {len(paths)} (37 before the second look)"
+
+
 def test_adults_are_found_in_scenes_without_readable_faces(
     source: lite.PeopleSignalsLite, photos_dir: Path
 ) -> None:
