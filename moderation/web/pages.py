@@ -12,6 +12,7 @@ from django.urls import reverse
 from moderation.judging.verdicts import verdicts_explain
 from moderation.selectors.catalog import concept_catalog, rule_index_for
 from moderation.selectors.cursor import InvalidCursor, SearchCursor, page_request
+from moderation.selectors.people import people_seen
 from moderation.selectors.search import (
     hashtag_lookup,
     hashtag_summary,
@@ -138,6 +139,7 @@ def post_detail(request: HttpRequest, post_id: int) -> HttpResponse:
             "classification": classification,
             "scores": scores,
             "text_extraction": text_extraction_for(post=post),
+            "people": people_seen(classification.embedding if classification else None),
             "comments": post_comments(post=post),
             "is_moderator": is_moderator(request.user),
             "comment_max": comment_max_chars(),

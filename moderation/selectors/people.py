@@ -1,0 +1,39 @@
+"""What the people models saw in a post's photo, for the post page's "why"."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mlmodels.people.signals import NAME as PEOPLE
+from moderation.models import Embedding
+
+
+@dataclass(frozen=True)
+class PeopleSeen:
+    ran: bool
+    faces: int = 0
+    child_faces: int = 0
+    bodies: int = 0  # clear bodies without a readable face, presumed adult
+    age_min: float | None = None
+    age_max: float | None = None
+
+
+def people_seen(embedding: Embedding | None) -> PeopleSeen | None:
+    """The stored people evidence in plain counts; ``ran`` is false where the people models have
+    not looked at the photo (they run once a rule needs them). None without an embedding."""
+    if embedding is None:
+        return None
+    if PEOPLE not in (embedding.signal_versions or {}):
+        return PeopleSeen(ran=False)
+    signals = embedding.signals or {}
+    faces = int(signals.get("people:faces", 0))
+    children = int(signals.get("people:children", 0))
+    adults = int(signals.get("people:adults", 0))
+    return PeopleSeen(
+        ran=True,
+        faces=faces,
+        child_faces=children,
+        bodies=max(0, adults - (faces - children)),
+        age_min=signals.get("people:age_min"),
+        age_max=signals.get("people:age_max"),
+    )
