@@ -14,8 +14,8 @@ class PeopleSeen:
     faces: int = 0
     child_faces: int = 0
     bodies: int = 0  # clear bodies without a readable face, presumed adult
-    age_min: float | None = None
-    age_max: float | None = None
+    age_min: int | None = None  # years, rounded: the page says "aged about"
+    age_max: int | None = None
 
 
 def people_seen(embedding: Embedding | None) -> PeopleSeen | None:
@@ -29,11 +29,13 @@ def people_seen(embedding: Embedding | None) -> PeopleSeen | None:
     faces = int(signals.get("people:faces", 0))
     children = int(signals.get("people:children", 0))
     adults = int(signals.get("people:adults", 0))
+    ages = [signals.get(key) for key in ("people:age_min", "people:age_max")]
+    low, high = (None if age is None else round(age) for age in ages)
     return PeopleSeen(
         ran=True,
         faces=faces,
         child_faces=children,
         bodies=max(0, adults - (faces - children)),
-        age_min=signals.get("people:age_min"),
-        age_max=signals.get("people:age_max"),
+        age_min=low,
+        age_max=high,
     )

@@ -45,6 +45,8 @@ def test_faces_with_their_ages_and_faceless_people(
     line = _people_line(client, post.pk)
     assert "2 faces, aged about 8–38 (1 aged as a child)" in line, line
     assert "1 person whose face is not readable, presumed adult" in line, line
+    _store(post.pk, {"people:faces": 2.0, "people:age_min": 37.6, "people:age_max": 38.2})
+    assert "2 faces, aged about 38 " in _people_line(client, post.pk) + " "
 
 
 def test_nobody_and_not_looked_for_are_told_apart(
