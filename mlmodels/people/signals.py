@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -73,6 +73,14 @@ SIGNAL_KEYS: dict[str, str] = {
 HEAD_SIGNAL_KEYS = tuple(
     k for k in SIGNAL_KEYS if not k.startswith("people:age_") and k != ADULT_IN_BODY
 )
+
+
+def faceless_bodies(signals: Mapping[str, float]) -> int:
+    """The clear bodies without a readable face that ``people:adults`` counts beside the adult
+    faces (the lite source's; 0 for the MTCNN source, which counts faces only)."""
+    faces = int(signals.get("people:faces", 0))
+    adult_faces = faces - int(signals.get("people:children", 0))
+    return max(0, int(signals.get("people:adults", 0)) - adult_faces)
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mlmodels.people.signals import NAME as PEOPLE
+from mlmodels.people.signals import faceless_bodies
 from moderation.models import Embedding
 
 
@@ -26,16 +27,13 @@ def people_seen(embedding: Embedding | None) -> PeopleSeen | None:
     if PEOPLE not in (embedding.signal_versions or {}):
         return PeopleSeen(ran=False)
     signals = embedding.signals or {}
-    faces = int(signals.get("people:faces", 0))
-    children = int(signals.get("people:children", 0))
-    adults = int(signals.get("people:adults", 0))
     ages = [signals.get(key) for key in ("people:age_min", "people:age_max")]
     low, high = (None if age is None else round(age) for age in ages)
     return PeopleSeen(
         ran=True,
-        faces=faces,
-        child_faces=children,
-        bodies=max(0, adults - (faces - children)),
+        faces=int(signals.get("people:faces", 0)),
+        child_faces=int(signals.get("people:children", 0)),
+        bodies=faceless_bodies(signals),
         age_min=low,
         age_max=high,
     )

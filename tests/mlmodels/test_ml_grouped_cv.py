@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from mlmodels.base import ALL_CONCEPTS
 from mlmodels.dataset import (
     label_decisions,
     load_labelled_folder,
@@ -186,8 +187,6 @@ def test_concept_checks_count_gym_on_people_and_adults_in_scenes() -> None:
 def test_the_dev_set_reads_also_and_every_photo_has_a_source(photos_dir: Path) -> None:
     paths, labels = load_labelled_folder(photos_dir)
     folders = np.array([p.parent.name for p in paths])
-    from mlmodels.base import ALL_CONCEPTS
-
     adult = labels[:, ALL_CONCEPTS.index("adult")]
     assert (adult[folders == "gym"] == 1).sum() >= 39  # ALSO.csv: gym photos with people
     sources = photo_sources(photos_dir, paths)
@@ -196,8 +195,6 @@ def test_the_dev_set_reads_also_and_every_photo_has_a_source(photos_dir: Path) -
 
 
 def test_every_label_decision_names_a_dev_photo_and_a_concept(photos_dir: Path) -> None:
-    from mlmodels.base import ALL_CONCEPTS
-
     decided = label_decisions()
     assert decided, "mlmodels/label_decisions.csv holds no rows"
     missing = [key for key in decided if not (photos_dir / key).is_file()]
