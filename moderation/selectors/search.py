@@ -135,15 +135,20 @@ def post_with_verdicts(*, post_id: int) -> Post | None:
                     "hashtag", "rule", "override_by", "classification"
                 ).order_by("hashtag__name"),
             ),
-            Prefetch(
-                "classifications",
-                queryset=Classification.objects.select_related(
-                    "model_version", "embedding"
-                ).order_by("-model_version__is_active", "-created_at", "-id"),
-            ),
+            classifications_active_first(),
         )
         .filter(pk=post_id)
         .first()
+    )
+
+
+def classifications_active_first() -> Prefetch[str]:
+    """A post's classifications, the active version's first, then the newest: what it shows."""
+    return Prefetch(
+        "classifications",
+        queryset=Classification.objects.select_related("model_version", "embedding").order_by(
+            "-model_version__is_active", "-created_at", "-id"
+        ),
     )
 
 

@@ -10,9 +10,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from moderation.judging.verdicts import verdicts_explain
-from moderation.selectors.catalog import concept_catalog, rule_index_for
+from moderation.selectors.catalog import rule_index_for
 from moderation.selectors.cursor import InvalidCursor, SearchCursor, page_request
-from moderation.selectors.people import people_seen
 from moderation.selectors.search import (
     hashtag_lookup,
     hashtag_summary,
@@ -22,6 +21,7 @@ from moderation.selectors.search import (
     posts_relevant_for_hashtag,
 )
 from moderation.selectors.search_cache import CachedSearch, search_cached
+from moderation.selectors.seen import concept_scores, people_seen
 from moderation.selectors.text import post_comments, text_extraction_for
 from moderation.web.permissions import is_moderator
 from moderation.web.search_throttle import search_throttled
@@ -114,20 +114,7 @@ def post_detail(request: HttpRequest, post_id: int) -> HttpResponse:
         raise Http404("No such post.")
     classifications = list(post.classifications.all())
     classification = classifications[0] if classifications else None
-    scores = []
-    if classification is not None:
-        catalog = concept_catalog()
-        for key, info in catalog.items():
-            score = classification.scores.get(key)
-            scores.append(
-                {
-                    "info": info,
-                    "score": score,
-                    "percent": round(score * 100) if score is not None else None,
-                    "threshold_percent": round(info.threshold * 100),
-                    "present": score is not None and score >= info.threshold,
-                }
-            )
+    scores = concept_scores(classification) if classification is not None else []
     verdicts = list(post.verdicts.all())
     verdicts_explain(verdicts)
     return render(

@@ -11,6 +11,7 @@ from moderation.judging.verdicts import verdicts_explain
 from moderation.models import AuditEvent, Concept, KeywordMapping, Rule, Verdict
 from moderation.rules.syntax import RuleSyntaxError, validate
 from moderation.selectors.catalog import concept_catalog, concept_names
+from moderation.web.api.seen import SeenSerializer, seen_in
 from moderation.web.permissions import is_moderator
 from posts.hashtags import InvalidHashtag, normalize_hashtag, parse_hashtags
 from posts.models import Post
@@ -119,6 +120,26 @@ class PostSerializer(serializers.ModelSerializer[Post]):
     def get_hashtags(self, post: Post) -> list[str]:
         # The post's own list, in the author's order (verdicts may lag behind an edit).
         return [link.hashtag.name for link in post.post_hashtags.all()]
+
+
+@extend_schema_field(SeenSerializer)
+class SeenField(serializers.Field):  # type: ignore[type-arg]
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(source="*", read_only=True, **kwargs)
+
+    def to_representation(self, post: Post) -> dict[str, Any]:
+        return seen_in(post)
+
+
+class PostDetailSerializer(PostSerializer):
+    seen = SeenField(
+        help_text="What the models saw, as the post page shows it: every concept's score, the "
+        "people found, the text read and the backbone's labels. Only on a single post."
+    )
+
+    class Meta(PostSerializer.Meta):
+        fields = [*PostSerializer.Meta.fields, "seen"]
+        read_only_fields = fields
 
 
 class PostSummarySerializer(serializers.ModelSerializer[Post]):

@@ -22,7 +22,12 @@ from rest_framework.views import APIView
 from moderation.models import Verdict
 from moderation.selectors.catalog import rule_index_for
 from moderation.selectors.cursor import InvalidCursor, SearchCursor, page_request
-from moderation.selectors.search import hashtag_lookup, hashtag_summary, posts_relevant_for_hashtag
+from moderation.selectors.search import (
+    classifications_active_first,
+    hashtag_lookup,
+    hashtag_summary,
+    posts_relevant_for_hashtag,
+)
 from moderation.selectors.search_cache import CachedSearch, search_cached
 from moderation.web.api import serializers as s
 from moderation.web.api.throttles import SearchAnonThrottle, SearchUserThrottle, UploadThrottle
@@ -86,7 +91,15 @@ class PostViewSet(
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def get_queryset(self) -> QuerySet[Post]:
+        if getattr(self, "action", None) == "retrieve":
+            joined = _posts_with_verdicts().select_related("text_extraction")
+            return joined.prefetch_related(classifications_active_first())
         return _posts_with_verdicts()
+
+    def get_serializer_class(self) -> type[s.PostSerializer]:
+        if getattr(self, "action", None) == "retrieve":
+            return s.PostDetailSerializer
+        return s.PostSerializer
 
     def get_throttles(self) -> list[Any]:
         if getattr(self, "action", None) == "create":

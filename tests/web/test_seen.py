@@ -1,5 +1,5 @@
 """The post page says what the people models saw: faces with their ages, people whose face is
-not readable, or that they have not looked yet."""
+not readable, or that they have not looked yet; the API gives one post the same reading."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from moderation.models import Embedding
+from moderation.models import Embedding, TextExtraction
 from tests.web.judged import judged_post
 
 pytestmark = pytest.mark.django_db
@@ -58,3 +58,54 @@ def test_nobody_and_not_looked_for_are_told_apart(
     unseen = judged_post(django_capture_on_commit_callbacks, ["카페"])
     _store(unseen.pk, None)
     assert "not looked for in this photo" in _people_line(client, unseen.pk)
+
+
+def test_the_api_gives_one_post_what_its_page_shows(
+    client, django_capture_on_commit_callbacks
+) -> None:
+    post = judged_post(django_capture_on_commit_callbacks, ["카페", "연애"], food=0.93)
+    ages = {"people:age_min": 30.4, "people:age_max": 30.4}
+    _store(post.pk, {"people:faces": 1.0, "people:adults": 1.0, **ages})
+    TextExtraction.objects.update_or_create(
+        post=post,
+        defaults={
+            "engine": "test",
+            "status": "ok",
+            "text": "김치찌개 9,000원",
+            "words": ["김치찌개"],
+        },
+    )
+    seen = client.get(f"/api/posts/{post.pk}/").json()["seen"]
+    scores = {row["concept"]: row for row in seen["concepts"]}
+    assert scores["food"]["score"] == pytest.approx(0.93) and scores["food"]["present"]
+    assert scores["beverage"]["score"] == 0.0 and not scores["beverage"]["present"]
+    assert seen["people"] == {
+        "looked": True,
+        "faces": 1,
+        "faces_aged_as_child": 0,
+        "faceless_people": 0,
+        "age_min": 30,
+        "age_max": 30,
+    }
+    assert _people_line(client, post.pk).endswith("1 face, aged about 30")
+    assert seen["text"]["text"] == "김치찌개 9,000원" and seen["text"]["words"] == ["김치찌개"]
+    assert seen["model_version"]
+    listed = client.get("/api/posts/").json()["results"]
+    assert [row["id"] for row in listed] == [post.pk] and "seen" not in listed[0]
+    assert b"faceless_people" in client.get("/api/schema/").content
+
+
+def test_the_api_says_a_post_not_yet_seen_was_not_seen(
+    client, django_capture_on_commit_callbacks
+) -> None:
+    post = judged_post(django_capture_on_commit_callbacks, ["카페"])
+    post.classifications.all().delete()
+    TextExtraction.objects.filter(post=post).delete()
+    seen = client.get(f"/api/posts/{post.pk}/").json()["seen"]
+    assert seen == {
+        "model_version": None,
+        "concepts": [],
+        "people": None,
+        "text": None,
+        "top_labels": [],
+    }

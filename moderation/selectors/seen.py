@@ -1,4 +1,4 @@
-"""What the people models saw in a post's photo, for the post page's "why"."""
+"""What the models saw in a post's photo, for the post page's "why" and the API."""
 
 from __future__ import annotations
 
@@ -6,7 +6,35 @@ from dataclasses import dataclass
 
 from mlmodels.people.signals import NAME as PEOPLE
 from mlmodels.people.signals import faceless_bodies
-from moderation.models import Embedding
+from moderation.models import Classification, Embedding
+from moderation.rules.compiled import ConceptInfo
+from moderation.selectors.catalog import concept_catalog
+
+
+@dataclass(frozen=True)
+class ConceptScore:
+    info: ConceptInfo
+    score: float | None  # None: the model version cannot see this concept
+
+    @property
+    def present(self) -> bool:
+        return self.score is not None and self.score >= self.info.threshold
+
+    @property
+    def percent(self) -> int | None:
+        return None if self.score is None else round(self.score * 100)
+
+    @property
+    def threshold_percent(self) -> int:
+        return round(self.info.threshold * 100)
+
+
+def concept_scores(classification: Classification) -> list[ConceptScore]:
+    """Every concept of the catalogue with this classification's score, in key order."""
+    return [
+        ConceptScore(info=info, score=classification.scores.get(key))
+        for key, info in concept_catalog().items()
+    ]
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,71 @@
+"""What the models saw in a post's photo, as the post page shows it, for one post in the API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from moderation.models import Classification, TextExtraction
+from moderation.selectors.seen import concept_scores, people_seen
+from posts.models import Post
+
+
+class ConceptScoreSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    concept = serializers.CharField(source="info.key")
+    score = serializers.FloatField(
+        allow_null=True, help_text="null: this model version cannot see the concept."
+    )
+    threshold = serializers.FloatField(source="info.threshold")
+    present = serializers.BooleanField(help_text="score ≥ threshold.")
+
+
+class PeopleSeenSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    looked = serializers.BooleanField(
+        source="ran",
+        help_text="false: the people models have not looked at this photo; they run where a "
+        "hashtag's rule needs adult or child.",
+    )
+    faces = serializers.IntegerField()
+    faces_aged_as_child = serializers.IntegerField(source="child_faces")
+    faceless_people = serializers.IntegerField(
+        source="bodies", help_text="Clear bodies without a readable face, presumed adult."
+    )
+    age_min = serializers.IntegerField(allow_null=True, help_text="Years, the faces' youngest.")
+    age_max = serializers.IntegerField(allow_null=True)
+
+
+class TextReadSerializer(serializers.ModelSerializer[TextExtraction]):
+    class Meta:
+        model = TextExtraction
+        fields = ["status", "engine", "text", "words", "message"]
+        read_only_fields = fields
+
+
+class SeenSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    model_version = serializers.CharField(allow_null=True)
+    concepts = ConceptScoreSerializer(many=True)
+    people = PeopleSeenSerializer(allow_null=True)
+    text = TextReadSerializer(allow_null=True, help_text="null: not read yet.")
+    top_labels = serializers.ListField(
+        child=serializers.ListField(), help_text="The backbone's ImageNet labels: [label, score]."
+    )
+
+
+def seen_in(post: Post) -> dict[str, Any]:
+    """Needs the post's classifications prefetched active first and its text joined."""
+    classifications: list[Classification] = list(post.classifications.all())
+    current = classifications[0] if classifications else None
+    try:
+        text: TextExtraction | None = post.text_extraction
+    except TextExtraction.DoesNotExist:
+        text = None
+    return SeenSerializer(
+        {
+            "model_version": current.model_version.name if current else None,
+            "concepts": concept_scores(current) if current else [],
+            "people": people_seen(current.embedding if current else None),
+            "text": text,
+            "top_labels": current.embedding.top_labels if current else [],
+        }
+    ).data
