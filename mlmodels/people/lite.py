@@ -44,12 +44,12 @@ from mlmodels.people.signals import (
     face_input,
 )
 
-LITE_PIPELINE_REVISION = 7  # bump when preprocessing, thresholds or key meanings change
+LITE_PIPELINE_REVISION = 8  # bump when preprocessing, thresholds or key meanings change
 
 # Decisions measured on the dev photos (docs/people.md, "TFLite people source").
 FACE_MIN_SCORE = 0.6  # BlazeFace P(face), and the face's centre inside a person box ...
 PERSON_BOX_MIN = 0.2  # ... of at least this score: dogs, cats and dishes have no body around
-FACE_ALONE_SCORE = 0.8  # ... unless this sure: close-ups cut the body off the frame
+FACE_ALONE_SCORE = 0.85  # ... unless this sure: close-ups cut the body off the frame
 PERSON_MIN_SCORE = 0.25  # MoveNet person score (centre x mean keypoint score)
 KEYPOINT_MIN_SCORE = 0.3
 BODY_MIN_KEYPOINTS = 6  # fewer visible joints: too often a dog, a poster or noise ...

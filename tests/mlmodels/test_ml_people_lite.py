@@ -334,6 +334,26 @@ def test_no_adult_or_child_on_photos_without_people(
     assert [s[ADULT_IN_BODY] for s in sigs] == [0.0] * 10
 
 
+FACES_WITHOUT_PEOPLE = (  # BlazeFace's 0.81-0.83 outside any body: docs/people.md
+    "beverage/latte_ed9bfd_images-60.jpg",  # latte art
+    "flower/flw_f1e38a_6209630964_e8de48fe04_m.jpg",  # a rose
+    "sea/plc2_33fef6_la_paz_66.jpg",  # sea lions under water
+)
+
+
+def test_a_face_outside_every_body_must_be_sure(
+    source: lite.PeopleSignalsLite, photos_dir: Path
+) -> None:
+    paths = [photos_dir / name for name in FACES_WITHOUT_PEOPLE]
+    if not all(path.is_file() for path in paths):
+        pytest.skip(f"the photos {FACES_WITHOUT_PEOPLE} are not all under {photos_dir}")
+    images = []
+    for path in paths:
+        with Image.open(path) as img:
+            images.append(img.convert("RGB"))
+    assert [s["people:faces"] for s in source.signals(images)] == [0.0] * len(paths)
+
+
 def test_concurrent_calls_agree(source: lite.PeopleSignalsLite, astronaut: Image.Image) -> None:
     want = source.signals([astronaut])
     got: list[list[dict[str, float]]] = []
