@@ -359,6 +359,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Two choice sets named "status": the post's keeps the name it had before the text's came.
+    "ENUM_NAME_OVERRIDES": {
+        "StatusEnum": "posts.models.Post.Status",
+        "TextReadStatusEnum": "moderation.models.ingest.TextExtraction.Status",
+    },
     # Error answers (400/401/403/404/429) are listed too; the fuzz test holds the API to them.
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
