@@ -165,3 +165,15 @@ def posts_recent_shown(*, limit: int = 12) -> QuerySet[Post]:
     """The newest posts shown under at least one hashtag; walks newest posts, not verdicts."""
     shown = Verdict.objects.filter(post=OuterRef("pk"), shown=True)
     return Post.objects.filter(Exists(shown)).order_by("-created_at", "-id")[:limit]
+
+
+def posts_by_author(*, author_id: int) -> QuerySet[Post]:
+    """One author's posts, newest first, whatever their verdicts, with how many are shown."""
+    return (
+        Post.objects.filter(author_id=author_id)
+        .annotate(
+            shown_count=Count("verdicts", filter=Q(verdicts__shown=True)),
+            verdict_count=Count("verdicts"),
+        )
+        .order_by("-created_at", "-id")
+    )

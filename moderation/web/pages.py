@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+from django.contrib.auth import get_user_model
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 
@@ -17,6 +19,7 @@ from moderation.selectors.search import (
     hashtag_summary,
     hashtags_popular,
     post_with_verdicts,
+    posts_by_author,
     posts_recent_shown,
     posts_relevant_for_hashtag,
 )
@@ -28,6 +31,8 @@ from moderation.web.search_throttle import search_throttled
 from posts.clients import client_key
 from posts.hashtags import InvalidHashtag, normalize_hashtag
 from posts.services import comment_max_chars, hashtag_search_record
+
+USER_POSTS_PER_PAGE = 24
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -132,3 +137,11 @@ def post_detail(request: HttpRequest, post_id: int) -> HttpResponse:
             "comment_max": comment_max_chars(),
         },
     )
+
+
+def user_posts(request: HttpRequest, username: str) -> HttpResponse:
+    author = get_object_or_404(get_user_model(), username=username)
+    page = Paginator(posts_by_author(author_id=author.pk), USER_POSTS_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "moderation/user_posts.html", {"author": author, "page": page})

@@ -10,6 +10,7 @@ urlpatterns = [
     path("search/", views.search, name="search"),
     path("explore/tags/<str:tag>/", views.explore_tag, name="explore-tag"),
     path("p/<int:post_id>/", views.post_detail, name="post-detail"),
+    path("u/<str:username>/", views.user_posts, name="user-posts"),
     path("p/<int:post_id>/comments/", comments.comment_add, name="comment-add"),
     path(
         "p/<int:post_id>/comments/<int:comment_id>/delete/",

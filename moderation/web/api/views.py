@@ -9,6 +9,7 @@ from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
     extend_schema,
+    extend_schema_view,
     inline_serializer,
 )
 from rest_framework import exceptions, mixins, permissions, serializers, status, viewsets
@@ -75,6 +76,15 @@ class IsAuthorOrReadOnly(permissions.BasePermission):
         return bool(request.user.is_authenticated and obj.author_id == request.user.pk)
 
 
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "author", str, description="Only this user's posts, whatever their verdicts."
+            )
+        ]
+    )
+)
 class PostViewSet(
     mixins.CreateModelMixin,
     mixins.ListModelMixin,
@@ -91,9 +101,13 @@ class PostViewSet(
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def get_queryset(self) -> QuerySet[Post]:
-        if getattr(self, "action", None) == "retrieve":
+        action = getattr(self, "action", None)
+        if action == "retrieve":
             joined = _posts_with_verdicts().select_related("text_extraction")
             return joined.prefetch_related(classifications_active_first())
+        author = self.request.query_params.get("author") if action == "list" else None
+        if author:
+            return _posts_with_verdicts().filter(author__username=author)
         return _posts_with_verdicts()
 
     def get_serializer_class(self) -> type[s.PostSerializer]:
