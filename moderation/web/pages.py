@@ -1,4 +1,4 @@
-"""Public pages: hashtag search and the post page with its verdicts. Never run the model."""
+"""Public pages: hashtag search, a post with its verdicts, a user's posts. Never run the model."""
 
 from __future__ import annotations
 
