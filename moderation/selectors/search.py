@@ -152,6 +152,11 @@ def classifications_active_first() -> Prefetch[str]:
     )
 
 
+def classification_shown(post: Post) -> Classification | None:
+    """The classification a post's page shows, from ``classifications_active_first``."""
+    return next(iter(post.classifications.all()), None)
+
+
 def hashtags_popular(*, limit: int = 20) -> QuerySet[Hashtag]:
     """Most shown posts first, from the maintained counts (index hashtagstats_popular)."""
     return (

@@ -15,6 +15,7 @@ from moderation.judging.verdicts import verdicts_explain
 from moderation.selectors.catalog import rule_index_for
 from moderation.selectors.cursor import InvalidCursor, SearchCursor, page_request
 from moderation.selectors.search import (
+    classification_shown,
     hashtag_lookup,
     hashtag_summary,
     hashtags_popular,
@@ -117,8 +118,7 @@ def post_detail(request: HttpRequest, post_id: int) -> HttpResponse:
     post = post_with_verdicts(post_id=post_id)
     if post is None:
         raise Http404("No such post.")
-    classifications = list(post.classifications.all())
-    classification = classifications[0] if classifications else None
+    classification = classification_shown(post)
     scores = concept_scores(classification) if classification is not None else []
     verdicts = list(post.verdicts.all())
     verdicts_explain(verdicts)

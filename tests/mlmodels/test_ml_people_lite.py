@@ -43,16 +43,20 @@ def source() -> lite.PeopleSignalsLite:
     return lite.PeopleSignalsLite(path)
 
 
+def _rgb(paths: list[Path]) -> list[Image.Image]:
+    images = []
+    for path in paths:
+        with Image.open(path) as img:
+            images.append(img.convert("RGB"))
+    return images
+
+
 def _spread(photos_dir: Path, folders: tuple[str, ...], n: int) -> list[Image.Image]:
     files = sorted(
         p for f in folders for p in (photos_dir / f).glob("*.jpg") if not p.name.startswith("utk_")
     )
     step = len(files) / n
-    out = []
-    for p in (files[int(i * step)] for i in range(n)):
-        with Image.open(p) as img:
-            out.append(img.convert("RGB"))
-    return out
+    return _rgb([files[int(i * step)] for i in range(n)])
 
 
 # ------------------------------------------------------------------ no model files needed
@@ -303,10 +307,7 @@ def test_utkface_adults_whose_face_fills_the_crop_are_found(
     paths = sorted((photos_dir / "adult").glob("utk_*.jpg"))
     if len(paths) < 40:
         pytest.skip(f"only {len(paths)} UTKFace adult crops under {photos_dir}")
-    images = []
-    for path in paths:
-        with Image.open(path) as img:
-            images.append(img.convert("RGB"))
+    images = _rgb(paths)
     signals = source.signals(images)
     found = sum(s["people:adult_face"] >= 0.5 for s in signals)
     assert found >= len(paths) - 1, f"{found} of {len(paths)} (37 before the second look)"
@@ -347,10 +348,7 @@ def test_a_face_outside_every_body_must_be_sure(
     paths = [photos_dir / name for name in FACES_WITHOUT_PEOPLE]
     if not all(path.is_file() for path in paths):
         pytest.skip(f"the photos {FACES_WITHOUT_PEOPLE} are not all under {photos_dir}")
-    images = []
-    for path in paths:
-        with Image.open(path) as img:
-            images.append(img.convert("RGB"))
+    images = _rgb(paths)
     assert [s["people:faces"] for s in source.signals(images)] == [0.0] * len(paths)
 
 

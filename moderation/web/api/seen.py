@@ -6,7 +6,8 @@ from typing import Any
 
 from rest_framework import serializers
 
-from moderation.models import Classification, TextExtraction
+from moderation.models import TextExtraction
+from moderation.selectors.search import classification_shown
 from moderation.selectors.seen import concept_scores, people_seen
 from posts.models import Post
 
@@ -54,8 +55,7 @@ class SeenSerializer(serializers.Serializer):  # type: ignore[type-arg]
 
 def seen_in(post: Post) -> dict[str, Any]:
     """Needs the post's classifications prefetched active first and its text joined."""
-    classifications: list[Classification] = list(post.classifications.all())
-    current = classifications[0] if classifications else None
+    current = classification_shown(post)
     try:
         text: TextExtraction | None = post.text_extraction
     except TextExtraction.DoesNotExist:
