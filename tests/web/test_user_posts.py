@@ -9,6 +9,7 @@ import re
 import pytest
 from django.urls import reverse
 
+from posts.models import Post
 from posts.services import post_create
 from tests.factories import UserFactory, jpeg_bytes
 from tests.web.judged import judged_post
@@ -29,20 +30,25 @@ def test_a_users_page_lists_their_posts_shown_or_not(
     shown.author = hidden.author
     shown.save(update_fields=["author"])
     someone_else = judged_post(django_capture_on_commit_callbacks, ["카페"], food=0.95)
+    failed = post_create(author=hidden.author, image=io.BytesIO(jpeg_bytes()), hashtags=["카페"])
+    Post.objects.filter(pk=failed.pk).update(
+        status=Post.Status.FAILED, failure_reason="The photo could not be decoded."
+    )
     pending = post_create(author=hidden.author, image=io.BytesIO(jpeg_bytes()), hashtags=["카페"])
 
     response = client.get(reverse("user-posts", kwargs={"username": hidden.author.username}))
     assert response.status_code == 200
     page = response.content.decode()
     linked = [int(i) for i in re.findall(r'href="/p/(\d+)/"', page)]
-    assert linked == [pending.pk, shown.pk, hidden.pk]  # newest first
+    assert linked == [pending.pk, failed.pk, shown.pk, hidden.pk]  # newest first
     assert someone_else.pk not in linked
     assert _notes(page) == [
         "대기 pending: being looked at",
+        "실패 failed: The photo could not be decoded.",
         "shown under 1 of 2 hashtags",
         "shown under 0 of 1 hashtag",
     ]
-    assert "게시물 3 posts" in page
+    assert "게시물 4 posts" in page
 
 
 def test_the_nav_and_the_post_page_link_to_the_users_page(
