@@ -241,6 +241,8 @@ TAGLENS_SIGNAL_SOURCES = env_list(
 TAGLENS_PAGE_SIZE = env_int("TAGLENS_PAGE_SIZE", 24)
 # A verdict whose deciding score is closer than this to its threshold goes to the review queue.
 TAGLENS_REVIEW_MARGIN = env_float("TAGLENS_REVIEW_MARGIN", 0.2)
+# Reviews one author may have waiting at once: the queue is the moderators' time.
+TAGLENS_REVIEW_REQUESTS_OPEN = env_int("TAGLENS_REVIEW_REQUESTS_OPEN", 20)
 TAGLENS_OCR = env_bool("TAGLENS_OCR", True)
 TAGLENS_OCR_TIMEOUT = env_int("TAGLENS_OCR_TIMEOUT", 30)
 # The development photo set (internal use only; never copied into the project).

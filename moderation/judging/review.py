@@ -1,20 +1,24 @@
-"""The review queue and hashtags without a rule; accepting a verdict is `verdict_override`."""
+"""The review queue, authors asking for a review, and hashtags without a rule; accepting a
+verdict is `verdict_override`."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.utils import timezone
 
+from moderation.judging.audit import audit_record
 from moderation.judging.catalog import keyword_mapping_save, rule_save
 from moderation.judging.verdicts import verdicts_evaluate
-from moderation.models import KeywordMapping, Rule, Verdict
+from moderation.models import AuditEvent, KeywordMapping, Rule, Verdict
 from moderation.rules.compiled import concepts_present
 from moderation.rules.expr import evaluate
 from moderation.rules.syntax import RuleSyntaxError, parse, validate
 from moderation.selectors.catalog import concept_catalog, concept_names
-from moderation.selectors.review import review_queue
+from moderation.selectors.review import review_queue, review_requests_open
 from moderation.selectors.scores import current_classifications
 from posts.models import Hashtag, Post, PostHashtag
 
@@ -43,6 +47,60 @@ def review_skip(*, skipped: list[int], verdict_id: int) -> list[int]:
     """The session's skip list with this verdict added (bounded)."""
     kept = [pk for pk in skipped if pk != verdict_id] + [verdict_id]
     return kept[-MAX_SKIPPED:]
+
+
+class ReviewRequestRefused(ValueError):
+    """A review cannot be asked for; ``str(exc)`` tells the author why. ``denied``: not theirs."""
+
+    def __init__(self, message: str, *, denied: bool = False) -> None:
+        super().__init__(message)
+        self.denied = denied
+
+
+REVIEW_NOTE_MAX = 200
+
+
+def review_request(*, verdict: Verdict, by: User, note: str = "") -> Verdict:
+    """The post's author asks a moderator to look again at a verdict that hides the post: it
+    goes first in the review queue, with the note, and the audit trail records it."""
+    note = note.strip()
+    if verdict.post.author_id is None or verdict.post.author_id != by.pk:
+        raise ReviewRequestRefused("Only the post's author may ask for a review.", denied=True)
+    if len(note) > REVIEW_NOTE_MAX:
+        raise ReviewRequestRefused(f"The note is longer than {REVIEW_NOTE_MAX} characters.")
+    tag = f"#{verdict.hashtag.name}"
+    if verdict.override is not None:
+        raise ReviewRequestRefused(f"A moderator has already decided the post's place under {tag}.")
+    if verdict.shown:
+        raise ReviewRequestRefused(f"The post is already shown under {tag}.")
+    if verdict.decision == Verdict.Decision.PENDING:
+        raise ReviewRequestRefused(f"TagLens has not judged the post under {tag} yet.")
+    if verdict.review_requested_at is not None:
+        raise ReviewRequestRefused(f"A review under {tag} has already been asked for.")
+    limit = settings.TAGLENS_REVIEW_REQUESTS_OPEN
+    if review_requests_open(author_id=by.pk).count() >= limit:
+        raise ReviewRequestRefused(
+            f"You have {limit} reviews waiting; ask again once moderators have answered them."
+        )
+    with transaction.atomic():
+        now = timezone.now()
+        asked = Verdict.objects.filter(
+            pk=verdict.pk, review_requested_at__isnull=True, override__isnull=True, shown=False
+        ).update(review_requested_at=now, review_request_note=note)
+        if not asked:  # answered or asked for since the page was read
+            raise ReviewRequestRefused(f"The post's place under {tag} has just changed.")
+        verdict.review_requested_at, verdict.review_request_note = now, note
+        audit_record(
+            action=AuditEvent.Action.REVIEW_REQUEST,
+            obj=verdict,
+            actor=by,
+            before=None,
+            after={"decision": verdict.decision},
+            reason=note,
+            rule_hashtag=verdict.rule.hashtag if verdict.rule else "",
+            object_repr=f"{tag} on post {verdict.post_id}",
+        )
+    return verdict
 
 
 @dataclass(frozen=True)

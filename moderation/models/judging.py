@@ -53,6 +53,9 @@ class Verdict(models.Model):
     shown = models.BooleanField(default=False)
     # Distance of the deciding score from its threshold: small ones go to the review queue.
     margin = models.FloatField(null=True, blank=True)
+    # The post's author asked a moderator to look again at a hidden verdict: first in the queue.
+    review_requested_at = models.DateTimeField(null=True, blank=True)
+    review_request_note = models.CharField(max_length=200, blank=True, default="", db_default="")
 
     class Meta:
         ordering = ["-post_created_at", "-post_id"]
@@ -118,6 +121,7 @@ class AuditEvent(models.Model):
         MODEL_ACTIVATE = "model_activate", "Model version activated"
         MODEL_DISCARD = "model_discard", "Model version discarded"
         COMMENT_DELETE = "comment_delete", "Comment deleted by a moderator"
+        REVIEW_REQUEST = "review_request", "Review asked for by the author"
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     actor = models.ForeignKey(

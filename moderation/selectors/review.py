@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
 from moderation.models import (
@@ -19,8 +19,9 @@ from moderation.selectors.catalog import concept_catalog, concept_names, rule_co
 
 
 def review_queue(*, margin: float | None = None) -> QuerySet[Verdict]:
-    """Non-overridden verdicts that are unknown, within the review margin, or without a rule;
-    most-searched hashtags first, then the newest posts."""
+    """Non-overridden verdicts that are unknown, within the review margin, without a rule, or
+    hidden and asked about by the post's author; those asked about first (oldest request
+    first), then the most-searched hashtags, then the newest posts."""
     margin = settings.TAGLENS_REVIEW_MARGIN if margin is None else margin
     return (
         Verdict.objects.filter(override__isnull=True)
@@ -30,10 +31,25 @@ def review_queue(*, margin: float | None = None) -> QuerySet[Verdict]:
                 decision__in=[Verdict.Decision.RELEVANT, Verdict.Decision.NOT_RELEVANT],
                 margin__lt=margin,
             )
+            | Q(review_requested_at__isnull=False, shown=False)
         )
         .select_related("post", "hashtag", "rule", "classification")
-        .order_by("-hashtag__search_count", "-post_created_at", "-post_id", "-id")
+        .order_by(
+            F("review_requested_at").asc(nulls_last=True),
+            "-hashtag__search_count",
+            "-post_created_at",
+            "-post_id",
+            "-id",
+        )
     )
+
+
+def review_requests_open(*, author_id: int | None = None) -> QuerySet[Verdict]:
+    """Verdicts an author asked about that no moderator has answered and that still hide."""
+    asked = Verdict.objects.filter(
+        review_requested_at__isnull=False, override__isnull=True, shown=False
+    )
+    return asked.filter(post__author_id=author_id) if author_id is not None else asked
 
 
 def review_queue_size() -> int:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from moderation.web import comments
+from moderation.web import comments, review_requests
 from moderation.web import pages as views
 
 urlpatterns = [
@@ -16,5 +16,10 @@ urlpatterns = [
         "p/<int:post_id>/comments/<int:comment_id>/delete/",
         comments.comment_remove_view,
         name="comment-delete",
+    ),
+    path(
+        "p/<int:post_id>/verdicts/<int:verdict_id>/review/",
+        review_requests.review_request_add,
+        name="review-request",
     ),
 ]

@@ -11,7 +11,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from moderation.selectors.backlog import ingest_backlog
-from moderation.selectors.review import override_rates, overrides_per_day, review_queue_size
+from moderation.selectors.review import (
+    override_rates,
+    overrides_per_day,
+    review_queue_size,
+    review_requests_open,
+)
 from moderation.web.permissions import is_moderator
 
 CHART_WIDTH, CHART_HEIGHT, CHART_TOP = 600, 160, 16
@@ -48,6 +53,7 @@ def _dashboard(request: HttpRequest) -> HttpResponse:
         **admin.site.each_context(request),
         "title": "Moderation dashboard",
         "queue_size": review_queue_size(),
+        "requests_waiting": review_requests_open().order_by().count(),
         "backlog": ingest_backlog(),
         "lease_seconds": settings.TAGLENS_CLASSIFY_LEASE,
         "days": days,

@@ -47,9 +47,18 @@ class VerdictInline(admin.TabularInline[Verdict, Post]):
         "override_note",
         "override_by",
         "override_at",
+        "review_requested_at",
         "why",
     ]
-    readonly_fields = ["hashtag", "decision", "shown", "override_by", "override_at", "why"]
+    readonly_fields = [
+        "hashtag",
+        "decision",
+        "shown",
+        "override_by",
+        "override_at",
+        "review_requested_at",
+        "why",
+    ]
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

@@ -37,7 +37,13 @@ class VerdictAdmin(OverridePermissionMixin, admin.ModelAdmin[Verdict]):
         "why",
         "post_created_at",
     ]
-    list_filter = ["decision", "shown", ("override", admin.EmptyFieldListFilter), "rule"]
+    list_filter = [
+        "decision",
+        "shown",
+        ("override", admin.EmptyFieldListFilter),
+        ("review_requested_at", admin.EmptyFieldListFilter),
+        "rule",
+    ]
     search_fields = ["hashtag__name", "post__caption", "=post__id"]
     list_select_related = ["post", "hashtag", "rule", "override_by"]
     readonly_fields = [
@@ -53,6 +59,8 @@ class VerdictAdmin(OverridePermissionMixin, admin.ModelAdmin[Verdict]):
         "override_by",
         "override_at",
         "override_note",
+        "review_requested_at",
+        "review_request_note",
         "shown",
         "post_created_at",
         "history",

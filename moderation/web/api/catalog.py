@@ -13,7 +13,7 @@ from drf_spectacular.utils import (
     extend_schema_view,
     inline_serializer,
 )
-from rest_framework import permissions, serializers, status, viewsets
+from rest_framework import exceptions, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
@@ -29,6 +29,7 @@ from moderation.judging.catalog import (
     rule_save,
 )
 from moderation.judging.overrides import verdict_override, verdict_override_undo
+from moderation.judging.review import ReviewRequestRefused, review_request
 from moderation.models import AuditEvent, Concept, KeywordMapping, Rule, Verdict
 from moderation.web.api import serializers as s
 from moderation.web.permissions import IsModerator
@@ -42,7 +43,8 @@ class VerdictViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]
     parser_classes = [JSONParser, FormParser, MultiPartParser]
 
     def get_queryset(self) -> QuerySet[Verdict]:
-        return Verdict.objects.select_related("hashtag", "rule", "override_by").order_by("-id")
+        joined = Verdict.objects.select_related("post", "hashtag", "rule", "override_by")
+        return joined.order_by("-id")
 
     @extend_schema(request=s.OverrideSerializer, responses={200: s.VerdictSerializer})
     @action(detail=True, methods=["post"], permission_classes=[IsModerator])
@@ -58,6 +60,40 @@ class VerdictViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]
             note=payload.validated_data["note"],
             reason=payload.validated_data["reason"],
         )
+        return Response(s.VerdictSerializer(verdict, context={"request": request}).data)
+
+    @extend_schema(
+        request=s.ReviewRequestSerializer,
+        responses={
+            200: s.VerdictSerializer,
+            403: OpenApiResponse(description="Only the post's author may ask for a review."),
+            409: OpenApiResponse(
+                description="Not now: the post is shown, a moderator has decided, a review "
+                "was already asked for, or too many of yours are waiting; see the message."
+            ),
+        },
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="review-request",
+        permission_classes=[permissions.IsAuthenticated],
+    )
+    def review_request(self, request: Request, pk: str | None = None) -> Response:
+        """The post's author asks a moderator to look again at a verdict that hides the post."""
+        verdict = self.get_object()
+        payload = s.ReviewRequestSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        try:
+            verdict = review_request(
+                verdict=verdict,
+                by=request.user,  # type: ignore[arg-type]
+                note=payload.validated_data["note"],
+            )
+        except ReviewRequestRefused as exc:
+            if exc.denied:
+                raise exceptions.PermissionDenied(str(exc)) from exc
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
         return Response(s.VerdictSerializer(verdict, context={"request": request}).data)
 
 

@@ -49,5 +49,7 @@ def add_error_responses(
             responses = operation.setdefault("responses", {})
             for code in _codes(method, path, operation):
                 responses.setdefault(code, {"description": _DESCRIPTIONS[code]})
-                responses[code].setdefault("content", reference)
+            for code, response in responses.items():
+                if str(code).startswith("4"):  # an operation's own errors have the same body
+                    response.setdefault("content", reference)
     return result

@@ -46,6 +46,17 @@ class VerdictSerializer(serializers.ModelSerializer[Verdict]):
         allow_null=True,
         help_text="The moderator's note; null unless you are a moderator.",
     )
+    review_requested_at = serializers.DateTimeField(
+        read_only=True,
+        allow_null=True,
+        help_text="When the post's author asked a moderator to look again; null if never.",
+    )
+    review_request_note = serializers.CharField(
+        read_only=True,
+        allow_null=True,
+        help_text="The author's note with the request; null unless you are the author or a "
+        "moderator.",
+    )
 
     class Meta:
         model = Verdict
@@ -61,6 +72,8 @@ class VerdictSerializer(serializers.ModelSerializer[Verdict]):
             "override_by",
             "override_at",
             "override_note",
+            "review_requested_at",
+            "review_request_note",
         ]
         read_only_fields = fields
         list_serializer_class = VerdictListSerializer
@@ -70,9 +83,13 @@ class VerdictSerializer(serializers.ModelSerializer[Verdict]):
         # Who overrode and why is the moderators' business: it names a colleague and may
         # say things about the poster. Everyone else sees only that a moderator decided.
         request = self.context.get("request")
-        if request is None or not is_moderator(request.user):
+        moderator = request is not None and is_moderator(request.user)
+        if not moderator:
             data["override_by"] = None
             data["override_note"] = None
+        author = request is not None and request.user.pk == instance.post.author_id
+        if not (moderator or author) or not data["review_request_note"]:
+            data["review_request_note"] = None
         return data
 
     def get_explanation(self, verdict: Verdict) -> dict[str, Any]:
@@ -206,6 +223,16 @@ class PostUpdateSerializer(serializers.Serializer):  # type: ignore[type-arg]
         if not tags:
             raise serializers.ValidationError("Add at least one hashtag.")
         return tags
+
+
+class ReviewRequestSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    note = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=200,
+        default="",
+        help_text="Why the post belongs under the hashtag; moderators read it in the queue.",
+    )
 
 
 class OverrideSerializer(serializers.Serializer):  # type: ignore[type-arg]
