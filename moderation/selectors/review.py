@@ -31,7 +31,7 @@ def review_queue(*, margin: float | None = None) -> QuerySet[Verdict]:
                 decision__in=[Verdict.Decision.RELEVANT, Verdict.Decision.NOT_RELEVANT],
                 margin__lt=margin,
             )
-            | Q(review_requested_at__isnull=False, shown=False)
+            | review_waiting()
         )
         .select_related("post", "hashtag", "rule", "classification")
         .order_by(
@@ -44,11 +44,20 @@ def review_queue(*, margin: float | None = None) -> QuerySet[Verdict]:
     )
 
 
-def review_requests_open(*, author_id: int | None = None) -> QuerySet[Verdict]:
-    """Verdicts an author asked about that no moderator has answered and that still hide."""
-    asked = Verdict.objects.filter(
-        review_requested_at__isnull=False, override__isnull=True, shown=False
+def review_waiting(prefix: str = "") -> Q:
+    """Verdicts (through ``prefix``, e.g. "verdicts__") an author asked about that no
+    moderator has answered and that still hide the post."""
+    return Q(
+        **{
+            f"{prefix}review_requested_at__isnull": False,
+            f"{prefix}override__isnull": True,
+            f"{prefix}shown": False,
+        }
     )
+
+
+def review_requests_open(*, author_id: int | None = None) -> QuerySet[Verdict]:
+    asked = Verdict.objects.filter(review_waiting())
     return asked.filter(post__author_id=author_id) if author_id is not None else asked
 
 

@@ -14,6 +14,7 @@ from moderation.models import (
     Verdict,
 )
 from moderation.selectors.cursor import SearchCursor
+from moderation.selectors.review import review_waiting
 from posts.hashtags import InvalidHashtag, normalize_hashtag
 from posts.models import Hashtag, Post
 
@@ -173,12 +174,15 @@ def posts_recent_shown(*, limit: int = 12) -> QuerySet[Post]:
 
 
 def posts_by_author(*, author_id: int) -> QuerySet[Post]:
-    """One author's posts, newest first, whatever their verdicts, with how many are shown."""
+    """One author's posts, newest first, whatever their verdicts, with how many are shown and
+    how many reviews the author asked for are waiting for a moderator."""
+    waiting = review_waiting("verdicts__")
     return (
         Post.objects.filter(author_id=author_id)
         .annotate(
             shown_count=Count("verdicts", filter=Q(verdicts__shown=True)),
             verdict_count=Count("verdicts"),
+            reviews_waiting=Count("verdicts", filter=waiting),
         )
         .order_by("-created_at", "-id")
     )

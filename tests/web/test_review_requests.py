@@ -51,6 +51,9 @@ def test_the_author_asks_from_the_post_page_and_the_request_leads_the_queue(
     assert "The author asked for a review" in page and "뒤에 산이 보여요" in page
     assert f'action="{_address(hidden)}"' not in page
 
+    mine = client.get(reverse("user-posts", kwargs={"username": post.author.username}))
+    assert "shown under 1 of 2 hashtags · 1 review asked for" in mine.content.decode()
+
     client.logout()  # others see that a review was asked for, not the author's note
     page = client.get(f"/p/{post.pk}/").content.decode()
     assert "The author asked for a review" in page and "뒤에 산이 보여요" not in page
