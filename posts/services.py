@@ -62,12 +62,13 @@ def hashtag_search_record(*, hashtag_id: int, client: str) -> bool:
 
 
 # Bidi embeddings, overrides, isolates: they show text in another order than it is stored.
-_BIDI_CONTROLS = dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
+# NUL: PostgreSQL cannot store it in text, and it shows nothing.
+_UNSHOWN = dict.fromkeys([0, *range(0x202A, 0x202F), *range(0x2066, 0x206A)])
 
 
 def plain_text(text: str) -> str:
-    """A caption or comment as written, without the bidi controls that reorder what it shows."""
-    return text.translate(_BIDI_CONTROLS)
+    """Text as written, without NULs and the bidi controls that reorder what it shows."""
+    return text.translate(_UNSHOWN)
 
 
 def post_create(

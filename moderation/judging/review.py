@@ -21,6 +21,7 @@ from moderation.selectors.catalog import concept_catalog, concept_names
 from moderation.selectors.review import review_queue, review_requests_open
 from moderation.selectors.scores import current_classifications
 from posts.models import Hashtag, Post, PostHashtag
+from posts.services import plain_text
 
 # Skipped ids are kept in the session; more than this and the oldest are forgotten.
 MAX_SKIPPED = 500
@@ -63,7 +64,7 @@ REVIEW_NOTE_MAX = 200
 def review_request(*, verdict: Verdict, by: User, note: str = "") -> Verdict:
     """The post's author asks a moderator to look again at a verdict that hides the post: it
     goes first in the review queue, with the note, and the audit trail records it."""
-    note = note.strip()
+    note = plain_text(note).strip()
     if verdict.post.author_id is None or verdict.post.author_id != by.pk:
         raise ReviewRequestRefused("Only the post's author may ask for a review.", denied=True)
     if len(note) > REVIEW_NOTE_MAX:

@@ -165,6 +165,14 @@ def test_a_too_long_comment_on_the_page_shows_the_limit_and_stores_nothing(clien
     assert not Comment.objects.exists()
 
 
+def test_a_nul_in_a_comment_on_the_page_is_dropped_not_a_server_error(client) -> None:  # type: ignore[no-untyped-def]
+    post = PostFactory()  # PostgreSQL cannot store a NUL in text; it shows nothing anyway
+    client.force_login(UserFactory())
+    url = reverse("comment-add", kwargs={"post_id": post.pk})
+    assert client.post(url, {"text": "맛있\x00겠다"}).status_code == 302
+    assert Comment.objects.get().text == "맛있겠다"
+
+
 def test_only_the_author_and_moderators_see_a_delete_button_and_a_stranger_cannot_delete(
     client,  # type: ignore[no-untyped-def]
 ) -> None:

@@ -74,7 +74,8 @@ def test_only_the_author_may_ask_and_only_once_about_a_hidden_judged_verdict(
     assert refused(hidden, UserFactory()) == "Only the post's author may ask for a review."
     assert refused(shown, post.author) == "The post is already shown under #카페."
     assert "longer than 200" in refused(hidden, post.author, "x" * 201)
-    review_request(verdict=hidden, by=post.author)
+    review_request(verdict=hidden, by=post.author, note="a hill\x00 behind\u202e")
+    assert hidden.review_request_note == "a hill behind"  # what PostgreSQL can store and shows
     assert refused(hidden, post.author) == "A review under #산 has already been asked for."
     assert AuditEvent.objects.filter(action=AuditEvent.Action.REVIEW_REQUEST).count() == 1
 

@@ -13,6 +13,7 @@ from moderation.models import (
 )
 from moderation.web.permissions import is_moderator
 from posts.models import Post
+from posts.services import plain_text
 
 
 class OverridePermissionMixin:
@@ -30,7 +31,7 @@ class ReasonActionForm(ActionForm):
 
 
 def action_reason(request: HttpRequest) -> str:
-    return str(request.POST.get("reason", ""))[:300]
+    return plain_text(str(request.POST.get("reason", "")))[:300]
 
 
 def thumb(post: Post, size: int = 64) -> str:
