@@ -243,6 +243,8 @@ TAGLENS_PAGE_SIZE = env_int("TAGLENS_PAGE_SIZE", 24)
 TAGLENS_REVIEW_MARGIN = env_float("TAGLENS_REVIEW_MARGIN", 0.2)
 # Reviews one author may have waiting at once: the queue is the moderators' time.
 TAGLENS_REVIEW_REQUESTS_OPEN = env_int("TAGLENS_REVIEW_REQUESTS_OPEN", 20)
+# Reports of "does not fit this hashtag" one person may send in a day.
+TAGLENS_REPORTS_PER_DAY = env_int("TAGLENS_REPORTS_PER_DAY", 50)
 TAGLENS_OCR = env_bool("TAGLENS_OCR", True)
 TAGLENS_OCR_TIMEOUT = env_int("TAGLENS_OCR_TIMEOUT", 30)
 # The development photo set (internal use only; never copied into the project).

@@ -1,5 +1,5 @@
-"""The review queue, authors asking for a review, and hashtags without a rule; accepting a
-verdict is `verdict_override`."""
+"""The review queue, authors asking for a review, searchers reporting a post that does not fit,
+and hashtags without a rule; accepting a verdict is `verdict_override`."""
 
 from __future__ import annotations
 
@@ -13,12 +13,12 @@ from django.utils import timezone
 from moderation.judging.audit import audit_record
 from moderation.judging.catalog import keyword_mapping_save, rule_save
 from moderation.judging.verdicts import verdicts_evaluate
-from moderation.models import AuditEvent, KeywordMapping, Rule, Verdict
+from moderation.models import AuditEvent, KeywordMapping, Rule, Verdict, VerdictReport
 from moderation.rules.compiled import concepts_present
 from moderation.rules.expr import evaluate
 from moderation.rules.syntax import RuleSyntaxError, parse, validate
 from moderation.selectors.catalog import concept_catalog, concept_names
-from moderation.selectors.review import review_queue, review_requests_open
+from moderation.selectors.review import reports_today, review_queue, review_requests_open
 from moderation.selectors.scores import current_classifications
 from posts.models import Hashtag, Post, PostHashtag
 from posts.services import plain_text
@@ -50,8 +50,9 @@ def review_skip(*, skipped: list[int], verdict_id: int) -> list[int]:
     return kept[-MAX_SKIPPED:]
 
 
-class ReviewRequestRefused(ValueError):
-    """A review cannot be asked for; ``str(exc)`` tells the author why. ``denied``: not theirs."""
+class ReviewRefused(ValueError):
+    """A review cannot be asked for, or a post reported; ``str(exc)`` tells the user why.
+    ``denied``: not theirs to ask (API 403)."""
 
     def __init__(self, message: str, *, denied: bool = False) -> None:
         super().__init__(message)
@@ -66,21 +67,21 @@ def review_request(*, verdict: Verdict, by: User, note: str = "") -> Verdict:
     goes first in the review queue, with the note, and the audit trail records it."""
     note = plain_text(note).strip()
     if verdict.post.author_id is None or verdict.post.author_id != by.pk:
-        raise ReviewRequestRefused("Only the post's author may ask for a review.", denied=True)
+        raise ReviewRefused("Only the post's author may ask for a review.", denied=True)
     if len(note) > REVIEW_NOTE_MAX:
-        raise ReviewRequestRefused(f"The note is longer than {REVIEW_NOTE_MAX} characters.")
+        raise ReviewRefused(f"The note is longer than {REVIEW_NOTE_MAX} characters.")
     tag = f"#{verdict.hashtag.name}"
     if verdict.override is not None:
-        raise ReviewRequestRefused(f"A moderator has already decided the post's place under {tag}.")
+        raise ReviewRefused(f"A moderator has already decided the post's place under {tag}.")
     if verdict.shown:
-        raise ReviewRequestRefused(f"The post is already shown under {tag}.")
+        raise ReviewRefused(f"The post is already shown under {tag}.")
     if verdict.decision == Verdict.Decision.PENDING:
-        raise ReviewRequestRefused(f"TagLens has not judged the post under {tag} yet.")
+        raise ReviewRefused(f"TagLens has not judged the post under {tag} yet.")
     if verdict.review_requested_at is not None:
-        raise ReviewRequestRefused(f"A review under {tag} has already been asked for.")
+        raise ReviewRefused(f"A review under {tag} has already been asked for.")
     limit = settings.TAGLENS_REVIEW_REQUESTS_OPEN
     if review_requests_open(author_id=by.pk).count() >= limit:
-        raise ReviewRequestRefused(
+        raise ReviewRefused(
             f"You have {limit} reviews waiting; ask again once moderators have answered them."
         )
     with transaction.atomic():
@@ -89,7 +90,7 @@ def review_request(*, verdict: Verdict, by: User, note: str = "") -> Verdict:
             pk=verdict.pk, review_requested_at__isnull=True, override__isnull=True, shown=False
         ).update(review_requested_at=now, review_request_note=note)
         if not asked:  # answered or asked for since the page was read
-            raise ReviewRequestRefused(f"The post's place under {tag} has just changed.")
+            raise ReviewRefused(f"The post's place under {tag} has just changed.")
         verdict.review_requested_at, verdict.review_request_note = now, note
         audit_record(
             action=AuditEvent.Action.REVIEW_REQUEST,
@@ -102,6 +103,28 @@ def review_request(*, verdict: Verdict, by: User, note: str = "") -> Verdict:
             object_repr=f"{tag} on post {verdict.post_id}",
         )
     return verdict
+
+
+def verdict_report(*, verdict: Verdict, by: User) -> int:
+    """Someone who searched the hashtag says the post shown under it does not fit: the
+    verdict goes to the review queue (after authors' requests), most reported first. Once
+    per person; returns how many people have reported it."""
+    tag = f"#{verdict.hashtag.name}"
+    if verdict.post.author_id == by.pk:
+        raise ReviewRefused(
+            f"It is your own post: to take it out of {tag}, edit its hashtags.", denied=True
+        )
+    if not verdict.shown:
+        raise ReviewRefused(f"The post is not shown under {tag}.")
+    if verdict.override is not None:
+        raise ReviewRefused(f"A moderator has already decided the post's place under {tag}.")
+    limit = settings.TAGLENS_REPORTS_PER_DAY
+    if reports_today(reporter_id=by.pk).count() >= limit:
+        raise ReviewRefused(f"You have sent {limit} reports today; thank you, that is all.")
+    _, created = VerdictReport.objects.get_or_create(verdict=verdict, reporter=by)
+    if not created:
+        raise ReviewRefused(f"You have already reported the post under {tag}.")
+    return VerdictReport.objects.filter(verdict=verdict).count()
 
 
 @dataclass(frozen=True)

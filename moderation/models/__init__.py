@@ -8,7 +8,7 @@ from moderation.models.ingest import (
     TextExtraction,
     TrainingRun,
 )
-from moderation.models.judging import AuditEvent, HashtagStats, PostWord, Verdict
+from moderation.models.judging import AuditEvent, HashtagStats, PostWord, Verdict, VerdictReport
 
 __all__ = [
     "AuditEvent",
@@ -23,4 +23,5 @@ __all__ = [
     "TextExtraction",
     "TrainingRun",
     "Verdict",
+    "VerdictReport",
 ]

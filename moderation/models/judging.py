@@ -82,6 +82,28 @@ class Verdict(models.Model):
         return compiled.shown(self.decision, self.override)
 
 
+class VerdictReport(models.Model):
+    """Someone searching a hashtag says a post shown under it does not fit: once per person."""
+
+    # No indexes of their own: the constraint and the index below lead with them.
+    verdict = models.ForeignKey(
+        Verdict, on_delete=models.CASCADE, related_name="reports", db_index=False
+    )
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["verdict", "reporter"], name="one_report_per_person")
+        ]
+        indexes = [models.Index(fields=["reporter", "created_at"], name="report_by_reporter")]
+
+    def __str__(self) -> str:
+        return f"report on verdict {self.verdict_id}"
+
+
 class HashtagStats(models.Model):
     """A hashtag's shown, hidden and pending counts, kept by `hashtag_counts_refresh` so pages
     read one row instead of counting verdicts (docs/scaling.md, "Search at scale")."""

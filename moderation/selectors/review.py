@@ -7,24 +7,38 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from moderation.models import (
     AuditEvent,
     Rule,
     Verdict,
+    VerdictReport,
 )
 from moderation.selectors.catalog import concept_catalog, concept_names, rule_concept_keys
 
 
 def review_queue(*, margin: float | None = None) -> QuerySet[Verdict]:
-    """Non-overridden verdicts that are unknown, within the review margin, without a rule, or
-    hidden and asked about by the post's author; those asked about first (oldest request
-    first), then the most-searched hashtags, then the newest posts."""
+    """Non-overridden verdicts that are unknown, within the review margin, without a rule,
+    hidden and asked about by the post's author, or shown and reported as not fitting; those
+    asked about first (oldest request first), then the reported ones (most reports first),
+    then the most-searched hashtags, then the newest posts."""
     margin = settings.TAGLENS_REVIEW_MARGIN if margin is None else margin
+    reports = (
+        VerdictReport.objects.filter(verdict=OuterRef("pk"))
+        .order_by()
+        .values("verdict")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
     return (
         Verdict.objects.filter(override__isnull=True)
+        .annotate(
+            reported=_reported(),
+            report_count=Coalesce(Subquery(reports), 0),
+        )
         .filter(
             Q(decision__in=[Verdict.Decision.UNKNOWN, Verdict.Decision.NO_RULE])
             | Q(
@@ -32,10 +46,12 @@ def review_queue(*, margin: float | None = None) -> QuerySet[Verdict]:
                 margin__lt=margin,
             )
             | review_waiting()
+            | Q(shown=True, reported=True)
         )
         .select_related("post", "hashtag", "rule", "classification")
         .order_by(
             F("review_requested_at").asc(nulls_last=True),
+            "-report_count",
             "-hashtag__search_count",
             "-post_created_at",
             "-post_id",
@@ -54,6 +70,20 @@ def review_waiting(prefix: str = "") -> Q:
             f"{prefix}shown": False,
         }
     )
+
+
+def reports_today(*, reporter_id: int) -> QuerySet[VerdictReport]:
+    since = timezone.now() - dt.timedelta(days=1)
+    return VerdictReport.objects.filter(reporter_id=reporter_id, created_at__gte=since)
+
+
+def _reported() -> Exists:
+    return Exists(VerdictReport.objects.filter(verdict=OuterRef("pk")))
+
+
+def reports_waiting() -> QuerySet[Verdict]:
+    """Shown verdicts someone reported as not fitting that no moderator has answered."""
+    return Verdict.objects.filter(_reported(), override__isnull=True, shown=True)
 
 
 def review_requests_open(*, author_id: int | None = None) -> QuerySet[Verdict]:

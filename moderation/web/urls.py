@@ -22,4 +22,9 @@ urlpatterns = [
         review_requests.review_request_add,
         name="review-request",
     ),
+    path(
+        "p/<int:post_id>/verdicts/<int:verdict_id>/report/",
+        review_requests.verdict_report_add,
+        name="verdict-report",
+    ),
 ]

@@ -8,7 +8,7 @@ from django.urls import reverse
 from rest_framework.authtoken.models import Token
 
 from moderation.judging.overrides import verdict_override
-from moderation.judging.review import ReviewRequestRefused, review_request
+from moderation.judging.review import ReviewRefused, review_request, verdict_report
 from moderation.models import AuditEvent, Verdict
 from moderation.selectors.review import review_queue
 from tests.factories import ModeratorFactory, UserFactory
@@ -67,7 +67,7 @@ def test_only_the_author_may_ask_and_only_once_about_a_hidden_judged_verdict(
     hidden, shown = verdict(post, "산"), verdict(post, "카페")
 
     def refused(v: Verdict, by, note: str = "") -> str:
-        with pytest.raises(ReviewRequestRefused) as caught:
+        with pytest.raises(ReviewRefused) as caught:
             review_request(verdict=v, by=by, note=note)
         return str(caught.value)
 
@@ -99,7 +99,7 @@ def test_a_moderators_answer_closes_the_request_and_a_decided_verdict_cannot_be_
     verdict_override(verdict=asked, relevant=True, by=moderator, note="hill behind")
     verdict_override(verdict=decided, relevant=False, by=moderator)
     assert asked.pk not in set(review_queue().values_list("pk", flat=True))
-    with pytest.raises(ReviewRequestRefused, match="A moderator has already decided"):
+    with pytest.raises(ReviewRefused, match="A moderator has already decided"):
         review_request(verdict=verdict(post, "바다"), by=post.author)
 
     client.force_login(post.author)
@@ -115,7 +115,7 @@ def test_an_author_may_have_only_so_many_reviews_waiting(
     post = judged_post(django_capture_on_commit_callbacks, ["산", "바다", "꽃"])
     review_request(verdict=verdict(post, "산"), by=post.author)
     review_request(verdict=verdict(post, "바다"), by=post.author)
-    with pytest.raises(ReviewRequestRefused, match="You have 2 reviews waiting"):
+    with pytest.raises(ReviewRefused, match="You have 2 reviews waiting"):
         review_request(verdict=verdict(post, "꽃"), by=post.author)
     verdict_override(verdict=verdict(post, "산"), relevant=False, by=ModeratorFactory())
     review_request(verdict=verdict(post, "꽃"), by=post.author)  # one was answered
@@ -162,3 +162,77 @@ def test_the_review_page_names_the_authors_request(
     assert "The author asked for a review" in page and "a hill behind" in page
     dashboard = client.get(reverse("moderation-dashboard")).content.decode()
     assert '<b data-count="1">1</b>\n    of them asked for by the posts' in dashboard
+
+
+# Reports: someone who searched the hashtag says a post shown there does not fit.
+
+
+def test_a_searcher_reports_a_shown_post_once_and_it_joins_the_queue_after_requests(
+    client, django_capture_on_commit_callbacks
+) -> None:
+    capture = django_capture_on_commit_callbacks
+    selfie = judged_post(capture, ["카페"], food=0.95)  # shown, far from the threshold
+    asked = judged_post(capture, ["산"])  # hidden
+    review_request(verdict=verdict(asked, "산"), by=asked.author)
+    shown = verdict(selfie, "카페")
+    assert shown.pk not in set(review_queue().values_list("pk", flat=True))
+
+    searcher = UserFactory()
+    client.force_login(searcher)
+    page = client.get(f"/p/{selfie.pk}/").content.decode()
+    report = reverse("verdict-report", kwargs={"post_id": selfie.pk, "verdict_id": shown.pk})
+    assert f'action="{report}"' in page
+    response = client.post(report, follow=True)
+    assert "a moderator will check whether it fits #카페" in response.content.decode()
+    again = client.post(report, follow=True).content.decode()
+    assert "You have already reported the post under #카페." in again
+    client.force_login(UserFactory())
+    client.post(report)
+
+    queue = list(review_queue())
+    assert [v.pk for v in queue][:2] == [verdict(asked, "산").pk, shown.pk]
+    assert queue[1].report_count == 2
+
+    client.force_login(ModeratorFactory(is_staff=True))
+    review = client.get(reverse("moderation-review"), follow=True)
+    assert review.context["verdict"].pk == verdict(asked, "산").pk
+    dashboard = client.get(reverse("moderation-dashboard")).content.decode()
+    assert '<b data-count="1">1</b>\n    shown posts reported' in dashboard
+
+
+def test_reports_are_for_shown_posts_of_others_undecided_and_capped_per_day(
+    client, settings, django_capture_on_commit_callbacks
+) -> None:
+    post = judged_post(django_capture_on_commit_callbacks, ["카페", "음식", "산"], food=0.95)
+    cafe, hidden = verdict(post, "카페"), verdict(post, "산")
+    searcher = UserFactory()
+    with pytest.raises(ReviewRefused, match="your own post"):
+        verdict_report(verdict=cafe, by=post.author)
+    with pytest.raises(ReviewRefused, match="not shown under #산"):
+        verdict_report(verdict=hidden, by=searcher)
+    settings.TAGLENS_REPORTS_PER_DAY = 1
+    assert verdict_report(verdict=cafe, by=searcher) == 1
+    with pytest.raises(ReviewRefused, match="You have sent 1 reports today"):
+        verdict_report(verdict=verdict(post, "음식"), by=searcher)
+
+    verdict_override(verdict=cafe, relevant=True, by=ModeratorFactory(), note="it is a cafe")
+    assert cafe.pk not in set(review_queue().values_list("pk", flat=True))  # answered
+    with pytest.raises(ReviewRefused, match="A moderator has already decided"):
+        verdict_report(verdict=verdict(post, "카페"), by=UserFactory())
+
+    client.force_login(post.author)  # the author is offered no report on their own post
+    assert "report-form" not in client.get(f"/p/{post.pk}/").content.decode()
+
+
+def test_the_api_reports_a_post(client, django_capture_on_commit_callbacks) -> None:
+    post = judged_post(django_capture_on_commit_callbacks, ["카페", "산"], food=0.95)
+    address = f"/api/verdicts/{verdict(post, '카페').pk}/report/"
+    assert client.post(address).status_code == 401
+    searcher = {"HTTP_AUTHORIZATION": f"Token {Token.objects.create(user=UserFactory()).key}"}
+    author = {"HTTP_AUTHORIZATION": f"Token {Token.objects.create(user=post.author).key}"}
+    created = client.post(address, **searcher)
+    assert (created.status_code, created.json()) == (201, {"reports": 1})
+    assert client.post(address, **searcher).status_code == 409
+    assert client.post(address, **author).status_code == 403
+    hidden = client.post(f"/api/verdicts/{verdict(post, '산').pk}/report/", **searcher)
+    assert hidden.status_code == 409 and "not shown" in hidden.json()["detail"]

@@ -14,6 +14,7 @@ from moderation.selectors.backlog import ingest_backlog
 from moderation.selectors.review import (
     override_rates,
     overrides_per_day,
+    reports_waiting,
     review_queue_size,
     review_requests_open,
 )
@@ -54,6 +55,7 @@ def _dashboard(request: HttpRequest) -> HttpResponse:
         "title": "Moderation dashboard",
         "queue_size": review_queue_size(),
         "requests_waiting": review_requests_open().order_by().count(),
+        "reports_waiting": reports_waiting().order_by().count(),
         "backlog": ingest_backlog(),
         "lease_seconds": settings.TAGLENS_CLASSIFY_LEASE,
         "days": days,

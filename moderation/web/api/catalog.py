@@ -29,7 +29,7 @@ from moderation.judging.catalog import (
     rule_save,
 )
 from moderation.judging.overrides import verdict_override, verdict_override_undo
-from moderation.judging.review import ReviewRequestRefused, review_request
+from moderation.judging.review import ReviewRefused, review_request, verdict_report
 from moderation.models import AuditEvent, Concept, KeywordMapping, Rule, Verdict
 from moderation.web.api import serializers as s
 from moderation.web.permissions import IsModerator
@@ -90,11 +90,35 @@ class VerdictViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]
                 by=request.user,  # type: ignore[arg-type]
                 note=payload.validated_data["note"],
             )
-        except ReviewRequestRefused as exc:
+        except ReviewRefused as exc:
             if exc.denied:
                 raise exceptions.PermissionDenied(str(exc)) from exc
             return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
         return Response(s.VerdictSerializer(verdict, context={"request": request}).data)
+
+    @extend_schema(
+        request=None,
+        responses={
+            201: inline_serializer("ReportResult", {"reports": serializers.IntegerField()}),
+            403: OpenApiResponse(description="Your own post: edit its hashtags instead."),
+            409: OpenApiResponse(
+                description="Not shown under the hashtag, decided by a moderator, already "
+                "reported by you, or your reports for the day are spent; see the message."
+            ),
+        },
+    )
+    @action(detail=True, methods=["post"], permission_classes=[permissions.IsAuthenticated])
+    def report(self, request: Request, pk: str | None = None) -> Response:
+        """Someone who searched the hashtag says the post shown under it does not fit: the
+        verdict goes to the moderators' review queue. Once per person."""
+        verdict = self.get_object()
+        try:
+            count = verdict_report(verdict=verdict, by=request.user)  # type: ignore[arg-type]
+        except ReviewRefused as exc:
+            if exc.denied:
+                raise exceptions.PermissionDenied(str(exc)) from exc
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        return Response({"reports": count}, status=status.HTTP_201_CREATED)
 
 
 @extend_schema_view(
