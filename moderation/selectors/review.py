@@ -81,6 +81,14 @@ def _reported() -> Exists:
     return Exists(VerdictReport.objects.filter(verdict=OuterRef("pk")))
 
 
+def reported_by(*, reporter_id: int | None, post_id: int) -> set[int]:
+    """Ids of the post's verdicts this person has reported (none when signed out)."""
+    if reporter_id is None:
+        return set()
+    mine = VerdictReport.objects.filter(reporter_id=reporter_id, verdict__post_id=post_id)
+    return set(mine.values_list("verdict_id", flat=True))
+
+
 def reports_waiting() -> QuerySet[Verdict]:
     """Shown verdicts someone reported as not fitting that no moderator has answered."""
     return Verdict.objects.filter(_reported(), override__isnull=True, shown=True)

@@ -14,6 +14,7 @@ from django.urls import reverse
 from moderation.judging.verdicts import verdicts_explain
 from moderation.selectors.catalog import rule_index_for
 from moderation.selectors.cursor import InvalidCursor, SearchCursor, page_request
+from moderation.selectors.review import reported_by
 from moderation.selectors.search import (
     classification_shown,
     hashtag_lookup,
@@ -135,6 +136,7 @@ def post_detail(request: HttpRequest, post_id: int) -> HttpResponse:
             "comments": post_comments(post=post),
             "is_moderator": is_moderator(request.user),
             "comment_max": comment_max_chars(),
+            "reported": reported_by(reporter_id=request.user.pk, post_id=post.pk),
         },
     )
 

@@ -184,6 +184,8 @@ def test_a_searcher_reports_a_shown_post_once_and_it_joins_the_queue_after_reque
     assert f'action="{report}"' in page
     response = client.post(report, follow=True)
     assert "a moderator will check whether it fits #카페" in response.content.decode()
+    assert "You reported that it does not fit #카페" in response.content.decode()
+    assert f'action="{report}"' not in response.content.decode()
     again = client.post(report, follow=True).content.decode()
     assert "You have already reported the post under #카페." in again
     client.force_login(UserFactory())
