@@ -4,6 +4,8 @@ happened, go back to the post."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -14,33 +16,35 @@ from moderation.judging.review import ReviewRefused, review_request, verdict_rep
 from moderation.models import Verdict
 
 
-@login_required
-@require_POST
-def review_request_add(request: HttpRequest, post_id: int, verdict_id: int) -> HttpResponse:
+def _asked(
+    request: HttpRequest, post_id: int, verdict_id: int, ask: Callable[[Verdict], str]
+) -> HttpResponse:
+    """Run ``ask`` on the post's verdict; its answer, or the refusal, is the page's message."""
     verdict = get_object_or_404(
         Verdict.objects.select_related("post", "hashtag", "rule"), pk=verdict_id, post_id=post_id
     )
     try:
-        review_request(verdict=verdict, by=request.user, note=request.POST.get("note", ""))  # type: ignore[arg-type]
+        messages.success(request, ask(verdict))
     except ReviewRefused as exc:
         messages.error(request, str(exc))
-        return redirect("post-detail", post_id=post_id)
-    tag = verdict.hashtag.name
-    messages.success(request, f"Review asked for: a moderator will look at the post under #{tag}.")
     return redirect("post-detail", post_id=post_id)
+
+
+@login_required
+@require_POST
+def review_request_add(request: HttpRequest, post_id: int, verdict_id: int) -> HttpResponse:
+    def ask(verdict: Verdict) -> str:
+        review_request(verdict=verdict, by=request.user, note=request.POST.get("note", ""))  # type: ignore[arg-type]
+        return f"Review asked for: a moderator will look at the post under #{verdict.hashtag.name}."
+
+    return _asked(request, post_id, verdict_id, ask)
 
 
 @login_required
 @require_POST
 def verdict_report_add(request: HttpRequest, post_id: int, verdict_id: int) -> HttpResponse:
-    verdict = get_object_or_404(
-        Verdict.objects.select_related("post", "hashtag"), pk=verdict_id, post_id=post_id
-    )
-    try:
+    def ask(verdict: Verdict) -> str:
         verdict_report(verdict=verdict, by=request.user)  # type: ignore[arg-type]
-    except ReviewRefused as exc:
-        messages.error(request, str(exc))
-        return redirect("post-detail", post_id=post_id)
-    tag = verdict.hashtag.name
-    messages.success(request, f"Thank you: a moderator will check whether it fits #{tag}.")
-    return redirect("post-detail", post_id=post_id)
+        return f"Thank you: a moderator will check whether it fits #{verdict.hashtag.name}."
+
+    return _asked(request, post_id, verdict_id, ask)

@@ -91,9 +91,7 @@ class VerdictViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]
                 note=payload.validated_data["note"],
             )
         except ReviewRefused as exc:
-            if exc.denied:
-                raise exceptions.PermissionDenied(str(exc)) from exc
-            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+            return _refused(exc)
         return Response(s.VerdictSerializer(verdict, context={"request": request}).data)
 
     @extend_schema(
@@ -115,10 +113,15 @@ class VerdictViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]
         try:
             count = verdict_report(verdict=verdict, by=request.user)  # type: ignore[arg-type]
         except ReviewRefused as exc:
-            if exc.denied:
-                raise exceptions.PermissionDenied(str(exc)) from exc
-            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+            return _refused(exc)
         return Response({"reports": count}, status=status.HTTP_201_CREATED)
+
+
+def _refused(exc: ReviewRefused) -> Response:
+    """Not theirs to ask: 403; not now (the verdict's state, a limit): 409 with the reason."""
+    if exc.denied:
+        raise exceptions.PermissionDenied(str(exc)) from exc
+    return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
 
 
 @extend_schema_view(
