@@ -238,3 +238,22 @@ def test_the_api_reports_a_post(client, django_capture_on_commit_callbacks) -> N
     assert client.post(address, **author).status_code == 403
     hidden = client.post(f"/api/verdicts/{verdict(post, '산').pk}/report/", **searcher)
     assert hidden.status_code == 409 and "not shown" in hidden.json()["detail"]
+
+
+def test_moderators_read_the_review_queue_through_the_api(
+    client, django_capture_on_commit_callbacks
+) -> None:
+    capture = django_capture_on_commit_callbacks
+    judged_post(capture, ["라떼"], beverage=0.9)  # no rule: queued after the others
+    selfie = judged_post(capture, ["카페"], food=0.95)
+    asked = judged_post(capture, ["산"])
+    review_request(verdict=verdict(asked, "산"), by=asked.author, note="a hill")
+    verdict_report(verdict=verdict(selfie, "카페"), by=UserFactory())
+
+    moderator = {"HTTP_AUTHORIZATION": f"Token {Token.objects.create(user=ModeratorFactory()).key}"}
+    rows = client.get("/api/verdicts/review-queue/", **moderator).json()["results"]
+    assert [(r["hashtag"], r["reports"]) for r in rows] == [("산", 0), ("카페", 1), ("라떼", 0)]
+    assert rows[0]["review_request_note"] == "a hill"
+    someone = {"HTTP_AUTHORIZATION": f"Token {Token.objects.create(user=UserFactory()).key}"}
+    assert client.get("/api/verdicts/review-queue/", **someone).status_code == 403
+    assert client.get("/api/verdicts/review-queue/").status_code == 401

@@ -31,12 +31,15 @@ from moderation.judging.catalog import (
 from moderation.judging.overrides import verdict_override, verdict_override_undo
 from moderation.judging.review import ReviewRefused, review_request, verdict_report
 from moderation.models import AuditEvent, Concept, KeywordMapping, Rule, Verdict
+from moderation.selectors.review import review_queue
 from moderation.web.api import serializers as s
 from moderation.web.permissions import IsModerator
 
 
 class VerdictViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]
-    """Verdicts; moderators override them."""
+    """Verdicts; moderators override them and work through the review queue; a post's author
+    may ask for a review of one that hides it, anyone signed in report one that shows a post
+    where it does not fit."""
 
     serializer_class = s.VerdictSerializer
     permission_classes = [permissions.IsAuthenticatedOrReadOnly]
@@ -45,6 +48,22 @@ class VerdictViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]
     def get_queryset(self) -> QuerySet[Verdict]:
         joined = Verdict.objects.select_related("post", "hashtag", "rule", "override_by")
         return joined.order_by("-id")
+
+    @extend_schema(responses={200: s.QueuedVerdictSerializer(many=True)})
+    @action(
+        detail=False,
+        methods=["get"],
+        url_path="review-queue",
+        permission_classes=[IsModerator],
+        serializer_class=s.QueuedVerdictSerializer,
+    )
+    def queue(self, request: Request) -> Response:
+        """The review queue, in the admin's order: authors' requests, reported posts, then
+        unknown, unruled and borderline verdicts, most-searched first. Moderators only."""
+        queue = review_queue().select_related("override_by")
+        page = self.paginate_queryset(queue)
+        rows = s.QueuedVerdictSerializer(page, many=True, context={"request": request})
+        return self.get_paginated_response(rows.data)
 
     @extend_schema(request=s.OverrideSerializer, responses={200: s.VerdictSerializer})
     @action(detail=True, methods=["post"], permission_classes=[IsModerator])

@@ -98,6 +98,18 @@ class VerdictSerializer(serializers.ModelSerializer[Verdict]):
         return verdict.explanation or {}
 
 
+class QueuedVerdictSerializer(VerdictSerializer):
+    reports = serializers.IntegerField(
+        source="report_count",
+        read_only=True,
+        help_text="How many people reported the post as not fitting the hashtag.",
+    )
+
+    class Meta(VerdictSerializer.Meta):
+        fields = [*VerdictSerializer.Meta.fields, "reports"]
+        read_only_fields = fields
+
+
 class PostListSerializer(serializers.ListSerializer):  # type: ignore[type-arg]
     """The explanations of every post's verdicts on the page at once."""
 
