@@ -106,9 +106,8 @@ def review_request(*, verdict: Verdict, by: User, note: str = "") -> Verdict:
 
 
 def verdict_report(*, verdict: Verdict, by: User) -> int:
-    """Someone who searched the hashtag says the post shown under it does not fit: the
-    verdict goes to the review queue (after authors' requests), most reported first. Once
-    per person; returns how many people have reported it."""
+    """Someone says the post shown under the hashtag does not fit it (once per person): to
+    the review queue. Returns how many people have reported it."""
     tag = f"#{verdict.hashtag.name}"
     if verdict.post.author_id == by.pk:
         raise ReviewRefused(

@@ -21,10 +21,8 @@ from moderation.selectors.catalog import concept_catalog, concept_names, rule_co
 
 
 def review_queue(*, margin: float | None = None) -> QuerySet[Verdict]:
-    """Non-overridden verdicts that are unknown, within the review margin, without a rule,
-    hidden and asked about by the post's author, or shown and reported as not fitting; those
-    asked about first (oldest request first), then the reported ones (most reports first),
-    then the most-searched hashtags, then the newest posts."""
+    """Non-overridden verdicts a human should look at, in the order docs/moderation.md gives
+    ("The review queue")."""
     margin = settings.TAGLENS_REVIEW_MARGIN if margin is None else margin
     reports = (
         VerdictReport.objects.filter(verdict=OuterRef("pk"))

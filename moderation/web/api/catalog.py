@@ -37,9 +37,7 @@ from moderation.web.permissions import IsModerator
 
 
 class VerdictViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]
-    """Verdicts; moderators override them and work through the review queue; a post's author
-    may ask for a review of one that hides it, anyone signed in report one that shows a post
-    where it does not fit."""
+    """Verdicts; moderators override them. Authors ask for reviews, anyone may report one."""
 
     serializer_class = s.VerdictSerializer
     permission_classes = [permissions.IsAuthenticatedOrReadOnly]
@@ -58,8 +56,7 @@ class VerdictViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]
         serializer_class=s.QueuedVerdictSerializer,
     )
     def queue(self, request: Request) -> Response:
-        """The review queue, in the admin's order: authors' requests, reported posts, then
-        unknown, unruled and borderline verdicts, most-searched first. Moderators only."""
+        """The review queue in the admin's order (docs/moderation.md). Moderators only."""
         queue = review_queue().select_related("override_by")
         page = self.paginate_queryset(queue)
         rows = s.QueuedVerdictSerializer(page, many=True, context={"request": request})
@@ -126,8 +123,7 @@ class VerdictViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]
     )
     @action(detail=True, methods=["post"], permission_classes=[permissions.IsAuthenticated])
     def report(self, request: Request, pk: str | None = None) -> Response:
-        """Someone who searched the hashtag says the post shown under it does not fit: the
-        verdict goes to the moderators' review queue. Once per person."""
+        """The post shown under the hashtag does not fit it: to the review queue. Once each."""
         verdict = self.get_object()
         try:
             count = verdict_report(verdict=verdict, by=request.user)  # type: ignore[arg-type]
