@@ -59,7 +59,7 @@ class ReviewRefused(ValueError):
         self.denied = denied
 
 
-REVIEW_NOTE_MAX = 200
+REVIEW_NOTE_MAX = Verdict._meta.get_field("review_request_note").max_length or 0
 
 
 def review_request(*, verdict: Verdict, by: User, note: str = "") -> Verdict:

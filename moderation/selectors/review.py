@@ -33,10 +33,7 @@ def review_queue(*, margin: float | None = None) -> QuerySet[Verdict]:
     )
     return (
         Verdict.objects.filter(override__isnull=True)
-        .annotate(
-            reported=_reported(),
-            report_count=Coalesce(Subquery(reports), 0),
-        )
+        .annotate(report_count=Coalesce(Subquery(reports), 0))
         .filter(
             Q(decision__in=[Verdict.Decision.UNKNOWN, Verdict.Decision.NO_RULE])
             | Q(
@@ -44,7 +41,7 @@ def review_queue(*, margin: float | None = None) -> QuerySet[Verdict]:
                 margin__lt=margin,
             )
             | review_waiting()
-            | Q(shown=True, reported=True)
+            | report_waiting()
         )
         .select_related("post", "hashtag", "rule", "classification")
         .order_by(
@@ -70,13 +67,16 @@ def review_waiting(prefix: str = "") -> Q:
     )
 
 
+def report_waiting() -> Q:
+    """Verdicts someone reported as not fitting that no moderator has answered and that still
+    show the post."""
+    reported = Exists(VerdictReport.objects.filter(verdict=OuterRef("pk")))
+    return Q(reported, override__isnull=True, shown=True)
+
+
 def reports_today(*, reporter_id: int) -> QuerySet[VerdictReport]:
     since = timezone.now() - dt.timedelta(days=1)
     return VerdictReport.objects.filter(reporter_id=reporter_id, created_at__gte=since)
-
-
-def _reported() -> Exists:
-    return Exists(VerdictReport.objects.filter(verdict=OuterRef("pk")))
 
 
 def reported_by(*, reporter_id: int | None, post_id: int) -> set[int]:
@@ -88,8 +88,7 @@ def reported_by(*, reporter_id: int | None, post_id: int) -> set[int]:
 
 
 def reports_waiting() -> QuerySet[Verdict]:
-    """Shown verdicts someone reported as not fitting that no moderator has answered."""
-    return Verdict.objects.filter(_reported(), override__isnull=True, shown=True)
+    return Verdict.objects.filter(report_waiting())
 
 
 def review_requests_open(*, author_id: int | None = None) -> QuerySet[Verdict]:

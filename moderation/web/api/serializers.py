@@ -7,6 +7,7 @@ from rest_framework import serializers
 from rest_framework.utils import html
 from rest_framework.validators import UniqueValidator
 
+from moderation.judging.review import REVIEW_NOTE_MAX
 from moderation.judging.verdicts import verdicts_explain
 from moderation.models import AuditEvent, Concept, KeywordMapping, Rule, Verdict
 from moderation.rules.syntax import RuleSyntaxError, validate
@@ -87,8 +88,10 @@ class VerdictSerializer(serializers.ModelSerializer[Verdict]):
         if not moderator:
             data["override_by"] = None
             data["override_note"] = None
-        author = request is not None and request.user.pk == instance.post.author_id
-        if not (moderator or author) or not data["review_request_note"]:
+        # The author's note is theirs and the moderators'; the post is read only for a note.
+        if not data["review_request_note"] or not (
+            moderator or (request is not None and request.user.pk == instance.post.author_id)
+        ):
             data["review_request_note"] = None
         return data
 
@@ -241,7 +244,7 @@ class ReviewRequestSerializer(serializers.Serializer):  # type: ignore[type-arg]
     note = serializers.CharField(
         required=False,
         allow_blank=True,
-        max_length=200,
+        max_length=REVIEW_NOTE_MAX,
         default="",
         help_text="Why the post belongs under the hashtag; moderators read it in the queue.",
     )
