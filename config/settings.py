@@ -13,6 +13,7 @@ from pathlib import Path
 import dj_database_url
 import django_stubs_ext
 
+from config.api_settings import rest_framework_settings, spectacular_settings
 from config.env import ImproperlySetError, env_bool, env_float, env_int, env_list, env_str
 from config.production import csp_directives, refuse_development_secret_key
 
@@ -102,6 +103,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "moderation.web.activity.unread",
             ],
         },
     },
@@ -335,45 +337,10 @@ if (
         f"TAGLENS_S3_URL_EXPIRY ({_media_options['querystring_expire']})."
     )
 
-REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",  # first: its challenge makes 401s
-        "rest_framework.authentication.SessionAuthentication",
-    ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "moderation.web.api.exceptions.api_exception_handler",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
-    "PAGE_SIZE": TAGLENS_PAGE_SIZE,
-    # Uploads are limited per user from stored posts instead (TAGLENS_UPLOADS_PER_HOUR).
-    "NUM_PROXIES": TAGLENS_PROXY_COUNT or None,
-    "DEFAULT_THROTTLE_RATES": {
-        "search_anon": env_str("TAGLENS_THROTTLE_SEARCH_ANON", "60/minute"),
-        "search_user": env_str("TAGLENS_THROTTLE_SEARCH_USER", "240/minute"),
-    },
-}
-
-SPECTACULAR_SETTINGS = {
-    "TITLE": "TagLens API",
-    "DESCRIPTION": (BASE_DIR / "config" / "api.md").read_text(encoding="utf-8"),
-    "VERSION": "0.1.0",
-    "SERVE_INCLUDE_SCHEMA": False,
-    # Our own static files, so the Content-Security-Policy allows no other origin.
-    "SWAGGER_UI_DIST": "SIDECAR",
-    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
-    "COMPONENT_SPLIT_REQUEST": True,
-    # Two choice sets named "status": the post's keeps the name it had before the text's came.
-    "ENUM_NAME_OVERRIDES": {
-        "StatusEnum": "posts.models.Post.Status",
-        "TextReadStatusEnum": "moderation.models.ingest.TextExtraction.Status",
-    },
-    # Error answers (400/401/403/404/429) are listed too; the fuzz test holds the API to them.
-    "POSTPROCESSING_HOOKS": [
-        "drf_spectacular.hooks.postprocess_schema_enums",
-        "moderation.web.api.schema.add_error_responses",
-    ],
-}
+REST_FRAMEWORK = rest_framework_settings(
+    page_size=TAGLENS_PAGE_SIZE, proxy_count=TAGLENS_PROXY_COUNT
+)
+SPECTACULAR_SETTINGS = spectacular_settings(description=BASE_DIR / "config" / "api.md")
 
 # docs/security.md lists each directive and why.
 CONTENT_SECURITY_POLICY = {"DIRECTIVES": csp_directives(media_storage=MEDIA_STORAGE)}
