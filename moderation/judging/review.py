@@ -1,8 +1,10 @@
 """The review queue, authors asking for a review, searchers reporting a post that does not fit,
-and hashtags without a rule; accepting a verdict is `verdict_override`."""
+hashtags without a rule, and people reading what moderators answered them (their activity);
+accepting a verdict is `verdict_override`."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -13,7 +15,7 @@ from django.utils import timezone
 from moderation.judging.audit import audit_record
 from moderation.judging.catalog import keyword_mapping_save, rule_save
 from moderation.judging.verdicts import verdicts_evaluate
-from moderation.models import AuditEvent, KeywordMapping, Rule, Verdict, VerdictReport
+from moderation.models import ActivityRead, AuditEvent, KeywordMapping, Rule, Verdict, VerdictReport
 from moderation.rules.compiled import concepts_present
 from moderation.rules.expr import evaluate
 from moderation.rules.syntax import RuleSyntaxError, parse, validate
@@ -57,6 +59,14 @@ class ReviewRefused(ValueError):
     def __init__(self, message: str, *, denied: bool = False) -> None:
         super().__init__(message)
         self.denied = denied
+
+
+def activity_read(*, user: User, at: dt.datetime) -> None:
+    """The person has seen their activity up to ``at`` (taken before it was listed, so nothing
+    that came while the page was built passes for read); never moves back."""
+    updated = ActivityRead.objects.filter(user=user, read_at__lt=at).update(read_at=at)
+    if not updated:
+        ActivityRead.objects.get_or_create(user=user, defaults={"read_at": at})
 
 
 REVIEW_NOTE_MAX = Verdict._meta.get_field("review_request_note").max_length or 0

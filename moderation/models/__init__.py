@@ -1,5 +1,6 @@
 """Concepts, rules, keyword mappings, classifications and verdicts. Sits above posts/."""
 
+from moderation.models.activity import ActivityRead
 from moderation.models.catalog import Concept, KeywordMapping, Rule
 from moderation.models.ingest import (
     Classification,
@@ -11,6 +12,7 @@ from moderation.models.ingest import (
 from moderation.models.judging import AuditEvent, HashtagStats, PostWord, Verdict, VerdictReport
 
 __all__ = [
+    "ActivityRead",
     "AuditEvent",
     "Classification",
     "Concept",

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from moderation.web import comments, review_requests
+from moderation.web import activity, comments, review_requests
 from moderation.web import pages as views
 
 urlpatterns = [
@@ -11,6 +11,7 @@ urlpatterns = [
     path("explore/tags/<str:tag>/", views.explore_tag, name="explore-tag"),
     path("p/<int:post_id>/", views.post_detail, name="post-detail"),
     path("u/<str:username>/", views.user_posts, name="user-posts"),
+    path("activity/", activity.activity, name="activity"),
     path("p/<int:post_id>/comments/", comments.comment_add, name="comment-add"),
     path(
         "p/<int:post_id>/comments/<int:comment_id>/delete/",

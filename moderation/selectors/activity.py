@@ -1,0 +1,120 @@
+"""A person's activity: comments others wrote on their posts, moderators' decisions on their
+posts (which answer their review requests) and on posts they reported."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import F, QuerySet
+
+from moderation.models import ActivityRead, Verdict, VerdictReport
+from posts.models import Comment, Post
+
+ACTIVITY_SHOWN = 50
+UNREAD_CAP = 99  # the top bar says "99+" past it; counting further costs for nothing
+
+
+@dataclass(frozen=True)
+class Activity:
+    kind: str  # COMMENT, DECISION or REPORT_ANSWER
+    at: dt.datetime
+    post: Post
+    new: bool
+    by: str = ""  # who commented ("" when their account is gone)
+    text: str = ""  # the comment
+    hashtag: str = ""
+    shown: bool | None = None  # the moderator's decision
+    asked: bool = False  # the decision answered the author's review request
+
+
+COMMENT, DECISION, REPORT_ANSWER = "comment", "decision", "report_answer"
+
+
+def activity_read_at(*, user_id: int) -> dt.datetime | None:
+    return ActivityRead.objects.filter(user_id=user_id).values_list("read_at", flat=True).first()
+
+
+def _comments(user_id: int) -> QuerySet[Comment]:
+    # exclude() on the nullable author keeps comments whose account was deleted.
+    return Comment.objects.filter(post__author_id=user_id).exclude(author_id=user_id)
+
+
+def _decisions(user_id: int) -> QuerySet[Verdict]:
+    return Verdict.objects.filter(
+        post__author_id=user_id, override__isnull=False, override_at__isnull=False
+    ).exclude(override_by_id=user_id)
+
+
+def _report_answers(user_id: int) -> QuerySet[VerdictReport]:
+    return VerdictReport.objects.filter(
+        reporter_id=user_id,
+        verdict__override__isnull=False,
+        verdict__override_at__gte=F("created_at"),
+    ).exclude(verdict__override_by_id=user_id)
+
+
+def activity_for(*, user_id: int | None, limit: int = ACTIVITY_SHOWN) -> list[Activity]:
+    """The newest ``limit`` events, newest first; ``new`` marks those after the last read."""
+    if user_id is None:  # signed out
+        return []
+    read_at = activity_read_at(user_id=user_id)
+
+    def new(at: dt.datetime) -> bool:
+        return read_at is None or at > read_at
+
+    events: list[Activity] = []
+    for c in (
+        _comments(user_id).select_related("author", "post").order_by("-created_at", "-pk")[:limit]
+    ):
+        by = c.author.get_username() if c.author else ""
+        events.append(Activity(COMMENT, c.created_at, c.post, new(c.created_at), by, c.text))
+    for v in _decisions(user_id).select_related("post", "hashtag").order_by("-override_at")[:limit]:
+        at: Any = v.override_at
+        asked = v.review_requested_at is not None and v.review_requested_at <= at
+        events.append(
+            Activity(
+                DECISION, at, v.post, new(at), hashtag=v.hashtag.name, shown=v.override, asked=asked
+            )
+        )
+    for r in (
+        _report_answers(user_id)
+        .select_related("verdict__post", "verdict__hashtag")
+        .order_by("-verdict__override_at")[:limit]
+    ):
+        at = r.verdict.override_at
+        events.append(
+            Activity(
+                REPORT_ANSWER,
+                at,
+                r.verdict.post,
+                new(at),
+                hashtag=r.verdict.hashtag.name,
+                shown=r.verdict.override,
+            )
+        )
+    events.sort(key=lambda e: e.at, reverse=True)
+    return events[:limit]
+
+
+def activity_unread(*, user_id: int | None) -> int:
+    """Events since the last read, at most UNREAD_CAP + 1 (three bounded counts)."""
+    if user_id is None:
+        return 0
+    read_at = activity_read_at(user_id=user_id)
+    comments, decisions, answers = (
+        _comments(user_id),
+        _decisions(user_id),
+        _report_answers(user_id),
+    )
+    if read_at is not None:
+        comments = comments.filter(created_at__gt=read_at)
+        decisions = decisions.filter(override_at__gt=read_at)
+        answers = answers.filter(verdict__override_at__gt=read_at)
+    total = 0
+    for rows in (comments, decisions, answers):
+        total += rows[: UNREAD_CAP + 1 - total].count()
+        if total > UNREAD_CAP:
+            break
+    return total
