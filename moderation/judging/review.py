@@ -146,6 +146,16 @@ class Suggestion:
     def percent(self) -> int:
         return round(100 * self.fits / self.of) if self.of else 0
 
+    @property
+    def hides(self) -> int:
+        """Posts that mapping the hashtag to this rule would hide (or leave unknown)."""
+        return self.of - self.fits
+
+    @property
+    def fits_most(self) -> bool:
+        """Offered as a mapping only then: a hashtag for any photo (#일상) fits no rule."""
+        return self.fits * 2 > self.of
+
 
 def hashtag_rule_suggestions(
     *, hashtag: Hashtag, limit: int = 3, sample: int = 500

@@ -59,6 +59,28 @@ def test_hashtag_page_shows_the_suggestions_with_their_share(client, lattes) -> 
     assert "9 of 10 posts (90%) fit <strong>#카페</strong> (food or beverage)" in body
 
 
+def test_a_rule_that_fits_only_some_posts_is_not_offered_as_a_mapping(
+    client, django_capture_on_commit_callbacks
+) -> None:
+    capture = django_capture_on_commit_callbacks
+    for scores in ({"sea": 0.9}, {"sea": 0.9}, {"mountain": 0.9}, {}, {}, {}):
+        judged_post(capture, ["일상"], **scores)
+    client.force_login(ModeratorFactory(is_staff=True))
+    daily = Hashtag.objects.get(name="일상")
+    body = client.get(reverse("moderation-unruled-hashtag", args=[daily.pk])).content.decode()
+    assert (
+        "2 of 6 posts (33%) fit <strong>#바다</strong> (sea): mapping would hide the other 4"
+        in body
+    )
+    assert "map to 바다?" not in body and "No rule fits most of its posts" in body
+    assert "selected>— choose a rule —" in body or '<option value="" selected>' in body
+    refused = client.post(
+        reverse("moderation-unruled-hashtag", args=[daily.pk]), {"action": "map", "rule": ""}
+    )
+    assert not KeywordMapping.objects.filter(word="일상").exists()
+    assert refused.status_code == 400 and "This field is required" in refused.content.decode()
+
+
 def test_mapping_from_the_queue_judges_its_posts_again_at_once(client, lattes) -> None:
     client.force_login(ModeratorFactory(is_staff=True))
     latte = Hashtag.objects.get(name="라떼")

@@ -54,12 +54,13 @@ class RuleForHashtagForm(forms.Form):
 
 
 class MapHashtagForm(forms.Form):
-    rule = forms.ModelChoiceField(queryset=Rule.objects.all(), empty_label=None)
+    rule = forms.ModelChoiceField(queryset=Rule.objects.all(), empty_label="— choose a rule —")
 
 
 def _hashtag_forms(hashtag: Hashtag) -> dict[str, Any]:
     suggestions = review.hashtag_rule_suggestions(hashtag=hashtag)
-    initial = {"rule": suggestions[0].rule.pk} if suggestions else {}
+    # Chosen beforehand only where it fits most posts: otherwise the moderator picks, if at all.
+    initial = {"rule": suggestions[0].rule.pk} if suggestions and suggestions[0].fits_most else {}
     return {
         "suggestions": suggestions,
         "rule_form": RuleForHashtagForm(),
