@@ -16,6 +16,7 @@ from django.core.files.storage import Storage
 from django.db import transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
+from rest_framework.authtoken.models import Token
 
 from posts.hashtags import InvalidHashtag, normalize_hashtags
 from posts.models import Comment, Hashtag, Post, PostHashtag
@@ -272,3 +273,9 @@ def comments_wait(*, author: AbstractBaseUser) -> int:
     """Seconds until the author may comment again (TAGLENS_COMMENTS_PER_HOUR); 0: now."""
     limit = settings.TAGLENS_COMMENTS_PER_HOUR
     return _hourly_wait(Comment.objects.filter(author_id=author.pk), limit)
+
+
+def api_tokens_revoke(*, user: User) -> int:
+    """After a password change: a token made with the old password stops working too."""
+    deleted, _ = Token.objects.filter(user=user).delete()
+    return deleted

@@ -12,4 +12,5 @@ urlpatterns = [
     path("p/<int:post_id>/delete/", views.post_remove, name="post-delete"),
     path("accounts/signup/", views.signup, name="signup"),
     path("accounts/login/", LoginView.as_view(authentication_form=SignInForm), name="login"),
+    path("accounts/password/", views.PasswordChange.as_view(), name="password-change"),
 ]

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import UserCreationForm
 from django.contrib.auth.models import User
+from django.contrib.auth.views import PasswordChangeView
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 
 from posts.forms import PostTextForm, PostUploadForm
 from posts.models import Post
 from posts.services import (
     PostRejected,
+    api_tokens_revoke,
     post_create,
     post_delete,
     post_update,
@@ -65,6 +70,26 @@ def signup(request: HttpRequest) -> HttpResponse:
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")  # 2 backends
         return redirect("home")
     return render(request, "registration/signup.html", {"form": form})
+
+
+class PasswordChange(PasswordChangeView):
+    """Django's password change in the site's own page (the admin keeps its own). This session
+    stays signed in; the account's other sessions and its API token stop working."""
+
+    template_name = "registration/password_change.html"
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        api_tokens_revoke(user=form.user)
+        messages.success(
+            self.request,
+            "비밀번호를 바꿨습니다. Your password is changed; other sessions and the API token "
+            "were signed out.",
+        )
+        return response
+
+    def get_success_url(self) -> str:
+        return reverse("user-posts", kwargs={"username": self.request.user.get_username()})
 
 
 def _not_yours(request: HttpRequest, post: Post) -> HttpResponse | None:

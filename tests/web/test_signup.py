@@ -37,3 +37,39 @@ def test_a_wrong_password_is_refused_in_both_languages(client: Client) -> None:
     body = response.content.decode()
     assert "아이디 또는 비밀번호가 맞지 않습니다." in body and "password is wrong" in body
     assert "_auth_user_id" not in client.session
+
+
+def test_a_person_changes_their_password_and_old_sessions_and_token_stop_working() -> None:
+    from rest_framework.authtoken.models import Token
+
+    user = get_user_model().objects.create_user("walker", password="Xk29!abcQ-long")
+    token = Token.objects.create(user=user).key
+    here, elsewhere = Client(), Client()
+    for c in (here, elsewhere):
+        assert c.login(username="walker", password="Xk29!abcQ-long")
+    assert here.get("/u/walker/").content.decode().count('href="/accounts/password/"') == 1
+    assert here.get("/accounts/password/").status_code == 200
+
+    wrong = here.post(
+        "/accounts/password/",
+        {"old_password": "nope", "new_password1": "Zq81?newPass", "new_password2": "Zq81?newPass"},
+    )
+    assert wrong.status_code == 200 and "error-text" in wrong.content.decode()
+    assert Token.objects.filter(key=token).exists()
+
+    done = here.post(
+        "/accounts/password/",
+        {
+            "old_password": "Xk29!abcQ-long",
+            "new_password1": "Zq81?newPass",
+            "new_password2": "Zq81?newPass",
+        },
+        follow=True,
+    )
+    assert done.redirect_chain[-1][0] == "/u/walker/"
+    assert "Your password is changed" in done.content.decode()
+    assert here.get("/upload/").status_code == 200  # still signed in here
+    assert elsewhere.get("/upload/").status_code == 302  # signed out there
+    assert not Token.objects.filter(key=token).exists()
+    assert Client().get("/api/activity/", HTTP_AUTHORIZATION=f"Token {token}").status_code == 401
+    assert Client().get("/accounts/password/").status_code == 302  # to the sign-in page
