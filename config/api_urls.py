@@ -5,7 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
-from moderation.web.api import activity, catalog, comments, views
+from moderation.web.api import account, activity, catalog, comments, views
 
 router = DefaultRouter()
 router.register("posts", views.PostViewSet, basename="post")
@@ -22,6 +22,7 @@ urlpatterns = [
     path("activity/", activity.ActivityView.as_view(), name="api-activity"),
     path("activity/read/", activity.ActivityReadView.as_view(), name="api-activity-read"),
     path("auth/token/", obtain_auth_token, name="api-token"),
+    path("account/delete/", account.AccountDeleteView.as_view(), name="api-account-delete"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path(
         "docs/",

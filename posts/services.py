@@ -279,3 +279,28 @@ def api_tokens_revoke(*, user: User) -> int:
     """After a password change: a token made with the old password stops working too."""
     deleted, _ = Token.objects.filter(user=user).delete()
     return deleted
+
+
+class AccountDeleteDenied(PermissionError):
+    """The account was not deleted; ``str(exc)`` says why."""
+
+
+def account_delete(*, user: User, password: str) -> int:
+    """The person leaves with what they wrote: their posts (with files, verdicts and comments),
+    their comments on others' posts (those judged again without their words), then the
+    account. Returns how many posts went. Staff accounts are closed by an operator."""
+    if user.is_staff or user.is_superuser:
+        raise AccountDeleteDenied("A staff account is closed by an operator, not from this page.")
+    if not user.check_password(password):
+        raise AccountDeleteDenied("The password is wrong; nothing was deleted.")
+    own = list(Post.objects.filter(author=user))
+    files = [f for post in own for f in _files_of(post)]
+    commented = list(Post.objects.filter(comments__author=user).exclude(author=user).distinct())
+    with transaction.atomic():
+        Comment.objects.filter(author=user).delete()
+        for post in commented:
+            post_comments_changed.send(sender=Post, post=post)
+        Post.objects.filter(author=user).delete()  # Django's delete signals per post
+        user.delete()
+        transaction.on_commit(functools.partial(_files_delete, files))
+    return len(own)

@@ -13,4 +13,5 @@ urlpatterns = [
     path("accounts/signup/", views.signup, name="signup"),
     path("accounts/login/", LoginView.as_view(authentication_form=SignInForm), name="login"),
     path("accounts/password/", views.PasswordChange.as_view(), name="password-change"),
+    path("accounts/delete/", views.account_remove, name="account-delete"),
 ]

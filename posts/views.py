@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth import login
+from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import UserCreationForm
 from django.contrib.auth.models import User
@@ -17,7 +17,9 @@ from django.urls import reverse
 from posts.forms import PostTextForm, PostUploadForm
 from posts.models import Post
 from posts.services import (
+    AccountDeleteDenied,
     PostRejected,
+    account_delete,
     api_tokens_revoke,
     post_create,
     post_delete,
@@ -90,6 +92,26 @@ class PasswordChange(PasswordChangeView):
 
     def get_success_url(self) -> str:
         return reverse("user-posts", kwargs={"username": self.request.user.get_username()})
+
+
+@login_required
+def account_remove(request: HttpRequest) -> HttpResponse:
+    """GET asks for the password; POST with it deletes the account and what it posted."""
+    error = ""
+    if request.method == "POST":
+        user = request.user
+        try:
+            posts = account_delete(user=user, password=request.POST.get("password", ""))  # type: ignore[arg-type]
+        except AccountDeleteDenied as exc:
+            error = str(exc)
+        else:
+            logout(request)
+            messages.success(
+                request, f"계정을 삭제했습니다. Your account and its {posts} posts are deleted."
+            )
+            return redirect("home")
+    status = 400 if error else 200
+    return render(request, "registration/account_delete.html", {"error": error}, status=status)
 
 
 def _not_yours(request: HttpRequest, post: Post) -> HttpResponse | None:
