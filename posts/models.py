@@ -101,3 +101,24 @@ class Comment(models.Model):
 
     def __str__(self) -> str:
         return f"Comment {self.pk} on {self.post_id}"
+
+
+class CommentMention(models.Model):
+    """A person named with @ in a comment: the comment is in their activity."""
+
+    # No index of its own: the constraint leads with it.
+    comment = models.ForeignKey(
+        Comment, on_delete=models.CASCADE, related_name="mentions", db_index=False
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["comment", "user"], name="one_mention_per_person")
+        ]
+        indexes = [models.Index(fields=["user", "comment"], name="mention_by_user")]
+
+    def __str__(self) -> str:
+        return f"user {self.user_id} in comment {self.comment_id}"

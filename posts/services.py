@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import math
+import re
 from datetime import timedelta
 from typing import IO
 
@@ -19,7 +20,7 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from posts.hashtags import InvalidHashtag, normalize_hashtags
-from posts.models import Comment, Hashtag, Post, PostHashtag
+from posts.models import Comment, CommentMention, Hashtag, Post, PostHashtag
 from posts.signals import (
     post_caption_changed,
     post_comments_changed,
@@ -228,6 +229,16 @@ class CommentDeleteDenied(PermissionError):
 
 
 TOO_MANY_COMMENTS = "You have written many comments in the last hour."
+# @name, not inside an address (a@b.com); Django's user names are letters, digits and @.+-_
+MENTION = re.compile(r"(?<![\w@.+-])@([\w.+-]+)")
+MAX_MENTIONS = 10
+
+
+def mentioned_names(text: str) -> list[str]:
+    """The user names a comment mentions, in order, once each; a sentence's full stop after
+    the name ("@minji.") is not part of it."""
+    names = dict.fromkeys(m.rstrip(".") for m in MENTION.findall(text))
+    return [n for n in names if n][:MAX_MENTIONS]
 
 
 def comment_max_chars() -> int:
@@ -252,6 +263,11 @@ def comment_create(*, post: Post, author: User, text: str) -> Comment:
         raise CommentRejected(f"{TOO_MANY_COMMENTS} {try_again_in(wait)}", code="too_many")
     with transaction.atomic():
         comment = Comment.objects.create(post=post, author=author, text=text)
+        if names := mentioned_names(text):
+            named = User.objects.filter(username__in=names).exclude(pk=author.pk)
+            CommentMention.objects.bulk_create(
+                CommentMention(comment=comment, user=u) for u in named
+            )
         post_comments_changed.send(sender=Post, post=post)
     return comment
 

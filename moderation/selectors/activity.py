@@ -1,5 +1,6 @@
-"""A person's activity: comments others wrote on their posts, moderators' decisions on their
-posts (which answer their review requests) and on posts they reported."""
+"""A person's activity: comments others wrote on their posts or that name them (@name),
+moderators' decisions on their posts (which answer their review requests) and on posts they
+reported."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 from django.db.models import F, QuerySet
 
 from moderation.models import ActivityRead, Verdict, VerdictReport
-from posts.models import Comment, Post
+from posts.models import Comment, CommentMention, Post
 
 ACTIVITY_SHOWN = 50
 UNREAD_CAP = 99  # the top bar says "99+" past it; counting further costs for nothing
@@ -18,7 +19,7 @@ UNREAD_CAP = 99  # the top bar says "99+" past it; counting further costs for no
 
 @dataclass(frozen=True)
 class Activity:
-    kind: str  # COMMENT, DECISION or REPORT_ANSWER
+    kind: str  # COMMENT, MENTION, DECISION or REPORT_ANSWER
     at: dt.datetime
     post: Post
     new: bool
@@ -29,7 +30,7 @@ class Activity:
     asked: bool = False  # the decision answered the author's review request
 
 
-COMMENT, DECISION, REPORT_ANSWER = "comment", "decision", "report_answer"
+COMMENT, MENTION, DECISION, REPORT_ANSWER = "comment", "mention", "decision", "report_answer"
 
 
 def activity_read_at(*, user_id: int) -> dt.datetime | None:
@@ -39,6 +40,11 @@ def activity_read_at(*, user_id: int) -> dt.datetime | None:
 def _comments(user_id: int) -> QuerySet[Comment]:
     # exclude() on the nullable author keeps comments whose account was deleted.
     return Comment.objects.filter(post__author_id=user_id).exclude(author_id=user_id)
+
+
+def _mentions(user_id: int) -> QuerySet[CommentMention]:
+    # On their own post the comment is news already.
+    return CommentMention.objects.filter(user_id=user_id).exclude(comment__post__author_id=user_id)
 
 
 def _decisions(user_id: int) -> QuerySet[Verdict]:
@@ -70,6 +76,14 @@ def activity_for(*, user_id: int | None, limit: int = ACTIVITY_SHOWN) -> list[Ac
     ):
         by = c.author.get_username() if c.author else ""
         events.append(Activity(COMMENT, c.created_at, c.post, new(c.created_at), by, c.text))
+    for m in (
+        _mentions(user_id)
+        .select_related("comment__author", "comment__post")
+        .order_by("-comment__created_at", "-comment_id")[:limit]
+    ):
+        c = m.comment
+        by = c.author.get_username() if c.author else ""
+        events.append(Activity(MENTION, c.created_at, c.post, new(c.created_at), by, c.text))
     for v in _decisions(user_id).select_related("post", "hashtag").order_by("-override_at")[:limit]:
         at: Any = v.override_at
         asked = v.review_requested_at is not None and v.review_requested_at <= at
@@ -99,21 +113,23 @@ def activity_for(*, user_id: int | None, limit: int = ACTIVITY_SHOWN) -> list[Ac
 
 
 def activity_unread(*, user_id: int | None) -> int:
-    """Events since the last read, at most UNREAD_CAP + 1 (three bounded counts)."""
+    """Events since the last read, at most UNREAD_CAP + 1 (four bounded counts)."""
     if user_id is None:
         return 0
     read_at = activity_read_at(user_id=user_id)
-    comments, decisions, answers = (
+    comments, mentions, decisions, answers = (
         _comments(user_id),
+        _mentions(user_id),
         _decisions(user_id),
         _report_answers(user_id),
     )
     if read_at is not None:
         comments = comments.filter(created_at__gt=read_at)
+        mentions = mentions.filter(comment__created_at__gt=read_at)
         decisions = decisions.filter(override_at__gt=read_at)
         answers = answers.filter(verdict__override_at__gt=read_at)
     total = 0
-    for rows in (comments, decisions, answers):
+    for rows in (comments, mentions, decisions, answers):
         total += rows[: UNREAD_CAP + 1 - total].count()
         if total > UNREAD_CAP:
             break

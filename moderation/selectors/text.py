@@ -52,4 +52,5 @@ def text_extraction_for(*, post: Post) -> TextExtraction | None:
 
 def post_comments(*, post: Post) -> QuerySet[Comment]:
     """A post's comments, oldest first, with their authors."""
-    return Comment.objects.filter(post=post).select_related("author").order_by("created_at", "pk")
+    rows = Comment.objects.filter(post=post).select_related("author")
+    return rows.prefetch_related("mentions__user").order_by("created_at", "pk")

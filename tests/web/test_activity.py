@@ -144,3 +144,32 @@ def test_the_api_lists_and_marks_read(client, django_capture_on_commit_callbacks
     assert bad.status_code == 400 and "until" in bad.json()
     assert client.post("/api/activity/read/", **auth).status_code == 204
     assert client.get("/api/activity/", **auth).json()["unread"] == 0
+
+
+def test_a_comment_that_names_someone_is_in_their_activity_and_links_to_them(
+    client, django_capture_on_commit_callbacks
+) -> None:
+    capture = django_capture_on_commit_callbacks
+    post = judged_post(capture, ["카페"], food=0.95)
+    ana, carol = UserFactory(username="ana"), UserFactory(username="carol")
+    text = "@carol 여기 봐! @nobody @ana a@carol.com @carol. @" + post.author.username
+    with capture(execute=True):
+        comment_create(post=post, author=ana, text=text)
+        comment_create(post=post, author=ana, text="<b>@carol</b>")
+
+    [first, second] = activity_for(user_id=carol.pk)
+    assert (second.kind, second.by, second.text) == ("mention", "ana", text)
+    assert first.kind == "mention" and activity_unread(user_id=carol.pk) == 2
+    assert activity_for(user_id=ana.pk) == []  # naming oneself is not news
+    # The post's author hears of the comment once, as a comment on their post.
+    assert [e.kind for e in activity_for(user_id=post.author_id)] == ["comment", "comment"]
+
+    page = client.get(f"/p/{post.pk}/").content.decode()
+    assert '<a href="/u/carol/">@carol</a> 여기 봐!' in page
+    assert '<a href="/u/carol/">@carol</a>.' in page  # the full stop is the sentence's
+    assert "@nobody" in page and 'href="/u/nobody/"' not in page
+    assert "a@carol.com" in page
+    assert '&lt;b&gt;<a href="/u/carol/">@carol</a>&lt;/b&gt;' in page
+
+    client.force_login(carol)
+    assert "mentioned you in a comment" in client.get(reverse("activity")).content.decode()

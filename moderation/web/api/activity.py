@@ -16,6 +16,7 @@ from moderation.selectors.activity import (
     ACTIVITY_SHOWN,
     COMMENT,
     DECISION,
+    MENTION,
     REPORT_ANSWER,
     activity_for,
     activity_unread,
@@ -24,8 +25,9 @@ from moderation.selectors.activity import (
 
 class ActivitySerializer(serializers.Serializer):  # type: ignore[type-arg]
     kind = serializers.ChoiceField(
-        choices=[COMMENT, DECISION, REPORT_ANSWER],
-        help_text="comment: someone commented on your post; decision: a moderator showed or hid "
+        choices=[COMMENT, MENTION, DECISION, REPORT_ANSWER],
+        help_text="comment: someone commented on your post; mention: someone named you (@name) "
+        "in a comment on another post; decision: a moderator showed or hid "
         "your post under a hashtag; report_answer: a moderator decided a post you reported.",
     )
     at = serializers.DateTimeField()
