@@ -235,8 +235,7 @@ MAX_MENTIONS = 10
 
 
 def mentioned_names(text: str) -> list[str]:
-    """The user names a comment mentions, in order, once each; a sentence's full stop after
-    the name ("@minji.") is not part of it."""
+    """Named users in order, once each; a full stop after a name ("@minji.") is the sentence's."""
     names = dict.fromkeys(m.rstrip(".") for m in MENTION.findall(text))
     return [n for n in names if n][:MAX_MENTIONS]
 
@@ -302,9 +301,8 @@ class AccountDeleteDenied(PermissionError):
 
 
 def account_delete(*, user: User, password: str) -> int:
-    """The person leaves with what they wrote: their posts (with files, verdicts and comments),
-    their comments on others' posts (those judged again without their words), then the
-    account. Returns how many posts went. Staff accounts are closed by an operator."""
+    """The account with its posts, reports and comments (others' posts judged again without
+    them); returns the posts deleted. docs/security.md."""
     if user.is_staff or user.is_superuser:
         raise AccountDeleteDenied("A staff account is closed by an operator, not from this page.")
     if not user.check_password(password):

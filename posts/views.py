@@ -75,8 +75,7 @@ def signup(request: HttpRequest) -> HttpResponse:
 
 
 class PasswordChange(PasswordChangeView):
-    """Django's password change in the site's own page (the admin keeps its own). This session
-    stays signed in; the account's other sessions and its API token stop working."""
+    """In the site's page; other sessions and the API token stop working (docs/security.md)."""
 
     template_name = "registration/password_change.html"
 

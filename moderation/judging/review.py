@@ -62,8 +62,7 @@ class ReviewRefused(ValueError):
 
 
 def activity_read(*, user: User, at: dt.datetime) -> None:
-    """The person has seen their activity up to ``at`` (taken before it was listed, so nothing
-    that came while the page was built passes for read); never moves back."""
+    """Seen up to ``at``, taken before the listing; never moves back."""
     updated = ActivityRead.objects.filter(user=user, read_at__lt=at).update(read_at=at)
     if not updated:
         ActivityRead.objects.get_or_create(user=user, defaults={"read_at": at})
@@ -148,12 +147,11 @@ class Suggestion:
 
     @property
     def hides(self) -> int:
-        """Posts that mapping the hashtag to this rule would hide (or leave unknown)."""
         return self.of - self.fits
 
     @property
     def fits_most(self) -> bool:
-        """Offered as a mapping only then: a hashtag for any photo (#일상) fits no rule."""
+        """Only then offered as a mapping: a hashtag for any photo (#일상) fits none."""
         return self.fits * 2 > self.of
 
 

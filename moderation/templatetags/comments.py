@@ -18,8 +18,7 @@ register = template.Library()
 
 @register.filter
 def comment_html(comment: Comment) -> SafeString:
-    """Only names stored as mentions become links (the comment's mentions prefetched): a
-    stray @word stays text."""
+    """Links only stored mentions (prefetched): a stray @word stays text."""
     names = {m.user.get_username() for m in comment.mentions.all()}
     html = str(linebreaksbr(comment.text, autoescape=True))
     if not names:

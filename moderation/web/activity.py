@@ -22,8 +22,7 @@ def activity(request: HttpRequest) -> HttpResponse:
 
 
 def unread(request: HttpRequest) -> dict[str, Any]:
-    """Context processor: ``activity_unread`` counts only where a page shows it (signed in),
-    so anonymous and cached pages run no query for it."""
+    """Context processor, lazy: anonymous and cached pages run no query for it."""
 
     def count() -> str:
         if not request.user.is_authenticated:
