@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.conf import settings
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm, UserCreationForm
+from django.contrib.auth.models import User
 
 from posts.hashtags import InvalidHashtag, parse_hashtags
 from posts.uploads import ACCEPTED_TEXT, EMPTY_FILE
@@ -12,9 +15,13 @@ class PostTextForm(forms.Form):
     """What the author may change after uploading: the caption and the hashtags."""
 
     caption = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=2200
+        label="설명 Caption",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        max_length=2200,
     )
     hashtags = forms.CharField(
+        label="해시태그 Hashtags",
         max_length=1000,
         help_text="Separated by spaces or commas, e.g. #카페 #cafe #라떼",
         widget=forms.TextInput(attrs={"placeholder": "#카페 #cafe"}),
@@ -33,6 +40,7 @@ class PostTextForm(forms.Form):
 class PostUploadForm(PostTextForm):
     # The file itself is judged by posts.uploads (through post_create), from its bytes.
     image = forms.FileField(
+        label="사진 Photo",
         widget=forms.ClearableFileInput(
             attrs={"accept": "image/jpeg,image/png,image/webp,image/gif"}
         ),
@@ -46,7 +54,37 @@ class PostUploadForm(PostTextForm):
         self.fields["image"].help_text = f"{ACCEPTED_TEXT}, up to {limit_mb:.1f} MB."
 
 
-class SignInForm(AuthenticationForm):
+class Bilingual(forms.Form):
+    """Django's account forms with the pages' Korean and English labels."""
+
+    LABELS: dict[str, str] = {}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name, label in self.LABELS.items():
+            self.fields[name].label = label
+
+
+PASSWORD = "비밀번호 Password"
+
+
+class SignUpForm(Bilingual, UserCreationForm[User]):
+    LABELS = {
+        "username": "사용자 이름 Username",
+        "password1": PASSWORD,
+        "password2": "비밀번호 확인 Confirm password",
+    }
+
+
+class PasswordForm(Bilingual, PasswordChangeForm):
+    LABELS = {
+        "old_password": "지금 비밀번호 Current password",
+        "new_password1": "새 비밀번호 New password",
+        "new_password2": "새 비밀번호 확인 Confirm new password",
+    }
+
+
+class SignInForm(Bilingual, AuthenticationForm):
     """Django's sign-in form with its refusal in Korean too, like the rest of the pages."""
 
     error_messages = {
@@ -54,3 +92,4 @@ class SignInForm(AuthenticationForm):
         "invalid_login": "아이디 또는 비밀번호가 맞지 않습니다. The user name or password is wrong "
         "(both are case-sensitive).",
     }
+    LABELS = {"username": "사용자 이름 Username", "password": PASSWORD}

@@ -7,14 +7,12 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.forms import UserCreationForm
-from django.contrib.auth.models import User
 from django.contrib.auth.views import PasswordChangeView
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
-from posts.forms import PostTextForm, PostUploadForm
+from posts.forms import PasswordForm, PostTextForm, PostUploadForm, SignUpForm
 from posts.models import Post
 from posts.services import (
     AccountDeleteDenied,
@@ -66,7 +64,7 @@ def post_upload(request: HttpRequest) -> HttpResponse:
 
 
 def signup(request: HttpRequest) -> HttpResponse:
-    form: UserCreationForm[User] = UserCreationForm(request.POST or None)
+    form = SignUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = form.save()
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")  # 2 backends
@@ -78,6 +76,7 @@ class PasswordChange(PasswordChangeView):
     """In the site's page; other sessions and the API token stop working (docs/security.md)."""
 
     template_name = "registration/password_change.html"
+    form_class = PasswordForm
 
     def form_valid(self, form: Any) -> HttpResponse:
         response = super().form_valid(form)
