@@ -105,7 +105,9 @@ def account_remove(request: HttpRequest) -> HttpResponse:
         else:
             logout(request)
             messages.success(
-                request, f"계정을 삭제했습니다. Your account and its {posts} posts are deleted."
+                request,
+                f"계정을 삭제했습니다. Your account and its {posts} "
+                f"post{'' if posts == 1 else 's'} are deleted.",
             )
             return redirect("home")
     status = 400 if error else 200

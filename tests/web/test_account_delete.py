@@ -51,7 +51,7 @@ def test_the_account_goes_with_its_posts_comments_and_reports(
 
     with capture(execute=True):
         done = client.post(reverse("account-delete"), {"password": PASSWORD}, follow=True)
-    assert "Your account and its 1 posts are deleted" in done.content.decode()
+    assert "Your account and its 1 post are deleted" in done.content.decode()
     assert not get_user_model().objects.filter(username="leaving").exists()
     assert not Post.objects.filter(pk=mine.pk).exists()
     assert not any(default_storage.exists(f) for f in files)
