@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from moderation.models import (
     Concept,
@@ -77,6 +77,14 @@ def rule_index(*, tags: list[str] | None = None) -> RuleIndex:
 def rule_index_for(tag: str) -> tuple[Rule | None, str | None]:
     """The rule judging one hashtag (two small queries, the same precedence as everywhere)."""
     return rule_index(tags=[tag]).resolve(tag)
+
+
+def hashtags_related(*, rule: Rule, name: str, limit: int = 8) -> list[Hashtag]:
+    """Other hashtags in use that the same rule judges (its own, its keyword mappings), those
+    with most posts shown first: where someone searching #라떼 may look next."""
+    mapped = KeywordMapping.objects.filter(rule=rule).values("word")
+    rows = Hashtag.objects.filter(Q(name=rule.hashtag) | Q(name__in=mapped), stats__shown__gt=0)
+    return list(rows.exclude(name=name).order_by("-stats__shown", "name")[:limit])
 
 
 def hashtags_without_rule() -> QuerySet[Hashtag]:

@@ -12,7 +12,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from moderation.judging.verdicts import verdicts_explain
-from moderation.selectors.catalog import rule_index_for
+from moderation.selectors.catalog import hashtags_related, rule_index_for
 from moderation.selectors.cursor import InvalidCursor, SearchCursor, page_request
 from moderation.selectors.review import reported_by
 from moderation.selectors.search import (
@@ -105,6 +105,7 @@ def _tag_content(name: str, cursor: SearchCursor | None) -> CachedSearch:
             summary=hashtag_summary(hashtag=hashtag),
             rule=rule,
             via=via,
+            related=hashtags_related(rule=rule, name=name) if rule is not None else [],
         )
     # Without the request: no user, token or nonce can reach what is shared between users.
     content = render_to_string("moderation/explore_tag_body.html", context)

@@ -210,8 +210,9 @@ def test_tag_page_and_api_queries_do_not_grow_with_posts_or_depth(client, settin
     assert small == big, (small, big)
     # A later page is not a search (no search_count UPDATE): one query fewer, never more.
     assert later == big[0] - 1 and later_api == big[1] - 1, (later, later_api, big)
-    # Lookup (with counts), search_count, rule (2), verdict keys, posts with authors.
-    assert big[0] == 6
+    # Lookup (with counts), search_count, rule (2), related hashtags, verdict keys, posts with
+    # authors.
+    assert big[0] == 7
 
 
 def test_a_page_loads_authors_with_the_posts_in_one_query(django_assert_num_queries) -> None:
