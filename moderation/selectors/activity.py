@@ -28,6 +28,7 @@ class Activity:
     hashtag: str = ""
     shown: bool | None = None  # the moderator's decision
     asked: bool = False  # the decision answered the author's review request
+    comment_id: int | None = None
 
 
 COMMENT, MENTION, DECISION, REPORT_ANSWER = "comment", "mention", "decision", "report_answer"
@@ -75,7 +76,9 @@ def activity_for(*, user_id: int | None, limit: int = ACTIVITY_SHOWN) -> list[Ac
         _comments(user_id).select_related("author", "post").order_by("-created_at", "-pk")[:limit]
     ):
         by = c.author.get_username() if c.author else ""
-        events.append(Activity(COMMENT, c.created_at, c.post, new(c.created_at), by, c.text))
+        events.append(
+            Activity(COMMENT, c.created_at, c.post, new(c.created_at), by, c.text, comment_id=c.pk)
+        )
     for m in (
         _mentions(user_id)
         .select_related("comment__author", "comment__post")
@@ -83,7 +86,9 @@ def activity_for(*, user_id: int | None, limit: int = ACTIVITY_SHOWN) -> list[Ac
     ):
         c = m.comment
         by = c.author.get_username() if c.author else ""
-        events.append(Activity(MENTION, c.created_at, c.post, new(c.created_at), by, c.text))
+        events.append(
+            Activity(MENTION, c.created_at, c.post, new(c.created_at), by, c.text, comment_id=c.pk)
+        )
     for v in _decisions(user_id).select_related("post", "hashtag").order_by("-override_at")[:limit]:
         at: Any = v.override_at
         asked = v.review_requested_at is not None and v.review_requested_at <= at

@@ -46,6 +46,8 @@ def test_the_author_hears_of_comments_and_decisions_until_they_open_the_page(
     assert _count(home) == "2"
     page = client.get(reverse("activity")).content.decode()
     assert "@friend</a>" in page and "맛있겠다!" in page and "고마워" not in page
+    tasty = Comment.objects.get(text="맛있겠다!")
+    assert f'href="/p/{post.pk}/#comment-{tasty.pk}">your post</a>' in page
     assert "A moderator <strong>showed</strong>" in page
     assert "under #산, answering your review request" in page
     assert "hill" not in page  # the moderator's note is for moderators
@@ -124,6 +126,7 @@ def test_the_api_lists_and_marks_read(client, django_capture_on_commit_callbacks
     body = client.get("/api/activity/", **auth).json()
     assert body["unread"] == 1
     [event] = body["results"]
+    assert event["comment"] == Comment.objects.get(text="좋아요").pk
     assert (event["kind"], event["post"], event["by"], event["text"], event["new"]) == (
         "comment",
         post.pk,

@@ -38,6 +38,9 @@ class ActivitySerializer(serializers.Serializer):  # type: ignore[type-arg]
     hashtag = serializers.CharField()
     shown = serializers.BooleanField(allow_null=True, help_text="The moderator's decision.")
     asked = serializers.BooleanField(help_text="The decision answered your review request.")
+    comment = serializers.IntegerField(
+        source="comment_id", allow_null=True, help_text="The comment, for comment and mention."
+    )
 
 
 class ActivityListSerializer(serializers.Serializer):  # type: ignore[type-arg]
