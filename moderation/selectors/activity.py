@@ -5,6 +5,7 @@ reported."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,6 +63,37 @@ def _report_answers(user_id: int) -> QuerySet[VerdictReport]:
     ).exclude(verdict__override_by_id=user_id)
 
 
+def _sources(user_id: int) -> list[tuple[str, QuerySet[Any], str]]:
+    """Each kind of event: its rows and the field that says when it happened."""
+    return [
+        (COMMENT, _comments(user_id).select_related("author", "post"), "created_at"),
+        (
+            MENTION,
+            _mentions(user_id).select_related("comment__author", "comment__post"),
+            "comment__created_at",
+        ),
+        (DECISION, _decisions(user_id).select_related("post", "hashtag"), "override_at"),
+        (
+            REPORT_ANSWER,
+            _report_answers(user_id).select_related("verdict__post", "verdict__hashtag"),
+            "verdict__override_at",
+        ),
+    ]
+
+
+def _event(kind: str, row: Any, new: Callable[[dt.datetime], bool]) -> Activity:
+    if kind in (COMMENT, MENTION):
+        c: Comment = row if kind == COMMENT else row.comment
+        by = c.author.get_username() if c.author else ""
+        return Activity(kind, c.created_at, c.post, new(c.created_at), by, c.text, comment_id=c.pk)
+    v: Verdict = row if kind == DECISION else row.verdict
+    at: Any = v.override_at  # not null: the sources filter on it
+    asked = kind == DECISION and v.review_requested_at is not None and v.review_requested_at <= at
+    return Activity(
+        kind, at, v.post, new(at), hashtag=v.hashtag.name, shown=v.override, asked=asked
+    )
+
+
 def activity_for(*, user_id: int | None, limit: int = ACTIVITY_SHOWN) -> list[Activity]:
     """The newest ``limit`` events, newest first; ``new`` marks those after the last read."""
     if user_id is None:  # signed out
@@ -71,48 +103,11 @@ def activity_for(*, user_id: int | None, limit: int = ACTIVITY_SHOWN) -> list[Ac
     def new(at: dt.datetime) -> bool:
         return read_at is None or at > read_at
 
-    events: list[Activity] = []
-    for c in (
-        _comments(user_id).select_related("author", "post").order_by("-created_at", "-pk")[:limit]
-    ):
-        by = c.author.get_username() if c.author else ""
-        events.append(
-            Activity(COMMENT, c.created_at, c.post, new(c.created_at), by, c.text, comment_id=c.pk)
-        )
-    for m in (
-        _mentions(user_id)
-        .select_related("comment__author", "comment__post")
-        .order_by("-comment__created_at", "-comment_id")[:limit]
-    ):
-        c = m.comment
-        by = c.author.get_username() if c.author else ""
-        events.append(
-            Activity(MENTION, c.created_at, c.post, new(c.created_at), by, c.text, comment_id=c.pk)
-        )
-    for v in _decisions(user_id).select_related("post", "hashtag").order_by("-override_at")[:limit]:
-        at: Any = v.override_at
-        asked = v.review_requested_at is not None and v.review_requested_at <= at
-        events.append(
-            Activity(
-                DECISION, at, v.post, new(at), hashtag=v.hashtag.name, shown=v.override, asked=asked
-            )
-        )
-    for r in (
-        _report_answers(user_id)
-        .select_related("verdict__post", "verdict__hashtag")
-        .order_by("-verdict__override_at")[:limit]
-    ):
-        at = r.verdict.override_at
-        events.append(
-            Activity(
-                REPORT_ANSWER,
-                at,
-                r.verdict.post,
-                new(at),
-                hashtag=r.verdict.hashtag.name,
-                shown=r.verdict.override,
-            )
-        )
+    events = [
+        _event(kind, row, new)
+        for kind, rows, at in _sources(user_id)
+        for row in rows.order_by(f"-{at}", "-pk")[:limit]
+    ]
     events.sort(key=lambda e: e.at, reverse=True)
     return events[:limit]
 
@@ -122,19 +117,10 @@ def activity_unread(*, user_id: int | None) -> int:
     if user_id is None:
         return 0
     read_at = activity_read_at(user_id=user_id)
-    comments, mentions, decisions, answers = (
-        _comments(user_id),
-        _mentions(user_id),
-        _decisions(user_id),
-        _report_answers(user_id),
-    )
-    if read_at is not None:
-        comments = comments.filter(created_at__gt=read_at)
-        mentions = mentions.filter(comment__created_at__gt=read_at)
-        decisions = decisions.filter(override_at__gt=read_at)
-        answers = answers.filter(verdict__override_at__gt=read_at)
     total = 0
-    for rows in (comments, mentions, decisions, answers):
+    for _, rows, at in _sources(user_id):
+        if read_at is not None:
+            rows = rows.filter(**{f"{at}__gt": read_at})
         total += rows[: UNREAD_CAP + 1 - total].count()
         if total > UNREAD_CAP:
             break
