@@ -13,8 +13,9 @@ Seeds with `manage.py seed_bulk` when the database holds fewer posts than asked 
 already-seeded database of the right size is reused as it is), then times requests
 in-process through Django's test client (view, queries and template; no network): the first
 page of the most popular tag, the page reached by following `next` --deep times, a rare tag,
-the same for the search API, and the home page. Prints p50/p95 of the whole request and of
-the time it spent in the database, and its number of SQL queries; writes
+the same for the search API, the home page, and hashtag suggestions (`/api/hashtags/`, and
+the page of a hashtag no post carries, which names those it starts). Prints p50/p95 of the
+whole request and of the time it spent in the database, and its number of SQL queries; writes
 bench/results/search-<vendor>-<posts>-<date>.json.
 """
 
@@ -39,6 +40,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("DATABASE_CONN_MAX_AGE", "0")
 # Searches in a loop from one client would only measure the throttle.
 os.environ.setdefault("TAGLENS_THROTTLE_SEARCH_ANON", "1000000/minute")
+os.environ.setdefault("TAGLENS_THROTTLE_SUGGEST_ANON", "1000000/minute")
 
 POPULAR, RARE = "카페", "tag1500"
 NEXT_LINK = re.compile(r'href="([^"]+)" rel="next"')
@@ -106,6 +108,10 @@ def main() -> None:
         f"api #{POPULAR} first": ("/api/search/", {"tag": POPULAR}),
         f"api #{POPULAR} next ×{args.deep}": (follow("/api/search/", {"tag": POPULAR}, "api"), {}),
         "home": (reverse("home"), {}),
+        # Suggestions as someone types: "t" starts every seeded tag0…tagN, "카" a few.
+        "api suggest 't'": ("/api/hashtags/", {"prefix": "t"}),
+        "api suggest '카'": ("/api/hashtags/", {"prefix": "카"}),
+        "page #tag (unknown)": (reverse("explore-tag", kwargs={"tag": "tag"}), {}),
     }
     results: dict[str, Any] = {
         "date": dt.date.today().isoformat(),

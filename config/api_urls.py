@@ -5,7 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
-from moderation.web.api import account, activity, catalog, comments, views
+from moderation.web.api import account, activity, catalog, comments, hashtags, views
 
 router = DefaultRouter()
 router.register("posts", views.PostViewSet, basename="post")
@@ -19,6 +19,7 @@ router.register("comments", comments.CommentViewSet, basename="comment")
 urlpatterns = [
     path("", include(router.urls)),
     path("search/", views.SearchView.as_view(), name="api-search"),
+    path("hashtags/", hashtags.HashtagListView.as_view(), name="api-hashtags"),
     path("activity/", activity.ActivityView.as_view(), name="api-activity"),
     path("activity/read/", activity.ActivityReadView.as_view(), name="api-activity-read"),
     path("auth/token/", obtain_auth_token, name="api-token"),

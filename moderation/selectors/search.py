@@ -158,13 +158,13 @@ def classification_shown(post: Post) -> Classification | None:
     return next(iter(post.classifications.all()), None)
 
 
-def hashtags_popular(*, limit: int = 20) -> QuerySet[Hashtag]:
-    """Most shown posts first, from the maintained counts (index hashtagstats_popular)."""
-    return (
-        Hashtag.objects.filter(stats__shown__gt=0)
-        .annotate(shown_count=F("stats__shown"))
-        .order_by("-stats__shown", "name")[:limit]
-    )
+def hashtags_popular(*, prefix: str = "", limit: int = 20) -> QuerySet[Hashtag]:
+    """Most shown posts first, from the maintained counts (index hashtagstats_popular); with a
+    normalised `prefix`, only the hashtags that start with it (what someone typing may mean)."""
+    rows = Hashtag.objects.filter(stats__shown__gt=0)
+    if prefix:
+        rows = rows.filter(name__startswith=prefix)
+    return rows.annotate(shown_count=F("stats__shown")).order_by("-stats__shown", "name")[:limit]
 
 
 def posts_recent_shown(*, limit: int = 12) -> QuerySet[Post]:

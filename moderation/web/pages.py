@@ -84,7 +84,13 @@ def explore_tag(request: HttpRequest, tag: str) -> HttpResponse:
         found = _tag_content(name, asked.cursor)
     if found.hashtag_id is not None and asked.is_new_search:
         hashtag_search_record(hashtag_id=found.hashtag_id, client=client_key(request))
-    return render(request, "moderation/explore_tag.html", {"tag": name, "body": found.content})
+    # A tag no post carries is often one still being typed (#카 for #카페): name those it starts.
+    starting = hashtags_popular(prefix=name, limit=8) if found.hashtag_id is None else []
+    return render(
+        request,
+        "moderation/explore_tag.html",
+        {"tag": name, "body": found.content, "starting": starting},
+    )
 
 
 def _tag_content(name: str, cursor: SearchCursor | None) -> CachedSearch:

@@ -21,7 +21,12 @@ _DESCRIPTIONS = {
 }
 _WRITES = {"post", "put", "patch"}
 # Throttled, and the token endpoint's sign-in lockout after failed logins (config/lockout.py).
-_THROTTLED = {("get", "/api/search/"), ("post", "/api/posts/"), ("post", "/api/auth/token/")}
+_THROTTLED = {
+    ("get", "/api/search/"),
+    ("get", "/api/hashtags/"),
+    ("post", "/api/posts/"),
+    ("post", "/api/auth/token/"),
+}
 
 
 def _codes(method: str, path: str, operation: dict[str, Any]) -> list[str]:

@@ -39,6 +39,18 @@ class SearchUserThrottle(_RateFromSettings, UserRateThrottle):
         return super().get_cache_key(request, view)
 
 
+class SuggestAnonThrottle(SearchAnonThrottle):
+    """Anonymous hashtag suggestions, per client address (TAGLENS_THROTTLE_SUGGEST_ANON)."""
+
+    scope = "suggest_anon"
+
+
+class SuggestUserThrottle(SearchUserThrottle):
+    """Signed-in hashtag suggestions, per user (TAGLENS_THROTTLE_SUGGEST_USER)."""
+
+    scope = "suggest_user"
+
+
 class _PerHourThrottle(BaseThrottle):
     """A signed-in user's POSTs, limited per hour from stored rows (the same check as the page),
     so the limit holds across processes without a shared cache."""

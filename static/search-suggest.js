@@ -1,0 +1,123 @@
+// Hashtags in use suggested under a search box as someone types (GET /api/hashtags/), as a
+// combobox: arrows move, Enter opens the chosen one, Escape closes. A file of its own, not
+// inline, so the Content-Security-Policy needs no exception.
+(function () {
+  "use strict";
+  var WAIT_MS = 120;
+
+  function typed(input) {
+    var text = input.value.trim().replace(/^[#＃]+/, "");
+    // A Korean syllable being composed shows as a lone jamo (카ㅍ): ask for what precedes it.
+    var settled = text.replace(/[\u3131-\u318E]+$/, "");
+    return settled || text;
+  }
+
+  function attach(input) {
+    var list = document.createElement("ul");
+    list.id = input.id + "-suggestions";
+    list.className = "suggest";
+    list.hidden = true;
+    list.setAttribute("role", "listbox");
+    list.setAttribute("aria-label", "해시태그 제안 Suggested hashtags");
+    input.form.appendChild(list);
+    input.setAttribute("role", "combobox");
+    input.setAttribute("aria-autocomplete", "list");
+    input.setAttribute("aria-controls", list.id);
+    input.setAttribute("aria-expanded", "false");
+    var timer = null;
+    var asked = null;
+    var active = -1;
+
+    function items() { return list.querySelectorAll("[role=option]"); }
+
+    function select(index) {
+      var options = items();
+      if (active >= 0 && options[active]) options[active].setAttribute("aria-selected", "false");
+      active = index;
+      if (active >= 0) {
+        options[active].setAttribute("aria-selected", "true");
+        input.setAttribute("aria-activedescendant", options[active].id);
+      } else {
+        input.removeAttribute("aria-activedescendant");
+      }
+    }
+
+    function close() {
+      select(-1);
+      list.hidden = true;
+      input.setAttribute("aria-expanded", "false");
+    }
+
+    function open() {
+      list.style.left = input.offsetLeft + "px";
+      list.style.top = input.offsetTop + input.offsetHeight + 4 + "px";
+      list.style.width = input.offsetWidth + "px";
+      list.hidden = false;
+      input.setAttribute("aria-expanded", "true");
+    }
+
+    function show(results) {
+      select(-1);
+      list.textContent = "";
+      results.forEach(function (hashtag, i) {
+        var option = document.createElement("li");
+        option.id = list.id + "-" + i;
+        option.setAttribute("role", "option");
+        option.setAttribute("aria-selected", "false");
+        var link = document.createElement("a");
+        link.href = hashtag.url;
+        link.tabIndex = -1;
+        var name = document.createElement("span");
+        name.textContent = "#" + hashtag.name;
+        var count = document.createElement("span");
+        count.className = "count";
+        count.textContent = "게시물 " + hashtag.shown + (hashtag.shown === 1 ? " post" : " posts");
+        link.append(name, count);
+        option.appendChild(link);
+        list.appendChild(option);
+      });
+      if (results.length && document.activeElement === input) open(); else close();
+    }
+
+    function ask() {
+      var prefix = typed(input);
+      if (!prefix) { asked = null; show([]); return; }
+      if (prefix === asked) { if (items().length) open(); return; }
+      asked = prefix;
+      var url = input.dataset.suggest + "?" + new URLSearchParams({ prefix: prefix });
+      fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+        .then(function (response) { return response.ok ? response.json() : { results: [] }; })
+        .then(function (answer) { if (asked === prefix) show(answer.results || []); })
+        .catch(function () { if (asked === prefix) show([]); });
+    }
+
+    input.addEventListener("input", function () {
+      clearTimeout(timer);
+      // Suggestions for what was typed before stay only while the text still starts with it.
+      if (asked !== null && typed(input).indexOf(asked) !== 0) close();
+      timer = setTimeout(ask, WAIT_MS);
+    });
+    input.addEventListener("focus", ask);
+    input.addEventListener("blur", close);
+    input.addEventListener("keydown", function (event) {
+      var count = items().length;
+      if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+        if (!count) return;
+        event.preventDefault();
+        if (list.hidden) { open(); return; }
+        var next = active + (event.key === "ArrowDown" ? 1 : -1);
+        select(next < -1 ? count - 1 : next >= count ? -1 : next);
+      } else if (event.key === "Enter" && !list.hidden && active >= 0 && !event.isComposing) {
+        event.preventDefault();
+        window.location.assign(items()[active].querySelector("a").href);
+      } else if (event.key === "Escape" && !list.hidden) {
+        event.preventDefault();
+        close();
+      }
+    });
+    // Keep the focus in the box while a suggestion is clicked, so the click reaches its link.
+    list.addEventListener("mousedown", function (event) { event.preventDefault(); });
+  }
+
+  document.querySelectorAll("input[data-suggest]").forEach(attach);
+})();

@@ -1,0 +1,49 @@
+"""In a real browser: typing in the top bar's search box lists the hashtags in use that start
+with it; the arrow keys and Enter open one, Escape closes the list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.web.judged import judged_post
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
+def test_typing_suggests_hashtags_and_enter_opens_the_chosen_one(
+    page: Any, live_server: Any, screenshots: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    for _ in range(2):
+        judged_post(django_capture_on_commit_callbacks, ["카페"], food=0.9)
+    judged_post(django_capture_on_commit_callbacks, ["카페라떼"], beverage=0.9)
+    judged_post(django_capture_on_commit_callbacks, ["바다"], sea=0.9)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(live_server.url + "/")
+
+    box = page.locator("#site-search")
+    box.click()
+    page.keyboard.type("#카")
+    options = page.locator("#site-search-suggestions [role=option]")
+    options.first.wait_for()
+    assert options.all_inner_texts() == ["#카페\n게시물 2 posts", "#카페라떼\n게시물 1 post"]
+    assert box.get_attribute("aria-expanded") == "true"
+    page.screenshot(path=str(screenshots / "search-suggestions.png"))
+
+    page.keyboard.press("Escape")
+    assert page.locator("#site-search-suggestions").is_hidden()
+    page.keyboard.press("ArrowDown")  # opens the list again
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+    assert box.get_attribute("aria-activedescendant") == "site-search-suggestions-1"
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.url.endswith("/explore/tags/%EC%B9%B4%ED%8E%98%EB%9D%BC%EB%96%BC/")
+
+    page.locator("#site-search").fill("")
+    page.locator("#site-search").click()
+    page.keyboard.type("바")
+    page.locator("#site-search-suggestions [role=option]", has_text="#바다").wait_for()
+    assert not errors
