@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
-from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
 from moderation.web.api import account, activity, catalog, comments, hashtags, views
@@ -22,7 +21,7 @@ urlpatterns = [
     path("hashtags/", hashtags.HashtagListView.as_view(), name="api-hashtags"),
     path("activity/", activity.ActivityView.as_view(), name="api-activity"),
     path("activity/read/", activity.ActivityReadView.as_view(), name="api-activity-read"),
-    path("auth/token/", obtain_auth_token, name="api-token"),
+    path("auth/token/", account.TokenView.as_view(), name="api-token"),
     path("account/delete/", account.AccountDeleteView.as_view(), name="api-account-delete"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path(

@@ -291,7 +291,7 @@ def comments_wait(*, author: AbstractBaseUser) -> int:
 
 
 def api_tokens_revoke(*, user: User) -> int:
-    """After a password change: a token made with the old password stops working too."""
+    """The user's API token stops working: asked for, or after a password change."""
     deleted, _ = Token.objects.filter(user=user).delete()
     return deleted
 

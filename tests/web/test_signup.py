@@ -73,3 +73,21 @@ def test_a_person_changes_their_password_and_old_sessions_and_token_stop_working
     assert not Token.objects.filter(key=token).exists()
     assert Client().get("/api/activity/", HTTP_AUTHORIZATION=f"Token {token}").status_code == 401
     assert Client().get("/accounts/password/").status_code == 302  # to the sign-in page
+
+
+def test_an_api_client_revokes_its_token_and_a_new_one_is_made_on_asking() -> None:
+    get_user_model().objects.create_user("tokened", password="Xk29!abcQ-long")
+    credentials = {"username": "tokened", "password": "Xk29!abcQ-long"}
+    token = Client().post("/api/auth/token/", credentials).json()["token"]
+    signed = {"HTTP_AUTHORIZATION": f"Token {token}"}
+    assert Client().post("/api/auth/token/", credentials).json()["token"] == token  # the same
+    assert Client().get("/api/activity/", **signed).status_code == 200
+
+    assert Client().delete("/api/auth/token/").status_code == 401  # whose?
+    assert Client().delete("/api/auth/token/", **signed).status_code == 204
+    assert Client().get("/api/activity/", **signed).status_code == 401
+    assert Client().delete("/api/auth/token/", **signed).status_code == 401
+
+    again = Client().post("/api/auth/token/", credentials).json()["token"]
+    assert again != token
+    assert Client().get("/api/activity/", HTTP_AUTHORIZATION=f"Token {again}").status_code == 200

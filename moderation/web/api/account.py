@@ -1,14 +1,34 @@
-"""The signed-in person's account in the API: deleting it, as its page does."""
+"""The signed-in person's account in the API: their token, and deleting the account as its
+page does."""
 
 from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, permissions, serializers, status
+from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from posts.services import AccountDeleteDenied, account_delete
+from posts.services import AccountDeleteDenied, account_delete, api_tokens_revoke
+
+
+class TokenView(ObtainAuthToken):
+    """POST: the token for a user name and password (the same one until it is revoked).
+    DELETE: revoke it, signed in with it (a leaked token stops working; POST makes a new one)."""
+
+    @extend_schema(
+        request=None,
+        responses={
+            204: OpenApiResponse(description="Revoked; it gets 401 from now on."),
+            401: OpenApiResponse(description="Not signed in."),
+        },
+    )
+    def delete(self, request: Request) -> Response:
+        if not request.user.is_authenticated:
+            raise exceptions.NotAuthenticated()
+        api_tokens_revoke(user=request.user)  # type: ignore[arg-type]
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class AccountDeleteSerializer(serializers.Serializer):  # type: ignore[type-arg]
