@@ -27,7 +27,7 @@ class TokenView(ObtainAuthToken):
     def delete(self, request: Request) -> Response:
         if not request.user.is_authenticated:
             raise exceptions.NotAuthenticated()
-        api_tokens_revoke(user=request.user)  # type: ignore[arg-type]
+        api_tokens_revoke(user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
