@@ -108,6 +108,7 @@ def main() -> None:
         f"api #{POPULAR} first": ("/api/search/", {"tag": POPULAR}),
         f"api #{POPULAR} next ×{args.deep}": (follow("/api/search/", {"tag": POPULAR}, "api"), {}),
         "home": (reverse("home"), {}),
+        "recent posts /explore/": (reverse("explore-recent"), {}),
         # Suggestions as someone types: "t" starts every seeded tag0…tagN, "카" a few.
         "api suggest 't'": ("/api/hashtags/", {"prefix": "t"}),
         "api suggest '카'": ("/api/hashtags/", {"prefix": "카"}),

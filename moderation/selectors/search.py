@@ -167,10 +167,19 @@ def hashtags_popular(*, prefix: str = "", limit: int = 20) -> QuerySet[Hashtag]:
     return rows.annotate(shown_count=F("stats__shown")).order_by("-stats__shown", "name")[:limit]
 
 
-def posts_recent_shown(*, limit: int = 12) -> QuerySet[Post]:
-    """The newest posts shown under at least one hashtag; walks newest posts, not verdicts."""
+def posts_recent_shown(*, size: int, cursor: SearchCursor | None = None) -> SearchPage:
+    """A page of the newest posts shown under at least one hashtag, older ones from `cursor`
+    on (its direction is ignored: pages go one way); walks newest posts, not verdicts."""
     shown = Verdict.objects.filter(post=OuterRef("pk"), shown=True)
-    return Post.objects.filter(Exists(shown)).order_by("-created_at", "-id")[:limit]
+    posts = Post.objects.filter(Exists(shown)).select_related("author")
+    if cursor is not None:
+        posts = posts.filter(created_at__lte=cursor.created_at).filter(
+            Q(created_at__lt=cursor.created_at) | Q(id__lt=cursor.post_id)
+        )
+    found = list(posts.order_by("-created_at", "-id")[: size + 1])
+    page = found[:size]
+    last = SearchCursor(page[-1].created_at, page[-1].pk) if len(found) > size else None
+    return SearchPage(posts=page, next=last, previous=None, is_first=cursor is None)
 
 
 def posts_by_author(*, author_id: int) -> QuerySet[Post]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
@@ -35,15 +36,37 @@ from posts.hashtags import InvalidHashtag, normalize_hashtag
 from posts.services import comment_max_chars, hashtag_search_record
 
 USER_POSTS_PER_PAGE = 24
+HOME_RECENT = 12
 
 
 def home(request: HttpRequest) -> HttpResponse:
+    recent = posts_recent_shown(size=HOME_RECENT)
+    more = _cursor_query(recent.next)
     return render(
         request,
         "moderation/home.html",
         {
             "popular": hashtags_popular(),
-            "recent": posts_recent_shown(),
+            "recent": recent.posts,
+            "more_url": reverse("explore-recent") + more if more else None,
+        },
+    )
+
+
+def recent(request: HttpRequest) -> HttpResponse:
+    """Every post shown under some hashtag, newest first, a page at a time (home's "more")."""
+    try:
+        asked = page_request(request.GET)
+    except InvalidCursor as exc:
+        return render(request, "moderation/recent.html", {"error": exc}, status=400)
+    page = posts_recent_shown(size=settings.TAGLENS_PAGE_SIZE, cursor=asked.cursor)
+    return render(
+        request,
+        "moderation/recent.html",
+        {
+            "page": page,
+            "next_url": _cursor_query(page.next),
+            "newest_url": reverse("explore-recent"),
         },
     )
 

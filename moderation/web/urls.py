@@ -8,6 +8,7 @@ from moderation.web import pages as views
 urlpatterns = [
     path("", views.home, name="home"),
     path("search/", views.search, name="search"),
+    path("explore/", views.recent, name="explore-recent"),
     path("explore/tags/<str:tag>/", views.explore_tag, name="explore-tag"),
     path("p/<int:post_id>/", views.post_detail, name="post-detail"),
     path("u/<str:username>/", views.user_posts, name="user-posts"),
