@@ -123,18 +123,23 @@ def _tag_content(name: str, cursor: SearchCursor | None) -> CachedSearch:
         normalize_hashtag(name)
     except InvalidHashtag as exc:  # searched, but no longer given (#2024)
         refused = str(exc)
-    context: dict[str, object] = {"tag": name, "hashtag": hashtag, "refused": refused}
+    # A ruled hashtag no post carries yet (#연애) still says its rule and where to look.
+    rule, via = rule_index_for(name)
+    context: dict[str, object] = {
+        "tag": name,
+        "hashtag": hashtag,
+        "refused": refused,
+        "rule": rule,
+        "via": via,
+        "related": hashtags_related(rule=rule, name=name) if rule is not None else [],
+    }
     if hashtag is not None:
-        rule, via = rule_index_for(name)
         page = posts_relevant_for_hashtag(hashtag=hashtag, cursor=cursor)
         context.update(
             page=page,
             next_url=_cursor_query(page.next),
             previous_url=_cursor_query(page.previous),
             summary=hashtag_summary(hashtag=hashtag),
-            rule=rule,
-            via=via,
-            related=hashtags_related(rule=rule, name=name) if rule is not None else [],
         )
     # Without the request: no user, token or nonce can reach what is shared between users.
     content = render_to_string("moderation/explore_tag_body.html", context)

@@ -26,3 +26,16 @@ def test_the_page_links_the_hashtags_judged_by_the_same_rule(
     malatang = client.get("/explore/tags/마라탕/").content.decode()
     assert 'href="/explore/tags/%EC%9D%8C%EC%8B%9D/">#음식</a>' in malatang
     assert 'class="related-tags"' not in client.get("/explore/tags/카페/").content.decode()
+
+
+def test_a_ruled_hashtag_no_post_carries_yet_still_says_its_rule_and_where_to_look(
+    client, django_capture_on_commit_callbacks
+) -> None:
+    judged_post(django_capture_on_commit_callbacks, ["마라탕"], food=0.9)
+    food = client.get("/explore/tags/음식/").content.decode()
+    assert "No posts with #음식 yet" in food
+    assert 'code class="expr">food</code>' in food
+    related = food.split('class="related-tags"', 1)[1].split("</p>", 1)[0]
+    assert "#마라탕" in related
+    assert "No older posts" not in food and 'class="pager"' not in food
+    assert 'class="rule-box"' not in client.get("/explore/tags/없는태그/").content.decode()
