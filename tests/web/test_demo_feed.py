@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
+from moderation.models import Rule
 from posts.models import Post
 
 pytestmark = pytest.mark.django_db
@@ -36,5 +37,12 @@ def test_demo_feed_mixes_fitting_and_spam_hashtags_from_the_photo_set(
     settings.TAGLENS_PHOTOS_DIR = photos_dir
     call_command("seed_demo", per_folder=2)
     assert Post.objects.count() == 2 * 15
+    tagged = set(Post.objects.values_list("hashtags__name", flat=True))
+    # Every starter rule is met in the demo, #연애 ("adult and not child") included.
+    for rule in ["패션", "연애", "카페", "육아"]:
+        assert Rule.objects.filter(hashtag=rule).exists()
+        assert rule in tagged or Rule.objects.get(hashtag=rule).keyword_mappings.filter(
+            word__in=tagged
+        ).exists(), rule
     call_command("seed_demo")  # a second run adds nothing
     assert Post.objects.count() == 30

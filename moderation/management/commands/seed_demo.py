@@ -22,7 +22,7 @@ FITTING: dict[str, list[str]] = {
     "cat": ["고양이", "cat", "동물", "냥스타그램"],
     "dog": ["강아지", "dog", "동물", "멍스타그램"],
     "other_animal": ["동물", "animal"],
-    "adult": ["패션", "데일리", "ootd"],
+    "adult": ["패션", "데일리", "ootd", "연애", "럽스타그램"],
     "child": ["육아", "아기"],
     "flower": ["꽃", "flower"],
     "mountain": ["산", "등산", "mountain"],
@@ -35,7 +35,7 @@ FITTING: dict[str, list[str]] = {
 }
 # Seeded posts are this account's, never `demo`'s (see _feed_account).
 FEED_USERNAME = "demo_feed"
-SPAM = ["카페", "음식", "맛집", "cafe", "강아지", "고양이", "패션", "꽃", "바다"]
+SPAM = ["카페", "음식", "맛집", "cafe", "강아지", "고양이", "패션", "꽃", "바다", "럽스타그램"]
 CAPTIONS = ["오늘의 기록", "주말 ☀️", "좋아요 반사", "daily", "맞팔해요", "", "행복한 하루"]
 
 # Real photos that ship inside scikit-image, for machines without the photo set.
