@@ -41,8 +41,9 @@ def test_demo_feed_mixes_fitting_and_spam_hashtags_from_the_photo_set(
     # Every starter rule is met in the demo, #연애 ("adult and not child") included.
     for rule in ["패션", "연애", "카페", "육아"]:
         assert Rule.objects.filter(hashtag=rule).exists()
-        assert rule in tagged or Rule.objects.get(hashtag=rule).keyword_mappings.filter(
-            word__in=tagged
-        ).exists(), rule
+        assert (
+            rule in tagged
+            or Rule.objects.get(hashtag=rule).keyword_mappings.filter(word__in=tagged).exists()
+        ), rule
     call_command("seed_demo")  # a second run adds nothing
     assert Post.objects.count() == 30
