@@ -32,10 +32,21 @@ class OverrideSelect(forms.NullBooleanSelect):
         self.choices = [("unknown", "Model decides"), ("true", "Show"), ("false", "Hide")]
 
 
+class VerdictInlineForm(forms.ModelForm[Verdict]):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # A table row's inputs have no <label>: screen readers name them by the row's hashtag.
+        tag = f"#{self.instance.hashtag.name}" if self.instance.hashtag_id else "this hashtag"
+        for name, what in (("override", "Override"), ("override_note", "Override note")):
+            if name in self.fields:
+                self.fields[name].widget.attrs["aria-label"] = f"{what} for {tag}"
+
+
 class VerdictInline(admin.TabularInline[Verdict, Post]):
     """A post's verdicts; moderators override one by choosing Show or Hide."""
 
     model = Verdict
+    form = VerdictInlineForm
     extra = 0
     can_delete = False
     formfield_overrides = {models.BooleanField: {"widget": OverrideSelect}}
