@@ -145,6 +145,8 @@ AXES_HTTP_RESPONSE_CODE = 429  # Too Many Requests, with Retry-After
 AXES_CLIENT_IP_CALLABLE = "posts.clients.client_address"
 # From 1 the client address is read from X-Forwarded-For, not the proxy's own address.
 TAGLENS_PROXY_COUNT = env_int("TAGLENS_PROXY_COUNT", 0)
+# GET /metrics for a Prometheus scraper sending it as a bearer token; unset, /metrics is off.
+TAGLENS_METRICS_TOKEN = env_str("TAGLENS_METRICS_TOKEN", "")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -346,8 +348,8 @@ SPECTACULAR_SETTINGS = spectacular_settings(description=BASE_DIR / "config" / "a
 CONTENT_SECURITY_POLICY = {"DIRECTIVES": csp_directives(media_storage=MEDIA_STORAGE)}
 
 if not DEBUG:
-    # Load balancers probe /health/ over plain HTTP inside the network.
-    SECURE_REDIRECT_EXEMPT = [r"^health/$"]
+    # Load balancers probe /health/, and scrapers /metrics, over plain HTTP inside the network.
+    SECURE_REDIRECT_EXEMPT = [r"^health/$", r"^metrics$"]
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True

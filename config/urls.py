@@ -8,6 +8,7 @@ from django.templatetags.static import static as static_url
 from django.urls import include, path
 
 from config.health import health
+from moderation.web.metrics import metrics
 
 
 def favicon(request: HttpRequest) -> HttpResponsePermanentRedirect:  # the admin has no link
@@ -16,6 +17,7 @@ def favicon(request: HttpRequest) -> HttpResponsePermanentRedirect:  # the admin
 
 urlpatterns = [
     path("health/", health, name="health"),
+    path("metrics", metrics, name="metrics"),
     path("favicon.ico", favicon),
     # Moderator pages that are not model lists; before the admin so they are not shadowed.
     path("admin/moderation/", include("moderation.web.admin.urls")),

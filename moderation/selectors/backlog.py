@@ -15,14 +15,22 @@ from posts.models import Post
 @dataclass(frozen=True)
 class Backlog:
     pending: int
-    pending_minutes: int | None
+    pending_seconds: float | None
     failed: int
     owed: int  # classified posts whose completion (people signals) is queued, not yet run
-    owed_minutes: int | None  # *_minutes: the age of the oldest
+    owed_seconds: float | None  # *_seconds: the age of the oldest
+
+    @property
+    def pending_minutes(self) -> int | None:
+        return None if self.pending_seconds is None else int(self.pending_seconds // 60)
+
+    @property
+    def owed_minutes(self) -> int | None:
+        return None if self.owed_seconds is None else int(self.owed_seconds // 60)
 
 
-def _minutes(since: dt.datetime | None) -> int | None:
-    return None if since is None else int((timezone.now() - since).total_seconds() // 60)
+def _age(since: dt.datetime | None) -> float | None:
+    return None if since is None else max(0.0, (timezone.now() - since).total_seconds())
 
 
 def ingest_backlog() -> Backlog:
@@ -33,8 +41,8 @@ def ingest_backlog() -> Backlog:
     owed = owed.order_by()
     return Backlog(
         pending=pending.count(),
-        pending_minutes=_minutes(pending.aggregate(at=Min("created_at"))["at"]),
+        pending_seconds=_age(pending.aggregate(at=Min("created_at"))["at"]),
         failed=Post.objects.filter(status=Post.Status.FAILED).order_by().count(),
         owed=owed.count(),
-        owed_minutes=_minutes(owed.aggregate(at=Min("completion_queued_at"))["at"]),
+        owed_seconds=_age(owed.aggregate(at=Min("completion_queued_at"))["at"]),
     )
