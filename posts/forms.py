@@ -24,7 +24,14 @@ class PostTextForm(forms.Form):
         label="해시태그 Hashtags",
         max_length=1000,
         help_text="Separated by spaces or commas, e.g. #카페 #cafe #라떼",
-        widget=forms.TextInput(attrs={"placeholder": "#카페 #cafe"}),
+        # data-suggest-mode: static/search-suggest.js completes the last hashtag typed.
+        widget=forms.TextInput(
+            attrs={
+                "placeholder": "#카페 #cafe",
+                "autocomplete": "off",
+                "data-suggest-mode": "insert",
+            }
+        ),
     )
 
     def clean_hashtags(self) -> list[str]:

@@ -1,25 +1,37 @@
-// Hashtags in use suggested under a search box as someone types (GET /api/hashtags/), as a
-// combobox: arrows move, Enter opens the chosen one, Escape closes. A file of its own, not
-// inline, so the Content-Security-Policy needs no exception.
+// Hashtags in use suggested as someone types (GET /api/hashtags/), as a combobox: arrows
+// move, Enter takes the chosen one, Escape closes. In a search box (data-suggest) the chosen
+// hashtag's page opens; in a list of hashtags (data-suggest-mode="insert": upload, edit) it
+// completes the last one typed. A file of its own, not inline, so the Content-Security-Policy
+// needs no exception.
 (function () {
   "use strict";
   var WAIT_MS = 120;
+  var SEPARATORS = /[\s,，、#＃]+/;
+  var site = document.getElementById("site-search");
 
-  function typed(input) {
-    var text = input.value.trim().replace(/^[#＃]+/, "");
+  function typed(input, inserting) {
+    var text = input.value;
+    if (inserting) {
+      var words = text.split(SEPARATORS);
+      text = SEPARATORS.test(text.slice(-1)) ? "" : words[words.length - 1];
+    }
+    text = text.trim().replace(/^[#＃]+/, "");
     // A Korean syllable being composed shows as a lone jamo (카ㅍ): ask for what precedes it.
     var settled = text.replace(/[\u3131-\u318E]+$/, "");
     return settled || text;
   }
 
   function attach(input) {
+    var inserting = input.dataset.suggestMode === "insert";
+    var endpoint = input.dataset.suggest || (site && site.dataset.suggest);
+    if (!endpoint) return;
     var list = document.createElement("ul");
     list.id = input.id + "-suggestions";
     list.className = "suggest";
     list.hidden = true;
     list.setAttribute("role", "listbox");
     list.setAttribute("aria-label", "해시태그 제안 Suggested hashtags");
-    input.form.appendChild(list);
+    input.parentNode.appendChild(list);
     input.setAttribute("role", "combobox");
     input.setAttribute("aria-autocomplete", "list");
     input.setAttribute("aria-controls", list.id);
@@ -56,35 +68,54 @@
       input.setAttribute("aria-expanded", "true");
     }
 
+    function take(option) {
+      if (!inserting) {
+        window.location.assign(option.querySelector("a").href);
+        return;
+      }
+      var text = input.value;
+      var cut = text.length - typed(input, true).length;
+      while (cut > 0 && !SEPARATORS.test(text.charAt(cut - 1))) cut -= 1;  // a jamo left out
+      while (cut > 0 && /[#＃]/.test(text.charAt(cut - 1))) cut -= 1;
+      input.value = text.slice(0, cut) + "#" + option.dataset.name + " ";
+      asked = null;
+      close();
+      input.focus();
+    }
+
     function show(results) {
       select(-1);
       list.textContent = "";
       results.forEach(function (hashtag, i) {
         var option = document.createElement("li");
         option.id = list.id + "-" + i;
+        option.dataset.name = hashtag.name;
         option.setAttribute("role", "option");
         option.setAttribute("aria-selected", "false");
-        var link = document.createElement("a");
-        link.href = hashtag.url;
-        link.tabIndex = -1;
+        var row = document.createElement(inserting ? "span" : "a");
+        row.className = "suggest-row";
+        if (!inserting) {
+          row.href = hashtag.url;
+          row.tabIndex = -1;
+        }
         var name = document.createElement("span");
         name.textContent = "#" + hashtag.name;
         var count = document.createElement("span");
         count.className = "count";
         count.textContent = "게시물 " + hashtag.shown + (hashtag.shown === 1 ? " post" : " posts");
-        link.append(name, count);
-        option.appendChild(link);
+        row.append(name, count);
+        option.appendChild(row);
         list.appendChild(option);
       });
       if (results.length && document.activeElement === input) open(); else close();
     }
 
     function ask() {
-      var prefix = typed(input);
+      var prefix = typed(input, inserting);
       if (!prefix) { asked = null; show([]); return; }
       if (prefix === asked) { if (items().length) open(); return; }
       asked = prefix;
-      var url = input.dataset.suggest + "?" + new URLSearchParams({ prefix: prefix });
+      var url = endpoint + "?" + new URLSearchParams({ prefix: prefix });
       fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
         .then(function (response) { return response.ok ? response.json() : { results: [] }; })
         .then(function (answer) { if (asked === prefix) show(answer.results || []); })
@@ -94,7 +125,7 @@
     input.addEventListener("input", function () {
       clearTimeout(timer);
       // Suggestions for what was typed before stay only while the text still starts with it.
-      if (asked !== null && typed(input).indexOf(asked) !== 0) close();
+      if (asked !== null && typed(input, inserting).indexOf(asked) !== 0) close();
       timer = setTimeout(ask, WAIT_MS);
     });
     input.addEventListener("focus", ask);
@@ -109,15 +140,21 @@
         select(next < -1 ? count - 1 : next >= count ? -1 : next);
       } else if (event.key === "Enter" && !list.hidden && active >= 0 && !event.isComposing) {
         event.preventDefault();
-        window.location.assign(items()[active].querySelector("a").href);
+        take(items()[active]);
       } else if (event.key === "Escape" && !list.hidden) {
         event.preventDefault();
         close();
       }
     });
-    // Keep the focus in the box while a suggestion is clicked, so the click reaches its link.
+    // Keep the focus in the box while a suggestion is clicked, so the click reaches it.
     list.addEventListener("mousedown", function (event) { event.preventDefault(); });
+    if (inserting) {
+      list.addEventListener("click", function (event) {
+        var option = event.target.closest("[role=option]");
+        if (option) take(option);
+      });
+    }
   }
 
-  document.querySelectorAll("input[data-suggest]").forEach(attach);
+  document.querySelectorAll("input[data-suggest], input[data-suggest-mode]").forEach(attach);
 })();

@@ -1,5 +1,6 @@
 """In a real browser: typing in the top bar's search box lists the hashtags in use that start
-with it; the arrow keys and Enter open one, Escape closes the list."""
+with it; the arrow keys and Enter open one, Escape closes the list. In the upload form's
+hashtags, the chosen one completes the last hashtag typed."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from tests.browser.test_upload_search_override import log_in
+from tests.factories import UserFactory
 from tests.web.judged import judged_post
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -47,3 +50,25 @@ def test_typing_suggests_hashtags_and_enter_opens_the_chosen_one(
     page.keyboard.type("바")
     page.locator("#site-search-suggestions [role=option]", has_text="#바다").wait_for()
     assert not errors
+
+
+def test_the_upload_forms_hashtags_complete_the_last_one_typed(
+    page: Any, live_server: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    judged_post(django_capture_on_commit_callbacks, ["카페라떼"], beverage=0.9)
+    judged_post(django_capture_on_commit_callbacks, ["cafe"], food=0.9)
+    user = UserFactory()
+    log_in(page, live_server.url, "/accounts/login/", user.username)
+    page.goto(live_server.url + "/upload/")
+    box = page.locator("input[name=hashtags]")
+    box.click()
+    page.keyboard.type("#바다, 카페")
+    page.locator("#id_hashtags-suggestions [role=option]").first.wait_for()
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")  # completes the tag, does not submit the form
+    assert box.input_value() == "#바다, #카페라떼 "
+    assert page.url.endswith("/upload/")
+    page.keyboard.type("#C")
+    option = page.locator("#id_hashtags-suggestions [role=option]", has_text="#cafe")
+    option.click()
+    assert box.input_value() == "#바다, #카페라떼 #cafe "
