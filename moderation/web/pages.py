@@ -172,6 +172,8 @@ def post_detail(request: HttpRequest, post_id: int) -> HttpResponse:
             "is_moderator": is_moderator(request.user),
             "comment_max": comment_max_chars(),
             "reported": reported_by(reporter_id=request.user.pk, post_id=post.pk),
+            # Link previews fetch the image from elsewhere: an absolute address.
+            "preview_image": request.build_absolute_uri((post.thumbnail or post.image).url),
         },
     )
 
