@@ -17,6 +17,7 @@ __all__ = [
     "MAX_HASHTAG_LENGTH",
     "InvalidHashtag",
     "extract_hashtags",
+    "hashtags_in_words",
     "normalize_hashtag",
     "normalize_hashtags",
     "parse_hashtags",
@@ -118,6 +119,18 @@ def parse_hashtags(text: str) -> list[str]:
     if len(tags) > MAX_HASHTAGS:
         raise InvalidHashtag(f"Too many hashtags: at most {MAX_HASHTAGS} per post.")
     return tags
+
+
+def hashtags_in_words(text: str) -> list[str]:
+    """What a search typed as several words may mean ("강남 카페"): the words joined, joined
+    with _, then each word; the valid ones, normalised, unique, in that order."""
+    words = _LIST_TOKEN.findall(text)[:MAX_HASHTAGS]
+    tags: dict[str, None] = {}
+    for candidate in ["".join(words), "_".join(words), *words] if words else []:
+        tag, problem = _normalize(candidate, searched=True)
+        if problem is None:
+            tags[tag] = None
+    return list(tags)
 
 
 def extract_hashtags(caption: str) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -158,12 +159,17 @@ def classification_shown(post: Post) -> Classification | None:
     return next(iter(post.classifications.all()), None)
 
 
-def hashtags_popular(*, prefix: str = "", limit: int = 20) -> QuerySet[Hashtag]:
+def hashtags_popular(
+    *, prefix: str = "", names: Collection[str] | None = None, limit: int = 20
+) -> QuerySet[Hashtag]:
     """Most shown posts first, from the maintained counts (index hashtagstats_popular); with a
-    normalised `prefix`, only the hashtags that start with it (what someone typing may mean)."""
+    normalised `prefix`, only the hashtags that start with it (what someone typing may mean);
+    with `names`, only those among them."""
     rows = Hashtag.objects.filter(stats__shown__gt=0)
     if prefix:
         rows = rows.filter(name__startswith=prefix)
+    if names is not None:
+        rows = rows.filter(name__in=names)
     return rows.annotate(shown_count=F("stats__shown")).order_by("-stats__shown", "name")[:limit]
 
 

@@ -32,7 +32,7 @@ from moderation.selectors.text import post_comments, text_extraction_for
 from moderation.web.permissions import is_moderator
 from moderation.web.search_throttle import search_throttled
 from posts.clients import client_key
-from posts.hashtags import InvalidHashtag, normalize_hashtag
+from posts.hashtags import InvalidHashtag, hashtags_in_words, normalize_hashtag
 from posts.services import comment_max_chars, hashtag_search_record
 
 USER_POSTS_PER_PAGE = 24
@@ -76,8 +76,13 @@ def search(request: HttpRequest) -> HttpResponse:
     try:
         tag = normalize_hashtag(query, searched=True)
     except InvalidHashtag as exc:
+        # Words typed as a sentence ("강남 카페"): the hashtags in use they may have meant.
+        meant = hashtags_popular(names=hashtags_in_words(query), limit=8)
         return render(
-            request, "moderation/search_error.html", {"query": query, "error": exc}, status=400
+            request,
+            "moderation/search_error.html",
+            {"query": query, "error": exc, "meant": meant},
+            status=400,
         )
     return redirect(reverse("explore-tag", kwargs={"tag": tag}))
 

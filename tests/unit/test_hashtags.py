@@ -11,6 +11,7 @@ from posts.hashtags import (
     MAX_HASHTAGS,
     InvalidHashtag,
     extract_hashtags,
+    hashtags_in_words,
     normalize_hashtag,
     parse_hashtags,
 )
@@ -243,3 +244,10 @@ def test_malformed_hashtags_are_skipped_silently() -> None:
 def test_a_caption_without_hashtags_gives_an_empty_list() -> None:
     assert extract_hashtags("") == []
     assert extract_hashtags("그냥 사진") == []
+
+
+def test_words_typed_as_a_search_become_the_hashtags_they_may_mean() -> None:
+    assert hashtags_in_words("강남 카페") == ["강남카페", "강남_카페", "강남", "카페"]
+    assert hashtags_in_words("Seoul, #Cafe!") == ["seoul"]  # "cafe!" is not a hashtag
+    assert hashtags_in_words("카페") == ["카페"]
+    assert hashtags_in_words("  ") == []

@@ -74,3 +74,20 @@ def test_the_page_of_a_hashtag_no_post_carries_names_those_it_starts(tagged: Non
     assert "Hashtags starting with" not in client.get("/explore/tags/카페/").content.decode()
     assert "Hashtags starting with" not in client.get("/explore/tags/zzz/").content.decode()
     assert "Hashtags starting with" not in client.get("/explore/tags/음/").content.decode()
+
+
+def test_a_search_typed_as_words_names_the_hashtags_in_use_it_may_mean(
+    client, django_capture_on_commit_callbacks: Any
+) -> None:
+    capture = django_capture_on_commit_callbacks
+    judged_post(capture, ["강남카페"], food=0.9)
+    for _ in range(2):
+        judged_post(capture, ["카페"], food=0.9)
+    judged_post(capture, ["강남"], cat=0.9)  # no rule: shown
+    answer = client.get("/search/", {"q": "강남 카페"})
+    assert answer.status_code == 400
+    page = answer.content.decode()
+    assert "contains a space" in page and "Did you mean" in page
+    chips = page.split("Did you mean", 1)[1]
+    assert chips.index("#카페 ") < chips.index("#강남 ") and "#강남카페" in chips
+    assert "Did you mean" not in client.get("/search/", {"q": "없는 단어"}).content.decode()
