@@ -10,7 +10,7 @@
   var site = document.getElementById("site-search");
 
   function typed(input, inserting) {
-    var text = input.value;
+    var text = inserting ? input.value.slice(0, input.selectionStart) : input.value;
     if (inserting) {
       var words = text.split(SEPARATORS);
       text = SEPARATORS.test(text.slice(-1)) ? "" : words[words.length - 1];
@@ -73,11 +73,15 @@
         window.location.assign(option.querySelector("a").href);
         return;
       }
-      var text = input.value;
+      // The word before the caret is replaced; what follows the caret stays.
+      var text = input.value.slice(0, input.selectionStart);
+      var rest = input.value.slice(input.selectionStart).replace(/^[^\s,，、#＃]*\s*/, "");
       var cut = text.length - typed(input, true).length;
       while (cut > 0 && !SEPARATORS.test(text.charAt(cut - 1))) cut -= 1;  // a jamo left out
       while (cut > 0 && /[#＃]/.test(text.charAt(cut - 1))) cut -= 1;
-      input.value = text.slice(0, cut) + "#" + option.dataset.name + " ";
+      var done = text.slice(0, cut) + "#" + option.dataset.name + " ";
+      input.value = done + rest;
+      input.setSelectionRange(done.length, done.length);
       asked = null;
       close();
       input.focus();

@@ -72,3 +72,9 @@ def test_the_upload_forms_hashtags_complete_the_last_one_typed(
     option = page.locator("#id_hashtags-suggestions [role=option]", has_text="#cafe")
     option.click()
     assert box.input_value() == "#바다, #카페라떼 #cafe "
+    page.keyboard.press("Home")  # typed before the first tag: completed there, the rest kept
+    page.keyboard.type("카페")
+    page.locator("#id_hashtags-suggestions [role=option]").first.wait_for()
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    assert box.input_value() == "#카페라떼 #바다, #카페라떼 #cafe "
