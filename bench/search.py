@@ -109,7 +109,6 @@ def main() -> None:
         f"api #{POPULAR} next ×{args.deep}": (follow("/api/search/", {"tag": POPULAR}, "api"), {}),
         "home": (reverse("home"), {}),
         "recent posts /explore/": (reverse("explore-recent"), {}),
-        # Suggestions as someone types: "t" starts every seeded tag0…tagN, "카" a few.
         "api suggest 't'": ("/api/hashtags/", {"prefix": "t"}),
         "api suggest '카'": ("/api/hashtags/", {"prefix": "카"}),
         "page #tag (unknown)": (reverse("explore-tag", kwargs={"tag": "tag"}), {}),

@@ -25,7 +25,6 @@ def rest_framework_settings(*, page_size: int, proxy_count: int) -> dict[str, An
         "DEFAULT_THROTTLE_RATES": {
             "search_anon": env_str("TAGLENS_THROTTLE_SEARCH_ANON", "60/minute"),
             "search_user": env_str("TAGLENS_THROTTLE_SEARCH_USER", "240/minute"),
-            # Suggestions come as someone types: a request a keystroke or two.
             "suggest_anon": env_str("TAGLENS_THROTTLE_SUGGEST_ANON", "300/minute"),
             "suggest_user": env_str("TAGLENS_THROTTLE_SUGGEST_USER", "600/minute"),
         },

@@ -145,7 +145,6 @@ AXES_HTTP_RESPONSE_CODE = 429  # Too Many Requests, with Retry-After
 AXES_CLIENT_IP_CALLABLE = "posts.clients.client_address"
 # From 1 the client address is read from X-Forwarded-For, not the proxy's own address.
 TAGLENS_PROXY_COUNT = env_int("TAGLENS_PROXY_COUNT", 0)
-# GET /metrics for a Prometheus scraper sending it as a bearer token; unset, /metrics is off.
 TAGLENS_METRICS_TOKEN = env_str("TAGLENS_METRICS_TOKEN", "")
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -76,7 +76,6 @@ def search(request: HttpRequest) -> HttpResponse:
     try:
         tag = normalize_hashtag(query, searched=True)
     except InvalidHashtag as exc:
-        # Words typed as a sentence ("강남 카페"): the hashtags in use they may have meant.
         meant = hashtags_popular(names=hashtags_in_words(query), limit=8)
         return render(
             request,
@@ -112,7 +111,6 @@ def explore_tag(request: HttpRequest, tag: str) -> HttpResponse:
         found = _tag_content(name, asked.cursor)
     if found.hashtag_id is not None and asked.is_new_search:
         hashtag_search_record(hashtag_id=found.hashtag_id, client=client_key(request))
-    # A tag no post carries is often one still being typed (#카 for #카페): name those it starts.
     starting = hashtags_popular(prefix=name, limit=8) if found.hashtag_id is None else []
     return render(
         request,
@@ -177,7 +175,6 @@ def post_detail(request: HttpRequest, post_id: int) -> HttpResponse:
             "is_moderator": is_moderator(request.user),
             "comment_max": comment_max_chars(),
             "reported": reported_by(reporter_id=request.user.pk, post_id=post.pk),
-            # Link previews fetch the image from elsewhere: an absolute address.
             "preview_image": request.build_absolute_uri((post.thumbnail or post.image).url),
         },
     )

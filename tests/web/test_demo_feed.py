@@ -38,7 +38,6 @@ def test_demo_feed_mixes_fitting_and_spam_hashtags_from_the_photo_set(
     call_command("seed_demo", per_folder=2)
     assert Post.objects.count() == 2 * 15
     tagged = set(Post.objects.values_list("hashtags__name", flat=True))
-    # Every starter rule is met in the demo, #연애 ("adult and not child") included.
     for rule in ["패션", "연애", "카페", "육아"]:
         assert Rule.objects.filter(hashtag=rule).exists()
         assert (
