@@ -19,6 +19,7 @@ urlpatterns = [
     path("", include(router.urls)),
     path("search/", views.SearchView.as_view(), name="api-search"),
     path("hashtags/", hashtags.HashtagListView.as_view(), name="api-hashtags"),
+    path("explore/", views.ExploreView.as_view(), name="api-explore"),
     path("activity/", activity.ActivityView.as_view(), name="api-activity"),
     path("activity/read/", activity.ActivityReadView.as_view(), name="api-activity-read"),
     path("auth/token/", account.TokenView.as_view(), name="api-token"),

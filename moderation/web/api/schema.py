@@ -24,6 +24,7 @@ _WRITES = {"post", "put", "patch"}
 _THROTTLED = {
     ("get", "/api/search/"),
     ("get", "/api/hashtags/"),
+    ("get", "/api/explore/"),
     ("post", "/api/posts/"),
     ("post", "/api/auth/token/"),
 }

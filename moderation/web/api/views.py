@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Prefetch, QuerySet
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -27,6 +28,7 @@ from moderation.selectors.search import (
     classifications_active_first,
     hashtag_lookup,
     hashtag_summary,
+    posts_recent_shown,
     posts_relevant_for_hashtag,
 )
 from moderation.selectors.search_cache import CachedSearch, search_cached
@@ -292,6 +294,41 @@ class SearchView(APIView):
             return None
         url = remove_query_param(request.build_absolute_uri(), "page")
         return str(replace_query_param(url, "cursor", cursor.encode()))
+
+
+class ExploreView(APIView):
+    """Posts shown under at least one hashtag, newest first (the /explore/ page); older ones by
+    following `next` (keyset pages, no count)."""
+
+    permission_classes = [permissions.AllowAny]
+    throttle_classes = [SearchAnonThrottle, SearchUserThrottle]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "cursor",
+                str,
+                required=False,
+                description="Where the page starts: the `next` link of an earlier answer. A "
+                "damaged or expired token is a 400 naming `cursor`.",
+            ),
+        ],
+        responses=inline_serializer(
+            "ExploreResult",
+            {
+                "next": serializers.URLField(allow_null=True, help_text="Older posts."),
+                "results": s.PostSummarySerializer(many=True),
+            },
+        ),
+    )
+    def get(self, request: Request) -> Response:
+        try:
+            asked = page_request(request.query_params)
+        except InvalidCursor as exc:
+            raise serializers.ValidationError({"cursor": [str(exc)]}) from exc
+        page = posts_recent_shown(size=settings.TAGLENS_PAGE_SIZE, cursor=asked.cursor)
+        data = s.PostSummarySerializer(page.posts, many=True, context={"request": request}).data
+        return Response({"next": SearchView.link(request, page.next), "results": data})
 
 
 @extend_schema(exclude=True)
