@@ -106,7 +106,8 @@
         name.textContent = "#" + hashtag.name;
         var count = document.createElement("span");
         count.className = "count";
-        count.textContent = "게시물 " + hashtag.shown + (hashtag.shown === 1 ? " post" : " posts");
+        count.textContent = hashtag.shown === 0 ? "아직 없음 none yet"
+          : "게시물 " + hashtag.shown + (hashtag.shown === 1 ? " post" : " posts");
         row.append(name, count);
         option.appendChild(row);
         list.appendChild(option);

@@ -87,6 +87,16 @@ def hashtags_related(*, rule: Rule, name: str, limit: int = 8) -> list[Hashtag]:
     return list(rows.exclude(name=name).order_by("-stats__shown", "name")[:limit])
 
 
+def rule_words_starting(*, prefix: str, limit: int) -> list[str]:
+    """Rules' own hashtags and mapped words that start with `prefix`: the hashtags TagLens
+    judges, whether or not a post carries them yet."""
+    own = Rule.objects.filter(hashtag__startswith=prefix).order_by("hashtag")
+    mapped = KeywordMapping.objects.filter(word__startswith=prefix).order_by("word")
+    words = {*own.values_list("hashtag", flat=True)[:limit]}
+    words |= {*mapped.values_list("word", flat=True)[:limit]}
+    return sorted(words)[:limit]
+
+
 def hashtags_without_rule() -> QuerySet[Hashtag]:
     """Hashtags in use that neither have a rule nor map to one, most searched first."""
     return (

@@ -1,5 +1,6 @@
 """Hashtags suggested as someone types: those in use that start with what was typed, most
-shown first (`GET /api/hashtags/`, and the page of a hashtag no post carries)."""
+shown first, then those a rule judges that show nothing yet (`GET /api/hashtags/`, and the
+page of a hashtag no post carries)."""
 
 from __future__ import annotations
 
@@ -34,13 +35,17 @@ def test_hashtags_starting_with_the_prefix_most_shown_first(tagged: None) -> Non
     answer = api.get("/api/hashtags/", {"prefix": "#카페"})
     assert answer.status_code == 200
     assert answer.json()["prefix"] == "카페"
-    assert names(answer) == ["카페라떼", "카페", "카페인"]  # ties by name; not #라떼
+    # Ties by name; not #라떼; then #카페스타그램, mapped to the 카페 rule but shown nowhere.
+    assert names(answer) == ["카페라떼", "카페", "카페인", "카페스타그램"]
+    assert answer.json()["results"][3]["shown"] == 0
     first = answer.json()["results"][0]
     assert first["shown"] == 2
     assert first["url"].endswith("/explore/tags/%EC%B9%B4%ED%8E%98%EB%9D%BC%EB%96%BC/")
     assert api.get(first["search"]).json()["count"] == 2
-    assert names(api.get("/api/hashtags/", {"prefix": "음"})) == []
-    assert names(api.get("/api/hashtags/", {"prefix": "CA"})) == ["cafe"]  # case-folded
+    judged = api.get("/api/hashtags/", {"prefix": "음"}).json()["results"]
+    assert [(h["name"], h["shown"]) for h in judged] == [("음료", 0), ("음식", 0)]  # rules
+    assert names(api.get("/api/hashtags/", {"prefix": "CA"}))[0] == "cafe"  # case-folded
+    assert names(api.get("/api/hashtags/", {"prefix": "zq"})) == []
     assert names(api.get("/api/hashtags/", {"prefix": "카", "limit": 1})) == ["카페라떼"]
     everything = names(api.get("/api/hashtags/", {"prefix": ""}))
     assert everything[0] == "카페라떼" and "음식" not in everything and len(everything) == 5

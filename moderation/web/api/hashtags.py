@@ -12,9 +12,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from moderation.selectors.catalog import rule_words_starting
 from moderation.selectors.search import hashtags_popular
 from moderation.web.api.serializers import NormalizedTagField
 from moderation.web.api.throttles import SuggestAnonThrottle, SuggestUserThrottle
+from posts.models import Hashtag
 
 SUGGESTED_MAX = 20
 
@@ -49,11 +51,24 @@ class HashtagSerializer(serializers.Serializer):  # type: ignore[type-arg]
 
 class HashtagListSerializer(serializers.Serializer):  # type: ignore[type-arg]
     prefix = serializers.CharField(help_text="The prefix as normalised; empty without one.")
-    results = HashtagSerializer(many=True, help_text="Most shown first; none without posts shown.")
+    results = HashtagSerializer(
+        many=True,
+        help_text="Most shown first; then, for a prefix, hashtags a rule judges that no post "
+        "shows yet (shown 0).",
+    )
+
+
+def _judged_without_posts(prefix: str, limit: int, listed: set[str]) -> list[Hashtag]:
+    words = rule_words_starting(prefix=prefix, limit=limit + len(listed))
+    judged = [Hashtag(name=word) for word in words if word not in listed][:limit]
+    for hashtag in judged:
+        hashtag.shown_count = 0  # type: ignore[attr-defined]
+    return judged
 
 
 class HashtagListView(APIView):
-    """Hashtags with posts shown, most shown first; `prefix` keeps those starting with it."""
+    """Hashtags with posts shown, most shown first; `prefix` keeps those starting with it, and
+    adds the judged hashtags (rules' own, keyword mappings) that start with it but show none."""
 
     permission_classes = [permissions.AllowAny]
     throttle_classes = [SuggestAnonThrottle, SuggestUserThrottle]
@@ -71,7 +86,10 @@ class HashtagListView(APIView):
         query = HashtagQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         prefix = query.validated_data.get("prefix", "")
-        rows = hashtags_popular(prefix=prefix, limit=query.validated_data["limit"])
+        limit = query.validated_data["limit"]
+        rows = list(hashtags_popular(prefix=prefix, limit=limit))
+        if prefix and len(rows) < limit:
+            rows += _judged_without_posts(prefix, limit - len(rows), {h.name for h in rows})
         answer = HashtagListSerializer(
             {"prefix": prefix, "results": rows}, context={"request": request}
         )
