@@ -126,7 +126,7 @@ def hashtags_in_words(text: str) -> list[str]:
     with _, then each word; the valid ones, normalised, unique, in that order."""
     words = _LIST_TOKEN.findall(text)[:MAX_HASHTAGS]
     tags: dict[str, None] = {}
-    for candidate in ["".join(words), "_".join(words), *words] if words else []:
+    for candidate in ["".join(words), "_".join(words), *words]:  # no words: "" is refused
         tag, problem = _normalize(candidate, searched=True)
         if problem is None:
             tags[tag] = None

@@ -100,6 +100,22 @@ def review_queue_size() -> int:
     return review_queue().order_by().count()
 
 
+@dataclass(frozen=True)
+class ReviewCounts:
+    queue: int  # verdicts in the review queue
+    requests: int  # authors' review requests no moderator has answered
+    reports: int  # reported verdicts no moderator has decided
+
+
+def review_counts() -> ReviewCounts:
+    """What waits for moderators, as the dashboard and /metrics show it."""
+    return ReviewCounts(
+        queue=review_queue_size(),
+        requests=review_requests_open().order_by().count(),
+        reports=reports_waiting().order_by().count(),
+    )
+
+
 def _override_events(since: dt.datetime | None = None) -> QuerySet[AuditEvent]:
     events = AuditEvent.objects.filter(action=AuditEvent.Action.OVERRIDE)
     return events.filter(at__gte=since) if since is not None else events

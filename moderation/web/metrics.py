@@ -13,7 +13,7 @@ from django_q.brokers import get_broker
 
 from moderation.models import ModelVersion
 from moderation.selectors.backlog import ingest_backlog
-from moderation.selectors.review import reports_waiting, review_queue_size, review_requests_open
+from moderation.selectors.review import review_counts
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -25,6 +25,7 @@ def _label(value: str) -> str:
 def metrics_text() -> str:
     """The exposition: one HELP, TYPE and sample line set per gauge."""
     backlog = ingest_backlog()
+    waiting = review_counts()
     active = ModelVersion.objects.filter(is_active=True).values_list("name", flat=True)
     gauges: list[tuple[str, str, list[tuple[str, float]]]] = [
         (
@@ -55,17 +56,17 @@ def metrics_text() -> str:
         (
             "taglens_review_queue_size",
             "Verdicts in the moderators' review queue.",
-            [("", review_queue_size())],
+            [("", waiting.queue)],
         ),
         (
             "taglens_review_requests_waiting",
             "Authors' review requests no moderator has answered.",
-            [("", review_requests_open().order_by().count())],
+            [("", waiting.requests)],
         ),
         (
             "taglens_reports_waiting",
             "Reported verdicts no moderator has decided.",
-            [("", reports_waiting().order_by().count())],
+            [("", waiting.reports)],
         ),
         (
             "taglens_model_version_info",

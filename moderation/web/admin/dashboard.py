@@ -11,13 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from moderation.selectors.backlog import ingest_backlog
-from moderation.selectors.review import (
-    override_rates,
-    overrides_per_day,
-    reports_waiting,
-    review_queue_size,
-    review_requests_open,
-)
+from moderation.selectors.review import override_rates, overrides_per_day, review_counts
 from moderation.web.permissions import is_moderator
 
 CHART_WIDTH, CHART_HEIGHT, CHART_TOP = 600, 160, 16
@@ -50,12 +44,13 @@ def _dashboard(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied("Only moderators may see the dashboard.")
     days = overrides_per_day(days=30)
     per_rule, per_concept = override_rates()
+    waiting = review_counts()
     context = {
         **admin.site.each_context(request),
         "title": "Moderation dashboard",
-        "queue_size": review_queue_size(),
-        "requests_waiting": review_requests_open().order_by().count(),
-        "reports_waiting": reports_waiting().order_by().count(),
+        "queue_size": waiting.queue,
+        "requests_waiting": waiting.requests,
+        "reports_waiting": waiting.reports,
         "backlog": ingest_backlog(),
         "lease_seconds": settings.TAGLENS_CLASSIFY_LEASE,
         "days": days,

@@ -63,6 +63,14 @@ def _posts_with_verdicts() -> QuerySet[Post]:
     )
 
 
+def _cursor_link(request: Request, cursor: SearchCursor | None) -> str | None:
+    """The address asked, at the cursor's page (search and explore)."""
+    if cursor is None:
+        return None
+    url = remove_query_param(request.build_absolute_uri(), "page")
+    return str(replace_query_param(url, "cursor", cursor.encode()))
+
+
 class UploadTooLarge(exceptions.APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_detail = "The upload is larger than the limit."
@@ -282,18 +290,11 @@ class SearchView(APIView):
             "hidden": summary.hidden,
             "pending": summary.pending,
             "count": summary.shown,
-            "next": cls.link(request, page.next),
-            "previous": cls.link(request, page.previous),
+            "next": _cursor_link(request, page.next),
+            "previous": _cursor_link(request, page.previous),
             "results": data,
         }
         return CachedSearch(hashtag_id=hashtag.pk, content=content)
-
-    @staticmethod
-    def link(request: Request, cursor: SearchCursor | None) -> str | None:
-        if cursor is None:
-            return None
-        url = remove_query_param(request.build_absolute_uri(), "page")
-        return str(replace_query_param(url, "cursor", cursor.encode()))
 
 
 class ExploreView(APIView):
@@ -328,7 +329,7 @@ class ExploreView(APIView):
             raise serializers.ValidationError({"cursor": [str(exc)]}) from exc
         page = posts_recent_shown(size=settings.TAGLENS_PAGE_SIZE, cursor=asked.cursor)
         data = s.PostSummarySerializer(page.posts, many=True, context={"request": request}).data
-        return Response({"next": SearchView.link(request, page.next), "results": data})
+        return Response({"next": _cursor_link(request, page.next), "results": data})
 
 
 @extend_schema(exclude=True)
