@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from moderation.ingest.activation import model_version_rescore
-from moderation.ingest.batches import classification_run_task
 from moderation.ingest.completion import (
     signals_complete,
     signals_complete_sweep,
     verdicts_reevaluate_completing,
 )
 from moderation.ingest.queue import classification_sweep
+from moderation.ingest.runs import classification_run_task
 from moderation.ingest.training_runs import training_run_execute
 from moderation.judging.reevaluate import verdicts_reevaluate_all
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -29,7 +28,6 @@ from moderation.ingest.classifier import (
     signals_usable,
 )
 from moderation.ingest.model_versions import model_version_active
-from moderation.ingest.queue import classification_enqueue
 from moderation.ingest.signals import SignalPlan, signal_plan, signals_apply, signals_run
 from moderation.ingest.store import classifications_compute, embeddings_store
 from moderation.ingest.text import texts_extract
@@ -74,7 +72,7 @@ def post_image(post: Post) -> Image.Image:
 
 
 @dataclass
-class _Batch:
+class Batch:
     """One claimed batch on its way through a worker: opened, decoded, predicted, stored."""
 
     post_id: int | None  # the task's own post, if any
@@ -92,9 +90,9 @@ class _Batch:
     versions: dict[int, dict[str, str]] = field(default_factory=dict)
 
 
-def _batch_open(
+def batch_open(
     *, post_id: int | None, limit: int | None = None, completing: list[int] | None = None
-) -> _Batch:
+) -> Batch:
     """Claim a batch (``post_id`` first; or classified posts ``completing`` their signals) and
     read its posts. Database: the caller's thread."""
     clock = time.perf_counter()
@@ -116,15 +114,15 @@ def _batch_open(
         logger.exception("Claiming a batch (post %s first) failed.", post_id)
         _own_post_failed(post_id=post_id, claim=None)
         raise
-    batch = _Batch(post_id=post_id, backbone=backbone, claim=claim, result=BatchResult())
+    batch = Batch(post_id=post_id, backbone=backbone, claim=claim, result=BatchResult())
     batch.result.claimed = claim.post_ids
     if claim.post_ids:
-        _guarded(batch, _batch_read)
+        guarded(batch, _batch_read)
     batch.result.seconds["claim"] = time.perf_counter() - clock
     return batch
 
 
-def _batch_read(batch: _Batch) -> None:
+def _batch_read(batch: Batch) -> None:
     backbone = batch.backbone
     version = model_version_active(backbone=backbone)
     if version.backbone != backbone.version:
@@ -148,7 +146,7 @@ def _batch_read(batch: _Batch) -> None:
     )
 
 
-def _batch_decode(batch: _Batch) -> None:
+def batch_decode(batch: Batch) -> None:
     """Decode the images the network or a signal source needs (read through the storage)."""
     clock = time.perf_counter()
     for post in batch.posts:
@@ -161,7 +159,7 @@ def _batch_decode(batch: _Batch) -> None:
     batch.result.seconds["decode"] = time.perf_counter() - clock
 
 
-def _batch_predict(batch: _Batch) -> None:
+def batch_predict(batch: Batch) -> None:
     """Network and signal sources over new images; no database (may run in a helper thread)."""
     result, images = batch.result, batch.images
     clock = time.perf_counter()
@@ -184,7 +182,7 @@ def _batch_predict(batch: _Batch) -> None:
     result.seconds["signals"] = time.perf_counter() - clock
 
 
-def _batch_read_text(batch: _Batch) -> None:
+def batch_read_text(batch: Batch) -> None:
     """OCR is slow (Tesseract, full resolution): outside the store's transaction, once per new
     post. Turned off, it is one statement: in that transaction, not a commit of its own."""
     clock = time.perf_counter()
@@ -193,12 +191,12 @@ def _batch_read_text(batch: _Batch) -> None:
     batch.result.seconds["text"] = time.perf_counter() - clock
 
 
-def _texts(batch: _Batch) -> list[tuple[Post, Image.Image, dict[str, float]]]:
+def _texts(batch: Batch) -> list[tuple[Post, Image.Image, dict[str, float]]]:
     by_pk = {p.pk: p for p in batch.posts}
     return [(by_pk[pk], batch.images[pk], p.signals) for pk, p in batch.predictions.items()]
 
 
-def _batch_store(batch: _Batch) -> None:
+def batch_store(batch: Batch) -> None:
     """Store the batch in one transaction; the claims are released with the statuses."""
     claim, result, posts = batch.claim, batch.result, batch.posts
     assert batch.version is not None
@@ -261,7 +259,7 @@ def _batch_store(batch: _Batch) -> None:
         logger.info("%s %s (%s).", task, result.summary(), result.timing())
 
 
-def _batch_failed(batch: _Batch, exc: BaseException) -> None:
+def _batch_failed(batch: Batch, exc: BaseException) -> None:
     """Fail the task's own post (until a retry) and release the others to the next worker."""
     logger.error("Classifying a batch (post %s first) failed.", batch.post_id, exc_info=exc)
     _own_post_failed(post_id=batch.post_id, claim=batch.claim)
@@ -281,7 +279,7 @@ def _own_post_failed(*, post_id: int | None, claim: Claim | None) -> None:
         search_cache_stale_posts(post_ids=[post_id])  # the API shows its status
 
 
-def _guarded(batch: _Batch, step: Callable[[_Batch], None]) -> None:
+def guarded(batch: Batch, step: Callable[[Batch], None]) -> None:
     try:
         step(batch)
     except Exception as exc:
@@ -296,98 +294,11 @@ def classification_run_batch(
     network run; or run the signal sources classified posts ``completing`` now need. Idempotent
     per post and backbone. An unreadable image fails only its post; a batch-wide error is
     raised after failing the own post and releasing the rest."""
-    batch = _batch_open(post_id=post_id, limit=limit, completing=completing)
+    batch = batch_open(post_id=post_id, limit=limit, completing=completing)
     if batch.result.claimed:
-        for step in (_batch_decode, _batch_predict, _batch_read_text, _batch_store):
-            _guarded(batch, step)
+        for step in (batch_decode, batch_predict, batch_read_text, batch_store):
+            guarded(batch, step)
     return batch.result
-
-
-def classification_run_task(*, post_id: int | None, count: int = 1) -> list[BatchResult]:
-    """A queued task: classify ``post_id`` and claim further batches while posts are pending
-    (at least the ``count`` it stands for); past a third of the timeout, hand the rest to a new
-    task. Batches overlap only where a core would idle otherwise (docs/scaling.md)."""
-    if _overlap():
-        return _run_overlapped(post_id=post_id, count=count)
-    started = time.monotonic()
-    results = [classification_run_batch(post_id=post_id)]
-    taken = len(results[0].claimed)
-    while results[-1].claimed and not _out_of_time(started, taken, count):
-        result = classification_run_batch(post_id=None)
-        if not result.claimed:
-            break
-        results.append(result)
-        taken += len(result.claimed)
-    return results
-
-
-def _overlap() -> bool:
-    return (
-        settings.TAGLENS_MODEL_THREADS > 1
-        or settings.TAGLENS_OCR
-        or bool(settings.TAGLENS_SIGNAL_SOURCES)
-    )
-
-
-def _out_of_time(started: float, taken: int, count: int) -> bool:
-    """Past a third of the task timeout: queue a task for the posts still owed; return True."""
-    if time.monotonic() - started <= settings.Q_TIMEOUT / 3:
-        return False
-    if taken < count:
-        classification_enqueue(None, count - taken)
-    return True
-
-
-def _run_overlapped(*, post_id: int | None, count: int) -> list[BatchResult]:
-    """The network runs in a helper thread; everything touching the database stays in this one."""
-    started = time.monotonic()
-    results: list[BatchResult] = []
-    taken = 0
-    first = _batch_open(post_id=post_id)
-    batch: _Batch | None = first
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="taglens-network") as pool:
-        predicting: Future[None] | None = None
-        if first.result.claimed:
-            _guarded(first, _batch_decode)
-            predicting = pool.submit(_batch_predict, first)
-        while batch is not None:
-            results.append(batch.result)
-            if predicting is None:
-                break  # the task's first claim found nothing to do
-            taken += len(batch.result.claimed)
-            following: _Batch | None = None
-            unclaimed: Exception | None = None
-            try:
-                if not _out_of_time(started, taken, count):
-                    try:
-                        following = _batch_open(post_id=None)
-                        if following.result.claimed:
-                            _guarded(following, _batch_decode)
-                    except Exception as exc:  # logged; this batch is stored all the same
-                        unclaimed, following = exc, None
-                _guarded(batch, _waiting_for(predicting))
-                predicting = None
-                if following is not None and following.result.claimed:
-                    predicting = pool.submit(_batch_predict, following)
-                _guarded(batch, _batch_read_text)
-                _guarded(batch, _batch_store)
-            except BaseException:
-                if following is not None:
-                    if predicting is not None:
-                        predicting.exception()  # wait: the network is done with its photos
-                    classification_release(claim=following.claim)
-                raise
-            if unclaimed is not None:
-                raise unclaimed
-            batch = following if predicting is not None else None
-    return results
-
-
-def _waiting_for(work: Future[None]) -> Callable[[_Batch], None]:
-    def wait(batch: _Batch) -> None:
-        work.result()  # the helper thread's error, raised here
-
-    return wait
 
 
 def classification_run(*, post_id: int) -> Post | None:

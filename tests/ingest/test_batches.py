@@ -373,7 +373,7 @@ def test_a_failure_to_claim_the_next_batch_still_stores_the_one_in_hand(
 def test_a_failed_store_gives_back_the_next_batch_the_task_had_claimed(
     recording, settings, monkeypatch, django_capture_on_commit_callbacks
 ) -> None:
-    from moderation.ingest import batches
+    from moderation.ingest import runs
 
     settings.TAGLENS_MODEL_THREADS = 2  # overlapped: the next batch is claimed meanwhile
     posts = pending_posts(django_capture_on_commit_callbacks, list(range(160, 170)))
@@ -381,7 +381,7 @@ def test_a_failed_store_gives_back_the_next_batch_the_task_had_claimed(
     def store(batch):  # type: ignore[no-untyped-def]
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(batches, "_batch_store", store)
+    monkeypatch.setattr(runs, "batch_store", store)
 
     with pytest.raises(RuntimeError, match="disk full"):
         tasks.classify_post(posts[0].pk)
@@ -425,17 +425,17 @@ def test_a_long_task_hands_the_posts_it_still_stands_for_to_a_new_task(
     recording, settings, monkeypatch, django_capture_on_commit_callbacks, threads: int
 ) -> None:
     settings.TAGLENS_MODEL_THREADS = threads
-    from moderation.ingest import batches
+    from moderation.ingest import runs
 
     posts = pending_posts(django_capture_on_commit_callbacks, list(range(140, 150)))
     queued: list[tuple[int | None, int]] = []
-    real = batches.classification_enqueue
+    real = runs.classification_enqueue
 
     def enqueue(post_id: int | None, count: int = 1) -> None:
         queued.append((post_id, count))
         real(post_id, count)  # inline
 
-    monkeypatch.setattr(batches, "classification_enqueue", enqueue)
+    monkeypatch.setattr(runs, "classification_enqueue", enqueue)
     settings.Q_TIMEOUT = 0  # every batch after the first is past a third of the timeout
 
     tasks.classify_post(posts[0].pk, 10)
