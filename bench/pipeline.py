@@ -10,7 +10,8 @@ re-encoding, thumbnail, hashtags, pending verdicts) in one transaction, whose co
 ``classify_post`` tasks; a real ``manage.py qcluster`` with the shipped settings (workers,
 model threads, batch size, signal sources, OCR: whatever the environment and
 config/settings.py give, printed) claims the posts, decodes them, runs the backbone, the people
-source where the lazy rule wants it, reads the text and stores embeddings, scores and verdicts.
+source where the lazy rule wants it, reads the text where its words could change a verdict
+(lazy text) and stores embeddings, scores and verdicts.
 The clock runs from the commit to the last post classified; the upload side's time per photo is
 printed beside (web processes, not the workers). The cluster is started and warmed up once
 (backbone, people models and OCR loaded), then each round uploads the mix again into an empty
@@ -114,9 +115,9 @@ from mlmodels.dataset import embed_paths, load_labelled_folder, photo_sources  #
 from mlmodels.training.fit import fit_and_evaluate  # noqa: E402
 from moderation.ingest.batches import classification_run_batch  # noqa: E402
 from moderation.ingest.classifier import get_backbone, get_signal_sources  # noqa: E402
-from moderation.ingest.signals import hashtag_needs  # noqa: E402
+from moderation.ingest.needs import hashtag_needs  # noqa: E402
 from moderation.ingest.training import signal_keys_available  # noqa: E402
-from moderation.models import Concept, ModelVersion, Verdict  # noqa: E402
+from moderation.models import Concept, ModelVersion, TextExtraction, Verdict  # noqa: E402
 from moderation.rules.analyzer import analyzer_warm  # noqa: E402
 from moderation.selectors.catalog import concept_catalog, rule_index  # noqa: E402
 from posts.models import Post  # noqa: E402
@@ -258,6 +259,8 @@ def round_(cluster: Cluster, author: Any, plan: list[tuple[bytes, list[str]]]) -
     n = len(ids)
     decisions = Counter(Verdict.objects.filter(post_id__in=ids).values_list("decision", flat=True))
     failed = Post.objects.filter(pk__in=ids, status=Post.Status.FAILED).count()
+    texts = TextExtraction.objects.filter(post_id__in=ids).values_list("status", flat=True)
+    read = Counter(texts)
     Post.objects.filter(pk__in=ids).delete()
     return {
         "photos": n,
@@ -272,6 +275,7 @@ def round_(cluster: Cluster, author: Any, plan: list[tuple[bytes, list[str]]]) -
         },
         "failed": failed,
         "decisions": dict(decisions),
+        "text": dict(read),
         "load": round(os.getloadavg()[0], 1),
     }
 
@@ -374,6 +378,9 @@ def summarise(rounds: list[dict[str, Any]], keras: list[dict[str, float]]) -> di
         "ratio by CPU time": round(keras_cpu / cpu, 2),
         "worker ms/photo by stage (median)": stages,
         "people ran on (median)": statistics.median(r["people_ran_on"] for r in rounds),
+        "text read, waiting (median)": [
+            statistics.median(r["text"].get(s, 0) for r in rounds) for s in ("ok", "deferred")
+        ],
         "upload ms/photo, web side (median)": statistics.median(
             r["upload_ms_per_photo"] for r in rounds
         ),

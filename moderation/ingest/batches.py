@@ -25,14 +25,29 @@ from moderation.ingest.classifier import (
     backbone_predict,
     embedding_vector,
     get_backbone,
+    score_embeddings,
     signals_usable,
 )
 from moderation.ingest.model_versions import model_version_active
-from moderation.ingest.signals import SignalPlan, signal_plan, signals_apply, signals_run
-from moderation.ingest.store import classifications_compute, embeddings_store
-from moderation.ingest.text import texts_extract
+from moderation.ingest.needs import post_rules
+from moderation.ingest.signals import (
+    SignalPlan,
+    signal_plan,
+    signals_apply,
+    signals_replaced,
+    signals_run,
+)
+from moderation.ingest.store import classifications_compute, embedding_row, embeddings_store
+from moderation.ingest.text import (
+    TextPlan,
+    known_words,
+    text_plan,
+    texts_deferred,
+    texts_extract,
+)
 from moderation.judging.verdicts import verdicts_evaluate
 from moderation.models import Embedding, ModelVersion
+from moderation.selectors.catalog import concept_catalog
 from moderation.selectors.search_cache import search_cache_stale_posts
 from posts.models import Post
 
@@ -83,6 +98,8 @@ class Batch:
     posts: list[Post] = field(default_factory=list)
     stored: dict[int, Embedding] = field(default_factory=dict)
     plan: SignalPlan = field(default_factory=SignalPlan)
+    texts: TextPlan = field(default_factory=TextPlan)
+    text_owed: set[int] = field(default_factory=set)
     wanted: dict[int, tuple[SignalSource, ...]] = field(default_factory=dict)
     images: dict[int, Image.Image] = field(default_factory=dict)
     predictions: dict[int, Prediction] = field(default_factory=dict)
@@ -137,7 +154,12 @@ def _batch_read(batch: Batch) -> None:
         e.post_id: e
         for e in Embedding.objects.filter(post__in=batch.posts, backbone=backbone.version)
     }
-    batch.plan = signal_plan(version=version, post_ids=[post.pk for post in batch.posts])
+    catalog = concept_catalog()
+    rules = post_rules(post_ids=[post.pk for post in batch.posts], catalog=catalog)
+    batch.plan = signal_plan(version=version, rules=rules, catalog=catalog)
+    if settings.TAGLENS_OCR:
+        batch.texts = text_plan(rules)
+        batch.text_owed = texts_deferred(post_ids=list(batch.stored))
     ids = list(batch.stored)
     batch.wanted = batch.plan.wanted(
         ids,
@@ -150,7 +172,8 @@ def batch_decode(batch: Batch) -> None:
     """Decode the images the network or a signal source needs (read through the storage)."""
     clock = time.perf_counter()
     for post in batch.posts:
-        if post.pk in batch.stored and post.pk not in batch.wanted:
+        stored = post.pk in batch.stored
+        if stored and post.pk not in batch.wanted and post.pk not in batch.text_owed:
             continue  # the network ran for this post already: score it again only
         try:
             batch.images[post.pk] = post_image(post)
@@ -187,13 +210,43 @@ def batch_read_text(batch: Batch) -> None:
     post. Turned off, it is one statement: in that transaction, not a commit of its own."""
     clock = time.perf_counter()
     if settings.TAGLENS_OCR:
-        texts_extract(items=_texts(batch))
+        texts_extract(items=_texts(batch), wanted=_texts_wanted(batch))
     batch.result.seconds["text"] = time.perf_counter() - clock
 
 
 def _texts(batch: Batch) -> list[tuple[Post, Image.Image, dict[str, float]]]:
+    """New posts, and stored ones whose text was deferred, with the backbone's signals."""
     by_pk = {p.pk: p for p in batch.posts}
-    return [(by_pk[pk], batch.images[pk], p.signals) for pk, p in batch.predictions.items()]
+    new = [(by_pk[pk], batch.images[pk], p.signals) for pk, p in batch.predictions.items()]
+    owed = sorted(batch.text_owed & batch.images.keys())
+    return new + [(by_pk[pk], batch.images[pk], batch.stored[pk].signals) for pk in owed]
+
+
+def _texts_wanted(batch: Batch) -> dict[int, bool]:
+    """Whether each post's text could change a verdict, on the scores about to be stored."""
+    assert batch.version is not None
+    rows = [
+        embedding_row(pk, p, batch.backbone, batch.extra.get(pk, {}), batch.versions.get(pk, {}))
+        for pk, p in batch.predictions.items()
+    ]
+    for pk in sorted(batch.text_owed & batch.images.keys()):
+        e, made = batch.stored[pk], batch.versions.get(pk, {})
+        signals = signals_replaced(e.signals, batch.extra.get(pk, {}), made)
+        versions = {**e.signal_versions, **made}
+        rows.append(
+            Embedding(
+                post_id=pk,
+                vector=e.vector,
+                base_scores=e.base_scores,
+                signals=signals,
+                signal_versions=versions,
+            )
+        )
+    scored = score_embeddings(batch.version, rows)
+    return {
+        row.post_id: batch.texts.wanted(row.post_id, scores, known_words(row.signals))
+        for row, (scores, _) in zip(rows, scored, strict=True)
+    }
 
 
 def batch_store(batch: Batch) -> None:

@@ -1,5 +1,5 @@
-"""Completing posts whose signal sources were skipped (lazy people) once their rules need
-them: a hashtag added, a rule or keyword mapping changed, another model version activated."""
+"""Completing posts whose signal sources or text reading were skipped (lazy people, lazy text)
+once their rules need them: a hashtag added, a rule or mapping changed, a version activated."""
 
 from __future__ import annotations
 
@@ -18,9 +18,20 @@ from django_q.tasks import async_task
 from mlmodels.concepts.heads import ConceptHeads, answered_by
 from moderation.ingest.batches import BatchResult, classification_run_batch
 from moderation.ingest.classifier import embedding_vector, signals_usable, version_heads
-from moderation.ingest.signals import every_hashtag_needs, signal_plan, sources_usable
+from moderation.ingest.needs import every_hashtag_needs, post_rules
+from moderation.ingest.signals import signal_plan, sources_usable
+from moderation.ingest.text import texts_owed
 from moderation.judging.reevaluate import verdicts_reevaluate
-from moderation.models import Classification, Embedding, ModelVersion
+from moderation.models import (
+    Classification,
+    Embedding,
+    KeywordMapping,
+    ModelVersion,
+    PostWord,
+    Rule,
+    TextExtraction,
+)
+from moderation.rules.words import IMAGE
 from moderation.selectors.catalog import concept_catalog
 from posts.models import Post
 
@@ -51,30 +62,85 @@ def _classified(version: ModelVersion) -> QuerySet[Embedding]:
 
 def signals_complete_queue(*, post_ids: list[int]) -> int:
     """Queue completion for those of these posts whose rules now want a source their stored
-    signals lack (hashtags edited); returns how many."""
+    signals lack, or the text they deferred (hashtags edited); returns how many."""
     version = ModelVersion.objects.filter(is_active=True).first()
     if version is None:
         return 0
+    return _queue(_completion_wanted(version, post_ids), version.backbone)
+
+
+def _completion_wanted(version: ModelVersion, post_ids: list[int]) -> list[int]:
     embeddings = list(_classified(version).filter(post_id__in=post_ids))
-    plan = signal_plan(version=version, post_ids=[e.post_id for e in embeddings])
+    catalog = concept_catalog()
+    rules = post_rules(post_ids=[e.post_id for e in embeddings], catalog=catalog)
+    plan = signal_plan(version=version, rules=rules, catalog=catalog)
     wanted = plan.wanted(
         [e.post_id for e in embeddings],
         [embedding_vector(e) for e in embeddings],
         [signals_usable(version, e) for e in embeddings],
     )
-    return _queue(sorted(wanted), version.backbone)
+    owed = texts_owed(version=version, post_ids=[e.post_id for e in embeddings])
+    return sorted({*wanted, *owed})
 
 
 def signals_complete_hashtags(*, names: Collection[str] | None = None) -> int:
-    """Queue completion for the classified posts under these hashtags (None: all) that lack a
-    source their rule now wants: one answering a concept it names, or one without which the
-    heads are unsure of a concept it needs; returns how many posts."""
+    """Queue completion for the classified posts under these hashtags (None: all) lacking a
+    source their rule now wants, or whose deferred text now could change a verdict; count."""
     version = ModelVersion.objects.filter(is_active=True).first()
-    heads = None if version is None else version_heads(version)
-    sources = () if version is None else sources_usable(version, heads)
-    if version is None or heads is None or not sources:
+    if version is None:
         return 0
     needs = {n: c for n, c in every_hashtag_needs().items() if names is None or n in names}
+    queued = _texts_complete(version, needs)
+    queued |= _signals_complete(version, needs, queued)
+    if queued:
+        logger.info("%d posts queued to complete their signals or text.", len(queued))
+    return len(queued)
+
+
+def _texts_complete(version: ModelVersion, needs: Mapping[str, frozenset[str]]) -> set[int]:
+    """Posts under these hashtags whose text was deferred, checked a chunk at a time."""
+    tags = [name for name, needed in needs.items() if needed]
+    deferred = TextExtraction.objects.filter(status=TextExtraction.Status.DEFERRED)
+    candidates = sorted(
+        set(
+            _classified(version)
+            .filter(post__post_hashtags__hashtag__name__in=tags, post__in=deferred.values("post"))
+            .values_list("post_id", flat=True)
+        )
+        if tags
+        else ()
+    )
+    return _texts_owed_queue(version, candidates)
+
+
+def _texts_owed_queue(version: ModelVersion, candidates: list[int]) -> set[int]:
+    owed: set[int] = set()
+    for start in range(0, len(candidates), UNSURE_CHUNK):
+        owed |= set(texts_owed(version=version, post_ids=candidates[start : start + UNSURE_CHUNK]))
+    _queue(sorted(owed), version.backbone)
+    return owed
+
+
+def texts_complete_words(*, keys: Collection[str]) -> int:
+    """Queue completion for deferred texts counting a word of ``keys`` (its mapping changed)."""
+    version = ModelVersion.objects.filter(is_active=True).first()
+    if version is None or not keys:
+        return 0
+    words = PostWord.objects.filter(
+        key__in=keys, source=IMAGE, post__text_extraction__status=TextExtraction.Status.DEFERRED
+    )
+    candidates = sorted(set(words.values_list("post_id", flat=True)))
+    return len(_texts_owed_queue(version, candidates))
+
+
+def _signals_complete(
+    version: ModelVersion, needs: Mapping[str, frozenset[str]], queued: set[int]
+) -> set[int]:
+    """Posts under these hashtags lacking a source their rule wants (``queued``: left out)."""
+    heads = version_heads(version)
+    sources = sources_usable(version, heads)
+    if heads is None or not sources:
+        return set()
     answered = frozenset().union(*(answered_by(s.name) for s in sources))
     tags = {name for name, needed in needs.items() if needed & answered}
     lacking = Q()
@@ -82,20 +148,23 @@ def signals_complete_hashtags(*, names: Collection[str] | None = None) -> int:
         lacking |= ~Q(signal_versions__has_key=source.name)
         lacking |= ~Q(**{f"signal_versions__{source.name}": source.version})
     lacking_posts = _classified(version).filter(lacking)
-    rows = set(
-        lacking_posts.filter(post__post_hashtags__hashtag__name__in=tags).values_list(
-            "post_id", flat=True
+    rows = (
+        set(
+            lacking_posts.filter(post__post_hashtags__hashtag__name__in=tags).values_list(
+                "post_id", flat=True
+            )
+            if tags
+            else ()
         )
-        if tags
-        else ()
+        - queued
     )
-    queued = _queue(sorted(rows), version.backbone)
-    unsure = _unsure_posts(version, heads, lacking_posts, needs) - rows
+    _queue(sorted(rows), version.backbone)
+    unsure = sorted(_unsure_posts(version, heads, lacking_posts, needs) - rows - queued)
     for start in range(0, len(unsure), UNSURE_CHUNK):  # read and checked a chunk at a time
-        queued += signals_complete_queue(post_ids=sorted(unsure)[start : start + UNSURE_CHUNK])
-    if queued:
-        logger.info("%d posts queued to complete their signals.", queued)
-    return queued
+        wanted = _completion_wanted(version, unsure[start : start + UNSURE_CHUNK])
+        _queue(wanted, version.backbone)
+        rows |= set(wanted)
+    return rows
 
 
 UNSURE_CHUNK = 2000
@@ -164,6 +233,16 @@ def verdicts_reevaluate_completing(scope: dict[str, Any]) -> int:
         word_keys=scope.get("word_keys", ()),
         word_concepts=scope.get("word_concepts"),  # None (tasks queued before): every rule
     ).total
-    everything = scope.get("rules") is None
-    signals_complete_hashtags(names=None if everything else scope.get("hashtags", ()))
+    if scope.get("rules") is None:
+        signals_complete_hashtags(names=None)
+        return total
+    hashtags = set(scope.get("hashtags", ()))
+    if scope["rules"]:  # a concept's threshold: the hashtags its rules judge
+        rules = Rule.objects.filter(pk__in=scope["rules"])
+        hashtags |= set(rules.values_list("hashtag", flat=True))
+        hashtags |= set(
+            KeywordMapping.objects.filter(rule__in=rules).values_list("word", flat=True)
+        )
+    signals_complete_hashtags(names=hashtags)
+    texts_complete_words(keys=scope.get("word_keys", ()))
     return total

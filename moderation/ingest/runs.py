@@ -1,5 +1,4 @@
-"""A task's run of batches: further batches claimed while posts wait, the next one's network
-run overlapping this one's text and store where a core would idle otherwise (docs/scaling.md)."""
+"""A task's run of batches, the next one's network overlapping this one's text and store."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ child from people), or whose heads are unsure without it (docs/people.md, "Lazy 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -13,43 +13,11 @@ from PIL import Image
 from mlmodels.base import SignalSource
 from mlmodels.concepts.heads import ConceptHeads, answered_by
 from moderation.ingest.classifier import get_signal_sources, signals_expected, version_heads
+from moderation.ingest.needs import needed
 from moderation.models import Embedding, ModelVersion
-from moderation.rules.compiled import ConceptInfo, compile_rule, presence_plan
-from moderation.rules.syntax import RuleSyntaxError, parse
-from moderation.selectors.catalog import RuleIndex, concept_catalog, concept_names, rule_index
-from posts.models import PostHashtag
+from moderation.rules.compiled import CompiledRule, ConceptInfo
 
 logger = logging.getLogger(__name__)
-
-
-def hashtag_needs(
-    names: Iterable[str], *, index: RuleIndex, catalog: Mapping[str, ConceptInfo]
-) -> dict[str, frozenset[str]]:
-    """Each hashtag's concepts its rule needs (named, and those under them); none without a
-    valid rule. Read from the current rules, so an edited rule counts at once."""
-    words = concept_names(dict(catalog))
-    plan = presence_plan(catalog)
-    by_rule: dict[int, frozenset[str]] = {}
-    out: dict[str, frozenset[str]] = {}
-    for name in names:
-        rule, _ = index.resolve(name)
-        if rule is None:
-            out[name] = frozenset()
-            continue
-        if rule.pk not in by_rule:
-            try:
-                compiled = compile_rule(parse(rule.expression, words), catalog, plan)
-                by_rule[rule.pk] = frozenset(p.key for p in compiled.presences)
-            except RuleSyntaxError:
-                by_rule[rule.pk] = frozenset()
-        out[name] = by_rule[rule.pk]
-    return out
-
-
-def every_hashtag_needs() -> dict[str, frozenset[str]]:
-    """``hashtag_needs`` of every hashtag a rule judges: its own and its mapped words."""
-    index = rule_index()
-    return hashtag_needs([*index.rules, *index.mappings], index=index, catalog=concept_catalog())
 
 
 def sources_usable(version: ModelVersion, heads: ConceptHeads | None) -> tuple[SignalSource, ...]:
@@ -118,26 +86,22 @@ class SignalPlan:
         return out
 
 
-def signal_plan(*, version: ModelVersion, post_ids: Sequence[int]) -> SignalPlan:
-    """The plan for these posts under ``version`` (four small reads when its heads read a
-    source; none for the backbone's roll-up)."""
+def signal_plan(
+    *,
+    version: ModelVersion,
+    rules: Mapping[int, tuple[CompiledRule, ...]],
+    catalog: Mapping[str, ConceptInfo],
+) -> SignalPlan:
+    """The plan for the posts of ``rules`` under ``version`` (empty: no source to run)."""
     heads = version_heads(version)
     sources = sources_usable(version, heads)
     if heads is None or not sources:
         return SignalPlan()
-    catalog = concept_catalog()
-    tags = PostHashtag.objects.filter(post_id__in=post_ids).values_list("post_id", "hashtag__name")
-    rows = list(tags)
-    names = sorted({name for _, name in rows})
-    needs = hashtag_needs(names, index=rule_index(tags=names), catalog=catalog)
-    by_post: dict[int, frozenset[str]] = {}
-    for pk, name in rows:
-        by_post[pk] = by_post.get(pk, frozenset()) | needs[name]
     return SignalPlan(
         heads=heads,
         sources=sources,
         thresholds={key: info.threshold for key, info in catalog.items()},
-        needs=by_post,
+        needs={pk: frozenset().union(*map(needed, found)) for pk, found in rules.items()},
     )
 
 

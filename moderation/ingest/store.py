@@ -17,7 +17,7 @@ from moderation.ingest.classifier import (
 from moderation.models import Classification, Embedding, ModelVersion
 
 
-def _embedding_row(
+def embedding_row(
     post_id: int,
     prediction: Prediction,
     backbone: Classifier,
@@ -51,7 +51,7 @@ def embeddings_store(
         return []
     extra, versions = extra or {}, versions or {}
     rows = [
-        _embedding_row(post_id, p, backbone, extra.get(post_id, {}), versions.get(post_id, {}))
+        embedding_row(post_id, p, backbone, extra.get(post_id, {}), versions.get(post_id, {}))
         for post_id, p in predictions.items()
     ]
     if connection.vendor == "postgresql":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from django.conf import settings
@@ -12,7 +13,11 @@ from PIL import Image
 from mlmodels.base import ImageDecodeError, load_image
 from mlmodels.text.ocr import OcrError, TesseractReader, TextRead
 from mlmodels.text.textlike import MENU_SIGNAL, TEXT_SIGNAL, is_menu, prices, text_expected
-from moderation.models import TextExtraction
+from moderation.ingest.needs import hashtag_rules, post_rules
+from moderation.models import Classification, ModelVersion, TextExtraction
+from moderation.rules.compiled import CompiledRule, image_words_could_change
+from moderation.rules.words import evidence_concept
+from moderation.selectors.catalog import concept_catalog, rule_index
 from posts.models import Post
 
 logger = logging.getLogger(__name__)
@@ -22,6 +27,9 @@ NOT_INSTALLED = "OCR is not installed (see README)"
 
 
 TURNED_OFF = "OCR is turned off (TAGLENS_OCR=false)"
+
+
+DEFERRED = "No rule of its hashtags could decide otherwise with words read in it."
 
 
 # A menu's added word: the mapping 메뉴 → 음식 (migration 0006, editable) makes it food evidence.
@@ -64,10 +72,12 @@ def text_extract(
     post: Post,
     image: Image.Image | None = None,
     signals: Mapping[str, float] | None = None,
+    wanted: bool = True,
 ) -> TextExtraction:
     """Read and store the post's TextExtraction. Idempotent per engine; OCR off, no Tesseract
     or a failed read is stored as such and never stops classification. ``signals``: the
-    backbone's, whose text-likeness decides whether Tesseract runs (``mlmodels.text.textlike``)."""
+    backbone's, whose text-likeness decides whether Tesseract runs (``mlmodels.text.textlike``);
+    ``wanted``: whether its words could change a verdict (``TextPlan``), else it waits."""
     signals = signals or {}
     if not settings.TAGLENS_OCR:
         return _store(
@@ -105,6 +115,21 @@ def text_extract(
             words=[],
             message=f"its text-like classes (menu, sign …) sum to {signals[TEXT_SIGNAL]:.2f}",
         )
+    if not wanted:
+        known = known_words(signals)
+        menu_class = float(signals.get(MENU_SIGNAL, 0.0))
+        note = (
+            f"Recognised as a menu (menu class {menu_class:.2f}): it counts as the word "
+            f"{MENU_WORD}. {DEFERRED.replace('words', 'more words')}"
+        )
+        return _store(
+            post,
+            engine=reader.version,
+            status=TextExtraction.Status.DEFERRED,
+            text="",
+            words=known,
+            message=note if known else DEFERRED,
+        )
     try:
         read = reader.read(_full_resolution(post, image))
     except (OcrError, ImageDecodeError, OSError) as exc:
@@ -131,6 +156,11 @@ def text_extract(
     )
 
 
+def known_words(signals: Mapping[str, float]) -> list[str]:
+    """Words counted unread: the menu word, where the menu class alone makes a menu."""
+    return [MENU_WORD] if is_menu(signals, 0) else []
+
+
 def read_words(read: TextRead, signals: Mapping[str, float]) -> tuple[list[str], list[str], bool]:
     """The words a read counts (the menu word added on a menu), its prices, whether a menu."""
     words, found = read.words, prices(read.tokens)
@@ -140,12 +170,17 @@ def read_words(read: TextRead, signals: Mapping[str, float]) -> tuple[list[str],
     return words, found, menu
 
 
-def texts_extract(*, items: Sequence[tuple[Post, Image.Image, Mapping[str, float]]]) -> None:
-    """``text_extract`` for a batch of posts (each with the backbone's signals); with OCR
-    turned off, one statement for all."""
+def texts_extract(
+    *,
+    items: Sequence[tuple[Post, Image.Image, Mapping[str, float]]],
+    wanted: Mapping[int, bool] | None = None,
+) -> None:
+    """``text_extract`` for a batch of posts (each with the backbone's signals; ``wanted``:
+    each one's, all by default); with OCR turned off, one statement for all."""
     if settings.TAGLENS_OCR:
         for post, image, signals in items:
-            text_extract(post=post, image=image, signals=signals)
+            want = True if wanted is None else wanted.get(post.pk, True)
+            text_extract(post=post, image=image, signals=signals, wanted=want)
         return
     if not items:
         return
@@ -165,3 +200,49 @@ def texts_extract(*, items: Sequence[tuple[Post, Image.Image, Mapping[str, float
         unique_fields=["post"],
         update_fields=["engine", "status", "text", "words", "message"],
     )
+
+
+@dataclass(frozen=True)
+class TextPlan:
+    """Whose text could change a verdict (lazy text): built in the database thread."""
+
+    rules: Mapping[int, tuple[CompiledRule, ...]] = field(default_factory=dict)
+    concepts: Mapping[str, str] = field(default_factory=dict)  # a known word → its concept
+
+    def wanted(self, post_id: int, scores: Mapping[str, float], known: Sequence[str]) -> bool:
+        raised = {self.concepts[word] for word in known if word in self.concepts}
+        rules = self.rules.get(post_id, ())
+        return any(image_words_could_change(rule, scores, raised) for rule in rules)
+
+
+def text_plan(rules: Mapping[int, tuple[CompiledRule, ...]]) -> TextPlan:
+    """The plan for the posts of ``rules``, with the menu word's current concept."""
+    meaning = hashtag_rules(
+        [MENU_WORD], index=rule_index(tags=[MENU_WORD]), catalog=concept_catalog()
+    )
+    concept = evidence_concept(rule.expr) if (rule := meaning[MENU_WORD]) else None
+    return TextPlan(rules, {MENU_WORD: concept} if concept else {})
+
+
+def texts_deferred(*, post_ids: Sequence[int]) -> set[int]:
+    """Those of these posts whose text waits for a verdict it could change."""
+    deferred = TextExtraction.objects.filter(
+        post_id__in=post_ids, status=TextExtraction.Status.DEFERRED
+    )
+    return set(deferred.values_list("post_id", flat=True))
+
+
+def texts_owed(*, version: ModelVersion, post_ids: Sequence[int]) -> list[int]:
+    """Those of these posts whose deferred text could now change a verdict (stored scores)."""
+    deferred = sorted(texts_deferred(post_ids=post_ids)) if settings.TAGLENS_OCR else []
+    if not deferred:
+        return []
+    plan = text_plan(post_rules(post_ids=deferred))
+    stored = Classification.objects.filter(model_version=version, post_id__in=deferred)
+    scores = dict(stored.values_list("post_id", "scores"))
+    known = dict(
+        TextExtraction.objects.filter(post_id__in=deferred).values_list("post_id", "words")
+    )
+    return [
+        pk for pk in deferred if pk in scores and plan.wanted(pk, scores[pk], known.get(pk) or [])
+    ]

@@ -15,6 +15,7 @@ from mlmodels.text.ocr import OcrError
 from mlmodels.text.textlike import MENU_SIGNAL, text_expected
 from moderation.ingest.text import read_words, text_reader
 from moderation.models import TextExtraction
+from moderation.selectors.text import COUNTED
 
 logger = logging.getLogger(__name__)
 
@@ -60,8 +61,8 @@ def photo_words(
 def override_words(post_ids: Sequence[int]) -> list[list[str]]:
     """The words read and stored in each overridden post's image (none when never read)."""
     stored = dict(
-        TextExtraction.objects.filter(
-            post_id__in=post_ids, status=TextExtraction.Status.OK
-        ).values_list("post_id", "words")
+        TextExtraction.objects.filter(post_id__in=post_ids, status__in=COUNTED).values_list(
+            "post_id", "words"
+        )
     )
     return [list(stored.get(pk) or []) for pk in post_ids]

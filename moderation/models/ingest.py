@@ -174,6 +174,7 @@ class TextExtraction(models.Model):
         UNAVAILABLE = "unavailable", "OCR not installed"
         FAILED = "failed", "Failed"
         SKIPPED = "skipped", "Not read: no text expected"
+        DEFERRED = "deferred", "Not read yet: no verdict could change with it"
 
     post = models.OneToOneField(Post, on_delete=models.CASCADE, related_name="text_extraction")
     engine = models.CharField(max_length=100)

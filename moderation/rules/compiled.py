@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from itertools import combinations
 from typing import TypeAlias
 
 from moderation.rules.expr import And, ConceptRef, Expr, Not
@@ -238,6 +239,38 @@ def evaluate(
     value = cost(rule.flip_true if result else rule.flip_false)
     margin = MAX_MARGIN if value == float("inf") else round4(min(value, MAX_MARGIN))
     return Evaluation(present, result, margin)
+
+
+MAX_RAISABLE = 10
+
+
+def image_words_could_change(
+    rule: CompiledRule, scores: Mapping[str, float], raised: Collection[str] = ()
+) -> bool:
+    """Whether any set of the needed, scored, absent concepts raised by image words (beside
+    ``raised``) changes the result: docs/moderation.md, "Lazy text"."""
+    kind = next((k for k in rule.words if IMAGE in k.sources), None)
+    if kind is None:
+        return False
+    raisable = [
+        p.key
+        for p in rule.presences
+        if p.key not in raised
+        and (score := scores.get(p.key)) is not None
+        and float(score) < p.threshold
+        and kind.counts(score, p.threshold)
+    ]
+    if len(raisable) > MAX_RAISABLE:
+        return True
+    known = {key: (kind.name,) for key in raised}
+    base = kleene(rule.expr, presences_evaluate(rule.presences, scores, known, rule.words))
+    for size in range(1, len(raisable) + 1):
+        for more in combinations(raisable, size):
+            words = {**known, **{key: (kind.name,) for key in more}}
+            present = presences_evaluate(rule.presences, scores, words, rule.words)
+            if kleene(rule.expr, present) != base:
+                return True
+    return False
 
 
 def concepts_present(

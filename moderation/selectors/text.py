@@ -23,6 +23,10 @@ class PostText:
     comment_authors: list[str | None] = field(default_factory=list)
 
 
+# A deferred text counts the words known before reading (a menu's word).
+COUNTED = (TextExtraction.Status.OK, TextExtraction.Status.DEFERRED)
+
+
 def post_texts(*, post_ids: list[int]) -> dict[int, PostText]:
     """Two queries for any number of posts."""
     comments = Comment.objects.select_related("author").only("post_id", "text", "author__username")
@@ -35,7 +39,7 @@ def post_texts(*, post_ids: list[int]) -> dict[int, PostText]:
     texts: dict[int, PostText] = {}
     for post in rows:
         extraction = getattr(post, "text_extraction", None)
-        read = extraction is not None and extraction.status == TextExtraction.Status.OK
+        read = extraction is not None and extraction.status in COUNTED
         written = list(post.comments.all())
         texts[post.pk] = PostText(
             caption=post.caption,

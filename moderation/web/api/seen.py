@@ -47,7 +47,11 @@ class SeenSerializer(serializers.Serializer):  # type: ignore[type-arg]
     model_version = serializers.CharField(allow_null=True)
     concepts = ConceptScoreSerializer(many=True)
     people = PeopleSeenSerializer(allow_null=True)
-    text = TextReadSerializer(allow_null=True, help_text="null: not read yet.")
+    text = TextReadSerializer(
+        allow_null=True,
+        help_text="null: not classified yet. status deferred: not read until its words could "
+        "change a verdict (a hashtag, rule or model version that needs them).",
+    )
     top_labels = serializers.ListField(
         child=serializers.ListField(), help_text="The backbone's ImageNet labels: [label, score]."
     )
