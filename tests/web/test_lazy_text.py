@@ -21,7 +21,9 @@ from moderation.rules.compiled import (
     image_words_could_change,
 )
 from moderation.rules.expr import And, ConceptRef, Expr, Not, Or
+from posts.models import Post
 from posts.services import post_update
+from tests.web.test_rule_paths import expressions
 from tests.web.test_text import NOTHING, judged, ocr, printed_jpeg, verdict
 
 __all__ = ["ocr"]  # the fixture, imported for these tests
@@ -30,6 +32,12 @@ MENU_PHOTO = {TEXT_SIGNAL: 0.95, MENU_SIGNAL: 0.9}
 SIGN = {TEXT_SIGNAL: 0.6, MENU_SIGNAL: 0.2}  # text-like, not a menu by its class alone
 FOOD = {**NOTHING, "food": 0.95}
 BOARD = ["마라탕 12,000원", "쌀국수 9,000원", "치킨 15,000원"]
+
+
+def board(capture, tags: list[str], scores: dict[str, float], signals: dict[str, float]) -> Post:  # type: ignore[no-untyped-def]
+    """A post of the printed menu board, classified with these scores and backbone signals."""
+    FakeClassifier.next_signals = signals
+    return judged(capture, tags, scores, image=printed_jpeg(BOARD))
 
 
 @pytest.fixture
@@ -50,8 +58,7 @@ def reads(monkeypatch):  # type: ignore[no-untyped-def]
 def test_a_photo_already_shown_as_food_is_not_read(
     ocr, reads, client, django_capture_on_commit_callbacks
 ) -> None:
-    FakeClassifier.next_signals = SIGN
-    post = judged(django_capture_on_commit_callbacks, ["음식"], FOOD, image=printed_jpeg(BOARD))
+    post = board(django_capture_on_commit_callbacks, ["음식"], FOOD, SIGN)
     extraction = TextExtraction.objects.get(post=post)
     assert extraction.status == TextExtraction.Status.DEFERRED and extraction.words == []
     assert reads == []
@@ -64,8 +71,7 @@ def test_a_photo_already_shown_as_food_is_not_read(
 def test_a_photo_the_scores_miss_is_read_and_its_words_count(
     ocr, reads, django_capture_on_commit_callbacks
 ) -> None:
-    FakeClassifier.next_signals = SIGN
-    post = judged(django_capture_on_commit_callbacks, ["음식"], NOTHING, image=printed_jpeg(BOARD))
+    post = board(django_capture_on_commit_callbacks, ["음식"], NOTHING, SIGN)
     extraction = TextExtraction.objects.get(post=post)
     assert extraction.status == TextExtraction.Status.OK and "마라탕" in extraction.words
     assert len(reads) == 1 and verdict(post, "음식").shown
@@ -75,8 +81,7 @@ def test_a_photo_the_scores_miss_is_read_and_its_words_count(
 def test_a_hashtag_added_later_reads_the_text_it_needs(
     ocr, reads, django_capture_on_commit_callbacks
 ) -> None:
-    FakeClassifier.next_signals = SIGN
-    post = judged(django_capture_on_commit_callbacks, ["일상"], NOTHING, image=printed_jpeg(BOARD))
+    post = board(django_capture_on_commit_callbacks, ["일상"], NOTHING, SIGN)
     assert TextExtraction.objects.get(post=post).status == TextExtraction.Status.DEFERRED
     assert reads == []  # #일상 has no rule: nothing its words could decide
 
@@ -93,8 +98,7 @@ def test_a_hashtag_added_later_reads_the_text_it_needs(
 def test_a_rule_edited_to_need_what_the_scores_miss_reads_the_text(
     ocr, reads, django_capture_on_commit_callbacks
 ) -> None:
-    FakeClassifier.next_signals = SIGN
-    post = judged(django_capture_on_commit_callbacks, ["카페"], FOOD, image=printed_jpeg(BOARD))
+    post = board(django_capture_on_commit_callbacks, ["카페"], FOOD, SIGN)
     assert TextExtraction.objects.get(post=post).status == TextExtraction.Status.DEFERRED
     assert verdict(post, "카페").shown  # food or beverage: food is shown
 
@@ -112,8 +116,7 @@ def test_a_rule_edited_to_need_what_the_scores_miss_reads_the_text(
 def test_a_menu_by_its_class_counts_as_the_menu_word_unread_until_that_word_changes(
     ocr, reads, client, django_capture_on_commit_callbacks
 ) -> None:
-    FakeClassifier.next_signals = MENU_PHOTO
-    post = judged(django_capture_on_commit_callbacks, ["맛집"], NOTHING, image=printed_jpeg(BOARD))
+    post = board(django_capture_on_commit_callbacks, ["맛집"], NOTHING, MENU_PHOTO)
     extraction = TextExtraction.objects.get(post=post)
     assert extraction.status == TextExtraction.Status.DEFERRED
     assert extraction.words == [MENU_WORD] and reads == []
@@ -135,8 +138,7 @@ def test_a_menu_by_its_class_counts_as_the_menu_word_unread_until_that_word_chan
 def test_a_threshold_raised_past_the_score_reads_the_text(
     ocr, reads, django_capture_on_commit_callbacks
 ) -> None:
-    FakeClassifier.next_signals = SIGN
-    post = judged(django_capture_on_commit_callbacks, ["카페"], FOOD, image=printed_jpeg(BOARD))
+    post = board(django_capture_on_commit_callbacks, ["카페"], FOOD, SIGN)
     assert TextExtraction.objects.get(post=post).status == TextExtraction.Status.DEFERRED
 
     food = Concept.objects.get(key="food")
@@ -191,25 +193,12 @@ def test_words_matter_only_where_they_could_change_the_result() -> None:
     assert not image_words_could_change(pets, {"animal": 0.1, "dog": 0.1, "cat": 0.7})
 
 
-def _exprs() -> st.SearchStrategy[Expr]:
-    leaves = st.sampled_from([ConceptRef(key) for key in CONCEPTS])
-    return st.recursive(
-        leaves,
-        lambda inner: st.one_of(
-            inner.map(Not),
-            st.lists(inner, min_size=2, max_size=3).map(lambda items: And(tuple(items))),
-            st.lists(inner, min_size=2, max_size=3).map(lambda items: Or(tuple(items))),
-        ),
-        max_leaves=6,
-    )
-
-
 KINDS = st.sampled_from([(), ("image",), ("written",), ("image", "written")])
 
 
 @settings(max_examples=1000, deadline=None)
 @given(
-    expr=_exprs(),
+    expr=expressions(tuple(CONCEPTS)),
     scores=st.dictionaries(st.sampled_from(list(CONCEPTS)), st.floats(0, 1), max_size=7),
     words=st.dictionaries(st.sampled_from(list(CONCEPTS)), KINDS, max_size=7),
 )
