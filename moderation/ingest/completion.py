@@ -148,23 +148,20 @@ def _signals_complete(
         lacking |= ~Q(signal_versions__has_key=source.name)
         lacking |= ~Q(**{f"signal_versions__{source.name}": source.version})
     lacking_posts = _classified(version).filter(lacking)
-    rows = (
-        set(
-            lacking_posts.filter(post__post_hashtags__hashtag__name__in=tags).values_list(
-                "post_id", flat=True
-            )
-            if tags
-            else ()
+    named = set(
+        lacking_posts.filter(post__post_hashtags__hashtag__name__in=tags).values_list(
+            "post_id", flat=True
         )
-        - queued
+        if tags
+        else ()
     )
-    _queue(sorted(rows), version.backbone)
-    unsure = sorted(_unsure_posts(version, heads, lacking_posts, needs) - rows - queued)
-    for start in range(0, len(unsure), UNSURE_CHUNK):  # read and checked a chunk at a time
-        wanted = _completion_wanted(version, unsure[start : start + UNSURE_CHUNK])
+    candidates = sorted((named | _unsure_posts(version, heads, lacking_posts, needs)) - queued)
+    found: set[int] = set()
+    for start in range(0, len(candidates), UNSURE_CHUNK):  # read and checked a chunk at a time
+        wanted = _completion_wanted(version, candidates[start : start + UNSURE_CHUNK])
         _queue(wanted, version.backbone)
-        rows |= set(wanted)
-    return rows
+        found |= set(wanted)
+    return found
 
 
 UNSURE_CHUNK = 2000

@@ -15,7 +15,13 @@ from mlmodels.concepts.heads import ConceptHeads, answered_by
 from moderation.ingest.classifier import get_signal_sources, signals_expected, version_heads
 from moderation.ingest.needs import needed
 from moderation.models import Embedding, ModelVersion
-from moderation.rules.compiled import CompiledRule, ConceptInfo
+from moderation.rules.compiled import (
+    CompiledRule,
+    ConceptInfo,
+    image_words_could_change,
+    presences_evaluate,
+)
+from moderation.rules.expr import evaluate as kleene
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +59,7 @@ class SignalPlan:
     sources: tuple[SignalSource, ...] = ()
     thresholds: Mapping[str, float] = field(default_factory=dict)
     needs: Mapping[int, frozenset[str]] = field(default_factory=dict)
+    rules: Mapping[int, tuple[CompiledRule, ...]] = field(default_factory=dict)
 
     def wanted(
         self,
@@ -61,12 +68,15 @@ class SignalPlan:
         signals: Sequence[Mapping[str, float]],
     ) -> dict[int, tuple[SignalSource, ...]]:
         """The sources to run now, for the posts that want any: absent for the post, and
-        answering a concept its rules need, or moving a needed score across its threshold."""
+        moving a needed score across its threshold, or answering a concept its rules need
+        while they are undecided without it."""
         if self.heads is None or not self.sources or not post_ids:
             return {}
-        ranges = self.heads.score_ranges(np.stack(vectors), signals)
+        matrix = np.stack(vectors)
+        ranges = self.heads.score_ranges(matrix, signals)
+        scored = self.heads.scores(matrix, signals)
         out: dict[int, tuple[SignalSource, ...]] = {}
-        for pk, found, ranged in zip(post_ids, signals, ranges, strict=True):
+        for pk, found, ranged, scores in zip(post_ids, signals, ranges, scored, strict=True):
             need = self.needs.get(pk, frozenset())
             missing = self.heads.absent(found)
             if not need or not missing:
@@ -76,14 +86,29 @@ class SignalPlan:
                 for c, (low, high) in ranged.items()
                 if c in need
             )
+            rules = self.rules.get(pk, ())
             run = tuple(
                 s
                 for s in self.sources
-                if s.name in missing and (unsure or need & answered_by(s.name))
+                if s.name in missing and (unsure or _undecided(rules, scores, answered_by(s.name)))
             )
             if run:
                 out[pk] = run
         return out
+
+
+def _undecided(
+    rules: Sequence[CompiledRule], scores: Mapping[str, float], answered: frozenset[str]
+) -> bool:
+    """Whether a rule needing a concept of ``answered`` (unscored without its source) could
+    still change: unknown in Kleene's logic, or moved by some words the post might hold."""
+    for rule in rules:
+        if not answered & {p.key for p in rule.presences}:
+            continue
+        present = presences_evaluate(rule.presences, scores, None, rule.words)
+        if kleene(rule.expr, present) is None or image_words_could_change(rule, scores):
+            return True
+    return False
 
 
 def signal_plan(
@@ -102,6 +127,7 @@ def signal_plan(
         sources=sources,
         thresholds={key: info.threshold for key, info in catalog.items()},
         needs={pk: frozenset().union(*map(needed, found)) for pk, found in rules.items()},
+        rules=rules,
     )
 
 

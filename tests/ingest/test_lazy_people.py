@@ -127,6 +127,26 @@ def test_people_run_only_for_posts_whose_rules_need_adult_or_child(lazy, run) ->
     assert Embedding.objects.get(post=fashion).signal_versions == {"people": "fake-people-1"}
 
 
+def test_people_skip_a_post_whose_rule_the_photo_already_decides(lazy, run) -> None:
+    Rule.objects.filter(hashtag="패션").update(expression="adult or food")
+    Rule.objects.filter(hashtag="연애").update(expression="adult and not food")
+    shown = post(run, 250, "adult", "패션")  # food is shown: true whoever is in it
+    hidden = post(run, 251, "adult", "연애")  # food is shown: false whoever is in it
+    open_ = post(run, 10, "adult", "패션")  # no food: the adult decides
+
+    assert lazy.seen == [10]
+    assert decision(shown, "패션") == RELEVANT and decision(hidden, "연애") == NOT_RELEVANT
+    assert decision(open_, "패션") == RELEVANT
+    assert "adult" not in scores(shown)  # not measured: nothing it could change
+
+
+def test_people_run_where_words_could_reopen_a_rule_the_photo_decides(lazy, run) -> None:
+    Rule.objects.filter(hashtag="패션").update(expression="adult or not food")
+    # No food: true without people, but a word about food would leave it to the adult.
+    made = post(run, 10, "adult", "패션")
+    assert lazy.seen == [10] and decision(made, "패션") == RELEVANT
+
+
 def test_a_batch_where_no_post_needs_people_runs_none(lazy, run, settings) -> None:
     settings.TAGLENS_CLASSIFY_BATCH = 4
     author = UserFactory()
