@@ -22,15 +22,7 @@ from moderation.ingest.needs import every_hashtag_needs, post_rules
 from moderation.ingest.signals import signal_plan, sources_usable
 from moderation.ingest.text import texts_owed
 from moderation.judging.reevaluate import verdicts_reevaluate
-from moderation.models import (
-    Classification,
-    Embedding,
-    KeywordMapping,
-    ModelVersion,
-    PostWord,
-    Rule,
-    TextExtraction,
-)
+from moderation.models import Classification, Embedding, ModelVersion, PostWord, TextExtraction
 from moderation.rules.words import IMAGE
 from moderation.selectors.catalog import concept_catalog
 from posts.models import Post
@@ -233,13 +225,6 @@ def verdicts_reevaluate_completing(scope: dict[str, Any]) -> int:
     if scope.get("rules") is None:
         signals_complete_hashtags(names=None)
         return total
-    hashtags = set(scope.get("hashtags", ()))
-    if scope["rules"]:  # a concept's threshold: the hashtags its rules judge
-        rules = Rule.objects.filter(pk__in=scope["rules"])
-        hashtags |= set(rules.values_list("hashtag", flat=True))
-        hashtags |= set(
-            KeywordMapping.objects.filter(rule__in=rules).values_list("word", flat=True)
-        )
-    signals_complete_hashtags(names=hashtags)
+    signals_complete_hashtags(names=scope.get("hashtags", ()))
     texts_complete_words(keys=scope.get("word_keys", ()))
     return total

@@ -18,7 +18,12 @@ from moderation.judging.reevaluate import verdicts_reevaluate_queue
 from moderation.models import AuditEvent, Concept, KeywordMapping, Rule
 from moderation.rules.syntax import RuleSyntaxError, parse
 from moderation.rules.words import evidence_concept, keyword_key
-from moderation.selectors.catalog import concept_catalog, concept_names, rules_about_concept
+from moderation.selectors.catalog import (
+    concept_catalog,
+    concept_names,
+    rule_hashtags,
+    rules_about_concept,
+)
 from moderation.selectors.search_cache import search_cache_stale
 
 Action = AuditEvent.Action
@@ -63,8 +68,7 @@ def reevaluation_scope(obj: models.Model, stored: models.Model | None) -> dict[s
     """Which verdicts a change to a rule, mapping or concept can alter, as keyword arguments of
     ``verdicts_reevaluate``: ``stored`` is the row before the change (None when new)."""
     if isinstance(obj, Rule):
-        mapped = KeywordMapping.objects.filter(rule=obj).values_list("word", flat=True)
-        words = {obj.hashtag, *mapped}
+        words = {obj.hashtag, *rule_hashtags(rule_ids=[obj.pk])}
         expressions = [obj.expression]
         if isinstance(stored, Rule):
             words.add(stored.hashtag)
@@ -94,7 +98,8 @@ def reevaluation_scope(obj: models.Model, stored: models.Model | None) -> dict[s
         and obj is not stored
         and (obj.key, obj.parent_id) == (stored.key, stored.parent_id)
     ):
-        return {"rules": rules_about_concept(key=obj.key)}
+        rules = rules_about_concept(key=obj.key)
+        return {"rules": rules, "hashtags": rule_hashtags(rule_ids=rules)}
     return {"rules": None}  # a concept created, deleted or moved in the tree: everything
 
 

@@ -87,6 +87,13 @@ def hashtags_related(*, rule: Rule, name: str, limit: int = 8) -> list[Hashtag]:
     return list(rows.exclude(name=name).order_by("-stats__shown", "name")[:limit])
 
 
+def rule_hashtags(*, rule_ids: list[int]) -> set[str]:
+    """The hashtags these rules judge: their own and their keyword mappings' words."""
+    own = Rule.objects.filter(pk__in=rule_ids).values_list("hashtag", flat=True)
+    mapped = KeywordMapping.objects.filter(rule_id__in=rule_ids).values_list("word", flat=True)
+    return {*own, *mapped}
+
+
 def rule_words_starting(*, prefix: str, limit: int) -> list[str]:
     """Rules' own hashtags and mapped words that start with `prefix`: the hashtags TagLens
     judges, whether or not a post carries them yet."""
