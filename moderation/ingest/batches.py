@@ -158,7 +158,7 @@ def _batch_read(batch: Batch) -> None:
     rules = post_rules(post_ids=[post.pk for post in batch.posts], catalog=catalog)
     batch.plan = signal_plan(version=version, rules=rules, catalog=catalog)
     if settings.TAGLENS_OCR:
-        batch.texts = text_plan(rules)
+        batch.texts = text_plan(rules, catalog)
         batch.text_owed = texts_deferred(post_ids=list(batch.stored))
     ids = list(batch.stored)
     batch.wanted = batch.plan.wanted(
@@ -210,21 +210,29 @@ def batch_read_text(batch: Batch) -> None:
     post. Turned off, it is one statement: in that transaction, not a commit of its own."""
     clock = time.perf_counter()
     if settings.TAGLENS_OCR:
-        texts_extract(items=_texts(batch), wanted=_texts_wanted(batch))
+        rows = _text_rows(batch)
+        assert batch.version is not None
+        scored = score_embeddings(batch.version, rows)
+        texts_extract(
+            items=_texts(batch, {row.post_id: row.signals for row in rows}),
+            wanted={
+                row.post_id: batch.texts.wanted(row.post_id, scores, known_words(row.signals))
+                for row, (scores, _) in zip(rows, scored, strict=True)
+            },
+        )
     batch.result.seconds["text"] = time.perf_counter() - clock
 
 
-def _texts(batch: Batch) -> list[tuple[Post, Image.Image, dict[str, float]]]:
-    """New posts, and stored ones whose text was deferred, with the backbone's signals."""
+def _texts(
+    batch: Batch, signals: dict[int, dict[str, float]]
+) -> list[tuple[Post, Image.Image, dict[str, float]]]:
+    """These posts with their photos and the backbone's signals (for the text gate)."""
     by_pk = {p.pk: p for p in batch.posts}
-    new = [(by_pk[pk], batch.images[pk], p.signals) for pk, p in batch.predictions.items()]
-    owed = sorted(batch.text_owed & batch.images.keys())
-    return new + [(by_pk[pk], batch.images[pk], batch.stored[pk].signals) for pk in owed]
+    return [(by_pk[pk], batch.images[pk], found) for pk, found in signals.items()]
 
 
-def _texts_wanted(batch: Batch) -> dict[int, bool]:
-    """Whether each post's text could change a verdict, on the scores about to be stored."""
-    assert batch.version is not None
+def _text_rows(batch: Batch) -> list[Embedding]:
+    """New posts, and stored ones whose text was deferred, as the rows about to be stored."""
     rows = [
         embedding_row(pk, p, batch.backbone, batch.extra.get(pk, {}), batch.versions.get(pk, {}))
         for pk, p in batch.predictions.items()
@@ -242,11 +250,7 @@ def _texts_wanted(batch: Batch) -> dict[int, bool]:
                 signal_versions=versions,
             )
         )
-    scored = score_embeddings(batch.version, rows)
-    return {
-        row.post_id: batch.texts.wanted(row.post_id, scores, known_words(row.signals))
-        for row, (scores, _) in zip(rows, scored, strict=True)
-    }
+    return rows
 
 
 def batch_store(batch: Batch) -> None:
@@ -257,7 +261,9 @@ def batch_store(batch: Batch) -> None:
     now = timezone.now()
     with transaction.atomic():
         if not settings.TAGLENS_OCR:
-            texts_extract(items=_texts(batch))
+            texts_extract(
+                items=_texts(batch, {pk: p.signals for pk, p in batch.predictions.items()})
+            )
         fresh = embeddings_store(
             predictions=batch.predictions,
             backbone=batch.backbone,

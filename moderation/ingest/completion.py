@@ -71,7 +71,7 @@ def _completion_wanted(version: ModelVersion, post_ids: list[int]) -> list[int]:
         [embedding_vector(e) for e in embeddings],
         [signals_usable(version, e) for e in embeddings],
     )
-    owed = texts_owed(version=version, post_ids=[e.post_id for e in embeddings])
+    owed = texts_owed(version=version, post_ids=[e.post_id for e in embeddings], rules=rules)
     return sorted({*wanted, *owed})
 
 

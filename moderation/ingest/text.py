@@ -15,7 +15,7 @@ from mlmodels.text.ocr import OcrError, TesseractReader, TextRead
 from mlmodels.text.textlike import MENU_SIGNAL, TEXT_SIGNAL, is_menu, prices, text_expected
 from moderation.ingest.needs import hashtag_rules, post_rules
 from moderation.models import Classification, ModelVersion, TextExtraction
-from moderation.rules.compiled import CompiledRule, image_words_could_change
+from moderation.rules.compiled import CompiledRule, ConceptInfo, image_words_could_change
 from moderation.rules.words import evidence_concept
 from moderation.selectors.catalog import concept_catalog, rule_index
 from posts.models import Post
@@ -30,6 +30,7 @@ TURNED_OFF = "OCR is turned off (TAGLENS_OCR=false)"
 
 
 DEFERRED = "No rule of its hashtags could decide otherwise with words read in it."
+DEFERRED_MENU = "No rule of its hashtags could decide otherwise with more words read in it."
 
 
 # A menu's added word: the mapping 메뉴 → 음식 (migration 0006, editable) makes it food evidence.
@@ -120,7 +121,7 @@ def text_extract(
         menu_class = float(signals.get(MENU_SIGNAL, 0.0))
         note = (
             f"Recognised as a menu (menu class {menu_class:.2f}): it counts as the word "
-            f"{MENU_WORD}. {DEFERRED.replace('words', 'more words')}"
+            f"{MENU_WORD}. {DEFERRED_MENU}"
         )
         return _store(
             post,
@@ -215,11 +216,11 @@ class TextPlan:
         return any(image_words_could_change(rule, scores, raised) for rule in rules)
 
 
-def text_plan(rules: Mapping[int, tuple[CompiledRule, ...]]) -> TextPlan:
+def text_plan(
+    rules: Mapping[int, tuple[CompiledRule, ...]], catalog: Mapping[str, ConceptInfo]
+) -> TextPlan:
     """The plan for the posts of ``rules``, with the menu word's current concept."""
-    meaning = hashtag_rules(
-        [MENU_WORD], index=rule_index(tags=[MENU_WORD]), catalog=concept_catalog()
-    )
+    meaning = hashtag_rules([MENU_WORD], index=rule_index(tags=[MENU_WORD]), catalog=catalog)
     concept = evidence_concept(rule.expr) if (rule := meaning[MENU_WORD]) else None
     return TextPlan(rules, {MENU_WORD: concept} if concept else {})
 
@@ -232,12 +233,21 @@ def texts_deferred(*, post_ids: Sequence[int]) -> set[int]:
     return set(deferred.values_list("post_id", flat=True))
 
 
-def texts_owed(*, version: ModelVersion, post_ids: Sequence[int]) -> list[int]:
-    """Those of these posts whose deferred text could now change a verdict (stored scores)."""
+def texts_owed(
+    *,
+    version: ModelVersion,
+    post_ids: Sequence[int],
+    rules: Mapping[int, tuple[CompiledRule, ...]] | None = None,
+) -> list[int]:
+    """Those of these posts whose deferred text could now change a verdict (stored scores);
+    ``rules``: their ``post_rules``, when the caller has read them."""
     deferred = sorted(texts_deferred(post_ids=post_ids)) if settings.TAGLENS_OCR else []
     if not deferred:
         return []
-    plan = text_plan(post_rules(post_ids=deferred))
+    catalog = concept_catalog()
+    if rules is None:
+        rules = post_rules(post_ids=deferred, catalog=catalog)
+    plan = text_plan(rules, catalog)
     stored = Classification.objects.filter(model_version=version, post_id__in=deferred)
     scores = dict(stored.values_list("post_id", "scores"))
     known = dict(
