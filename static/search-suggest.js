@@ -6,7 +6,9 @@
 (function () {
   "use strict";
   var WAIT_MS = 120;
-  var SEPARATORS = /[\s,，、#＃]+/;
+  var SEPARATOR_CHARS = "\\s,，、#＃";
+  var SEPARATORS = new RegExp("[" + SEPARATOR_CHARS + "]+");
+  var WORD_AFTER_CARET = new RegExp("^[^" + SEPARATOR_CHARS + "]*\\s*");
   var site = document.getElementById("site-search");
 
   function typed(input, inserting) {
@@ -75,7 +77,7 @@
       }
       // The word before the caret is replaced; what follows the caret stays.
       var text = input.value.slice(0, input.selectionStart);
-      var rest = input.value.slice(input.selectionStart).replace(/^[^\s,，、#＃]*\s*/, "");
+      var rest = input.value.slice(input.selectionStart).replace(WORD_AFTER_CARET, "");
       var cut = text.length - typed(input, true).length;
       while (cut > 0 && !SEPARATORS.test(text.charAt(cut - 1))) cut -= 1;  // a jamo left out
       while (cut > 0 && /[#＃]/.test(text.charAt(cut - 1))) cut -= 1;
