@@ -1,9 +1,9 @@
 """The default pipeline end to end, as shipped, over a realistic mix, against Keras
 EfficientNetV2B0 ``predict`` (batch 32) measured in the same run.
 
-Usage: ``python bench/pipeline.py [--posts 320] [--rounds 3] [--photos DIR] [--profile]
-[--database-url URL --redis-url URL]`` (first run: ~5 more minutes embedding the training
-photos; later runs reuse var/cache/bench-pipeline-embeddings.npz)
+Usage: ``python bench/pipeline.py [--posts 320] [--rounds 3] [--photos DIR] [--profile
+[--profile-dump FILE]] [--database-url URL --redis-url URL]`` (first run: ~5 more minutes
+embedding the training photos; later runs reuse var/cache/bench-pipeline-embeddings.npz)
 
 **Pipeline.** Photos are uploaded through ``posts.services.post_create`` (validation,
 re-encoding, thumbnail, hashtags, pending verdicts) in one transaction, whose commit queues the
@@ -40,7 +40,8 @@ the database's and broker's processes; not the uploads) against Keras' CPU time 
 ratio that moves far less than the rates when other work shares the cores.
 
 ``--profile``: afterwards, one more upload of the mix classified in this process under cProfile
-(batches in turn, the same functions the workers run): the top functions by own time per photo.
+(batches in turn, the same functions the workers run): the top functions by own time per photo;
+``--profile-dump`` also writes its pstats file, to read by cumulative time.
 
 The machine may be shared: figures move with the load (printed); compare within a run.
 """
@@ -81,6 +82,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--database-url", default="", help="an empty database (default SQLite)")
     parser.add_argument("--redis-url", default="", help="django-q2's Redis broker")
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--profile-dump", type=Path, help="also write the profile's pstats file")
     return parser.parse_args()
 
 
@@ -290,6 +292,8 @@ def profile(author: Any, plan: list[tuple[bytes, list[str]]]) -> None:
     while pending(ids):
         classification_run_batch(post_id=None)
     profiler.disable()
+    if ARGS.profile_dump:
+        profiler.dump_stats(ARGS.profile_dump)
     out = io.StringIO()
     stats = pstats.Stats(profiler, stream=out).sort_stats("tottime")
     stats.print_stats(25)

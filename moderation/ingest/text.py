@@ -49,9 +49,15 @@ def text_reader_warm() -> None:
         text_reader(float(settings.TAGLENS_OCR_TIMEOUT)).warm()
 
 
-def _store(post: Post, **fields: object) -> TextExtraction:
-    row, _ = TextExtraction.objects.update_or_create(post=post, defaults=fields)
-    return row
+FIELDS = ("engine", "status", "text", "words", "message")
+
+
+def _stored(rows: Sequence[TextExtraction]) -> None:
+    """One statement for the batch: a commit each cost the workers more than the reads."""
+    if rows:
+        TextExtraction.objects.bulk_create(
+            rows, update_conflicts=True, unique_fields=["post"], update_fields=FIELDS
+        )
 
 
 def _full_resolution(post: Post, image: Image.Image | None) -> Image.Image:
@@ -75,47 +81,62 @@ def text_extract(
     signals: Mapping[str, float] | None = None,
     wanted: bool = True,
 ) -> TextExtraction:
-    """Read and store the post's TextExtraction. Idempotent per engine; OCR off, no Tesseract
-    or a failed read is stored as such and never stops classification. ``signals``: the
-    backbone's, whose text-likeness decides whether Tesseract runs (``mlmodels.text.textlike``);
-    ``wanted``: whether its words could change a verdict (``TextPlan``), else it waits."""
-    signals = signals or {}
+    """``texts_extract`` for one post: its stored TextExtraction."""
+    texts_extract(items=[(post, image, signals or {})], wanted={post.pk: wanted})
+    return TextExtraction.objects.get(post=post)
+
+
+def texts_extract(
+    *,
+    items: Sequence[tuple[Post, Image.Image | None, Mapping[str, float]]],
+    wanted: Mapping[int, bool] | None = None,
+) -> None:
+    """Read and store each post's TextExtraction. Idempotent per engine; OCR off, no Tesseract
+    or a failed read is stored as such and never stops classification. The backbone's
+    ``signals`` decide whether Tesseract runs (``mlmodels.text.textlike``); ``wanted``: whether
+    a post's words could change a verdict (``TextPlan``), else its text waits; all by default."""
+    if not items:
+        return
     if not settings.TAGLENS_OCR:
-        return _store(
-            post,
-            engine="off",
-            status=TextExtraction.Status.UNAVAILABLE,
-            text="",
-            words=[],
-            message=TURNED_OFF,
-        )
+        off = dict(engine="off", status=TextExtraction.Status.UNAVAILABLE, message=TURNED_OFF)
+        _stored([TextExtraction(post=post, text="", words=[], **off) for post, _, _ in items])
+        return
     reader = text_reader(float(settings.TAGLENS_OCR_TIMEOUT))
     done = TextExtraction.objects.filter(
-        post=post,
+        post__in=[post for post, _, _ in items],
         status__in=[TextExtraction.Status.OK, TextExtraction.Status.SKIPPED],
         engine=reader.version,
-    ).first()
-    if done is not None:
-        return done
+    )
+    kept = set(done.values_list("post_id", flat=True))
+    wants = wanted or {}
+    rows = [
+        TextExtraction(
+            post=post,
+            engine=reader.version,
+            **_extraction(reader, post, image, signals, wants.get(post.pk, True)),
+        )
+        for post, image, signals in items
+        if post.pk not in kept
+    ]
+    _stored(rows)
+
+
+def _extraction(
+    reader: TesseractReader,
+    post: Post,
+    image: Image.Image | None,
+    signals: Mapping[str, float],
+    wanted: bool,
+) -> dict[str, object]:
+    """The fields of a post's TextExtraction, read with Tesseract where it is worth it."""
+    nothing: dict[str, object] = {"text": "", "words": []}
     if not reader.available():
         problem = reader.problem()
-        return _store(
-            post,
-            engine=reader.version,
-            status=TextExtraction.Status.UNAVAILABLE,
-            text="",
-            words=[],
-            message=f"{NOT_INSTALLED}: {problem}" if problem else NOT_INSTALLED,
-        )
+        message = f"{NOT_INSTALLED}: {problem}" if problem else NOT_INSTALLED
+        return {**nothing, "status": TextExtraction.Status.UNAVAILABLE, "message": message}
     if text_expected(signals) is False:
-        return _store(
-            post,
-            engine=reader.version,
-            status=TextExtraction.Status.SKIPPED,
-            text="",
-            words=[],
-            message=f"its text-like classes (menu, sign …) sum to {signals[TEXT_SIGNAL]:.2f}",
-        )
+        message = f"its text-like classes (menu, sign …) sum to {signals[TEXT_SIGNAL]:.2f}"
+        return {**nothing, "status": TextExtraction.Status.SKIPPED, "message": message}
     if not wanted:
         known = known_words(signals)
         menu_class = float(signals.get(MENU_SIGNAL, 0.0))
@@ -123,38 +144,29 @@ def text_extract(
             f"Recognised as a menu (menu class {menu_class:.2f}): it counts as the word "
             f"{MENU_WORD}. {DEFERRED_MENU}"
         )
-        return _store(
-            post,
-            engine=reader.version,
-            status=TextExtraction.Status.DEFERRED,
-            text="",
-            words=known,
-            message=note if known else DEFERRED,
-        )
+        message = note if known else DEFERRED
+        return {
+            "text": "",
+            "words": known,
+            "status": TextExtraction.Status.DEFERRED,
+            "message": message,
+        }
     try:
         read = reader.read(_full_resolution(post, image))
     except (OcrError, ImageDecodeError, OSError) as exc:
         logger.warning("Text of post %s not read: %s", post.pk, exc)
-        return _store(
-            post,
-            engine=reader.version,
-            status=TextExtraction.Status.FAILED,
-            text="",
-            words=[],
-            message=str(exc)[:300],
-        )
+        return {**nothing, "status": TextExtraction.Status.FAILED, "message": str(exc)[:300]}
     count = len(read.words)
     plural = "" if count == 1 else "s"
     logger.info("Read %d word%s in post %s in %.2f s.", count, plural, post.pk, read.seconds)
     words, found, menu = read_words(read, signals)
-    return _store(
-        post,
-        engine=reader.version,
-        status=TextExtraction.Status.OK,
-        text=read.text,
-        words=words,
-        message=_menu_note(signals, found) if menu else "",
-    )
+    message = _menu_note(signals, found) if menu else ""
+    return {
+        "text": read.text,
+        "words": words,
+        "status": TextExtraction.Status.OK,
+        "message": message,
+    }
 
 
 def known_words(signals: Mapping[str, float]) -> list[str]:
@@ -169,38 +181,6 @@ def read_words(read: TextRead, signals: Mapping[str, float]) -> tuple[list[str],
     if menu and MENU_WORD not in words:
         words = [*words, MENU_WORD]
     return words, found, menu
-
-
-def texts_extract(
-    *,
-    items: Sequence[tuple[Post, Image.Image, Mapping[str, float]]],
-    wanted: Mapping[int, bool] | None = None,
-) -> None:
-    """``text_extract`` for a batch of posts (each with the backbone's signals; ``wanted``:
-    each one's, all by default); with OCR turned off, one statement for all."""
-    if settings.TAGLENS_OCR:
-        for post, image, signals in items:
-            want = True if wanted is None else wanted.get(post.pk, True)
-            text_extract(post=post, image=image, signals=signals, wanted=want)
-        return
-    if not items:
-        return
-    TextExtraction.objects.bulk_create(
-        [
-            TextExtraction(
-                post=post,
-                engine="off",
-                status=TextExtraction.Status.UNAVAILABLE,
-                text="",
-                words=[],
-                message=TURNED_OFF,
-            )
-            for post, _, _ in items
-        ],
-        update_conflicts=True,
-        unique_fields=["post"],
-        update_fields=["engine", "status", "text", "words", "message"],
-    )
 
 
 @dataclass(frozen=True)
