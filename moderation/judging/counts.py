@@ -84,18 +84,21 @@ class CountMoves:
         if not self.by_hashtag:
             return
         search_cache_stale(hashtag_ids=self.by_hashtag)
-        missing = []
-        for pk in sorted(self.by_hashtag):
-            counts = {k: n for k, n in self.by_hashtag[pk].items() if n}
-            if not counts:
-                continue
+        alike: dict[tuple[tuple[str, int], ...], list[int]] = defaultdict(list)
+        for pk, counts in self.by_hashtag.items():
+            if moves := tuple(sorted((k, n) for k, n in counts.items() if n)):
+                alike[moves].append(pk)
+        if not alike:
+            return
+        moved = sorted(pk for pks in alike.values() for pk in pks)
+        stats = HashtagStats.objects.select_for_update().filter(pk__in=moved).order_by("pk")
+        found = set(stats.values_list("pk", flat=True))
+        for moves, pks in alike.items():  # one statement for the hashtags that move alike
             # Set-based re-evaluations recount when done: never below zero until then.
-            updated = HashtagStats.objects.filter(pk=pk).update(
-                **{k: Greatest(F(k) + n, 0) for k, n in counts.items()}
+            HashtagStats.objects.filter(pk__in=pks).update(
+                **{k: Greatest(F(k) + n, 0) for k, n in moves}
             )
-            if not updated:
-                missing.append(pk)
-        hashtag_counts_refresh(hashtag_ids=missing)  # a tag's first verdict
+        hashtag_counts_refresh(hashtag_ids=set(moved) - found)  # a tag's first verdict
 
 
 def hashtag_counts_refresh_on_commit(*, hashtag_ids: Iterable[int]) -> None:
