@@ -26,7 +26,8 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
 def _max_pool_same(x: np.ndarray, k: int) -> np.ndarray:
     pad = k // 2
     padded = np.pad(x, ((pad, pad), (pad, pad)), constant_values=-np.inf)
-    return np.asarray(sliding_window_view(padded, (k, k)).max(axis=(-2, -1)))
+    rows = sliding_window_view(padded, k, axis=1).max(axis=-1)  # max is separable: k + k, not k²
+    return np.asarray(sliding_window_view(rows, k, axis=0).max(axis=-1))
 
 
 def movenet_decode(

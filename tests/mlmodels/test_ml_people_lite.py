@@ -165,6 +165,20 @@ def _snapped_over_the_whole_grid(heads: list[np.ndarray]) -> np.ndarray:
     return np.stack([arg // w, arg % w, best], axis=1)
 
 
+def test_peak_pooling_is_the_max_of_each_window() -> None:
+    """The separable pooling gives each cell the max of the k x k window around it."""
+    rng = np.random.default_rng(3)
+    for k in (3, 5):
+        x = rng.random((13, 17)).astype(np.float32)
+        x[4, 6] = x[4, 8]  # ties keep both peaks
+        pad = k // 2
+        padded = np.pad(x, pad, constant_values=-np.inf)
+        expected = np.array(
+            [[padded[i : i + k, j : j + k].max() for j in range(17)] for i in range(13)]
+        )
+        np.testing.assert_array_equal(decode._max_pool_same(x, k), expected)
+
+
 def test_keypoints_searched_in_each_box_are_those_of_the_whole_grid() -> None:
     rng = np.random.default_rng(0)
     h = w = 16
