@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import asdict
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Case, F, Value, When
 from django.db.models.functions import Greatest
 
 from moderation.models import HashtagStats, Verdict
@@ -84,21 +84,25 @@ class CountMoves:
         if not self.by_hashtag:
             return
         search_cache_stale(hashtag_ids=self.by_hashtag)
-        alike: dict[tuple[tuple[str, int], ...], list[int]] = defaultdict(list)
-        for pk, counts in self.by_hashtag.items():
-            if moves := tuple(sorted((k, n) for k, n in counts.items() if n)):
-                alike[moves].append(pk)
-        if not alike:
+        moves = {pk: {k: n for k, n in c.items() if n} for pk, c in self.by_hashtag.items()}
+        moved = sorted(pk for pk, m in moves.items() if m)
+        if not moved:
             return
-        moved = sorted(pk for pks in alike.values() for pk in pks)
         stats = HashtagStats.objects.select_for_update().filter(pk__in=moved).order_by("pk")
         found = set(stats.values_list("pk", flat=True))
-        for moves, pks in alike.items():  # one statement for the hashtags that move alike
-            # Set-based re-evaluations recount when done: never below zero until then.
-            HashtagStats.objects.filter(pk__in=pks).update(
-                **{k: Greatest(F(k) + n, 0) for k, n in moves}
-            )
+        fields = {k for pk in moved for k in moves[pk]}
+        # One statement; set-based re-evaluations recount when done: never below zero until then.
+        HashtagStats.objects.filter(pk__in=moved).update(
+            **{
+                k: Greatest(F(k) + _per_hashtag({pk: m[k] for pk, m in moves.items() if k in m}), 0)
+                for k in fields
+            }
+        )
         hashtag_counts_refresh(hashtag_ids=set(moved) - found)  # a tag's first verdict
+
+
+def _per_hashtag(deltas: dict[int, int]) -> Case:
+    return Case(*(When(pk=pk, then=Value(n)) for pk, n in deltas.items()), default=Value(0))
 
 
 def hashtag_counts_refresh_on_commit(*, hashtag_ids: Iterable[int]) -> None:
