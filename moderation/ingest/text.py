@@ -74,18 +74,6 @@ def _menu_note(signals: Mapping[str, float], found: list[str]) -> str:
     return f"Recognised as a menu ({seen}{len(found)} prices)."
 
 
-def text_extract(
-    *,
-    post: Post,
-    image: Image.Image | None = None,
-    signals: Mapping[str, float] | None = None,
-    wanted: bool = True,
-) -> TextExtraction:
-    """``texts_extract`` for one post: its stored TextExtraction."""
-    texts_extract(items=[(post, image, signals or {})], wanted={post.pk: wanted})
-    return TextExtraction.objects.get(post=post)
-
-
 def texts_extract(
     *,
     items: Sequence[tuple[Post, Image.Image | None, Mapping[str, float]]],

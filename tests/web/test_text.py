@@ -12,7 +12,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from mlmodels.fake import FakeClassifier
 from mlmodels.text.ocr import TesseractReader
-from moderation.ingest.text import NOT_INSTALLED, text_extract
+from moderation.ingest.text import NOT_INSTALLED, texts_extract
 from moderation.judging.verdicts import verdicts_evaluate, verdicts_explain
 from moderation.models import Concept, PostWord, TextExtraction, Verdict
 from moderation.rules.decide import apply_text_evidence
@@ -291,7 +291,8 @@ def test_text_is_read_once_per_post(ocr, monkeypatch, django_capture_on_commit_c
         raise AssertionError("read twice")
 
     monkeypatch.setattr(TesseractReader, "read", no_second_read)
-    again = text_extract(post=post)
+    texts_extract(items=[(post, None, {})])
+    again = TextExtraction.objects.get(post=post)
     assert again.status == TextExtraction.Status.OK and "메뉴" in again.words
     assert TextExtraction.objects.filter(post=post).count() == 1
 
