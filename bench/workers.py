@@ -44,7 +44,7 @@ class Cluster:
         self.process = subprocess.Popen(
             [sys.executable, "manage.py", "qcluster"],
             cwd=REPO,
-            env=env,
+            env={**env, "TAGLENS_Q_LOG_LEVEL": "INFO"},  # the benches wait for " running."
             stdout=log.open("wb"),
             stderr=subprocess.STDOUT,
             start_new_session=True,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 
 
@@ -57,3 +58,13 @@ def env_float(name: str, default: float) -> float:
         return float(value)
     except ValueError:
         raise ImproperlySetError(f"{name}={value!r} is not a number.") from None
+
+
+def env_log_level(name: str, default: str) -> str:
+    """A logging level name (DEBUG, INFO, WARNING, ERROR, CRITICAL), any case."""
+    value = env_str(name, default).strip().upper()
+    if value not in logging.getLevelNamesMapping() or value in {"NOTSET", "WARN", "FATAL"}:
+        raise ImproperlySetError(
+            f"{name}={value!r} is not a log level (use DEBUG, INFO, WARNING, ERROR or CRITICAL)."
+        )
+    return value

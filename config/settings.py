@@ -14,7 +14,15 @@ import dj_database_url
 import django_stubs_ext
 
 from config.api_settings import rest_framework_settings, spectacular_settings
-from config.env import ImproperlySetError, env_bool, env_float, env_int, env_list, env_str
+from config.env import (
+    ImproperlySetError,
+    env_bool,
+    env_float,
+    env_int,
+    env_list,
+    env_log_level,
+    env_str,
+)
 from config.production import csp_directives, refuse_development_secret_key
 
 # Lets admin.ModelAdmin[Post] and friends be subscripted at run time, for typing.
@@ -362,6 +370,10 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env_str("TAGLENS_LOG_LEVEL", "INFO")},
-    "loggers": {"django": {"handlers": [], "propagate": True}},  # its own printed lines twice
+    "root": {"handlers": ["console"], "level": env_log_level("TAGLENS_LOG_LEVEL", "INFO")},
+    "loggers": {
+        "django": {"handlers": [], "propagate": True},  # its own printed lines twice
+        # django-q2 prints three lines a task at INFO, burying the batches' own lines.
+        "django-q": {"level": env_log_level("TAGLENS_Q_LOG_LEVEL", "WARNING")},
+    },
 }

@@ -168,6 +168,7 @@ def test_two_workers_share_uploads_and_a_killed_workers_posts_are_redone_once(
         "TAGLENS_SIGNAL_SOURCES": "",
         "TAGLENS_OCR": "false",
         "TAGLENS_LOG_LEVEL": "INFO",
+        "TAGLENS_Q_LOG_LEVEL": "INFO",  # its " running." line tells the cluster is up
         "PYTHONUNBUFFERED": "1",
         LOG_ENV: str(predictions),
         BLOCK_KEY_ENV: str(BLOCK_KEY),
