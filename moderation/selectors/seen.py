@@ -14,11 +14,11 @@ from moderation.selectors.catalog import concept_catalog
 @dataclass(frozen=True)
 class ConceptScore:
     info: ConceptInfo
-    score: float | None  # None: the model version cannot see this concept
+    score: float | None  # None: not measured for this post, or the version cannot see it
 
     @property
-    def present(self) -> bool:
-        return self.score is not None and self.score >= self.info.threshold
+    def present(self) -> bool | None:
+        return None if self.score is None else self.score >= self.info.threshold
 
     @property
     def percent(self) -> int | None:

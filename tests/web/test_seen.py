@@ -78,7 +78,9 @@ def test_the_api_gives_one_post_what_its_page_shows(
     seen = client.get(f"/api/posts/{post.pk}/").json()["seen"]
     scores = {row["concept"]: row for row in seen["concepts"]}
     assert scores["food"]["score"] == pytest.approx(0.93) and scores["food"]["present"]
-    assert scores["beverage"]["score"] == 0.0 and not scores["beverage"]["present"]
+    assert scores["beverage"]["score"] == 0.0 and scores["beverage"]["present"] is False
+    # no score is unknown, not absent: a client must not read "no adult" into it
+    assert scores["adult"]["score"] is None and scores["adult"]["present"] is None
     assert seen["people"] == {
         "looked": True,
         "faces": 1,

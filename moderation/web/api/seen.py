@@ -15,10 +15,14 @@ from posts.models import Post
 class ConceptScoreSerializer(serializers.Serializer):  # type: ignore[type-arg]
     concept = serializers.CharField(source="info.key")
     score = serializers.FloatField(
-        allow_null=True, help_text="null: this model version cannot see the concept."
+        allow_null=True,
+        help_text="null: not measured for this post (adult and child wait for the people "
+        "models: people.looked false) or this model version cannot see the concept.",
     )
     threshold = serializers.FloatField(source="info.threshold")
-    present = serializers.BooleanField(help_text="score ≥ threshold.")
+    present = serializers.BooleanField(
+        allow_null=True, help_text="score ≥ threshold; null (unknown) without a score."
+    )
 
 
 class PeopleSeenSerializer(serializers.Serializer):  # type: ignore[type-arg]
