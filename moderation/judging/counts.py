@@ -102,7 +102,12 @@ class CountMoves:
 
 
 def _per_hashtag(deltas: dict[int, int]) -> Case:
-    return Case(*(When(pk=pk, then=Value(n)) for pk, n in deltas.items()), default=Value(0))
+    # A WHEN per distinct move, not per hashtag: each WHEN costs the ORM a filter to build.
+    by_move: dict[int, list[int]] = defaultdict(list)
+    for pk, n in deltas.items():
+        by_move[n].append(pk)
+    whens = (When(pk__in=sorted(pks), then=Value(n)) for n, pks in sorted(by_move.items()))
+    return Case(*whens, default=Value(0))
 
 
 def hashtag_counts_refresh_on_commit(*, hashtag_ids: Iterable[int]) -> None:
