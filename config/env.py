@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 
 
@@ -60,11 +59,14 @@ def env_float(name: str, default: float) -> float:
         raise ImproperlySetError(f"{name}={value!r} is not a number.") from None
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
 def env_log_level(name: str, default: str) -> str:
-    """A logging level name (DEBUG, INFO, WARNING, ERROR, CRITICAL), any case."""
+    """One of ``LOG_LEVELS``, in any case."""
     value = env_str(name, default).strip().upper()
-    if value not in logging.getLevelNamesMapping() or value in {"NOTSET", "WARN", "FATAL"}:
+    if value not in LOG_LEVELS:
         raise ImproperlySetError(
-            f"{name}={value!r} is not a log level (use DEBUG, INFO, WARNING, ERROR or CRITICAL)."
+            f"{name}={value!r} is not a log level (use {', '.join(LOG_LEVELS)})."
         )
     return value

@@ -84,29 +84,27 @@ class CountMoves:
         if not self.by_hashtag:
             return
         search_cache_stale(hashtag_ids=self.by_hashtag)
-        moves = {pk: {k: n for k, n in c.items() if n} for pk, c in self.by_hashtag.items()}
-        moved = sorted(pk for pk, m in moves.items() if m)
+        moved = sorted(pk for pk, c in self.by_hashtag.items() if any(c.values()))
         if not moved:
             return
         stats = HashtagStats.objects.select_for_update().filter(pk__in=moved).order_by("pk")
         found = set(stats.values_list("pk", flat=True))
-        fields = {k for pk in moved for k in moves[pk]}
+        # field -> move -> hashtags (in id order): a WHEN per distinct move, since each WHEN
+        # costs the ORM a filter to build, and moves are nearly all +1 or -1
+        by_move: dict[str, dict[int, list[int]]] = defaultdict(lambda: defaultdict(list))
+        for pk in moved:
+            for k, n in self.by_hashtag[pk].items():
+                if n:
+                    by_move[k][n].append(pk)
         # One statement; set-based re-evaluations recount when done: never below zero until then.
         HashtagStats.objects.filter(pk__in=moved).update(
-            **{
-                k: Greatest(F(k) + _per_hashtag({pk: m[k] for pk, m in moves.items() if k in m}), 0)
-                for k in fields
-            }
+            **{k: Greatest(F(k) + _moved_by(groups), 0) for k, groups in by_move.items()}
         )
         hashtag_counts_refresh(hashtag_ids=set(moved) - found)  # a tag's first verdict
 
 
-def _per_hashtag(deltas: dict[int, int]) -> Case:
-    # A WHEN per distinct move, not per hashtag: each WHEN costs the ORM a filter to build.
-    by_move: dict[int, list[int]] = defaultdict(list)
-    for pk, n in deltas.items():
-        by_move[n].append(pk)
-    whens = (When(pk__in=sorted(pks), then=Value(n)) for n, pks in sorted(by_move.items()))
+def _moved_by(groups: dict[int, list[int]]) -> Case:
+    whens = (When(pk__in=pks, then=Value(n)) for n, pks in sorted(groups.items()))
     return Case(*whens, default=Value(0))
 
 
