@@ -89,8 +89,7 @@ class CountMoves:
             return
         stats = HashtagStats.objects.select_for_update().filter(pk__in=moved).order_by("pk")
         found = set(stats.values_list("pk", flat=True))
-        # field -> move -> hashtags (in id order): a WHEN per distinct move, since each WHEN
-        # costs the ORM a filter to build, and moves are nearly all +1 or -1
+        # field -> move -> ids: a WHEN per distinct move, as each costs the ORM a filter to build
         by_move: dict[str, dict[int, list[int]]] = defaultdict(lambda: defaultdict(list))
         for pk in moved:
             for k, n in self.by_hashtag[pk].items():
