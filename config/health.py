@@ -15,8 +15,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from django_q.brokers import get_broker
 
-from mlmodels.network.modelfiles import read_manifest
+from mlmodels.network.modelfiles import ModelFilesMissing, read_manifest
 from mlmodels.text.ocr import TesseractReader
+from moderation.ingest.classifier import get_backbone
 
 
 def _database() -> str:
@@ -49,7 +50,16 @@ def _model_files() -> str:
     if not isinstance(files, dict) or not files:
         return f"the model manifest in {folder} lists no files"
     missing = [name for name in files if not (folder / name).is_file()]
-    return f"missing in {folder}: {', '.join(missing)}" if missing else ""
+    if missing:
+        return f"missing in {folder}: {', '.join(missing)}"
+    # The configured network may need more than the manifest's files (the pair: Lite0's too).
+    check = getattr(get_backbone(), "check_files", None)
+    try:
+        if check is not None:
+            check()
+    except ModelFilesMissing as exc:
+        return str(exc)
+    return ""
 
 
 def _tesseract() -> str:

@@ -37,9 +37,9 @@ class MobileNetV2Lite0Classifier(MobileNetV2Int8RollupClassifier):
     def _build_hint(self) -> str:
         return f"run `python -m mlmodels.build --out {self.model_dir} --backbone all`"
 
-    def _check_files(self) -> None:
-        super()._check_files()
-        self.lite._check_files()
+    def check_files(self) -> None:
+        super().check_files()
+        self.lite.check_files()
 
     def _predict_batch(self, batch: np.ndarray) -> list[Prediction]:
         logits, embeddings = self.run_batch(batch)

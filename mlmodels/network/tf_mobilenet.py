@@ -99,7 +99,7 @@ class RollupClassifier:
     def _needed_files(self) -> list[str]:
         return [self.backbone.manifest_file, self.tflite_file]
 
-    def _check_files(self) -> None:
+    def check_files(self) -> None:
         hint = self._build_hint()
         require_files(self.model_dir, self._needed_files(), hint)
         manifest = read_manifest(self.model_dir, self.backbone.manifest_file) or {}
@@ -125,7 +125,7 @@ class RollupClassifier:
         if engine is None:  # double-checked locking: the common path takes no lock
             with self._init_lock:
                 if self._engine is None:
-                    self._check_files()
+                    self.check_files()
                     self._engine = self._make_engine()
                 engine = self._engine
         return engine

@@ -4,6 +4,7 @@ there; 503 JSON naming what is not."""
 from __future__ import annotations
 
 import functools
+import json
 from pathlib import Path
 
 import pytest
@@ -43,6 +44,25 @@ def test_health_names_a_model_file_the_manifest_lists_but_is_gone(
     settings.TAGLENS_MODEL_DIR = tmp_path
     body = client.get("/health/").json()
     assert "net.tflite" in body["checks"]["model_files"]["problem"]
+
+
+@pytest.mark.model
+def test_health_names_the_configured_networks_missing_files(
+    client, settings, tmp_path: Path
+) -> None:
+    # MobileNetV2's build alone: the default pair also needs EfficientNet-Lite0's files.
+    built = Path(settings.TAGLENS_MODEL_DIR)
+    manifest = json.loads((built / "manifest.json").read_text())
+    for name in ["manifest.json", *manifest["files"]]:
+        (tmp_path / name).symlink_to(built / name)
+    settings.TAGLENS_MODEL_DIR = tmp_path
+    settings.TAGLENS_CLASSIFIER = "mlmodels.network.pair.MobileNetV2Lite0Classifier"
+    response = client.get("/health/")
+    assert response.status_code == 503
+    problem = response.json()["checks"]["model_files"]["problem"]
+    assert "efficientnet_lite0_int8.tflite" in problem and "mlmodels.build" in problem
+    settings.TAGLENS_CLASSIFIER = "mlmodels.network.tf_mobilenet.MobileNetV2Int8RollupClassifier"
+    assert client.get("/health/").json()["checks"]["model_files"]["ok"]
 
 
 def test_health_answers_503_when_the_cache_cannot_be_reached(client) -> None:
