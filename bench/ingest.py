@@ -21,9 +21,10 @@ bench/ingest_raw.py in as many fresh processes as the round has workers, with th
 each, started together: the classifier's batch ``predict`` over photos already decoded (and
 again with decoding). Which "model" that is, per pipeline:
 
-- **backbone+heads** (TAGLENS_SIGNAL_SOURCES empty, TAGLENS_OCR=false): the TFLite MobileNetV2
-  and concept heads over embedding + roll-up scores (random weights: the rate does not depend on
-  them, and an active heads version is what production runs).
+- **backbone+heads** (TAGLENS_SIGNAL_SOURCES empty, TAGLENS_OCR=false): the configured TFLite
+  backbone (by default MobileNetV2 and EfficientNet-Lite0) and concept heads over embedding +
+  roll-up scores (random weights: the rate does not depend on them, and an active heads version
+  is what production runs).
 - **full** (the default configuration): the same plus the people signal source (faces, ages)
   and Tesseract reading each photo. Fewer photos, batched rounds only.
 

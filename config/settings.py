@@ -230,9 +230,9 @@ TAGLENS_COMMENTS_PER_HOUR = env_int("TAGLENS_COMMENTS_PER_HOUR", 60)
 DATA_UPLOAD_MAX_MEMORY_SIZE = TAGLENS_MAX_UPLOAD_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
-# A class implementing mlmodels.base.Classifier: MobileNetV2, int8 up to its last stage.
+# A class implementing mlmodels.base.Classifier: MobileNetV2 and EfficientNet-Lite0, both int8.
 TAGLENS_CLASSIFIER = env_str(
-    "TAGLENS_CLASSIFIER", "mlmodels.network.tf_mobilenet.MobileNetV2Int8RollupClassifier"
+    "TAGLENS_CLASSIFIER", "mlmodels.network.pair.MobileNetV2Lite0Classifier"
 )
 TAGLENS_MODEL_DIR = Path(env_str("TAGLENS_MODEL_DIR", str(VAR_DIR / "models")))
 # Worker processes and each one's backbone threads: workers x threads ~ the machine's cores.

@@ -28,7 +28,7 @@ class Command(BaseCommand):
         parser.add_argument("--days", type=int, default=730, help="Spread posts over this.")
         parser.add_argument("--seed", type=int, default=7)
         parser.add_argument("--embeddings", action="store_true", help="Store real vectors.")
-        parser.add_argument("--dim", type=int, default=1376, help="When none is stored yet.")
+        parser.add_argument("--dim", type=int, default=2656, help="When none is stored yet.")
         parser.add_argument("--batch", type=int, default=20_000, help="Portable path only.")
         parser.add_argument("--portable", action="store_true", help="No PostgreSQL fast path.")
         parser.add_argument("--force", action="store_true")
