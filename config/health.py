@@ -52,7 +52,6 @@ def _model_files() -> str:
     missing = [name for name in files if not (folder / name).is_file()]
     if missing:
         return f"missing in {folder}: {', '.join(missing)}"
-    # The configured network may need more than the manifest's files (the pair: Lite0's too).
     check = getattr(get_backbone(), "check_files", None)
     try:
         if check is not None:

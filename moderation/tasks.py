@@ -16,9 +16,9 @@ from moderation.ingest.training_runs import training_run_execute
 from moderation.judging.reevaluate import verdicts_reevaluate_all
 
 
-def classify_post(post_id: int | None, count: int = 1) -> str:
+def classify_post(post_id: int | None, count: int = 1, others: list[int] | None = None) -> str:
     # A failed batch raises after it is recorded on the post, so django-q2 retries the task.
-    results = classification_run_task(post_id=post_id, count=count)
+    results = classification_run_task(post_id=post_id, count=count, others=others or ())
     return "; ".join(result.summary() for result in results)
 
 

@@ -11,7 +11,7 @@ from django_q.tasks import async_task
 
 from moderation.ingest.completion import signals_complete_hashtags
 from moderation.ingest.model_versions import concept_thresholds_set
-from moderation.ingest.queue import classification_queue
+from moderation.ingest.queue import classification_requeue
 from moderation.ingest.store import classifications_compute
 from moderation.judging.audit import audit_record
 from moderation.judging.counts import hashtag_counts_refresh
@@ -116,11 +116,9 @@ def model_version_rescore(*, version_id: int, batch_size: int = 2000) -> int:
             ModelVersion.objects.filter(pk=version_id).update(rescore_done=done)
         judged = verdicts_reevaluate().total
         completing = signals_complete_hashtags()  # its heads may read a source not yet run
-        missing = Post.objects.exclude(embeddings__backbone=version.backbone)
-        queued = 0
-        for post in missing.only("pk"):
-            classification_queue(post=post)
-            queued += 1
+        missing = Post.objects.exclude(embeddings__backbone=version.backbone).order_by("pk")
+        queued = list(missing.values_list("pk", flat=True))
+        classification_requeue(queued)
     except Exception as exc:
         hashtag_counts_refresh()  # the batches done before the failure changed verdicts
         ModelVersion.objects.filter(pk=version_id).update(
@@ -129,7 +127,7 @@ def model_version_rescore(*, version_id: int, batch_size: int = 2000) -> int:
         raise
     message = f"{done} posts rescored from stored embeddings, {judged} verdicts re-applied"
     if queued:
-        message += f"; {queued} posts without an embedding from {version.backbone} queued"
+        message += f"; {len(queued)} posts without an embedding from {version.backbone} queued"
     if completing:
         message += f"; {completing} posts queued for the signals their rules need"
     ModelVersion.objects.filter(pk=version_id).update(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -108,10 +108,14 @@ class Batch:
 
 
 def batch_open(
-    *, post_id: int | None, limit: int | None = None, completing: list[int] | None = None
+    *,
+    post_id: int | None,
+    limit: int | None = None,
+    completing: list[int] | None = None,
+    others: Sequence[int] = (),
 ) -> Batch:
-    """Claim a batch (``post_id`` first; or classified posts ``completing`` their signals) and
-    read its posts. Database: the caller's thread."""
+    """Claim a batch (``post_id`` and ``others`` first; or classified posts ``completing``
+    their signals) and read its posts. Database: the caller's thread."""
     clock = time.perf_counter()
     try:
         backbone = get_backbone()  # built once per process; the network loads on first use
@@ -126,6 +130,7 @@ def batch_open(
                 limit=limit or settings.TAGLENS_CLASSIFY_BATCH,
                 lease_seconds=lease,
                 backbone=backbone.version,
+                others=others,
             )
     except Exception:  # nothing claimed: a post another worker holds is left alone
         logger.exception("Claiming a batch (post %s first) failed.", post_id)
@@ -347,13 +352,17 @@ def guarded(batch: Batch, step: Callable[[Batch], None]) -> None:
 
 
 def classification_run_batch(
-    *, post_id: int | None, limit: int | None = None, completing: list[int] | None = None
+    *,
+    post_id: int | None,
+    limit: int | None = None,
+    completing: list[int] | None = None,
+    others: Sequence[int] = (),
 ) -> BatchResult:
-    """Classify ``post_id`` (if needed) and up to ``limit - 1`` other pending posts with one
-    network run; or run the signal sources classified posts ``completing`` now need. Idempotent
-    per post and backbone. An unreadable image fails only its post; a batch-wide error is
-    raised after failing the own post and releasing the rest."""
-    batch = batch_open(post_id=post_id, limit=limit, completing=completing)
+    """Classify ``post_id`` and ``others`` (if needed) and pending posts up to ``limit`` with
+    one network run; or run the signal sources classified posts ``completing`` now need.
+    Idempotent per post and backbone. An unreadable image fails only its post; a batch-wide
+    error is raised after failing the own post and releasing the rest."""
+    batch = batch_open(post_id=post_id, limit=limit, completing=completing, others=others)
     if batch.result.claimed:
         for step in (batch_decode, batch_predict, batch_read_text, batch_store):
             guarded(batch, step)

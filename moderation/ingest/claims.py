@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import socket
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -35,13 +36,13 @@ def _unclaimed(now: datetime) -> Q:
     return Q(claimed_until__isnull=True) | Q(claimed_until__lte=now)
 
 
-def _wanted(post_id: int | None, backbone: str) -> Q:
-    # The own post in any status unless classified with this backbone's embedding: retries and
+def _wanted(own: list[int], backbone: str) -> Q:
+    # The own posts in any status unless classified with this backbone's embedding: retries and
     # model changes work, and a second run of the same task is a no-op.
     wanted = Q(status=Post.Status.PENDING)
-    if post_id is not None:
+    if own:
         has_embedding = Exists(Embedding.objects.filter(post=OuterRef("pk"), backbone=backbone))
-        wanted |= Q(pk=post_id) & (~Q(status=Post.Status.CLASSIFIED) | Q(~has_embedding))
+        wanted |= Q(pk__in=own) & (~Q(status=Post.Status.CLASSIFIED) | Q(~has_embedding))
     return wanted
 
 
@@ -59,16 +60,27 @@ def claim_share(waiting: int, limit: int) -> int:
 
 
 def classification_claim(
-    *, post_id: int | None, limit: int, lease_seconds: float, backbone: str
+    *,
+    post_id: int | None,
+    limit: int,
+    lease_seconds: float,
+    backbone: str,
+    others: Sequence[int] = (),
 ) -> Claim:
-    """Claim up to ``limit`` posts (``post_id`` first, then the oldest pending) that no live
-    lease holds; see `claim_share`. PostgreSQL: SKIP LOCKED; SQLite: IMMEDIATE transactions
-    serialise the SELECT and UPDATE. The UPDATE repeats the conditions either way."""
+    """Claim ``post_id``, ``others`` (any status), then the oldest pending, up to ``limit`` and
+    none a live lease holds (`claim_share`). PostgreSQL: SKIP LOCKED; SQLite: IMMEDIATE
+    transactions serialise the SELECT and UPDATE. The UPDATE repeats the conditions."""
     now = timezone.now()
     until = now + timedelta(seconds=lease_seconds)
     token = claim_token()
-    first = Case(When(pk=post_id, then=Value(0)), default=Value(1), output_field=IntegerField())
-    conditions = _unclaimed(now) & _wanted(post_id, backbone)
+    own = ([] if post_id is None else [post_id]) + list(others)
+    first = Case(
+        When(pk=post_id, then=Value(0)),
+        When(pk__in=own, then=Value(1)),
+        default=Value(2),
+        output_field=IntegerField(),
+    )
+    conditions = _unclaimed(now) & _wanted(own, backbone)
     candidates = Post.objects.filter(conditions).order_by(first, "pk")
     # Most tasks find nothing waiting: a plain read says so without taking any lock.
     waiting = len(candidates.values_list("pk", flat=True)[: 2 * limit])
@@ -77,7 +89,8 @@ def classification_claim(
     with transaction.atomic():
         if connection.features.has_select_for_update_skip_locked:
             candidates = candidates.select_for_update(skip_locked=True, of=("self",))
-        ids = list(candidates.values_list("pk", flat=True)[: claim_share(waiting, limit)])
+        share = max(claim_share(waiting, limit), len(own))  # no other task asks for its own
+        ids = list(candidates.values_list("pk", flat=True)[:share])
         if ids:
             Post.objects.filter(conditions, pk__in=ids).update(
                 claimed_by=token, claimed_until=until

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 import threading
+from collections.abc import Sequence
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -32,10 +33,12 @@ def _broker() -> Broker:
     return get_broker()
 
 
-def classification_enqueue(post_id: int | None, count: int = 1) -> None:
-    """Queue the task of ``post_id`` standing for ``count`` posts. save=False: the post's
-    status is the record of success; failures are kept and count for max_attempts."""
-    args = (post_id,) if count == 1 else (post_id, count)
+def classification_enqueue(post_id: int | None, count: int = 1, others: Sequence[int] = ()) -> None:
+    """Queue the task of ``post_id`` standing for ``count`` posts, ``others`` among them.
+    save=False: the post's status is the record of success; failures count for max_attempts."""
+    args: tuple[object, ...] = (post_id,) if count == 1 else (post_id, count)
+    if others:
+        args = (post_id, count, list(others))
     if Conf.SYNC:
         async_task(CLASSIFY_TASK, *args, group="classify", save=False)  # runs here and now
         return
@@ -88,6 +91,20 @@ def classification_enqueue_chunks(ids: list[int], chunk: int) -> int:
     for start in starts:
         classification_enqueue(ids[start], len(ids[start : start + chunk]))
     return len(starts)
+
+
+def classification_requeue(ids: list[int]) -> int:
+    """Queue classified posts again (a new backbone needs their embeddings) a batch a task, once
+    the surrounding transaction commits; their verdicts stand till then. Returns the tasks."""
+    size = settings.TAGLENS_CLASSIFY_BATCH
+    chunks = [ids[start : start + size] for start in range(0, len(ids), size)]
+    transaction.on_commit(functools.partial(_enqueue_requeued, chunks))
+    return len(chunks)
+
+
+def _enqueue_requeued(chunks: list[list[int]]) -> None:
+    for chunk in chunks:
+        classification_enqueue(chunk[0], len(chunk), others=chunk[1:])
 
 
 def classification_retry(*, posts: QuerySet[Post]) -> int:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from django.conf import settings
@@ -23,14 +23,16 @@ from moderation.ingest.claims import classification_release
 from moderation.ingest.queue import classification_enqueue
 
 
-def classification_run_task(*, post_id: int | None, count: int = 1) -> list[BatchResult]:
-    """A queued task: classify ``post_id`` and claim further batches while posts are pending
-    (at least the ``count`` it stands for); past a third of the timeout, hand the rest to a new
-    task. Batches overlap only where a core would idle otherwise (docs/scaling.md)."""
+def classification_run_task(
+    *, post_id: int | None, count: int = 1, others: Sequence[int] = ()
+) -> list[BatchResult]:
+    """A queued task: classify ``post_id``, ``others``, then batches while posts are pending (at
+    least the ``count`` it stands for); past a third of the timeout, hand the rest to a new task.
+    Batches overlap only where a core would idle otherwise (docs/scaling.md)."""
     if _overlap():
-        return _run_overlapped(post_id=post_id, count=count)
+        return _run_overlapped(post_id=post_id, count=count, others=others)
     started = time.monotonic()
-    results = [classification_run_batch(post_id=post_id)]
+    results = [classification_run_batch(post_id=post_id, others=others)]
     taken = len(results[0].claimed)
     while results[-1].claimed and not _out_of_time(started, taken, count):
         result = classification_run_batch(post_id=None)
@@ -58,12 +60,12 @@ def _out_of_time(started: float, taken: int, count: int) -> bool:
     return True
 
 
-def _run_overlapped(*, post_id: int | None, count: int) -> list[BatchResult]:
+def _run_overlapped(*, post_id: int | None, count: int, others: Sequence[int]) -> list[BatchResult]:
     """The network runs in a helper thread; everything touching the database stays in this one."""
     started = time.monotonic()
     results: list[BatchResult] = []
     taken = 0
-    first = batch_open(post_id=post_id)
+    first = batch_open(post_id=post_id, others=others)
     batch: Batch | None = first
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="taglens-network") as pool:
         predicting: Future[None] | None = None

@@ -47,10 +47,9 @@ def test_health_names_a_model_file_the_manifest_lists_but_is_gone(
 
 
 @pytest.mark.model
-def test_health_names_the_configured_networks_missing_files(
+def test_health_names_the_pairs_missing_lite0_files_beside_mobilenets(
     client, settings, tmp_path: Path
 ) -> None:
-    # MobileNetV2's build alone: the default pair also needs EfficientNet-Lite0's files.
     built = Path(settings.TAGLENS_MODEL_DIR)
     manifest = json.loads((built / "manifest.json").read_text())
     for name in ["manifest.json", *manifest["files"]]:
