@@ -86,7 +86,7 @@ def test_seeded_rows_are_consistent(portable: bool) -> None:
         assert set(classification.scores) == keys
         assert 0.55 <= max(classification.scores.values()) <= 0.98
     # Vectors only where asked for, of the stored dimension.
-    assert {(e.dim, len(bytes(e.vector))) for e in Embedding.objects.all()} == {(8, 32), (0, 0)}
+    assert {(e.dim, len(bytes(e.vector))) for e in Embedding.objects.all()} == {(8, 16), (0, 0)}
 
     # The captions' word forms, as classification stores them for set-based re-evaluation.
     words = set(PostWord.objects.values_list("post_id", "key", "source", "form"))

@@ -13,6 +13,7 @@ from django.utils import timezone
 from mlmodels.base import Classifier, Prediction
 from moderation.ingest.classifier import (
     score_embeddings,
+    vector_bytes,
 )
 from moderation.models import Classification, Embedding, ModelVersion
 
@@ -24,13 +25,12 @@ def embedding_row(
     extra: Mapping[str, float],
     versions: Mapping[str, str],
 ) -> Embedding:
-    vector = np.asarray(prediction.embedding, dtype="<f4")
     signals = {**(getattr(prediction, "signals", {}) or {}), **extra}
     return Embedding(
         post_id=post_id,
         backbone=backbone.version,
-        vector=vector.tobytes(),
-        dim=int(vector.size),
+        vector=vector_bytes(prediction.embedding),
+        dim=int(np.size(prediction.embedding)),
         base_scores={k: float(v) for k, v in prediction.scores.items()},
         signals={k: float(v) for k, v in signals.items()},
         signal_versions=dict(versions),

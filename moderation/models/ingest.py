@@ -14,7 +14,9 @@ class Embedding(models.Model):
 
     post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="embeddings")
     backbone = models.CharField(max_length=150, help_text="The backbone classifier's version.")
-    vector = models.BinaryField(help_text="float32 little-endian pooled embedding.")
+    vector = models.BinaryField(
+        help_text="Pooled embedding: dim numbers, float16 (float32 in older rows), little-endian."
+    )
     dim = models.PositiveIntegerField()
     base_scores = models.JSONField(help_text="The backbone's own concept scores (roll-up).")
     signals = models.JSONField(default=dict, blank=True, help_text="Other stored evidence.")

@@ -13,9 +13,10 @@ from moderation.ingest.activation import (
     model_version_previous,
     model_version_rollback,
 )
+from moderation.ingest.classifier import embedding_vector
 from moderation.ingest.model_versions import model_version_register
 from moderation.judging.verdicts import verdicts_explain
-from moderation.models import AuditEvent, Concept, ModelVersion, Verdict
+from moderation.models import AuditEvent, Concept, Embedding, ModelVersion, Verdict
 from posts.models import Post
 from tests.factories import ModeratorFactory, UserFactory, jpeg_bytes, upload
 
@@ -92,6 +93,23 @@ def test_activation_rescores_from_stored_embeddings_without_running_the_backbone
     classification = red_post.classifications.get(model_version=version)
     assert set(classification.scores) == {"food"}
     assert "beverage" in classification.unsupported
+
+
+def test_rows_stored_in_float32_before_float16_are_rescored_alike(
+    red_post: Post, django_capture_on_commit_callbacks
+) -> None:
+    embedding = red_post.embeddings.get()
+    assert len(bytes(embedding.vector)) == 2 * embedding.dim  # stored as float16
+    vector = embedding_vector(embedding)
+    Embedding.objects.filter(pk=embedding.pk).update(vector=vector.astype("<f4").tobytes())
+    version = heads_version()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        model_version_activate(version=version, by=ModeratorFactory())
+
+    food = red_post.classifications.get(model_version=version).scores["food"]
+    assert food == pytest.approx(1 / (1 + np.exp(6.0 - 12.0 * vector[0])), abs=1e-6)
+    assert food_verdict(red_post).shown is True
 
 
 def test_rollback_restores_the_previous_verdicts(

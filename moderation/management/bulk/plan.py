@@ -19,7 +19,7 @@ from django.utils import timezone
 from PIL import Image
 
 from mlmodels.base import ALL_CONCEPTS
-from moderation.ingest.classifier import get_backbone
+from moderation.ingest.classifier import get_backbone, vector_bytes
 from moderation.ingest.model_versions import model_version_active
 from moderation.models import (
     Classification,
@@ -109,7 +109,7 @@ class Plan:
         self.dim = dim if options["embeddings"] else 0
         vectors = np.random.default_rng(options["seed"]).standard_normal((VECTOR_POOL, dim))
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-        self.vectors = [v.astype("<f4").tobytes() for v in vectors] if self.dim else [b""]
+        self.vectors = [vector_bytes(v) for v in vectors] if self.dim else [b""]
         self.end = timezone.now()
         self.start = self.end - timedelta(days=options["days"])
         self.batch: int = options["batch"]

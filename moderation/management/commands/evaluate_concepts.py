@@ -13,7 +13,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from mlmodels.base import ALL_CONCEPTS
 from mlmodels.training.deals import deals_json, deals_table
 from mlmodels.training.metrics import PRECISION_TARGET, Metrics
-from moderation.ingest.classifier import score_embeddings
+from moderation.ingest.classifier import score_embeddings, vector_bytes
 from moderation.ingest.training import concepts_evaluate, training_set_build
 from moderation.models import Embedding, ModelVersion
 
@@ -79,7 +79,7 @@ class Command(BaseCommand):
         if version is None:
             raise CommandError(f"No model version named {name}.")
         rows = [
-            Embedding(vector=e.astype("<f4").tobytes(), base_scores={}, signals=s)
+            Embedding(vector=vector_bytes(e), dim=e.size, base_scores={}, signals=s)
             for e, s in zip(data.embeddings, data.signals, strict=True)
         ]
         for row, signals in zip(rows, data.signals, strict=True):
