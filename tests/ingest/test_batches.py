@@ -18,18 +18,9 @@ from moderation.models import Classification, Embedding, TextExtraction, Verdict
 from posts.models import Post
 from posts.services import post_create
 from tests.factories import UserFactory
-from tests.ingest.recording import PickyClassifier, RecordingClassifier, image_key, key_png
+from tests.ingest.recording import PickyClassifier, image_key, key_png
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def recording(settings):  # type: ignore[no-untyped-def]
-    settings.TAGLENS_CLASSIFIER = "tests.ingest.recording.RecordingClassifier"
-    settings.TAGLENS_CLASSIFY_BATCH = 4
-    RecordingClassifier.reset()
-    yield RecordingClassifier
-    RecordingClassifier.reset()
 
 
 def pending_posts(capture, keys: list[int]) -> list[Post]:  # type: ignore[no-untyped-def]

@@ -17,15 +17,6 @@ from tests.ingest.test_batches import pending_posts, statuses
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def recording(settings):  # type: ignore[no-untyped-def]
-    settings.TAGLENS_CLASSIFIER = "tests.ingest.recording.RecordingClassifier"
-    settings.TAGLENS_CLASSIFY_BATCH = 4
-    RecordingClassifier.reset()
-    yield RecordingClassifier
-    RecordingClassifier.reset()
-
-
 def classified_on_an_older_backbone(capture, keys: list[int]) -> list[Post]:  # type: ignore[no-untyped-def]
     posts = pending_posts(capture, keys)
     for post in posts:
