@@ -159,7 +159,7 @@ def vector_bytes(values: np.ndarray) -> bytes:
 def embedding_vector(embedding: Embedding) -> np.ndarray:
     raw = bytes(embedding.vector)
     dtype = "<f2" if len(raw) == 2 * embedding.dim else "<f4"  # float32: rows stored before
-    return np.frombuffer(raw, dtype=dtype).astype(np.float32)
+    return np.frombuffer(raw, dtype=dtype).astype(np.float32, copy=False)
 
 
 def score_embeddings(

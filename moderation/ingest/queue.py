@@ -85,11 +85,16 @@ def _enqueue_gathered(outer: object) -> None:
     classification_enqueue_chunks(ids, -(-len(ids) // tasks))
 
 
-def classification_enqueue_chunks(ids: list[int], chunk: int) -> int:
-    """Queue a task per ``chunk`` of these posts (its own post first); returns how many."""
+def classification_enqueue_chunks(ids: list[int], chunk: int, *, named: bool = False) -> int:
+    """Queue a task per ``chunk`` of these posts (its own post first; ``named``: the rest named
+    too, taken whatever their status); returns how many."""
     starts = range(0, len(ids), chunk)
     for start in starts:
-        classification_enqueue(ids[start], len(ids[start : start + chunk]))
+        part = ids[start : start + chunk]
+        if named:
+            classification_enqueue(part[0], len(part), others=part[1:])
+        else:
+            classification_enqueue(part[0], len(part))
     return len(starts)
 
 
@@ -97,14 +102,9 @@ def classification_requeue(ids: list[int]) -> int:
     """Queue classified posts again (a new backbone needs their embeddings) a batch a task, once
     the surrounding transaction commits; their verdicts stand till then. Returns the tasks."""
     size = settings.TAGLENS_CLASSIFY_BATCH
-    chunks = [ids[start : start + size] for start in range(0, len(ids), size)]
-    transaction.on_commit(functools.partial(_enqueue_requeued, chunks))
-    return len(chunks)
-
-
-def _enqueue_requeued(chunks: list[list[int]]) -> None:
-    for chunk in chunks:
-        classification_enqueue(chunk[0], len(chunk), others=chunk[1:])
+    enqueue = functools.partial(classification_enqueue_chunks, ids, size, named=True)
+    transaction.on_commit(enqueue)
+    return -(-len(ids) // size)
 
 
 def classification_retry(*, posts: QuerySet[Post]) -> int:
