@@ -44,17 +44,19 @@ from mlmodels.people.signals import (
     face_input,
 )
 
-LITE_PIPELINE_REVISION = 8  # bump when preprocessing, thresholds or key meanings change
+LITE_PIPELINE_REVISION = 9  # bump when preprocessing, thresholds or key meanings change
 
 # Decisions measured on the dev photos (docs/people.md, "TFLite people source").
-FACE_MIN_SCORE = 0.6  # BlazeFace P(face), and the face's centre inside a person box ...
+FACE_MIN_SCORE = 0.6  # BlazeFace P(face), and the face in a person box (body_face) ...
 PERSON_BOX_MIN = 0.2  # ... of at least this score: dogs, cats and dishes have no body around
 FACE_ALONE_SCORE = 0.85  # ... unless this sure: close-ups cut the body off the frame
+HEAD_KEYPOINT_MIN = 0.2  # a face in a body holds its nose, an eye or an ear: collars do not
 PERSON_MIN_SCORE = 0.25  # MoveNet person score (centre x mean keypoint score)
 KEYPOINT_MIN_SCORE = 0.3
 BODY_MIN_KEYPOINTS = 6  # fewer visible joints: too often a dog, a poster or noise ...
 BODY_MIN_LIMB_JOINTS = 3  # ... and so are bodies without elbows, wrists, hips, knees or ankles
 _LIMBS = slice(7, 17)  # COCO order: nose, eyes, ears, shoulders, then the limb joints
+_HEAD = slice(0, 5)
 MOVENET_SUB_BATCH = 1  # batches of 4-8 ran no faster per image on 2 cores
 ZOOM_OUT_MARGIN = 0.25  # a face filling the frame is past BlazeFace's anchors (docs, "Close-ups")
 ZOOM_OUT_FILL = (128, 128, 128)
@@ -86,6 +88,17 @@ class LiteFace:
 def face_in(face: LiteFace, person: Person) -> bool:
     cx, cy = face.box[0] + face.box[2] / 2, face.box[1] + face.box[3] / 2
     return person.box[0] <= cx <= person.box[2] and person.box[1] <= cy <= person.box[3]
+
+
+def body_face(box: tuple[float, float, float, float], person: Person) -> bool:
+    """A face box (x, y, w, h) centred in ``person``'s box that holds one of its head points."""
+    x, y, w, h = box
+    if not face_in(LiteFace(box, 0.0, 0.0, 0.0), person):
+        return False
+    head = person.keypoints[_HEAD]
+    head = head[head[:, 2] >= HEAD_KEYPOINT_MIN]
+    inside = (head[:, 0] >= x) & (head[:, 0] <= x + w) & (head[:, 1] >= y) & (head[:, 1] <= y + h)
+    return bool(inside.any())
 
 
 def clear_bodies(persons: Sequence[Person]) -> list[Person]:
@@ -204,7 +217,7 @@ class PeopleSignalsLite:
     def _faces(
         self, runners: dict[str, _Runner], im: Image.Image, arr: np.ndarray, persons: list[Person]
     ) -> list[LiteFace]:
-        bodies = [p.box for p in persons if p.score >= PERSON_BOX_MIN]
+        bodies = [p for p in persons if p.score >= PERSON_BOX_MIN]
         boxes = _face_boxes(runners[BLAZEFACE.file], arr, im.size, 0.0, bodies)
         if not boxes:
             margin = round(max(im.size) * ZOOM_OUT_MARGIN)
@@ -250,7 +263,7 @@ def _face_boxes(
     boxed: np.ndarray,
     size: tuple[int, int],
     margin: float,
-    bodies: Sequence[tuple[float, float, float, float]],
+    bodies: Sequence[Person],
 ) -> list[tuple[tuple[float, float, float, float], float]]:
     """Counted faces of ``boxed`` (the photo letterboxed, ``margin`` px around it), photo px."""
     s512, s384, r512, r384 = blazeface.run(blazeface_input(boxed[None]))
@@ -264,10 +277,9 @@ def _face_boxes(
     boxes = []
     for score, b in found:
         x1, y1, x2, y2 = (float(v) * side - margin for v in b)
-        cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
         x1, y1 = max(x1, 0.0), max(y1, 0.0)
         w, h = min(x2, width) - x1, min(y2, height) - y1
-        in_body = any(bx[0] <= cx <= bx[2] and bx[1] <= cy <= bx[3] for bx in bodies)
+        in_body = any(body_face((x1, y1, w, h), p) for p in bodies)
         if min(w, h) >= FACE_MIN_SIDE and (in_body or score >= FACE_ALONE_SCORE):
             boxes.append(((x1, y1, w, h), score))
     return boxes

@@ -204,6 +204,24 @@ def test_keypoints_searched_in_each_box_are_those_of_the_whole_grid() -> None:
         np.testing.assert_allclose(got[:, 2], want[:, 2], rtol=1e-6, atol=0)
 
 
+def _body(head_score: float) -> lite.Person:
+    """A standing person in (100, 100)-(200, 400), nose at (150, 130), eyes and ears beside it."""
+    points = np.zeros((17, 3))
+    points[:3] = [[150, 130, head_score], [140, 120, head_score], [160, 120, head_score]]
+    points[3:5] = [[130, 125, 0.0], [170, 125, 0.0]]
+    return lite.Person(0.5, (100.0, 100.0, 200.0, 400.0), points)
+
+
+def test_a_face_in_a_body_holds_one_of_its_head_points() -> None:
+    seen, unseen = _body(0.6), _body(0.1)
+    face = (125.0, 105.0, 50.0, 50.0)  # around the nose and eyes
+    collar = (125.0, 180.0, 50.0, 40.0)  # centred in the body, below the head
+    assert lite.body_face(face, seen)
+    assert not lite.body_face(collar, seen)
+    assert not lite.body_face(face, unseen)  # a head MoveNet does not see
+    assert not lite.body_face((300.0, 105.0, 50.0, 50.0), seen)  # outside the body's box
+
+
 def test_blazeface_anchors_and_nms() -> None:
     assert decode.blazeface_anchors().shape == (896, 2)
     boxes = np.array([[0, 0, 1, 1], [0.05, 0, 1, 1], [2, 2, 3, 3]], np.float32)
