@@ -85,16 +85,20 @@ class LiteFace:
     age: float
 
 
-def face_in(face: LiteFace, person: Person) -> bool:
-    cx, cy = face.box[0] + face.box[2] / 2, face.box[1] + face.box[3] / 2
+def _centred_in(box: tuple[float, float, float, float], person: Person) -> bool:
+    cx, cy = box[0] + box[2] / 2, box[1] + box[3] / 2
     return person.box[0] <= cx <= person.box[2] and person.box[1] <= cy <= person.box[3]
+
+
+def face_in(face: LiteFace, person: Person) -> bool:
+    return _centred_in(face.box, person)
 
 
 def body_face(box: tuple[float, float, float, float], person: Person) -> bool:
     """A face box (x, y, w, h) centred in ``person``'s box that holds one of its head points."""
-    x, y, w, h = box
-    if not face_in(LiteFace(box, 0.0, 0.0, 0.0), person):
+    if not _centred_in(box, person):
         return False
+    x, y, w, h = box
     head = person.keypoints[_HEAD]
     head = head[head[:, 2] >= HEAD_KEYPOINT_MIN]
     inside = (head[:, 0] >= x) & (head[:, 0] <= x + w) & (head[:, 1] >= y) & (head[:, 1] <= y + h)
