@@ -124,6 +124,7 @@ def _calibrate_sources(
     y: np.ndarray,
     groups: np.ndarray,
     target: float,
+    floor: float = 0.0,
 ) -> tuple[str, dict[str, Calibrated]]:
     """Each candidate source's threshold, and the source with the best F1 at it. A tie goes
     to the head, then the mean: the direct evidence alone is kept only where strictly better,
@@ -136,7 +137,8 @@ def _calibrate_sources(
     calibrated: dict[str, Calibrated] = {}
     best, best_f1 = SOURCE_HEAD, -1.0
     for name, scores in candidates.items():
-        calibrated[name] = calibrate_threshold(scores, y, target)
+        cut, rule = calibrate_threshold(scores, y, target)
+        calibrated[name] = (max(cut, floor) if name == SOURCE_IMAGENET else cut, rule)
         f1 = Metrics.of(scores >= calibrated[name][0], y).f1
         if f1 > best_f1:
             best, best_f1 = name, f1
@@ -170,6 +172,7 @@ def _inner_choices(
     grid: Sequence[Setting],
     n_signals: int,
     precision_target: float,
+    floors: Sequence[float],
 ) -> list[_Choice]:
     """On one training split: per concept the setting (l2, signal boost), thresholds and source,
     chosen on inner out-of-fold head scores (the roll-up needs no fitting: its threshold uses
@@ -188,7 +191,9 @@ def _inner_choices(
         y = labels[:, j]
         g = int(np.argmax([average_precision(oof[i, :, j], y) for i in range(len(grid))]))
         direct = imagenet[:, j] if has_imagenet[j] else None
-        source, calibrated = _calibrate_sources(oof[g, :, j], direct, y, groups, precision_target)
+        source, calibrated = _calibrate_sources(
+            oof[g, :, j], direct, y, groups, precision_target, floors[j]
+        )
         choices.append(_Choice(grid[g], source, calibrated))
     return choices
 
@@ -208,11 +213,13 @@ def cross_validate(
     l2_grid: Sequence[float] = L2_GRID,
     boost_grid: Sequence[float] = BOOST_GRID,
     inner_folds: int = 4,
+    direct_floors: Mapping[str, float] | None = None,
     progress: Progress | None = None,
 ) -> CVResult:
     """Nested k-fold CV grouped by ``groups`` (each photo's source), outer and inner folds
     alike: a source's photos are never both fitted and scored. ``folders`` label the rows of
-    the confusion table (default: the groups)."""
+    the confusion table (default: the groups). ``direct_floors``: the lowest cut per concept
+    on its direct evidence."""
     concepts = tuple(concepts)
     labels = np.asarray(labels, dtype=np.int8)
     groups = np.asarray(groups)
@@ -220,6 +227,7 @@ def cross_validate(
     x_raw = raw_features(embeddings, signals, signal_keys)
     imagenet, has_imagenet = _imagenet_scores(signals, concepts)
     n, n_concepts = labels.shape
+    floors = [(direct_floors or {}).get(c, 0.0) for c in concepts]
     grid = settings_grid(l2_grid, boost_grid if signal_keys else (1.0,))
     fold_of = group_folds(groups, labels, folds, seed)
     oof_head = np.zeros((n, n_concepts))
@@ -244,6 +252,7 @@ def cross_validate(
             grid=grid,
             n_signals=len(signal_keys),
             precision_target=precision_target,
+            floors=floors,
         )
         std, fits = fit_all(
             x_raw[train], labels[train], [[ch.setting] for ch in choices], len(signal_keys)
@@ -278,7 +287,7 @@ def cross_validate(
     for j, c in enumerate(concepts):
         direct = imagenet[:, j] if has_imagenet[j] else None
         source[c], calibrated = _calibrate_sources(
-            oof_head[:, j], direct, labels[:, j], groups, precision_target
+            oof_head[:, j], direct, labels[:, j], groups, precision_target, floors[j]
         )
         final_thr[c], final_rule[c] = calibrated[source[c]]
         # Most often chosen; ties go to the stronger penalty, then to the weaker boost.

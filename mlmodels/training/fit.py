@@ -53,6 +53,14 @@ def train_heads(
     )
 
 
+def direct_floors(sources: Sequence[object]) -> dict[str, float]:
+    """A face the people source counts as an adult's is no evidence of a child."""
+    cuts = [
+        getattr(s, "child_threshold", None) for s in sources if getattr(s, "name", "") == "people"
+    ]
+    return {"child": float(cuts[0])} if cuts and cuts[0] is not None else {}
+
+
 def fit_and_evaluate(
     embeddings: np.ndarray,
     signals: Sequence[Mapping[str, float]],
@@ -69,6 +77,7 @@ def fit_and_evaluate(
     l2_grid: Sequence[float] = L2_GRID,
     boost_grid: Sequence[float] = BOOST_GRID,
     metadata: Mapping[str, Any] | None = None,
+    direct_floors: Mapping[str, float] | None = None,
     progress: Progress | None = None,
 ) -> tuple[ConceptHeads, CVResult]:
     """Nested CV for the report, then heads on all rows with the outer folds' choices."""
@@ -85,6 +94,7 @@ def fit_and_evaluate(
         signal_keys=signal_keys,
         l2_grid=l2_grid,
         boost_grid=boost_grid,
+        direct_floors=direct_floors,
         progress=progress,
     )
     heads = train_heads(

@@ -22,8 +22,8 @@ from mlmodels.dataset import (
     load_labelled_folder,
 )
 from mlmodels.fake import FakeClassifier
-from mlmodels.training.crossval import cross_validate
-from mlmodels.training.fit import fit_and_evaluate, train_heads
+from mlmodels.training.crossval import CVResult, cross_validate
+from mlmodels.training.fit import direct_floors, fit_and_evaluate, train_heads
 from mlmodels.training.metrics import RULE_MAX_F1, RULE_PRECISION, Metrics, calibrate_threshold
 from mlmodels.training.report import format_table, report_json, targets_missed, write_report
 from mlmodels.training.solver import fit_logistic, fit_logistic_many
@@ -315,3 +315,37 @@ def test_positives_from_too_few_sources_keep_the_direct_evidence() -> None:
     )
     assert cv.fold_sources["cat"] == ["imagenet"] * 3
     assert cv.source["cat"] == "imagenet"
+
+
+def test_the_direct_evidence_is_not_cut_below_its_floor() -> None:
+    rng = np.random.default_rng(5)
+    n = 90
+    groups = np.array([f"s{i % 9}" for i in range(n)])
+    y = np.isin(groups, ["s0", "s1"]).astype(np.int8)
+    child = np.where(y == 1, rng.uniform(0.05, 0.6, size=n), rng.uniform(0.0, 0.05, size=n))
+    signals = [{"people:child": float(v)} for v in child]
+    emb = rng.normal(size=(n, 6)).astype(np.float32)
+
+    def cv(floors: dict[str, float] | None) -> CVResult:
+        return cross_validate(
+            emb, signals, y[:, None], ("child",), groups=groups, folds=3, inner_folds=2,
+            l2_grid=(1.0,), direct_floors=floors,
+        )  # fmt: skip
+
+    free, floored = cv(None), cv({"child": 0.15})
+    assert free.source["child"] == floored.source["child"] == "imagenet"
+    assert free.thresholds["child"] < 0.15 <= floored.thresholds["child"]
+    held_out = floored.decisions[:, 0]
+    assert not held_out[child < 0.15].any() and held_out[child >= 0.15].all()
+
+
+def test_the_child_floor_is_the_people_sources_own_child_cut() -> None:
+    class People:
+        name = "people"
+        child_threshold = 0.2
+
+    class Other:
+        name = "text"
+
+    assert direct_floors([Other(), People()]) == {"child": 0.2}
+    assert direct_floors([Other()]) == {}
