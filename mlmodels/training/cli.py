@@ -23,7 +23,7 @@ from mlmodels.network.tf_mobilenet import MobileNetV2RollupClassifier
 from mlmodels.people.lite import PeopleSignalsLite
 from mlmodels.people.signals import HEAD_SIGNAL_KEYS
 from mlmodels.training.checks import checks_missed, concept_checks
-from mlmodels.training.fit import direct_floors, fit_and_evaluate
+from mlmodels.training.fit import fit_and_evaluate, floors_of
 from mlmodels.training.metrics import PRECISION_TARGET
 from mlmodels.training.report import format_table, targets_missed, write_report
 from mlmodels.training.solver import BOOST_GRID, L2_GRID
@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         l2_grid=args.l2,
         boost_grid=args.boost,
         metadata={"hflip": bool(args.hflip), "photos": len(emb.kept)},
-        direct_floors=direct_floors(sources),
+        direct_floors=floors_of(sources),
         progress=progress,
     )
     bar.close()

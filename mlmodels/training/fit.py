@@ -53,7 +53,7 @@ def train_heads(
     )
 
 
-def direct_floors(sources: Sequence[object]) -> dict[str, float]:
+def floors_of(sources: Sequence[object]) -> dict[str, float]:
     """A face the people source counts as an adult's is no evidence of a child."""
     cuts = [
         getattr(s, "child_threshold", None) for s in sources if getattr(s, "name", "") == "people"

@@ -28,7 +28,7 @@ from mlmodels.people.signals import HEAD_SIGNAL_KEYS
 from mlmodels.training.checks import Check, HashtagResult, checks_missed, concept_checks
 from mlmodels.training.crossval import CVResult, cross_validate
 from mlmodels.training.deals import Deal
-from mlmodels.training.fit import direct_floors, fit_and_evaluate
+from mlmodels.training.fit import fit_and_evaluate, floors_of
 from mlmodels.training.metrics import PRECISION_TARGET
 from mlmodels.training.predictions import predictions_of, predictions_to_bytes
 from mlmodels.training.report import format_table, report_json, targets_missed, write_report
@@ -199,7 +199,7 @@ def concepts_evaluate(
         seed=seed,
         precision_target=precision_target,
         signal_keys=signal_keys_available(),
-        direct_floors=direct_floors(get_signal_sources()),
+        direct_floors=floors_of(get_signal_sources()),
         progress=progress,
     )
     return Evaluation.of(cv, data.image_words)
@@ -229,7 +229,7 @@ def model_version_train(
         folds=folds,
         precision_target=precision_target,
         metadata=data.counts,
-        direct_floors=direct_floors(get_signal_sources()),
+        direct_floors=floors_of(get_signal_sources()),
         progress=progress,
     )
     name = name or f"{backbone.version}+heads-{heads.digest()[:10]}"

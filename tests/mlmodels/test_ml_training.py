@@ -23,7 +23,7 @@ from mlmodels.dataset import (
 )
 from mlmodels.fake import FakeClassifier
 from mlmodels.training.crossval import CVResult, cross_validate
-from mlmodels.training.fit import direct_floors, fit_and_evaluate, train_heads
+from mlmodels.training.fit import fit_and_evaluate, floors_of, train_heads
 from mlmodels.training.metrics import RULE_MAX_F1, RULE_PRECISION, Metrics, calibrate_threshold
 from mlmodels.training.report import format_table, report_json, targets_missed, write_report
 from mlmodels.training.solver import fit_logistic, fit_logistic_many
@@ -347,5 +347,5 @@ def test_the_child_floor_is_the_people_sources_own_child_cut() -> None:
     class Other:
         name = "text"
 
-    assert direct_floors([Other(), People()]) == {"child": 0.2}
-    assert direct_floors([Other()]) == {}
+    assert floors_of([Other(), People()]) == {"child": 0.2}
+    assert floors_of([Other()]) == {}
