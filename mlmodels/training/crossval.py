@@ -21,6 +21,7 @@ from mlmodels.concepts.heads import (
 from mlmodels.training.folds import group_folds
 from mlmodels.training.metrics import (
     PRECISION_TARGET,
+    RULE_FLOOR,
     Metrics,
     average_precision,
     calibrate_threshold,
@@ -138,7 +139,9 @@ def _calibrate_sources(
     best, best_f1 = SOURCE_HEAD, -1.0
     for name, scores in candidates.items():
         cut, rule = calibrate_threshold(scores, y, target)
-        calibrated[name] = (max(cut, floor) if name == SOURCE_IMAGENET else cut, rule)
+        if name == SOURCE_IMAGENET and cut < floor:
+            cut, rule = floor, RULE_FLOOR
+        calibrated[name] = (cut, rule)
         f1 = Metrics.of(scores >= calibrated[name][0], y).f1
         if f1 > best_f1:
             best, best_f1 = name, f1

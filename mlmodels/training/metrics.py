@@ -54,6 +54,7 @@ class Metrics:
 RULE_PRECISION = "precision-target"
 RULE_MAX_F1 = "max-F1 (precision target unreachable)"
 RULE_NO_POSITIVES = "no positives"
+RULE_FLOOR = "raised to its source's own cut"
 
 
 def calibrate_threshold(

@@ -24,7 +24,13 @@ from mlmodels.dataset import (
 from mlmodels.fake import FakeClassifier
 from mlmodels.training.crossval import CVResult, cross_validate
 from mlmodels.training.fit import fit_and_evaluate, floors_of, train_heads
-from mlmodels.training.metrics import RULE_MAX_F1, RULE_PRECISION, Metrics, calibrate_threshold
+from mlmodels.training.metrics import (
+    RULE_FLOOR,
+    RULE_MAX_F1,
+    RULE_PRECISION,
+    Metrics,
+    calibrate_threshold,
+)
 from mlmodels.training.report import format_table, report_json, targets_missed, write_report
 from mlmodels.training.solver import fit_logistic, fit_logistic_many
 
@@ -334,7 +340,8 @@ def test_the_direct_evidence_is_not_cut_below_its_floor() -> None:
 
     free, floored = cv(None), cv({"child": 0.15})
     assert free.source["child"] == floored.source["child"] == "imagenet"
-    assert free.thresholds["child"] < 0.15 <= floored.thresholds["child"]
+    assert free.thresholds["child"] < 0.15 == floored.thresholds["child"]
+    assert floored.threshold_rule["child"] == RULE_FLOOR != free.threshold_rule["child"]
     held_out = floored.decisions[:, 0]
     assert not held_out[child < 0.15].any() and held_out[child >= 0.15].all()
 
