@@ -142,7 +142,7 @@ def _calibrate_sources(
         if name == SOURCE_IMAGENET and cut < floor:
             cut, rule = floor, RULE_FLOOR
         calibrated[name] = (cut, rule)
-        f1 = Metrics.of(scores >= calibrated[name][0], y).f1
+        f1 = Metrics.of(scores >= cut, y).f1
         if f1 > best_f1:
             best, best_f1 = name, f1
     if direct is not None and len(set(groups[y == 1].tolist())) < MIN_SOURCES_TO_CHOOSE:

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from mlmodels.concepts.heads import SOURCE_HEAD, ConceptHeads, raw_features
+from mlmodels.people.signals import NAME as PEOPLE
 from mlmodels.training.crossval import CVResult, Progress, cross_validate
 from mlmodels.training.metrics import PRECISION_TARGET
 from mlmodels.training.solver import BOOST_GRID, L2_GRID, Setting, fit_all
@@ -56,7 +57,7 @@ def train_heads(
 def floors_of(sources: Sequence[object]) -> dict[str, float]:
     """A face the people source counts as an adult's is no evidence of a child."""
     cuts = [
-        getattr(s, "child_threshold", None) for s in sources if getattr(s, "name", "") == "people"
+        getattr(s, "child_threshold", None) for s in sources if getattr(s, "name", "") == PEOPLE
     ]
     return {"child": float(cuts[0])} if cuts and cuts[0] is not None else {}
 

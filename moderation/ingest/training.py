@@ -25,6 +25,7 @@ from mlmodels.dataset import (
     source_key,
 )
 from mlmodels.people.signals import HEAD_SIGNAL_KEYS
+from mlmodels.people.signals import NAME as PEOPLE
 from mlmodels.training.checks import Check, HashtagResult, checks_missed, concept_checks
 from mlmodels.training.crossval import CVResult, cross_validate
 from mlmodels.training.deals import Deal
@@ -90,7 +91,7 @@ class Evaluation:
 
 def signal_keys_available() -> list[str]:
     keys = [f"imagenet:{c}" for c in sorted(ROLLUP_CONCEPTS)]
-    if any(getattr(s, "name", "") == "people" for s in get_signal_sources()):
+    if any(getattr(s, "name", "") == PEOPLE for s in get_signal_sources()):
         keys += list(HEAD_SIGNAL_KEYS)
     return keys
 
