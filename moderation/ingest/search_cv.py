@@ -5,7 +5,7 @@ relevant when the same rule holds over its labels."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -58,6 +58,49 @@ def hashtag_results(cv: CVResult, decisions: np.ndarray | None = None) -> list[H
     if decisions is not None:
         predictions = replace(predictions, decisions=decisions)
     return hashtag_search(predictions, starter_rules())
+
+
+@dataclass(frozen=True)
+class SearchError:
+    """A held-out photo a hashtag showed though its rule does not hold on the labels, or missed."""
+
+    hashtag: str
+    kind: str  # SHOWN_WRONGLY or MISSED
+    file: str
+    folder: str
+    source: str
+    labelled: str  # the concepts its labels say present, ";"-joined
+    decided: str  # the concepts the held-out decisions found present
+
+
+SHOWN_WRONGLY, MISSED = "shown, not relevant", "relevant, not shown"
+
+
+def hashtag_errors(
+    cv: CVResult, files: Sequence[str], decisions: np.ndarray | None = None
+) -> list[SearchError]:
+    """Every photo behind each starter hashtag's false positives and misses, in the rules' order:
+    the rows ``hashtag_results`` counts as fp and fn."""
+    decisions = cv.decisions if decisions is None else decisions
+    errors = []
+    for hashtag, rule in starter_rules().items():
+        for i, file in enumerate(files):
+            relevant = relevant_to(rule, cv.labels[i], cv.concepts)
+            shown = shown_on(rule, decisions[i], cv.concepts, cv.concepts)
+            if relevant is None or shown == relevant:
+                continue
+            errors.append(
+                SearchError(
+                    hashtag,
+                    SHOWN_WRONGLY if shown else MISSED,
+                    file,
+                    str(cv.folders[i]),
+                    str(cv.groups[i]),
+                    ";".join(c for c, v in zip(cv.concepts, cv.labels[i], strict=True) if v == 1),
+                    ";".join(c for c, v in zip(cv.concepts, decisions[i], strict=True) if v),
+                )
+            )
+    return errors
 
 
 def decisions_with_text(cv: CVResult, image_words: Sequence[Sequence[str]]) -> np.ndarray:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,13 @@ from mlmodels.training.report import format_table, report_json, targets_missed, 
 from moderation.ingest.batches import post_image
 from moderation.ingest.classifier import embedding_vector, get_backbone, get_signal_sources
 from moderation.ingest.model_versions import model_version_register
-from moderation.ingest.search_cv import decisions_with_text, hashtag_results, menu_check
+from moderation.ingest.search_cv import (
+    SearchError,
+    decisions_with_text,
+    hashtag_errors,
+    hashtag_results,
+    menu_check,
+)
 from moderation.ingest.signals import SignalPlan, signals_replaced, signals_run
 from moderation.ingest.training_text import override_words, photo_words
 from moderation.models import ModelVersion
@@ -56,6 +63,7 @@ class TrainingSet:
     folders: np.ndarray  # per row the photo folder, or "override"
     counts: dict[str, Any] = field(default_factory=dict)
     image_words: list[list[str]] | None = None  # read as an upload's; None: no OCR here
+    files: list[str] = field(default_factory=list)  # per row its path under the folder, or post:ID
 
 
 @dataclass(frozen=True)
@@ -65,13 +73,19 @@ class Evaluation:
     cv: CVResult
     checks: list[Check]
     hashtags: list[HashtagResult]
+    errors: list[SearchError] = field(default_factory=list)
 
     @classmethod
-    def of(cls, cv: CVResult, image_words: list[list[str]] | None) -> Evaluation:
-        """``image_words``: per row the words read in the photo (None: the image alone)."""
+    def of(
+        cls, cv: CVResult, image_words: list[list[str]] | None, files: Sequence[str] = ()
+    ) -> Evaluation:
+        """``image_words``: per row the words read in the photo (None: the image alone);
+        ``files``: per row its name, to list each hashtag's errors (none listed without)."""
         scenes = people_in_scene(np.asarray(cv.folders), np.asarray(cv.groups))
         read = None if image_words is None else decisions_with_text(cv, image_words)
-        return cls(cv, concept_checks(cv, scenes) + menu_check(cv, read), hashtag_results(cv, read))
+        checks = concept_checks(cv, scenes) + menu_check(cv, read)
+        errors = hashtag_errors(cv, files, read) if len(files) else []
+        return cls(cv, checks, hashtag_results(cv, read), errors)
 
     def table(self) -> str:
         return format_table(self.cv, self.checks, self.hashtags)
@@ -84,6 +98,11 @@ class Evaluation:
 
     def write(self, out: Path, meta: dict[str, Any]) -> None:
         write_report(out, self.cv, meta, self.checks, self.hashtags)
+        if self.errors:
+            with (out / "errors.csv").open("w", newline="", encoding="utf-8") as f:
+                writer = csv.writer(f)
+                writer.writerow([field.name for field in fields(SearchError)])
+                writer.writerows(astuple(e) for e in self.errors)
 
     def deal(self) -> Deal:
         return Deal(self.cv.seed, self.cv.macro_f1, self.checks, self.hashtags)
@@ -109,6 +128,7 @@ def training_set_build(
     folders: list[np.ndarray] = []
     counts: dict[str, Any] = {}
     words: list[list[str]] | None = []
+    files: list[str] = []
     if photos is not None:
         paths, folder_labels = load_labelled_folder(photos, ALL_CONCEPTS)
         cache = Path(settings.VAR_DIR) / "cache" / "training-embeddings.npz"
@@ -125,6 +145,7 @@ def training_set_build(
         signals += embedded.signals
         labels.append(folder_labels[embedded.kept])
         names = folder_names(paths)[embedded.kept]
+        files += [paths[i].relative_to(photos).as_posix() for i in embedded.kept]
         folders.append(names)
         groups.append(photo_sources(photos, paths)[embedded.kept])
         counts["photos"] = len(embedded.kept)
@@ -153,6 +174,7 @@ def training_set_build(
                         rows[i, ALL_CONCEPTS.index(key)] = int(value)
             labels.append(rows)
             groups.append(np.array([f"post:{e.post_id}" for e in examples]))
+            files += [f"post:{e.post_id}" for e in examples]
             folders.append(np.array(["override"] * len(examples)))
             if words is not None:
                 words += override_words([e.post_id for e in examples])
@@ -167,6 +189,7 @@ def training_set_build(
         folders=np.concatenate(folders),
         counts=counts,
         image_words=words,
+        files=files,
     )
 
 
@@ -203,7 +226,7 @@ def concepts_evaluate(
         direct_floors=floors_of(get_signal_sources()),
         progress=progress,
     )
-    return Evaluation.of(cv, data.image_words)
+    return Evaluation.of(cv, data.image_words, data.files)
 
 
 def model_version_train(
@@ -243,7 +266,7 @@ def model_version_train(
         "trained_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         **data.counts,
     }
-    evaluation = Evaluation.of(cv, data.image_words)
+    evaluation = Evaluation.of(cv, data.image_words, data.files)
     report_dir = Path(settings.VAR_DIR) / "reports" / name
     evaluation.write(report_dir, meta)
     version = model_version_register(

@@ -3,6 +3,7 @@ keyword mappings (the food lexicon of migration 0018), the gate before Tesseract
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,13 @@ import pytest
 from mlmodels.text.ocr import TesseractReader
 from mlmodels.text.textlike import MENU_SIGNAL, TEXT_SIGNAL
 from mlmodels.training.crossval import cross_validate
-from moderation.ingest.search_cv import decisions_with_text, hashtag_results, menu_check
+from moderation.ingest.search_cv import (
+    MISSED,
+    SHOWN_WRONGLY,
+    decisions_with_text,
+    hashtag_results,
+    menu_check,
+)
 from moderation.ingest.text import MENU_WORD
 from moderation.ingest.training import Evaluation
 from moderation.ingest.training_text import photo_words
@@ -95,3 +102,29 @@ def test_photos_are_read_behind_the_gate_once(ocr, tmp_path: Path, monkeypatch) 
 def test_no_words_without_ocr(settings, tmp_path: Path) -> None:
     settings.TAGLENS_OCR = False
     assert photo_words([tmp_path / "x.jpg"], [{TEXT_SIGNAL: 0.9}], tmp_path / "c.json") is None
+
+
+def test_the_evaluation_names_each_hashtags_wrong_photos(tmp_path: Path) -> None:
+    cv = _cv()
+    files = [f"{folder}/photo-{i}.jpg" for i, folder in enumerate(cv.folders)]
+    cv.labels[5, FOOD], cv.decisions[5, FOOD] = 0, True  # shown under #음식, not food
+    cv.labels[6, FOOD], cv.decisions[6, FOOD] = 1, False  # food, missed
+
+    evaluation = Evaluation.of(cv, None, files)
+
+    for result in evaluation.hashtags:
+        mine = [e for e in evaluation.errors if e.hashtag == result.hashtag]
+        assert sum(e.kind == SHOWN_WRONGLY for e in mine) == result.metrics.fp
+        assert sum(e.kind == MISSED for e in mine) == result.metrics.fn
+    food = {(e.file, e.kind) for e in evaluation.errors if e.hashtag == "음식"}
+    assert {("other/photo-5.jpg", SHOWN_WRONGLY), ("other/photo-6.jpg", MISSED)} <= food
+    assert Evaluation.of(cv, None).errors == []  # without names nothing is listed
+
+    evaluation.write(tmp_path, {})
+    with (tmp_path / "errors.csv").open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == len(evaluation.errors)
+    planted = next(r for r in rows if r["file"] == "other/photo-5.jpg" and r["hashtag"] == "음식")
+    assert planted["kind"] == SHOWN_WRONGLY
+    assert "food" in planted["decided"].split(";")
+    assert "food" not in planted["labelled"].split(";")

@@ -69,6 +69,8 @@ class Command(BaseCommand):
                 for reason in evaluation.missed():
                     self.stdout.write(self.style.WARNING(f"target missed: {reason}"))
             self.stdout.write(f"Report: {where / 'report.json'}  Chart: {where / 'chart.png'}")
+            if evaluation.errors:
+                self.stdout.write(f"Each hashtag's wrong photos: {where / 'errors.csv'}")
         if len(deals) > 1:
             self.stdout.write(deals_table(deals))
             (out / "deals.json").write_text(json.dumps(deals_json(deals), ensure_ascii=False))
