@@ -69,11 +69,19 @@ class SearchError:
     file: str
     folder: str
     source: str
-    labelled: str  # the concepts its labels say present, ";"-joined
+    labelled: str  # the concepts its labels say present (and absent, where labels are partial)
     decided: str  # the concepts the held-out decisions found present
 
 
 SHOWN_WRONGLY, MISSED = "shown, not relevant", "relevant, not shown"
+
+
+def _labelled(labels: np.ndarray, concepts: Sequence[str]) -> str:
+    """The concepts labelled present; where some are unknown (an override), the absent too."""
+    present = [c for c, v in zip(concepts, labels, strict=True) if v == 1]
+    if (labels >= 0).all():
+        return ";".join(present)
+    return ";".join(present + [f"not {c}" for c, v in zip(concepts, labels, strict=True) if v == 0])
 
 
 def hashtag_errors(
@@ -96,7 +104,7 @@ def hashtag_errors(
                     file,
                     str(cv.folders[i]),
                     str(cv.groups[i]),
-                    ";".join(c for c, v in zip(cv.concepts, cv.labels[i], strict=True) if v == 1),
+                    _labelled(cv.labels[i], cv.concepts),
                     ";".join(c for c, v in zip(cv.concepts, decisions[i], strict=True) if v),
                 )
             )

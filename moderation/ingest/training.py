@@ -6,7 +6,7 @@ import csv
 import datetime as dt
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import astuple, dataclass, field, fields
+from dataclasses import asdict, astuple, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -94,7 +94,8 @@ class Evaluation:
         return targets_missed(self.cv) + checks_missed(self.checks, self.hashtags)
 
     def report(self, meta: dict[str, Any]) -> dict[str, Any]:
-        return report_json(self.cv, meta, self.checks, self.hashtags)
+        errors = [asdict(e) for e in self.errors]
+        return {**report_json(self.cv, meta, self.checks, self.hashtags), "errors": errors}
 
     def write(self, out: Path, meta: dict[str, Any]) -> None:
         write_report(out, self.cv, meta, self.checks, self.hashtags)

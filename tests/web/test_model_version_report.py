@@ -12,7 +12,7 @@ from mlmodels.training.crossval import cross_validate
 from moderation.ingest.model_versions import model_version_register
 from moderation.ingest.training import Evaluation
 from moderation.rules.starter import CONCEPTS
-from tests.factories import ModeratorFactory
+from tests.factories import ModeratorFactory, PostFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -59,3 +59,36 @@ def test_the_version_page_lists_search_precision_per_hashtag(client) -> None:
     assert "<strong>signal_sources</strong>: people@v1, x@v2" in html
     assert "<strong>folders</strong>: food 3" in html
     assert 'name="_save"' not in html and 'name="_continue"' not in html  # nothing to save here
+
+
+def test_the_version_page_names_the_photos_behind_each_hashtags_errors(client) -> None:
+    keys = tuple(key for key, *_ in CONCEPTS)
+    dog = keys.index("dog")
+    rng = np.random.default_rng(1)
+    labels = (rng.uniform(size=(60, len(keys))) < 0.3).astype(np.int8)
+    cv = cross_validate(
+        rng.normal(size=(60, 6)), [{}] * 60, labels, keys,
+        groups=np.array([f"repo-{i % 6}" for i in range(60)]), folds=3, inner_folds=2,
+        l2_grid=(1.0,),
+    )  # fmt: skip
+    post = PostFactory()
+    cv.labels[0] = -1  # an overridden post: only the hidden hashtag's concept is known ...
+    cv.labels[0, dog], cv.decisions[0, dog] = 0, True  # ... and it is still shown under #강아지
+    files = [f"post:{post.pk}"] + [f"cat/photo-{i}.jpg" for i in range(1, 60)]
+    evaluation = Evaluation.of(cv, None, files)
+    version = model_version_register(
+        name="synthetic+errors", backbone="fake", concepts=list(keys), heads=b"",
+        thresholds={}, metrics=evaluation.report({}), training={},
+    )  # fmt: skip
+    client.force_login(ModeratorFactory(is_staff=True))
+
+    html = client.get(reverse("admin:moderation_modelversion_change", args=[version.pk]))
+    html = html.content.decode()
+
+    dogs = next(h for h in evaluation.hashtags if h.hashtag == "강아지").metrics
+    assert f"#강아지: {dogs.fp} shown wrongly, {dogs.fn} missed</summary>" in html
+    link = reverse("admin:posts_post_change", args=[post.pk])
+    assert f'shown, not relevant: <a href="{link}">post {post.pk}</a>' in html
+    assert "· labelled not dog · decided " in unescape(html)
+    listed = [e for e in evaluation.errors if e.file.startswith("cat/")]
+    assert listed and all(e.file in html for e in listed)

@@ -23,6 +23,7 @@ from moderation.models import (
     ModelVersion,
 )
 from moderation.web.admin import training
+from moderation.web.admin.report_errors import errors_html
 from moderation.web.admin.review import moderator_view
 from moderation.web.admin.shared import (
     ReasonActionForm,
@@ -243,13 +244,14 @@ class ModelVersionAdmin(admin.ModelAdmin[ModelVersion]):
             "<th>support</th><th>source</th><th>target</th></tr>{}</table>"
             "<p>macro F1 {} · adult vs child {}</p>"
             "<table><tr><th>hashtag</th><th>rule</th><th>search precision</th><th>recall</th>"
-            "<th>relevant photos</th><th>target</th></tr>{}</table><ul>{}</ul>"
+            "<th>relevant photos</th><th>target</th></tr>{}</table>{}<ul>{}</ul>"
             "<p>Targets missed:</p><ul>{}</ul>",
             metrics.get("method", {}).get("cv", ""),
             table,
             metrics.get("macro_f1", "—"),
             _adult_vs_child(metrics.get("adult_vs_child", {})),
             searches,
+            errors_html(metrics.get("errors", [])),
             checks,
             missed or format_html("<li>none: every target met</li>"),
         )
