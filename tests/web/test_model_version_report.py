@@ -15,22 +15,27 @@ from moderation.rules.starter import CONCEPTS
 from tests.factories import ModeratorFactory, PostFactory
 
 pytestmark = pytest.mark.django_db
+KEYS = tuple(key for key, *_ in CONCEPTS)
 
 
-def test_the_version_page_lists_search_precision_per_hashtag(client) -> None:
-    keys = tuple(key for key, *_ in CONCEPTS)
-    rng = np.random.default_rng(0)
-    labels = (rng.uniform(size=(60, len(keys))) < 0.3).astype(np.int8)
-    cv = cross_validate(
-        rng.normal(size=(60, 6)), [{}] * 60, labels, keys,
+def _cv(seed: int):  # type: ignore[no-untyped-def]
+    """A cross-validation of 60 random rows over the starter concepts."""
+    rng = np.random.default_rng(seed)
+    labels = (rng.uniform(size=(60, len(KEYS))) < 0.3).astype(np.int8)
+    return cross_validate(
+        rng.normal(size=(60, 6)), [{}] * 60, labels, KEYS,
         groups=np.array([f"repo-{i % 6}" for i in range(60)]), folds=3, inner_folds=2,
         l2_grid=(1.0,),
     )  # fmt: skip
+
+
+def test_the_version_page_lists_search_precision_per_hashtag(client) -> None:
+    cv = _cv(seed=0)
     evaluation = Evaluation.of(cv, None)
     version = model_version_register(
         name="synthetic+heads",
         backbone="fake",
-        concepts=list(keys),
+        concepts=list(KEYS),
         heads=b"",
         thresholds={"food": 0.7550994662503308, "adult": 0.5},
         metrics=evaluation.report({"backbone": "fake"}),
@@ -62,22 +67,14 @@ def test_the_version_page_lists_search_precision_per_hashtag(client) -> None:
 
 
 def test_the_version_page_names_the_photos_behind_each_hashtags_errors(client) -> None:
-    keys = tuple(key for key, *_ in CONCEPTS)
-    dog = keys.index("dog")
-    rng = np.random.default_rng(1)
-    labels = (rng.uniform(size=(60, len(keys))) < 0.3).astype(np.int8)
-    cv = cross_validate(
-        rng.normal(size=(60, 6)), [{}] * 60, labels, keys,
-        groups=np.array([f"repo-{i % 6}" for i in range(60)]), folds=3, inner_folds=2,
-        l2_grid=(1.0,),
-    )  # fmt: skip
+    cv, dog = _cv(seed=1), KEYS.index("dog")
     post = PostFactory()
     cv.labels[0] = -1  # an overridden post: only the hidden hashtag's concept is known ...
     cv.labels[0, dog], cv.decisions[0, dog] = 0, True  # ... and it is still shown under #강아지
     files = [f"post:{post.pk}"] + [f"cat/photo-{i}.jpg" for i in range(1, 60)]
     evaluation = Evaluation.of(cv, None, files)
     version = model_version_register(
-        name="synthetic+errors", backbone="fake", concepts=list(keys), heads=b"",
+        name="synthetic+errors", backbone="fake", concepts=list(KEYS), heads=b"",
         thresholds={}, metrics=evaluation.report({}), training={},
     )  # fmt: skip
     client.force_login(ModeratorFactory(is_staff=True))
