@@ -102,7 +102,7 @@ class Evaluation:
         if self.errors:
             with (out / "errors.csv").open("w", newline="", encoding="utf-8") as f:
                 writer = csv.writer(f)
-                writer.writerow([field.name for field in fields(SearchError)])
+                writer.writerow([column.name for column in fields(SearchError)])
                 writer.writerows(astuple(e) for e in self.errors)
 
     def deal(self) -> Deal:
