@@ -164,7 +164,10 @@ def load_labelled_folder(
     folders = sorted(p for p in base.iterdir() if p.is_dir() and not p.name.startswith("."))
     unknown = [p.name for p in folders if p.name not in FOLDER_LABELS]
     if unknown:
-        message = f"{base}: folders with unknown labels {unknown}; add them to FOLDER_LABELS"
+        message = (
+            f"{base}: folders with unknown labels {unknown}; "
+            f"name each folder after one of {', '.join(sorted(FOLDER_LABELS))}"
+        )
         if strict:
             raise UnknownFolderError(message)
         log.warning("%s (skipped)", message)

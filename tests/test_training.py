@@ -64,6 +64,7 @@ def test_evaluate_concepts_prints_a_table_and_writes_a_report(
     printed = capsys.readouterr().out
     assert "macro F1" in printed and "food" in printed
     assert (out / "report.json").is_file() and (out / "chart.png").is_file()
+    assert (out / "errors.csv").is_file() and "wrong photos" in printed
     assert (out / "seed-1" / "report.json").is_file()
     assert json.loads((out / "seed-1" / "report.json").read_text())["method"]["seed"] == 1
     deals = json.loads((out / "deals.json").read_text())

@@ -17,7 +17,10 @@ def group_folds(groups: np.ndarray, labels: np.ndarray, folds: int, seed: int) -
     groups = np.asarray(groups)
     names, inverse = np.unique(groups, return_inverse=True)
     if folds < 2 or len(names) < folds:
-        raise TooFewGroupsError(f"{len(names)} groups cannot fill {folds} folds (2 at least)")
+        raise TooFewGroupsError(
+            f"{len(names)} groups cannot fill {folds} folds (2 at least): each source of photos "
+            "and each overridden post is held out whole, so there must be as many as folds"
+        )
     y = np.asarray(labels).reshape(len(groups), -1)
     counts = np.zeros((len(names), y.shape[1] + 1))
     np.add.at(counts, inverse, np.c_[(y == 1).astype(np.float64), np.ones(len(groups))])

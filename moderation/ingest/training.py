@@ -18,6 +18,7 @@ from mlmodels.base import ALL_CONCEPTS, ImageDecodeError, SignalSource
 from mlmodels.concepts.heads import ConceptHeads
 from mlmodels.concepts.rollup import ROLLUP_CONCEPTS
 from mlmodels.dataset import (
+    FOLDER_LABELS,
     embed_paths,
     folder_names,
     load_labelled_folder,
@@ -50,6 +51,7 @@ from moderation.models import ModelVersion
 from moderation.selectors.training import OverrideExample, override_training_examples
 
 logger = logging.getLogger(__name__)
+NAMES = ", ".join(sorted(FOLDER_LABELS))
 
 Progress = Callable[[int, int, str], None]
 
@@ -132,6 +134,8 @@ def training_set_build(
     files: list[str] = []
     if photos is not None:
         paths, folder_labels = load_labelled_folder(photos, ALL_CONCEPTS)
+        if not paths:
+            raise ValueError(f"{photos} holds no photos in folders named after labels ({NAMES}).")
         cache = Path(settings.VAR_DIR) / "cache" / "training-embeddings.npz"
         embedded = embed_paths(
             paths,

@@ -49,18 +49,24 @@ class Command(BaseCommand):
         if not root.is_dir():
             raise CommandError(f"{root} is not a folder.")
         out = options["out"] or Path(settings.VAR_DIR) / "reports" / f"evaluate-{root.name}"
-        data = training_set_build(photos=root, include_overrides=False)
+        try:
+            data = training_set_build(photos=root, include_overrides=False)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc
         if options["model_version"]:
             self._score_with_version(options["model_version"], data, out)
             return
         deals = []
         for i, seed in enumerate(options["seeds"]):
-            evaluation = concepts_evaluate(
-                data=data,
-                folds=options["folds"],
-                precision_target=options["precision_target"],
-                seed=seed,
-            )
+            try:
+                evaluation = concepts_evaluate(
+                    data=data,
+                    folds=options["folds"],
+                    precision_target=options["precision_target"],
+                    seed=seed,
+                )
+            except ValueError as exc:  # too few sources for the folds
+                raise CommandError(str(exc)) from exc
             deals.append(evaluation.deal())
             where = out if i == 0 else out / f"seed-{seed}"
             evaluation.write(where, {"dir": str(root), **data.counts})

@@ -108,6 +108,8 @@ class Command(BaseCommand):
         except HeadsUnchanged as exc:
             version, evaluation = exc.version, None
             self.stdout.write(self.style.WARNING(str(exc)))
+        except ValueError as exc:  # too few sources for the folds
+            raise CommandError(str(exc)) from exc
         finally:
             bar.close()
         if evaluation is not None:
