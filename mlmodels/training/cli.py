@@ -12,6 +12,7 @@ from mlmodels.base import ALL_CONCEPTS, SignalSource
 from mlmodels.build import build
 from mlmodels.concepts.rollup import ROLLUP_CONCEPTS
 from mlmodels.dataset import (
+    UnknownFolderError,
     embed_paths,
     folder_names,
     load_labelled_folder,
@@ -24,6 +25,7 @@ from mlmodels.people.lite import PeopleSignalsLite
 from mlmodels.people.signals import HEAD_SIGNAL_KEYS
 from mlmodels.training.checks import checks_missed, concept_checks
 from mlmodels.training.fit import fit_and_evaluate, floors_of
+from mlmodels.training.folds import TooFewGroupsError
 from mlmodels.training.metrics import PRECISION_TARGET
 from mlmodels.training.report import format_table, targets_missed, write_report
 from mlmodels.training.solver import BOOST_GRID, L2_GRID
@@ -72,10 +74,15 @@ def main(argv: list[str] | None = None) -> int:
     if not args.photos.is_dir():
         parser.error(f"{args.photos} is not a directory")
 
+    concepts = ALL_CONCEPTS
+    try:
+        paths, labels = load_labelled_folder(args.photos, concepts)
+    except UnknownFolderError as exc:
+        parser.error(str(exc))
+    if not paths:
+        parser.error(f"{args.photos} holds no photos in folders named after labels")
     build(args.model_dir)  # no-op when already built
     classifier = MobileNetV2RollupClassifier(args.model_dir)
-    concepts = ALL_CONCEPTS
-    paths, labels = load_labelled_folder(args.photos, concepts)
     t0 = time.perf_counter()
     sources: list[SignalSource] = []
     if args.people == "lite":
@@ -102,25 +109,29 @@ def main(argv: list[str] | None = None) -> int:
         bar.update(done - bar.n)
 
     t1 = time.perf_counter()
-    heads, cv = fit_and_evaluate(
-        emb.embeddings,
-        emb.signals,
-        labels,
-        concepts,
-        groups=groups,
-        folders=folders,
-        backbone=classifier.version,
-        signal_keys=signal_keys,
-        folds=args.folds,
-        seed=args.seed,
-        precision_target=args.precision_target,
-        l2_grid=args.l2,
-        boost_grid=args.boost,
-        metadata={"hflip": bool(args.hflip), "photos": len(emb.kept)},
-        direct_floors=floors_of(sources),
-        progress=progress,
-    )
-    bar.close()
+    try:
+        heads, cv = fit_and_evaluate(
+            emb.embeddings,
+            emb.signals,
+            labels,
+            concepts,
+            groups=groups,
+            folders=folders,
+            backbone=classifier.version,
+            signal_keys=signal_keys,
+            folds=args.folds,
+            seed=args.seed,
+            precision_target=args.precision_target,
+            l2_grid=args.l2,
+            boost_grid=args.boost,
+            metadata={"hflip": bool(args.hflip), "photos": len(emb.kept)},
+            direct_floors=floors_of(sources),
+            progress=progress,
+        )
+    except TooFewGroupsError as exc:
+        parser.error(str(exc))
+    finally:
+        bar.close()
     train_seconds = time.perf_counter() - t1
     checks = concept_checks(cv, people_in_scene(folders, groups))
     print(format_table(cv, checks))

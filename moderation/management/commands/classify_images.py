@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from mlmodels.cli import classify_paths
 from moderation.ingest.classifier import get_active_classifier
@@ -24,5 +24,9 @@ class Command(BaseCommand):
         classifier = get_active_classifier()
         # Thresholds are the moderators' (stored with the concepts), not the model's defaults.
         thresholds = {key: info.threshold for key, info in concept_catalog().items()}
+        rows = 0
         for row in classify_paths(options["paths"], classifier, thresholds):
             self.stdout.write(json.dumps(row, ensure_ascii=False))
+            rows += 1
+        if not rows:  # only empty folders: silence would read as success
+            raise CommandError(f"No files found in {', '.join(options['paths'])}.")

@@ -1,5 +1,5 @@
-"""Training and evaluation commands refuse a photo folder they cannot use with a plain message,
-and register nothing."""
+"""Commands refuse input they cannot use with a plain message, not a traceback: training and
+evaluation register nothing, classification does not pass silence off as success."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from PIL import Image
 
+from mlmodels.training.cli import main as training_main
 from moderation.models import ModelVersion
 
 pytestmark = pytest.mark.django_db
@@ -55,3 +56,30 @@ def test_too_few_sources_cannot_fill_the_folds(command, arguments, tmp_path, set
         call_command(command, *args, **options)
 
     assert not ModelVersion.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("folder", "message"),
+    [("empty", "holds no photos in folders named after labels"), ("odd", "['cats']; name each")],
+)
+def test_the_training_program_names_what_is_wrong_before_building(
+    folder, message, tmp_path, capsys
+) -> None:
+    (tmp_path / "empty").mkdir()
+    _photo(tmp_path / "odd" / "cats" / "a.jpg")
+    models = tmp_path / "models"
+
+    with pytest.raises(SystemExit) as exit_:
+        training_main(
+            [str(tmp_path / folder), "--out", str(tmp_path / "out"), "--model-dir", str(models)]
+        )
+
+    assert exit_.value.code == 2 and message in capsys.readouterr().err
+    assert not models.exists() and not (tmp_path / "out").exists()
+
+
+def test_classifying_only_empty_folders_is_an_error(tmp_path) -> None:
+    (tmp_path / "empty").mkdir()
+
+    with pytest.raises(CommandError, match="No files found in"):
+        call_command("classify_images", str(tmp_path / "empty"))
