@@ -83,3 +83,25 @@ def test_classifying_only_empty_folders_is_an_error(tmp_path) -> None:
 
     with pytest.raises(CommandError, match="No files found in"):
         call_command("classify_images", str(tmp_path / "empty"))
+
+
+@pytest.mark.parametrize(("command", "arguments"), COMMANDS)
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        ({"folds": "1"}, "1 folds: cross-validation needs 2 at least"),
+        ({"precision_target": "2"}, "2 is not a precision"),
+        ({"precision_target": "0"}, "0 is not a precision"),
+    ],
+)
+def test_folds_and_precision_targets_that_mean_nothing_are_refused(
+    command, arguments, option, message, tmp_path
+) -> None:
+    _photo(tmp_path / "photos" / "cat" / "a.jpg")
+    args, options = arguments(tmp_path / "photos")
+    flags = [f"--{key.replace('_', '-')}={value}" for key, value in option.items()]
+
+    with pytest.raises(CommandError, match=message):
+        call_command(command, *args, *flags, **options)
+
+    assert not ModelVersion.objects.exists()

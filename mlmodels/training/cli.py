@@ -31,6 +31,22 @@ from mlmodels.training.report import format_table, targets_missed, write_report
 from mlmodels.training.solver import BOOST_GRID, L2_GRID
 
 
+def fold_count(value: str) -> int:
+    """``--folds``: cross-validation holds one fold out against the rest, so 2 at least."""
+    folds = int(value)
+    if folds < 2:
+        raise argparse.ArgumentTypeError(f"{value} folds: cross-validation needs 2 at least")
+    return folds
+
+
+def precision_target(value: str) -> float:
+    """``--precision-target``: a precision, above 0 and at most 1."""
+    target = float(value)
+    if not 0.0 < target <= 1.0:
+        raise argparse.ArgumentTypeError(f"{value} is not a precision (above 0, at most 1)")
+    return target
+
+
 def main(argv: list[str] | None = None) -> int:
     repo = Path(__file__).resolve().parents[2]
     parser = argparse.ArgumentParser(
@@ -39,9 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("photos", type=Path)
     parser.add_argument("--out", type=Path, required=True, help="report folder (under var/)")
-    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--folds", type=fold_count, default=5)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--precision-target", type=float, default=PRECISION_TARGET)
+    parser.add_argument("--precision-target", type=precision_target, default=PRECISION_TARGET)
     parser.add_argument("--model-dir", type=Path, default=repo / "var" / "models")
     parser.add_argument("--cache-dir", type=Path, default=repo / "var" / "cache")
     parser.add_argument(

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from mlmodels.base import ALL_CONCEPTS
+from mlmodels.training.cli import fold_count, precision_target
 from mlmodels.training.deals import deals_json, deals_table
 from mlmodels.training.metrics import PRECISION_TARGET, Metrics
 from moderation.ingest.classifier import score_embeddings, vector_bytes
@@ -30,8 +31,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("dir", type=Path)
         parser.add_argument("--out", type=Path, default=None)
-        parser.add_argument("--folds", type=int, default=5)
-        parser.add_argument("--precision-target", type=float, default=PRECISION_TARGET)
+        parser.add_argument("--folds", type=fold_count, default=5)
+        parser.add_argument("--precision-target", type=precision_target, default=PRECISION_TARGET)
         parser.add_argument(
             "--model-version", default=None, help="score with this stored model version"
         )

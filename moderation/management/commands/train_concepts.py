@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from mlmodels.dataset import source_key
+from mlmodels.training.cli import fold_count, precision_target
 from mlmodels.training.metrics import PRECISION_TARGET
 from moderation.ingest.activation import model_version_activate
 from moderation.ingest.classifier import get_backbone, get_signal_sources
@@ -38,8 +39,8 @@ class Command(BaseCommand):
         )
         parser.add_argument("--no-photos", action="store_true", help="train on overrides only")
         parser.add_argument("--no-overrides", action="store_true")
-        parser.add_argument("--folds", type=int, default=5)
-        parser.add_argument("--precision-target", type=float, default=PRECISION_TARGET)
+        parser.add_argument("--folds", type=fold_count, default=5)
+        parser.add_argument("--precision-target", type=precision_target, default=PRECISION_TARGET)
         parser.add_argument("--name", default=None)
         parser.add_argument("--activate", action="store_true")
         parser.add_argument(
