@@ -60,13 +60,18 @@ def test_too_few_sources_cannot_fill_the_folds(command, arguments, tmp_path, set
 
 @pytest.mark.parametrize(
     ("folder", "message"),
-    [("empty", "holds no photos in folders named after labels"), ("odd", "['cats']; name each")],
+    [
+        ("empty", "holds no photos in folders named after labels"),
+        ("odd", "['cats']; name each"),
+        ("one", "1 groups cannot fill 5 folds"),
+    ],
 )
 def test_the_training_program_names_what_is_wrong_before_building(
     folder, message, tmp_path, capsys
 ) -> None:
     (tmp_path / "empty").mkdir()
     _photo(tmp_path / "odd" / "cats" / "a.jpg")
+    _photo(tmp_path / "one" / "cat" / "a.jpg")
     models = tmp_path / "models"
 
     with pytest.raises(SystemExit) as exit_:

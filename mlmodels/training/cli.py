@@ -25,7 +25,7 @@ from mlmodels.people.lite import PeopleSignalsLite
 from mlmodels.people.signals import HEAD_SIGNAL_KEYS
 from mlmodels.training.checks import checks_missed, concept_checks
 from mlmodels.training.fit import fit_and_evaluate, floors_of
-from mlmodels.training.folds import TooFewGroupsError
+from mlmodels.training.folds import TooFewGroupsError, group_folds
 from mlmodels.training.metrics import PRECISION_TARGET
 from mlmodels.training.report import format_table, targets_missed, write_report
 from mlmodels.training.solver import BOOST_GRID, L2_GRID
@@ -97,6 +97,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(exc))
     if not paths:
         parser.error(f"{args.photos} holds no photos in folders named after labels")
+    try:  # before embedding: too few sources for the folds fails in seconds, not minutes
+        group_folds(photo_sources(args.photos, paths), labels, args.folds, args.seed)
+    except TooFewGroupsError as exc:
+        parser.error(str(exc))
     build(args.model_dir)  # no-op when already built
     classifier = MobileNetV2RollupClassifier(args.model_dir)
     t0 = time.perf_counter()
