@@ -72,7 +72,8 @@ BATCH_SIZE = 16
 
 
 class UnknownFolderError(ValueError):
-    """A labelled root has folders whose labels we do not know (we do not guess)."""
+    """A labelled root has folders whose labels we do not know (we do not guess), or no photo in
+    a folder whose label we know."""
 
 
 def label_row(folder: str, concepts: Sequence[str]) -> np.ndarray:
@@ -159,14 +160,15 @@ def load_labelled_folder(
     decisions: Path | None = DECISIONS_FILE,
 ) -> tuple[list[Path], np.ndarray]:
     """All images under ``root/<folder>/`` (sorted) and their (N, C) int8 labels over ``concepts``
-    (1 positive, 0 negative, -1 ignore): the folder's, raised by ALSO.csv, then ``decisions``."""
+    (1 positive, 0 negative, -1 ignore): the folder's, raised by ALSO.csv, then ``decisions``.
+    ``strict``: an unknown folder, or no image at all, raises ``UnknownFolderError``."""
     base = Path(root)
+    names = ", ".join(sorted(FOLDER_LABELS))
     folders = sorted(p for p in base.iterdir() if p.is_dir() and not p.name.startswith("."))
     unknown = [p.name for p in folders if p.name not in FOLDER_LABELS]
     if unknown:
         message = (
-            f"{base}: folders with unknown labels {unknown}; "
-            f"name each folder after one of {', '.join(sorted(FOLDER_LABELS))}"
+            f"{base}: folders with unknown labels {unknown}; name each folder after one of {names}"
         )
         if strict:
             raise UnknownFolderError(message)
@@ -188,6 +190,8 @@ def load_labelled_folder(
                     row[j] = decided.get(key, {}).get(concept, row[j])
                 paths.append(path)
                 rows.append(row)
+    if strict and not paths:
+        raise UnknownFolderError(f"{base} holds no photos in folders named after labels ({names})")
     labels = np.stack(rows) if rows else np.zeros((0, len(concepts)), dtype=np.int8)
     return paths, labels
 

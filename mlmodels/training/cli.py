@@ -95,8 +95,6 @@ def main(argv: list[str] | None = None) -> int:
         paths, labels = load_labelled_folder(args.photos, concepts)
     except UnknownFolderError as exc:
         parser.error(str(exc))
-    if not paths:
-        parser.error(f"{args.photos} holds no photos in folders named after labels")
     try:  # before embedding: too few sources for the folds fails in seconds, not minutes
         group_folds(photo_sources(args.photos, paths), labels, args.folds, args.seed)
     except TooFewGroupsError as exc:

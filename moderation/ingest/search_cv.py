@@ -94,8 +94,10 @@ def hashtag_errors(
     for hashtag, rule in starter_rules().items():
         for i, file in enumerate(files):
             relevant = relevant_to(rule, cv.labels[i], cv.concepts)
+            if relevant is None:
+                continue
             shown = shown_on(rule, decisions[i], cv.concepts, cv.concepts)
-            if relevant is None or shown == relevant:
+            if shown == relevant:
                 continue
             errors.append(
                 SearchError(

@@ -18,7 +18,6 @@ from mlmodels.base import ALL_CONCEPTS, ImageDecodeError, SignalSource
 from mlmodels.concepts.heads import ConceptHeads
 from mlmodels.concepts.rollup import ROLLUP_CONCEPTS
 from mlmodels.dataset import (
-    FOLDER_LABELS,
     embed_paths,
     folder_names,
     load_labelled_folder,
@@ -51,7 +50,7 @@ from moderation.models import ModelVersion
 from moderation.selectors.training import OverrideExample, override_training_examples
 
 logger = logging.getLogger(__name__)
-NAMES = ", ".join(sorted(FOLDER_LABELS))
+POST_ROW = "post:"  # an overridden post's group and name: each post is its own source
 
 Progress = Callable[[int, int, str], None]
 
@@ -65,7 +64,7 @@ class TrainingSet:
     folders: np.ndarray  # per row the photo folder, or "override"
     counts: dict[str, Any] = field(default_factory=dict)
     image_words: list[list[str]] | None = None  # read as an upload's; None: no OCR here
-    files: list[str] = field(default_factory=list)  # per row its path under the folder, or post:ID
+    files: list[str] = field(default_factory=list)  # per row its path under the folder, or POST_ROW
 
 
 @dataclass(frozen=True)
@@ -134,8 +133,6 @@ def training_set_build(
     files: list[str] = []
     if photos is not None:
         paths, folder_labels = load_labelled_folder(photos, ALL_CONCEPTS)
-        if not paths:
-            raise ValueError(f"{photos} holds no photos in folders named after labels ({NAMES}).")
         cache = Path(settings.VAR_DIR) / "cache" / "training-embeddings.npz"
         embedded = embed_paths(
             paths,
@@ -178,8 +175,9 @@ def training_set_build(
                     if key in ALL_CONCEPTS:
                         rows[i, ALL_CONCEPTS.index(key)] = int(value)
             labels.append(rows)
-            groups.append(np.array([f"post:{e.post_id}" for e in examples]))
-            files += [f"post:{e.post_id}" for e in examples]
+            posts = [f"{POST_ROW}{e.post_id}" for e in examples]
+            groups.append(np.array(posts))
+            files += posts
             folders.append(np.array(["override"] * len(examples)))
             if words is not None:
                 words += override_words([e.post_id for e in examples])

@@ -11,14 +11,13 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from moderation.ingest.search_cv import MISSED, SHOWN_WRONGLY
-
-POST_PREFIX = "post:"  # an overridden post's row (TrainingSet.files)
+from moderation.ingest.training import POST_ROW
 
 
 def _photo(file: str) -> SafeString:
     """A dev photo by its path; an overridden post as a link to its admin page."""
-    post_id = file.removeprefix(POST_PREFIX)
-    if file.startswith(POST_PREFIX) and post_id.isdigit():
+    post_id = file.removeprefix(POST_ROW)
+    if file.startswith(POST_ROW) and post_id.isdigit():
         url = reverse("admin:posts_post_change", args=[int(post_id)])
         return format_html('<a href="{}">post {}</a>', url, post_id)
     return format_html("{}", file)
