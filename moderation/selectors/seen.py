@@ -45,6 +45,7 @@ class PeopleSeen:
     bodies: int = 0  # clear bodies without a readable face, presumed adult
     age_min: int | None = None  # years, rounded: the page says "aged about"
     age_max: int | None = None
+    child_chance: int | None = None  # per cent, the likeliest child among the faces
 
 
 def people_seen(embedding: Embedding | None) -> PeopleSeen | None:
@@ -64,4 +65,5 @@ def people_seen(embedding: Embedding | None) -> PeopleSeen | None:
         bodies=faceless_bodies(signals),
         age_min=low,
         age_max=high,
+        child_chance=round(100 * signals["people:child"]) if "people:child" in signals else None,
     )

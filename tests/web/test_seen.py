@@ -40,13 +40,16 @@ def test_faces_with_their_ages_and_faceless_people(
             "people:adults": 2.0,  # one adult face and one body without a readable face
             "people:age_min": 7.6,
             "people:age_max": 38.2,
+            "people:child": 0.164,
         },
     )
     line = _people_line(client, post.pk)
-    assert "2 faces, aged about 8–38 (1 aged as a child)" in line, line
+    assert "2 faces, aged about 8–38; 1 may be a child (16 % by the age model)" in line, line
     assert "1 person whose face is not readable, presumed adult" in line, line
-    _store(post.pk, {"people:faces": 2.0, "people:age_min": 37.6, "people:age_max": 38.2})
-    assert "2 faces, aged about 38 " in _people_line(client, post.pk) + " "
+    older = {"people:faces": 2.0, "people:children": 0.0, "people:adults": 3.0}
+    _store(post.pk, {**older, "people:age_min": 37.6, "people:age_max": 38.2})
+    line = _people_line(client, post.pk)
+    assert "2 faces, aged about 38 · 1 person" in line and "child" not in line, line
 
 
 def test_nobody_and_not_looked_for_are_told_apart(
@@ -65,7 +68,7 @@ def test_the_api_gives_one_post_what_its_page_shows(
 ) -> None:
     post = judged_post(django_capture_on_commit_callbacks, ["카페", "연애"], food=0.93)
     ages = {"people:age_min": 30.4, "people:age_max": 30.4}
-    _store(post.pk, {"people:faces": 1.0, "people:adults": 1.0, **ages})
+    _store(post.pk, {"people:faces": 1.0, "people:adults": 1.0, "people:child": 0.02, **ages})
     TextExtraction.objects.update_or_create(
         post=post,
         defaults={
@@ -88,6 +91,7 @@ def test_the_api_gives_one_post_what_its_page_shows(
         "faceless_people": 0,
         "age_min": 30,
         "age_max": 30,
+        "child_chance": 2,
     }
     assert _people_line(client, post.pk).endswith("1 face, aged about 30")
     assert seen["text"]["text"] == "김치찌개 9,000원" and seen["text"]["words"] == ["김치찌개"]

@@ -32,7 +32,14 @@ class PeopleSeenSerializer(serializers.Serializer):  # type: ignore[type-arg]
         "hashtag's rule needs adult or child.",
     )
     faces = serializers.IntegerField()
-    faces_aged_as_child = serializers.IntegerField(source="child_faces")
+    faces_aged_as_child = serializers.IntegerField(
+        source="child_faces",
+        help_text="Faces whose chance of being a child's reaches the people models' cut, which is "
+        "low: the age model spreads a 7 to 12 year old's face over older ages.",
+    )
+    child_chance = serializers.IntegerField(
+        allow_null=True, help_text="Per cent, the likeliest child among the faces."
+    )
     faceless_people = serializers.IntegerField(
         source="bodies", help_text="Clear bodies without a readable face, presumed adult."
     )
