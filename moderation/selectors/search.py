@@ -39,14 +39,21 @@ class SearchPage:
 
 
 def posts_relevant_for_hashtag(
-    *, hashtag: Hashtag, cursor: SearchCursor | None = None, size: int | None = None
+    *,
+    hashtag: Hashtag,
+    cursor: SearchCursor | None = None,
+    size: int | None = None,
+    hidden: bool = False,
 ) -> SearchPage:
-    """A page of the posts shown under the hashtag, newest first (search page and API). Two
-    queries at any depth: a keyset walk of the `verdict_search` index, then the posts."""
+    """A page of the posts shown under the hashtag (``hidden``: those TagLens itself hid),
+    newest first (search page and API). Two queries at any depth: a keyset walk of the
+    `verdict_search` index, then the posts."""
     size = size or settings.TAGLENS_PAGE_SIZE
     # `= true`, not Django's bare `WHERE shown`: SQLite uses an index column only when it is
     # compared, and without it sorts all the tag's verdicts for every page.
-    shown = Verdict.objects.filter(hashtag=hashtag, shown=Value(True))
+    shown = Verdict.objects.filter(hashtag=hashtag, shown=Value(not hidden))
+    if hidden:  # a moderator's hide stays out of sight, and a pending post is not judged yet
+        shown = shown.filter(override__isnull=True).exclude(decision=Verdict.Decision.PENDING)
     if cursor is not None and not cursor.older:
         newer = shown.filter(post_created_at__gte=cursor.created_at).filter(
             Q(post_created_at__gt=cursor.created_at) | Q(post_id__gt=cursor.post_id)

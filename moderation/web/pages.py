@@ -94,22 +94,29 @@ def explore_tag(request: HttpRequest, tag: str) -> HttpResponse:
         return render(
             request, "moderation/search_error.html", {"query": tag, "error": exc}, status=400
         )
+    hidden = request.GET.get("hidden") == "1"
+    newest = _tag_url(name, hidden=hidden)
     if name != tag:
-        return redirect(reverse("explore-tag", kwargs={"tag": name}))
+        return redirect(newest)
     try:
         asked = page_request(request.GET)
     except InvalidCursor as exc:
         return render(
             request,
             "moderation/search_error.html",
-            {"query": name, "error": exc, "newest": reverse("explore-tag", kwargs={"tag": name})},
+            {"query": name, "error": exc, "newest": newest},
             status=400,
         )
     if asked.cursor is None:
-        found = search_cached(kind="page", name=name, build=lambda: _tag_content(name, None))
+        found = search_cached(
+            kind="page",
+            name=name,
+            variant="hidden" if hidden else "",
+            build=lambda: _tag_content(name, None, hidden=hidden),
+        )
     else:
-        found = _tag_content(name, asked.cursor)
-    if found.hashtag_id is not None and asked.is_new_search:
+        found = _tag_content(name, asked.cursor, hidden=hidden)
+    if found.hashtag_id is not None and asked.is_new_search and not hidden:
         hashtag_search_record(hashtag_id=found.hashtag_id, client=client_key(request))
     starting = hashtags_popular(prefix=name, limit=8) if found.hashtag_id is None else []
     return render(
@@ -119,7 +126,7 @@ def explore_tag(request: HttpRequest, tag: str) -> HttpResponse:
     )
 
 
-def _tag_content(name: str, cursor: SearchCursor | None) -> CachedSearch:
+def _tag_content(name: str, cursor: SearchCursor | None, *, hidden: bool) -> CachedSearch:
     hashtag = hashtag_lookup(name)
     refused = None
     try:
@@ -135,13 +142,16 @@ def _tag_content(name: str, cursor: SearchCursor | None) -> CachedSearch:
         "rule": rule,
         "via": via,
         "related": hashtags_related(rule=rule, name=name) if rule is not None else [],
+        "hidden": hidden,
     }
     if hashtag is not None:
-        page = posts_relevant_for_hashtag(hashtag=hashtag, cursor=cursor)
+        page = posts_relevant_for_hashtag(hashtag=hashtag, cursor=cursor, hidden=hidden)
+        extra = {"hidden": "1"} if hidden else {}
         context.update(
             page=page,
-            next_url=_cursor_query(page.next),
-            previous_url=_cursor_query(page.previous),
+            next_url=_cursor_query(page.next, **extra),
+            previous_url=_cursor_query(page.previous, **extra),
+            newest_url=_tag_url(name, hidden=hidden),
             summary=hashtag_summary(hashtag=hashtag),
         )
     # Without the request: no user, token or nonce can reach what is shared between users.
@@ -149,8 +159,12 @@ def _tag_content(name: str, cursor: SearchCursor | None) -> CachedSearch:
     return CachedSearch(hashtag_id=hashtag.pk if hashtag else None, content=content)
 
 
-def _cursor_query(cursor: SearchCursor | None) -> str | None:
-    return "?" + urlencode({"cursor": cursor.encode()}) if cursor is not None else None
+def _tag_url(name: str, *, hidden: bool) -> str:
+    return reverse("explore-tag", kwargs={"tag": name}) + ("?hidden=1" if hidden else "")
+
+
+def _cursor_query(cursor: SearchCursor | None, **extra: str) -> str | None:
+    return "?" + urlencode({**extra, "cursor": cursor.encode()}) if cursor is not None else None
 
 
 def post_detail(request: HttpRequest, post_id: int) -> HttpResponse:

@@ -385,3 +385,6 @@ class SearchQuerySerializer(serializers.Serializer):  # type: ignore[type-arg]
     tag = NormalizedTagField(
         searched=True, max_length=101, help_text="A hashtag, with or without #."
     )
+    hidden = serializers.BooleanField(
+        default=False, help_text="true: the posts TagLens itself hid under the tag instead."
+    )

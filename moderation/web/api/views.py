@@ -214,6 +214,14 @@ class SearchView(APIView):
         parameters=[
             OpenApiParameter("tag", str, required=True, description="A hashtag, # optional."),
             OpenApiParameter(
+                "hidden",
+                bool,
+                required=False,
+                description="true: the posts TagLens itself hid under the tag (not those a "
+                "moderator hid), newest first; `GET /api/posts/<id>/` says why. `count` still "
+                "counts the shown ones.",
+            ),
+            OpenApiParameter(
                 "cursor",
                 str,
                 required=False,
@@ -251,23 +259,25 @@ class SearchView(APIView):
             asked = page_request(request.query_params)
         except InvalidCursor as exc:
             raise serializers.ValidationError({"cursor": [str(exc)]}) from exc
-        tag = query.validated_data["tag"]
+        tag, hidden = query.validated_data["tag"], query.validated_data["hidden"]
         if asked.cursor is None:
             # The links in the answer repeat the address asked: it is part of the key.
             found = search_cached(
                 kind="api",
                 name=tag,
                 variant=request.build_absolute_uri(),
-                build=lambda: self.answer(request, tag, None),
+                build=lambda: self.answer(request, tag, None, hidden=hidden),
             )
         else:
-            found = self.answer(request, tag, asked.cursor)
-        if found.hashtag_id is not None and asked.is_new_search:
+            found = self.answer(request, tag, asked.cursor, hidden=hidden)
+        if found.hashtag_id is not None and asked.is_new_search and not hidden:
             hashtag_search_record(hashtag_id=found.hashtag_id, client=client_key(request))
         return Response(found.content)
 
     @classmethod
-    def answer(cls, request: Request, tag: str, cursor: SearchCursor | None) -> CachedSearch:
+    def answer(
+        cls, request: Request, tag: str, cursor: SearchCursor | None, *, hidden: bool = False
+    ) -> CachedSearch:
         hashtag = hashtag_lookup(tag)
         rule, via = rule_index_for(tag)
         head: dict[str, Any] = {
@@ -282,7 +292,7 @@ class SearchView(APIView):
                 hashtag_id=None, content={**head, **nothing, "next": None, "previous": None}
             )
         summary = hashtag_summary(hashtag=hashtag)
-        page = posts_relevant_for_hashtag(hashtag=hashtag, cursor=cursor)
+        page = posts_relevant_for_hashtag(hashtag=hashtag, cursor=cursor, hidden=hidden)
         data = s.PostSummarySerializer(page.posts, many=True, context={"request": request}).data
         content = {
             **head,
