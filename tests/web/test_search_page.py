@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -132,3 +133,13 @@ def test_pages_name_their_icon_and_the_browsers_default_request_finds_it(client)
     assert '<link rel="icon" href="/static/favicon.svg"' in home
     answer = client.get("/favicon.ico")  # asked by pages without the link: the admin's
     assert (answer.status_code, answer["Location"]) == (301, "/static/favicon.svg")
+
+
+@pytest.mark.parametrize("url", ["/", "/search/?q=%23"])
+def test_two_search_boxes_on_a_page_have_names_of_their_own(client, url: str) -> None:
+    # Screen readers list landmarks by name: two unnamed "search" forms read as one twice.
+    page = client.get(url).content.decode()
+    forms = re.findall(r'<form[^>]*role="search"[^>]*>', page)
+    names = [re.search(r'aria-label="([^"]+)"', form) for form in forms]
+    assert len(forms) == 2 and all(names), forms
+    assert len({name.group(1) for name in names if name}) == 2, forms
