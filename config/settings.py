@@ -174,6 +174,7 @@ STATIC_ROOT = VAR_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env_str("TAGLENS_MEDIA_ROOT", str(VAR_DIR / "media")))
+TAGLENS_SERVE_MEDIA = env_bool("TAGLENS_SERVE_MEDIA", True)  # off where a proxy serves them
 
 
 def _media_storage(kind: str) -> dict[str, object]:

@@ -1,13 +1,13 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.conf.urls.static import static
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponsePermanentRedirect
 from django.templatetags.static import static as static_url
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from config.health import health
+from config.media import media
 from moderation.web.metrics import metrics
 
 
@@ -27,5 +27,5 @@ urlpatterns = [
     path("api/", include("config.api_urls")),
     path("", include("moderation.web.urls")),
 ]
-if settings.DEBUG and settings.TAGLENS_STORAGE == "local":
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+if settings.TAGLENS_STORAGE == "local":
+    urlpatterns.append(re_path(rf"^{settings.MEDIA_URL.lstrip('/')}(?P<path>.+)$", media))
