@@ -122,7 +122,7 @@ def explore_tag(request: HttpRequest, tag: str) -> HttpResponse:
     return render(
         request,
         "moderation/explore_tag.html",
-        {"tag": name, "body": found.content, "starting": starting},
+        {"tag": name, "body": found.content, "starting": starting, "hidden": hidden},
     )
 
 

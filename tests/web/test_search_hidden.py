@@ -57,6 +57,7 @@ def test_the_page_lists_only_what_taglens_itself_hid(client, posts) -> None:
     assert hidden.status_code == 200
     assert _ids(hidden) == [posts["unknown"], posts["not relevant"]]  # newest first
     body = hidden.content.decode()
+    assert "<title>#카페 · 숨긴 게시물 Hidden by TagLens" in body
     assert "Hidden by TagLens" in body and "Photos a moderator hid are not listed" in body
     assert f'href="{URL}"' in body  # back to the photos shown
 
