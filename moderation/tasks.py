@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from moderation.ingest.activation import model_version_rescore
+from moderation.ingest.activation import model_version_rescore, rescore_sweep
 from moderation.ingest.completion import (
     signals_complete,
     signals_complete_sweep,
@@ -30,7 +30,8 @@ def complete_signals(post_ids: list[int]) -> str:
 def classify_sweep() -> str:
     # Posts left pending by lost tasks, and classified posts still owed their signals.
     tasks, owed = classification_sweep(), signals_complete_sweep()
-    return f"{tasks} classification tasks queued, {owed} posts queued to complete"
+    again = "; a model version's rescoring queued again" if rescore_sweep() else ""
+    return f"{tasks} classification tasks queued, {owed} posts queued to complete{again}"
 
 
 def reevaluate_all_verdicts() -> int:

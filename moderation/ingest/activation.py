@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from django.contrib.auth.models import User
 from django.db import transaction
@@ -22,6 +23,10 @@ from posts.models import Post
 logger = logging.getLogger(__name__)
 
 RESCORE_TASK = "moderation.tasks.rescore_model_version"
+# An activation's rescoring that has not started this long after is taken for lost (a worker
+# holding another secret key drops it, a broker emptied loses it) and queued once more.
+RESCORE_LOST_SECONDS = 600
+RESCORE_REQUEUED = "Queued again: its task had not started 10 minutes after the activation."
 
 
 def model_version_activate(
@@ -61,6 +66,25 @@ def model_version_activate(
         version_id = version.pk
         transaction.on_commit(lambda: async_task(RESCORE_TASK, version_id, group="rescore"))
     return version
+
+
+def rescore_sweep() -> bool:
+    """Queue the active version's rescoring again where it was lost; once per activation."""
+    stale = timezone.now() - timedelta(seconds=RESCORE_LOST_SECONDS)
+    waiting = ModelVersion.objects.filter(
+        is_active=True,
+        rescore_status=ModelVersion.Rescore.QUEUED,
+        activated_at__lte=stale,
+        rescore_message="",
+    )
+    version = waiting.first()
+    if version is None or not waiting.filter(pk=version.pk).update(
+        rescore_message=RESCORE_REQUEUED
+    ):
+        return False
+    async_task(RESCORE_TASK, version.pk, group="rescore")
+    logger.warning("Model version %s: rescoring had not started; queued again.", version.name)
+    return True
 
 
 def model_version_previous(*, current: ModelVersion) -> ModelVersion | None:
