@@ -17,8 +17,7 @@ CACHE_SECONDS = 24 * 3600
 def media(request: HttpRequest, path: str) -> HttpResponse | FileResponse:
     if not settings.TAGLENS_SERVE_MEDIA:
         raise Http404("Photos are served by the proxy here.")
-    # serve() refuses directory listings and answers If-Modified-Since; the content type comes
-    # from the name the upload checks gave the file.
+    # serve(): no listings, If-Modified-Since, the type from the name the upload checks gave.
     try:
         response = serve(request, path, document_root=str(settings.MEDIA_ROOT))
     except SuspiciousFileOperation as exc:  # a path out of the folder

@@ -137,7 +137,6 @@ def test_pages_name_their_icon_and_the_browsers_default_request_finds_it(client)
 
 @pytest.mark.parametrize("url", ["/", "/search/?q=%23"])
 def test_two_search_boxes_on_a_page_have_names_of_their_own(client, url: str) -> None:
-    # Screen readers list landmarks by name: two unnamed "search" forms read as one twice.
     page = client.get(url).content.decode()
     forms = re.findall(r'<form[^>]*role="search"[^>]*>', page)
     names = [re.search(r'aria-label="([^"]+)"', form) for form in forms]
