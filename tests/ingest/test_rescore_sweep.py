@@ -3,6 +3,7 @@ an emptied broker loses it) is queued once more by the sweep, once, and only whe
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
@@ -19,14 +20,21 @@ from tests.web.test_model_versions import food_verdict, heads_version, red_post 
 pytestmark = pytest.mark.django_db
 
 
-def _activated_lost(monkeypatch, django_capture_on_commit_callbacks) -> tuple[ModelVersion, list]:  # type: ignore[no-untyped-def]
-    lost: list[tuple[object, ...]] = []
-    monkeypatch.setattr(activation, "async_task", lambda *args, **kw: lost.append(args))
+@dataclass(frozen=True)
+class Lost:
+    version: ModelVersion
+    tasks: list[tuple[object, ...]]  # the rescoring tasks queued, none of which ran
+
+
+@pytest.fixture
+def lost(red_post, monkeypatch, django_capture_on_commit_callbacks) -> Lost:  # type: ignore[no-untyped-def]  # noqa: F811
+    queued: list[tuple[object, ...]] = []
+    monkeypatch.setattr(activation, "async_task", lambda *args, **kw: queued.append(args))
     version = heads_version()
     with django_capture_on_commit_callbacks(execute=True):
         model_version_activate(version=version, by=ModeratorFactory())
-    assert lost == [(activation.RESCORE_TASK, version.pk)]
-    return version, lost
+    assert queued == [(activation.RESCORE_TASK, version.pk)]
+    return Lost(version, queued)
 
 
 def _late(version: ModelVersion, minutes: float) -> None:
@@ -36,10 +44,10 @@ def _late(version: ModelVersion, minutes: float) -> None:
 
 def test_a_lost_rescoring_is_queued_again_once_it_is_late(
     red_post: Post,  # noqa: F811
+    lost: Lost,
     monkeypatch,
-    django_capture_on_commit_callbacks,
 ) -> None:
-    version, _ = _activated_lost(monkeypatch, django_capture_on_commit_callbacks)
+    version = lost.version
     monkeypatch.undo()  # tasks reach the (synchronous) worker again
     _late(version, 5)
     assert rescore_sweep() is False  # its task may still be waiting behind others
@@ -52,19 +60,15 @@ def test_a_lost_rescoring_is_queued_again_once_it_is_late(
     assert rescore_sweep() is False
 
 
-def test_queued_again_once_per_activation(
-    red_post: Post,  # noqa: F811
-    monkeypatch,
-    django_capture_on_commit_callbacks,
-) -> None:
-    version, lost = _activated_lost(monkeypatch, django_capture_on_commit_callbacks)
+def test_queued_again_once_per_activation(lost: Lost, django_capture_on_commit_callbacks) -> None:
+    version = lost.version
     _late(version, 11)
-    assert rescore_sweep() is True and len(lost) == 2  # lost again
+    assert rescore_sweep() is True and len(lost.tasks) == 2  # lost again
     version.refresh_from_db()
     assert version.rescore_status == ModelVersion.Rescore.QUEUED
     assert version.rescore_message == activation.RESCORE_REQUEUED
-    assert rescore_sweep() is False and len(lost) == 2
+    assert rescore_sweep() is False and len(lost.tasks) == 2
     with django_capture_on_commit_callbacks(execute=True):
         model_version_activate(version=version, by=ModeratorFactory())  # activated once more
     _late(version, 11)
-    assert rescore_sweep() is True and len(lost) == 4
+    assert rescore_sweep() is True and len(lost.tasks) == 4
