@@ -9,6 +9,7 @@ from django.db.models import Count, Q, QuerySet
 from moderation.models import (
     Concept,
     KeywordMapping,
+    ModelVersion,
     Rule,
 )
 from moderation.rules.compiled import ConceptInfo
@@ -30,6 +31,13 @@ def concept_catalog() -> dict[str, ConceptInfo]:
         )
         for c in rows
     }
+
+
+def concepts_unseen() -> tuple[ModelVersion | None, list[ConceptInfo]]:
+    """The active model version and the concepts it cannot score (unknown wherever needed)."""
+    active = ModelVersion.objects.filter(is_active=True).first()
+    seen = set(active.concepts) if active is not None else set()
+    return active, [info for key, info in concept_catalog().items() if key not in seen]
 
 
 def concept_names(catalog: dict[str, ConceptInfo]) -> dict[str, str]:

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from moderation.judging.overrides import verdict_override
-from moderation.models import AuditEvent, Embedding, ModelVersion, Rule, Verdict
+from moderation.models import AuditEvent, Concept, Embedding, ModelVersion, Rule, Verdict
 from moderation.selectors.review import override_rates, overrides_per_day, review_queue_size
 from moderation.web.admin.dashboard import day_bars
 from posts.models import Post
@@ -158,3 +158,23 @@ def test_the_dashboard_shows_the_workers_backlog(client) -> None:
         assert f'id="{figure}">\n    <b data-count="1">1</b>' in body
     assert "the oldest for 7 min" in body and "the oldest for 3 min" in body
     assert "?status__exact=pending" in body
+
+
+def test_the_dashboard_names_the_concepts_the_active_version_cannot_see(client) -> None:
+    client.force_login(ModeratorFactory(is_staff=True))
+    ModelVersion.objects.update(is_active=False)
+    body = client.get(DASHBOARD).content.decode()
+    assert "No model version is active" in body and "성인 adult" in body
+    version = ModelVersion.objects.create(
+        name="roll-up-test",
+        kind=ModelVersion.Kind.ROLLUP,
+        backbone="fake",
+        is_active=True,
+        concepts=["food", "beverage"],
+    )
+    body = client.get(DASHBOARD).content.decode()
+    assert version.name in body and "성인 adult" in body and "음식 food" not in body
+    ModelVersion.objects.filter(pk=version.pk).update(
+        concepts=list(Concept.objects.values_list("key", flat=True))
+    )
+    assert 'id="model-unseen"' not in client.get(DASHBOARD).content.decode()

@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from moderation.selectors.backlog import ingest_backlog
+from moderation.selectors.catalog import concepts_unseen
 from moderation.selectors.review import override_rates, overrides_per_day, review_counts
 from moderation.web.permissions import is_moderator
 
@@ -45,6 +46,7 @@ def _dashboard(request: HttpRequest) -> HttpResponse:
     days = overrides_per_day(days=30)
     per_rule, per_concept = override_rates()
     waiting = review_counts()
+    active, unseen = concepts_unseen()
     context = {
         **admin.site.each_context(request),
         "title": "Moderation dashboard",
@@ -59,6 +61,8 @@ def _dashboard(request: HttpRequest) -> HttpResponse:
         "chart": {"width": CHART_WIDTH, "height": CHART_HEIGHT + 18, "base": CHART_HEIGHT},
         "per_rule": per_rule,
         "per_concept": per_concept,
+        "active_version": active,
+        "unseen": unseen,
     }
     return render(request, "admin/moderation/dashboard.html", context)
 
