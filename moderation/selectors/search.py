@@ -30,7 +30,7 @@ def hashtag_lookup(raw: str) -> Hashtag | None:
 
 @dataclass(frozen=True)
 class SearchPage:
-    """One page of a hashtag's shown posts, newest first, and where its neighbours start."""
+    """One page of a tag's shown or hidden posts, newest first, and where its neighbours start."""
 
     posts: list[Post]
     next: SearchCursor | None  # older posts; None on the last page
@@ -51,11 +51,11 @@ def posts_relevant_for_hashtag(
     size = size or settings.TAGLENS_PAGE_SIZE
     # `= true`, not Django's bare `WHERE shown`: SQLite uses an index column only when it is
     # compared, and without it sorts all the tag's verdicts for every page.
-    shown = Verdict.objects.filter(hashtag=hashtag, shown=Value(not hidden))
+    listed = Verdict.objects.filter(hashtag=hashtag, shown=Value(not hidden))
     if hidden:  # a moderator's hide stays out of sight, and a pending post is not judged yet
-        shown = shown.filter(override__isnull=True).exclude(decision=Verdict.Decision.PENDING)
+        listed = listed.filter(override__isnull=True).exclude(decision=Verdict.Decision.PENDING)
     if cursor is not None and not cursor.older:
-        newer = shown.filter(post_created_at__gte=cursor.created_at).filter(
+        newer = listed.filter(post_created_at__gte=cursor.created_at).filter(
             Q(post_created_at__gt=cursor.created_at) | Q(post_id__gt=cursor.post_id)
         )
         keys = _page_keys(newer.order_by("post_created_at", "post_id"), size + 1)
@@ -68,7 +68,7 @@ def posts_relevant_for_hashtag(
                 is_first=False,
             )
         cursor = None  # back at the top: the first page itself, so pages line up again
-    older = shown.order_by("-post_created_at", "-post_id")
+    older = listed.order_by("-post_created_at", "-post_id")
     if cursor is not None:
         # `<=` bounds the index range; the OR only drops rows of the same instant.
         older = older.filter(post_created_at__lte=cursor.created_at).filter(
