@@ -71,7 +71,8 @@ def _full_resolution(post: Post, image: Image.Image | None) -> Image.Image:
 def _menu_note(signals: Mapping[str, float], found: list[str]) -> str:
     menu = signals.get(MENU_SIGNAL)
     seen = f"menu class {menu:.2f}, " if menu is not None else ""
-    return f"Recognised as a menu ({seen}{len(found)} prices)."
+    count = f"{len(found)} price{'' if len(found) == 1 else 's'}"
+    return f"Recognised as a menu ({seen}{count}): it counts as the word {MENU_WORD}."
 
 
 def texts_extract(

@@ -117,3 +117,20 @@ def test_the_lexicon_migration_leaves_existing_mappings_and_rule_hashtags_alone(
     LEXICON.backward(apps, None)
     assert not KeywordMapping.objects.filter(word="김치찌개").exists()
     assert KeywordMapping.objects.get(word="쿠키").rule == rule  # not the food rule's: kept
+
+
+def test_a_menu_with_no_text_read_says_why_its_menu_word_counts(
+    ocr, client, django_capture_on_commit_callbacks
+) -> None:
+    # Found in Chromium: a Chinese menu read as nothing showed "No text found" beside the
+    # counted word 메뉴 (image text), and nothing to reconcile the two.
+    FakeClassifier.next_signals = MENU_PHOTO
+    image = printed_jpeg([])  # a blank card: Tesseract reads nothing
+    # #음료: the menu word (food) cannot decide it, so the text is read at once
+    post = judged(django_capture_on_commit_callbacks, ["음료"], NOTHING, image=image)
+    extraction = TextExtraction.objects.get(post=post)
+    assert extraction.status == TextExtraction.Status.OK and extraction.text == ""
+    assert extraction.words == [MENU_WORD]
+    page = client.get(reverse("post-detail", kwargs={"post_id": post.pk})).content.decode()
+    assert "No text found in the image" in page
+    assert f"0 prices): it counts as the word {MENU_WORD}." in page
