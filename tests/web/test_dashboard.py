@@ -104,12 +104,14 @@ def test_the_dashboard_shows_the_numbers_and_a_chart_to_moderators(client, known
     assert 'data-label="카페" data-overridden="2" data-decided="4"' in body
     assert 'data-label="flower" data-overridden="1" data-decided="2"' in body
     assert "<script" not in body.split('id="content"')[1]  # no chart library
+    assert 'id="no-overrides"' not in body
 
 
 def test_the_dashboard_renders_with_nothing_recorded(client) -> None:
     client.force_login(ModeratorFactory(is_staff=True))
     body = client.get(DASHBOARD).content.decode()
     assert '<b data-count="0">0</b>' in body and "Nothing decided yet." in body
+    assert "No overrides in the last 30 days" in body  # not a blank chart to puzzle over
 
 
 def test_the_dashboard_is_refused_to_staff_who_are_not_moderators(client) -> None:
