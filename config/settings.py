@@ -275,6 +275,12 @@ if TAGLENS_TRAIN_TIMEOUT < Q_TIMEOUT:
     raise ImproperlySetError(
         f"TAGLENS_TRAIN_TIMEOUT ({TAGLENS_TRAIN_TIMEOUT}) must be at least TAGLENS_Q_TIMEOUT."
     )
+# A version's rescoring reads every stored embedding: minutes at a million posts.
+TAGLENS_RESCORE_TIMEOUT = env_int("TAGLENS_RESCORE_TIMEOUT", 3600)
+if TAGLENS_RESCORE_TIMEOUT < Q_TIMEOUT:
+    raise ImproperlySetError(
+        f"TAGLENS_RESCORE_TIMEOUT ({TAGLENS_RESCORE_TIMEOUT}) must be at least TAGLENS_Q_TIMEOUT."
+    )
 Q_CLUSTER = {
     "name": "taglens",
     "orm": "default",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from moderation.ingest.activation import model_version_rescore, rescore_sweep
+from moderation.ingest.activation import rescore_claimed, rescore_sweep
 from moderation.ingest.completion import (
     signals_complete,
     signals_complete_sweep,
@@ -44,7 +44,7 @@ def reevaluate_verdicts(scope: dict[str, Any]) -> int:
 
 
 def rescore_model_version(version_id: int) -> int:
-    return model_version_rescore(version_id=version_id)
+    return rescore_claimed(version_id=version_id)
 
 
 def train_model_version(run_id: int) -> str:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django_q.tasks import async_task
 
@@ -23,10 +25,19 @@ from posts.models import Post
 logger = logging.getLogger(__name__)
 
 RESCORE_TASK = "moderation.tasks.rescore_model_version"
-# An activation's rescoring that has not started this long after is taken for lost (a worker
-# holding another secret key drops it, a broker emptied loses it) and queued once more.
+# Queued and not started this long after: lost (a worker holding another secret key drops it,
+# an emptied broker loses it). Running, it is lost once silent for its whole timeout.
 RESCORE_LOST_SECONDS = 600
 RESCORE_REQUEUED = "Queued again: its task had not started 10 minutes after the activation."
+RESCORE_RESTARTED = "Queued again from the start: its worker stopped at {done}/{total}."
+RESCORE_LOST = (
+    "Stopped twice ({done}/{total} done): see the workers' log; a rescoring may run "
+    "TAGLENS_RESCORE_TIMEOUT seconds. Activate the version again to retry."
+)
+
+
+def _rescore_queue(version_id: int) -> None:
+    async_task(RESCORE_TASK, version_id, group="rescore", timeout=settings.TAGLENS_RESCORE_TIMEOUT)
 
 
 def model_version_activate(
@@ -43,6 +54,7 @@ def model_version_activate(
         version.rescore_status = ModelVersion.Rescore.QUEUED
         version.rescore_done = 0
         version.rescore_message = ""
+        version.rescore_heartbeat_at = version.activated_at
         version.save()
         old_thresholds = concept_thresholds_set(version.thresholds)
         audit_record(
@@ -64,27 +76,63 @@ def model_version_activate(
             reason=reason,
         )
         version_id = version.pk
-        transaction.on_commit(lambda: async_task(RESCORE_TASK, version_id, group="rescore"))
+        transaction.on_commit(lambda: _rescore_queue(version_id))
     return version
 
 
-def rescore_sweep() -> bool:
-    """Queue the active version's rescoring again where it was lost; once per activation."""
-    stale = timezone.now() - timedelta(seconds=RESCORE_LOST_SECONDS)
-    waiting = ModelVersion.objects.filter(
-        is_active=True,
-        rescore_status=ModelVersion.Rescore.QUEUED,
-        activated_at__lte=stale,
-        rescore_message="",
+def _silent(status: str, since: datetime) -> Q:
+    heard = Q(rescore_heartbeat_at__lte=since)
+    return Q(rescore_status=status) & (
+        heard | Q(rescore_heartbeat_at__isnull=True, activated_at__lte=since)
     )
-    version = waiting.first()
-    if version is None or not waiting.filter(pk=version.pk).update(
-        rescore_message=RESCORE_REQUEUED
+
+
+def rescore_sweep() -> bool:
+    """Queue the active version's rescoring again where it was lost; once per activation, and
+    failed when lost again. True when queued."""
+    now = timezone.now()
+    lost = ModelVersion.objects.filter(
+        _silent(ModelVersion.Rescore.QUEUED, now - timedelta(seconds=RESCORE_LOST_SECONDS))
+        | _silent(
+            ModelVersion.Rescore.RUNNING,
+            now - timedelta(seconds=settings.TAGLENS_RESCORE_TIMEOUT),
+        ),
+        is_active=True,
+    )
+    version = lost.first()
+    if version is None:
+        return False
+    done, total = version.rescore_done, version.rescore_total
+    if version.rescore_message:  # queued again once already
+        lost.filter(pk=version.pk).update(
+            rescore_status=ModelVersion.Rescore.FAILED,
+            rescore_message=RESCORE_LOST.format(done=done, total=total),
+        )
+        logger.error("Model version %s: rescoring lost twice; failed.", version.name)
+        return False
+    started = version.rescore_status == ModelVersion.Rescore.RUNNING
+    message = RESCORE_RESTARTED.format(done=done, total=total) if started else RESCORE_REQUEUED
+    if not lost.filter(pk=version.pk, rescore_message="").update(
+        rescore_status=ModelVersion.Rescore.QUEUED,
+        rescore_message=message,
+        rescore_heartbeat_at=now,
     ):
         return False
-    async_task(RESCORE_TASK, version.pk, group="rescore")
-    logger.warning("Model version %s: rescoring had not started; queued again.", version.name)
+    _rescore_queue(version.pk)
+    logger.warning("Model version %s: %s", version.name, message)
     return True
+
+
+def rescore_claimed(*, version_id: int) -> int:
+    """The task: rescoring a queued version. A second delivery (the ORM broker hands a task out
+    again after TAGLENS_Q_RETRY while it still runs) finds it running and does nothing."""
+    claimed = ModelVersion.objects.filter(
+        pk=version_id, rescore_status=ModelVersion.Rescore.QUEUED
+    ).update(rescore_status=ModelVersion.Rescore.RUNNING, rescore_heartbeat_at=timezone.now())
+    if not claimed:
+        logger.info("Model version %s: rescoring not queued; nothing to do.", version_id)
+        return 0
+    return model_version_rescore(version_id=version_id)
 
 
 def model_version_previous(*, current: ModelVersion) -> ModelVersion | None:
@@ -124,7 +172,10 @@ def model_version_rescore(*, version_id: int, batch_size: int = 2000) -> int:
         embeddings = embeddings.defer("vector")
     total = embeddings.count()
     ModelVersion.objects.filter(pk=version_id).update(
-        rescore_status=ModelVersion.Rescore.RUNNING, rescore_total=total, rescore_done=0
+        rescore_status=ModelVersion.Rescore.RUNNING,
+        rescore_total=total,
+        rescore_done=0,
+        rescore_heartbeat_at=timezone.now(),
     )
     done = 0
     try:
@@ -137,8 +188,11 @@ def model_version_rescore(*, version_id: int, batch_size: int = 2000) -> int:
             with transaction.atomic():
                 classifications_compute(version=version, embeddings=batch, copy=True)
             done += len(batch)
-            ModelVersion.objects.filter(pk=version_id).update(rescore_done=done)
+            ModelVersion.objects.filter(pk=version_id).update(
+                rescore_done=done, rescore_heartbeat_at=timezone.now()
+            )
         judged = verdicts_reevaluate().total
+        ModelVersion.objects.filter(pk=version_id).update(rescore_heartbeat_at=timezone.now())
         completing = signals_complete_hashtags()  # its heads may read a source not yet run
         missing = Post.objects.exclude(embeddings__backbone=version.backbone).order_by("pk")
         queued = list(missing.values_list("pk", flat=True))
