@@ -7,6 +7,7 @@ import logging
 import time
 from collections.abc import Collection
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django_q.tasks import async_task
@@ -119,4 +120,8 @@ def verdicts_reevaluate_queue(
         "word_keys": sorted(word_keys),
         "word_concepts": sorted(word_concepts) if word_concepts is not None else None,
     }
-    transaction.on_commit(lambda: async_task(REEVALUATE_TASK, scope, group="reevaluate"))
+    # Every rule at 1M posts took 76 s with nothing to change: past 120 s on a rewrite.
+    timeout = settings.TAGLENS_RESCORE_TIMEOUT
+    transaction.on_commit(
+        lambda: async_task(REEVALUATE_TASK, scope, group="reevaluate", timeout=timeout)
+    )
