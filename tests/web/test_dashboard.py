@@ -180,3 +180,22 @@ def test_the_dashboard_names_the_concepts_the_active_version_cannot_see(client) 
         concepts=list(Concept.objects.values_list("key", flat=True))
     )
     assert 'id="model-unseen"' not in client.get(DASHBOARD).content.decode()
+
+
+def test_the_dashboard_says_when_the_active_versions_rescoring_failed(client) -> None:
+    client.force_login(ModeratorFactory(is_staff=True))
+    ModelVersion.objects.update(is_active=False)
+    version = ModelVersion.objects.create(
+        name="heads-test", kind=ModelVersion.Kind.HEADS, backbone="fake", is_active=True
+    )
+    assert 'id="rescore-failed"' not in client.get(DASHBOARD).content.decode()
+    ModelVersion.objects.filter(pk=version.pk).update(
+        rescore_status=ModelVersion.Rescore.FAILED,
+        rescore_done=2000,
+        rescore_total=9000,
+        rescore_message="Stopped twice (2000/9000 done): see the workers' log.",
+    )
+    body = client.get(DASHBOARD).content.decode()
+    assert 'id="rescore-failed"' in body and "(2000/9000 posts)" in body
+    assert "Stopped twice (2000/9000 done)" in body
+    assert f"/admin/moderation/modelversion/{version.pk}/change/" in body
