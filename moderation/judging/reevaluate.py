@@ -120,7 +120,6 @@ def verdicts_reevaluate_queue(
         "word_keys": sorted(word_keys),
         "word_concepts": sorted(word_concepts) if word_concepts is not None else None,
     }
-    # Every rule at 1M posts took 76 s with nothing to change: past 120 s on a rewrite.
     timeout = settings.TAGLENS_RESCORE_TIMEOUT
     transaction.on_commit(
         lambda: async_task(REEVALUATE_TASK, scope, group="reevaluate", timeout=timeout)

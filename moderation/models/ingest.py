@@ -85,7 +85,6 @@ class ModelVersion(models.Model):
     rescore_done = models.PositiveIntegerField(default=0)
     rescore_total = models.PositiveIntegerField(default=0)
     rescore_message = models.CharField(max_length=300, blank=True)
-    # Last sign of life of the rescoring (queued, or a batch done): the sweep's clock.
     rescore_heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -85,8 +85,6 @@ def test_queued_again_once_per_activation(lost: Lost, django_capture_on_commit_c
 
 
 def test_the_rescoring_task_may_run_past_the_ordinary_task_timeout(lost: Lost, settings) -> None:
-    # At the default 120 s a 100k-post activation was killed at 10 % three times, then stuck
-    # "Running" for good (docs/scaling.md).
     assert lost.options[0]["timeout"] == settings.TAGLENS_RESCORE_TIMEOUT
     assert settings.TAGLENS_RESCORE_TIMEOUT > settings.Q_CLUSTER["timeout"]
 

@@ -122,8 +122,6 @@ def test_the_lexicon_migration_leaves_existing_mappings_and_rule_hashtags_alone(
 def test_a_menu_with_no_text_read_says_why_its_menu_word_counts(
     ocr, client, django_capture_on_commit_callbacks
 ) -> None:
-    # Found in Chromium: a Chinese menu read as nothing showed "No text found" beside the
-    # counted word 메뉴 (image text), and nothing to reconcile the two.
     FakeClassifier.next_signals = MENU_PHOTO
     image = printed_jpeg([])  # a blank card: Tesseract reads nothing
     # #음료: the menu word (food) cannot decide it, so the text is read at once
