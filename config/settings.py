@@ -269,18 +269,18 @@ if not 0 < Q_TIMEOUT < Q_RETRY:
     raise ImproperlySetError(
         f"TAGLENS_Q_TIMEOUT ({Q_TIMEOUT}) must be positive and below TAGLENS_Q_RETRY ({Q_RETRY})."
     )
-# Training runs for minutes; a redelivered task finds the run claimed and does nothing.
-TAGLENS_TRAIN_TIMEOUT = env_int("TAGLENS_TRAIN_TIMEOUT", 1800)
-if TAGLENS_TRAIN_TIMEOUT < Q_TIMEOUT:
-    raise ImproperlySetError(
-        f"TAGLENS_TRAIN_TIMEOUT ({TAGLENS_TRAIN_TIMEOUT}) must be at least TAGLENS_Q_TIMEOUT."
-    )
-# A version's rescoring reads every stored embedding: minutes at a million posts.
-TAGLENS_RESCORE_TIMEOUT = env_int("TAGLENS_RESCORE_TIMEOUT", 3600)
-if TAGLENS_RESCORE_TIMEOUT < Q_TIMEOUT:
-    raise ImproperlySetError(
-        f"TAGLENS_RESCORE_TIMEOUT ({TAGLENS_RESCORE_TIMEOUT}) must be at least TAGLENS_Q_TIMEOUT."
-    )
+
+
+def _long_task_timeout(name: str, default: int) -> int:
+    value = env_int(name, default)
+    if value < Q_TIMEOUT:
+        raise ImproperlySetError(f"{name} ({value}) must be at least TAGLENS_Q_TIMEOUT.")
+    return value
+
+
+# Training and a version's rescoring run for minutes; a redelivered task finds its work claimed.
+TAGLENS_TRAIN_TIMEOUT = _long_task_timeout("TAGLENS_TRAIN_TIMEOUT", 1800)
+TAGLENS_RESCORE_TIMEOUT = _long_task_timeout("TAGLENS_RESCORE_TIMEOUT", 3600)
 Q_CLUSTER = {
     "name": "taglens",
     "orm": "default",
