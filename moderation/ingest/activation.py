@@ -29,7 +29,7 @@ RESCORE_TASK = "moderation.tasks.rescore_model_version"
 # an emptied broker loses it). Running, it is lost once silent for its whole timeout.
 RESCORE_LOST_SECONDS = 600
 RESCORE_REQUEUED = "Queued again: its task had not started 10 minutes after the activation."
-RESCORE_RESTARTED = "Queued again from the start: its worker stopped at {done}/{total}."
+RESCORE_RESTARTED = "Queued again: its worker stopped at {done}/{total}; it goes on from there."
 RESCORE_LOST = (
     "Stopped twice ({done}/{total} done): see the workers' log; a rescoring may run "
     "TAGLENS_RESCORE_TIMEOUT seconds. Activate the version again to retry."
@@ -53,6 +53,7 @@ def model_version_activate(
         version.activated_by = by
         version.rescore_status = ModelVersion.Rescore.QUEUED
         version.rescore_done = 0
+        version.rescore_last_pk = 0
         version.rescore_message = ""
         version.rescore_heartbeat_at = version.activated_at
         version.save()
@@ -132,7 +133,7 @@ def rescore_claimed(*, version_id: int) -> int:
     if not claimed:
         logger.info("Model version %s: rescoring not queued; nothing to do.", version_id)
         return 0
-    return model_version_rescore(version_id=version_id)
+    return model_version_rescore(version_id=version_id, resume=True)
 
 
 def model_version_previous(*, current: ModelVersion) -> ModelVersion | None:
@@ -160,9 +161,10 @@ def model_version_rollback(
         return model_version_activate(version=previous, by=by, reason=reason or "Rollback")
 
 
-def model_version_rescore(*, version_id: int, batch_size: int = 2000) -> int:
+def model_version_rescore(*, version_id: int, batch_size: int = 2000, resume: bool = False) -> int:
     """Score stored embeddings (no network), then re-apply the rules in one set-based pass;
-    posts lacking this backbone's embedding are queued. Verdicts keep old scores till then."""
+    posts lacking this backbone's embedding are queued. Verdicts keep old scores till then.
+    `resume` goes on after the last embedding an earlier run of this activation rescored."""
     version = ModelVersion.objects.get(pk=version_id)
     embeddings = Embedding.objects.filter(backbone=version.backbone).order_by("pk")
     embeddings = embeddings.only(
@@ -170,16 +172,18 @@ def model_version_rescore(*, version_id: int, batch_size: int = 2000) -> int:
     )
     if version.kind == ModelVersion.Kind.ROLLUP:  # scores come from base_scores alone
         embeddings = embeddings.defer("vector")
-    total = embeddings.count()
+    last_pk = version.rescore_last_pk if resume else 0
+    done = version.rescore_done if last_pk else 0
+    total = done + embeddings.filter(pk__gt=last_pk).count()
     ModelVersion.objects.filter(pk=version_id).update(
         rescore_status=ModelVersion.Rescore.RUNNING,
         rescore_total=total,
-        rescore_done=0,
+        rescore_done=done,
+        rescore_last_pk=last_pk,
         rescore_heartbeat_at=timezone.now(),
     )
-    done = 0
+    rescored = 0
     try:
-        last_pk = 0
         while True:
             batch = list(embeddings.filter(pk__gt=last_pk)[:batch_size])
             if not batch:
@@ -187,10 +191,12 @@ def model_version_rescore(*, version_id: int, batch_size: int = 2000) -> int:
             last_pk = batch[-1].pk
             with transaction.atomic():
                 classifications_compute(version=version, embeddings=batch, copy=True)
-            done += len(batch)
-            ModelVersion.objects.filter(pk=version_id).update(
-                rescore_done=done, rescore_heartbeat_at=timezone.now()
-            )
+                rescored += len(batch)
+                ModelVersion.objects.filter(pk=version_id).update(
+                    rescore_done=done + rescored,
+                    rescore_last_pk=last_pk,
+                    rescore_heartbeat_at=timezone.now(),
+                )
         judged = verdicts_reevaluate().total
         ModelVersion.objects.filter(pk=version_id).update(rescore_heartbeat_at=timezone.now())
         completing = signals_complete_hashtags()  # its heads may read a source not yet run
@@ -203,7 +209,10 @@ def model_version_rescore(*, version_id: int, batch_size: int = 2000) -> int:
             rescore_status=ModelVersion.Rescore.FAILED, rescore_message=str(exc)[:300]
         )
         raise
-    message = f"{done} posts rescored from stored embeddings, {judged} verdicts re-applied"
+    message = f"{done + rescored} posts rescored from stored embeddings"
+    if done:
+        message += f" ({done} before its worker stopped)"
+    message += f", {judged} verdicts re-applied"
     if queued:
         message += f"; {len(queued)} posts without an embedding from {version.backbone} queued"
     if completing:
@@ -212,4 +221,4 @@ def model_version_rescore(*, version_id: int, batch_size: int = 2000) -> int:
         rescore_status=ModelVersion.Rescore.DONE, rescore_message=message[:300]
     )
     logger.info("Model version %s: %s.", version.name, message)
-    return done
+    return rescored

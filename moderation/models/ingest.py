@@ -86,6 +86,8 @@ class ModelVersion(models.Model):
     rescore_total = models.PositiveIntegerField(default=0)
     rescore_message = models.CharField(max_length=300, blank=True)
     rescore_heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # The last embedding rescored: a rescoring queued again after a stop goes on after it.
+    rescore_last_pk = models.BigIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -9,14 +9,16 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.conf import settings
+from django.urls import reverse
 from django.utils import timezone
 
 from moderation import tasks
 from moderation.ingest import activation
 from moderation.ingest.activation import model_version_activate, rescore_sweep
-from moderation.models import ModelVersion
+from moderation.models import Embedding, ModelVersion
 from posts.models import Post
-from tests.factories import ModeratorFactory
+from tests.factories import ModeratorFactory, jpeg_bytes, upload
 from tests.settings_process import settings_process
 from tests.web.test_model_versions import food_verdict, heads_version, red_post  # noqa: F401
 
@@ -123,7 +125,8 @@ def test_a_rescoring_whose_worker_stopped_starts_again_then_fails_if_lost_again(
     version.refresh_from_db()
     assert version.rescore_status == ModelVersion.Rescore.QUEUED
     assert (
-        version.rescore_message == "Queued again from the start: its worker stopped at 2000/9000."
+        version.rescore_message
+        == "Queued again: its worker stopped at 2000/9000; it goes on from there."
     )
     _late(version, 11)  # lost again
     assert rescore_sweep() is False and len(lost.tasks) == 2
@@ -138,6 +141,43 @@ def test_a_rescoring_whose_worker_stopped_starts_again_then_fails_if_lost_again(
         model_version_activate(version=version, by=ModeratorFactory())
     version.refresh_from_db()
     assert version.rescore_status == ModelVersion.Rescore.DONE
+    assert food_verdict(red_post).shown is True
+
+
+def test_a_rescoring_queued_again_goes_on_after_the_last_embedding_it_rescored(
+    red_post: Post,  # noqa: F811
+    lost: Lost,
+    client,
+    django_capture_on_commit_callbacks,
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            reverse("post-upload"),
+            {"image": upload("red.jpg", jpeg_bytes((240, 20, 10))), "hashtags": "#음식"},
+        )
+    later = Post.objects.exclude(pk=red_post.pk).get()
+    first = Embedding.objects.get(post=red_post)
+    version = lost.version
+    ModelVersion.objects.filter(pk=version.pk).update(  # stopped after the first embedding
+        rescore_status=ModelVersion.Rescore.RUNNING,
+        rescore_done=1,
+        rescore_total=2,
+        rescore_last_pk=first.pk,
+    )
+    _late(version, settings.TAGLENS_RESCORE_TIMEOUT / 60 + 1)
+    assert rescore_sweep() is True
+    assert tasks.rescore_model_version(version.pk) == 1  # the later one alone
+    assert food_verdict(later).shown is True
+    assert not red_post.classifications.filter(model_version=version).exists()
+    version.refresh_from_db()
+    assert version.rescore_status == ModelVersion.Rescore.DONE
+    assert (version.rescore_done, version.rescore_total) == (2, 2)
+    assert version.rescore_message.startswith(
+        "2 posts rescored from stored embeddings (1 before its worker stopped)"
+    )
+    with django_capture_on_commit_callbacks(execute=True):  # activated again: from the start
+        model_version_activate(version=version, by=ModeratorFactory())
+    assert tasks.rescore_model_version(version.pk) == 2
     assert food_verdict(red_post).shown is True
 
 
