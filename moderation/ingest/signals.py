@@ -81,16 +81,14 @@ class SignalPlan:
             missing = self.heads.absent(found)
             if not need or not missing:
                 continue
-            unsure = any(
-                low < self.thresholds.get(c, 0.5) <= high
-                for c, (low, high) in ranged.items()
-                if c in need
+            unsure = frozenset(
+                c for c, (low, high) in ranged.items() if low < self.thresholds.get(c, 0.5) <= high
             )
             rules = self.rules.get(pk, ())
             run = tuple(
                 s
                 for s in self.sources
-                if s.name in missing and (unsure or _undecided(rules, scores, answered_by(s.name)))
+                if s.name in missing and _undecided(rules, scores, answered_by(s.name), unsure)
             )
             if run:
                 out[pk] = run
@@ -98,14 +96,20 @@ class SignalPlan:
 
 
 def _undecided(
-    rules: Sequence[CompiledRule], scores: Mapping[str, float], answered: frozenset[str]
+    rules: Sequence[CompiledRule],
+    scores: Mapping[str, float],
+    answered: frozenset[str],
+    unsure: frozenset[str] = frozenset(),
 ) -> bool:
-    """Whether a rule needing a concept of ``answered`` (unscored without its source) could
-    still change: unknown in Kleene's logic, or moved by some words the post might hold."""
+    """Whether a rule needing a concept of ``answered``, or one the heads are ``unsure`` of
+    without the source, could still change: unknown in Kleene's logic with those unsure ones
+    unknown, or moved by some words the post might hold. (#패션 = adult or child or clothing
+    holds for a sure clothing alone.)"""
+    known = {key: score for key, score in scores.items() if key not in unsure}
     for rule in rules:
-        if not answered & {p.key for p in rule.presences}:
+        if not (answered | unsure) & {p.key for p in rule.presences}:
             continue
-        present = presences_evaluate(rule.presences, scores, None, rule.words)
+        present = presences_evaluate(rule.presences, known, None, rule.words)
         if kleene(rule.expr, present) is None or image_words_could_change(rule, scores):
             return True
     return False

@@ -248,6 +248,17 @@ def test_people_run_where_the_heads_are_unsure_of_a_needed_concept(lazy, run) ->
     assert "adult" in scores(unsure)
 
 
+def test_people_skip_a_post_whose_rule_holds_whatever_its_unsure_concept(lazy, run) -> None:
+    Rule.objects.filter(hashtag="헬스").update(expression="food or gym")
+    held = post(run, 140, "adult", "헬스")  # gym as unsure as above, but food holds the rule
+    assert scores(held)["food"] >= 0.5
+    assert lazy.seen == []
+    assert decision(held, "헬스") == RELEVANT
+    Rule.objects.filter(hashtag="헬스").update(expression="gym")
+    assert decision(post(run, 140, "adult", "헬스"), "헬스") == RELEVANT
+    assert lazy.seen == [140]  # gym alone: the person decides
+
+
 def test_a_rule_changed_to_need_an_unsure_concept_completes_only_its_unsure_posts(
     lazy, run
 ) -> None:
