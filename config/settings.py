@@ -221,6 +221,19 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
 
+# Mail, for password resets (docs/security.md): SMTP when a host is set; else DEBUG prints
+# each mail on the console, and production has no reset by mail (moderators set passwords).
+EMAIL_HOST = env_str("DJANGO_EMAIL_HOST", "")
+EMAIL_PORT = env_int("DJANGO_EMAIL_PORT", 587)
+EMAIL_HOST_USER = env_str("DJANGO_EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("DJANGO_EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("DJANGO_EMAIL_USE_TLS", True)
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = env_str("DJANGO_DEFAULT_FROM_EMAIL", "TagLens <noreply@localhost>")
+EMAIL_BACKEND = f"django.core.mail.backends.{'smtp' if EMAIL_HOST else 'console'}.EmailBackend"
+TAGLENS_MAIL = bool(EMAIL_HOST) or DEBUG
+TAGLENS_PASSWORD_RESETS_PER_HOUR = env_int("TAGLENS_PASSWORD_RESETS_PER_HOUR", 5)
+
 # Uploads (see docs/security.md): size, pixel and side limits, and uploads per user per hour.
 TAGLENS_MAX_UPLOAD_BYTES = env_int("TAGLENS_MAX_UPLOAD_BYTES", 10 * 1024 * 1024)
 TAGLENS_MAX_IMAGE_PIXELS = env_int("TAGLENS_MAX_IMAGE_PIXELS", 40_000_000)

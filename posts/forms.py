@@ -4,7 +4,13 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
-from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm, UserCreationForm
+from django.contrib.auth.forms import (
+    AuthenticationForm,
+    PasswordChangeForm,
+    PasswordResetForm,
+    SetPasswordForm,
+    UserCreationForm,
+)
 from django.contrib.auth.models import User
 
 from posts.hashtags import InvalidHashtag, parse_hashtags
@@ -75,11 +81,41 @@ class Bilingual(forms.Form):
 PASSWORD = "비밀번호 Password"
 
 
+EMAIL = "이메일 Email"
+EMAIL_HELP = "Optional: only used to reset a forgotten password."
+
+
 class SignUpForm(Bilingual, UserCreationForm[User]):
     LABELS = {
         "username": "사용자 이름 Username",
+        "email": EMAIL,
         "password1": PASSWORD,
         "password2": "비밀번호 확인 Confirm password",
+    }
+
+    class Meta(UserCreationForm.Meta):
+        fields = ("username", "email")
+        help_texts = {"email": EMAIL_HELP}
+
+
+class EmailForm(Bilingual):
+    """A new address (empty: none) for password resets, confirmed with the password."""
+
+    LABELS = {"email": EMAIL, "password": "지금 비밀번호 Current password"}
+    email = forms.EmailField(required=False, help_text=EMAIL_HELP)
+    password = forms.CharField(
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )
+
+
+class ResetRequestForm(Bilingual, PasswordResetForm):
+    LABELS = {"email": EMAIL}
+
+
+class ResetPasswordForm(Bilingual, SetPasswordForm):  # type: ignore[type-arg]
+    LABELS = {
+        "new_password1": "새 비밀번호 New password",
+        "new_password2": "새 비밀번호 확인 Confirm new password",
     }
 
 

@@ -300,6 +300,31 @@ class AccountDeleteDenied(PermissionError):
     """The account was not deleted; ``str(exc)`` says why."""
 
 
+def account_email_set(*, user: User, email: str, password: str) -> bool:
+    """The address password resets are sent to (empty: none); False, unchanged, when the
+    password is wrong (whoever holds a session must not redirect the account's resets)."""
+    if not user.check_password(password):
+        return False
+    user.email = email.strip()
+    user.save(update_fields=["email"])
+    return True
+
+
+def password_reset_allowed(*, address: str, email: str) -> bool:
+    """Counts a reset request against the hour's limit of its address and of the mailbox asked
+    for (TAGLENS_PASSWORD_RESETS_PER_HOUR); False once either is spent."""
+    allowed = True
+    mailbox = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
+    for key in (f"password-reset:addr:{address}", f"password-reset:mail:{mailbox}"):
+        cache.add(key, 0, timeout=3600)
+        try:
+            count = cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.set(key, count := 1, timeout=3600)
+        allowed = allowed and count <= settings.TAGLENS_PASSWORD_RESETS_PER_HOUR
+    return allowed
+
+
 def account_delete(*, user: User, password: str) -> int:
     """The account with its posts, reports and comments (others' posts judged again without
     them); returns the posts deleted. docs/security.md."""

@@ -13,5 +13,13 @@ urlpatterns = [
     path("accounts/signup/", views.signup, name="signup"),
     path("accounts/login/", LoginView.as_view(authentication_form=SignInForm), name="login"),
     path("accounts/password/", views.PasswordChange.as_view(), name="password-change"),
+    path("accounts/email/", views.account_email, name="account-email"),
+    # Django's paths and names, so its own (admin-styled) reset pages are never reached.
+    path("accounts/password_reset/", views.PasswordReset.as_view(), name="password_reset"),
+    path(
+        "accounts/reset/<uidb64>/<token>/",
+        views.PasswordResetConfirm.as_view(),
+        name="password_reset_confirm",
+    ),
     path("accounts/delete/", views.account_remove, name="account-delete"),
 ]

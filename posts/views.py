@@ -4,21 +4,38 @@ from __future__ import annotations
 
 from typing import Any
 
+from axes.utils import reset as axes_reset
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.views import PasswordChangeView
+from django.contrib.auth.views import (
+    PasswordChangeView,
+    PasswordResetConfirmView,
+    PasswordResetView,
+)
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
-from posts.forms import PasswordForm, PostTextForm, PostUploadForm, SignUpForm
+from posts.clients import client_address
+from posts.forms import (
+    EmailForm,
+    PasswordForm,
+    PostTextForm,
+    PostUploadForm,
+    ResetPasswordForm,
+    ResetRequestForm,
+    SignUpForm,
+)
 from posts.models import Post
 from posts.services import (
     AccountDeleteDenied,
     PostRejected,
     account_delete,
+    account_email_set,
     api_tokens_revoke,
+    password_reset_allowed,
     post_create,
     post_delete,
     post_update,
@@ -90,6 +107,64 @@ class PasswordChange(PasswordChangeView):
 
     def get_success_url(self) -> str:
         return reverse("user-posts", kwargs={"username": self.request.user.get_username()})
+
+
+class PasswordReset(PasswordResetView):
+    """A link by mail to the accounts holding the address; where the site sends no mail,
+    the page says whom to ask instead. Requests are limited per address and mailbox."""
+
+    template_name = "registration/password_reset_form.html"
+    form_class = ResetRequestForm
+    email_template_name = "registration/password_reset_email.txt"
+    subject_template_name = "registration/password_reset_subject.txt"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        return {**super().get_context_data(**kwargs), "mail": settings.TAGLENS_MAIL}
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not settings.TAGLENS_MAIL:
+            return self.render_to_response(self.get_context_data(), status=503)
+        return super().post(request, *args, **kwargs)
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        email = form.cleaned_data["email"]
+        if not password_reset_allowed(address=client_address(self.request), email=email):
+            form.add_error(None, "Too many reset requests in the last hour; try again later.")
+            response = self.render_to_response(self.get_context_data(form=form), status=429)
+            response["Retry-After"] = "3600"
+            return response
+        return super().form_valid(form)
+
+
+class PasswordResetConfirm(PasswordResetConfirmView):
+    """The new password signs out every session and the API token, and lifts a lockout."""
+
+    template_name = "registration/password_reset_confirm.html"
+    form_class = ResetPasswordForm
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        api_tokens_revoke(user=form.user)
+        axes_reset(username=form.user.get_username())
+        return response
+
+
+@login_required
+def account_email(request: HttpRequest) -> HttpResponse:
+    """The address password resets go to, changed with the current password."""
+    user = request.user
+    form = EmailForm(request.POST or None, initial={"email": user.email})  # type: ignore[union-attr]
+    if request.method == "POST" and form.is_valid():
+        if account_email_set(
+            user=user,  # type: ignore[arg-type]
+            email=form.cleaned_data["email"],
+            password=form.cleaned_data["password"],
+        ):
+            messages.success(request, "이메일을 저장했습니다. Your email is saved.")
+            return redirect("user-posts", username=user.get_username())
+        form.add_error("password", "The password is wrong; nothing was changed.")
+    status = 400 if form.errors else 200
+    return render(request, "registration/account_email.html", {"form": form}, status=status)
 
 
 @login_required

@@ -47,6 +47,7 @@ def test_the_sites_pages_have_no_accessibility_violations(
         f"/p/{hidden.pk}/",
         "/accounts/login/",
         "/accounts/signup/",
+        "/accounts/password_reset/",
         f"/u/{shown.author.username}/",
         "/search/?q=%23",
     ]
@@ -54,7 +55,13 @@ def test_the_sites_pages_have_no_accessibility_violations(
 
     user = UserFactory()
     log_in(page, base, "/accounts/login/", user.username)
-    signed_in = ["/upload/", "/activity/", "/accounts/password/", "/accounts/delete/"]
+    signed_in = [
+        "/upload/",
+        "/activity/",
+        "/accounts/password/",
+        "/accounts/email/",
+        "/accounts/delete/",
+    ]
     found |= {path: axe_violations(page, base + path) for path in signed_in}
     assert {path: v for path, v in found.items() if v} == {}
 
