@@ -221,8 +221,7 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
 
-# Mail, for password resets (docs/security.md): SMTP when a host is set; else DEBUG prints
-# each mail on the console, and production has no reset by mail (moderators set passwords).
+# Password-reset mail: SMTP with a host, else the console under DEBUG (docs/security.md).
 EMAIL_HOST = env_str("DJANGO_EMAIL_HOST", "")
 EMAIL_PORT = env_int("DJANGO_EMAIL_PORT", 587)
 EMAIL_HOST_USER = env_str("DJANGO_EMAIL_HOST_USER", "")

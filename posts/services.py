@@ -301,8 +301,7 @@ class AccountDeleteDenied(PermissionError):
 
 
 def account_email_set(*, user: User, email: str, password: str) -> bool:
-    """The address password resets are sent to (empty: none); False, unchanged, when the
-    password is wrong (whoever holds a session must not redirect the account's resets)."""
+    """The address password resets go to (empty: none); False, unchanged, on a wrong password."""
     if not user.check_password(password):
         return False
     user.email = email.strip()
@@ -311,8 +310,7 @@ def account_email_set(*, user: User, email: str, password: str) -> bool:
 
 
 def password_reset_allowed(*, address: str, email: str) -> bool:
-    """Counts a reset request against the hour's limit of its address and of the mailbox asked
-    for (TAGLENS_PASSWORD_RESETS_PER_HOUR); False once either is spent."""
+    """Counts a reset request per address and mailbox; False over the hour's limit of either."""
     allowed = True
     mailbox = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
     for key in (f"password-reset:addr:{address}", f"password-reset:mail:{mailbox}"):

@@ -14,7 +14,6 @@ urlpatterns = [
     path("accounts/login/", LoginView.as_view(authentication_form=SignInForm), name="login"),
     path("accounts/password/", views.PasswordChange.as_view(), name="password-change"),
     path("accounts/email/", views.account_email, name="account-email"),
-    # Django's paths and names, so its own (admin-styled) reset pages are never reached.
     path("accounts/password_reset/", views.PasswordReset.as_view(), name="password_reset"),
     path(
         "accounts/reset/<uidb64>/<token>/",

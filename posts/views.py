@@ -110,8 +110,7 @@ class PasswordChange(PasswordChangeView):
 
 
 class PasswordReset(PasswordResetView):
-    """A link by mail to the accounts holding the address; where the site sends no mail,
-    the page says whom to ask instead. Requests are limited per address and mailbox."""
+    """A link by mail, limited per address and mailbox; without mail, whom to ask instead."""
 
     template_name = "registration/password_reset_form.html"
     form_class = ResetRequestForm

@@ -103,8 +103,7 @@ def _undecided(
 ) -> bool:
     """Whether a rule needing a concept of ``answered``, or one the heads are ``unsure`` of
     without the source, could still change: unknown in Kleene's logic with those unsure ones
-    unknown, or moved by some words the post might hold. (#패션 = adult or child or clothing
-    holds for a sure clothing alone.)"""
+    unknown, or moved by some words the post might hold."""
     known = {key: score for key, score in scores.items() if key not in unsure}
     for rule in rules:
         if not (answered | unsure) & {p.key for p in rule.presences}:
