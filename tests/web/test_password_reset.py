@@ -125,3 +125,8 @@ def test_the_email_changes_only_with_the_password(client, mina) -> None:
     client.post("/accounts/email/", {"email": "", "password": OLD})
     mina.refresh_from_db()
     assert mina.email == ""
+
+
+def test_django_s_own_password_change_path_leads_to_the_site_s_page(client, mina) -> None:
+    client.force_login(mina)
+    assert client.get("/accounts/password_change/")["Location"] == "/accounts/password/"
