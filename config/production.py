@@ -5,9 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from django.conf import settings
+from django.core import checks
+
 from config.env import ImproperlySetError
 
-__all__ = ["csp_directives", "refuse_development_secret_key"]
+__all__ = ["csp_directives", "mail_check", "refuse_development_secret_key"]
 
 MIN_SECRET_KEY_LENGTH = 50
 
@@ -61,3 +64,17 @@ def csp_directives(*, media_storage: dict[str, object]) -> dict[str, list[str]]:
         "form-action": [self_],
         "frame-ancestors": ["'none'"],
     }
+
+
+def mail_check(app_configs: object, **kwargs: object) -> list[checks.CheckMessage]:
+    """`check --deploy` (run by `make serve`): without SMTP no reset link is mailed."""
+    if settings.EMAIL_HOST:
+        return []
+    return [
+        checks.Warning(
+            "DJANGO_EMAIL_HOST is not set: no password-reset link is mailed, and the reset "
+            "page tells people to ask a moderator.",
+            hint="Set DJANGO_EMAIL_HOST and its companions (docs/configuration.md).",
+            id="taglens.W001",
+        )
+    ]

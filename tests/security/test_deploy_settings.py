@@ -19,6 +19,7 @@ PRODUCTION_ENV = {
     "DJANGO_SECURE_HSTS_SECONDS": "31536000",
     "DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS": "true",
     "DJANGO_SECURE_HSTS_PRELOAD": "true",
+    "DJANGO_EMAIL_HOST": "smtp.taglens.example",
 }
 
 
@@ -47,6 +48,14 @@ def test_check_deploy_warns_when_hsts_is_left_at_its_defaults(tmp_path) -> None:
     result = manage(tmp_path, "check", "--deploy", "--fail-level", "WARNING", **env)
     assert result.returncode != 0
     assert "security.W005" in result.stdout + result.stderr
+
+
+def test_check_deploy_warns_that_without_smtp_no_reset_link_is_mailed(tmp_path) -> None:
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != "DJANGO_EMAIL_HOST"}
+    result = manage(tmp_path, "check", "--deploy", "--fail-level", "WARNING", **env)
+    assert result.returncode != 0
+    assert "taglens.W001" in result.stdout + result.stderr
+    assert manage(tmp_path, "check", "--deploy", **env).returncode == 0  # make serve goes on
 
 
 def test_production_refuses_to_start_without_a_secret_key(tmp_path) -> None:
