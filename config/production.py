@@ -73,7 +73,7 @@ def mail_check(app_configs: object, **kwargs: object) -> list[checks.CheckMessag
     return [
         checks.Warning(
             "DJANGO_EMAIL_HOST is not set: no password-reset link is mailed, and the reset "
-            "page tells people to ask a moderator.",
+            "page tells people to ask the administrators.",
             hint="Set DJANGO_EMAIL_HOST and its companions (docs/configuration.md).",
             id="taglens.W001",
         )
