@@ -44,7 +44,7 @@ def _minutes() -> int:
 
 def lockout_message() -> str:
     minutes = _minutes()
-    wait = f"in {minutes} minutes" if minutes else "later, or ask a moderator to unlock it"
+    wait = f"in {minutes} minutes" if minutes else "later, or ask the administrators to unlock it"
     return (
         f"Too many failed logins ({settings.AXES_FAILURE_LIMIT}) for this account from this "
         f"address; sign-in is locked. Try again {wait}."

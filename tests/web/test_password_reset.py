@@ -107,7 +107,9 @@ def test_a_site_without_mail_says_whom_to_ask(client, mina, settings) -> None:
 def test_a_reset_lifts_a_lockout(client, mina) -> None:
     for _ in range(3):
         client.post("/accounts/login/", {"username": "mina", "password": "wrong"})
-    assert client.post("/accounts/login/", {"username": "mina", "password": OLD}).status_code == 429
+    locked = client.post("/accounts/login/", {"username": "mina", "password": OLD})
+    assert locked.status_code == 429
+    assert 'href="/accounts/password_reset/"' in locked.content.decode()  # the way out
     ask(client)
     form = client.get(the_link(), follow=True)
     client.post(form.redirect_chain[-1][0], {"new_password1": NEW, "new_password2": NEW})
