@@ -144,7 +144,9 @@ class PasswordResetConfirm(PasswordResetConfirmView):
     def form_valid(self, form: Any) -> HttpResponse:
         response = super().form_valid(form)
         api_tokens_revoke(user=form.user)
-        axes_reset(username=form.user.get_username())
+        name = form.user.get_username()
+        axes_reset(username=name)  # from every address where attempts are rows (no Redis)
+        axes_reset(ip=client_address(self.request), username=name)  # a cache key needs both
         return response
 
 
