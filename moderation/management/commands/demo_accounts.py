@@ -13,6 +13,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from moderation.web.permissions import MODERATORS_GROUP
 
+DEMO_EMAIL = "demo@example.com"
+
 
 class Command(BaseCommand):
     help = (
@@ -32,6 +34,7 @@ class Command(BaseCommand):
         moderator.groups.add(Group.objects.get(name=MODERATORS_GROUP))
         user, _ = User.objects.get_or_create(username="demo")
         user.set_password(password)
+        user.email = user.email or DEMO_EMAIL
         user.save()
         self.stdout.write(
             "\nDemo accounts (password "
@@ -44,3 +47,5 @@ class Command(BaseCommand):
             f"  moderator / {password}   → admin at /admin/ (overrides, rules, concepts)\n"
             f"  demo      / {password}   → uploads at /upload/\n"
         )
+        if not settings.EMAIL_HOST:  # mail goes to the console (config/settings.py)
+            self.stdout.write(f"'Forgot your password?' with {user.email} prints its link here.")
