@@ -14,6 +14,7 @@ from django.contrib.auth.forms import (
 from django.contrib.auth.models import User
 
 from posts.hashtags import InvalidHashtag, parse_hashtags
+from posts.services import api_tokens_revoke
 from posts.uploads import ACCEPTED_TEXT, EMPTY_FILE
 
 
@@ -79,6 +80,11 @@ class Bilingual(forms.Form):
 
 
 PASSWORD = "비밀번호 Password"
+CURRENT_PASSWORD = "지금 비밀번호 Current password"
+NEW_PASSWORDS = {
+    "new_password1": "새 비밀번호 New password",
+    "new_password2": "새 비밀번호 확인 Confirm new password",
+}
 
 
 EMAIL = "이메일 Email"
@@ -101,7 +107,7 @@ class SignUpForm(Bilingual, UserCreationForm[User]):
 class EmailForm(Bilingual):
     """A new address (empty: none) for password resets, confirmed with the password."""
 
-    LABELS = {"email": EMAIL, "password": "지금 비밀번호 Current password"}
+    LABELS = {"email": EMAIL, "password": CURRENT_PASSWORD}
     email = forms.EmailField(required=False, help_text=EMAIL_HELP)
     password = forms.CharField(
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
@@ -112,19 +118,20 @@ class ResetRequestForm(Bilingual, PasswordResetForm):
     LABELS = {"email": EMAIL}
 
 
-class ResetPasswordForm(Bilingual, SetPasswordForm):  # type: ignore[type-arg]
-    LABELS = {
-        "new_password1": "새 비밀번호 New password",
-        "new_password2": "새 비밀번호 확인 Confirm new password",
-    }
+class NewPasswordForm(Bilingual, SetPasswordForm):  # type: ignore[type-arg]
+    """A new password, set or changed, also stops the account's API token."""
+
+    LABELS = NEW_PASSWORDS
+
+    def save(self, commit: bool = True) -> Any:
+        user = super().save(commit)
+        if commit:
+            api_tokens_revoke(user=user)
+        return user
 
 
-class PasswordForm(Bilingual, PasswordChangeForm):
-    LABELS = {
-        "old_password": "지금 비밀번호 Current password",
-        "new_password1": "새 비밀번호 New password",
-        "new_password2": "새 비밀번호 확인 Confirm new password",
-    }
+class PasswordForm(NewPasswordForm, PasswordChangeForm):
+    LABELS = {"old_password": CURRENT_PASSWORD, **NEW_PASSWORDS}
 
 
 class SignInForm(Bilingual, AuthenticationForm):

@@ -21,10 +21,10 @@ from django.urls import reverse
 from posts.clients import client_address
 from posts.forms import (
     EmailForm,
+    NewPasswordForm,
     PasswordForm,
     PostTextForm,
     PostUploadForm,
-    ResetPasswordForm,
     ResetRequestForm,
     SignUpForm,
 )
@@ -34,7 +34,6 @@ from posts.services import (
     PostRejected,
     account_delete,
     account_email_set,
-    api_tokens_revoke,
     password_reset_allowed,
     post_create,
     post_delete,
@@ -97,7 +96,6 @@ class PasswordChange(PasswordChangeView):
 
     def form_valid(self, form: Any) -> HttpResponse:
         response = super().form_valid(form)
-        api_tokens_revoke(user=form.user)
         messages.success(
             self.request,
             "비밀번호를 바꿨습니다. Your password is changed; other sessions and the API token "
@@ -139,11 +137,10 @@ class PasswordResetConfirm(PasswordResetConfirmView):
     """The new password signs out every session and the API token, and lifts a lockout."""
 
     template_name = "registration/password_reset_confirm.html"
-    form_class = ResetPasswordForm
+    form_class = NewPasswordForm
 
     def form_valid(self, form: Any) -> HttpResponse:
         response = super().form_valid(form)
-        api_tokens_revoke(user=form.user)
         name = form.user.get_username()
         axes_reset(username=name)  # from every address where attempts are rows (no Redis)
         axes_reset(ip=client_address(self.request), username=name)  # a cache key needs both
