@@ -99,7 +99,7 @@ def _undecided(
     rules: Sequence[CompiledRule],
     scores: Mapping[str, float],
     answered: frozenset[str],
-    unsure: frozenset[str] = frozenset(),
+    unsure: frozenset[str],
 ) -> bool:
     """Whether a rule needing a concept of ``answered``, or one the heads are ``unsure`` of
     without the source, could still change: unknown in Kleene's logic with those unsure ones
