@@ -309,16 +309,19 @@ def account_email_set(*, user: User, email: str, password: str) -> bool:
     return True
 
 
+PASSWORD_RESET_WINDOW = 3600  # seconds over which TAGLENS_PASSWORD_RESETS_PER_HOUR counts
+
+
 def password_reset_allowed(*, address: str, email: str) -> bool:
     """Counts a reset request per address and mailbox; False over the hour's limit of either."""
     allowed = True
     mailbox = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
     for key in (f"password-reset:addr:{address}", f"password-reset:mail:{mailbox}"):
-        cache.add(key, 0, timeout=3600)
+        cache.add(key, 0, timeout=PASSWORD_RESET_WINDOW)
         try:
             count = cache.incr(key)
         except ValueError:  # expired between add and incr
-            cache.set(key, count := 1, timeout=3600)
+            cache.set(key, count := 1, timeout=PASSWORD_RESET_WINDOW)
         allowed = allowed and count <= settings.TAGLENS_PASSWORD_RESETS_PER_HOUR
     return allowed
 

@@ -30,6 +30,7 @@ from posts.forms import (
 )
 from posts.models import Post
 from posts.services import (
+    PASSWORD_RESET_WINDOW,
     AccountDeleteDenied,
     PostRejected,
     account_delete,
@@ -128,7 +129,7 @@ class PasswordReset(PasswordResetView):
         if not password_reset_allowed(address=client_address(self.request), email=email):
             form.add_error(None, "Too many reset requests in the last hour; try again later.")
             response = self.render_to_response(self.get_context_data(form=form), status=429)
-            response["Retry-After"] = "3600"
+            response["Retry-After"] = str(PASSWORD_RESET_WINDOW)
             return response
         return super().form_valid(form)
 
