@@ -8,6 +8,8 @@ from axes.backends import AxesStandaloneBackend
 from axes.exceptions import AxesBackendPermissionDenied
 from axes.helpers import get_cool_off
 from django.conf import settings
+from django.contrib.auth import authenticate
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
@@ -37,6 +39,14 @@ class LockoutBackend(AxesStandaloneBackend):  # type: ignore[misc]  # axes is un
             raise
 
 
+def password_confirmed(request: HttpRequest, user: AbstractBaseUser, password: str) -> bool:
+    """A signed-in person's password, checked as a sign-in is: a wrong one counts towards the
+    lockout (a stolen session cannot guess it), and a locked account confirms nothing."""
+    django_request = getattr(request, "_request", request)
+    signed = authenticate(django_request, username=user.get_username(), password=password)
+    return signed is not None and signed.pk == user.pk
+
+
 def _minutes() -> int:
     cool_off = get_cool_off()
     return round(cool_off.total_seconds() / 60) if cool_off else 0
@@ -47,7 +57,8 @@ def lockout_message() -> str:
     wait = f"in {minutes} minutes" if minutes else "later, or ask the administrators to unlock it"
     return (
         f"Too many failed logins ({settings.AXES_FAILURE_LIMIT}) for this account from this "
-        f"address; sign-in is locked. Try again {wait}."
+        f"address (a wrong password on its own pages counts too); sign-in is locked. "
+        f"Try again {wait}."
     )
 
 

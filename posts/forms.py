@@ -12,7 +12,9 @@ from django.contrib.auth.forms import (
     UserCreationForm,
 )
 from django.contrib.auth.models import User
+from django.http import HttpRequest
 
+from config.lockout import password_confirmed
 from posts.hashtags import InvalidHashtag, parse_hashtags
 from posts.services import api_tokens_revoke
 from posts.uploads import ACCEPTED_TEXT, EMPTY_FILE
@@ -110,8 +112,18 @@ class EmailForm(Bilingual):
     LABELS = {"email": EMAIL, "password": CURRENT_PASSWORD}
     email = forms.EmailField(required=False, help_text=EMAIL_HELP)
     password = forms.CharField(
-        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+        strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
     )
+
+    def __init__(self, *args: Any, request: HttpRequest, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.request = request
+
+    def clean_password(self) -> str:
+        password: str = self.cleaned_data["password"]
+        if not password_confirmed(self.request, self.request.user, password):  # type: ignore[arg-type]
+            raise forms.ValidationError("The password is wrong; nothing was changed.")
+        return password
 
 
 class ResetRequestForm(Bilingual, PasswordResetForm):
@@ -131,7 +143,21 @@ class NewPasswordForm(Bilingual, SetPasswordForm):  # type: ignore[type-arg]
 
 
 class PasswordForm(NewPasswordForm, PasswordChangeForm):
+    """The current password is checked as a sign-in is (config.lockout.password_confirmed)."""
+
     LABELS = {"old_password": CURRENT_PASSWORD, **NEW_PASSWORDS}
+
+    def __init__(self, user: User, *args: Any, request: HttpRequest, **kwargs: Any) -> None:
+        super().__init__(user, *args, **kwargs)
+        self.request = request
+
+    def clean_old_password(self) -> str:
+        old: str = self.cleaned_data["old_password"]
+        if not password_confirmed(self.request, self.user, old):
+            raise forms.ValidationError(
+                self.error_messages["password_incorrect"], code="password_incorrect"
+            )
+        return old
 
 
 class SignInForm(Bilingual, AuthenticationForm):

@@ -300,13 +300,10 @@ class AccountDeleteDenied(PermissionError):
     """The account was not deleted; ``str(exc)`` says why."""
 
 
-def account_email_set(*, user: User, email: str, password: str) -> bool:
-    """The address password resets go to (empty: none); False, unchanged, on a wrong password."""
-    if not user.check_password(password):
-        return False
+def account_email_set(*, user: User, email: str) -> None:
+    """The address password resets go to (empty: none); the caller confirmed the password."""
     user.email = email.strip()
     user.save(update_fields=["email"])
-    return True
 
 
 PASSWORD_RESET_WINDOW = 3600  # seconds over which TAGLENS_PASSWORD_RESETS_PER_HOUR counts
@@ -326,13 +323,14 @@ def password_reset_allowed(*, address: str, email: str) -> bool:
     return allowed
 
 
-def account_delete(*, user: User, password: str) -> int:
+DELETE_PASSWORD_WRONG = "The password is wrong; nothing was deleted."
+
+
+def account_delete(*, user: User) -> int:
     """The account with its posts, reports and comments (others' posts judged again without
-    them); returns the posts deleted. docs/security.md."""
+    them); returns the posts deleted. The caller confirmed the password. docs/security.md."""
     if user.is_staff or user.is_superuser:
         raise AccountDeleteDenied("A staff account is closed by an operator, not from this page.")
-    if not user.check_password(password):
-        raise AccountDeleteDenied("The password is wrong; nothing was deleted.")
     own = list(Post.objects.filter(author=user))
     files = [f for post in own for f in _files_of(post)]
     commented = list(Post.objects.filter(comments__author=user).exclude(author=user).distinct())

@@ -18,6 +18,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
+from config.lockout import password_confirmed
 from posts.clients import client_address
 from posts.forms import (
     EmailForm,
@@ -30,6 +31,7 @@ from posts.forms import (
 )
 from posts.models import Post
 from posts.services import (
+    DELETE_PASSWORD_WRONG,
     PASSWORD_RESET_WINDOW,
     AccountDeleteDenied,
     PostRejected,
@@ -95,6 +97,9 @@ class PasswordChange(PasswordChangeView):
     template_name = "registration/password_change.html"
     form_class = PasswordForm
 
+    def get_form_kwargs(self) -> dict[str, Any]:
+        return {**super().get_form_kwargs(), "request": self.request}
+
     def form_valid(self, form: Any) -> HttpResponse:
         response = super().form_valid(form)
         messages.success(
@@ -152,16 +157,11 @@ class PasswordResetConfirm(PasswordResetConfirmView):
 def account_email(request: HttpRequest) -> HttpResponse:
     """The address password resets go to, changed with the current password."""
     user = request.user
-    form = EmailForm(request.POST or None, initial={"email": user.email})  # type: ignore[union-attr]
+    form = EmailForm(request.POST or None, initial={"email": user.email}, request=request)  # type: ignore[union-attr]
     if request.method == "POST" and form.is_valid():
-        if account_email_set(
-            user=user,  # type: ignore[arg-type]
-            email=form.cleaned_data["email"],
-            password=form.cleaned_data["password"],
-        ):
-            messages.success(request, "이메일을 저장했습니다. Your email is saved.")
-            return redirect("user-posts", username=user.get_username())
-        form.add_error("password", "The password is wrong; nothing was changed.")
+        account_email_set(user=user, email=form.cleaned_data["email"])  # type: ignore[arg-type]
+        messages.success(request, "이메일을 저장했습니다. Your email is saved.")
+        return redirect("user-posts", username=user.get_username())
     status = 400 if form.errors else 200
     return render(request, "registration/account_email.html", {"form": form}, status=status)
 
@@ -173,7 +173,9 @@ def account_remove(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         user = request.user
         try:
-            posts = account_delete(user=user, password=request.POST.get("password", ""))  # type: ignore[arg-type]
+            if not password_confirmed(request, user, request.POST.get("password", "")):  # type: ignore[arg-type]
+                raise AccountDeleteDenied(DELETE_PASSWORD_WRONG)
+            posts = account_delete(user=user)  # type: ignore[arg-type]
         except AccountDeleteDenied as exc:
             error = str(exc)
         else:

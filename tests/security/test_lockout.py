@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client
+from rest_framework.authtoken.models import Token
 
 from tests.factories import UserFactory
 
@@ -82,3 +83,42 @@ def test_the_admin_login_is_locked_too(client, user) -> None:
     fail(client, "/admin/login/", 3)
     response = client.post("/admin/login/", {"username": "mina", "password": PASSWORD})
     assert response.status_code == 429
+
+
+def test_wrong_passwords_on_the_accounts_own_pages_count_and_lock(client, user) -> None:
+    """A stolen session cannot guess the password through the pages that ask for it."""
+    user.email = "mina@example.com"
+    user.save()
+    client.force_login(user)
+    wrong = [
+        client.post("/accounts/email/", {"email": "thief@example.com", "password": "a"}),
+        client.post("/accounts/delete/", {"password": "b"}),
+    ]
+    assert [r.status_code for r in wrong] == [400, 400]
+    locked = client.post(
+        "/accounts/password/",
+        {"old_password": "c", "new_password1": "Zq81!xyzW-long", "new_password2": "Zq81!xyzW-long"},
+    )
+    assert locked.status_code == 429 and "Too many failed logins (3)" in locked.content.decode()
+    right = client.post("/accounts/email/", {"email": "thief@example.com", "password": PASSWORD})
+    assert right.status_code == 429  # the right password confirms nothing while locked
+    user.refresh_from_db()
+    assert user.email == "mina@example.com" and user.check_password(PASSWORD)
+    client.logout()
+    assert (
+        client.post("/accounts/login/", {"username": "mina", "password": PASSWORD}).status_code
+        == 429
+    )
+
+
+def test_wrong_passwords_when_deleting_through_the_api_lock_with_a_json_answer(
+    client, user
+) -> None:
+    token = Token.objects.create(user=user)
+    api = Client(HTTP_AUTHORIZATION=f"Token {token.key}")
+    codes = [api.post("/api/account/delete/", {"password": "x"}).status_code for _ in range(2)]
+    assert codes == [403, 403]
+    last = api.post("/api/account/delete/", {"password": "y"})
+    assert last.status_code == 429 and "Too many failed logins" in last.json()["detail"]
+    assert api.post("/api/account/delete/", {"password": PASSWORD}).status_code == 429
+    assert type(user).objects.filter(pk=user.pk).exists()

@@ -10,7 +10,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from posts.services import AccountDeleteDenied, account_delete, api_tokens_revoke
+from config.lockout import password_confirmed
+from posts.services import (
+    DELETE_PASSWORD_WRONG,
+    AccountDeleteDenied,
+    account_delete,
+    api_tokens_revoke,
+)
 
 
 class TokenView(ObtainAuthToken):
@@ -45,13 +51,16 @@ class AccountDeleteView(APIView):
         responses={
             204: OpenApiResponse(description="Deleted; the token no longer works."),
             403: OpenApiResponse(description="Wrong password, or a staff account."),
+            429: OpenApiResponse(description="Too many wrong passwords: locked as a sign-in is."),
         },
     )
     def post(self, request: Request) -> Response:
         payload = AccountDeleteSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
+        if not password_confirmed(request, request.user, payload.validated_data["password"]):  # type: ignore[arg-type]
+            raise exceptions.PermissionDenied(DELETE_PASSWORD_WRONG)
         try:
-            account_delete(user=request.user, password=payload.validated_data["password"])  # type: ignore[arg-type]
+            account_delete(user=request.user)  # type: ignore[arg-type]
         except AccountDeleteDenied as exc:
             raise exceptions.PermissionDenied(str(exc)) from exc
         return Response(status=status.HTTP_204_NO_CONTENT)
