@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.http import HttpRequest, HttpResponsePermanentRedirect
 from django.templatetags.static import static as static_url
 from django.urls import include, path, re_path
+from django.views.generic import RedirectView
 
 from config.health import health
 from config.media import media
@@ -21,6 +22,8 @@ urlpatterns = [
     path("favicon.ico", favicon),
     # Moderator pages that are not model lists; before the admin so they are not shadowed.
     path("admin/moderation/", include("moderation.web.admin.urls")),
+    # The site's page counts wrong passwords and revokes the API token; the admin's does neither.
+    path("admin/password_change/", RedirectView.as_view(pattern_name="password-change")),
     path("admin/", admin.site.urls),
     path("", include("posts.urls")),  # its sign-in page before Django's
     path("accounts/", include("django.contrib.auth.urls")),

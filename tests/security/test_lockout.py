@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 from rest_framework.authtoken.models import Token
 
-from tests.factories import UserFactory
+from tests.factories import ModeratorFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -122,3 +122,9 @@ def test_wrong_passwords_when_deleting_through_the_api_lock_with_a_json_answer(
     assert last.status_code == 429 and "Too many failed logins" in last.json()["detail"]
     assert api.post("/api/account/delete/", {"password": PASSWORD}).status_code == 429
     assert type(user).objects.filter(pk=user.pk).exists()
+
+
+def test_the_admins_password_change_is_the_sites_page(client) -> None:
+    client.force_login(ModeratorFactory())
+    response = client.get("/admin/password_change/")
+    assert response.status_code == 302 and response["Location"] == "/accounts/password/"
