@@ -31,8 +31,8 @@ RESCORE_LOST_SECONDS = 600
 RESCORE_REQUEUED = "Queued again: its task had not started 10 minutes after the activation."
 RESCORE_RESTARTED = "Queued again: its worker stopped at {done}/{total}; it goes on from there."
 RESCORE_LOST = (
-    "Stopped twice ({done}/{total} done): see the workers' log; a rescoring may run "
-    "TAGLENS_RESCORE_TIMEOUT seconds. Activate the version again to retry."
+    "Stopped again with no progress ({done}/{total} done): see the workers' log; a rescoring "
+    "may run TAGLENS_RESCORE_TIMEOUT seconds. Activate the version again to retry."
 )
 
 
@@ -54,6 +54,7 @@ def model_version_activate(
         version.rescore_status = ModelVersion.Rescore.QUEUED
         version.rescore_done = 0
         version.rescore_last_pk = 0
+        version.rescore_requeued_at_pk = None
         version.rescore_message = ""
         version.rescore_heartbeat_at = version.activated_at
         version.save()
@@ -89,8 +90,8 @@ def _silent(status: str, since: datetime) -> Q:
 
 
 def rescore_sweep() -> bool:
-    """Queue the active version's rescoring again where it was lost; once per activation, and
-    failed when lost again. True when queued."""
+    """Queue the active version's rescoring again where it was lost, as long as it got further
+    since it was last queued again; failed when it did not. True when queued."""
     now = timezone.now()
     lost = ModelVersion.objects.filter(
         _silent(ModelVersion.Rescore.QUEUED, now - timedelta(seconds=RESCORE_LOST_SECONDS))
@@ -104,19 +105,21 @@ def rescore_sweep() -> bool:
     if version is None:
         return False
     done, total = version.rescore_done, version.rescore_total
-    if version.rescore_message:  # queued again once already
-        lost.filter(pk=version.pk).update(
+    mine = lost.filter(pk=version.pk, rescore_last_pk=version.rescore_last_pk)
+    if version.rescore_requeued_at_pk == version.rescore_last_pk:  # no further since
+        mine.update(
             rescore_status=ModelVersion.Rescore.FAILED,
             rescore_message=RESCORE_LOST.format(done=done, total=total),
         )
-        logger.error("Model version %s: rescoring lost twice; failed.", version.name)
+        logger.error("Model version %s: rescoring lost again, no progress; failed.", version.name)
         return False
     started = version.rescore_status == ModelVersion.Rescore.RUNNING
     message = RESCORE_RESTARTED.format(done=done, total=total) if started else RESCORE_REQUEUED
-    if not lost.filter(pk=version.pk, rescore_message="").update(
+    if not mine.update(
         rescore_status=ModelVersion.Rescore.QUEUED,
         rescore_message=message,
         rescore_heartbeat_at=now,
+        rescore_requeued_at_pk=version.rescore_last_pk,
     ):
         return False
     _rescore_queue(version.pk)

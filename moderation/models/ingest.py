@@ -88,6 +88,8 @@ class ModelVersion(models.Model):
     rescore_heartbeat_at = models.DateTimeField(null=True, blank=True)
     # The last embedding rescored: a rescoring queued again after a stop goes on after it.
     rescore_last_pk = models.BigIntegerField(default=0)
+    # rescore_last_pk when the sweep last queued it again: lost with no progress since, failed.
+    rescore_requeued_at_pk = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

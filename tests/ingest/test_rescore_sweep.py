@@ -1,6 +1,6 @@
 """An activation whose rescoring task was lost (a worker holding another secret key drops it,
-an emptied broker loses it, a worker stopped mid-way) is queued once more by the sweep, once,
-and only when it is late; a second delivery of a running rescoring does nothing."""
+an emptied broker loses it, a worker stopped mid-way) is queued once more by the sweep when it
+is late, again while it gets further; a second delivery of a running rescoring does nothing."""
 
 from __future__ import annotations
 
@@ -106,7 +106,7 @@ def test_a_second_delivery_of_a_running_rescoring_does_nothing(
     assert food_verdict(red_post).shown is True
 
 
-def test_a_rescoring_whose_worker_stopped_starts_again_then_fails_if_lost_again(
+def test_a_stopped_rescoring_is_queued_again_while_it_gets_further_then_fails(
     red_post: Post,  # noqa: F811
     lost: Lost,
     monkeypatch,
@@ -115,7 +115,10 @@ def test_a_rescoring_whose_worker_stopped_starts_again_then_fails_if_lost_again(
 ) -> None:
     version = lost.version
     ModelVersion.objects.filter(pk=version.pk).update(
-        rescore_status=ModelVersion.Rescore.RUNNING, rescore_done=2000, rescore_total=9000
+        rescore_status=ModelVersion.Rescore.RUNNING,
+        rescore_done=2000,
+        rescore_total=9000,
+        rescore_last_pk=2000,
     )
     timeout = settings.TAGLENS_RESCORE_TIMEOUT / 60
     _late(version, timeout - 1)
@@ -128,13 +131,20 @@ def test_a_rescoring_whose_worker_stopped_starts_again_then_fails_if_lost_again(
         version.rescore_message
         == "Queued again: its worker stopped at 2000/9000; it goes on from there."
     )
-    _late(version, 11)  # lost again
-    assert rescore_sweep() is False and len(lost.tasks) == 2
+    ModelVersion.objects.filter(pk=version.pk).update(  # ran on from there, stopped again
+        rescore_status=ModelVersion.Rescore.RUNNING, rescore_done=6000, rescore_last_pk=6000
+    )
+    _late(version, timeout + 1)
+    assert rescore_sweep() is True and len(lost.tasks) == 3
+    version.refresh_from_db()
+    assert version.rescore_message.startswith("Queued again: its worker stopped at 6000/9000")
+    _late(version, 11)  # lost again, no further than last time
+    assert rescore_sweep() is False and len(lost.tasks) == 3
     version.refresh_from_db()
     assert version.rescore_status == ModelVersion.Rescore.FAILED
-    assert version.rescore_message.startswith("Stopped twice (2000/9000 done)")
+    assert version.rescore_message.startswith("Stopped again with no progress (6000/9000 done)")
     assert "TAGLENS_RESCORE_TIMEOUT" in version.rescore_message
-    assert rescore_sweep() is False and len(lost.tasks) == 2
+    assert rescore_sweep() is False and len(lost.tasks) == 3
 
     monkeypatch.undo()  # activated again by a moderator: runs (synchronously) to the end
     with django_capture_on_commit_callbacks(execute=True):

@@ -193,9 +193,9 @@ def test_the_dashboard_says_when_the_active_versions_rescoring_failed(client) ->
         rescore_status=ModelVersion.Rescore.FAILED,
         rescore_done=2000,
         rescore_total=9000,
-        rescore_message="Stopped twice (2000/9000 done): see the workers' log.",
+        rescore_message="Stopped again with no progress (2000/9000 done): see the workers' log.",
     )
     body = client.get(DASHBOARD).content.decode()
     assert 'id="rescore-failed"' in body and "(2000/9000 posts)" in body
-    assert "Stopped twice (2000/9000 done)" in body
+    assert "Stopped again with no progress (2000/9000 done)" in body
     assert f"/admin/moderation/modelversion/{version.pk}/change/" in body
