@@ -16,7 +16,7 @@ from django.http import HttpRequest
 
 from config.lockout import password_confirmed
 from posts.hashtags import InvalidHashtag, parse_hashtags
-from posts.services import api_tokens_revoke
+from posts.services import account_notice, api_tokens_revoke
 from posts.uploads import ACCEPTED_TEXT, EMPTY_FILE
 
 
@@ -158,6 +158,12 @@ class PasswordForm(NewPasswordForm, PasswordChangeForm):
                 self.error_messages["password_incorrect"], code="password_incorrect"
             )
         return old
+
+    def save(self, commit: bool = True) -> Any:
+        user = super().save(commit)
+        if commit:
+            account_notice(user=user, to=user.email, what="password")
+        return user
 
 
 class SignInForm(Bilingual, AuthenticationForm):

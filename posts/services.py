@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import logging
 import math
 import re
 from datetime import timedelta
@@ -14,8 +15,10 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.core.files.storage import Storage
+from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import F, QuerySet
+from django.template.loader import render_to_string
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
@@ -28,6 +31,8 @@ from posts.signals import (
     post_hashtags_changed,
 )
 from posts.uploads import UploadRejected, image_clean
+
+logger = logging.getLogger(__name__)
 
 
 class PostRejected(ValueError):
@@ -301,9 +306,32 @@ class AccountDeleteDenied(PermissionError):
 
 
 def account_email_set(*, user: User, email: str) -> None:
-    """The address password resets go to (empty: none); the caller confirmed the password."""
-    user.email = email.strip()
+    """The address resets go to (empty: none), told to the old one; the password is confirmed."""
+    old, user.email = user.email, email.strip()
     user.save(update_fields=["email"])
+    if old.casefold() != user.email.casefold():
+        account_notice(user=user, to=old, what="email")
+
+
+ACCOUNT_NOTICE_SUBJECT = "TagLens: 계정 변경 Your account was changed"
+
+
+def account_notice(*, user: User, to: str, what: str) -> None:
+    """Mails `to`, after the commit, that the account's email or password changed; a failed
+    send is logged."""
+    if not to or not settings.TAGLENS_MAIL:
+        return
+    body = render_to_string(
+        "registration/account_changed.txt", {"username": user.get_username(), "what": what}
+    )
+
+    def send() -> None:
+        try:
+            send_mail(ACCOUNT_NOTICE_SUBJECT, body, None, [to])
+        except Exception:
+            logger.exception("The account notice to %s could not be sent.", to)
+
+    transaction.on_commit(send)
 
 
 PASSWORD_RESET_WINDOW = 3600  # seconds over which TAGLENS_PASSWORD_RESETS_PER_HOUR counts

@@ -134,3 +134,53 @@ def test_the_email_changes_only_with_the_password(client, mina) -> None:
 def test_django_s_own_password_change_path_leads_to_the_site_s_page(client, mina) -> None:
     client.force_login(mina)
     assert client.get("/accounts/password_change/")["Location"] == "/accounts/password/"
+
+
+def test_a_changed_email_or_password_is_told_to_the_address_it_had(
+    client, mina, django_capture_on_commit_callbacks
+) -> None:
+    client.force_login(mina)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/accounts/email/", {"email": "thief@example.com", "password": OLD})
+    (told,) = mail.outbox
+    assert told.to == ["mina@example.com"] and "@mina" in told.body
+    assert "email of the TagLens account @mina was changed" in told.body
+    assert "administrators" in told.body and "thief" not in told.body
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/accounts/email/", {"email": "THIEF@example.com", "password": OLD})
+    assert len(mail.outbox) == 1  # the same mailbox: nothing to tell
+    with django_capture_on_commit_callbacks(execute=True):
+        changed = client.post(
+            "/accounts/password/",
+            {"old_password": OLD, "new_password1": NEW, "new_password2": NEW},
+        )
+    assert changed.status_code == 302
+    assert [m.to for m in mail.outbox] == [["mina@example.com"], ["THIEF@example.com"]]
+    assert "password of the TagLens account @mina was changed" in mail.outbox[1].body
+    assert "Forgot your password?" in mail.outbox[1].body
+
+
+def test_a_notice_that_cannot_be_sent_loses_nothing(
+    client, mina, monkeypatch, caplog, django_capture_on_commit_callbacks
+) -> None:
+    def refused(*args: object, **kwargs: object) -> None:
+        raise ConnectionRefusedError("no SMTP server")
+
+    monkeypatch.setattr("posts.services.send_mail", refused)
+    client.force_login(mina)
+    with django_capture_on_commit_callbacks(execute=True):
+        saved = client.post("/accounts/email/", {"email": "new@example.com", "password": OLD})
+    assert saved.status_code == 302
+    mina.refresh_from_db()
+    assert mina.email == "new@example.com"
+    assert "could not be sent" in caplog.text and "mina@example.com" in caplog.text
+
+
+def test_a_site_without_mail_tells_nobody(
+    client, mina, settings, django_capture_on_commit_callbacks
+) -> None:
+    settings.TAGLENS_MAIL = False
+    client.force_login(mina)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/accounts/email/", {"email": "new@example.com", "password": OLD})
+    assert mail.outbox == []
