@@ -106,7 +106,18 @@ class SignUpForm(Bilingual, UserCreationForm[User]):
         help_texts = {"email": EMAIL_HELP}
 
 
-class EmailForm(Bilingual):
+class ConfirmsPassword(forms.Form):
+    """A form given the request, whose current password is checked as a sign-in is."""
+
+    def __init__(self, *args: Any, request: HttpRequest, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.request = request
+
+    def confirmed(self, password: str) -> bool:
+        return password_confirmed(self.request, self.request.user, password)  # type: ignore[arg-type]
+
+
+class EmailForm(ConfirmsPassword, Bilingual):
     """A new address (empty: none) for password resets, confirmed with the password."""
 
     LABELS = {"email": EMAIL, "password": CURRENT_PASSWORD}
@@ -115,13 +126,9 @@ class EmailForm(Bilingual):
         strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
     )
 
-    def __init__(self, *args: Any, request: HttpRequest, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.request = request
-
     def clean_password(self) -> str:
         password: str = self.cleaned_data["password"]
-        if not password_confirmed(self.request, self.request.user, password):  # type: ignore[arg-type]
+        if not self.confirmed(password):
             raise forms.ValidationError("The password is wrong; nothing was changed.")
         return password
 
@@ -142,18 +149,12 @@ class NewPasswordForm(Bilingual, SetPasswordForm):  # type: ignore[type-arg]
         return user
 
 
-class PasswordForm(NewPasswordForm, PasswordChangeForm):
-    """The current password is checked as a sign-in is (config.lockout.password_confirmed)."""
-
+class PasswordForm(ConfirmsPassword, NewPasswordForm, PasswordChangeForm):
     LABELS = {"old_password": CURRENT_PASSWORD, **NEW_PASSWORDS}
-
-    def __init__(self, user: User, *args: Any, request: HttpRequest, **kwargs: Any) -> None:
-        super().__init__(user, *args, **kwargs)
-        self.request = request
 
     def clean_old_password(self) -> str:
         old: str = self.cleaned_data["old_password"]
-        if not password_confirmed(self.request, self.user, old):
+        if not self.confirmed(old):
             raise forms.ValidationError(
                 self.error_messages["password_incorrect"], code="password_incorrect"
             )
